@@ -1,0 +1,17 @@
+// Package ledger is exhibit's append-only log: it signs statements, appends
+// them to a Tessera tile-based Merkle log, and publishes signed checkpoints.
+//
+// Every log entry is a DSSE envelope (https://github.com/secure-systems-lab/dsse)
+// around an in-toto Statement v1, signed by the archive key; the entry bytes
+// are hashed into the tree as RFC 6962 leaves
+// (https://www.rfc-editor.org/rfc/rfc6962#section-2.1). The log is stored by
+// Tessera's POSIX driver in the C2SP tlog-tiles layout
+// (https://c2sp.org/tlog-tiles); its checkpoints follow C2SP tlog-checkpoint
+// (https://c2sp.org/tlog-checkpoint) and are signed as C2SP signed notes
+// (https://c2sp.org/signed-note) by a note.Signer backed by a
+// sigstore/sigstore signer: Ed25519 (signature type 0x01) or ECDSA P-256
+// (type 0x02).
+//
+// Keys, signatures and proofs are checked by package verify, which this
+// package also uses to check what it hands out.
+package ledger

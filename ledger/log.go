@@ -1,0 +1,241 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+	"github.com/transparency-dev/tessera/storage/posix"
+)
+
+// Config tunes the appender. The zero value gives the defaults.
+type Config struct {
+	// BatchMaxAge is how long the first entry of a batch waits for others
+	// before the batch is sequenced. Default 10ms.
+	BatchMaxAge time.Duration
+	// BatchMaxSize is the largest batch sequenced at once. Default 1024.
+	BatchMaxSize uint
+	// CheckpointInterval is the least time between two published
+	// checkpoints. Default 100ms, Tessera's POSIX minimum.
+	CheckpointInterval time.Duration
+	// PollInterval is how often a waiting Append re-reads the published
+	// checkpoint. Default 10ms.
+	PollInterval time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.BatchMaxAge == 0 {
+		c.BatchMaxAge = 10 * time.Millisecond
+	}
+	if c.BatchMaxSize == 0 {
+		c.BatchMaxSize = 1024
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = 100 * time.Millisecond
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 10 * time.Millisecond
+	}
+	return c
+}
+
+// Writer appends to a log. Open one per process, and only while holding the
+// archive's write lock: Tessera's POSIX driver serialises writers, but
+// exhibit's index and bundles must follow the same order.
+type Writer struct {
+	*Reader
+	appender *tessera.Appender
+	shutdown func(context.Context) error
+	awaiter  *tessera.PublicationAwaiter
+	cancel   context.CancelFunc
+}
+
+// OpenWriter opens (creating if needed) the Tessera POSIX log in dir for
+// appending, with checkpoints signed by s.
+func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer, error) {
+	cfg = cfg.withDefaults()
+	drv, err := posix.New(ctx, posix.Config{Path: dir})
+	if err != nil {
+		return nil, fmt.Errorf("opening log %s: %w", dir, err)
+	}
+	opts := tessera.NewAppendOptions().
+		WithCheckpointSigner(s).
+		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
+		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithPushback(1 << 16)
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	app, shutdown, _, err := tessera.NewAppender(bctx, drv, opts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("opening log %s: %w", dir, err)
+	}
+	r := NewReader(dir, s.PublicKey())
+	return &Writer{
+		Reader:   r,
+		appender: app,
+		shutdown: shutdown,
+		awaiter:  tessera.NewPublicationAwaiter(bctx, r.fetcher.ReadCheckpoint, cfg.PollInterval),
+		cancel:   cancel,
+	}, nil
+}
+
+// Append adds entry to the log and waits until a published checkpoint
+// commits to it. It returns the entry's index and that checkpoint (a signed
+// note). When it returns without error the entry is durably sequenced and
+// integrated. Entries over verify.MaxEntrySize are refused.
+func (w *Writer) Append(ctx context.Context, entry []byte) (uint64, []byte, error) {
+	if len(entry) > verify.MaxEntrySize {
+		return 0, nil, fmt.Errorf("log entry is %d bytes, over the tlog-tiles limit of %d", len(entry), verify.MaxEntrySize)
+	}
+	idx, cp, err := w.awaiter.Await(ctx, w.appender.Add(ctx, tessera.NewEntry(entry)))
+	if err != nil {
+		return 0, nil, fmt.Errorf("appending to log: %w", err)
+	}
+	return idx.Index, cp, nil
+}
+
+// Close waits for every accepted entry to be integrated and covered by a
+// published checkpoint, then stops the appender.
+func (w *Writer) Close(ctx context.Context) error {
+	err := w.shutdown(ctx)
+	w.cancel()
+	return err
+}
+
+// Reader reads a log's checkpoint, tiles and entries from its directory,
+// verifying the checkpoint before using it. It needs no lock: Tessera
+// writes every file atomically.
+type Reader struct {
+	dir     string
+	key     *verify.PublicKey
+	fetcher client.FileFetcher
+}
+
+// NewReader reads the log in dir, whose checkpoints must be signed by key.
+func NewReader(dir string, key *verify.PublicKey) *Reader {
+	return &Reader{dir: dir, key: key, fetcher: client.FileFetcher{Root: dir}}
+}
+
+// Dir returns the log directory.
+func (r *Reader) Dir() string { return r.dir }
+
+// Key returns the log's verifier key.
+func (r *Reader) Key() *verify.PublicKey { return r.key }
+
+// ErrNoCheckpoint is returned when the log has published no checkpoint.
+var ErrNoCheckpoint = errors.New("the log has no checkpoint yet")
+
+// Checkpoint reads the latest published checkpoint and verifies its
+// signature. It returns the signed note and its parsed body.
+func (r *Reader) Checkpoint(ctx context.Context) ([]byte, *verify.Checkpoint, error) {
+	raw, err := r.fetcher.ReadCheckpoint(ctx)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, ErrNoCheckpoint
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading checkpoint: %w", err)
+	}
+	cp, err := verify.OpenCheckpoint(raw, r.key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint at %s: %w", filepath.Join(r.dir, layout.CheckpointPath), err)
+	}
+	return raw, cp, nil
+}
+
+// InclusionProof returns the RFC 6962 inclusion proof for the entry at
+// index in the tree of the given size, leaf side first. Requires
+// index < size <= the integrated tree size.
+func (r *Reader) InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
+	if index >= size {
+		return nil, fmt.Errorf("index %d is not in a tree of size %d", index, size)
+	}
+	pb, err := client.NewProofBuilder(ctx, size, r.fetcher.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("reading tiles for tree size %d: %w", size, err)
+	}
+	return pb.InclusionProof(ctx, index)
+}
+
+// ConsistencyProof returns the RFC 6962 consistency proof from tree size
+// from to tree size to. Requires 0 < from <= to <= the integrated size.
+func (r *Reader) ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error) {
+	pb, err := client.NewProofBuilder(ctx, to, r.fetcher.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("reading tiles for tree size %d: %w", to, err)
+	}
+	return pb.ConsistencyProof(ctx, from, to)
+}
+
+// Prove builds an evidence bundle for entry (at index) against the signed
+// checkpoint cp, and checks the proof before returning it.
+func (r *Reader) Prove(ctx context.Context, entry []byte, index uint64, signedCP []byte, cp *verify.Checkpoint) (*verify.Bundle, error) {
+	p, err := r.InclusionProof(ctx, index, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(entry)
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, leaf, p, cp.Hash); err != nil {
+		return nil, fmt.Errorf("the log's own proof for index %d does not verify (the log may be corrupt): %w", index, err)
+	}
+	if p == nil {
+		p = [][]byte{}
+	}
+	return &verify.Bundle{
+		MediaType:      verify.BundleMediaType,
+		RecordID:       verify.RecordIDFromLeafHash(leaf),
+		Entry:          entry,
+		Index:          index,
+		InclusionProof: p,
+		Checkpoint:     string(signedCP),
+	}, nil
+}
+
+// Entry is one log entry and its index.
+type Entry struct {
+	Index uint64
+	Data  []byte
+}
+
+// Entries yields the entries with indices in [from, to), in order, reading
+// entry bundles. Requires to <= the integrated tree size.
+func (r *Reader) Entries(ctx context.Context, from, to uint64) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		if from >= to {
+			return
+		}
+		size := func(context.Context) (uint64, error) { return to, nil }
+		for b, err := range client.EntryBundles(ctx, 4, size, r.fetcher.ReadEntryBundle, from, to-from) {
+			if err != nil {
+				yield(Entry{}, fmt.Errorf("reading entry bundle: %w", err))
+				return
+			}
+			var eb api.EntryBundle
+			if err := eb.UnmarshalText(b.Data); err != nil {
+				yield(Entry{}, fmt.Errorf("entry bundle %d: %w", b.RangeInfo.Index, err))
+				return
+			}
+			first := b.RangeInfo.Index*layout.EntryBundleWidth + uint64(b.RangeInfo.First)
+			for i := uint64(0); i < uint64(b.RangeInfo.N); i++ {
+				j := uint64(b.RangeInfo.First) + i
+				if j >= uint64(len(eb.Entries)) {
+					yield(Entry{}, fmt.Errorf("entry bundle %d has %d entries, want at least %d", b.RangeInfo.Index, len(eb.Entries), j+1))
+					return
+				}
+				if !yield(Entry{Index: first + i, Data: eb.Entries[j]}, nil) {
+					return
+				}
+			}
+		}
+	}
+}

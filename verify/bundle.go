@@ -1,0 +1,232 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// BundleMediaType is the media_type of exhibit's JSON evidence bundle.
+const BundleMediaType = "application/vnd.exhibit.bundle.v1+json"
+
+// ProofHeader is the first line of a C2SP tlog-proof.
+const ProofHeader = "c2sp.org/tlog-proof@v1"
+
+// MaxEntrySize is the largest log entry C2SP tlog-tiles allows, in bytes.
+const MaxEntrySize = 1<<16 - 1
+
+// Bundle is an evidence bundle: one log entry, its position, an inclusion
+// proof and the signed checkpoint the proof leads to. Its JSON form:
+//
+//	{
+//	  "media_type": "application/vnd.exhibit.bundle.v1+json",
+//	  "record_id": "EXR-…",
+//	  "entry": "<base64 of the exact log entry bytes: a DSSE envelope>",
+//	  "index": 1234,
+//	  "inclusion_proof": ["<base64 32-byte hash>", …],
+//	  "checkpoint": "<signed note text>"
+//	}
+//
+// Byte fields are standard base64 with padding. inclusion_proof is ordered
+// leaf side first (RFC 6962 section 2.1.1) and is empty for a tree of one
+// entry. Nothing in a bundle is trusted until [Check] passes: the verifier
+// key comes from elsewhere.
+type Bundle struct {
+	MediaType      string   `json:"media_type"`
+	RecordID       string   `json:"record_id"`
+	Entry          []byte   `json:"entry"`
+	Index          uint64   `json:"index"`
+	InclusionProof [][]byte `json:"inclusion_proof"`
+	Checkpoint     string   `json:"checkpoint"`
+}
+
+// ErrBundle is wrapped by the errors [ParseBundle] and [ParseProof] return.
+var ErrBundle = errors.New("invalid bundle")
+
+// ParseBundle decodes a bundle in either of its two forms: exhibit's JSON
+// (detected by a leading "{") or C2SP tlog-proof text (see [ParseProof]).
+// It checks shape only: required fields are present, hashes are 32 bytes,
+// the entry is within [MaxEntrySize]. Unknown JSON fields are rejected.
+func ParseBundle(b []byte) (*Bundle, error) {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if bytes.HasPrefix(t, []byte(ProofHeader)) {
+		return ParseProof(b)
+	}
+	if len(t) == 0 || t[0] != '{' {
+		return nil, fmt.Errorf("%w: neither JSON nor %s text", ErrBundle, ProofHeader)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var raw struct {
+		MediaType      *string  `json:"media_type"`
+		RecordID       *string  `json:"record_id"`
+		Entry          []byte   `json:"entry"`
+		Index          *uint64  `json:"index"`
+		InclusionProof [][]byte `json:"inclusion_proof"`
+		Checkpoint     *string  `json:"checkpoint"`
+	}
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundle, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after JSON object", ErrBundle)
+	}
+	switch {
+	case raw.MediaType == nil || *raw.MediaType != BundleMediaType:
+		return nil, fmt.Errorf("%w: media_type is not %q", ErrBundle, BundleMediaType)
+	case raw.RecordID == nil:
+		return nil, fmt.Errorf("%w: missing record_id", ErrBundle)
+	case raw.Index == nil:
+		return nil, fmt.Errorf("%w: missing index", ErrBundle)
+	case raw.Checkpoint == nil || *raw.Checkpoint == "":
+		return nil, fmt.Errorf("%w: missing checkpoint", ErrBundle)
+	}
+	bun := &Bundle{
+		MediaType:      *raw.MediaType,
+		RecordID:       *raw.RecordID,
+		Entry:          raw.Entry,
+		Index:          *raw.Index,
+		InclusionProof: raw.InclusionProof,
+		Checkpoint:     *raw.Checkpoint,
+	}
+	if err := bun.checkShape(); err != nil {
+		return nil, err
+	}
+	return bun, nil
+}
+
+func (b *Bundle) checkShape() error {
+	if len(b.Entry) == 0 {
+		return fmt.Errorf("%w: missing entry", ErrBundle)
+	}
+	if len(b.Entry) > MaxEntrySize {
+		return fmt.Errorf("%w: entry is %d bytes, over the tlog-tiles limit of %d", ErrBundle, len(b.Entry), MaxEntrySize)
+	}
+	if len(b.InclusionProof) > 64 {
+		return fmt.Errorf("%w: inclusion proof has %d hashes, at most 64 are possible", ErrBundle, len(b.InclusionProof))
+	}
+	for i, h := range b.InclusionProof {
+		if len(h) != 32 {
+			return fmt.Errorf("%w: inclusion_proof[%d] is %d bytes, want 32", ErrBundle, i, len(h))
+		}
+	}
+	return nil
+}
+
+// Marshal returns the bundle's JSON form,
+// indented, with a final newline.
+func (b *Bundle) Marshal() []byte {
+	out, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		panic(err) // Bundle holds only marshalable types.
+	}
+	return append(out, '\n')
+}
+
+// MarshalProof returns the bundle in C2SP tlog-proof form:
+//
+//	c2sp.org/tlog-proof@v1
+//	extra <base64 of the log entry>
+//	index <decimal index>
+//	<base64 hash>        (zero or more, leaf side first)
+//	<empty line>
+//	<signed checkpoint, verbatim>
+//
+// exhibit puts the log entry in the "extra" line so that the proof stands
+// alone; the record ID is recomputed from it.
+func (b *Bundle) MarshalProof() []byte {
+	var w bytes.Buffer
+	w.WriteString(ProofHeader + "\n")
+	w.WriteString("extra " + base64.StdEncoding.EncodeToString(b.Entry) + "\n")
+	w.WriteString("index " + strconv.FormatUint(b.Index, 10) + "\n")
+	for _, h := range b.InclusionProof {
+		w.WriteString(base64.StdEncoding.EncodeToString(h) + "\n")
+	}
+	w.WriteString("\n")
+	w.WriteString(b.Checkpoint)
+	return w.Bytes()
+}
+
+// ParseProof parses the C2SP tlog-proof form written by [Bundle.MarshalProof].
+// The "extra" line is required (it carries the entry). RecordID is set to
+// the ID recomputed from the entry, MediaType to [BundleMediaType].
+func ParseProof(text []byte) (*Bundle, error) {
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	line := 0
+	next := func() (string, bool) {
+		if !sc.Scan() {
+			return "", false
+		}
+		line++
+		return sc.Text(), true
+	}
+	errAt := func(format string, args ...any) error {
+		return fmt.Errorf("%w: tlog-proof line %d: %s", ErrBundle, line, fmt.Sprintf(format, args...))
+	}
+	if l, ok := next(); !ok || l != ProofHeader {
+		return nil, errAt("want %q", ProofHeader)
+	}
+	l, _ := next()
+	extra, ok := strings.CutPrefix(l, "extra ")
+	if !ok {
+		return nil, errAt("want \"extra <base64 entry>\": exhibit's proofs carry the log entry there")
+	}
+	entry, err := base64.StdEncoding.Strict().DecodeString(extra)
+	if err != nil {
+		return nil, errAt("extra: %v", err)
+	}
+	l, _ = next()
+	idx, ok := strings.CutPrefix(l, "index ")
+	if !ok {
+		return nil, errAt("want \"index <n>\"")
+	}
+	if len(idx) > 1 && idx[0] == '0' {
+		return nil, errAt("index %q has a leading zero", idx)
+	}
+	index, err := strconv.ParseUint(idx, 10, 64)
+	if err != nil {
+		return nil, errAt("index: %v", err)
+	}
+	var proof [][]byte
+	for {
+		l, ok := next()
+		if !ok {
+			return nil, errAt("missing empty line before the checkpoint")
+		}
+		if l == "" {
+			break
+		}
+		h, err := base64.StdEncoding.Strict().DecodeString(l)
+		if err != nil || len(h) != 32 {
+			return nil, errAt("proof hash %q is not 32 bytes of base64", l)
+		}
+		proof = append(proof, h)
+	}
+	// The checkpoint is the rest of the text, verbatim.
+	rest := text
+	for i := 0; i < line; i++ {
+		j := bytes.IndexByte(rest, '\n')
+		rest = rest[j+1:]
+	}
+	if len(rest) == 0 {
+		return nil, errAt("missing checkpoint")
+	}
+	b := &Bundle{
+		MediaType:      BundleMediaType,
+		RecordID:       RecordID(entry),
+		Entry:          entry,
+		Index:          index,
+		InclusionProof: proof,
+		Checkpoint:     string(rest),
+	}
+	if err := b.checkShape(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,41 @@
+// Package verify checks exhibit evidence offline, without trusting the
+// archive that produced it.
+//
+// An evidence bundle binds one log entry (a DSSE envelope around an in-toto
+// Statement v1 about a captured document) to a signed checkpoint of the
+// archive's append-only Merkle log by an inclusion proof. Given the log's
+// verifier key, [Bundle] checks, in order and each by name:
+//
+//   - bundle-parse: the bundle is well formed (see [ParseBundle], [ParseProof]);
+//   - checkpoint-signature: the checkpoint is a C2SP signed note carrying a
+//     valid signature by the trusted log key, and its body is a C2SP
+//     tlog-checkpoint for that key's origin;
+//   - statement-signature: the entry is a DSSE envelope with a valid signature
+//     by the same key over its pre-authentication encoding, and its payload
+//     is an in-toto Statement v1 with exhibit's capture predicate;
+//   - record-id: the record ID recomputed from the entry equals the one cited;
+//   - leaf-hash: the entry is within the tlog-tiles size limit and its
+//     RFC 6962 leaf hash is computed;
+//   - inclusion-proof: the RFC 6962 inclusion proof leads from that leaf hash
+//     at the given index to the checkpoint's root hash;
+//   - snapshot-digest (optional): a snapshot file's SHA-256 equals the
+//     digest of the statement's subject.
+//
+// The package imports only the Go standard library,
+// golang.org/x/mod/sumdb/note and github.com/transparency-dev/merkle, so that
+// auditors can vendor and read it whole. It does no I/O of its own beyond
+// hashing a snapshot reader the caller provides, and never logs.
+//
+// Specifications followed:
+//   - in-toto Statement v1: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
+//   - DSSE v1: https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
+//   - C2SP signed-note: https://c2sp.org/signed-note
+//   - C2SP tlog-checkpoint: https://c2sp.org/tlog-checkpoint
+//   - C2SP tlog-tiles (entry size limit): https://c2sp.org/tlog-tiles
+//   - C2SP tlog-proof: https://c2sp.org/tlog-proof
+//   - RFC 6962 Merkle tree hashing and proofs: https://www.rfc-editor.org/rfc/rfc6962#section-2.1
+//
+// The statement, record ID and bundle formats are specified in
+// docs/FORMATS.md in exhibit's repository, with a worked example and JSON
+// Schemas.
+package verify

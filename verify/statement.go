@@ -1,0 +1,315 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const (
+	// StatementType is the in-toto Statement v1 "_type" value.
+	StatementType = "https://in-toto.io/Statement/v1"
+	// PayloadType is the DSSE payloadType of an in-toto statement.
+	PayloadType = "application/vnd.in-toto+json"
+	// CapturePredicateType is the predicateType of exhibit's capture
+	// statements. The trailing version changes with any incompatible change
+	// to [Capture].
+	CapturePredicateType = "https://github.com/exhibit-archive/exhibit/capture/v1"
+)
+
+// Outcomes of a capture, in [Capture.Outcome].
+const (
+	// OutcomeCaptured: the document was fetched with a 2xx final status, or
+	// received out of band; a snapshot exists.
+	OutcomeCaptured = "captured"
+	// OutcomeHTTPError: the server answered with a final non-2xx status; the
+	// body it sent is kept as the snapshot and the record is flagged.
+	OutcomeHTTPError = "http_error"
+	// OutcomeFailed: no response body could be obtained (DNS, connection,
+	// TLS, redirect loop, timeout, body over the limit). No snapshot exists.
+	OutcomeFailed = "failed"
+)
+
+// Methods of a capture, in [Capture.Method].
+const (
+	// MethodFetch: exhibit fetched the document itself over HTTP(S).
+	MethodFetch = "fetch"
+	// MethodUpload: the document was handed to exhibit out of band; its URL
+	// and time are claims by whoever supplied it (see [Capture.Claimed]).
+	MethodUpload = "upload"
+)
+
+// Statement is an in-toto Statement v1 whose predicate is a [Capture].
+type Statement struct {
+	Type          string    `json:"_type"`
+	Subject       []Subject `json:"subject"`
+	PredicateType string    `json:"predicateType"`
+	Predicate     Capture   `json:"predicate"`
+}
+
+// Subject names the captured artifact. Name is the document's URL (or file
+// name when no URL is known). Digest holds "sha256": the lowercase hex
+// SHA-256 of the snapshot's bytes. For a failed capture, which has no
+// snapshot, the digest is the SHA-256 of the UTF-8 bytes of Name, so that a
+// failure can never be mistaken for the capture of an empty document.
+type Subject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+// Capture is exhibit's predicate: what was captured, how, and with what
+// outcome. Fields under Observed are what exhibit itself saw; fields under
+// Claimed are assertions made by whoever supplied an uploaded document, and
+// are never merged with observations.
+type Capture struct {
+	Entity   string `json:"entity,omitempty"`
+	Document string `json:"document,omitempty"`
+	// Method is MethodFetch or MethodUpload.
+	Method string `json:"method"`
+	// Outcome is OutcomeCaptured, OutcomeHTTPError or OutcomeFailed.
+	Outcome string `json:"outcome"`
+	// Snapshot describes the stored bytes; nil when Outcome is OutcomeFailed.
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
+	// Failure says why a capture failed; nil unless Outcome is OutcomeFailed.
+	Failure  *Failure     `json:"failure,omitempty"`
+	Observed *Observation `json:"observed"`
+	Claimed  *Claim       `json:"claimed,omitempty"`
+	Tool     Tool         `json:"tool"`
+}
+
+// Snapshot describes the stored bytes of a capture: the response body after
+// transfer- and content-decoding, as a reader sees it.
+type Snapshot struct {
+	// SHA256 is the lowercase hex SHA-256 of the bytes; it equals the
+	// subject's digest.
+	SHA256 string `json:"sha256"`
+	// Size is the length in bytes.
+	Size int64 `json:"size"`
+	// MediaType is the Content-Type the server sent (for a fetch) or the
+	// one detected from the file (for an upload).
+	MediaType string `json:"media_type,omitempty"`
+}
+
+// Failure records why no snapshot could be taken.
+type Failure struct {
+	// Reason is one of: "dns", "connect", "connection_reset", "tls",
+	// "redirect_loop", "too_many_redirects", "timeout", "body_too_large",
+	// "bad_url", "protocol", "other".
+	Reason string `json:"reason"`
+	// Message is the error text, for humans.
+	Message string `json:"message"`
+}
+
+// Observation is what exhibit observed itself.
+type Observation struct {
+	// StartedAt is when exhibit began the request (fetch) or received the
+	// file (upload), RFC 3339 UTC with millisecond precision.
+	StartedAt string `json:"started_at"`
+	// DurationMS is the time from StartedAt to the end of the body, in
+	// milliseconds.
+	DurationMS int64 `json:"duration_ms"`
+
+	// Fetch only.
+	RequestedURL string `json:"requested_url,omitempty"`
+	FinalURL     string `json:"final_url,omitempty"`
+	// Redirects lists every redirect hop in order, at most 10.
+	Redirects []Hop `json:"redirects,omitempty"`
+	// Status is the final HTTP status code; 0 when no response arrived.
+	Status int `json:"status,omitempty"`
+	// Protocol is the HTTP version of the final response, e.g. "HTTP/1.1".
+	Protocol string `json:"protocol,omitempty"`
+	// Headers are the final response's header fields as received, with names
+	// in canonical form (as Go's net/http gives them) and values in order.
+	// Nil when HeadersDigest is set instead.
+	Headers map[string][]string `json:"headers,omitempty"`
+	// HeadersDigest is the SHA-256 of a stored JSON object holding Headers,
+	// used in place of Headers when they would push the entry over the
+	// tlog-tiles size limit.
+	HeadersDigest string `json:"headers_sha256,omitempty"`
+	// PeerAddress is the server's "ip:port" for the final request.
+	PeerAddress string `json:"peer_address,omitempty"`
+	TLS         *TLS   `json:"tls,omitempty"`
+	UserAgent   string `json:"user_agent,omitempty"`
+
+	// Upload only: the name of the file exhibit was given.
+	FileName string `json:"file_name,omitempty"`
+}
+
+// Hop is one redirect response.
+type Hop struct {
+	URL      string `json:"url"`
+	Status   int    `json:"status"`
+	Location string `json:"location"`
+}
+
+// TLS describes the final connection's TLS session.
+type TLS struct {
+	Version     string `json:"version"`
+	CipherSuite string `json:"cipher_suite"`
+	ServerName  string `json:"server_name,omitempty"`
+	// Verified reports whether the chain verified against the system roots.
+	// It is false when the capture ran with --insecure-skip-verify.
+	Verified bool `json:"verified"`
+	// CertificateChainSHA256 is the SHA-256 of the stored object holding the
+	// peer certificate chain as concatenated PEM blocks, leaf first.
+	CertificateChainSHA256 string `json:"certificate_chain_sha256,omitempty"`
+	// Certificates is the number of certificates in that chain.
+	Certificates int `json:"certificates"`
+	// LeafSubject is the leaf certificate's subject, for humans.
+	LeafSubject string `json:"leaf_subject,omitempty"`
+}
+
+// Claim holds what the supplier of an uploaded document asserted.
+type Claim struct {
+	URL string `json:"url,omitempty"`
+	// FetchedAt is the claimed fetch time, RFC 3339 UTC.
+	FetchedAt string `json:"fetched_at,omitempty"`
+}
+
+// Tool names the software that made the statement.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// ErrStatement is wrapped by every error [ParseStatement] returns.
+var ErrStatement = errors.New("invalid statement")
+
+// ParseStatement decodes an in-toto statement and checks that it is one of
+// exhibit's capture statements: the _type, predicateType, a single subject
+// with a lowercase hex "sha256" digest, a known method and outcome, a
+// snapshot whose digest equals the subject's (unless failed), a failure
+// reason (if failed) and RFC 3339 times. Unknown fields are rejected, so that
+// nothing in a signed statement goes unread.
+func ParseStatement(payload []byte) (*Statement, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	var s Statement
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after JSON object", ErrStatement)
+	}
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
+	}
+	return &s, nil
+}
+
+func (s *Statement) check() error {
+	if s.Type != StatementType {
+		return fmt.Errorf("_type is %q, want %q", s.Type, StatementType)
+	}
+	if s.PredicateType != CapturePredicateType {
+		return fmt.Errorf("predicateType is %q, want %q", s.PredicateType, CapturePredicateType)
+	}
+	if len(s.Subject) != 1 {
+		return fmt.Errorf("%d subjects, want 1", len(s.Subject))
+	}
+	sub := s.Subject[0]
+	if sub.Name == "" {
+		return errors.New("subject has no name")
+	}
+	d, ok := sub.Digest["sha256"]
+	if !ok || !isHexDigest(d) {
+		return fmt.Errorf("subject digest sha256 %q is not 64 lowercase hex digits", d)
+	}
+	p := &s.Predicate
+	switch p.Method {
+	case MethodFetch, MethodUpload:
+	default:
+		return fmt.Errorf("unknown method %q", p.Method)
+	}
+	if p.Observed == nil {
+		return errors.New("predicate has no observed block")
+	}
+	if _, err := ParseTime(p.Observed.StartedAt); err != nil {
+		return fmt.Errorf("observed.started_at: %v", err)
+	}
+	if p.Claimed != nil && p.Claimed.FetchedAt != "" {
+		if _, err := ParseTime(p.Claimed.FetchedAt); err != nil {
+			return fmt.Errorf("claimed.fetched_at: %v", err)
+		}
+	}
+	switch p.Outcome {
+	case OutcomeCaptured, OutcomeHTTPError:
+		if p.Snapshot == nil {
+			return fmt.Errorf("outcome %q without a snapshot", p.Outcome)
+		}
+		if p.Snapshot.SHA256 != d {
+			return fmt.Errorf("snapshot sha256 %s differs from subject digest %s", p.Snapshot.SHA256, d)
+		}
+		if p.Snapshot.Size < 0 {
+			return fmt.Errorf("negative snapshot size %d", p.Snapshot.Size)
+		}
+		if p.Failure != nil {
+			return fmt.Errorf("outcome %q with a failure", p.Outcome)
+		}
+	case OutcomeFailed:
+		if p.Snapshot != nil {
+			return errors.New("failed capture with a snapshot")
+		}
+		if p.Failure == nil || p.Failure.Reason == "" {
+			return errors.New("failed capture without a failure reason")
+		}
+		if want := SHA256Hex([]byte(sub.Name)); d != want {
+			return fmt.Errorf("failed capture's subject digest is %s, want SHA-256 of its name %s", d, want)
+		}
+	default:
+		return fmt.Errorf("unknown outcome %q", p.Outcome)
+	}
+	return nil
+}
+
+// CapturedAt is the time the citation gives for a capture: the observed
+// start time for a fetch, the claimed fetch time for an upload that has one
+// (claimed reports which), else the time exhibit received it.
+func (s *Statement) CapturedAt() (t time.Time, claimed bool) {
+	p := &s.Predicate
+	if p.Method == MethodUpload && p.Claimed != nil && p.Claimed.FetchedAt != "" {
+		t, _ = ParseTime(p.Claimed.FetchedAt)
+		return t, true
+	}
+	t, _ = ParseTime(p.Observed.StartedAt)
+	return t, false
+}
+
+// SubjectDigest returns the subject's lowercase hex SHA-256.
+func (s *Statement) SubjectDigest() string { return s.Subject[0].Digest["sha256"] }
+
+// TimeFormat is the layout of every time in a statement: RFC 3339, UTC,
+// millisecond precision.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime renders t in UTC with [TimeFormat].
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ParseTime parses an RFC 3339 time that must be in UTC ("Z").
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(s) == 0 || s[len(s)-1] != 'Z' {
+		return time.Time{}, fmt.Errorf("time %q is not in UTC (no trailing Z)", s)
+	}
+	return t, nil
+}
+
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
