@@ -1,0 +1,403 @@
+// Package archive is exhibit's capture pipeline: it fetches or receives a
+// document, stores its bytes in a content-addressed snapshot store, signs an
+// in-toto statement about it, appends that statement to the archive's
+// transparency log (package ledger), and indexes and cites the record.
+//
+// An archive is a directory:
+//
+//	exhibit.json   configuration: format version, log origin, verifier key, store
+//	key.pem        the signing key (PEM, mode 0600)
+//	log/           the Tessera POSIX log (C2SP tlog-tiles layout: checkpoint, tile/)
+//	objects/       the snapshot store (package store): sha256/<2 hex>/<64 hex>
+//	bundles/       one evidence bundle per record, <record ID>.json, written at capture
+//	index.db       the SQLite index (package index), rebuildable from the log
+//	lock           held (flock) by the one process allowed to write
+//
+// Ordering guarantees: a snapshot is durable (fsynced and renamed into
+// place) before its statement is signed and appended; a capture is
+// acknowledged only after the log has published a checkpoint covering its
+// entry. A second process that tries to write the same archive is refused
+// with ErrLocked.
+//
+// The statement format is specified in package verify and docs/FORMATS.md.
+package archive
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// Version is exhibit's version, recorded in every statement.
+var Version = "0.1.0"
+
+func init() {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		Version = strings.TrimPrefix(bi.Main.Version, "v")
+	}
+}
+
+// FormatVersion is the version of the archive directory layout.
+const FormatVersion = 1
+
+const (
+	configFile = "exhibit.json"
+	keyFile    = "key.pem"
+	logDir     = "log"
+	objectsDir = "objects"
+	bundlesDir = "bundles"
+	indexFile  = "index.db"
+	lockFile   = "lock"
+)
+
+// Config is the archive's exhibit.json.
+type Config struct {
+	FormatVersion int    `json:"format_version"`
+	Origin        string `json:"origin"`
+	// VKey is the log's verifier key in C2SP vkey form.
+	VKey      string      `json:"vkey"`
+	KeyFile   string      `json:"key_file"`
+	Store     StoreConfig `json:"store"`
+	CreatedAt string      `json:"created_at"`
+}
+
+// StoreConfig says where snapshots live.
+type StoreConfig struct {
+	// Type is "fs".
+	Type string `json:"type"`
+	// Path is relative to the archive directory.
+	Path string `json:"path"`
+}
+
+var (
+	// ErrExists is returned by Init for a directory that already holds an
+	// archive.
+	ErrExists = errors.New("an archive already exists there")
+	// ErrNoArchive is returned by Open for a directory without an archive.
+	ErrNoArchive = errors.New("no archive there")
+	// ErrLocked is returned when another process is writing the archive.
+	ErrLocked = errors.New("the archive is being written by another exhibit process")
+)
+
+// InitOptions configure a new archive.
+type InitOptions struct {
+	// Origin is the log origin, a schemeless URL-like name such as
+	// "archive.example.org/exhibit" (C2SP tlog-checkpoint). Default:
+	// "exhibit.local/" followed by 12 random hex digits.
+	Origin string
+	// KeyPEM is an existing Ed25519 or ECDSA P-256 private key (PEM). If
+	// empty, a new Ed25519 key is generated.
+	KeyPEM []byte
+}
+
+// Init creates an archive in dir, which must not already hold one. It
+// writes the configuration, the key (mode 0600), an empty log with its first
+// signed checkpoint, the snapshot store and the index.
+func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
+	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
+		return nil, fmt.Errorf("%s: %w", dir, ErrExists)
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return nil, fmt.Errorf("%s is not empty: refusing to create an archive in it", dir)
+	}
+	origin := o.Origin
+	if origin == "" {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		origin = "exhibit.local/" + hex.EncodeToString(b[:])
+	}
+	if err := checkOrigin(origin); err != nil {
+		return nil, err
+	}
+	keyPEM := o.KeyPEM
+	if len(keyPEM) == 0 {
+		var err error
+		if keyPEM, err = ledger.GenerateKey(); err != nil {
+			return nil, err
+		}
+	}
+	signer, err := ledger.NewSigner(keyPEM, origin)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lk, err := lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	// Write the config last: its presence marks a complete archive.
+	if err := writeFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if _, err := store.NewFS(store.FSConfig{Path: filepath.Join(dir, objectsDir)}); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, bundlesDir), 0o755); err != nil {
+		return nil, err
+	}
+	w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Close(ctx); err != nil {
+		return nil, err
+	}
+	ix, err := index.Open(ctx, filepath.Join(dir, indexFile))
+	if err != nil {
+		return nil, err
+	}
+	ix.Close()
+	cfg := &Config{
+		FormatVersion: FormatVersion,
+		Origin:        origin,
+		VKey:          signer.PublicKey().VKey,
+		KeyFile:       keyFile,
+		Store:         StoreConfig{Type: "fs", Path: objectsDir},
+		CreatedAt:     verify.FormatTime(time.Now()),
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := writeFileAtomic(filepath.Join(dir, configFile), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func checkOrigin(o string) error {
+	if o == "" || strings.ContainsAny(o, " \t\n+") || strings.Contains(o, "://") {
+		return fmt.Errorf("origin %q: want a schemeless URL-like name without spaces or '+', such as archive.example.org/log", o)
+	}
+	for _, r := range o {
+		if r < 0x21 || r == 0x7f {
+			return fmt.Errorf("origin %q has a control character", o)
+		}
+	}
+	return nil
+}
+
+// ReadConfig reads an archive's exhibit.json.
+func ReadConfig(dir string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(dir, configFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w (run exhibit init)", dir, ErrNoArchive)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
+	}
+	if c.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("%s: archive format version %d, this exhibit reads %d", dir, c.FormatVersion, FormatVersion)
+	}
+	return &c, nil
+}
+
+// Key returns the archive's verifier key, parsed from its configuration.
+func (c *Config) Key() (*verify.PublicKey, error) { return verify.ParseVKey(c.VKey) }
+
+// Archive is an open archive. Methods are safe for concurrent use.
+type Archive struct {
+	dir    string
+	cfg    *Config
+	key    *verify.PublicKey
+	store  store.Store
+	index  *index.Index
+	reader *ledger.Reader
+	// Set only when opened for writing.
+	signer *ledger.Signer
+	writer *ledger.Writer
+	lock   *dirLock
+	log    *slog.Logger
+}
+
+// OpenOptions configure Open.
+type OpenOptions struct {
+	// Write opens the archive for appending: it takes the write lock,
+	// loads the signing key and starts the log appender.
+	Write bool
+	// Lock takes the write lock without opening for writing, so that no
+	// other process changes the archive meanwhile (for an audit).
+	Lock bool
+	// Logger receives diagnostics. Default: discard.
+	Logger *slog.Logger
+	// Ledger tunes the log appender.
+	Ledger ledger.Config
+}
+
+// Open opens the archive in dir. Opened for writing, it first brings the
+// index up to date with the log (after a crash, the log may hold entries
+// the index has not seen).
+func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	key, err := cfg.Key()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
+	}
+	if cfg.Store.Type != "fs" {
+		return nil, fmt.Errorf("%s: unknown store type %q", dir, cfg.Store.Type)
+	}
+	a := &Archive{dir: dir, cfg: cfg, key: key, log: o.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close(ctx)
+		}
+	}()
+	if o.Write || o.Lock {
+		if a.lock, err = lock(dir); err != nil {
+			return nil, err
+		}
+	}
+	fsStore, err := store.NewFS(store.FSConfig{Path: filepath.Join(dir, cfg.Store.Path)})
+	if err != nil {
+		return nil, err
+	}
+	a.store = fsStore
+	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile)); err != nil {
+		return nil, err
+	}
+	a.reader = ledger.NewReader(filepath.Join(dir, logDir), key)
+	if o.Write {
+		fsStore.CleanTemp()
+		keyPEM, err := os.ReadFile(filepath.Join(dir, cfg.KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("reading signing key: %w", err)
+		}
+		if a.signer, err = ledger.NewSigner(keyPEM, cfg.Origin); err != nil {
+			return nil, err
+		}
+		if a.signer.PublicKey().VKey != cfg.VKey {
+			return nil, fmt.Errorf("%s does not match the verifier key in %s", cfg.KeyFile, configFile)
+		}
+		if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(dir, logDir), a.signer, o.Ledger); err != nil {
+			return nil, err
+		}
+		a.reader = a.writer.Reader
+		if err := a.catchUp(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return a, nil
+}
+
+// Close flushes the log (every accepted entry gets a published checkpoint)
+// and releases the archive.
+func (a *Archive) Close(ctx context.Context) error {
+	var errs []error
+	if a.writer != nil {
+		err := a.writer.Close(ctx)
+		errs = append(errs, err)
+		if err == nil {
+			errs = append(errs, a.markIndexed(ctx))
+		}
+		a.writer = nil
+	}
+	if a.index != nil {
+		errs = append(errs, a.index.Close())
+		a.index = nil
+	}
+	if a.lock != nil {
+		a.lock.release()
+		a.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Dir returns the archive directory.
+func (a *Archive) Dir() string { return a.dir }
+
+// Config returns the archive configuration.
+func (a *Archive) Config() *Config { return a.cfg }
+
+// Key returns the log's verifier key.
+func (a *Archive) Key() *verify.PublicKey { return a.key }
+
+// Store returns the snapshot store.
+func (a *Archive) Store() store.Store { return a.store }
+
+// Log returns a reader of the archive's log.
+func (a *Archive) Log() *ledger.Reader { return a.reader }
+
+// dirLock is an flock(2) held on the archive's lock file.
+type dirLock struct{ f *os.File }
+
+func lock(dir string) (*dirLock, error) {
+	p := filepath.Join(dir, lockFile)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(p)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w (%s); wait for it to finish", dir, ErrLocked, strings.TrimSpace(string(holder)))
+		}
+		return nil, fmt.Errorf("locking %s: %w", p, err)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte("pid "+strconv.Itoa(os.Getpid())+", since "+verify.FormatTime(time.Now())+"\n"), 0)
+	return &dirLock{f: f}, nil
+}
+
+func (l *dirLock) release() {
+	l.f.Truncate(0)
+	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	l.f.Close()
+}
+
+// writeFileAtomic writes data to a temporary file beside path, fsyncs it
+// and renames it over path.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

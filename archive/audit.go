@@ -1,0 +1,222 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// Problem is one thing an audit found wrong.
+type Problem struct {
+	// Kind is one of "checkpoint", "tree", "entry", "missing", "corrupt",
+	// "orphaned", "index", "store".
+	Kind string `json:"kind"`
+	// Where names the entry ("entry 12"), object (its digest) or file.
+	Where  string `json:"where"`
+	Detail string `json:"detail"`
+}
+
+// AuditReport is the result of Audit.
+type AuditReport struct {
+	OK bool `json:"ok"`
+	// LogSize and Root are those of the latest signed checkpoint; TreeRoot
+	// is the root recomputed from every entry.
+	LogSize  uint64 `json:"log_size"`
+	Root     string `json:"root"`
+	TreeRoot string `json:"tree_root"`
+	// Entries is the number of entries read; Objects the number of stored
+	// objects re-hashed.
+	Entries  uint64    `json:"entries"`
+	Objects  int       `json:"objects"`
+	Indexed  uint64    `json:"indexed"`
+	Problems []Problem `json:"problems"`
+}
+
+// AuditOptions configure Audit.
+type AuditOptions struct {
+	// Concurrency of object re-hashing. Default 8.
+	Concurrency int
+	// Progress, if set, is called as work advances: phase is "entries" or
+	// "objects".
+	Progress func(phase string, done, total uint64)
+}
+
+// Audit re-checks the whole archive: it verifies the latest checkpoint's
+// signature, recomputes the Merkle tree from every log entry and compares
+// its root, checks every statement's signature, re-hashes every stored
+// object, and reports objects that statements reference but the store lacks
+// (missing), that do not hash to their name (corrupt), or that nothing
+// references (orphaned), and an index out of step with the log.
+func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string, uint64, uint64) {}
+	}
+	rep := &AuditReport{Problems: []Problem{}}
+	add := func(kind, where, format string, args ...any) {
+		rep.Problems = append(rep.Problems, Problem{Kind: kind, Where: where, Detail: fmt.Sprintf(format, args...)})
+	}
+	_, cp, err := a.reader.Checkpoint(ctx)
+	if err != nil {
+		add("checkpoint", "log/checkpoint", "%v", err)
+		return rep.finish(), nil
+	}
+	rep.LogSize = cp.Size
+	rep.Root = fmt.Sprintf("%x", cp.Hash)
+
+	// Entries: recompute the tree, check statements, collect references.
+	refs := map[string]string{} // digest -> first entry that references it
+	ref := func(d, where string) {
+		if d == "" {
+			return
+		}
+		if _, ok := refs[d]; !ok {
+			refs[d] = where
+		}
+	}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	tree := rf.NewEmptyRange(0)
+	for e, err := range a.reader.Entries(ctx, 0, cp.Size) {
+		if err != nil {
+			add("tree", fmt.Sprintf("entry %d", rep.Entries), "%v", err)
+			break
+		}
+		if err := tree.Append(rfc6962.DefaultHasher.HashLeaf(e.Data), nil); err != nil {
+			return nil, err
+		}
+		rep.Entries++
+		where := fmt.Sprintf("entry %d", e.Index)
+		st, err := verify.OpenStatement(e.Data, a.key)
+		if err != nil {
+			add("entry", where, "%v", err)
+		} else {
+			p := &st.Predicate
+			if p.Snapshot != nil {
+				ref(p.Snapshot.SHA256, where)
+			}
+			if p.Observed.TLS != nil {
+				ref(p.Observed.TLS.CertificateChainSHA256, where)
+			}
+			ref(p.Observed.HeadersDigest, where)
+		}
+		if rep.Entries%1024 == 0 {
+			progress("entries", rep.Entries, cp.Size)
+		}
+	}
+	progress("entries", rep.Entries, cp.Size)
+	if rep.Entries == cp.Size {
+		root, err := tree.GetRootHash(nil)
+		if err != nil {
+			return nil, err
+		}
+		if cp.Size == 0 {
+			root = rfc6962.DefaultHasher.EmptyRoot()
+		}
+		rep.TreeRoot = fmt.Sprintf("%x", root)
+		if !bytes.Equal(root, cp.Hash) {
+			add("tree", "log", "the entries hash to root %x, but the signed checkpoint says %x", root, cp.Hash)
+		}
+	}
+
+	// Objects: re-hash everything stored.
+	var stored []string
+	for d, err := range a.store.List(ctx) {
+		if err != nil {
+			add("store", a.store.Location(), "%v", err)
+			continue
+		}
+		stored = append(stored, d)
+	}
+	sort.Strings(stored)
+	rep.Objects = len(stored)
+	type result struct {
+		digest string
+		err    error
+	}
+	jobs := make(chan string)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range jobs {
+				results <- result{d, rehash(ctx, a.store, d)}
+			}
+		}()
+	}
+	go func() {
+		for _, d := range stored {
+			jobs <- d
+		}
+		close(jobs)
+		wg.Wait()
+		close(results)
+	}()
+	have := make(map[string]bool, len(stored))
+	var done uint64
+	for r := range results {
+		have[r.digest] = true
+		if r.err != nil {
+			if errors.Is(r.err, store.ErrCorrupt) {
+				add("corrupt", r.digest, "%v", r.err)
+			} else {
+				add("store", r.digest, "%v", r.err)
+			}
+		}
+		done++
+		if done%64 == 0 {
+			progress("objects", done, uint64(len(stored)))
+		}
+	}
+	progress("objects", done, uint64(len(stored)))
+	for d, where := range refs {
+		if !have[d] {
+			add("missing", d, "referenced by %s but not in the store", where)
+		}
+	}
+	for _, d := range stored {
+		if _, ok := refs[d]; !ok {
+			add("orphaned", d, "stored but referenced by no log entry")
+		}
+	}
+
+	// Index: every entry indexed.
+	if n, err := a.index.Count(ctx); err != nil {
+		add("index", "index.db", "%v", err)
+	} else {
+		rep.Indexed = n
+		if n != cp.Size {
+			add("index", "index.db", "the index holds %d records, the log %d entries: run exhibit reindex", n, cp.Size)
+		}
+	}
+	return rep.finish(), nil
+}
+
+func (r *AuditReport) finish() *AuditReport {
+	sort.SliceStable(r.Problems, func(i, j int) bool { return r.Problems[i].Kind < r.Problems[j].Kind })
+	r.OK = len(r.Problems) == 0
+	return r
+}
+
+func rehash(ctx context.Context, s store.Store, digest string) error {
+	rc, err := s.Get(ctx, digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
+}

@@ -1,0 +1,173 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// ErrNotFound is returned for a record ID the archive does not hold.
+var ErrNotFound = index.ErrNotFound
+
+// Get returns the record with the given ID (any form ParseRecordID
+// accepts). The statement's signature is checked before it is returned.
+func (a *Archive) Get(ctx context.Context, id string) (*Record, error) {
+	canon, err := verify.ParseRecordID(id)
+	if err != nil {
+		return nil, err
+	}
+	ir, err := a.index.Get(ctx, canon)
+	if err != nil {
+		return nil, err
+	}
+	return a.recordFromIndex(ir)
+}
+
+// Prove returns a fresh evidence bundle for the record against the latest
+// published checkpoint. The proof is checked before it is returned.
+func (a *Archive) Prove(ctx context.Context, id string) (*Record, *verify.Bundle, error) {
+	r, err := a.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	signed, cp, err := a.reader.Checkpoint(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := a.reader.Prove(ctx, r.Entry, r.Index, signed, cp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, b, nil
+}
+
+// Citation is a citation record: what a filing needs to identify a capture
+// and where to check it.
+type Citation struct {
+	Entity     string `json:"entity"`
+	Document   string `json:"document"`
+	RecordID   string `json:"record_id"`
+	CapturedAt string `json:"captured_at"`
+	// Claimed is true when CapturedAt is the time claimed by the supplier
+	// of an uploaded document; ReceivedAt is then when exhibit received it.
+	Claimed    bool   `json:"claimed"`
+	ReceivedAt string `json:"received_at,omitempty"`
+	Method     string `json:"method"`
+	Outcome    string `json:"outcome"`
+	Status     int    `json:"status,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	Size       int64  `json:"size,omitempty"`
+	MediaType  string `json:"media_type,omitempty"`
+	URL        string `json:"url"`
+	FinalURL   string `json:"final_url,omitempty"`
+	Failure    string `json:"failure,omitempty"`
+	LogOrigin  string `json:"log_origin"`
+	LogIndex   uint64 `json:"log_index"`
+	// The checkpoint the record was proved against: its tree size and root
+	// hash (hex).
+	CheckpointSize uint64 `json:"checkpoint_size"`
+	CheckpointRoot string `json:"checkpoint_root"`
+	LogKey         string `json:"log_key"`
+	// Text is the one-line citation for a legal filing.
+	Text string `json:"citation"`
+}
+
+// Cite builds the citation record of a record, proved against the latest
+// checkpoint.
+func (a *Archive) Cite(ctx context.Context, id string) (*Citation, *verify.Bundle, error) {
+	r, b, err := a.Prove(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, err := verify.OpenCheckpoint([]byte(b.Checkpoint), a.key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NewCitation(r.Statement, r.RecordID, r.Index, cp, a.key.VKey), b, nil
+}
+
+// NewCitation builds a citation from a verified statement and checkpoint.
+func NewCitation(st *verify.Statement, recordID string, index uint64, cp *verify.Checkpoint, vkey string) *Citation {
+	p := &st.Predicate
+	at, claimed := st.CapturedAt()
+	c := &Citation{
+		Entity:         p.Entity,
+		Document:       p.Document,
+		RecordID:       recordID,
+		CapturedAt:     verify.FormatTime(at),
+		Claimed:        claimed,
+		Method:         p.Method,
+		Outcome:        p.Outcome,
+		URL:            st.Subject[0].Name,
+		LogOrigin:      cp.Origin,
+		LogIndex:       index,
+		CheckpointSize: cp.Size,
+		CheckpointRoot: fmt.Sprintf("%x", cp.Hash),
+		LogKey:         vkey,
+	}
+	if claimed {
+		c.ReceivedAt = p.Observed.StartedAt
+	}
+	if p.Snapshot != nil {
+		c.SHA256, c.Size, c.MediaType = p.Snapshot.SHA256, p.Snapshot.Size, p.Snapshot.MediaType
+	}
+	if p.Failure != nil {
+		c.Failure = p.Failure.Reason + ": " + p.Failure.Message
+	}
+	if o := p.Observed; o != nil {
+		c.Status = o.Status
+		c.FinalURL = o.FinalURL
+		if o.RequestedURL != "" {
+			c.URL = o.RequestedURL
+		}
+	}
+	c.Text = c.line()
+	return c
+}
+
+// line renders the one-line citation, e.g.
+//
+//	Zoom, "Zoom Privacy Statement" (captured 8 May 2026, 11:13:55 UTC), exhibit record EXR-…, SHA-256 7e03…d725, log example.org/log #1234
+func (c *Citation) line() string {
+	var b strings.Builder
+	who := c.Entity
+	if who != "" {
+		b.WriteString(who)
+		b.WriteString(", ")
+	}
+	doc := c.Document
+	if doc == "" {
+		doc = c.URL
+	}
+	fmt.Fprintf(&b, "%q (", doc)
+	t, _ := verify.ParseTime(c.CapturedAt)
+	verb := "captured"
+	switch {
+	case c.Outcome == verify.OutcomeFailed:
+		verb = "capture failed"
+	case c.Claimed:
+		verb = "stated as fetched"
+	}
+	fmt.Fprintf(&b, "%s %s", verb, HumanTime(t))
+	if c.Claimed && c.ReceivedAt != "" {
+		rt, _ := verify.ParseTime(c.ReceivedAt)
+		fmt.Fprintf(&b, "; archived %s", rt.UTC().Format("2 January 2006"))
+	}
+	if c.Outcome == verify.OutcomeHTTPError {
+		fmt.Fprintf(&b, "; HTTP %d", c.Status)
+	}
+	fmt.Fprintf(&b, "), exhibit record %s", c.RecordID)
+	if c.SHA256 != "" {
+		fmt.Fprintf(&b, ", SHA-256 %s…%s", c.SHA256[:4], c.SHA256[len(c.SHA256)-4:])
+	}
+	fmt.Fprintf(&b, ", log %s #%d", c.LogOrigin, c.LogIndex)
+	return b.String()
+}
+
+// HumanTime renders t as "8 May 2026, 11:13:55 UTC".
+func HumanTime(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04:05 UTC") }
+

@@ -1,0 +1,186 @@
+// Package index is exhibit's embedded lookup index: a SQLite database
+// (modernc.org/sqlite, pure Go) mapping record IDs to log positions,
+// statements and the fields people search by.
+//
+// The log is the source of truth; the index is derived from it and can be
+// rebuilt from the log alone (exhibit reindex). It is opened in WAL mode so
+// that readers never block the single writer.
+package index
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	_ "modernc.org/sqlite"
+)
+
+// Record is one indexed log entry.
+type Record struct {
+	RecordID  string
+	LeafIndex uint64
+	// SHA256 is the statement subject's digest (for a failed capture, the
+	// digest of its URL).
+	SHA256   string
+	URL      string
+	FinalURL string
+	Entity   string
+	Document string
+	Outcome  string
+	Method   string
+	// CapturedAt is the citation time, RFC 3339 UTC; Claimed tells whether
+	// it was claimed by a supplier rather than observed.
+	CapturedAt string
+	Claimed    bool
+	// Entry is the exact log entry (the DSSE envelope).
+	Entry []byte
+}
+
+// Index is an open index. It is safe for concurrent use.
+type Index struct {
+	db *sql.DB
+}
+
+// ErrNotFound is returned when no record matches.
+var ErrNotFound = errors.New("no such record")
+
+const schema = `
+CREATE TABLE IF NOT EXISTS records (
+	record_id   TEXT PRIMARY KEY,
+	leaf_index  INTEGER NOT NULL UNIQUE,
+	sha256      TEXT NOT NULL,
+	url         TEXT NOT NULL,
+	final_url   TEXT NOT NULL,
+	entity      TEXT NOT NULL,
+	document    TEXT NOT NULL,
+	outcome     TEXT NOT NULL,
+	method      TEXT NOT NULL,
+	captured_at TEXT NOT NULL,
+	claimed     INTEGER NOT NULL,
+	entry       BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_sha256 ON records(sha256);
+CREATE INDEX IF NOT EXISTS records_url ON records(url, captured_at);
+CREATE INDEX IF NOT EXISTS records_doc ON records(entity, document);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`
+
+// Open opens (creating if needed) the index database at path.
+func Open(ctx context.Context, path string) (*Index, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", path, err)
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index %s: %w", path, err)
+	}
+	return &Index{db: db}, nil
+}
+
+// Close closes the database.
+func (x *Index) Close() error { return x.db.Close() }
+
+// Add inserts a record. Adding a record whose ID is already present is a
+// no-op, so replaying the log is safe.
+func (x *Index) Add(ctx context.Context, r *Record) error {
+	_, err := x.db.ExecContext(ctx, `INSERT OR IGNORE INTO records
+		(record_id, leaf_index, sha256, url, final_url, entity, document, outcome, method, captured_at, claimed, entry)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.RecordID, int64(r.LeafIndex), r.SHA256, r.URL, r.FinalURL, r.Entity, r.Document,
+		r.Outcome, r.Method, r.CapturedAt, r.Claimed, r.Entry)
+	if err != nil {
+		return fmt.Errorf("index: adding %s: %w", r.RecordID, err)
+	}
+	return nil
+}
+
+const cols = `record_id, leaf_index, sha256, url, final_url, entity, document, outcome, method, captured_at, claimed, entry`
+
+func scan(row interface{ Scan(...any) error }) (*Record, error) {
+	var r Record
+	var idx int64
+	if err := row.Scan(&r.RecordID, &idx, &r.SHA256, &r.URL, &r.FinalURL, &r.Entity, &r.Document,
+		&r.Outcome, &r.Method, &r.CapturedAt, &r.Claimed, &r.Entry); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	r.LeafIndex = uint64(idx)
+	return &r, nil
+}
+
+// Get returns the record with the given canonical record ID.
+func (x *Index) Get(ctx context.Context, recordID string) (*Record, error) {
+	r, err := scan(x.db.QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, recordID)
+	}
+	return r, err
+}
+
+// FindImported returns the record of an upload with the same URL, claimed
+// fetch time and digest, or ErrNotFound.
+func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*Record, error) {
+	return scan(x.db.QueryRowContext(ctx, `SELECT `+cols+` FROM records
+		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 LIMIT 1`, url, fetchedAt, sha256))
+}
+
+// Count returns the number of indexed records.
+func (x *Index) Count(ctx context.Context) (uint64, error) {
+	var n int64
+	if err := x.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	return uint64(n), nil
+}
+
+// Size returns the log size the index has caught up with: every entry with
+// a smaller index has been indexed.
+func (x *Index) Size(ctx context.Context) (uint64, error) {
+	var v string
+	err := x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_size'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	return strconv.ParseUint(v, 10, 64)
+}
+
+// SetSize records that the index holds every entry below size.
+func (x *Index) SetSize(ctx context.Context, size uint64) error {
+	_, err := x.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('log_size', ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(size, 10))
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
+}
+
+// Reset deletes every record, before a rebuild.
+func (x *Index) Reset(ctx context.Context) error {
+	_, err := x.db.ExecContext(ctx, `DELETE FROM records; DELETE FROM meta;`)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
+}
+
+// MaxLeafIndex returns one more than the largest indexed leaf index (0 for
+// an empty index).
+func (x *Index) MaxLeafIndex(ctx context.Context) (uint64, error) {
+	var n sql.NullInt64
+	if err := x.db.QueryRowContext(ctx, `SELECT MAX(leaf_index) FROM records`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	if !n.Valid {
+		return 0, nil
+	}
+	return uint64(n.Int64) + 1, nil
+}

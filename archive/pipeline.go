@@ -1,0 +1,370 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// Record is the outcome of one capture, as the CLI prints it.
+type Record struct {
+	RecordID string `json:"record_id"`
+	// Index is the entry's leaf index in the log.
+	Index uint64 `json:"index"`
+	// SHA256 is the snapshot's digest; empty for a failed capture.
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Outcome is "captured", "http_error" or "failed".
+	Outcome  string `json:"outcome"`
+	Status   int    `json:"status,omitempty"`
+	URL      string `json:"url"`
+	FinalURL string `json:"final_url,omitempty"`
+	Entity   string `json:"entity,omitempty"`
+	Document string `json:"document,omitempty"`
+	// CapturedAt is RFC 3339 UTC; Claimed marks a time claimed by the
+	// supplier of an uploaded document rather than observed by exhibit.
+	CapturedAt string          `json:"captured_at"`
+	Claimed    bool            `json:"claimed,omitempty"`
+	Failure    *verify.Failure `json:"failure,omitempty"`
+	// Bundle is the path of the record's evidence bundle file.
+	Bundle string `json:"bundle"`
+	// Existed reports that an import skipped this document because it was
+	// already archived; the record is the earlier one.
+	Existed bool `json:"skipped,omitempty"`
+
+	Statement *verify.Statement `json:"-"`
+	Entry     []byte            `json:"-"`
+}
+
+// CaptureOptions describe a capture.
+type CaptureOptions struct {
+	Entity   string
+	Document string
+	Fetch    capture.Options
+}
+
+// errStore marks a failure of the snapshot store during a fetch: it is the
+// archive's fault, not the server's, and is returned rather than logged.
+type errStore struct{ err error }
+
+func (e errStore) Error() string { return e.err.Error() }
+func (e errStore) Unwrap() error { return e.err }
+
+// Capture fetches url over HTTP(S), stores the body, and logs a signed
+// statement of what was observed. A final non-2xx status is captured with
+// outcome "http_error". A fetch that yields no body (DNS, connection, TLS,
+// redirect loop, timeout, body over the limit) is logged as a failed-capture
+// record with its reason, and returned without error: check
+// Record.Outcome. An error is returned only when the archive itself could
+// not store, sign or log; then nothing is acknowledged.
+func (a *Archive) Capture(ctx context.Context, url string, o CaptureOptions) (*Record, error) {
+	if a.writer == nil {
+		return nil, errors.New("archive opened read-only")
+	}
+	o.Fetch.Version = Version
+	var storeErr error
+	res := capture.Fetch(ctx, url, o.Fetch, func(ctx context.Context, body io.Reader) (string, int64, error) {
+		obj, err := a.store.Put(ctx, tagReads{body}, -1, "")
+		if err != nil {
+			if !isReadError(err) {
+				storeErr = err
+				return "", 0, errStore{err}
+			}
+			return "", 0, err
+		}
+		return obj.SHA256, obj.Size, nil
+	})
+	if storeErr != nil {
+		return nil, fmt.Errorf("storing snapshot: %w", storeErr)
+	}
+	if ctx.Err() != nil && res.Failure != nil {
+		// Interrupted by the user, not by the server: log nothing.
+		return nil, ctx.Err()
+	}
+	obs := res.Observed
+	if len(res.CertChainPEM) > 0 && obs.TLS != nil {
+		obj, err := a.store.Put(ctx, bytes.NewReader(res.CertChainPEM), int64(len(res.CertChainPEM)), "")
+		if err != nil {
+			return nil, fmt.Errorf("storing certificate chain: %w", err)
+		}
+		obs.TLS.CertificateChainSHA256 = obj.SHA256
+	}
+	p := verify.Capture{
+		Entity:   o.Entity,
+		Document: o.Document,
+		Method:   verify.MethodFetch,
+		Observed: &obs,
+		Tool:     tool(),
+	}
+	name := url
+	switch {
+	case res.Failure != nil:
+		p.Outcome = verify.OutcomeFailed
+		p.Failure = res.Failure
+	default:
+		p.Outcome = verify.OutcomeCaptured
+		if obs.Status < 200 || obs.Status > 299 {
+			p.Outcome = verify.OutcomeHTTPError
+		}
+		p.Snapshot = &verify.Snapshot{SHA256: res.SHA256, Size: res.Size, MediaType: res.MediaType}
+	}
+	return a.commit(ctx, name, p)
+}
+
+// isReadError reports whether err came from reading the response body
+// (which the fetcher classifies) rather than from writing the store.
+func isReadError(err error) bool {
+	var re *readError
+	return errors.As(err, &re)
+}
+
+// readError marks an error from reading the response body.
+type readError struct{ err error }
+
+// tagReads wraps the errors of a reader (other than io.EOF) in *readError.
+type tagReads struct{ r io.Reader }
+
+func (t tagReads) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &readError{err}
+	}
+	return n, err
+}
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// FileOptions describe a document received out of band.
+type FileOptions struct {
+	Entity   string
+	Document string
+	// URL is where the supplier says the document came from (a claim).
+	URL string
+	// FetchedAt is when the supplier says it was fetched (a claim); zero if
+	// not claimed.
+	FetchedAt time.Time
+	// SHA256, if set, is the digest the supplier states; the bytes must
+	// match it or nothing is stored.
+	SHA256 string
+	// MediaType, if empty, is detected from the file name and content.
+	MediaType string
+}
+
+// CaptureFile archives a file received out of band. Its statement records
+// what exhibit observed (the file name, size, digest and the time it was
+// received) apart from what was claimed (URL and fetch time).
+func (a *Archive) CaptureFile(ctx context.Context, path string, o FileOptions) (*Record, error) {
+	if a.writer == nil {
+		return nil, errors.New("archive opened read-only")
+	}
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	mt := o.MediaType
+	if mt == "" {
+		mt = detectMediaType(f, path)
+	}
+	obj, err := a.store.Put(ctx, f, fi.Size(), o.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	obs := verify.Observation{
+		StartedAt:  verify.FormatTime(start),
+		DurationMS: time.Since(start).Milliseconds(),
+		FileName:   filepath.Base(path),
+	}
+	p := verify.Capture{
+		Entity:   o.Entity,
+		Document: o.Document,
+		Method:   verify.MethodUpload,
+		Outcome:  verify.OutcomeCaptured,
+		Snapshot: &verify.Snapshot{SHA256: obj.SHA256, Size: obj.Size, MediaType: mt},
+		Observed: &obs,
+		Tool:     tool(),
+	}
+	if o.URL != "" || !o.FetchedAt.IsZero() {
+		p.Claimed = &verify.Claim{URL: o.URL}
+		if !o.FetchedAt.IsZero() {
+			p.Claimed.FetchedAt = verify.FormatTime(o.FetchedAt)
+		}
+	}
+	name := o.URL
+	if name == "" {
+		name = filepath.Base(path)
+	}
+	return a.commit(ctx, name, p)
+}
+
+func detectMediaType(f *os.File, path string) string {
+	if mt := mime.TypeByExtension(filepath.Ext(path)); mt != "" {
+		return mt
+	}
+	var head [512]byte
+	n, _ := f.ReadAt(head[:], 0)
+	return http.DetectContentType(head[:n])
+}
+
+func tool() verify.Tool { return verify.Tool{Name: "exhibit", Version: Version} }
+
+// commit signs the statement, appends it, waits for a checkpoint, writes
+// the bundle and indexes the record.
+func (a *Archive) commit(ctx context.Context, subject string, p verify.Capture) (*Record, error) {
+	st := verify.Statement{
+		Type:          verify.StatementType,
+		PredicateType: verify.CapturePredicateType,
+		Predicate:     p,
+	}
+	digest := verify.SHA256Hex([]byte(subject))
+	if p.Snapshot != nil {
+		digest = p.Snapshot.SHA256
+	}
+	st.Subject = []verify.Subject{{Name: subject, Digest: map[string]string{"sha256": digest}}}
+
+	entry, err := a.sign(&st)
+	if err != nil {
+		return nil, err
+	}
+	if len(entry) > verify.MaxEntrySize && st.Predicate.Observed.Headers != nil {
+		// Move the headers out of the entry, into the store.
+		hb, _ := json.Marshal(st.Predicate.Observed.Headers)
+		obj, err := a.store.Put(ctx, bytes.NewReader(hb), int64(len(hb)), "")
+		if err != nil {
+			return nil, fmt.Errorf("storing headers: %w", err)
+		}
+		obs := *st.Predicate.Observed
+		obs.Headers = nil
+		obs.HeadersDigest = obj.SHA256
+		st.Predicate.Observed = &obs
+		if entry, err = a.sign(&st); err != nil {
+			return nil, err
+		}
+	}
+	if len(entry) > verify.MaxEntrySize {
+		return nil, fmt.Errorf("the signed statement is %d bytes, over the log's entry limit of %d", len(entry), verify.MaxEntrySize)
+	}
+	idx, signedCP, err := a.writer.Append(ctx, entry)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := verify.OpenCheckpoint(signedCP, a.key)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint published for entry %d: %w", idx, err)
+	}
+	bundle, err := a.reader.Prove(ctx, entry, idx, signedCP, cp)
+	if err != nil {
+		return nil, err
+	}
+	rec := newRecord(&st, entry, idx)
+	rec.Bundle = a.bundlePath(rec.RecordID)
+	if err := writeFileAtomic(rec.Bundle, bundle.Marshal(), 0o644); err != nil {
+		return nil, fmt.Errorf("writing bundle: %w", err)
+	}
+	if err := a.index.Add(ctx, indexRecord(rec)); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+func (a *Archive) sign(st *verify.Statement) ([]byte, error) {
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return a.signer.SignStatement(payload)
+}
+
+func (a *Archive) bundlePath(id string) string {
+	return filepath.Join(a.dir, bundlesDir, id+".json")
+}
+
+func newRecord(st *verify.Statement, entry []byte, idx uint64) *Record {
+	p := &st.Predicate
+	at, claimed := st.CapturedAt()
+	r := &Record{
+		RecordID:   verify.RecordID(entry),
+		Index:      idx,
+		Outcome:    p.Outcome,
+		Entity:     p.Entity,
+		Document:   p.Document,
+		URL:        st.Subject[0].Name,
+		CapturedAt: verify.FormatTime(at),
+		Claimed:    claimed,
+		Failure:    p.Failure,
+		Statement:  st,
+		Entry:      entry,
+	}
+	if p.Snapshot != nil {
+		r.SHA256 = p.Snapshot.SHA256
+		r.Size = p.Snapshot.Size
+	}
+	if p.Observed != nil {
+		r.Status = p.Observed.Status
+		r.FinalURL = p.Observed.FinalURL
+		if p.Method == verify.MethodFetch && p.Observed.RequestedURL != "" {
+			r.URL = p.Observed.RequestedURL
+		}
+	}
+	return r
+}
+
+func indexRecord(r *Record) *index.Record {
+	return &index.Record{
+		RecordID:   r.RecordID,
+		LeafIndex:  r.Index,
+		SHA256:     r.Statement.SubjectDigest(),
+		URL:        r.URL,
+		FinalURL:   r.FinalURL,
+		Entity:     r.Entity,
+		Document:   r.Document,
+		Outcome:    r.Outcome,
+		Method:     r.Statement.Predicate.Method,
+		CapturedAt: r.CapturedAt,
+		Claimed:    r.Claimed,
+		Entry:      r.Entry,
+	}
+}
+
+// recordFromIndex rebuilds a Record from the index; the statement is parsed
+// from the stored entry, whose signature is checked.
+func (a *Archive) recordFromIndex(ir *index.Record) (*Record, error) {
+	st, err := verify.OpenStatement(ir.Entry, a.key)
+	if err != nil {
+		return nil, fmt.Errorf("record %s in the index: %w", ir.RecordID, err)
+	}
+	if got := verify.RecordID(ir.Entry); got != ir.RecordID {
+		return nil, fmt.Errorf("record %s in the index holds the entry of %s", ir.RecordID, got)
+	}
+	r := newRecord(st, ir.Entry, ir.LeafIndex)
+	if p := a.bundlePath(r.RecordID); fileExists(p) {
+		r.Bundle = p
+	}
+	return r, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,101 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// catchUp indexes the log entries the index has not seen yet (after a
+// crash between appending and indexing).
+func (a *Archive) catchUp(ctx context.Context) error {
+	_, cp, err := a.reader.Checkpoint(ctx)
+	if errors.Is(err, ledger.ErrNoCheckpoint) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	from, err := a.index.Size(ctx)
+	if err != nil {
+		return err
+	}
+	if from > cp.Size {
+		return fmt.Errorf("the index covers %d entries but the log's checkpoint only %d: run exhibit reindex", from, cp.Size)
+	}
+	if from == cp.Size {
+		return nil
+	}
+	n, err := a.indexEntries(ctx, from, cp.Size, nil)
+	if err != nil {
+		return err
+	}
+	a.log.Info("index caught up with the log", "from", from, "to", cp.Size, "records", n)
+	return nil
+}
+
+// indexEntries adds the log's entries in [from, to) to the index and
+// records the new size.
+func (a *Archive) indexEntries(ctx context.Context, from, to uint64, progress func(uint64)) (int, error) {
+	n := 0
+	for e, err := range a.reader.Entries(ctx, from, to) {
+		if err != nil {
+			return n, err
+		}
+		st, err := verify.OpenStatement(e.Data, a.key)
+		if err != nil {
+			return n, fmt.Errorf("log entry %d: %w", e.Index, err)
+		}
+		rec := newRecord(st, e.Data, e.Index)
+		if err := a.index.Add(ctx, indexRecord(rec)); err != nil {
+			return n, err
+		}
+		n++
+		if progress != nil {
+			progress(e.Index + 1 - from)
+		}
+	}
+	return n, a.index.SetSize(ctx, to)
+}
+
+// Reindex rebuilds the index from the log alone: it reads every entry up to
+// the latest signed checkpoint, checks each statement's signature, and
+// indexes it. progress, if set, is called with the number of entries done.
+// It needs the archive opened for writing.
+func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)) (int, error) {
+	if a.writer == nil {
+		return 0, errors.New("archive opened read-only")
+	}
+	_, cp, err := a.reader.Checkpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := a.index.Reset(ctx); err != nil {
+		return 0, err
+	}
+	var pf func(uint64)
+	if progress != nil {
+		pf = func(d uint64) { progress(d, cp.Size) }
+	}
+	return a.indexEntries(ctx, 0, cp.Size, pf)
+}
+
+// markIndexed records the log size in the index when the index holds every
+// entry of the log, so that the next Open need not replay them.
+func (a *Archive) markIndexed(ctx context.Context) error {
+	_, cp, err := a.reader.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := a.index.Count(ctx)
+	if err != nil {
+		return err
+	}
+	if n != cp.Size {
+		return nil // The next Open catches up.
+	}
+	return a.index.SetSize(ctx, cp.Size)
+}

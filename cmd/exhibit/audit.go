@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func newAuditCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "audit [--output text|json]",
+		Short: "Re-check the whole archive: tree, signatures, snapshots",
+		Long: `Re-check the whole archive: verify the latest checkpoint's signature,
+recompute the Merkle tree from every log entry and compare its root, check
+every statement's signature, re-hash every stored object, and report
+objects that are missing (referenced, not stored), corrupt (bytes do not hash
+to their name) or orphaned (stored, referenced by nothing), and an index out
+of step with the log. Holds the archive's write lock while it runs.
+
+Exit status 1 if any problem is found.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := archive.Open(ctx, g.archive, archive.OpenOptions{Lock: true, Logger: g.logger})
+			if err != nil {
+				return err
+			}
+			defer a.Close(ctx)
+			var bar *progressbar.ProgressBar
+			phase := ""
+			rep, err := a.Audit(ctx, archive.AuditOptions{Progress: func(p string, done, total uint64) {
+				if !isTerminal(os.Stderr) {
+					return
+				}
+				if p != phase {
+					if bar != nil {
+						bar.Finish()
+					}
+					bar, phase = newBar(int(total), "checking "+p), p
+				}
+				bar.Set(int(done))
+			}})
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				enc.Encode(rep)
+			} else {
+				fmt.Fprintf(out, "log      %d entries, checkpoint root %s\n", rep.LogSize, rep.Root)
+				fmt.Fprintf(out, "tree     %d entries read, recomputed root %s\n", rep.Entries, rep.TreeRoot)
+				fmt.Fprintf(out, "objects  %d re-hashed\n", rep.Objects)
+				fmt.Fprintf(out, "index    %d records\n", rep.Indexed)
+				for _, p := range rep.Problems {
+					fmt.Fprintf(out, "PROBLEM  %-9s %s: %s\n", p.Kind, p.Where, p.Detail)
+				}
+				if rep.OK {
+					fmt.Fprintln(out, "audit: ok")
+				} else {
+					fmt.Fprintf(out, "audit: %d problems\n", len(rep.Problems))
+				}
+			}
+			if !rep.OK {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func newReindexCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reindex",
+		Short: "Rebuild the index from the log alone",
+		Long: `Rebuild index.db from the log: read every entry up to the latest signed
+checkpoint, check each statement's signature, and index it. The log is the
+source of truth; the index is only a lookup aid.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openWrite(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close(ctx)
+			var bar *progressbar.ProgressBar
+			n, err := a.Reindex(ctx, func(done, total uint64) {
+				if bar == nil {
+					bar = newBar(int(total), "reindexing")
+				}
+				if bar != nil {
+					bar.Set(int(done))
+				}
+			})
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "reindexed %d records from the log\n", n)
+			return a.Close(ctx)
+		},
+	}
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/spf13/cobra"
+)
+
+func newCaptureCmd(g *globals) *cobra.Command {
+	var (
+		entity, document, output, claimURL, fetchedAt string
+		maxBody                                       int64
+		timeout                                       time.Duration
+		insecure                                      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "capture URL | FILE --url URL",
+		Short: "Capture a document with its provenance, log it and write its bundle",
+		Long: `Capture a document into the archive and print its record.
+
+capture URL fetches over HTTP(S) and records the provenance: every redirect
+hop (at most 10), final URL, status, response headers, peer address, TLS
+version, cipher suite and certificate chain, time and duration. The snapshot
+is the body after transfer- and content-decoding. A final non-2xx status is
+captured and flagged (outcome http_error). A fetch that fails (DNS,
+connection, TLS, redirect loop, timeout, body over --max-body) is logged as a
+failed-capture record with its reason, and exhibit exits with status 1.
+
+capture FILE --url URL [--fetched-at TIME] archives a document received out
+of band: the statement records the URL and time as claims, apart from what
+exhibit observed (file name, size, digest, time received).
+
+The command returns once the snapshot is stored and a signed checkpoint
+covering the log entry is published; the evidence bundle is written to the
+archive's bundles/ directory. A missing archive is created with defaults.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			target := args[0]
+			isURL := strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
+			var at time.Time
+			if !isURL {
+				if _, err := os.Stat(target); err != nil {
+					return usageError("%s is neither an http(s) URL nor a readable file: %v", target, err)
+				}
+				if fetchedAt != "" {
+					t, err := time.Parse(time.RFC3339Nano, fetchedAt)
+					if err != nil {
+						return usageError("--fetched-at: want RFC 3339, e.g. 2026-05-08T11:13:55Z: %v", err)
+					}
+					at = t
+				}
+				if claimURL != "" {
+					if u, err := url.Parse(claimURL); err != nil || u.Scheme == "" || u.Host == "" {
+						return usageError("--url %q is not an absolute URL", claimURL)
+					}
+				}
+			} else if claimURL != "" || fetchedAt != "" {
+				return usageError("--url and --fetched-at go with a FILE, not a URL")
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openWrite(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer a.Close(ctx)
+			var rec *archive.Record
+			if isURL {
+				rec, err = a.Capture(ctx, target, archive.CaptureOptions{
+					Entity:   entity,
+					Document: document,
+					Fetch: capture.Options{
+						MaxBodyBytes:       maxBody,
+						Timeout:            timeout,
+						InsecureSkipVerify: insecure,
+					},
+				})
+			} else {
+				rec, err = a.CaptureFile(ctx, target, archive.FileOptions{
+					Entity: entity, Document: document, URL: claimURL, FetchedAt: at,
+				})
+			}
+			if err != nil {
+				return err
+			}
+			if err := a.Close(ctx); err != nil {
+				return err
+			}
+			cite, err := citeRecord(a, rec)
+			if err != nil {
+				return err
+			}
+			if err := printRecord(cmd.OutOrStdout(), output, rec, cite); err != nil {
+				return err
+			}
+			if rec.Outcome == verify.OutcomeFailed {
+				return &exitError{code: 1, err: fmt.Errorf("capture failed (%s): %s; the failure is logged as record %s", rec.Failure.Reason, rec.Failure.Message, rec.RecordID)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&entity, "entity", "", "organisation the document belongs to, e.g. Zoom")
+	f.StringVar(&document, "document", "", "document title, e.g. \"Zoom Privacy Statement\"")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	f.StringVar(&claimURL, "url", "", "with FILE: the URL the document came from (a claim)")
+	f.StringVar(&fetchedAt, "fetched-at", "", "with FILE: when it was fetched, RFC 3339 (a claim)")
+	f.Int64Var(&maxBody, "max-body", 64<<20, "largest body to accept, in bytes (decoded)")
+	f.DurationVar(&timeout, "timeout", 60*time.Second, "total time limit for the fetch, including redirects and body")
+	f.BoolVar(&insecure, "insecure-skip-verify", false, "capture even if the TLS certificate is not trusted (recorded as unverified)")
+	return cmd
+}
+
+// citeRecord builds the citation of a just-captured record against the
+// checkpoint in its bundle.
+func citeRecord(a *archive.Archive, rec *archive.Record) (*archive.Citation, error) {
+	b, err := os.ReadFile(rec.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	bun, err := verify.ParseBundle(b)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := verify.OpenCheckpoint([]byte(bun.Checkpoint), a.Key())
+	if err != nil {
+		return nil, err
+	}
+	return archive.NewCitation(rec.Statement, rec.RecordID, rec.Index, cp, a.Key().VKey), nil
+}
+
+func printRecord(w io.Writer, output string, rec *archive.Record, c *archive.Citation) error {
+	if output == "json" {
+		return json.NewEncoder(w).Encode(rec)
+	}
+	switch rec.Outcome {
+	case verify.OutcomeFailed:
+		fmt.Fprintf(w, "FAILED   %s: %s (%s)\n", rec.URL, rec.Failure.Message, rec.Failure.Reason)
+	case verify.OutcomeHTTPError:
+		fmt.Fprintf(w, "captured %s with HTTP %d (flagged: not a success status), %d bytes\n", rec.URL, rec.Status, rec.Size)
+	default:
+		fmt.Fprintf(w, "captured %s, %d bytes\n", rec.URL, rec.Size)
+	}
+	fmt.Fprintf(w, "record   %s\n", rec.RecordID)
+	if rec.SHA256 != "" {
+		fmt.Fprintf(w, "sha256   %s\n", rec.SHA256)
+	}
+	fmt.Fprintf(w, "log      %s #%d\n", c.LogOrigin, rec.Index)
+	fmt.Fprintf(w, "bundle   %s\n", rec.Bundle)
+	fmt.Fprintf(w, "cite as  %s\n", c.Text)
+	return nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+)
+
+// globals are the flags every command takes.
+type globals struct {
+	archive string
+	verbose bool
+	logger  *slog.Logger
+}
+
+func defaultArchive() string {
+	if d := os.Getenv("EXHIBIT_ARCHIVE"); d != "" {
+		return d
+	}
+	return "./exhibit-archive"
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "exhibit",
+		Short: "A verifiable evidence archive with signed snapshots",
+		Long: `exhibit captures a document (a URL or a file) with its provenance, stores its
+bytes by SHA-256, logs a signed in-toto statement about it in an append-only
+Merkle log (C2SP tlog-tiles, signed checkpoints), and gives every capture a
+record ID, a citation and an evidence bundle anyone can verify offline.`,
+		Version:       archive.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			level := slog.LevelWarn
+			if g.verbose {
+				level = slog.LevelDebug
+			}
+			g.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			// Tessera logs through klog: route it to slog, at debug level
+			// unless it warns.
+			klog.SetSlogLogger(g.logger)
+		},
+	}
+	root.PersistentFlags().StringVar(&g.archive, "archive", defaultArchive(), "archive directory (env EXHIBIT_ARCHIVE)")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics to stderr")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &exitError{code: 2, err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())}
+	})
+	root.AddCommand(
+		newInitCmd(g),
+		newLogKeyCmd(g),
+		newCaptureCmd(g),
+		newImportCmd(g),
+		newProveCmd(g),
+		newShowCmd(g),
+		newVerifyCmd(g),
+		newAuditCmd(g),
+		newReindexCmd(g),
+	)
+	return root
+}
+
+// signalContext is cancelled on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// openWrite opens the archive for writing; with create, a missing archive
+// is first created with defaults, and stderr says so.
+func (g *globals) openWrite(ctx context.Context, create bool) (*archive.Archive, error) {
+	if create {
+		if _, err := archive.ReadConfig(g.archive); errors.Is(err, archive.ErrNoArchive) {
+			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{})
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(os.Stderr, "exhibit: created archive %s (origin %s)\n", g.archive, cfg.Origin)
+		}
+	}
+	return archive.Open(ctx, g.archive, archive.OpenOptions{Write: true, Logger: g.logger})
+}
+
+func (g *globals) openRead(ctx context.Context) (*archive.Archive, error) {
+	return archive.Open(ctx, g.archive, archive.OpenOptions{Logger: g.logger})
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// newBar returns a progress bar on stderr when it is a terminal, else nil.
+func newBar(total int, what string) *progressbar.ProgressBar {
+	if !isTerminal(os.Stderr) {
+		return nil
+	}
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("records"),
+		progressbar.OptionThrottle(100_000_000),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// checkOutput validates an --output value.
+func checkOutput(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return usageError("--output %q: want one of %v", v, allowed)
+}
+

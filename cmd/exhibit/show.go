@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/spf13/cobra"
+)
+
+func newProveCmd(g *globals) *cobra.Command {
+	var outFile, format string
+	cmd := &cobra.Command{
+		Use:   "prove RECORD_ID [-o FILE] [--format json|tlog-proof]",
+		Short: "Write an evidence bundle for a record against the latest checkpoint",
+		Long: `Write a fresh evidence bundle for a record: its log entry, index, an RFC 6962
+inclusion proof and the latest signed checkpoint. Anyone can check it offline
+with exhibit verify and the log key.
+
+--format json (default) writes exhibit's bundle (media type
+application/vnd.exhibit.bundle.v1+json); tlog-proof writes the C2SP
+c2sp.org/tlog-proof@v1 text form, with the log entry in its "extra" line.
+Without -o the bundle goes to stdout.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "json" && format != "tlog-proof" {
+				return usageError("--format %q: want json or tlog-proof", format)
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(ctx)
+			_, b, err := a.Prove(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			data := b.Marshal()
+			if format == "tlog-proof" {
+				data = b.MarshalProof()
+			}
+			if outFile == "" || outFile == "-" {
+				_, err = cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if err := os.WriteFile(outFile, data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "wrote %s (%s, index %d)\n", outFile, b.RecordID, b.Index)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&outFile, "out", "o", "", "write the bundle to FILE instead of stdout")
+	cmd.Flags().StringVar(&format, "format", "json", "bundle format: json or tlog-proof")
+	return cmd
+}
+
+func newShowCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show RECORD_ID [--output text|json|markdown]",
+		Short: "Print a record's citation",
+		Long: `Print the citation record of a record: entity, document, record ID, captured
+time (UTC), SHA-256, URL and final URL, log origin and index, the checkpoint
+(size and root) it is proved against, and a one-line citation for a legal
+filing. The statement's signature and the inclusion proof are checked first.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json", "markdown"); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(ctx)
+			c, _, err := a.Cite(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return printCitation(cmd.OutOrStdout(), output, c)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or markdown")
+	return cmd
+}
+
+func printCitation(w io.Writer, output string, c *archive.Citation) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(c)
+	}
+	captured := humanTime(c.CapturedAt)
+	if c.Claimed {
+		captured += " (as stated by the supplier; received by exhibit " + humanTime(c.ReceivedAt) + ")"
+	}
+	outcome := c.Outcome
+	if c.Status != 0 {
+		outcome += fmt.Sprintf(" (HTTP %d)", c.Status)
+	}
+	rows := [][2]string{
+		{"Entity", c.Entity},
+		{"Document", c.Document},
+		{"Record ID", c.RecordID},
+		{"Captured", captured},
+		{"Outcome", outcome},
+		{"SHA-256", c.SHA256},
+		{"URL", c.URL},
+		{"Final URL", c.FinalURL},
+		{"Failure", c.Failure},
+		{"Log", fmt.Sprintf("%s #%d", c.LogOrigin, c.LogIndex)},
+		{"Checkpoint", fmt.Sprintf("tree size %d, root %s", c.CheckpointSize, c.CheckpointRoot)},
+		{"Log key", c.LogKey},
+	}
+	if output == "markdown" {
+		fmt.Fprintf(w, "### Citation record\n\n| Field | Value |\n| --- | --- |\n")
+		for _, r := range rows {
+			if r[1] != "" {
+				fmt.Fprintf(w, "| %s | %s |\n", r[0], mdEscape(r[1]))
+			}
+		}
+		fmt.Fprintf(w, "\n> %s\n", mdEscape(c.Text))
+		return nil
+	}
+	fmt.Fprintln(w, "Citation record")
+	for _, r := range rows {
+		if r[1] != "" {
+			fmt.Fprintf(w, "  %-11s %s\n", r[0]+":", r[1])
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n", c.Text)
+	return nil
+}
+
+func humanTime(s string) string {
+	t, err := verify.ParseTime(s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func mdEscape(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '|', '*', '_', '`', '[', ']', '<', '>':
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

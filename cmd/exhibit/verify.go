@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/spf13/cobra"
+)
+
+func newVerifyCmd(g *globals) *cobra.Command {
+	var snapshot, key, output string
+	cmd := &cobra.Command{
+		Use:   "verify BUNDLE [--snapshot FILE] [--key VKEY | --archive DIR]",
+		Short: "Verify an evidence bundle offline",
+		Long: `Verify an evidence bundle (exhibit JSON or C2SP tlog-proof) offline, and report
+each check by name:
+
+  bundle-parse          the bundle is well formed
+  checkpoint-signature  the checkpoint is signed by the trusted log key
+  statement-signature   the entry is a DSSE envelope signed by that key,
+                        around an in-toto statement of exhibit's capture type
+  record-id             the cited record ID is the one derived from the entry
+  leaf-hash             the entry's RFC 6962 leaf hash
+  inclusion-proof       the entry is in the tree the checkpoint commits to
+  snapshot-digest       (with --snapshot) the file's SHA-256 is the signed one
+
+The trusted key is --key (a C2SP vkey, name+hex8+base64, or a file holding
+one), else the verifier key of --archive. Nothing in the bundle is trusted.
+
+Exit status: 0 all checks passed; 1 a check failed; 2 usage error or
+unreadable input. BUNDLE "-" reads stdin.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			pk, err := trustedKey(cmd, g, key)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			var data []byte
+			if args[0] == "-" {
+				data, err = io.ReadAll(os.Stdin)
+			} else {
+				data, err = os.ReadFile(args[0])
+			}
+			if err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
+			}
+			var opts verify.Options
+			if snapshot != "" {
+				f, err := os.Open(snapshot)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("reading snapshot: %w", err)}
+				}
+				defer f.Close()
+				opts.Snapshot = f
+			}
+			rep := verify.Check(data, pk, opts)
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				printReport(out, rep, pk)
+			}
+			if !rep.Verified {
+				if output == "json" {
+					return &exitError{code: 1}
+				}
+				f := rep.Failed()
+				return &exitError{code: 1, err: fmt.Errorf("verification failed: %s: %s", f.Name, f.Detail)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
+	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// trustedKey returns the key given by --key, else the --archive's.
+func trustedKey(cmd *cobra.Command, g *globals, key string) (*verify.PublicKey, error) {
+	if key != "" {
+		if b, err := os.ReadFile(key); err == nil {
+			key = strings.TrimSpace(string(b))
+		}
+		return verify.ParseVKey(key)
+	}
+	cfg, err := archive.ReadConfig(g.archive)
+	if errors.Is(err, archive.ErrNoArchive) {
+		return nil, fmt.Errorf("no trusted key: pass --key VKEY, or --archive DIR of the archive that made the bundle (%s holds none)", g.archive)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Key()
+}
+
+func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
+	for _, c := range rep.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "%s %-21s %s\n", mark, c.Name, c.Detail)
+	}
+	if rep.Verified {
+		fmt.Fprintf(w, "\nverified: record %s is in log %s, signed by %s\n", rep.RecordID, pk.Name, pk.VKey)
+		if st := rep.Statement; st != nil {
+			at, claimed := st.CapturedAt()
+			how := "captured"
+			if claimed {
+				how = "stated as fetched"
+			}
+			fmt.Fprintf(w, "          %s %s (%s), SHA-256 %s\n", st.Subject[0].Name, how, archive.HumanTime(at), st.SubjectDigest())
+		}
+	} else {
+		fmt.Fprintln(w, "\nNOT VERIFIED")
+	}
+}

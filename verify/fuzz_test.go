@@ -1,0 +1,107 @@
+package verify
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func addSeeds(f *testing.F, names ...string) {
+	for _, n := range names {
+		if b, err := os.ReadFile(filepath.Join("testdata", n)); err == nil {
+			f.Add(b)
+		}
+	}
+}
+
+// FuzzParseBundle: never crashes; what parses re-encodes to something that
+// parses to the same bundle, in both forms.
+func FuzzParseBundle(f *testing.F) {
+	addSeeds(f, "bundle.json", "bundle.tlog-proof")
+	f.Add([]byte(`{"media_type":"application/vnd.exhibit.bundle.v1+json","record_id":"x","entry":"AA==","index":0,"inclusion_proof":[],"checkpoint":"a\n"}`))
+	f.Add([]byte("c2sp.org/tlog-proof@v1\nextra AA==\nindex 0\n\na\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		bun, err := ParseBundle(b)
+		if err != nil {
+			return
+		}
+		again, err := ParseBundle(bun.Marshal())
+		if err != nil {
+			t.Fatalf("re-parsing marshalled bundle: %v", err)
+		}
+		if !bytes.Equal(again.Entry, bun.Entry) || again.Index != bun.Index || again.Checkpoint != bun.Checkpoint || len(again.InclusionProof) != len(bun.InclusionProof) {
+			t.Fatalf("JSON round trip changed the bundle")
+		}
+		p, err := ParseProof(bun.MarshalProof())
+		if err != nil {
+			t.Fatalf("re-parsing tlog-proof: %v", err)
+		}
+		if !bytes.Equal(p.Entry, bun.Entry) || p.Index != bun.Index || len(p.InclusionProof) != len(bun.InclusionProof) {
+			t.Fatalf("tlog-proof round trip changed the bundle")
+		}
+	})
+}
+
+// FuzzParseStatement: never crashes; accepted statements keep their
+// invariants.
+func FuzzParseStatement(f *testing.F) {
+	addSeeds(f, "statement.json")
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := ParseStatement(b)
+		if err != nil {
+			return
+		}
+		if len(st.Subject) != 1 || !isHexDigest(st.SubjectDigest()) {
+			t.Fatalf("accepted statement without a single hex-digest subject")
+		}
+		if st.Predicate.Outcome != OutcomeFailed && st.Predicate.Snapshot.SHA256 != st.SubjectDigest() {
+			t.Fatalf("accepted statement whose snapshot digest differs from its subject")
+		}
+	})
+}
+
+// FuzzParseCheckpoint: never crashes; what parses has a 32-byte root.
+func FuzzParseCheckpoint(f *testing.F) {
+	f.Add("example.org/log\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n")
+	f.Add("example.org/log\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\next\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		cp, err := ParseCheckpoint(s)
+		if err != nil {
+			return
+		}
+		if len(cp.Hash) != 32 || cp.Origin == "" {
+			t.Fatalf("accepted checkpoint %+v", cp)
+		}
+	})
+}
+
+// FuzzParseEnvelope: never crashes.
+func FuzzParseEnvelope(f *testing.F) {
+	f.Add([]byte(`{"payloadType":"a","payload":"AA==","signatures":[{"keyid":"","sig":"AA=="}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := ParseEnvelope(b)
+		if err != nil {
+			return
+		}
+		if len(e.Signatures) == 0 || len(e.Payload) == 0 {
+			t.Fatal("accepted an envelope without payload or signatures")
+		}
+	})
+}
+
+// FuzzParseVKey: never crashes; accepted keys round-trip.
+func FuzzParseVKey(f *testing.F) {
+	f.Add("example.org/log+ed0d7a6f+AXY1dNb6vcmDNzL02PtLrvZ3Fde7YyaW8zpDiRe9SA6c")
+	f.Fuzz(func(t *testing.T, s string) {
+		pk, err := ParseVKey(s)
+		if err != nil {
+			return
+		}
+		again, err := NewPublicKey(pk.Name, pk.Key)
+		if err != nil || again.Hash != pk.Hash {
+			t.Fatalf("accepted vkey %q does not round-trip: %v", s, err)
+		}
+	})
+}
