@@ -170,4 +170,3 @@ func (c *Citation) line() string {
 
 // HumanTime renders t as "8 May 2026, 11:13:55 UTC".
 func HumanTime(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04:05 UTC") }
-

@@ -126,4 +126,3 @@ func checkOutput(v string, allowed ...string) error {
 	}
 	return usageError("--output %q: want one of %v", v, allowed)
 }
-
