@@ -115,9 +115,14 @@ type Observation struct {
 	// Fetch only.
 	RequestedURL string `json:"requested_url,omitempty"`
 	FinalURL     string `json:"final_url,omitempty"`
-	// Redirects lists every redirect hop in order, at most 10.
+	// Redirects lists every redirect response in order: at most 10 that
+	// were followed, plus, when the capture failed with too_many_redirects
+	// or redirect_loop, the one that was refused.
 	Redirects []Hop `json:"redirects,omitempty"`
-	// Status is the final HTTP status code; 0 when no response arrived.
+	// Status is the last HTTP status code received: the final response's,
+	// or for a failed capture the response being processed when it failed
+	// (a refused redirect, or a body over the limit); 0 when no response
+	// arrived.
 	Status int `json:"status,omitempty"`
 	// Protocol is the HTTP version of the final response, e.g. "HTTP/1.1".
 	Protocol string `json:"protocol,omitempty"`
@@ -150,8 +155,10 @@ type TLS struct {
 	Version     string `json:"version"`
 	CipherSuite string `json:"cipher_suite"`
 	ServerName  string `json:"server_name,omitempty"`
-	// Verified reports whether the chain verified against the system roots.
-	// It is false when the capture ran with --insecure-skip-verify.
+	// Verified reports whether the peer chain verifies for the host name
+	// against the trusted roots (the system's). It is checked even when the
+	// capture ran with --insecure-skip-verify, and tells the truth either
+	// way. Version and CipherSuite are empty when the handshake failed.
 	Verified bool `json:"verified"`
 	// CertificateChainSHA256 is the SHA-256 of the stored object holding the
 	// peer certificate chain as concatenated PEM blocks, leaf first.

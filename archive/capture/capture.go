@@ -120,6 +120,7 @@ func (o Options) withDefaults() Options {
 // content-decoded, and returns its lowercase hex SHA-256 and its size in
 // bytes. It must read body to io.EOF, and must stop and return the reader's
 // error (wrapped or not) if a read fails. ctx carries the fetch's deadline.
+// The sink passed to [Fetch] must not be nil.
 type BodySink func(ctx context.Context, body io.Reader) (sha256 string, size int64, err error)
 
 // Result is what a fetch observed.
@@ -130,6 +131,10 @@ type Result struct {
 	// response, if one arrived: for "redirect_loop" and
 	// "too_many_redirects" they describe the redirect that was not
 	// followed, which is also the last entry of Redirects.
+	// TLS.ServerName is the SNI name sent, empty for an IP address.
+	// TLS.Verified reports whether the chain verifies against
+	// Options.RootCAs (or the system roots) for the URL's host, also when
+	// InsecureSkipVerify let an unverified chain through.
 	// TLS.CertificateChainSHA256 is left empty for the caller to fill.
 	Observed verify.Observation
 	// MediaType is the final response's Content-Type header value as sent;
@@ -198,6 +203,9 @@ func Fetch(ctx context.Context, rawURL string, opts Options, sink BodySink) *Res
 type fetch struct {
 	opts Options
 	res  *Result
+	// limit is the time the fetch was given: Options.Timeout, or less if
+	// the caller's ctx has an earlier deadline.
+	limit time.Duration
 }
 
 // failError carries a failure reason decided where the error arose.
@@ -209,25 +217,30 @@ type failError struct {
 func (e *failError) Error() string { return e.err.Error() }
 func (e *failError) Unwrap() error { return e.err }
 
-func (f *fetch) fail(ctx context.Context, err error, ct *connTrace) {
-	reason := classify(ctx, err, ct.handshakeError())
+// fail records err as the fetch's failure. handshakeErr is the TLS
+// handshake error of the failed request, if any.
+func (f *fetch) fail(ctx context.Context, err, handshakeErr error) {
+	reason := classify(ctx, err, handshakeErr)
 	msg := err.Error()
-	if reason == reasonTimeout {
-		msg = fmt.Sprintf("%s (timeout %v)", msg, f.opts.Timeout)
+	if reason == reasonTimeout && f.limit > 0 {
+		msg = fmt.Sprintf("%s (time limit %v)", msg, f.limit)
 	}
 	f.res.Failure = &verify.Failure{Reason: reason, Message: msg}
 	f.res.SHA256, f.res.Size = "", 0
 }
 
 func (f *fetch) run(parent context.Context, rawURL string, sink BodySink) {
-	none := &connTrace{}
 	u, err := parseURL(rawURL)
 	if err != nil {
-		f.fail(parent, &failError{reasonBadURL, err}, none)
+		f.fail(parent, &failError{reasonBadURL, err}, nil)
 		return
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(parent, f.opts.Timeout)
 	defer cancel()
+	if d, ok := ctx.Deadline(); ok {
+		f.limit = d.Sub(start).Round(time.Millisecond)
+	}
 	tr := newTransport(f.opts)
 	defer tr.CloseIdleConnections()
 
@@ -237,7 +250,7 @@ func (f *fetch) run(parent context.Context, rawURL string, sink BodySink) {
 		resp, ct, err := f.roundTrip(ctx, tr, u)
 		if err != nil {
 			f.recordChainFromError(u, err)
-			f.fail(ctx, fmt.Errorf("GET %s: %w", u.Redacted(), err), ct)
+			f.fail(ctx, fmt.Errorf("GET %s: %w", u.Redacted(), err), ct.handshakeError())
 			return
 		}
 		loc, ok := redirectLocation(resp)
@@ -251,7 +264,7 @@ func (f *fetch) run(parent context.Context, rawURL string, sink BodySink) {
 		f.res.Observed.Redirects = hops
 		next, err := u.Parse(loc)
 		if err != nil {
-			f.fail(ctx, &failError{reasonProtocol, fmt.Errorf("redirect from %s: invalid Location header %q: %w", u.Redacted(), loc, err)}, none)
+			f.fail(ctx, &failError{reasonProtocol, fmt.Errorf("redirect from %s: invalid Location header %q: %w", u.Redacted(), loc, err)}, nil)
 			return
 		}
 		if next.Fragment == "" && next.RawFragment == "" {
@@ -259,15 +272,15 @@ func (f *fetch) run(parent context.Context, rawURL string, sink BodySink) {
 			next.Fragment, next.RawFragment = u.Fragment, u.RawFragment
 		}
 		if err := checkURL(next); err != nil {
-			f.fail(ctx, &failError{reasonBadURL, fmt.Errorf("redirect from %s: %w", u.Redacted(), err)}, none)
+			f.fail(ctx, &failError{reasonBadURL, fmt.Errorf("redirect from %s: Location %q %w", u.Redacted(), loc, err)}, nil)
 			return
 		}
 		if requested[withoutFragment(next)] {
-			f.fail(ctx, &failError{reasonRedirectLoop, fmt.Errorf("redirect loop: %s redirects to %s, which was already requested", u.Redacted(), next.Redacted())}, none)
+			f.fail(ctx, &failError{reasonRedirectLoop, fmt.Errorf("redirect loop: %s redirects to %s, which was already requested", u.Redacted(), next.Redacted())}, nil)
 			return
 		}
 		if len(hops) > f.opts.MaxRedirects {
-			f.fail(ctx, &failError{reasonTooManyRedirects, fmt.Errorf("redirect %d, from %s to %s, is over the limit of %d redirects", len(hops), u.Redacted(), next.Redacted(), f.opts.MaxRedirects)}, none)
+			f.fail(ctx, &failError{reasonTooManyRedirects, fmt.Errorf("redirect %d, from %s to %s, is over the limit of %d redirects", len(hops), u.Redacted(), next.Redacted(), f.opts.MaxRedirects)}, nil)
 			return
 		}
 		u = next
@@ -316,10 +329,9 @@ func (f *fetch) roundTrip(ctx context.Context, tr *http.Transport, u *url.URL) (
 
 // readBody hands the decoded body of resp to sink.
 func (f *fetch) readBody(ctx context.Context, u *url.URL, resp *http.Response, sink BodySink) {
-	none := &connTrace{}
 	codings, err := contentCodings(resp.Header)
 	if err != nil {
-		f.fail(ctx, &failError{reasonProtocol, fmt.Errorf("response from %s: %w", u.Redacted(), err)}, none)
+		f.fail(ctx, &failError{reasonProtocol, fmt.Errorf("response from %s: %w", u.Redacted(), err)}, nil)
 		return
 	}
 	raw := &rawReader{r: resp.Body}
@@ -348,7 +360,7 @@ func (f *fetch) readBody(ctx context.Context, u *url.URL, resp *http.Response, s
 		err = fmt.Errorf("the sink reported %d bytes, but %d were read", size, body.n)
 	}
 	if err != nil {
-		f.fail(ctx, fmt.Errorf("reading the body of %s: %w", u.Redacted(), err), none)
+		f.fail(ctx, fmt.Errorf("reading the body of %s: %w", u.Redacted(), err), nil)
 		return
 	}
 	f.res.SHA256, f.res.Size = sum, size
@@ -363,11 +375,20 @@ func (f *fetch) recordChainFromError(u *url.URL, err error) {
 	}
 	f.res.CertChainPEM = encodeChain(chain)
 	f.res.Observed.TLS = &verify.TLS{
-		ServerName:   u.Hostname(),
+		ServerName:   sniName(u.Hostname()),
 		Verified:     false,
 		Certificates: len(chain),
 		LeafSubject:  chain[0].Subject.String(),
 	}
+}
+
+// sniName returns the server name crypto/tls sends for host: none for an
+// IP address.
+func sniName(host string) string {
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	return host
 }
 
 // parseURL accepts only absolute http and https URLs with a host.
@@ -377,17 +398,19 @@ func parseURL(rawURL string) (*url.URL, error) {
 		return nil, err
 	}
 	if err := checkURL(u); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%q %w", rawURL, err)
 	}
 	return u, nil
 }
 
+// checkURL returns an error, to follow the URL in a message, unless u is
+// an absolute http or https URL with a host.
 func checkURL(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q is not an http or https URL", u.Redacted())
+		return errors.New("is not an http or https URL")
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("URL %q has no host", u.Redacted())
+	if u.Hostname() == "" {
+		return errors.New("is a URL without a host")
 	}
 	return nil
 }
@@ -429,7 +452,7 @@ func receivedHeaders(resp *http.Response) map[string][]string {
 func newTransport(o Options) *http.Transport {
 	d := &net.Dialer{Control: o.Control}
 	return &http.Transport{
-		Proxy:       nil,
+		Proxy:       nil, // the recorded peer must be the origin server
 		DialContext: d.DialContext,
 		TLSClientConfig: &tls.Config{
 			RootCAs: o.RootCAs,
@@ -645,6 +668,10 @@ func classify(ctx context.Context, err error, handshakeErr error) string {
 	if errors.Is(err, ErrBodyTooLarge) {
 		return reasonBodyTooLarge
 	}
+	if _, ok := errors.AsType[*contentError](err); ok {
+		// Only made when the connection delivered the body without error.
+		return reasonProtocol
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// Once the deadline passed, the transport tears the connection
 		// down, and whatever error that caused is due to the timeout.
@@ -680,9 +707,6 @@ func classify(ctx context.Context, err error, handshakeErr error) string {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
 		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTDOWN) {
 		return reasonConnect
-	}
-	if _, ok := errors.AsType[*contentError](err); ok {
-		return reasonProtocol
 	}
 	return reasonOther
 }
