@@ -35,7 +35,9 @@ func TestCaptureFaults(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/loop/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/b", http.StatusFound) })
 	mux.HandleFunc("/loop/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/a", http.StatusFound) })
-	mux.HandleFunc("/self", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/self", http.StatusMovedPermanently) })
+	mux.HandleFunc("/self", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/self", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("/hop/", func(w http.ResponseWriter, r *http.Request) {
 		var n int
 		fmt.Sscanf(strings.TrimPrefix(r.URL.Path, "/hop/"), "%d", &n)
