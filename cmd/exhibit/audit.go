@@ -23,7 +23,7 @@ to their name) or orphaned (stored, referenced by nothing), and an index out
 of step with the log. Holds the archive's write lock while it runs.
 
 Exit status 1 if any problem is found.`,
-		Args: cobra.NoArgs,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
@@ -91,11 +91,11 @@ func newReindexCmd(g *globals) *cobra.Command {
 		Long: `Rebuild index.db from the log: read every entry up to the latest signed
 checkpoint, check each statement's signature, and index it. The log is the
 source of truth; the index is only a lookup aid.`,
-		Args: cobra.NoArgs,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			a, err := g.openWrite(ctx, false)
+			a, err := g.openWrite(ctx, cmd, false)
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ exhibit observed (file name, size, digest, time received).
 The command returns once the snapshot is stored and a signed checkpoint
 covering the log entry is published; the evidence bundle is written to the
 archive's bundles/ directory. A missing archive is created with defaults.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
@@ -71,7 +71,7 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			a, err := g.openWrite(ctx, true)
+			a, err := g.openWrite(ctx, cmd, true)
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -33,7 +32,7 @@ A progress bar shows on a terminal. With --output json, one JSON object per
 document is streamed to stdout as it completes (record_id, sha256, index,
 bundle, ...; skipped documents have "skipped": true, failures "error").
 A summary goes to stderr. A missing archive is created with defaults.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
@@ -44,7 +43,7 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			a, err := g.openWrite(ctx, true)
+			a, err := g.openWrite(ctx, cmd, true)
 			if err != nil {
 				return err
 			}
@@ -81,13 +80,13 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 				err = cerr
 			}
 			for _, f := range failures {
-				fmt.Fprintln(os.Stderr, "exhibit: failed:", f)
+				fmt.Fprintln(cmd.ErrOrStderr(), "exhibit: failed:", f)
 			}
 			rate := 0.0
 			if sum.Seconds > 0 {
 				rate = float64(sum.Imported) / sum.Seconds
 			}
-			fmt.Fprintf(os.Stderr, "imported %d, skipped %d (already archived), failed %d, of %d documents in %.1fs (%.0f records/s)\n",
+			fmt.Fprintf(cmd.ErrOrStderr(), "imported %d, skipped %d (already archived), failed %d, of %d documents in %.1fs (%.0f records/s)\n",
 				sum.Imported, sum.Skipped, sum.Failed, sum.Total, sum.Seconds, rate)
 			if err != nil {
 				return err

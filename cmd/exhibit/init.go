@@ -23,7 +23,7 @@ It writes exhibit.json (origin, verifier key), key.pem (the signing key, mode
 as archive.example.org/exhibit); default exhibit.local/<12 random hex digits>.
 --key takes an existing Ed25519 or ECDSA P-256 private key (PEM, unencrypted);
 default: a new Ed25519 key.`,
-		Args: cobra.NoArgs,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
@@ -54,7 +54,7 @@ func newLogKeyCmd(g *globals) *cobra.Command {
 		Long: `Print the log's verifier key in C2SP signed-note vkey form, name+hex8+base64.
 
 Give it to whoever verifies this archive's bundles: exhibit verify --key VKEY.`,
-		Args: cobra.NoArgs,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := archive.ReadConfig(g.archive)
 			if err != nil {

@@ -42,12 +42,19 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		Version:       archive.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError("unknown command %q\nRun 'exhibit --help' for usage.", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
 			level := slog.LevelWarn
 			if g.verbose {
 				level = slog.LevelDebug
 			}
-			g.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			g.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			// Tessera logs through klog: route it to slog, at debug level
 			// unless it warns.
 			klog.SetSlogLogger(g.logger)
@@ -79,14 +86,14 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 // openWrite opens the archive for writing; with create, a missing archive
 // is first created with defaults, and stderr says so.
-func (g *globals) openWrite(ctx context.Context, create bool) (*archive.Archive, error) {
+func (g *globals) openWrite(ctx context.Context, cmd *cobra.Command, create bool) (*archive.Archive, error) {
 	if create {
 		if _, err := archive.ReadConfig(g.archive); errors.Is(err, archive.ErrNoArchive) {
 			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{})
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(os.Stderr, "exhibit: created archive %s (origin %s)\n", g.archive, cfg.Origin)
+			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: created archive %s (origin %s)\n", g.archive, cfg.Origin)
 		}
 	}
 	return archive.Open(ctx, g.archive, archive.OpenOptions{Write: true, Logger: g.logger})

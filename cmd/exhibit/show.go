@@ -24,7 +24,7 @@ with exhibit verify and the log key.
 application/vnd.exhibit.bundle.v1+json); tlog-proof writes the C2SP
 c2sp.org/tlog-proof@v1 text form, with the log entry in its "extra" line.
 Without -o the bundle goes to stdout.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "json" && format != "tlog-proof" {
 				return usageError("--format %q: want json or tlog-proof", format)
@@ -51,7 +51,7 @@ Without -o the bundle goes to stdout.`,
 			if err := os.WriteFile(outFile, data, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "wrote %s (%s, index %d)\n", outFile, b.RecordID, b.Index)
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s, index %d)\n", outFile, b.RecordID, b.Index)
 			return nil
 		},
 	}
@@ -69,7 +69,7 @@ func newShowCmd(g *globals) *cobra.Command {
 time (UTC), SHA-256, URL and final URL, log origin and index, the checkpoint
 (size and root) it is proved against, and a one-line citation for a legal
 filing. The statement's signature and the inclusion proof are checked first.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json", "markdown"); err != nil {
 				return err

@@ -35,7 +35,7 @@ one), else the verifier key of --archive. Nothing in the bundle is trusted.
 
 Exit status: 0 all checks passed; 1 a check failed; 2 usage error or
 unreadable input. BUNDLE "-" reads stdin.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err

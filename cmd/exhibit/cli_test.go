@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/klog/v2"
+)
+
+func init() { klog.SetSlogLogger(slog.New(slog.DiscardHandler)) }
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func exhibit(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func (r result) want(t *testing.T, code int, stdout ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+	for _, s := range stdout {
+		if !strings.Contains(r.stdout+r.stderr, s) {
+			t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", s, r.stdout, r.stderr)
+		}
+	}
+}
+
+// inTemp runs the test in a fresh directory with the default archive
+// location (./exhibit-archive).
+func inTemp(t *testing.T) string {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("EXHIBIT_ARCHIVE", "")
+	return dir
+}
+
+func corpus(t *testing.T) string {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus", "policies"))
+	if _, err := os.Stat(filepath.Join(dir, "manifest.jsonl")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the policy corpus is missing at %s (CI=true)", dir)
+		}
+		t.Skipf("the policy corpus is missing at %s; skipping", dir)
+	}
+	return dir
+}
+
+// TestQuickStart follows the README: capture a real document into the
+// default archive, cite it, verify its bundle, and see a tampered copy
+// fail.
+func TestQuickStart(t *testing.T) {
+	c := corpus(t)
+	inTemp(t)
+	doc := filepath.Join(c, "snapshots/github-privacy-policy/20260822T003013Z.html")
+	r := exhibit(t, "capture", doc,
+		"--url", "https://docs.github.com/en/free-pro-team@latest/github/site-policy/github-privacy-statement",
+		"--entity", "GitHub", "--document", "Privacy Policy", "--fetched-at", "2026-08-22T00:30:13Z", "-o", "json")
+	r.want(t, 0, "created archive ./exhibit-archive")
+	var rec struct {
+		RecordID string `json:"record_id"`
+		SHA256   string `json:"sha256"`
+		Index    *int   `json:"index"`
+		Bundle   string `json:"bundle"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
+		t.Fatalf("capture -o json: %v\n%s", err, r.stdout)
+	}
+	if rec.SHA256 != "845abd0e30de13a21e94ea9646250232c35de33d2a45e162f6e066071b6ccb54" || rec.Index == nil || *rec.Index != 0 || !strings.HasPrefix(rec.RecordID, "EXR-") {
+		t.Fatalf("capture record %+v", rec)
+	}
+
+	exhibit(t, "show", rec.RecordID).want(t, 0,
+		"Entity:     GitHub", "Record ID:  "+rec.RecordID, "SHA-256:    "+rec.SHA256,
+		`GitHub, "Privacy Policy" (stated as fetched 22 August 2026, 00:30:13 UTC`, "exhibit record "+rec.RecordID)
+	exhibit(t, "show", strings.ToLower(rec.RecordID), "-o", "markdown").want(t, 0, "| Record ID | "+rec.RecordID+" |")
+
+	exhibit(t, "verify", rec.Bundle, "--snapshot", doc).want(t, 0, "ok   inclusion-proof", "ok   snapshot-digest", "verified: record "+rec.RecordID)
+
+	// With the key alone, no archive.
+	key := exhibit(t, "log-key")
+	key.want(t, 0)
+	vkey := strings.TrimSpace(key.stdout)
+	os.WriteFile("log.vkey", []byte(vkey+"\n"), 0o644)
+	exhibit(t, "verify", rec.Bundle, "--key", vkey, "--archive", "nowhere").want(t, 0, "verified")
+	exhibit(t, "verify", rec.Bundle, "--key", "log.vkey", "--archive", "nowhere").want(t, 0, "verified")
+
+	// prove, in both forms, verifies.
+	exhibit(t, "prove", rec.RecordID, "-o", "b.json").want(t, 0)
+	exhibit(t, "prove", rec.RecordID, "--format", "tlog-proof", "-o", "b.tlog-proof").want(t, 0)
+	exhibit(t, "verify", "b.tlog-proof").want(t, 0, "verified")
+	if b, _ := os.ReadFile("b.tlog-proof"); !bytes.HasPrefix(b, []byte("c2sp.org/tlog-proof@v1\nextra ")) {
+		t.Errorf("tlog-proof starts %q", b[:40])
+	}
+
+	// A tampered copy fails with status 1 and names the check.
+	b, _ := os.ReadFile(rec.Bundle)
+	os.WriteFile("tampered.json", bytes.Replace(b, []byte(`"index": 0`), []byte(`"index": 1`), 1), 0o644)
+	exhibit(t, "verify", "tampered.json").want(t, 1, "FAIL inclusion-proof", "NOT VERIFIED")
+	// A different file as the snapshot fails.
+	exhibit(t, "verify", rec.Bundle, "--snapshot", "tampered.json").want(t, 1, "FAIL snapshot-digest")
+	// JSON report.
+	j := exhibit(t, "verify", "tampered.json", "-o", "json")
+	j.want(t, 1)
+	var rep struct {
+		Verified bool   `json:"verified"`
+		RecordID string `json:"record_id"`
+		Checks   []struct {
+			Name   string `json:"name"`
+			OK     bool   `json:"ok"`
+			Detail string `json:"detail"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &rep); err != nil || rep.Verified || len(rep.Checks) != 6 || rep.RecordID != rec.RecordID {
+		t.Errorf("verify -o json: %v %+v", err, rep)
+	}
+	// Garbage is a failed check (1); a missing file or bad key is a usage error (2).
+	os.WriteFile("garbage", []byte("not a bundle"), 0o644)
+	exhibit(t, "verify", "garbage").want(t, 1, "FAIL bundle-parse")
+	exhibit(t, "verify", "missing.json").want(t, 2, "reading bundle")
+	exhibit(t, "verify", rec.Bundle, "--key", "example.org+00000000+AAAA").want(t, 2, "invalid verifier key")
+	exhibit(t, "verify", rec.Bundle, "--archive", "nowhere").want(t, 2, "no trusted key")
+	exhibit(t, "verify").want(t, 2)
+	exhibit(t, "verify", rec.Bundle, "--output", "yaml").want(t, 2)
+
+	exhibit(t, "audit").want(t, 0, "audit: ok")
+	exhibit(t, "reindex").want(t, 0, "reindexed 1 records")
+	exhibit(t, "init").want(t, 1, "already exists")
+}
+
+// TestCaptureURL captures over HTTP, including a failure, which is logged
+// and exits 1.
+func TestCaptureURL(t *testing.T) {
+	inTemp(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/loop" {
+			http.Redirect(w, r, "/loop", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html>hello</html>"))
+	}))
+	defer srv.Close()
+	exhibit(t, "init", "--origin", "test.example/log").want(t, 0, "origin  test.example/log", "log key test.example/log+")
+	exhibit(t, "capture", srv.URL+"/page", "--entity", "Example", "--document", "Terms").want(t, 0,
+		"captured "+srv.URL+"/page", "sha256   "+sha256hex("<html>hello</html>"), "log      test.example/log #0")
+	r := exhibit(t, "capture", srv.URL+"/loop", "-o", "json")
+	r.want(t, 1, `"outcome":"failed"`, "redirect_loop", "the failure is logged as record EXR-")
+	exhibit(t, "audit", "-o", "json").want(t, 0, `"ok": true`, `"log_size": 2`)
+	// Usage errors.
+	exhibit(t, "capture", "ftp://example.org/x").want(t, 2, "neither an http(s) URL nor a readable file")
+	exhibit(t, "capture", srv.URL, "--url", "https://x.example/").want(t, 2, "go with a FILE")
+	exhibit(t, "capture", srv.URL, "--timeout", "soon").want(t, 2)
+}
+
+// TestImport imports a manifest, re-runs it, and refuses a malformed one.
+func TestImport(t *testing.T) {
+	dir := inTemp(t)
+	os.WriteFile(filepath.Join(dir, "a.html"), []byte("<p>a</p>"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.html"), []byte("<p>b</p>"), 0o644)
+	os.WriteFile("m.jsonl", []byte(`{"entity":"E","document":"D","url":"https://x.example/a","fetched_at":"2024-01-01T00:00:00Z","file":"a.html","sha256":"`+sha256hex("<p>a</p>")+`"}
+{"entity":"E","document":"D","url":"https://x.example/b","fetched_at":"2024-01-02T00:00:00Z","file":"b.html"}
+`), 0o644)
+	r := exhibit(t, "import", "m.jsonl", "-o", "json")
+	r.want(t, 0, "imported 2, skipped 0", `"record_id":"EXR-`, `"bundle":`)
+	if n := strings.Count(r.stdout, "\n"); n != 2 {
+		t.Errorf("import -o json printed %d lines, want 2", n)
+	}
+	exhibit(t, "import", "m.jsonl").want(t, 0, "imported 0, skipped 2")
+	os.WriteFile("bad.jsonl", []byte(`{"url":"https://x.example/a","file":"a.html"}`+"\n"), 0o644)
+	exhibit(t, "import", "bad.jsonl").want(t, 2, "bad.jsonl:1: missing fetched_at")
+	os.WriteFile("wrong.jsonl", []byte(`{"url":"https://x.example/c","fetched_at":"2024-01-01T00:00:00Z","file":"a.html","sha256":"`+strings.Repeat("ab", 32)+`"}`+"\n"), 0o644)
+	exhibit(t, "import", "wrong.jsonl").want(t, 1, "failed 1", "content hashes to")
+	exhibit(t, "audit").want(t, 0, "audit: ok", "log      2 entries")
+}
+
+func sha256hex(s string) string {
+	return sha256Hex([]byte(s))
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
