@@ -49,4 +49,3 @@ func TestFSLayout(t *testing.T) {
 		t.Errorf("%d temporary files left", len(ents))
 	}
 }
-
