@@ -265,6 +265,11 @@ func (a *Archive) commit(ctx context.Context, subject string, p verify.Capture) 
 	if len(entry) > verify.MaxEntrySize {
 		return nil, fmt.Errorf("the signed statement is %d bytes, over the log's entry limit of %d", len(entry), verify.MaxEntrySize)
 	}
+	// Once appended, an entry is in the log whether or not the caller is
+	// still waiting: finish the record (bundle, index) regardless of ctx,
+	// within a bound, so that nothing is left half done.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
+	defer cancel()
 	idx, signedCP, err := a.writer.Append(ctx, entry)
 	if err != nil {
 		return nil, err
@@ -287,6 +292,9 @@ func (a *Archive) commit(ctx context.Context, subject string, p verify.Capture) 
 	}
 	return rec, nil
 }
+
+// appendTimeout bounds the wait for a checkpoint covering a new entry.
+const appendTimeout = 2 * time.Minute
 
 func (a *Archive) sign(st *verify.Statement) ([]byte, error) {
 	payload, err := json.Marshal(st)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -34,7 +35,7 @@ Exit status 1 if any problem is found.`,
 			if err != nil {
 				return err
 			}
-			defer a.Close(ctx)
+			defer a.Close(context.Background())
 			var bar *progressbar.ProgressBar
 			phase := ""
 			rep, err := a.Audit(ctx, archive.AuditOptions{Progress: func(p string, done, total uint64) {
@@ -99,7 +100,7 @@ source of truth; the index is only a lookup aid.`,
 			if err != nil {
 				return err
 			}
-			defer a.Close(ctx)
+			defer a.Close(context.Background())
 			var bar *progressbar.ProgressBar
 			n, err := a.Reindex(ctx, func(done, total uint64) {
 				if bar == nil {
@@ -116,7 +117,7 @@ source of truth; the index is only a lookup aid.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "reindexed %d records from the log\n", n)
-			return a.Close(ctx)
+			return a.Close(context.Background())
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -75,7 +76,7 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 			if err != nil {
 				return err
 			}
-			defer a.Close(ctx)
+			defer a.Close(context.Background())
 			var rec *archive.Record
 			if isURL {
 				rec, err = a.Capture(ctx, target, archive.CaptureOptions{
@@ -95,7 +96,7 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 			if err != nil {
 				return err
 			}
-			if err := a.Close(ctx); err != nil {
+			if err := a.Close(context.Background()); err != nil {
 				return err
 			}
 			cite, err := citeRecord(a, rec)

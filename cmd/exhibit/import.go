@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -47,7 +48,7 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 			if err != nil {
 				return err
 			}
-			defer a.Close(ctx)
+			defer a.Close(context.Background())
 			out := cmd.OutOrStdout()
 			enc := json.NewEncoder(out)
 			bar := newBar(len(entries), "importing")
@@ -76,7 +77,7 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 			if bar != nil {
 				bar.Finish()
 			}
-			if cerr := a.Close(ctx); err == nil {
+			if cerr := a.Close(context.Background()); err == nil {
 				err = cerr
 			}
 			for _, f := range failures {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,7 +36,7 @@ Without -o the bundle goes to stdout.`,
 			if err != nil {
 				return err
 			}
-			defer a.Close(ctx)
+			defer a.Close(context.Background())
 			_, b, err := a.Prove(ctx, args[0])
 			if err != nil {
 				return err
@@ -80,7 +81,7 @@ filing. The statement's signature and the inclusion proof are checked first.`,
 			if err != nil {
 				return err
 			}
-			defer a.Close(ctx)
+			defer a.Close(context.Background())
 			c, _, err := a.Cite(ctx, args[0])
 			if err != nil {
 				return err
