@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // BundleMediaType is the media_type of exhibit's JSON evidence bundle.
@@ -106,6 +107,9 @@ func (b *Bundle) checkShape() error {
 	}
 	if len(b.Entry) > MaxEntrySize {
 		return fmt.Errorf("%w: entry is %d bytes, over the tlog-tiles limit of %d", ErrBundle, len(b.Entry), MaxEntrySize)
+	}
+	if !utf8.ValidString(b.Checkpoint) {
+		return fmt.Errorf("%w: checkpoint is not valid UTF-8", ErrBundle)
 	}
 	if len(b.InclusionProof) > 64 {
 		return fmt.Errorf("%w: inclusion proof has %d hashes, at most 64 are possible", ErrBundle, len(b.InclusionProof))
