@@ -301,6 +301,10 @@ func (a *Archive) sign(st *verify.Statement) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Never log what a verifier would reject.
+	if _, err := verify.ParseStatement(payload); err != nil {
+		return nil, fmt.Errorf("refusing to log: %w", err)
+	}
 	return a.signer.SignStatement(payload)
 }
 

@@ -52,17 +52,17 @@ var ErrBundle = errors.New("invalid bundle")
 // ParseBundle decodes a bundle in either of its two forms: exhibit's JSON
 // (detected by a leading "{") or C2SP tlog-proof text (see [ParseProof]).
 // It checks shape only: required fields are present, hashes are 32 bytes,
-// the entry is within [MaxEntrySize]. Unknown JSON fields are rejected.
+// the checkpoint is UTF-8. The JSON must be strict: unknown, duplicate or
+// differently cased keys, trailing data and non-standard base64 are
+// rejected. The entry's size limit is checked by [Check] (leaf-hash).
 func ParseBundle(b []byte) (*Bundle, error) {
 	t := bytes.TrimLeft(b, " \t\r\n")
 	if bytes.HasPrefix(t, []byte(ProofHeader)) {
-		return ParseProof(b)
+		return ParseProof(t)
 	}
 	if len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("%w: neither JSON nor %s text", ErrBundle, ProofHeader)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var raw struct {
 		MediaType      *string  `json:"media_type"`
 		RecordID       *string  `json:"record_id"`
@@ -71,11 +71,8 @@ func ParseBundle(b []byte) (*Bundle, error) {
 		InclusionProof [][]byte `json:"inclusion_proof"`
 		Checkpoint     *string  `json:"checkpoint"`
 	}
-	if err := dec.Decode(&raw); err != nil {
+	if err := decodeStrict(b, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBundle, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after JSON object", ErrBundle)
 	}
 	switch {
 	case raw.MediaType == nil || *raw.MediaType != BundleMediaType:
@@ -95,6 +92,9 @@ func ParseBundle(b []byte) (*Bundle, error) {
 		InclusionProof: raw.InclusionProof,
 		Checkpoint:     *raw.Checkpoint,
 	}
+	if bun.InclusionProof == nil {
+		bun.InclusionProof = [][]byte{}
+	}
 	if err := bun.checkShape(); err != nil {
 		return nil, err
 	}
@@ -104,9 +104,6 @@ func ParseBundle(b []byte) (*Bundle, error) {
 func (b *Bundle) checkShape() error {
 	if len(b.Entry) == 0 {
 		return fmt.Errorf("%w: missing entry", ErrBundle)
-	}
-	if len(b.Entry) > MaxEntrySize {
-		return fmt.Errorf("%w: entry is %d bytes, over the tlog-tiles limit of %d", ErrBundle, len(b.Entry), MaxEntrySize)
 	}
 	if !utf8.ValidString(b.Checkpoint) {
 		return fmt.Errorf("%w: checkpoint is not valid UTF-8", ErrBundle)
@@ -197,7 +194,10 @@ func ParseProof(text []byte) (*Bundle, error) {
 	if err != nil {
 		return nil, errAt("index: %v", err)
 	}
-	var proof [][]byte
+	if bytes.IndexByte(text, '\r') >= 0 {
+		return nil, fmt.Errorf("%w: tlog-proof has a carriage return: lines end in a newline alone", ErrBundle)
+	}
+	proof := [][]byte{}
 	for {
 		l, ok := next()
 		if !ok {

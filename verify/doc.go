@@ -4,7 +4,7 @@
 // An evidence bundle binds one log entry (a DSSE envelope around an in-toto
 // Statement v1 about a captured document) to a signed checkpoint of the
 // archive's append-only Merkle log by an inclusion proof. Given the log's
-// verifier key, [Bundle] checks, in order and each by name:
+// verifier key, [Check] runs, in order and each by name:
 //
 //   - bundle-parse: the bundle is well formed (see [ParseBundle], [ParseProof]);
 //   - checkpoint-signature: the checkpoint is a C2SP signed note carrying a
@@ -13,9 +13,10 @@
 //   - statement-signature: the entry is a DSSE envelope with a valid signature
 //     by the same key over its pre-authentication encoding, and its payload
 //     is an in-toto Statement v1 with exhibit's capture predicate;
-//   - record-id: the record ID recomputed from the entry equals the one cited;
-//   - leaf-hash: the entry is within the tlog-tiles size limit and its
-//     RFC 6962 leaf hash is computed;
+//   - record-id: the record ID recomputed from the entry equals the one in
+//     the bundle and, if given, the one the verifier was cited;
+//   - leaf-hash: the entry is within the tlog-tiles size limit (65,535
+//     bytes) and its RFC 6962 leaf hash is computed;
 //   - inclusion-proof: the RFC 6962 inclusion proof leads from that leaf hash
 //     at the given index to the checkpoint's root hash;
 //   - snapshot-digest (optional): a snapshot file's SHA-256 equals the

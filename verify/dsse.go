@@ -2,7 +2,6 @@ package verify
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -27,17 +26,13 @@ type EnvelopeSignature struct {
 // ErrEnvelope is wrapped by every error [ParseEnvelope] returns.
 var ErrEnvelope = errors.New("invalid DSSE envelope")
 
-// ParseEnvelope decodes a DSSE envelope, rejecting unknown fields, trailing
-// data and envelopes without a payload or signature.
+// ParseEnvelope decodes a DSSE envelope, rejecting non-strict JSON (unknown,
+// duplicate or differently cased keys, trailing data, non-standard base64)
+// and envelopes without a payload or signature.
 func ParseEnvelope(b []byte) (*Envelope, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var e Envelope
-	if err := dec.Decode(&e); err != nil {
+	if err := decodeStrict(b, &e); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrEnvelope)
 	}
 	if e.PayloadType == "" || len(e.Payload) == 0 {
 		return nil, fmt.Errorf("%w: missing payloadType or payload", ErrEnvelope)

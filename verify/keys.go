@@ -52,6 +52,9 @@ func ParseVKey(vkey string) (*PublicKey, error) {
 	if !ok1 || !ok2 || name == "" || len(hash16) != 8 {
 		return nil, fmt.Errorf("%w %q: want name+hex8+base64", ErrVKey, vkey)
 	}
+	if strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return nil, fmt.Errorf("%w %q: the key name has a space or control character", ErrVKey, vkey)
+	}
 	h, err := strconv.ParseUint(hash16, 16, 32)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: key ID: %v", ErrVKey, vkey, err)

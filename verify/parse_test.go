@@ -176,3 +176,35 @@ func TestParseCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestStrictJSON: encodings that encoding/json alone would accept but that
+// could make two readers disagree are rejected.
+func TestStrictJSON(t *testing.T) {
+	type obj struct {
+		A string `json:"a"`
+		B []byte `json:"b,omitempty"`
+	}
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"a":"x"}`, true},
+		{` {"a":"x","b":"AAE="} ` + "\n", true},
+		{`{"a":"x","a":"y"}`, false},      // duplicate key
+		{`{"A":"x"}`, false},              // case-folded key
+		{`{"a":"x"}]]`, false},            // trailing brackets
+		{`{"a":"x"} {}`, false},           // trailing object
+		{`{"a":"x","b":"AA\nE="}`, false}, // base64 with a newline
+		{`{"a":"x","b":""}`, false},       // empty optional field present
+		{`{"a":"x","c":1}`, false},        // unknown field
+	} {
+		var o obj
+		err := decodeStrict([]byte(tc.in), &o)
+		if (err == nil) != tc.ok {
+			t.Errorf("decodeStrict(%s) = %v, want ok=%v", tc.in, err, tc.ok)
+		}
+	}
+	if _, err := ParseRecordID("EXRAB-CDEFG-HJKMN-PQRST"); err != nil {
+		t.Errorf("an ID starting with EXR and given without its prefix: %v", err)
+	}
+}

@@ -66,13 +66,14 @@ var ErrRecordID = errors.New("invalid record ID")
 // 1 and O as 0, per Crockford. It returns the canonical form.
 func ParseRecordID(s string) (string, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimPrefix(t, "EXR")
+	t = strings.NewReplacer("-", "", " ", "").Replace(t)
+	if len(t) == recordIDChars+len("EXR") && strings.HasPrefix(t, "EXR") {
+		t = t[len("EXR"):]
+	}
 	var digits []byte
 	for i := 0; i < len(t); i++ {
 		c := t[i]
 		switch c {
-		case '-', ' ':
-			continue
 		case 'I', 'L':
 			c = '1'
 		case 'O':

@@ -1,9 +1,7 @@
 package verify
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -91,6 +89,13 @@ type Snapshot struct {
 	// MediaType is the Content-Type the server sent (for a fetch) or the
 	// one detected from the file (for an upload).
 	MediaType string `json:"media_type,omitempty"`
+}
+
+// failureReasons are the values of Failure.Reason.
+var failureReasons = map[string]bool{
+	"dns": true, "connect": true, "connection_reset": true, "tls": true,
+	"redirect_loop": true, "too_many_redirects": true, "timeout": true,
+	"body_too_large": true, "bad_url": true, "protocol": true, "other": true,
 }
 
 // Failure records why no snapshot could be taken.
@@ -189,17 +194,14 @@ var ErrStatement = errors.New("invalid statement")
 // exhibit's capture statements: the _type, predicateType, a single subject
 // with a lowercase hex "sha256" digest, a known method and outcome, a
 // snapshot whose digest equals the subject's (unless failed), a failure
-// reason (if failed) and RFC 3339 times. Unknown fields are rejected, so that
-// nothing in a signed statement goes unread.
+// reason (if failed) and RFC 3339 UTC times. The JSON must be strict (see
+// the rules in docs/FORMATS.md): no unknown, duplicate or differently cased
+// keys and no trailing data, so that nothing in a signed statement goes
+// unread and every reader reads the same values.
 func ParseStatement(payload []byte) (*Statement, error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
 	var s Statement
-	if err := dec.Decode(&s); err != nil {
+	if err := decodeStrict(payload, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after JSON object", ErrStatement)
 	}
 	if err := s.check(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
@@ -224,6 +226,12 @@ func (s *Statement) check() error {
 	d, ok := sub.Digest["sha256"]
 	if !ok || !isHexDigest(d) {
 		return fmt.Errorf("subject digest sha256 %q is not 64 lowercase hex digits", d)
+	}
+	if len(sub.Digest) != 1 {
+		return fmt.Errorf("subject has %d digests, want sha256 alone", len(sub.Digest))
+	}
+	if s.Predicate.Tool.Name == "" {
+		return errors.New("predicate has no tool name")
 	}
 	p := &s.Predicate
 	switch p.Method {
@@ -260,8 +268,8 @@ func (s *Statement) check() error {
 		if p.Snapshot != nil {
 			return errors.New("failed capture with a snapshot")
 		}
-		if p.Failure == nil || p.Failure.Reason == "" {
-			return errors.New("failed capture without a failure reason")
+		if p.Failure == nil || !failureReasons[p.Failure.Reason] {
+			return fmt.Errorf("failed capture without a known failure reason (%+v)", p.Failure)
 		}
 		if want := SHA256Hex([]byte(sub.Name)); d != want {
 			return fmt.Errorf("failed capture's subject digest is %s, want SHA-256 of its name %s", d, want)

@@ -59,6 +59,10 @@ type Options struct {
 	// Snapshot, if set, is read to the end and its SHA-256 compared with the
 	// statement subject's digest (check "snapshot-digest").
 	Snapshot io.Reader
+	// RecordID, if set, is the record ID the verifier was cited (in a
+	// filing, say); check "record-id" then also requires the entry's ID to
+	// be this one, so that a valid bundle of another record is rejected.
+	RecordID string
 }
 
 // Check verifies an evidence bundle, given as bytes in either form (JSON or
@@ -93,7 +97,7 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 
 	// statement-signature
 	st, keyID, err := openStatement(b.Entry, key)
-	if add(CheckStatementSignature, err, fmt.Sprintf("DSSE signature by key %s over an in-toto statement (%s)", shortKeyID(keyID), CapturePredicateType)) {
+	if add(CheckStatementSignature, err, fmt.Sprintf("DSSE signature verifies under the trusted key (keyid %s), over an in-toto statement (%s)", shortKeyID(keyID), CapturePredicateType)) {
 		r.Statement = st
 	}
 
@@ -101,19 +105,36 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	leaf := rfc6962.DefaultHasher.HashLeaf(b.Entry)
 	want := RecordIDFromLeafHash(leaf)
 	err = nil
+	detail := want + " recomputed from the entry"
 	if got, perr := ParseRecordID(b.RecordID); perr != nil {
 		err = perr
 	} else if got != want {
 		err = &RecordIDMismatchError{Cited: b.RecordID, Computed: want}
+	} else if opts.RecordID != "" {
+		cited, perr := ParseRecordID(opts.RecordID)
+		switch {
+		case perr != nil:
+			err = perr
+		case cited != want:
+			err = &RecordIDMismatchError{Cited: opts.RecordID, Computed: want}
+		default:
+			detail += ", and it is the cited " + cited
+		}
 	}
-	add(CheckRecordID, err, want+" recomputed from the entry")
+	add(CheckRecordID, err, detail)
 
 	// leaf-hash
-	add(CheckLeafHash, nil, fmt.Sprintf("%x = SHA-256(0x00 || entry of %d bytes)", leaf, len(b.Entry)))
+	err = nil
+	if len(b.Entry) > MaxEntrySize {
+		err = fmt.Errorf("entry is %d bytes, over the tlog-tiles limit of %d", len(b.Entry), MaxEntrySize)
+	}
+	add(CheckLeafHash, err, fmt.Sprintf("%x = SHA-256(0x00 || entry of %d bytes)", leaf, len(b.Entry)))
 
 	// inclusion-proof
 	if cp == nil {
 		add(CheckInclusionProof, errors.New("not checked: the checkpoint is not trusted"), "")
+	} else if len(b.Entry) > MaxEntrySize {
+		add(CheckInclusionProof, errors.New("not checked: the entry is over the size limit"), "")
 	} else {
 		err := proof.VerifyInclusion(rfc6962.DefaultHasher, b.Index, cp.Size, leaf, b.InclusionProof, cp.Hash)
 		if err != nil {

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -135,5 +136,28 @@ func TestStatementRejects(t *testing.T) {
 		if _, err := verify.ParseStatement(b); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestCitedRecordID: a valid bundle of another record is rejected when the
+// verifier says which record it was cited.
+func TestCitedRecordID(t *testing.T) {
+	key := testKey(t)
+	b := testdata(t, "bundle.json")
+	good := verify.Check(b, key, verify.Options{})
+	if !good.Verified {
+		t.Fatal(good.Failed())
+	}
+	if r := verify.Check(b, key, verify.Options{RecordID: strings.ToLower(good.RecordID)}); !r.Verified {
+		t.Errorf("the right cited ID (lower case) fails: %+v", r.Failed())
+	}
+	other := verify.Check(testdata(t, "failed.json"), key, verify.Options{})
+	r := verify.Check(b, key, verify.Options{RecordID: other.RecordID})
+	if r.Verified || r.Failed().Name != verify.CheckRecordID {
+		t.Errorf("another record's cited ID: %+v", r.Failed())
+	}
+	var mm *verify.RecordIDMismatchError
+	if !errors.As(r.Failed().Err, &mm) || mm.Computed != good.RecordID {
+		t.Errorf("error %v is not a RecordIDMismatchError naming %s", r.Failed().Err, good.RecordID)
 	}
 }

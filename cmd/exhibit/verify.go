@@ -14,7 +14,7 @@ import (
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	var snapshot, key, output string
+	var snapshot, key, output, recordID string
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE [--snapshot FILE] [--key VKEY | --archive DIR]",
 		Short: "Verify an evidence bundle offline",
@@ -25,7 +25,8 @@ each check by name:
   checkpoint-signature  the checkpoint is signed by the trusted log key
   statement-signature   the entry is a DSSE envelope signed by that key,
                         around an in-toto statement of exhibit's capture type
-  record-id             the cited record ID is the one derived from the entry
+  record-id             the bundle's record ID (and --record-id, if given) is
+                        the one derived from the entry
   leaf-hash             the entry's RFC 6962 leaf hash
   inclusion-proof       the entry is in the tree the checkpoint commits to
   snapshot-digest       (with --snapshot) the file's SHA-256 is the signed one
@@ -53,7 +54,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
 			}
-			var opts verify.Options
+			opts := verify.Options{RecordID: recordID}
 			if snapshot != "" {
 				f, err := os.Open(snapshot)
 				if err != nil {
@@ -84,6 +85,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
+	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's")
 	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
@@ -119,11 +121,17 @@ func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
 		fmt.Fprintf(w, "\nverified: record %s is in log %s, signed by %s\n", rep.RecordID, pk.Name, pk.VKey)
 		if st := rep.Statement; st != nil {
 			at, claimed := st.CapturedAt()
-			how := "captured"
-			if claimed {
-				how = "stated as fetched"
+			p := st.Predicate
+			switch {
+			case p.Outcome == verify.OutcomeFailed:
+				fmt.Fprintf(w, "          a FAILED capture of %s at %s: %s (%s); no snapshot\n", st.Subject[0].Name, archive.HumanTime(at), p.Failure.Message, p.Failure.Reason)
+			case claimed:
+				fmt.Fprintf(w, "          %s, stated as fetched %s, SHA-256 %s\n", st.Subject[0].Name, archive.HumanTime(at), st.SubjectDigest())
+			case p.Outcome == verify.OutcomeHTTPError:
+				fmt.Fprintf(w, "          %s captured %s with HTTP status %d (not a success), SHA-256 %s\n", st.Subject[0].Name, archive.HumanTime(at), p.Observed.Status, st.SubjectDigest())
+			default:
+				fmt.Fprintf(w, "          %s captured %s, SHA-256 %s\n", st.Subject[0].Name, archive.HumanTime(at), st.SubjectDigest())
 			}
-			fmt.Fprintf(w, "          %s %s (%s), SHA-256 %s\n", st.Subject[0].Name, how, archive.HumanTime(at), st.SubjectDigest())
 		}
 	} else {
 		fmt.Fprintln(w, "\nNOT VERIFIED")
