@@ -250,6 +250,18 @@ func (s *Statement) check() error {
 			return fmt.Errorf("claimed.fetched_at: %v", err)
 		}
 	}
+	if p.Method == MethodUpload && p.Outcome != OutcomeCaptured {
+		return fmt.Errorf("an upload with outcome %q (uploads are always %q)", p.Outcome, OutcomeCaptured)
+	}
+	if p.Method == MethodFetch && p.Claimed != nil {
+		return errors.New("a fetch with claims (only uploads carry claims)")
+	}
+	if p.Outcome == OutcomeCaptured && p.Method == MethodFetch && (p.Observed.Status < 200 || p.Observed.Status > 299) {
+		return fmt.Errorf("outcome %q with HTTP status %d", p.Outcome, p.Observed.Status)
+	}
+	if p.Outcome == OutcomeHTTPError && p.Observed.Status >= 200 && p.Observed.Status <= 299 {
+		return fmt.Errorf("outcome %q with HTTP status %d", p.Outcome, p.Observed.Status)
+	}
 	switch p.Outcome {
 	case OutcomeCaptured, OutcomeHTTPError:
 		if p.Snapshot == nil {
