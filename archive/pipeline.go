@@ -89,8 +89,8 @@ func (a *Archive) Capture(ctx context.Context, url string, o CaptureOptions) (*R
 	if storeErr != nil {
 		return nil, fmt.Errorf("storing snapshot: %w", storeErr)
 	}
-	if ctx.Err() != nil && res.Failure != nil {
-		// Interrupted by the user, not by the server: log nothing.
+	if errors.Is(ctx.Err(), context.Canceled) && res.Failure != nil {
+		// Interrupted by the caller, not failed by the server: log nothing.
 		return nil, ctx.Err()
 	}
 	obs := res.Observed
