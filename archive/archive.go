@@ -231,6 +231,8 @@ type Archive struct {
 	writer *ledger.Writer
 	lock   *dirLock
 	log    *slog.Logger
+	// importing serialises imports of the same document.
+	importing keyedMutex
 }
 
 // OpenOptions configure Open.

@@ -12,8 +12,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -27,14 +29,15 @@ type ManifestEntry struct {
 	URL      string `json:"url"`
 	// FetchedAt is RFC 3339 (converted to UTC).
 	FetchedAt string `json:"fetched_at"`
-	// File is relative to the manifest's directory (or absolute).
+	// File is a relative path inside the manifest's folder; it may not
+	// leave it (no absolute paths, no "..", no symbolic links out).
 	File string `json:"file"`
 	// SHA256, optional, is checked before the file is stored.
 	SHA256 string `json:"sha256,omitempty"`
 
 	line int
 	at   time.Time
-	path string
+	base string // the manifest's folder
 }
 
 // ManifestError reports a malformed manifest line.
@@ -63,12 +66,19 @@ func ReadManifest(path string) ([]ManifestEntry, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
+		if n == 1 {
+			line = bytes.TrimPrefix(line, []byte("\ufeff")) // a UTF-8 byte order mark
+		}
 		if len(line) == 0 {
 			continue
 		}
 		var e ManifestEntry
 		bad := func(format string, args ...any) {
 			errs = append(errs, &ManifestError{Path: path, Line: n, Err: fmt.Errorf(format, args...)})
+		}
+		if !utf8.Valid(line) {
+			bad("not valid UTF-8")
+			continue
 		}
 		if err := json.Unmarshal(line, &e); err != nil {
 			bad("%v", err)
@@ -86,6 +96,18 @@ func ReadManifest(path string) ([]ManifestEntry, error) {
 			bad("missing fetched_at")
 			continue
 		}
+		if err := checkText(map[string]string{"entity": e.Entity, "document": e.Document, "url": e.URL}); err != nil {
+			bad("%v", err)
+			continue
+		}
+		if err := checkClaimedURL(e.URL); err != nil {
+			bad("%v", err)
+			continue
+		}
+		if !filepath.IsLocal(e.File) {
+			bad("file %q is not a relative path inside the manifest's folder", e.File)
+			continue
+		}
 		t, err := time.Parse(time.RFC3339Nano, e.FetchedAt)
 		if err != nil {
 			bad("fetched_at: %v", err)
@@ -96,10 +118,7 @@ func ReadManifest(path string) ([]ManifestEntry, error) {
 			bad("sha256 %q is not 64 lowercase hex digits", e.SHA256)
 			continue
 		}
-		e.path = e.File
-		if !filepath.IsAbs(e.path) {
-			e.path = filepath.Join(base, e.File)
-		}
+		e.base = base
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
@@ -185,13 +204,25 @@ func (a *Archive) Import(ctx context.Context, entries []ManifestEntry, o ImportO
 
 func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, error) {
 	fetchedAt := verify.FormatTime(e.at)
+	f, err := os.OpenInRoot(e.base, e.File)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	digest := e.SHA256
 	if digest == "" {
-		var err error
-		if digest, err = hashFile(e.path); err != nil {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return nil, err
+		}
+		digest = hex.EncodeToString(h.Sum(nil))
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
 	}
+	// Two lines of one manifest (or two imports) naming the same document
+	// must log it once: the second waits for the first, then finds it.
+	defer a.importing.lock(e.URL + "\n" + fetchedAt + "\n" + digest)()
 	if ir, err := a.index.FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
 		r, err := a.recordFromIndex(ir)
 		if err != nil {
@@ -200,7 +231,7 @@ func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, err
 		r.Existed = true
 		return r, nil
 	}
-	return a.CaptureFile(ctx, e.path, FileOptions{
+	return a.captureFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
 		Entity:    e.Entity,
 		Document:  e.Document,
 		URL:       e.URL,
@@ -212,15 +243,51 @@ func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, err
 // Line returns the entry's line number in its manifest.
 func (e *ManifestEntry) Line() int { return e.line }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+// keyedMutex serialises work on equal keys; its memory is released as soon
+// as no one holds or waits for a key.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyEntry
 }
+
+type keyEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lock locks key and returns its unlock function.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyEntry{}
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyEntry{}
+		k.m[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// checkText rejects control characters (which would reach terminals and
+// filings) in the named fields.
+func checkText(fields map[string]string) error {
+	for name, v := range fields {
+		if i := strings.IndexFunc(v, isControl); i >= 0 {
+			return fmt.Errorf("%s has a control character (%q at byte %d)", name, v[i], i)
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

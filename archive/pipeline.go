@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -69,13 +70,21 @@ func (e errStore) Unwrap() error { return e.err }
 // record with its reason, and returned without error: check
 // Record.Outcome. An error is returned only when the archive itself could
 // not store, sign or log; then nothing is acknowledged.
-func (a *Archive) Capture(ctx context.Context, url string, o CaptureOptions) (*Record, error) {
+func (a *Archive) Capture(ctx context.Context, rawURL string, o CaptureOptions) (*Record, error) {
 	if a.writer == nil {
 		return nil, errors.New("archive opened read-only")
 	}
+	if u, err := url.Parse(rawURL); err == nil {
+		if err := checkNoCredentials(u); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkText(map[string]string{"entity": o.Entity, "document": o.Document}); err != nil {
+		return nil, err
+	}
 	o.Fetch.Version = Version
 	var storeErr error
-	res := capture.Fetch(ctx, url, o.Fetch, func(ctx context.Context, body io.Reader) (string, int64, error) {
+	res := capture.Fetch(ctx, rawURL, o.Fetch, func(ctx context.Context, body io.Reader) (string, int64, error) {
 		obj, err := a.store.Put(ctx, tagReads{body}, -1, "")
 		if err != nil {
 			if !isReadError(err) {
@@ -108,7 +117,7 @@ func (a *Archive) Capture(ctx context.Context, url string, o CaptureOptions) (*R
 		Observed: &obs,
 		Tool:     tool(),
 	}
-	name := url
+	name := rawURL
 	switch {
 	case res.Failure != nil:
 		p.Outcome = verify.OutcomeFailed
@@ -167,15 +176,28 @@ type FileOptions struct {
 // what exhibit observed (the file name, size, digest and the time it was
 // received) apart from what was claimed (URL and fetch time).
 func (a *Archive) CaptureFile(ctx context.Context, path string, o FileOptions) (*Record, error) {
-	if a.writer == nil {
-		return nil, errors.New("archive opened read-only")
-	}
-	start := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return a.captureFile(ctx, f, path, o)
+}
+
+// captureFile archives the open file f, named path.
+func (a *Archive) captureFile(ctx context.Context, f *os.File, path string, o FileOptions) (*Record, error) {
+	if a.writer == nil {
+		return nil, errors.New("archive opened read-only")
+	}
+	if o.URL != "" {
+		if err := checkClaimedURL(o.URL); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkText(map[string]string{"entity": o.Entity, "document": o.Document, "url": o.URL, "file name": filepath.Base(path)}); err != nil {
+		return nil, err
+	}
+	start := time.Now()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -216,6 +238,29 @@ func (a *Archive) CaptureFile(ctx context.Context, path string, o FileOptions) (
 		name = filepath.Base(path)
 	}
 	return a.commit(ctx, name, p)
+}
+
+// checkClaimedURL requires an absolute URL without credentials.
+func checkClaimedURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("claimed URL: %w", err)
+	}
+	if u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("claimed URL %q is not an absolute URL", raw)
+	}
+	return checkNoCredentials(u)
+}
+
+// ErrCredentials is returned for a URL with a user name or password in it:
+// the log is public and append-only, so they would be published for good.
+var ErrCredentials = errors.New("the URL holds credentials (user:password@); exhibit would publish them in its append-only log: remove them")
+
+func checkNoCredentials(u *url.URL) error {
+	if u.User != nil {
+		return ErrCredentials
+	}
+	return nil
 }
 
 func detectMediaType(f *os.File, path string) string {

@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
 // catchUp indexes the log entries the index has not seen yet (after a
 // crash between appending and indexing).
+//
+// It first waits for a checkpoint covering every entry already in the tree:
+// a process killed after sequencing entries but before their checkpoint was
+// published leaves entries that are in the log all the same, and that a
+// re-run must see, or it would log the same documents twice.
 func (a *Archive) catchUp(ctx context.Context) error {
-	_, cp, err := a.reader.Checkpoint(ctx)
-	if errors.Is(err, ledger.ErrNoCheckpoint) {
-		return nil
-	}
+	ctx, cancel := context.WithTimeout(ctx, appendTimeout)
+	defer cancel()
+	_, cp, err := a.writer.Sync(ctx)
 	if err != nil {
 		return err
 	}
@@ -37,9 +40,14 @@ func (a *Archive) catchUp(ctx context.Context) error {
 	return nil
 }
 
-// indexEntries adds the log's entries in [from, to) to the index and
-// records the new size.
+// indexEntries adds the log's entries in [from, to) to the index, writes
+// the bundle of any that lacks one (an entry whose capture was cut short
+// after it entered the log), and records the new size.
 func (a *Archive) indexEntries(ctx context.Context, from, to uint64, progress func(uint64)) (int, error) {
+	signed, cp, err := a.reader.Checkpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	for e, err := range a.reader.Entries(ctx, from, to) {
 		if err != nil {
@@ -52,6 +60,15 @@ func (a *Archive) indexEntries(ctx context.Context, from, to uint64, progress fu
 		rec := newRecord(st, e.Data, e.Index)
 		if err := a.index.Add(ctx, indexRecord(rec)); err != nil {
 			return n, err
+		}
+		if p := a.bundlePath(rec.RecordID); !fileExists(p) && e.Index < cp.Size {
+			b, err := a.reader.Prove(ctx, e.Data, e.Index, signed, cp)
+			if err != nil {
+				return n, err
+			}
+			if err := writeFileAtomic(p, b.Marshal(), 0o644); err != nil {
+				return n, fmt.Errorf("writing bundle: %w", err)
+			}
 		}
 		n++
 		if progress != nil {

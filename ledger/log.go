@@ -56,6 +56,7 @@ func (c Config) withDefaults() Config {
 type Writer struct {
 	*Reader
 	appender *tessera.Appender
+	tessera  tessera.LogReader
 	shutdown func(context.Context) error
 	awaiter  *tessera.PublicationAwaiter
 	cancel   context.CancelFunc
@@ -75,7 +76,7 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithPushback(1 << 16)
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	app, shutdown, _, err := tessera.NewAppender(bctx, drv, opts)
+	app, shutdown, lr, err := tessera.NewAppender(bctx, drv, opts)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
@@ -84,6 +85,7 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 	return &Writer{
 		Reader:   r,
 		appender: app,
+		tessera:  lr,
 		shutdown: shutdown,
 		awaiter:  tessera.NewPublicationAwaiter(bctx, r.fetcher.ReadCheckpoint, cfg.PollInterval),
 		cancel:   cancel,
@@ -103,6 +105,30 @@ func (w *Writer) Append(ctx context.Context, entry []byte) (uint64, []byte, erro
 		return 0, nil, fmt.Errorf("appending to log: %w", err)
 	}
 	return idx.Index, cp, nil
+}
+
+// Sync waits until a published checkpoint covers every entry integrated
+// into the tree, including entries a previous process sequenced but did not
+// live to see published (after a crash). It returns that checkpoint.
+func (w *Writer) Sync(ctx context.Context) ([]byte, *verify.Checkpoint, error) {
+	size, err := w.tessera.IntegratedSize(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the log's tree size: %w", err)
+	}
+	for {
+		signed, cp, err := w.Checkpoint(ctx)
+		if err != nil && !errors.Is(err, ErrNoCheckpoint) {
+			return nil, nil, err
+		}
+		if cp != nil && cp.Size >= size {
+			return signed, cp, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("waiting for a checkpoint of tree size %d: %w", size, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Close waits for every accepted entry to be integrated and covered by a

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -233,6 +234,18 @@ func (s *Statement) check() error {
 	if s.Predicate.Tool.Name == "" {
 		return errors.New("predicate has no tool name")
 	}
+	texts := map[string]string{"subject name": sub.Name, "entity": s.Predicate.Entity, "document": s.Predicate.Document}
+	if o := s.Predicate.Observed; o != nil {
+		texts["observed.requested_url"], texts["observed.final_url"], texts["observed.file_name"] = o.RequestedURL, o.FinalURL, o.FileName
+	}
+	if c := s.Predicate.Claimed; c != nil {
+		texts["claimed.url"] = c.URL
+	}
+	for name, v := range texts {
+		if strings.ContainsFunc(v, isControl) {
+			return fmt.Errorf("%s %q has a control character", name, v)
+		}
+	}
 	p := &s.Predicate
 	switch p.Method {
 	case MethodFetch, MethodUpload:
@@ -340,3 +353,7 @@ func isHexDigest(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil
 }
+
+// isControl reports C0 and C1 control characters and DEL, which statements
+// may not hold in the fields people read.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

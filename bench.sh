@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# bench.sh: exhibit's speed benchmarks in one run, with the baselines they are
+# judged against, then a table of the ratios and targets.
+#
+#   (1) import of distinct 1 KiB documents       (BenchmarkImportSmall)
+#   (2) import of distinct copies of real pages  (BenchmarkImportCorpus)
+#   (3) raw Tessera POSIX appends, no statement signing (BenchmarkTesseraAppend)
+#   (4) sequential SHA-256 + write + fsync       (BenchmarkSequentialFsync)
+#       targets: (1)/(3) >= 0.5 and (2)/(4) >= 1.0, at each concurrency
+#   (5) latency of one `exhibit capture` of a loopback page, process start
+#       included, and `exhibit verify` of its bundle; target median < 0.5 s
+#   (6) peak RSS of `exhibit import` of many 200-byte documents
+#
+# Usage: ./bench.sh   (from anywhere; about 5 minutes)
+#
+# Environment (defaults in brackets):
+#   EXHIBIT_BENCH_COPIES       distinct copies of the corpus per import [3]
+#   EXHIBIT_BENCH_DOCS         1 KiB documents per import [2000]
+#   EXHIBIT_BENCH_CONC         import concurrencies to try [32,64,128,256]; each
+#                              runs in its own invocation of all four benchmarks,
+#                              so every ratio's baseline is measured beside it
+#   EXHIBIT_BENCH_ROUNDS       repeat all that; the table gives medians [1]
+#   EXHIBIT_BENCH_CAPTURES     captures timed in (5) [10]
+#   EXHIBIT_BENCH_MEM_RECORDS  documents imported in (6) [100000]
+#   EXHIBIT_BENCH_MEM_CONC     --concurrency of the import in (6) [256]
+#   EXHIBIT_BENCH_MEM_MIB      peak RSS target of (6), MiB [300]
+#   CI=true                    a missing corpus (../shared/corpus/policies, beside
+#                              the repository) fails instead of skipping
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+
+corpus=$root/../shared/corpus/policies
+captures=${EXHIBIT_BENCH_CAPTURES:-10}
+mem_records=${EXHIBIT_BENCH_MEM_RECORDS:-100000}
+mem_conc=${EXHIBIT_BENCH_MEM_CONC:-256}
+mem_mib=${EXHIBIT_BENCH_MEM_MIB:-300}
+rounds=${EXHIBIT_BENCH_ROUNDS:-1}
+concs=$(echo "${EXHIBIT_BENCH_CONC:-32,64,128,256}" | tr ',' ' ')
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-bench.XXXXXX")
+server=
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "== building"
+go build -o "$tmp/exhibit" ./cmd/exhibit
+go build -o "$tmp/benchtool" ./archive/internal/benchutil/benchtool
+echo "go $(go env GOVERSION), $(nproc) CPUs, temp dir on $(df -PT "$tmp" | awk 'NR==2 {print $2 " " $1}')"
+
+echo
+echo "== (1)-(4) archive benchmarks, one invocation per concurrency (rounds: $rounds)"
+go test -c -o "$tmp/archive.test" ./archive
+: >"$tmp/bench.txt"
+for r in $(seq "$rounds"); do
+	for c in $concs; do
+		echo "-- round $r, concurrency $c"
+		(cd archive && EXHIBIT_BENCH_CONC=$c "$tmp/archive.test" -test.run '^$' -test.bench . \
+			-test.benchtime 1x -test.timeout 60m) >"$tmp/out" 2>&1 ||
+			echo "bench.sh: the benchmarks failed; the table lacks what did not run" >&2
+		grep -v -e '^goos:' -e '^goarch:' -e '^pkg:' -e '^cpu:' -e '^PASS$' "$tmp/out" || true
+		awk -v c="$c" '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); print c, $0 }' "$tmp/out" >>"$tmp/bench.txt"
+	done
+done
+
+# rate CONC NAME: the median records/s of benchmark NAME in the invocations
+# at concurrency CONC.
+rate() {
+	awk -v c="$1" -v name="$2" '$1 == c && $2 == name {
+		for (i = 3; i < NF; i++) if ($(i+1) == "records/s") print $i
+	}' "$tmp/bench.txt" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+
+verdict() { # verdict RATIO TARGET
+	awk -v r="$1" -v t="$2" 'BEGIN { if (r == "") print "-"; else if (r + 0 >= t + 0) print "ok"; else print "MISS" }'
+}
+ratio() { # ratio A B
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print ""; else printf "%.2f", a / b }'
+}
+
+echo
+echo "== (5) exhibit capture of a loopback page, ${captures} times"
+page=
+if [ -f "$corpus/manifest.jsonl" ]; then
+	file=$(head -n 1 "$corpus/manifest.jsonl" | sed -n 's/.*"file": *"\([^"]*\)".*/\1/p')
+	page=$corpus/$file
+fi
+"$tmp/benchtool" serve ${page:+-page "$page"} -addr-file "$tmp/addr" &
+server=$!
+for _ in $(seq 100); do [ -s "$tmp/addr" ] && break; sleep 0.05; done
+url="http://$(cat "$tmp/addr")/page.html"
+"$tmp/exhibit" --archive "$tmp/capture" init >/dev/null
+: >"$tmp/capture-walls"
+verified=0
+for i in $(seq "$captures"); do
+	"$tmp/benchtool" run -result "$tmp/run" -- \
+		"$tmp/exhibit" --archive "$tmp/capture" capture -o json "$url" >"$tmp/capture.json" ||
+		echo "bench.sh: exhibit capture failed" >&2
+	sed -n 's/^wall_s=\([^ ]*\).*/\1/p' "$tmp/run" >>"$tmp/capture-walls"
+	bundle=$(sed -n 's/.*"bundle":"\([^"]*\)".*/\1/p' "$tmp/capture.json")
+	if "$tmp/exhibit" --archive "$tmp/capture" verify "$bundle" >/dev/null; then
+		verified=$((verified + 1))
+	else
+		echo "exhibit verify $bundle failed" >&2
+	fi
+done
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+server=
+size=$(sed -n 's/.*"size":\([0-9]*\).*/\1/p' "$tmp/capture.json")
+cap_median=$(sort -n "$tmp/capture-walls" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+cap_max=$(sort -n "$tmp/capture-walls" | tail -n 1)
+echo "page $size bytes; wall times (s): $(sort -n "$tmp/capture-walls" | tr '\n' ' ')"
+
+echo
+echo "== (6) exhibit import --concurrency $mem_conc of $mem_records 200-byte documents"
+"$tmp/benchtool" small -n "$mem_records" -size 200 "$tmp/mem" >/dev/null
+"$tmp/benchtool" run -result "$tmp/run" -- \
+	"$tmp/exhibit" --archive "$tmp/mem-archive" import --concurrency "$mem_conc" "$tmp/mem/manifest.jsonl" 2>&1 | grep -v '^exhibit: created archive' || true
+mem_kib=$(sed -n 's/.*maxrss_kib=\([0-9]*\).*/\1/p' "$tmp/run")
+mem_exit=$(sed -n 's/.*exit=\([0-9]*\).*/\1/p' "$tmp/run")
+mem_wall=$(sed -n 's/^wall_s=\([^ ]*\).*/\1/p' "$tmp/run")
+mem_mib_got=$(awk -v k="$mem_kib" 'BEGIN { printf "%.0f", k / 1024 }')
+
+echo
+echo "== summary"
+printf '%-34s %5s %10s %10s %6s %8s %s\n' "measurement" "conc" "records/s" "baseline" "ratio" "target" ""
+best_small= best_small_c= best_corpus= best_corpus_c=
+for c in $concs; do
+	s=$(rate "$c" "BenchmarkImportSmall/conc=$c")
+	t=$(rate "$c" "BenchmarkTesseraAppend/conc=$c")
+	r=$(ratio "$s" "$t")
+	printf '%-34s %5s %10s %10s %6s %8s %s\n' "(1) import 1 KiB / (3) tessera" "$c" "${s:--}" "${t:--}" "${r:--}" ">= 0.5" "$(verdict "$r" 0.5)"
+	if [ -n "$s" ] && awk -v a="$s" -v b="${best_small:-0}" 'BEGIN { exit !(a > b) }'; then best_small=$s best_small_c=$c; fi
+done
+for c in $concs; do
+	s=$(rate "$c" "BenchmarkImportCorpus/conc=$c")
+	t=$(rate "$c" BenchmarkSequentialFsync)
+	r=$(ratio "$s" "$t")
+	printf '%-34s %5s %10s %10s %6s %8s %s\n' "(2) import corpus / (4) seq fsync" "$c" "${s:--}" "${t:--}" "${r:--}" ">= 1.0" "$(verdict "$r" 1.0)"
+	if [ -n "$s" ] && awk -v a="$s" -v b="${best_corpus:-0}" 'BEGIN { exit !(a > b) }'; then best_corpus=$s best_corpus_c=$c; fi
+done
+printf '%-34s %s\n' "best concurrency, 1 KiB docs" "${best_small_c:--} (${best_small:--} records/s)"
+printf '%-34s %s\n' "best concurrency, corpus" "${best_corpus_c:--} (${best_corpus:--} records/s)"
+under() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "" && v + 0 < t + 0) ? "ok" : "MISS" }'; }
+printf '%-34s median %ss %s, max %ss %s (target < 0.5 s); bundles verified %d/%d %s\n' \
+	"(5) exhibit capture, loopback" "$cap_median" "$(under "$cap_median" 0.5)" "$cap_max" "$(under "$cap_max" 0.5)" "$verified" "$captures" \
+	"$([ "$verified" -eq "$captures" ] && echo ok || echo MISS)"
+mem_ok=$(awk -v g="$mem_mib_got" -v t="$mem_mib" 'BEGIN { print (g + 0 <= t + 0) ? "ok" : "MISS" }')
+printf '%-34s %s MiB peak RSS (target <= %s MiB) %s; %s documents in %ss (%s records/s), exit %s\n' \
+	"(6) exhibit import, memory" "$mem_mib_got" "$mem_mib" "$mem_ok" "$mem_records" "$mem_wall" \
+	"$(awk -v n="$mem_records" -v w="$mem_wall" 'BEGIN { printf "%.0f", n / w }')" "$mem_exit"
