@@ -378,28 +378,43 @@ func (l *dirLock) release() {
 	l.f.Close()
 }
 
+// writeBundle writes a bundle file atomically but without fsync: a bundle
+// is derived from the log and the index, which are durable, and one that is
+// missing or damaged is rewritten by exhibit reindex (and a missing one by
+// the next writer, see catchUp).
+func writeBundle(path string, b *verify.Bundle) error {
+	return writeFile(path, b.Marshal(), 0o644, false)
+}
+
 // writeFileAtomic writes data to a temporary file beside path, fsyncs it
 // and renames it over path.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, true)
+}
+
+// writeFile writes data to a temporary file beside path, fsyncs it if sync
+// is set, and renames it over path, so that path is never seen torn by a
+// running system.
+func writeFile(path string, data []byte, perm os.FileMode, sync bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	err = tmp.Chmod(perm)
+	if err == nil {
+		_, err = tmp.Write(data)
 	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
+	if err == nil && sync {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }

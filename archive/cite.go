@@ -48,13 +48,18 @@ func (a *Archive) Prove(ctx context.Context, id string) (*Record, *verify.Bundle
 // Citation is a citation record: what a filing needs to identify a capture
 // and where to check it.
 type Citation struct {
-	Entity     string `json:"entity"`
-	Document   string `json:"document"`
-	RecordID   string `json:"record_id"`
+	Entity   string `json:"entity"`
+	Document string `json:"document"`
+	RecordID string `json:"record_id"`
+	// CapturedAt is the time the citation gives (RFC 3339 UTC): when
+	// exhibit fetched the document; for an upload, the fetch time its
+	// supplier stated (then Claimed is true) or else when exhibit received
+	// it.
 	CapturedAt string `json:"captured_at"`
-	// Claimed is true when CapturedAt is the time claimed by the supplier
-	// of an uploaded document; ReceivedAt is then when exhibit received it.
 	Claimed    bool   `json:"claimed"`
+	// Uploaded is true for a copy supplied to exhibit out of band: its URL
+	// (and any fetch time) are the supplier's claims, not observations.
+	Uploaded   bool   `json:"uploaded"`
 	ReceivedAt string `json:"received_at,omitempty"`
 	Method     string `json:"method"`
 	Outcome    string `json:"outcome"`
@@ -64,9 +69,15 @@ type Citation struct {
 	MediaType  string `json:"media_type,omitempty"`
 	URL        string `json:"url"`
 	FinalURL   string `json:"final_url,omitempty"`
-	Failure    string `json:"failure,omitempty"`
-	LogOrigin  string `json:"log_origin"`
-	LogIndex   uint64 `json:"log_index"`
+	// TLS summarises the final connection's TLS, e.g. "TLS 1.3,
+	// TLS_AES_128_GCM_SHA256, certificate verified"; TLSVerified is false
+	// when the certificate was not trusted (a capture with
+	// --insecure-skip-verify). Both are empty without TLS.
+	TLS         string `json:"tls,omitempty"`
+	TLSVerified *bool  `json:"tls_verified,omitempty"`
+	Failure     string `json:"failure,omitempty"`
+	LogOrigin   string `json:"log_origin"`
+	LogIndex    uint64 `json:"log_index"`
 	// The checkpoint the record was proved against: its tree size and root
 	// hash (hex).
 	CheckpointSize uint64 `json:"checkpoint_size"`
@@ -100,6 +111,7 @@ func NewCitation(st *verify.Statement, recordID string, index uint64, cp *verify
 		RecordID:       recordID,
 		CapturedAt:     verify.FormatTime(at),
 		Claimed:        claimed,
+		Uploaded:       p.Method == verify.MethodUpload,
 		Method:         p.Method,
 		Outcome:        p.Outcome,
 		URL:            st.Subject[0].Name,
@@ -109,7 +121,7 @@ func NewCitation(st *verify.Statement, recordID string, index uint64, cp *verify
 		CheckpointRoot: fmt.Sprintf("%x", cp.Hash),
 		LogKey:         vkey,
 	}
-	if claimed {
+	if c.Uploaded {
 		c.ReceivedAt = p.Observed.StartedAt
 	}
 	if p.Snapshot != nil {
@@ -124,19 +136,45 @@ func NewCitation(st *verify.Statement, recordID string, index uint64, cp *verify
 		if o.RequestedURL != "" {
 			c.URL = o.RequestedURL
 		}
+		if t := o.TLS; t != nil {
+			v := t.Verified
+			c.TLSVerified = &v
+			c.TLS = TLSSummary(t)
+		}
 	}
 	c.Text = c.line()
 	return c
 }
 
+// TLSSummary renders a TLS observation for people, e.g. "TLS 1.3,
+// TLS_AES_128_GCM_SHA256, certificate verified".
+func TLSSummary(t *verify.TLS) string {
+	var parts []string
+	if t.Version != "" {
+		parts = append(parts, t.Version)
+	}
+	if t.CipherSuite != "" {
+		parts = append(parts, t.CipherSuite)
+	}
+	if t.Verified {
+		parts = append(parts, "certificate verified")
+	} else {
+		parts = append(parts, "certificate NOT verified")
+	}
+	return strings.Join(parts, ", ")
+}
+
 // line renders the one-line citation, e.g.
 //
 //	Zoom, "Zoom Privacy Statement" (captured 8 May 2026, 11:13:55 UTC), exhibit record EXR-…, SHA-256 7e03…d725, log example.org/log #1234
+//
+// An upload says it is a supplied copy, with the stated fetch time as a
+// statement; a failed capture says it failed; an HTTP error status and an
+// untrusted TLS certificate are said too.
 func (c *Citation) line() string {
 	var b strings.Builder
-	who := c.Entity
-	if who != "" {
-		b.WriteString(who)
+	if c.Entity != "" {
+		b.WriteString(c.Entity)
 		b.WriteString(", ")
 	}
 	doc := c.Document
@@ -145,20 +183,24 @@ func (c *Citation) line() string {
 	}
 	fmt.Fprintf(&b, "%q (", doc)
 	t, _ := verify.ParseTime(c.CapturedAt)
-	verb := "captured"
 	switch {
 	case c.Outcome == verify.OutcomeFailed:
-		verb = "capture failed"
-	case c.Claimed:
-		verb = "stated as fetched"
-	}
-	fmt.Fprintf(&b, "%s %s", verb, HumanTime(t))
-	if c.Claimed && c.ReceivedAt != "" {
+		fmt.Fprintf(&b, "capture failed %s", HumanTime(t))
+	case c.Uploaded:
 		rt, _ := verify.ParseTime(c.ReceivedAt)
-		fmt.Fprintf(&b, "; archived %s", rt.UTC().Format("2 January 2006"))
+		if c.Claimed {
+			fmt.Fprintf(&b, "copy supplied to exhibit %s, stated as fetched %s", rt.UTC().Format("2 January 2006"), HumanTime(t))
+		} else {
+			fmt.Fprintf(&b, "copy supplied to exhibit %s", HumanTime(rt))
+		}
+	default:
+		fmt.Fprintf(&b, "captured %s", HumanTime(t))
 	}
 	if c.Outcome == verify.OutcomeHTTPError {
 		fmt.Fprintf(&b, "; HTTP %d", c.Status)
+	}
+	if c.TLSVerified != nil && !*c.TLSVerified {
+		b.WriteString("; TLS certificate not verified")
 	}
 	fmt.Fprintf(&b, "), exhibit record %s", c.RecordID)
 	if c.SHA256 != "" {

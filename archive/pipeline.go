@@ -329,7 +329,7 @@ func (a *Archive) commit(ctx context.Context, subject string, p verify.Capture) 
 	}
 	rec := newRecord(&st, entry, idx)
 	rec.Bundle = a.bundlePath(rec.RecordID)
-	if err := writeFileAtomic(rec.Bundle, bundle.Marshal(), 0o644); err != nil {
+	if err := writeBundle(rec.Bundle, bundle); err != nil {
 		return nil, fmt.Errorf("writing bundle: %w", err)
 	}
 	if err := a.index.Add(ctx, indexRecord(rec)); err != nil {

@@ -66,7 +66,7 @@ func (a *Archive) indexEntries(ctx context.Context, from, to uint64, progress fu
 			if err != nil {
 				return n, err
 			}
-			if err := writeFileAtomic(p, b.Marshal(), 0o644); err != nil {
+			if err := writeBundle(p, b); err != nil {
 				return n, fmt.Errorf("writing bundle: %w", err)
 			}
 		}

@@ -32,6 +32,10 @@ type Config struct {
 	// PollInterval is how often a waiting Append re-reads the published
 	// checkpoint. Default 10ms.
 	PollInterval time.Duration
+	// GCInterval is how often partial tiles and entry bundles made
+	// obsolete by full ones are removed. Default 200ms, so that even a
+	// short-lived process cleans up after itself.
+	GCInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -46,6 +50,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 10 * time.Millisecond
+	}
+	if c.GCInterval == 0 {
+		c.GCInterval = 200 * time.Millisecond
 	}
 	return c
 }
@@ -74,6 +81,7 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		WithCheckpointSigner(s).
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithGarbageCollectionInterval(cfg.GCInterval).
 		WithPushback(1 << 16)
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	app, shutdown, lr, err := tessera.NewAppender(bctx, drv, opts)

@@ -74,6 +74,9 @@ func Open(ctx context.Context, path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
+	// One connection: SQLite has one writer anyway, and many connections
+	// contending for its lock spend their time in its busy handler.
+	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("index %s: %w", path, err)

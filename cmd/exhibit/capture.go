@@ -146,20 +146,26 @@ func printRecord(w io.Writer, output string, rec *archive.Record, c *archive.Cit
 	if output == "json" {
 		return json.NewEncoder(w).Encode(rec)
 	}
-	switch rec.Outcome {
-	case verify.OutcomeFailed:
-		fmt.Fprintf(w, "FAILED   %s: %s (%s)\n", rec.URL, rec.Failure.Message, rec.Failure.Reason)
-	case verify.OutcomeHTTPError:
-		fmt.Fprintf(w, "captured %s with HTTP %d (flagged: not a success status), %d bytes\n", rec.URL, rec.Status, rec.Size)
+	u := printable(rec.URL)
+	switch {
+	case rec.Outcome == verify.OutcomeFailed:
+		fmt.Fprintf(w, "FAILED   %s: %s (%s)\n", u, printable(rec.Failure.Message), rec.Failure.Reason)
+	case rec.Outcome == verify.OutcomeHTTPError:
+		fmt.Fprintf(w, "captured %s with HTTP %d (flagged: not a success status), %d bytes\n", u, rec.Status, rec.Size)
+	case c.Uploaded:
+		fmt.Fprintf(w, "archived a supplied copy of %s (URL claimed), %d bytes\n", u, rec.Size)
 	default:
-		fmt.Fprintf(w, "captured %s, %d bytes\n", rec.URL, rec.Size)
+		fmt.Fprintf(w, "captured %s, %d bytes\n", u, rec.Size)
+	}
+	if c.TLSVerified != nil && !*c.TLSVerified {
+		fmt.Fprintf(w, "WARNING  the TLS certificate was NOT verified (%s)\n", c.TLS)
 	}
 	fmt.Fprintf(w, "record   %s\n", rec.RecordID)
 	if rec.SHA256 != "" {
 		fmt.Fprintf(w, "sha256   %s\n", rec.SHA256)
 	}
 	fmt.Fprintf(w, "log      %s #%d\n", c.LogOrigin, rec.Index)
-	fmt.Fprintf(w, "bundle   %s\n", rec.Bundle)
-	fmt.Fprintf(w, "cite as  %s\n", c.Text)
+	fmt.Fprintf(w, "bundle   %s\n", printable(rec.Bundle))
+	fmt.Fprintf(w, "cite as  %s\n", printable(c.Text))
 	return nil
 }

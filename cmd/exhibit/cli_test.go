@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -87,11 +89,13 @@ func TestQuickStart(t *testing.T) {
 	}
 
 	exhibit(t, "show", rec.RecordID).want(t, 0,
-		"Entity:     GitHub", "Record ID:  "+rec.RecordID, "SHA-256:    "+rec.SHA256,
-		`GitHub, "Privacy Policy" (stated as fetched 22 August 2026, 00:30:13 UTC`, "exhibit record "+rec.RecordID)
+		"Entity:         GitHub", "Record ID:      "+rec.RecordID, "SHA-256:        "+rec.SHA256, "URL (claimed):  https://docs.github.com/",
+		`GitHub, "Privacy Policy" (copy supplied to exhibit `, `stated as fetched 22 August 2026, 00:30:13 UTC), exhibit record `+rec.RecordID)
 	exhibit(t, "show", strings.ToLower(rec.RecordID), "-o", "markdown").want(t, 0, "| Record ID | "+rec.RecordID+" |")
 
-	exhibit(t, "verify", rec.Bundle, "--snapshot", doc).want(t, 0, "ok   inclusion-proof", "ok   snapshot-digest", "verified: record "+rec.RecordID)
+	exhibit(t, "verify", rec.Bundle, "--snapshot", doc).want(t, 0, "ok   inclusion-proof", "ok   snapshot-digest", "verified: record "+rec.RecordID,
+		"note:     a copy supplied to exhibit out of band", "cite as:  GitHub")
+	exhibit(t, "verify", rec.Bundle, "--record-id", rec.RecordID).want(t, 0, "and it is the cited "+rec.RecordID)
 
 	// With the key alone, no archive.
 	key := exhibit(t, "log-key")
@@ -162,7 +166,17 @@ func TestCaptureURL(t *testing.T) {
 		"captured "+srv.URL+"/page", "sha256   "+sha256hex("<html>hello</html>"), "log      test.example/log #0")
 	r := exhibit(t, "capture", srv.URL+"/loop", "-o", "json")
 	r.want(t, 1, `"outcome":"failed"`, "redirect_loop", "the failure is logged as record EXR-")
-	exhibit(t, "audit", "-o", "json").want(t, 0, `"ok": true`, `"log_size": 2`)
+	// An untrusted TLS server: refused by default, captured and flagged
+	// with --insecure-skip-verify.
+	tlsSrv := httptest.NewTLSServer(srv.Config.Handler)
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	defer tlsSrv.Close()
+	exhibit(t, "capture", tlsSrv.URL+"/page").want(t, 1, "FAILED", "(tls)")
+	r = exhibit(t, "capture", tlsSrv.URL+"/page", "--insecure-skip-verify")
+	r.want(t, 0, "WARNING  the TLS certificate was NOT verified", "; TLS certificate not verified), exhibit record")
+	// Credentials in a URL would be published for good: refused, nothing logged.
+	exhibit(t, "capture", strings.Replace(srv.URL, "http://", "http://user:secret@", 1)+"/page").want(t, 1, "holds credentials")
+	exhibit(t, "audit", "-o", "json").want(t, 0, `"ok": true`, `"log_size": 4`)
 	// Usage errors.
 	exhibit(t, "capture", "ftp://example.org/x").want(t, 2, "neither an http(s) URL nor a readable file")
 	exhibit(t, "capture", srv.URL, "--url", "https://x.example/").want(t, 2, "go with a FILE")

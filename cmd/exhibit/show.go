@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -100,8 +102,14 @@ func printCitation(w io.Writer, output string, c *archive.Citation) error {
 		return enc.Encode(c)
 	}
 	captured := humanTime(c.CapturedAt)
-	if c.Claimed {
-		captured += " (as stated by the supplier; received by exhibit " + humanTime(c.ReceivedAt) + ")"
+	urlLabel := "URL"
+	switch {
+	case c.Uploaded && c.Claimed:
+		captured += " (as stated by the supplier; a copy received by exhibit " + humanTime(c.ReceivedAt) + ")"
+		urlLabel = "URL (claimed)"
+	case c.Uploaded:
+		captured += " (when exhibit received a copy supplied out of band)"
+		urlLabel = "URL (claimed)"
 	}
 	outcome := c.Outcome
 	if c.Status != 0 {
@@ -114,8 +122,9 @@ func printCitation(w io.Writer, output string, c *archive.Citation) error {
 		{"Captured", captured},
 		{"Outcome", outcome},
 		{"SHA-256", c.SHA256},
-		{"URL", c.URL},
+		{urlLabel, c.URL},
 		{"Final URL", c.FinalURL},
+		{"TLS", c.TLS},
 		{"Failure", c.Failure},
 		{"Log", fmt.Sprintf("%s #%d", c.LogOrigin, c.LogIndex)},
 		{"Checkpoint", fmt.Sprintf("tree size %d, root %s", c.CheckpointSize, c.CheckpointRoot)},
@@ -125,19 +134,19 @@ func printCitation(w io.Writer, output string, c *archive.Citation) error {
 		fmt.Fprintf(w, "### Citation record\n\n| Field | Value |\n| --- | --- |\n")
 		for _, r := range rows {
 			if r[1] != "" {
-				fmt.Fprintf(w, "| %s | %s |\n", r[0], mdEscape(r[1]))
+				fmt.Fprintf(w, "| %s | %s |\n", r[0], mdEscape(printable(r[1])))
 			}
 		}
-		fmt.Fprintf(w, "\n> %s\n", mdEscape(c.Text))
+		fmt.Fprintf(w, "\n> %s\n", mdEscape(printable(c.Text)))
 		return nil
 	}
 	fmt.Fprintln(w, "Citation record")
 	for _, r := range rows {
 		if r[1] != "" {
-			fmt.Fprintf(w, "  %-11s %s\n", r[0]+":", r[1])
+			fmt.Fprintf(w, "  %-15s %s\n", r[0]+":", printable(r[1]))
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", c.Text)
+	fmt.Fprintf(w, "\n%s\n", printable(c.Text))
 	return nil
 }
 
@@ -159,4 +168,25 @@ func mdEscape(s string) string {
 		out = append(out, s[i])
 	}
 	return string(out)
+}
+
+// printable escapes control characters, so that text from a statement or
+// a server cannot move the cursor, fake lines or recolour a terminal.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError
 }

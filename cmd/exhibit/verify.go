@@ -115,25 +115,26 @@ func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
 		if !c.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "%s %-21s %s\n", mark, c.Name, c.Detail)
+		fmt.Fprintf(w, "%s %-21s %s\n", mark, c.Name, printable(c.Detail))
 	}
-	if rep.Verified {
-		fmt.Fprintf(w, "\nverified: record %s is in log %s, signed by %s\n", rep.RecordID, pk.Name, pk.VKey)
-		if st := rep.Statement; st != nil {
-			at, claimed := st.CapturedAt()
-			p := st.Predicate
-			switch {
-			case p.Outcome == verify.OutcomeFailed:
-				fmt.Fprintf(w, "          a FAILED capture of %s at %s: %s (%s); no snapshot\n", st.Subject[0].Name, archive.HumanTime(at), p.Failure.Message, p.Failure.Reason)
-			case claimed:
-				fmt.Fprintf(w, "          %s, stated as fetched %s, SHA-256 %s\n", st.Subject[0].Name, archive.HumanTime(at), st.SubjectDigest())
-			case p.Outcome == verify.OutcomeHTTPError:
-				fmt.Fprintf(w, "          %s captured %s with HTTP status %d (not a success), SHA-256 %s\n", st.Subject[0].Name, archive.HumanTime(at), p.Observed.Status, st.SubjectDigest())
-			default:
-				fmt.Fprintf(w, "          %s captured %s, SHA-256 %s\n", st.Subject[0].Name, archive.HumanTime(at), st.SubjectDigest())
-			}
-		}
-	} else {
+	if !rep.Verified {
 		fmt.Fprintln(w, "\nNOT VERIFIED")
+		return
 	}
+	fmt.Fprintf(w, "\nverified: record %s is entry %d of log %s (tree size %d), signed by %s\n",
+		rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, pk.VKey)
+	c := archive.NewCitation(rep.Statement, rep.RecordID, rep.Bundle.Index, rep.Checkpoint, pk.VKey)
+	p := rep.Statement.Predicate
+	switch {
+	case p.Outcome == verify.OutcomeFailed:
+		fmt.Fprintf(w, "note:     the record attests a FAILED capture (%s: %s); it has no snapshot\n", p.Failure.Reason, printable(p.Failure.Message))
+	case c.Uploaded:
+		fmt.Fprintf(w, "note:     a copy supplied to exhibit out of band: its URL and fetch time are the supplier's claims\n")
+	case p.Outcome == verify.OutcomeHTTPError:
+		fmt.Fprintf(w, "note:     the server answered HTTP %d (not a success); its body is the snapshot\n", p.Observed.Status)
+	}
+	if c.TLSVerified != nil && !*c.TLSVerified {
+		fmt.Fprintf(w, "note:     the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)\n")
+	}
+	fmt.Fprintf(w, "cite as:  %s\n", printable(c.Text))
 }
