@@ -164,7 +164,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err := w.Close(ctx); err != nil {
 		return nil, err
 	}
-	ix, err := index.Open(ctx, filepath.Join(dir, indexFile))
+	ix, err := index.Open(ctx, filepath.Join(dir, indexFile), false)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +214,32 @@ func ReadConfig(dir string) (*Config, error) {
 	}
 	return &c, nil
 }
+
+// checkKeyFile checks that the signing key file, if readable, is the key
+// whose verifier key the configuration publishes.
+func (a *Archive) checkKeyFile() error { return a.cfg.CheckKeyFile(a.dir) }
+
+// CheckKeyFile checks that the archive's signing key (key.pem in dir) is
+// the private half of the configuration's verifier key. It returns an
+// error wrapping fs.ErrNotExist when the key file is absent.
+func (c *Config) CheckKeyFile(dir string) error {
+	keyPEM, err := os.ReadFile(filepath.Join(dir, c.KeyFile))
+	if err != nil {
+		return fmt.Errorf("reading signing key: %w", err)
+	}
+	s, err := ledger.NewSigner(keyPEM, c.Origin)
+	if err != nil {
+		return err
+	}
+	if s.PublicKey().VKey != c.VKey {
+		return fmt.Errorf("%w: %s signs as %s, but %s publishes %s", ErrKeyMismatch, c.KeyFile, s.PublicKey().VKey, configFile, c.VKey)
+	}
+	return nil
+}
+
+// ErrKeyMismatch reports a configuration whose verifier key is not that of
+// the archive's signing key.
+var ErrKeyMismatch = errors.New("the signing key does not match the published verifier key")
 
 // Key returns the archive's verifier key, parsed from its configuration.
 func (c *Config) Key() (*verify.PublicKey, error) { return verify.ParseVKey(c.VKey) }
@@ -284,7 +310,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		return nil, err
 	}
 	a.store = fsStore
-	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile)); err != nil {
+	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), !o.Write && !o.Lock); err != nil {
 		return nil, err
 	}
 	a.reader = ledger.NewReader(filepath.Join(dir, logDir), key)
@@ -298,7 +324,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 			return nil, err
 		}
 		if a.signer.PublicKey().VKey != cfg.VKey {
-			return nil, fmt.Errorf("%s does not match the verifier key in %s", cfg.KeyFile, configFile)
+			return nil, fmt.Errorf("%w: %s signs as %s, but %s publishes %s", ErrKeyMismatch, cfg.KeyFile, a.signer.PublicKey().VKey, configFile, cfg.VKey)
 		}
 		if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(dir, logDir), a.signer, o.Ledger); err != nil {
 			return nil, err

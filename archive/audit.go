@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 
@@ -18,7 +21,7 @@ import (
 // Problem is one thing an audit found wrong.
 type Problem struct {
 	// Kind is one of "checkpoint", "tree", "entry", "missing", "corrupt",
-	// "orphaned", "index", "store".
+	// "orphaned", "index", "bundle", "key", "store".
 	Kind string `json:"kind"`
 	// Where names the entry ("entry 12"), object (its digest) or file.
 	Where  string `json:"where"`
@@ -55,7 +58,9 @@ type AuditOptions struct {
 // its root, checks every statement's signature, re-hashes every stored
 // object, and reports objects that statements reference but the store lacks
 // (missing), that do not hash to their name (corrupt), or that nothing
-// references (orphaned), and an index out of step with the log.
+// references (orphaned); index records missing or not holding their entry;
+// bundle files missing or not verifying for their entry; and a signing key
+// that is not the one the configuration publishes.
 func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
@@ -65,8 +70,14 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		progress = func(string, uint64, uint64) {}
 	}
 	rep := &AuditReport{Problems: []Problem{}}
+	var mu sync.Mutex
 	add := func(kind, where, format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
 		rep.Problems = append(rep.Problems, Problem{Kind: kind, Where: where, Detail: fmt.Sprintf(format, args...)})
+	}
+	if err := a.checkKeyFile(); err != nil {
+		add("key", filepath.Join(a.dir, a.cfg.KeyFile), "%v", err)
 	}
 	_, cp, err := a.reader.Checkpoint(ctx)
 	if err != nil {
@@ -88,6 +99,24 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 	}
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	tree := rf.NewEmptyRange(0)
+
+	// Bundles are checked by a pool, beside the walk over the entries.
+	bundles := make(chan ledgerEntry)
+	var bwg sync.WaitGroup
+	for range o.Concurrency {
+		bwg.Add(1)
+		go func() {
+			defer bwg.Done()
+			for e := range bundles {
+				if err := a.checkBundleFile(e.index, e.data); err != nil {
+					add("bundle", a.bundlePath(verify.RecordID(e.data)), "entry %d: %v (exhibit reindex rewrites it)", e.index, err)
+				}
+			}
+		}()
+	}
+	// The index is read in leaf order beside the entries (a merge).
+	nextRec, stopRecs := iter.Pull2(a.index.Records(ctx))
+	rec, recErr, recOK := nextRec()
 	for e, err := range a.reader.Entries(ctx, 0, cp.Size) {
 		if err != nil {
 			add("tree", fmt.Sprintf("entry %d", rep.Entries), "%v", err)
@@ -98,6 +127,19 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		}
 		rep.Entries++
 		where := fmt.Sprintf("entry %d", e.Index)
+		bundles <- ledgerEntry{e.Index, e.Data}
+		for recOK && recErr == nil && rec.LeafIndex < e.Index {
+			rec, recErr, recOK = nextRec() // a duplicate leaf index cannot be; counted below
+		}
+		switch {
+		case recErr != nil:
+			add("index", "index.db", "%v", recErr)
+			recOK = false
+		case !recOK || rec.LeafIndex != e.Index:
+			add("index", where, "not in the index: run exhibit reindex")
+		case rec.RecordID != verify.RecordID(e.Data) || !bytes.Equal(rec.Entry, e.Data):
+			add("index", where, "the index's record %s does not hold this entry: run exhibit reindex", rec.RecordID)
+		}
 		st, err := verify.OpenStatement(e.Data, a.key)
 		if err != nil {
 			add("entry", where, "%v", err)
@@ -115,6 +157,9 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 			progress("entries", rep.Entries, cp.Size)
 		}
 	}
+	stopRecs()
+	close(bundles)
+	bwg.Wait()
 	progress("entries", rep.Entries, cp.Size)
 	if rep.Entries == cp.Size {
 		root, err := tree.GetRootHash(nil)
@@ -219,4 +264,27 @@ func rehash(ctx context.Context, s store.Store, digest string) error {
 	defer rc.Close()
 	_, err = io.Copy(io.Discard, rc)
 	return err
+}
+
+type ledgerEntry struct {
+	index uint64
+	data  []byte
+}
+
+// checkBundleFile checks the bundle file of the entry at index: present,
+// verifying under the archive key, and for this entry at this index.
+func (a *Archive) checkBundleFile(index uint64, entry []byte) error {
+	b, err := os.ReadFile(a.bundlePath(verify.RecordID(entry)))
+	if err != nil {
+		return err
+	}
+	rep := verify.Check(b, a.key, verify.Options{})
+	if !rep.Verified {
+		f := rep.Failed()
+		return fmt.Errorf("does not verify: %s: %s", f.Name, f.Detail)
+	}
+	if rep.Bundle.Index != index || !bytes.Equal(rep.Bundle.Entry, entry) {
+		return fmt.Errorf("holds entry %d, not this one", rep.Bundle.Index)
+	}
+	return nil
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"crypto/x509"
+	"database/sql"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -361,5 +364,76 @@ func TestAuditFindsDamage(t *testing.T) {
 	r := verify.Check(b, a.Key(), verify.Options{Snapshot: bytes.NewReader(cor)})
 	if r.Verified || r.Failed().Name != verify.CheckSnapshotDigest {
 		t.Errorf("corrupted snapshot: %+v", r.Failed())
+	}
+}
+
+// TestAuditIndexAndBundles: an index record holding another entry, a
+// missing and a damaged bundle file, and a configuration publishing a key
+// other than the signing key are each reported; reindex repairs the index
+// and the bundles.
+func TestAuditIndexAndBundles(t *testing.T) {
+	ctx := context.Background()
+	a, recs, _ := smallLog(t, 4)
+	dir := a.Dir()
+	a.Close(ctx)
+
+	// Swap two records' entries in the index, behind exhibit's back.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE records SET entry = ? WHERE record_id = ?`, recs[1].Entry, recs[0].RecordID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	os.Remove(recs[2].Bundle)
+	b3, _ := os.ReadFile(recs[3].Bundle)
+	os.WriteFile(recs[3].Bundle, bytes.Replace(b3, []byte(`"index": 3`), []byte(`"index": 2`), 1), 0o644)
+
+	b, err := archive.Open(ctx, dir, archive.OpenOptions{Lock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := b.Audit(ctx, archive.AuditOptions{})
+	b.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, p := range rep.Problems {
+		got[p.Kind]++
+	}
+	if rep.OK || got["index"] != 1 || got["bundle"] != 2 {
+		t.Fatalf("problems %+v, want 1 index and 2 bundle problems", rep.Problems)
+	}
+
+	b, err = archive.Open(ctx, dir, archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	auditOK(t, b)
+	b.Close(ctx)
+
+	// A configuration that publishes another key is caught.
+	cfgPath := filepath.Join(dir, "exhibit.json")
+	cfg, _ := os.ReadFile(cfgPath)
+	var c map[string]any
+	json.Unmarshal(cfg, &c)
+	other, _ := verify.NewPublicKey("test.example/log", make(ed25519.PublicKey, 32))
+	c["vkey"] = other.VKey
+	cfg, _ = json.Marshal(c)
+	os.WriteFile(cfgPath, cfg, 0o644)
+	conf, err := archive.ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conf.CheckKeyFile(dir); !errors.Is(err, archive.ErrKeyMismatch) {
+		t.Errorf("CheckKeyFile with a swapped vkey: %v", err)
+	}
+	if _, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true}); !errors.Is(err, archive.ErrKeyMismatch) {
+		t.Errorf("Open for writing with a swapped vkey: %v", err)
 	}
 }

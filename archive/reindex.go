@@ -32,7 +32,7 @@ func (a *Archive) catchUp(ctx context.Context) error {
 	if from == cp.Size {
 		return nil
 	}
-	n, err := a.indexEntries(ctx, from, cp.Size, nil)
+	n, err := a.indexEntries(ctx, from, cp.Size, false, nil)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,8 @@ func (a *Archive) catchUp(ctx context.Context) error {
 // indexEntries adds the log's entries in [from, to) to the index, writes
 // the bundle of any that lacks one (an entry whose capture was cut short
 // after it entered the log), and records the new size.
-func (a *Archive) indexEntries(ctx context.Context, from, to uint64, progress func(uint64)) (int, error) {
+// With checkBundles, a bundle that does not verify is rewritten too.
+func (a *Archive) indexEntries(ctx context.Context, from, to uint64, checkBundles bool, progress func(uint64)) (int, error) {
 	signed, cp, err := a.reader.Checkpoint(ctx)
 	if err != nil {
 		return 0, err
@@ -61,7 +62,12 @@ func (a *Archive) indexEntries(ctx context.Context, from, to uint64, progress fu
 		if err := a.index.Add(ctx, indexRecord(rec)); err != nil {
 			return n, err
 		}
-		if p := a.bundlePath(rec.RecordID); !fileExists(p) && e.Index < cp.Size {
+		p := a.bundlePath(rec.RecordID)
+		rewrite := !fileExists(p)
+		if !rewrite && checkBundles {
+			rewrite = a.checkBundleFile(e.Index, e.Data) != nil
+		}
+		if rewrite && e.Index < cp.Size {
 			b, err := a.reader.Prove(ctx, e.Data, e.Index, signed, cp)
 			if err != nil {
 				return n, err
@@ -80,7 +86,8 @@ func (a *Archive) indexEntries(ctx context.Context, from, to uint64, progress fu
 
 // Reindex rebuilds the index from the log alone: it reads every entry up to
 // the latest signed checkpoint, checks each statement's signature, and
-// indexes it. progress, if set, is called with the number of entries done.
+// indexes it; it also rewrites any bundle file that is missing or does not
+// verify. progress, if set, is called with the number of entries done.
 // It needs the archive opened for writing.
 func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)) (int, error) {
 	if a.writer == nil {
@@ -97,7 +104,7 @@ func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)
 	if progress != nil {
 		pf = func(d uint64) { progress(d, cp.Size) }
 	}
-	return a.indexEntries(ctx, 0, cp.Size, pf)
+	return a.indexEntries(ctx, 0, cp.Size, true, pf)
 }
 
 // markIndexed records the log size in the index when the index holds every

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 
@@ -41,9 +42,12 @@ var ErrKeyType = errors.New("unsupported key type: want Ed25519 or ECDSA P-256")
 // sign pure Ed25519; ECDSA P-256 keys sign SHA-256 digests, ASN.1 DER
 // encoded.
 func NewSigner(keyPEM []byte, origin string) (*Signer, error) {
+	if blk, _ := pem.Decode(keyPEM); blk != nil && (blk.Type == "ENCRYPTED PRIVATE KEY" || blk.Headers["Proc-Type"] != "") {
+		return nil, errors.New("the private key is encrypted: exhibit needs it unencrypted (e.g. openssl pkey -in key.pem -out plain.pem), kept with mode 0600")
+	}
 	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(keyPEM, cryptoutils.SkipPassword)
 	if err != nil {
-		return nil, fmt.Errorf("reading private key: %w", err)
+		return nil, fmt.Errorf("reading private key (want an unencrypted PEM Ed25519 or ECDSA P-256 key): %w", err)
 	}
 	var pubKey any
 	switch k := priv.(type) {

@@ -56,10 +56,10 @@ var ErrBundle = errors.New("invalid bundle")
 // differently cased keys, trailing data and non-standard base64 are
 // rejected. The entry's size limit is checked by [Check] (leaf-hash).
 func ParseBundle(b []byte) (*Bundle, error) {
-	t := bytes.TrimLeft(b, " \t\r\n")
-	if bytes.HasPrefix(t, []byte(ProofHeader)) {
-		return ParseProof(t)
+	if bytes.HasPrefix(b, []byte(ProofHeader)) {
+		return ParseProof(b)
 	}
+	t := bytes.TrimLeft(b, " \t\r\n")
 	if len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("%w: neither JSON nor %s text", ErrBundle, ProofHeader)
 	}

@@ -12,6 +12,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
+	"os"
 	"strconv"
 
 	_ "modernc.org/sqlite"
@@ -67,8 +69,17 @@ CREATE INDEX IF NOT EXISTS records_doc ON records(entity, document);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
 
-// Open opens (creating if needed) the index database at path.
-func Open(ctx context.Context, path string) (*Index, error) {
+// ErrMissing is returned by Open with mustExist for a missing database.
+var ErrMissing = errors.New("the index is missing")
+
+// Open opens the index database at path, creating it unless mustExist is
+// set (then a missing database is ErrMissing: readers never create one).
+func Open(ctx context.Context, path string, mustExist bool) (*Index, error) {
+	if mustExist {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%s: %w (rebuild it from the log with exhibit reindex)", path, ErrMissing)
+		}
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -131,6 +142,29 @@ func (x *Index) Get(ctx context.Context, recordID string) (*Record, error) {
 func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*Record, error) {
 	return scan(x.db.QueryRowContext(ctx, `SELECT `+cols+` FROM records
 		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 LIMIT 1`, url, fetchedAt, sha256))
+}
+
+// Records yields every record in leaf-index order. The index's one
+// connection is held until the iteration ends: call nothing else on the
+// index meanwhile.
+func (x *Index) Records(ctx context.Context) iter.Seq2[*Record, error] {
+	return func(yield func(*Record, error) bool) {
+		rows, err := x.db.QueryContext(ctx, `SELECT `+cols+` FROM records ORDER BY leaf_index`)
+		if err != nil {
+			yield(nil, fmt.Errorf("index: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scan(rows)
+			if !yield(r, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, fmt.Errorf("index: %w", err))
+		}
+	}
 }
 
 // Count returns the number of indexed records.

@@ -20,8 +20,10 @@ func newAuditCmd(g *globals) *cobra.Command {
 recompute the Merkle tree from every log entry and compare its root, check
 every statement's signature, re-hash every stored object, and report
 objects that are missing (referenced, not stored), corrupt (bytes do not hash
-to their name) or orphaned (stored, referenced by nothing), and an index out
-of step with the log. Holds the archive's write lock while it runs.
+to their name) or orphaned (stored, referenced by nothing); an index record
+missing or not holding its log entry; a bundle file missing or not
+verifying; a signing key that is not the published one. Holds the archive's
+write lock while it runs. exhibit reindex repairs the index and bundles.
 
 Exit status 1 if any problem is found.`,
 		Args: exactArgs(0),

@@ -48,6 +48,9 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
+			if maxBody <= 0 || timeout <= 0 {
+				return usageError("--max-body and --timeout must be positive")
+			}
 			target := args[0]
 			isURL := strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
 			var at time.Time

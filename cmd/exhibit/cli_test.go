@@ -141,6 +141,11 @@ func TestQuickStart(t *testing.T) {
 	exhibit(t, "verify", rec.Bundle, "--key", "example.org+00000000+AAAA").want(t, 2, "invalid verifier key")
 	exhibit(t, "verify", rec.Bundle, "--archive", "nowhere").want(t, 2, "no trusted key")
 	exhibit(t, "verify").want(t, 2)
+	exhibit(t, "verify", rec.Bundle, "--record-id", "bogus").want(t, 2, "invalid record ID")
+	exhibit(t, "verify", rec.Bundle, "--key", "nonexistent.vkey").want(t, 2, "neither a verifier key")
+	exhibit(t, "verify", rec.Bundle, "--snapshot", ".").want(t, 2, "not a regular file")
+	exhibit(t, "show", "garbage").want(t, 2, "invalid record ID")
+	exhibit(t, "show", "EXR-00000-00000-00000-00000").want(t, 1, "no such record")
 	exhibit(t, "verify", rec.Bundle, "--output", "yaml").want(t, 2)
 
 	exhibit(t, "audit").want(t, 0, "audit: ok")

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -61,6 +63,12 @@ Give it to whoever verifies this archive's bundles: exhibit verify --key VKEY.`,
 				return err
 			}
 			if _, err := cfg.Key(); err != nil {
+				return err
+			}
+			// Publish nothing but the key the archive really signs with.
+			if err := cfg.CheckKeyFile(g.archive); errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: note: %v; printing the configured key unconfirmed\n", err)
+			} else if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), cfg.VKey)

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	code := 1
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "exhibit: interrupted; what was acknowledged is kept, re-run to finish")
+		return 130
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code = ee.code

@@ -39,6 +39,9 @@ Without -o the bundle goes to stdout.`,
 				return err
 			}
 			defer a.Close(context.Background())
+			if _, err := verify.ParseRecordID(args[0]); err != nil {
+				return usageError("%v", err)
+			}
 			_, b, err := a.Prove(ctx, args[0])
 			if err != nil {
 				return err
@@ -84,6 +87,9 @@ filing. The statement's signature and the inclusion proof are checked first.`,
 				return err
 			}
 			defer a.Close(context.Background())
+			if _, err := verify.ParseRecordID(args[0]); err != nil {
+				return usageError("%v", err)
+			}
 			c, _, err := a.Cite(ctx, args[0])
 			if err != nil {
 				return err

@@ -55,8 +55,19 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
 			}
 			opts := verify.Options{RecordID: recordID}
+			if recordID != "" {
+				if _, err := verify.ParseRecordID(recordID); err != nil {
+					return usageError("--record-id: %v", err)
+				}
+			}
 			if snapshot != "" {
 				f, err := os.Open(snapshot)
+				if err == nil {
+					var fi os.FileInfo
+					if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
+						err = fmt.Errorf("%s is not a regular file", snapshot)
+					}
+				}
 				if err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("reading snapshot: %w", err)}
 				}
@@ -94,10 +105,18 @@ unreadable input. BUNDLE "-" reads stdin.`,
 // trustedKey returns the key given by --key, else the --archive's.
 func trustedKey(cmd *cobra.Command, g *globals, key string) (*verify.PublicKey, error) {
 	if key != "" {
-		if b, err := os.ReadFile(key); err == nil {
-			key = strings.TrimSpace(string(b))
+		pk, err := verify.ParseVKey(key)
+		if err == nil {
+			return pk, nil
 		}
-		return verify.ParseVKey(key)
+		b, ferr := os.ReadFile(key)
+		if ferr != nil {
+			if strings.Count(key, "+") >= 2 {
+				return nil, err // meant as a vkey
+			}
+			return nil, fmt.Errorf("--key %q is neither a verifier key (name+hex8+base64) nor a readable file: %w", key, ferr)
+		}
+		return verify.ParseVKey(strings.TrimSpace(string(b)))
 	}
 	cfg, err := archive.ReadConfig(g.archive)
 	if errors.Is(err, archive.ErrNoArchive) {
