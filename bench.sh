@@ -16,13 +16,13 @@
 # Environment (defaults in brackets):
 #   EXHIBIT_BENCH_COPIES       distinct copies of the corpus per import [3]
 #   EXHIBIT_BENCH_DOCS         1 KiB documents per import [2000]
-#   EXHIBIT_BENCH_CONC         import concurrencies to try [32,64,128,256]; each
+#   EXHIBIT_BENCH_CONC         import concurrencies to try [16,32,64]; each
 #                              runs in its own invocation of all four benchmarks,
 #                              so every ratio's baseline is measured beside it
 #   EXHIBIT_BENCH_ROUNDS       repeat all that; the table gives medians [1]
 #   EXHIBIT_BENCH_CAPTURES     captures timed in (5) [10]
 #   EXHIBIT_BENCH_MEM_RECORDS  documents imported in (6) [100000]
-#   EXHIBIT_BENCH_MEM_CONC     --concurrency of the import in (6) [256]
+#   EXHIBIT_BENCH_MEM_CONC     --concurrency of the import in (6) [32]
 #   EXHIBIT_BENCH_MEM_MIB      peak RSS target of (6), MiB [300]
 #   CI=true                    a missing corpus (../shared/corpus/policies, beside
 #                              the repository) fails instead of skipping
@@ -33,10 +33,10 @@ root=$PWD
 corpus=$root/../shared/corpus/policies
 captures=${EXHIBIT_BENCH_CAPTURES:-10}
 mem_records=${EXHIBIT_BENCH_MEM_RECORDS:-100000}
-mem_conc=${EXHIBIT_BENCH_MEM_CONC:-256}
+mem_conc=${EXHIBIT_BENCH_MEM_CONC:-32}
 mem_mib=${EXHIBIT_BENCH_MEM_MIB:-300}
 rounds=${EXHIBIT_BENCH_ROUNDS:-1}
-concs=$(echo "${EXHIBIT_BENCH_CONC:-32,64,128,256}" | tr ',' ' ')
+concs=$(echo "${EXHIBIT_BENCH_CONC:-16,32,64}" | tr ',' ' ')
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-bench.XXXXXX")
 server=

@@ -132,7 +132,8 @@ func ReadManifest(path string) ([]ManifestEntry, error) {
 
 // ImportOptions configure Import.
 type ImportOptions struct {
-	// Concurrency is the number of documents in flight. Default 32.
+	// Concurrency is the number of documents read, stored and signed at
+	// once. Default DefaultImportConcurrency.
 	Concurrency int
 	// OnRecord is called (serially) for each document: with its record
 	// (Existed set when it was skipped), or with an error.
@@ -153,11 +154,16 @@ type ImportSummary struct {
 // already imported (same URL, claimed fetch time and SHA-256) is skipped.
 // A document that cannot be imported (missing file, digest mismatch) is
 // counted as failed and reported through OnRecord; it leaves nothing behind.
-// The returned error is for the import as a whole (a malformed manifest, a
-// cancelled context).
+// The returned error is for the import as a whole (a cancelled context).
+//
+// Documents flow through two stages: Concurrency workers read, hash, store
+// and sign them and hand their statements to the log; then each waits,
+// without holding a worker, for the checkpoint that publishes it, and has
+// its bundle written and its record indexed. At most MaxPublishing
+// documents wait at once.
 func (a *Archive) Import(ctx context.Context, entries []ManifestEntry, o ImportOptions) (*ImportSummary, error) {
 	if o.Concurrency <= 0 {
-		o.Concurrency = 32
+		o.Concurrency = DefaultImportConcurrency
 	}
 	start := time.Now()
 	sum := &ImportSummary{Total: len(entries)}
@@ -178,14 +184,27 @@ func (a *Archive) Import(ctx context.Context, entries []ManifestEntry, o ImportO
 		}
 	}
 	work := make(chan *ManifestEntry)
-	var wg sync.WaitGroup
+	publishing := make(chan struct{}, MaxPublishing)
+	var wg, finishing sync.WaitGroup
 	for range o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for e := range work {
-				r, err := a.importOne(ctx, e)
-				report(e, r, err)
+				r, pend, unlock, err := a.importOne(ctx, e)
+				if pend == nil {
+					report(e, r, err)
+					continue
+				}
+				publishing <- struct{}{}
+				finishing.Add(1)
+				go func() {
+					defer finishing.Done()
+					r, err := a.finish(ctx, pend)
+					unlock()
+					<-publishing
+					report(e, r, err)
+				}()
 			}
 		}()
 	}
@@ -197,47 +216,65 @@ func (a *Archive) Import(ctx context.Context, entries []ManifestEntry, o ImportO
 	}
 	close(work)
 	wg.Wait()
+	finishing.Wait()
 	sum.Elapsed = time.Since(start)
 	sum.Seconds = sum.Elapsed.Seconds()
 	return sum, ctx.Err()
 }
 
-func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, error) {
+// DefaultImportConcurrency is the number of documents Import reads, stores
+// and signs at once unless told otherwise.
+const DefaultImportConcurrency = 32
+
+// MaxPublishing bounds the documents handed to the log and waiting for
+// their checkpoint during an import, beside the Concurrency being stored.
+const MaxPublishing = 4096
+
+// importOne skips a document already archived (returning its record), or
+// stores it and hands its statement to the log (returning the pending
+// entry and the unlock of its key, which the caller calls once finished).
+func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, *pending, func(), error) {
 	fetchedAt := verify.FormatTime(e.at)
 	f, err := os.OpenInRoot(e.base, e.File)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	digest := e.SHA256
 	if digest == "" {
 		h := sha256.New()
 		if _, err := io.Copy(h, f); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		digest = hex.EncodeToString(h.Sum(nil))
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 	}
 	// Two lines of one manifest (or two imports) naming the same document
 	// must log it once: the second waits for the first, then finds it.
-	defer a.importing.lock(e.URL + "\n" + fetchedAt + "\n" + digest)()
+	unlock := a.importing.lock(e.URL + "\n" + fetchedAt + "\n" + digest)
 	if ir, err := a.index.FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
+		unlock()
 		r, err := a.recordFromIndex(ir)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		r.Existed = true
-		return r, nil
+		return r, nil, nil, nil
 	}
-	return a.captureFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
+	pend, err := a.prepareFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
 		Entity:    e.Entity,
 		Document:  e.Document,
 		URL:       e.URL,
 		FetchedAt: e.at,
 		SHA256:    digest,
 	})
+	if err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return nil, pend, unlock, nil
 }
 
 // Line returns the entry's line number in its manifest.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -186,6 +187,16 @@ func (a *Archive) CaptureFile(ctx context.Context, path string, o FileOptions) (
 
 // captureFile archives the open file f, named path.
 func (a *Archive) captureFile(ctx context.Context, f *os.File, path string, o FileOptions) (*Record, error) {
+	pend, err := a.prepareFile(ctx, f, path, o)
+	if err != nil {
+		return nil, err
+	}
+	return a.finish(ctx, pend)
+}
+
+// prepareFile stores the open file f, named path, and hands its statement
+// to the log.
+func (a *Archive) prepareFile(ctx context.Context, f *os.File, path string, o FileOptions) (*pending, error) {
 	if a.writer == nil {
 		return nil, errors.New("archive opened read-only")
 	}
@@ -237,7 +248,7 @@ func (a *Archive) captureFile(ctx context.Context, f *os.File, path string, o Fi
 	if name == "" {
 		name = filepath.Base(path)
 	}
-	return a.commit(ctx, name, p)
+	return a.prepare(ctx, name, p)
 }
 
 // checkClaimedURL requires an absolute URL without credentials.
@@ -277,6 +288,22 @@ func tool() verify.Tool { return verify.Tool{Name: "exhibit", Version: Version} 
 // commit signs the statement, appends it, waits for a checkpoint, writes
 // the bundle and indexes the record.
 func (a *Archive) commit(ctx context.Context, subject string, p verify.Capture) (*Record, error) {
+	pend, err := a.prepare(ctx, subject, p)
+	if err != nil {
+		return nil, err
+	}
+	return a.finish(ctx, pend)
+}
+
+// pending is a statement signed and handed to the log, not yet published.
+type pending struct {
+	st    verify.Statement
+	entry []byte
+	add   *ledger.Pending
+}
+
+// prepare signs the statement and hands it to the log.
+func (a *Archive) prepare(ctx context.Context, subject string, p verify.Capture) (*pending, error) {
 	st := verify.Statement{
 		Type:          verify.StatementType,
 		PredicateType: verify.CapturePredicateType,
@@ -310,12 +337,22 @@ func (a *Archive) commit(ctx context.Context, subject string, p verify.Capture) 
 	if len(entry) > verify.MaxEntrySize {
 		return nil, fmt.Errorf("the signed statement is %d bytes, over the log's entry limit of %d", len(entry), verify.MaxEntrySize)
 	}
-	// Once appended, an entry is in the log whether or not the caller is
-	// still waiting: finish the record (bundle, index) regardless of ctx,
-	// within a bound, so that nothing is left half done.
+	add, err := a.writer.Add(context.WithoutCancel(ctx), entry)
+	if err != nil {
+		return nil, err
+	}
+	return &pending{st: st, entry: entry, add: add}, nil
+}
+
+// finish waits for the checkpoint that publishes a prepared entry, then
+// writes its bundle and indexes it. Once handed to the log, an entry is in
+// it whether or not the caller still waits: finish runs regardless of ctx,
+// within a bound, so that nothing is left half done.
+func (a *Archive) finish(ctx context.Context, pend *pending) (*Record, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
-	idx, signedCP, err := a.writer.Append(ctx, entry)
+	st, entry := &pend.st, pend.entry
+	idx, signedCP, err := a.writer.Wait(ctx, pend.add)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +364,7 @@ func (a *Archive) commit(ctx context.Context, subject string, p verify.Capture) 
 	if err != nil {
 		return nil, err
 	}
-	rec := newRecord(&st, entry, idx)
+	rec := newRecord(st, entry, idx)
 	rec.Bundle = a.bundlePath(rec.RecordID)
 	if err := writeBundle(rec.Bundle, bundle); err != nil {
 		return nil, fmt.Errorf("writing bundle: %w", err)

@@ -105,10 +105,35 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 // note). When it returns without error the entry is durably sequenced and
 // integrated. Entries over verify.MaxEntrySize are refused.
 func (w *Writer) Append(ctx context.Context, entry []byte) (uint64, []byte, error) {
-	if len(entry) > verify.MaxEntrySize {
-		return 0, nil, fmt.Errorf("log entry is %d bytes, over the tlog-tiles limit of %d", len(entry), verify.MaxEntrySize)
+	p, err := w.Add(ctx, entry)
+	if err != nil {
+		return 0, nil, err
 	}
-	idx, cp, err := w.awaiter.Await(ctx, w.appender.Add(ctx, tessera.NewEntry(entry)))
+	return w.Wait(ctx, p)
+}
+
+// Pending is an entry handed to the log whose publication is not yet
+// known.
+type Pending struct {
+	future tessera.IndexFuture
+}
+
+// Add hands entry to the log and returns at once. The entry will follow
+// every entry added before Add returned. Use Wait to learn its index and
+// the checkpoint that publishes it: until then it is not acknowledged.
+// Entries over verify.MaxEntrySize are refused.
+func (w *Writer) Add(ctx context.Context, entry []byte) (*Pending, error) {
+	if len(entry) > verify.MaxEntrySize {
+		return nil, fmt.Errorf("log entry is %d bytes, over the tlog-tiles limit of %d", len(entry), verify.MaxEntrySize)
+	}
+	return &Pending{future: w.appender.Add(ctx, tessera.NewEntry(entry))}, nil
+}
+
+// Wait waits until a published checkpoint commits to the pending entry and
+// returns its index and that checkpoint (a signed note). When it returns
+// without error the entry is durably sequenced and integrated.
+func (w *Writer) Wait(ctx context.Context, p *Pending) (uint64, []byte, error) {
+	idx, cp, err := w.awaiter.Await(ctx, p.future)
 	if err != nil {
 		return 0, nil, fmt.Errorf("appending to log: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"iter"
 	"os"
 	"strconv"
+	"sync"
 
 	_ "modernc.org/sqlite"
 )
@@ -41,9 +42,27 @@ type Record struct {
 }
 
 // Index is an open index. It is safe for concurrent use.
+//
+// It keeps two pools: one connection that writes (SQLite has one writer at
+// a time anyway) and a few that only read, which WAL mode lets run beside
+// the writer. Concurrent Adds are committed together, in one transaction
+// per round (group commit).
 type Index struct {
-	db *sql.DB
+	db *sql.DB // the writer, one connection
+	r  *sql.DB // readers
+
+	mu      sync.Mutex
+	queue   []addRequest
+	writing bool
 }
+
+type addRequest struct {
+	rec  *Record
+	done chan error
+}
+
+// maxBatch bounds the records committed in one transaction.
+const maxBatch = 512
 
 // ErrNotFound is returned when no record matches.
 var ErrNotFound = errors.New("no such record")
@@ -80,34 +99,93 @@ func Open(ctx context.Context, path string, mustExist bool) (*Index, error) {
 			return nil, fmt.Errorf("%s: %w (rebuild it from the log with exhibit reindex)", path, ErrMissing)
 		}
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
-	// One connection: SQLite has one writer anyway, and many connections
-	// contending for its lock spend their time in its busy handler.
 	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
-	return &Index{db: db}, nil
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return &Index{db: db, r: r}, nil
 }
 
 // Close closes the database.
-func (x *Index) Close() error { return x.db.Close() }
+func (x *Index) Close() error { return errors.Join(x.r.Close(), x.db.Close()) }
 
 // Add inserts a record. Adding a record whose ID is already present is a
 // no-op, so replaying the log is safe.
+// When Add returns nil the record is committed: every later read sees it.
 func (x *Index) Add(ctx context.Context, r *Record) error {
-	_, err := x.db.ExecContext(ctx, `INSERT OR IGNORE INTO records
-		(record_id, leaf_index, sha256, url, final_url, entity, document, outcome, method, captured_at, claimed, entry)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.RecordID, int64(r.LeafIndex), r.SHA256, r.URL, r.FinalURL, r.Entity, r.Document,
-		r.Outcome, r.Method, r.CapturedAt, r.Claimed, r.Entry)
+	req := addRequest{rec: r, done: make(chan error, 1)}
+	x.mu.Lock()
+	x.queue = append(x.queue, req)
+	if !x.writing {
+		x.writing = true
+		go x.writeLoop()
+	}
+	x.mu.Unlock()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writeLoop commits queued records in rounds until the queue is empty.
+func (x *Index) writeLoop() {
+	for {
+		x.mu.Lock()
+		n := min(len(x.queue), maxBatch)
+		batch := x.queue[:n:n]
+		x.queue = x.queue[n:]
+		if n == 0 {
+			x.writing = false
+			x.mu.Unlock()
+			return
+		}
+		x.mu.Unlock()
+		err := x.insert(batch)
+		for _, req := range batch {
+			req.done <- err
+		}
+	}
+}
+
+const insertSQL = `INSERT OR IGNORE INTO records
+	(record_id, leaf_index, sha256, url, final_url, entity, document, outcome, method, captured_at, claimed, entry)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func (x *Index) insert(batch []addRequest) error {
+	ctx := context.Background()
+	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("index: adding %s: %w", r.RecordID, err)
+		return fmt.Errorf("index: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, insertSQL)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	defer stmt.Close()
+	for _, req := range batch {
+		r := req.rec
+		if _, err := stmt.ExecContext(ctx, r.RecordID, int64(r.LeafIndex), r.SHA256, r.URL, r.FinalURL, r.Entity, r.Document,
+			r.Outcome, r.Method, r.CapturedAt, r.Claimed, r.Entry); err != nil {
+			return fmt.Errorf("index: adding %s: %w", r.RecordID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("index: %w", err)
 	}
 	return nil
 }
@@ -130,7 +208,7 @@ func scan(row interface{ Scan(...any) error }) (*Record, error) {
 
 // Get returns the record with the given canonical record ID.
 func (x *Index) Get(ctx context.Context, recordID string) (*Record, error) {
-	r, err := scan(x.db.QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
+	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, recordID)
 	}
@@ -140,16 +218,15 @@ func (x *Index) Get(ctx context.Context, recordID string) (*Record, error) {
 // FindImported returns the record of an upload with the same URL, claimed
 // fetch time and digest, or ErrNotFound.
 func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*Record, error) {
-	return scan(x.db.QueryRowContext(ctx, `SELECT `+cols+` FROM records
+	return scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
 		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 LIMIT 1`, url, fetchedAt, sha256))
 }
 
-// Records yields every record in leaf-index order. The index's one
-// connection is held until the iteration ends: call nothing else on the
-// index meanwhile.
+// Records yields every record in leaf-index order, from one reading
+// connection held until the iteration ends.
 func (x *Index) Records(ctx context.Context) iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
-		rows, err := x.db.QueryContext(ctx, `SELECT `+cols+` FROM records ORDER BY leaf_index`)
+		rows, err := x.r.QueryContext(ctx, `SELECT `+cols+` FROM records ORDER BY leaf_index`)
 		if err != nil {
 			yield(nil, fmt.Errorf("index: %w", err))
 			return
@@ -170,7 +247,7 @@ func (x *Index) Records(ctx context.Context) iter.Seq2[*Record, error] {
 // Count returns the number of indexed records.
 func (x *Index) Count(ctx context.Context) (uint64, error) {
 	var n int64
-	if err := x.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
+	if err := x.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: %w", err)
 	}
 	return uint64(n), nil
@@ -180,7 +257,7 @@ func (x *Index) Count(ctx context.Context) (uint64, error) {
 // a smaller index has been indexed.
 func (x *Index) Size(ctx context.Context) (uint64, error) {
 	var v string
-	err := x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_size'`).Scan(&v)
+	err := x.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_size'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -213,7 +290,7 @@ func (x *Index) Reset(ctx context.Context) error {
 // an empty index).
 func (x *Index) MaxLeafIndex(ctx context.Context) (uint64, error) {
 	var n sql.NullInt64
-	if err := x.db.QueryRowContext(ctx, `SELECT MAX(leaf_index) FROM records`).Scan(&n); err != nil {
+	if err := x.r.QueryRowContext(ctx, `SELECT MAX(leaf_index) FROM records`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: %w", err)
 	}
 	if !n.Valid {

@@ -13,17 +13,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // FS is a Store in a local directory. An object lives at
 //
 //	<root>/sha256/<first two hex digits>/<all 64 hex digits>
 //
-// with mode 0444. Put writes to a temporary file under <root>/tmp, fsyncs
-// it, renames it into place and fsyncs the directory, so an object is either
-// absent or complete.
+// with mode 0444. Put writes to a temporary file under <root>/tmp, renames
+// it into place and makes both durable before it returns, so an object is
+// either absent or complete. On Linux, durability is a group commit: one
+// syncfs(2) of the file system serves every Put waiting at that moment
+// (it also flushes other writes to the same file system). Elsewhere each
+// Put fsyncs its file and its directory.
 type FS struct {
-	root string
+	root   string
+	syncer groupSyncer
 }
 
 var _ Store = (*FS)(nil)
@@ -97,8 +102,10 @@ func (s *FS) Put(ctx context.Context, r io.Reader, size int64, want string) (Obj
 	if err := tmp.Chmod(0o444); err != nil {
 		return Object{}, fmt.Errorf("store: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return Object{}, fmt.Errorf("store: fsync: %w", err)
+	if !haveSyncfs {
+		if err := tmp.Sync(); err != nil {
+			return Object{}, fmt.Errorf("store: fsync: %w", err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return Object{}, fmt.Errorf("store: %w", err)
@@ -113,8 +120,13 @@ func (s *FS) Put(ctx context.Context, r io.Reader, size int64, want string) (Obj
 		return Object{}, fmt.Errorf("store: %w", err)
 	}
 	committed = true
-	if err := syncDir(dir); err != nil {
-		return Object{}, fmt.Errorf("store: fsync directory: %w", err)
+	if haveSyncfs {
+		err = s.syncer.sync(s.root)
+	} else {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return Object{}, fmt.Errorf("store: syncing: %w", err)
 	}
 	return obj, nil
 }
@@ -243,4 +255,44 @@ func (s *FS) CleanTemp() error {
 		}
 	}
 	return nil
+}
+
+// groupSyncer makes writes durable in rounds: every caller of sync waits for
+// a round that started after it called, and one round (one syncfs(2) of
+// the file system) serves every caller waiting for it. This is group
+// commit: under concurrency, one flush covers many objects.
+type groupSyncer struct {
+	mu      sync.Mutex
+	waiters []chan error
+	running bool
+}
+
+func (g *groupSyncer) sync(path string) error {
+	ch := make(chan error, 1)
+	g.mu.Lock()
+	g.waiters = append(g.waiters, ch)
+	if !g.running {
+		g.running = true
+		go g.loop(path)
+	}
+	g.mu.Unlock()
+	return <-ch
+}
+
+func (g *groupSyncer) loop(path string) {
+	for {
+		g.mu.Lock()
+		batch := g.waiters
+		g.waiters = nil
+		if len(batch) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		err := syncFS(path)
+		for _, ch := range batch {
+			ch <- err
+		}
+	}
 }

@@ -99,6 +99,6 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (summary only) or json (one object per record)")
-	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "documents imported at once")
+	cmd.Flags().IntVar(&concurrency, "concurrency", archive.DefaultImportConcurrency, "documents read, stored and signed at once (up to 4096 more wait for their checkpoint)")
 	return cmd
 }
