@@ -320,11 +320,9 @@ func (k *keyedMutex) lock(key string) func() {
 // filings) in the named fields.
 func checkText(fields map[string]string) error {
 	for name, v := range fields {
-		if i := strings.IndexFunc(v, isControl); i >= 0 {
+		if i := strings.IndexFunc(v, verify.IsControl); i >= 0 {
 			return fmt.Errorf("%s has a control character (%q at byte %d)", name, v[i], i)
 		}
 	}
 	return nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

@@ -53,7 +53,7 @@ func FuzzParseStatement(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(st.Subject) != 1 || !isHexDigest(st.SubjectDigest()) {
+		if len(st.Subject) != 1 || !IsSHA256Hex(st.SubjectDigest()) {
 			t.Fatalf("accepted statement without a single hex-digest subject")
 		}
 		if st.Predicate.Outcome != OutcomeFailed && st.Predicate.Snapshot.SHA256 != st.SubjectDigest() {

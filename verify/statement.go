@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -225,7 +224,7 @@ func (s *Statement) check() error {
 		return errors.New("subject has no name")
 	}
 	d, ok := sub.Digest["sha256"]
-	if !ok || !isHexDigest(d) {
+	if !ok || !IsSHA256Hex(d) {
 		return fmt.Errorf("subject digest sha256 %q is not 64 lowercase hex digits", d)
 	}
 	if len(sub.Digest) != 1 {
@@ -242,7 +241,7 @@ func (s *Statement) check() error {
 		texts["claimed.url"] = c.URL
 	}
 	for name, v := range texts {
-		if strings.ContainsFunc(v, isControl) {
+		if strings.ContainsFunc(v, IsControl) {
 			return fmt.Errorf("%s %q has a control character", name, v)
 		}
 	}
@@ -340,7 +339,9 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-func isHexDigest(s string) bool {
+// IsSHA256Hex reports whether s is a SHA-256 digest in lowercase hex: 64
+// characters 0-9, a-f.
+func IsSHA256Hex(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
@@ -350,10 +351,9 @@ func isHexDigest(s string) bool {
 			return false
 		}
 	}
-	_, err := hex.DecodeString(s)
-	return err == nil
+	return true
 }
 
-// isControl reports C0 and C1 control characters and DEL, which statements
+// IsControl reports C0 and C1 control characters and DEL, which statements
 // may not hold in the fields people read.
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+func IsControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

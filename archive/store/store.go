@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+
+	"github.com/exhibit-archive/exhibit/verify"
 )
 
 // Store is a content-addressed, write-once blob store. Implementations are
@@ -86,15 +88,4 @@ func (e *DigestMismatchError) Error() string {
 func (e *DigestMismatchError) Is(target error) bool { return e.Stored && target == ErrCorrupt }
 
 // ValidDigest reports whether s is 64 lowercase hex digits.
-func ValidDigest(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func ValidDigest(s string) bool { return verify.IsSHA256Hex(s) }

@@ -32,6 +32,9 @@ Without -o the bundle goes to stdout.`,
 			if format != "json" && format != "tlog-proof" {
 				return usageError("--format %q: want json or tlog-proof", format)
 			}
+			if _, err := verify.ParseRecordID(args[0]); err != nil {
+				return usageError("%v", err)
+			}
 			ctx, cancel := signalContext()
 			defer cancel()
 			a, err := g.openRead(ctx)
@@ -39,9 +42,6 @@ Without -o the bundle goes to stdout.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			if _, err := verify.ParseRecordID(args[0]); err != nil {
-				return usageError("%v", err)
-			}
 			_, b, err := a.Prove(ctx, args[0])
 			if err != nil {
 				return err
@@ -80,6 +80,9 @@ filing. The statement's signature and the inclusion proof are checked first.`,
 			if err := checkOutput(output, "text", "json", "markdown"); err != nil {
 				return err
 			}
+			if _, err := verify.ParseRecordID(args[0]); err != nil {
+				return usageError("%v", err)
+			}
 			ctx, cancel := signalContext()
 			defer cancel()
 			a, err := g.openRead(ctx)
@@ -87,9 +90,6 @@ filing. The statement's signature and the inclusion proof are checked first.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			if _, err := verify.ParseRecordID(args[0]); err != nil {
-				return usageError("%v", err)
-			}
 			c, _, err := a.Cite(ctx, args[0])
 			if err != nil {
 				return err
