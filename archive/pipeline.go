@@ -57,13 +57,6 @@ type CaptureOptions struct {
 	Fetch    capture.Options
 }
 
-// errStore marks a failure of the snapshot store during a fetch: it is the
-// archive's fault, not the server's, and is returned rather than logged.
-type errStore struct{ err error }
-
-func (e errStore) Error() string { return e.err.Error() }
-func (e errStore) Unwrap() error { return e.err }
-
 // Capture fetches url over HTTP(S), stores the body, and logs a signed
 // statement of what was observed. A final non-2xx status is captured with
 // outcome "http_error". A fetch that yields no body (DNS, connection, TLS,
@@ -87,11 +80,11 @@ func (a *Archive) Capture(ctx context.Context, rawURL string, o CaptureOptions) 
 	var storeErr error
 	res := capture.Fetch(ctx, rawURL, o.Fetch, func(ctx context.Context, body io.Reader) (string, int64, error) {
 		obj, err := a.store.Put(ctx, tagReads{body}, -1, "")
+		if err != nil && !isReadError(err) {
+			// The archive's fault, not the server's: reported, not logged.
+			storeErr = err
+		}
 		if err != nil {
-			if !isReadError(err) {
-				storeErr = err
-				return "", 0, errStore{err}
-			}
 			return "", 0, err
 		}
 		return obj.SHA256, obj.Size, nil
