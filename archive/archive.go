@@ -20,6 +20,11 @@
 // with ErrLocked.
 //
 // The statement format is specified in package verify and docs/FORMATS.md.
+// Specifications followed: in-toto Statement v1
+// (https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md)
+// in DSSE envelopes (https://github.com/secure-systems-lab/dsse); the log
+// per C2SP tlog-tiles, tlog-checkpoint and signed-note (https://c2sp.org);
+// RFC 6962 Merkle hashing; RFC 3339 UTC times.
 package archive
 
 import (

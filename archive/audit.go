@@ -234,7 +234,7 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 	}
 	for _, d := range stored {
 		if _, ok := refs[d]; !ok {
-			add("orphaned", d, "stored but referenced by no log entry")
+			add("orphaned", d, "stored but referenced by no log entry (left by a capture interrupted before its statement was logged; re-running that capture or import logs it)")
 		}
 	}
 
