@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
+	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/transparency-dev/merkle/compact"
@@ -131,6 +133,7 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		for recOK && recErr == nil && rec.LeafIndex < e.Index {
 			rec, recErr, recOK = nextRec() // a duplicate leaf index cannot be; counted below
 		}
+		st, err := verify.OpenStatement(e.Data, a.key)
 		switch {
 		case recErr != nil:
 			add("index", "index.db", "%v", recErr)
@@ -139,8 +142,11 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 			add("index", where, "not in the index: run exhibit reindex")
 		case rec.RecordID != verify.RecordID(e.Data) || !bytes.Equal(rec.Entry, e.Data):
 			add("index", where, "the index's record %s does not hold this entry: run exhibit reindex", rec.RecordID)
+		case err == nil:
+			if want := indexRecord(newRecord(st, e.Data, e.Index)); indexDiff(rec, want) != "" {
+				add("index", where, "the index's record %s differs from what its entry says (%s): run exhibit reindex", rec.RecordID, indexDiff(rec, want))
+			}
 		}
-		st, err := verify.OpenStatement(e.Data, a.key)
 		if err != nil {
 			add("entry", where, "%v", err)
 		} else {
@@ -287,4 +293,24 @@ func (a *Archive) checkBundleFile(index uint64, entry []byte) error {
 		return fmt.Errorf("holds entry %d, not this one", rep.Bundle.Index)
 	}
 	return nil
+}
+
+// indexDiff names the fields in which an index record differs from the one
+// derived from its entry.
+func indexDiff(got, want *index.Record) string {
+	var d []string
+	for _, f := range []struct {
+		name     string
+		got, exp any
+	}{
+		{"sha256", got.SHA256, want.SHA256}, {"url", got.URL, want.URL}, {"final_url", got.FinalURL, want.FinalURL},
+		{"entity", got.Entity, want.Entity}, {"document", got.Document, want.Document},
+		{"outcome", got.Outcome, want.Outcome}, {"method", got.Method, want.Method},
+		{"captured_at", got.CapturedAt, want.CapturedAt}, {"claimed", got.Claimed, want.Claimed},
+	} {
+		if f.got != f.exp {
+			d = append(d, f.name)
+		}
+	}
+	return strings.Join(d, ", ")
 }

@@ -67,8 +67,12 @@ type Citation struct {
 	SHA256     string `json:"sha256,omitempty"`
 	Size       int64  `json:"size,omitempty"`
 	MediaType  string `json:"media_type,omitempty"`
-	URL        string `json:"url"`
-	FinalURL   string `json:"final_url,omitempty"`
+	// URL is the document's URL: observed for a fetch, claimed for an
+	// upload (empty when the supplier named none; FileName is then what
+	// the subject names).
+	URL      string `json:"url,omitempty"`
+	FileName string `json:"file_name,omitempty"`
+	FinalURL string `json:"final_url,omitempty"`
 	// TLS summarises the final connection's TLS, e.g. "TLS 1.3,
 	// TLS_AES_128_GCM_SHA256, certificate verified"; TLSVerified is false
 	// when the certificate was not trusted (a capture with
@@ -123,6 +127,10 @@ func NewCitation(st *verify.Statement, recordID string, index uint64, cp *verify
 	}
 	if c.Uploaded {
 		c.ReceivedAt = p.Observed.StartedAt
+		c.FileName = p.Observed.FileName
+		if p.Claimed == nil || p.Claimed.URL == "" {
+			c.URL = ""
+		}
 	}
 	if p.Snapshot != nil {
 		c.SHA256, c.Size, c.MediaType = p.Snapshot.SHA256, p.Snapshot.Size, p.Snapshot.MediaType
@@ -181,6 +189,9 @@ func (c *Citation) line() string {
 	if doc == "" {
 		doc = c.URL
 	}
+	if doc == "" {
+		doc = c.FileName
+	}
 	fmt.Fprintf(&b, "%q (", doc)
 	t, _ := verify.ParseTime(c.CapturedAt)
 	switch {
@@ -199,7 +210,7 @@ func (c *Citation) line() string {
 	if c.Outcome == verify.OutcomeHTTPError {
 		fmt.Fprintf(&b, "; HTTP %d", c.Status)
 	}
-	if c.TLSVerified != nil && !*c.TLSVerified {
+	if c.TLSVerified != nil && !*c.TLSVerified && c.Outcome != verify.OutcomeFailed {
 		b.WriteString("; TLS certificate not verified")
 	}
 	fmt.Fprintf(&b, "), exhibit record %s", c.RecordID)

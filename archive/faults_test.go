@@ -385,6 +385,10 @@ func TestAuditIndexAndBundles(t *testing.T) {
 	if _, err := db.Exec(`UPDATE records SET entry = ? WHERE record_id = ?`, recs[1].Entry, recs[0].RecordID); err != nil {
 		t.Fatal(err)
 	}
+	// And point another record at other content: a re-import must not trust it.
+	if _, err := db.Exec(`UPDATE records SET url = 'https://evil.example/', sha256 = ? WHERE record_id = ?`, strings.Repeat("0", 64), recs[2].RecordID); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	os.Remove(recs[2].Bundle)
 	b3, _ := os.ReadFile(recs[3].Bundle)
@@ -403,8 +407,8 @@ func TestAuditIndexAndBundles(t *testing.T) {
 	for _, p := range rep.Problems {
 		got[p.Kind]++
 	}
-	if rep.OK || got["index"] != 1 || got["bundle"] != 2 {
-		t.Fatalf("problems %+v, want 1 index and 2 bundle problems", rep.Problems)
+	if rep.OK || got["index"] != 2 || got["bundle"] != 2 {
+		t.Fatalf("problems %+v, want 2 index and 2 bundle problems", rep.Problems)
 	}
 
 	b, err = archive.Open(ctx, dir, archive.OpenOptions{Write: true})
@@ -435,5 +439,54 @@ func TestAuditIndexAndBundles(t *testing.T) {
 	}
 	if _, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true}); !errors.Is(err, archive.ErrKeyMismatch) {
 		t.Errorf("Open for writing with a swapped vkey: %v", err)
+	}
+}
+
+// TestRedirectCredentials: credentials a server hands out in a redirect
+// are neither followed nor recorded.
+func TestRedirectCredentials(t *testing.T) {
+	ctx := context.Background()
+	a := newArchive(t)
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			http.Redirect(w, r, strings.Replace(srv.URL, "http://", "http://admin:hunter2@", 1)+"/page", http.StatusFound)
+			return
+		}
+		if r.Header.Get("Authorization") != "" {
+			t.Error("credentials were sent")
+		}
+		w.Write([]byte("page"))
+	}))
+	defer srv.Close()
+	rec, err := a.Capture(ctx, srv.URL+"/login", archive.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Outcome != verify.OutcomeFailed || rec.Failure.Reason != "bad_url" {
+		t.Fatalf("outcome %s %+v, want failed bad_url", rec.Outcome, rec.Failure)
+	}
+	if bytes.Contains(rec.Entry, []byte("hunter2")) || bytes.Contains(rec.Entry, []byte("admin")) {
+		t.Errorf("the logged entry holds the credentials: %s", rec.Entry)
+	}
+	if loc := rec.Statement.Predicate.Observed.Redirects[0].Location; !strings.Contains(loc, "redacted@") {
+		t.Errorf("hop location %q", loc)
+	}
+	// Bad text in the archivist's own fields is refused before anything is stored.
+	f := filepath.Join(t.TempDir(), "doc.txt")
+	os.WriteFile(f, []byte("doc"), 0o644)
+	for _, o := range []archive.FileOptions{
+		{Entity: "Caf\xe9"},
+		{Document: "a\x1b[31mred"},
+		{Document: "c1\u0085"},
+		{URL: "not a url"},
+		{URL: "https://u:p@example.org/"},
+	} {
+		if _, err := a.CaptureFile(ctx, f, o); err == nil {
+			t.Errorf("CaptureFile accepted %+v", o)
+		}
+	}
+	if rep := auditOK(t, a); rep.LogSize != 1 || rep.Objects != 0 {
+		t.Errorf("log size %d and %d objects, want 1 and 0", rep.LogSize, rep.Objects)
 	}
 }

@@ -255,13 +255,18 @@ func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, *pe
 	// must log it once: the second waits for the first, then finds it.
 	unlock := a.importing.lock(e.URL + "\n" + fetchedAt + "\n" + digest)
 	if ir, err := a.index.FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
-		unlock()
 		r, err := a.recordFromIndex(ir)
 		if err != nil {
+			unlock()
 			return nil, nil, nil, err
 		}
-		r.Existed = true
-		return r, nil, nil, nil
+		// Trust the signed entry, not the index's columns.
+		if r.URL == e.URL && r.SHA256 == digest && r.CapturedAt == fetchedAt && r.Claimed {
+			unlock()
+			r.Existed = true
+			return r, nil, nil, nil
+		}
+		a.log.Warn("the index names a record that its entry contradicts; importing anew (run exhibit audit)", "record", r.RecordID, "url", e.URL)
 	}
 	pend, err := a.prepareFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
 		Entity:    e.Entity,
@@ -316,12 +321,16 @@ func (k *keyedMutex) lock(key string) func() {
 	}
 }
 
-// checkText rejects control characters (which would reach terminals and
-// filings) in the named fields.
+// checkText rejects text that is not UTF-8, or that holds control
+// characters (which would reach terminals and filings), in the named fields.
 func checkText(fields map[string]string) error {
 	for name, v := range fields {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("%s %q is not valid UTF-8", name, v)
+		}
 		if i := strings.IndexFunc(v, verify.IsControl); i >= 0 {
-			return fmt.Errorf("%s has a control character (%q at byte %d)", name, v[i], i)
+			r, _ := utf8.DecodeRuneInString(v[i:])
+			return fmt.Errorf("%s has a control character (%U at byte %d)", name, r, i)
 		}
 	}
 	return nil

@@ -260,6 +260,13 @@ func (f *fetch) run(parent context.Context, rawURL string, sink BodySink) {
 			return
 		}
 		resp.Body.Close()
+		if hasUserinfo(loc) {
+			// Never record, send or publish credentials a server hands out.
+			loc = redactUserinfo(loc)
+			if h := f.res.Observed.Headers; h != nil {
+				h["Location"] = []string{loc}
+			}
+		}
 		hops := append(f.res.Observed.Redirects, verify.Hop{URL: u.String(), Status: resp.StatusCode, Location: loc})
 		f.res.Observed.Redirects = hops
 		next, err := u.Parse(loc)
@@ -412,7 +419,28 @@ func checkURL(u *url.URL) error {
 	if u.Hostname() == "" {
 		return errors.New("is a URL without a host")
 	}
+	if u.User != nil {
+		return errors.New("holds credentials (user:password@), which exhibit neither sends nor records")
+	}
 	return nil
+}
+
+// hasUserinfo reports whether the URL reference loc has a user name or
+// password.
+func hasUserinfo(loc string) bool {
+	u, err := url.Parse(loc)
+	return err == nil && u.User != nil
+}
+
+// redactUserinfo replaces the user name and password in loc with
+// "redacted".
+func redactUserinfo(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || u.User == nil {
+		return loc
+	}
+	u.User = url.User("redacted")
+	return u.String()
 }
 
 func withoutFragment(u *url.URL) string {

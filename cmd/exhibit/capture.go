@@ -52,7 +52,8 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 				return usageError("--max-body and --timeout must be positive")
 			}
 			target := args[0]
-			isURL := strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
+			lower := strings.ToLower(target)
+			isURL := strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
 			var at time.Time
 			if !isURL {
 				if _, err := os.Stat(target); err != nil {
@@ -155,12 +156,14 @@ func printRecord(w io.Writer, output string, rec *archive.Record, c *archive.Cit
 		fmt.Fprintf(w, "FAILED   %s: %s (%s)\n", u, printable(rec.Failure.Message), rec.Failure.Reason)
 	case rec.Outcome == verify.OutcomeHTTPError:
 		fmt.Fprintf(w, "captured %s with HTTP %d (flagged: not a success status), %d bytes\n", u, rec.Status, rec.Size)
-	case c.Uploaded:
+	case c.Uploaded && c.URL != "":
 		fmt.Fprintf(w, "archived a supplied copy of %s (URL claimed), %d bytes\n", u, rec.Size)
+	case c.Uploaded:
+		fmt.Fprintf(w, "archived the supplied file %s, %d bytes\n", printable(c.FileName), rec.Size)
 	default:
 		fmt.Fprintf(w, "captured %s, %d bytes\n", u, rec.Size)
 	}
-	if c.TLSVerified != nil && !*c.TLSVerified {
+	if c.TLSVerified != nil && !*c.TLSVerified && rec.Outcome != verify.OutcomeFailed {
 		fmt.Fprintf(w, "WARNING  the TLS certificate was NOT verified (%s)\n", c.TLS)
 	}
 	fmt.Fprintf(w, "record   %s\n", rec.RecordID)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -60,9 +61,12 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 					if bar != nil {
 						bar.Add(1)
 					}
+					if errors.Is(err, context.Canceled) {
+						return // interrupted, not failed: a re-run imports it
+					}
 					if err != nil {
 						mu.Lock()
-						failures = append(failures, fmt.Sprintf("%s:%d: %s: %v", args[0], e.Line(), e.File, err))
+						failures = append(failures, printable(fmt.Sprintf("%s:%d: %s: %v", args[0], e.Line(), e.File, err)))
 						mu.Unlock()
 						if output == "json" {
 							enc.Encode(map[string]any{"file": e.File, "line": e.Line(), "url": e.URL, "error": err.Error()})

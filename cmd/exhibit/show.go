@@ -107,14 +107,18 @@ func printCitation(w io.Writer, output string, c *archive.Citation) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(c)
 	}
-	captured := humanTime(c.CapturedAt)
+	timeLabel, when := "Captured", humanTime(c.CapturedAt)
 	urlLabel := "URL"
 	switch {
+	case c.Outcome == verify.OutcomeFailed:
+		timeLabel = "Attempted"
 	case c.Uploaded && c.Claimed:
-		captured += " (as stated by the supplier; a copy received by exhibit " + humanTime(c.ReceivedAt) + ")"
+		timeLabel = "Fetched"
+		when += " (as stated by the supplier; a copy received by exhibit " + humanTime(c.ReceivedAt) + ")"
 		urlLabel = "URL (claimed)"
 	case c.Uploaded:
-		captured += " (when exhibit received a copy supplied out of band)"
+		timeLabel = "Received"
+		when += " (a copy supplied to exhibit out of band)"
 		urlLabel = "URL (claimed)"
 	}
 	outcome := c.Outcome
@@ -125,10 +129,11 @@ func printCitation(w io.Writer, output string, c *archive.Citation) error {
 		{"Entity", c.Entity},
 		{"Document", c.Document},
 		{"Record ID", c.RecordID},
-		{"Captured", captured},
+		{timeLabel, when},
 		{"Outcome", outcome},
 		{"SHA-256", c.SHA256},
 		{urlLabel, c.URL},
+		{"File name", c.FileName},
 		{"Final URL", c.FinalURL},
 		{"TLS", c.TLS},
 		{"Failure", c.Failure},

@@ -79,7 +79,12 @@ unreadable input. BUNDLE "-" reads stdin.`,
 			if output == "json" {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				notes, cite := summary(rep, pk)
+				if err := enc.Encode(struct {
+					*verify.Report
+					Notes    []string `json:"notes,omitempty"`
+					Citation string   `json:"citation,omitempty"`
+				}{rep, notes, cite}); err != nil {
 					return err
 				}
 			} else {
@@ -116,7 +121,11 @@ func trustedKey(cmd *cobra.Command, g *globals, key string) (*verify.PublicKey, 
 			}
 			return nil, fmt.Errorf("--key %q is neither a verifier key (name+hex8+base64) nor a readable file: %w", key, ferr)
 		}
-		return verify.ParseVKey(strings.TrimSpace(string(b)))
+		text := strings.TrimSpace(string(b))
+		if len(text) > 1024 || strings.Contains(text, "\n") {
+			return nil, fmt.Errorf("--key file %s does not hold one verifier key (name+hex8+base64) on one line", key)
+		}
+		return verify.ParseVKey(text)
 	}
 	cfg, err := archive.ReadConfig(g.archive)
 	if errors.Is(err, archive.ErrNoArchive) {
@@ -126,6 +135,28 @@ func trustedKey(cmd *cobra.Command, g *globals, key string) (*verify.PublicKey, 
 		return nil, err
 	}
 	return cfg.Key()
+}
+
+// summary says, for a verified report, what a reader must know beyond the
+// checks, and the citation.
+func summary(rep *verify.Report, pk *verify.PublicKey) (notes []string, citation string) {
+	if !rep.Verified {
+		return nil, ""
+	}
+	c := archive.NewCitation(rep.Statement, rep.RecordID, rep.Bundle.Index, rep.Checkpoint, pk.VKey)
+	p := rep.Statement.Predicate
+	switch {
+	case p.Outcome == verify.OutcomeFailed:
+		notes = append(notes, fmt.Sprintf("the record attests a FAILED capture (%s: %s); it has no snapshot", p.Failure.Reason, p.Failure.Message))
+	case c.Uploaded:
+		notes = append(notes, "a copy supplied to exhibit out of band: its URL and fetch time are the supplier's claims")
+	case p.Outcome == verify.OutcomeHTTPError:
+		notes = append(notes, fmt.Sprintf("the server answered HTTP %d (not a success); its body is the snapshot", p.Observed.Status))
+	}
+	if c.TLSVerified != nil && !*c.TLSVerified {
+		notes = append(notes, "the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)")
+	}
+	return notes, c.Text
 }
 
 func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
@@ -142,18 +173,9 @@ func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
 	}
 	fmt.Fprintf(w, "\nverified: record %s is entry %d of log %s (tree size %d), signed by %s\n",
 		rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, pk.VKey)
-	c := archive.NewCitation(rep.Statement, rep.RecordID, rep.Bundle.Index, rep.Checkpoint, pk.VKey)
-	p := rep.Statement.Predicate
-	switch {
-	case p.Outcome == verify.OutcomeFailed:
-		fmt.Fprintf(w, "note:     the record attests a FAILED capture (%s: %s); it has no snapshot\n", p.Failure.Reason, printable(p.Failure.Message))
-	case c.Uploaded:
-		fmt.Fprintf(w, "note:     a copy supplied to exhibit out of band: its URL and fetch time are the supplier's claims\n")
-	case p.Outcome == verify.OutcomeHTTPError:
-		fmt.Fprintf(w, "note:     the server answered HTTP %d (not a success); its body is the snapshot\n", p.Observed.Status)
+	notes, cite := summary(rep, pk)
+	for _, n := range notes {
+		fmt.Fprintf(w, "note:     %s\n", printable(n))
 	}
-	if c.TLSVerified != nil && !*c.TLSVerified {
-		fmt.Fprintf(w, "note:     the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)\n")
-	}
-	fmt.Fprintf(w, "cite as:  %s\n", printable(c.Text))
+	fmt.Fprintf(w, "cite as:  %s\n", printable(cite))
 }
