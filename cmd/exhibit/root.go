@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -14,6 +15,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
+)
+
+var (
+	klogOnce  sync.Once
+	klogLevel slog.LevelVar
 )
 
 // globals are the flags every command takes.
@@ -55,9 +61,12 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 				level = slog.LevelDebug
 			}
 			g.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			// Tessera logs through klog: route it to slog, at debug level
-			// unless it warns.
-			klog.SetSlogLogger(g.logger)
+			// Tessera logs through klog, a process-wide logger: route it to
+			// slog on stderr once, at the level of this command line.
+			klogLevel.Set(level)
+			klogOnce.Do(func() {
+				klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &klogLevel})))
+			})
 		},
 	}
 	root.PersistentFlags().StringVar(&g.archive, "archive", defaultArchive(), "archive directory (env EXHIBIT_ARCHIVE)")
