@@ -142,12 +142,15 @@ type ImportOptions struct {
 
 // ImportSummary counts what an import did.
 type ImportSummary struct {
-	Total    int           `json:"total"`
-	Imported int           `json:"imported"`
-	Skipped  int           `json:"skipped"`
-	Failed   int           `json:"failed"`
-	Elapsed  time.Duration `json:"-"`
-	Seconds  float64       `json:"seconds"`
+	Total    int `json:"total"`
+	Imported int `json:"imported"`
+	Skipped  int `json:"skipped"`
+	Failed   int `json:"failed"`
+	// Interrupted counts documents not imported because ctx was cancelled;
+	// a re-run imports them.
+	Interrupted int           `json:"interrupted"`
+	Elapsed     time.Duration `json:"-"`
+	Seconds     float64       `json:"seconds"`
 }
 
 // Import archives every document of a manifest, concurrently. A document
@@ -172,6 +175,8 @@ func (a *Archive) Import(ctx context.Context, entries []ManifestEntry, o ImportO
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
+		case errors.Is(err, context.Canceled):
+			sum.Interrupted++
 		case err != nil:
 			sum.Failed++
 		case r.Existed:

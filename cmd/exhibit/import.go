@@ -91,8 +91,12 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 			if sum.Seconds > 0 {
 				rate = float64(sum.Imported) / sum.Seconds
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "imported %d, skipped %d (already archived), failed %d, of %d documents in %.1fs (%.0f records/s)\n",
-				sum.Imported, sum.Skipped, sum.Failed, sum.Total, sum.Seconds, rate)
+			interrupted := ""
+			if n := sum.Total - sum.Imported - sum.Skipped - sum.Failed; n > 0 {
+				interrupted = fmt.Sprintf(", not done %d (interrupted)", n)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "imported %d, skipped %d (already archived), failed %d%s, of %d documents in %.1fs (%.0f records/s)\n",
+				sum.Imported, sum.Skipped, sum.Failed, interrupted, sum.Total, sum.Seconds, rate)
 			if err != nil {
 				return err
 			}
