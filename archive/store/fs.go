@@ -96,7 +96,12 @@ func (s *FS) Put(ctx context.Context, r io.Reader, size int64, want string) (Obj
 	obj := Object{SHA256: got, Size: n}
 	dst := s.path(got)
 	if _, err := os.Stat(dst); err == nil {
+		// Another Put may have renamed it there and not yet made it
+		// durable: wait for that as well.
 		obj.Existed = true
+		if err := s.makeDurable(dst, true); err != nil {
+			return Object{}, fmt.Errorf("store: syncing: %w", err)
+		}
 		return obj, nil
 	}
 	if err := tmp.Chmod(0o444); err != nil {
@@ -120,15 +125,31 @@ func (s *FS) Put(ctx context.Context, r io.Reader, size int64, want string) (Obj
 		return Object{}, fmt.Errorf("store: %w", err)
 	}
 	committed = true
-	if haveSyncfs {
-		err = s.syncer.sync(s.root)
-	} else {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	if err := s.makeDurable(dst, false); err != nil {
 		return Object{}, fmt.Errorf("store: syncing: %w", err)
 	}
 	return obj, nil
+}
+
+// makeDurable makes the object at path, renamed into place, durable: by a
+// group syncfs where there is one, else by fsyncing its directory (and the
+// file itself, unless the caller already has).
+func (s *FS) makeDurable(path string, syncFile bool) error {
+	if haveSyncfs {
+		return s.syncer.sync(s.root)
+	}
+	if syncFile {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // Get implements Store.
