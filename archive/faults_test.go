@@ -481,9 +481,13 @@ func TestRedirectCredentials(t *testing.T) {
 		{Document: "c1\u0085"},
 		{URL: "not a url"},
 		{URL: "https://u:p@example.org/"},
+		{URL: "https://example.org/a b"},
+		{Document: "Terms \u202Eevil"},
+		{FetchedAt: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{FetchedAt: time.Now().Add(72 * time.Hour)},
 	} {
-		if _, err := a.CaptureFile(ctx, f, o); err == nil {
-			t.Errorf("CaptureFile accepted %+v", o)
+		if _, err := a.CaptureFile(ctx, f, o); !errors.Is(err, archive.ErrInput) {
+			t.Errorf("CaptureFile(%+v) = %v, want ErrInput", o, err)
 		}
 	}
 	if rep := auditOK(t, a); rep.LogSize != 1 || rep.Objects != 0 {

@@ -114,6 +114,10 @@ func ReadManifest(path string) ([]ManifestEntry, error) {
 			continue
 		}
 		e.at = t.UTC()
+		if err := checkClaimedTime(e.at); err != nil {
+			bad("fetched_at: %v", err)
+			continue
+		}
 		if e.SHA256 != "" && !store.ValidDigest(e.SHA256) {
 			bad("sha256 %q is not 64 lowercase hex digits", e.SHA256)
 			continue
@@ -331,11 +335,11 @@ func (k *keyedMutex) lock(key string) func() {
 func checkText(fields map[string]string) error {
 	for name, v := range fields {
 		if !utf8.ValidString(v) {
-			return fmt.Errorf("%s %q is not valid UTF-8", name, v)
+			return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInput, name, v)
 		}
 		if i := strings.IndexFunc(v, verify.IsControl); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(v[i:])
-			return fmt.Errorf("%s has a control character (%U at byte %d)", name, r, i)
+			return fmt.Errorf("%w: %s has a control or text-direction character (%U at byte %d)", ErrInput, name, r, i)
 		}
 	}
 	return nil

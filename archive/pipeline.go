@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/index"
@@ -198,6 +200,11 @@ func (a *Archive) prepareFile(ctx context.Context, f *os.File, path string, o Fi
 			return nil, err
 		}
 	}
+	if !o.FetchedAt.IsZero() {
+		if err := checkClaimedTime(o.FetchedAt); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkText(map[string]string{"entity": o.Entity, "document": o.Document, "url": o.URL, "file name": filepath.Base(path)}); err != nil {
 		return nil, err
 	}
@@ -248,17 +255,31 @@ func (a *Archive) prepareFile(ctx context.Context, f *os.File, path string, o Fi
 func checkClaimedURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("claimed URL: %w", err)
+		return fmt.Errorf("%w: claimed URL: %v", ErrInput, err)
 	}
-	if u.Scheme == "" || u.Host == "" {
-		return fmt.Errorf("claimed URL %q is not an absolute URL", raw)
+	if u.Scheme == "" || u.Host == "" || strings.ContainsFunc(raw, unicode.IsSpace) {
+		return fmt.Errorf("%w: claimed URL %q is not an absolute URL", ErrInput, raw)
 	}
 	return checkNoCredentials(u)
 }
 
+// checkClaimedTime refuses a claimed fetch time before the web (1990) or
+// more than a day in the future.
+func checkClaimedTime(t time.Time) error {
+	if t.Before(time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)) || t.After(time.Now().Add(24*time.Hour)) {
+		return fmt.Errorf("%w: claimed fetch time %s is not plausible (before 1990 or in the future)", ErrInput, t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ErrInput is wrapped by the errors that refuse what a caller asked to
+// archive (text, URLs, times), before anything is stored or logged.
+var ErrInput = errors.New("refused")
+
 // ErrCredentials is returned for a URL with a user name or password in it:
 // the log is public and append-only, so they would be published for good.
-var ErrCredentials = errors.New("the URL holds credentials (user:password@); exhibit would publish them in its append-only log: remove them")
+// It wraps ErrInput.
+var ErrCredentials = fmt.Errorf("%w: the URL holds credentials (user:password@); exhibit would publish them in its append-only log: remove them", ErrInput)
 
 func checkNoCredentials(u *url.URL) error {
 	if u.User != nil {

@@ -354,6 +354,16 @@ func IsSHA256Hex(s string) bool {
 	return true
 }
 
-// IsControl reports C0 and C1 control characters and DEL, which statements
-// may not hold in the fields people read.
-func IsControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+// IsControl reports C0 and C1 control characters, DEL, and the Unicode
+// text-direction marks, overrides and isolates (U+061C, U+200E, U+200F,
+// U+202A to U+202E, U+2066 to U+2069), which can make text read differently
+// from what it is. Statements may not hold them in the fields people read.
+func IsControl(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}

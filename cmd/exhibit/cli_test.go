@@ -180,7 +180,7 @@ func TestCaptureURL(t *testing.T) {
 	r = exhibit(t, "capture", tlsSrv.URL+"/page", "--insecure-skip-verify")
 	r.want(t, 0, "WARNING  the TLS certificate was NOT verified", "; TLS certificate not verified), exhibit record")
 	// Credentials in a URL would be published for good: refused, nothing logged.
-	exhibit(t, "capture", strings.Replace(srv.URL, "http://", "http://user:secret@", 1)+"/page").want(t, 1, "holds credentials")
+	exhibit(t, "capture", strings.Replace(srv.URL, "http://", "http://user:secret@", 1)+"/page").want(t, 2, "holds credentials")
 	exhibit(t, "audit", "-o", "json").want(t, 0, `"ok": true`, `"log_size": 4`)
 	// Usage errors.
 	exhibit(t, "capture", "ftp://example.org/x").want(t, 2, "neither an http(s) URL nor a readable file")

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/spf13/cobra"
 )
 
@@ -35,6 +36,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "exhibit: interrupted; what was acknowledged is kept, re-run to finish")
 		return 130
+	}
+	if errors.Is(err, archive.ErrInput) {
+		code = 2
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
