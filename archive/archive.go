@@ -83,14 +83,6 @@ type Config struct {
 	CreatedAt string      `json:"created_at"`
 }
 
-// StoreConfig says where snapshots live.
-type StoreConfig struct {
-	// Type is "fs".
-	Type string `json:"type"`
-	// Path is relative to the archive directory.
-	Path string `json:"path"`
-}
-
 var (
 	// ErrExists is returned by Init for a directory that already holds an
 	// archive.
@@ -110,6 +102,10 @@ type InitOptions struct {
 	// KeyPEM is an existing Ed25519 or ECDSA P-256 private key (PEM). If
 	// empty, a new Ed25519 key is generated.
 	KeyPEM []byte
+	// Store says where snapshots live. The zero value is the local folder
+	// objects/. An S3 bucket is checked (and created if missing) before
+	// anything is written.
+	Store StoreConfig
 }
 
 // Init creates an archive in dir, which must not already hold one. It
@@ -144,6 +140,20 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	sc := o.Store
+	switch sc.Type {
+	case "", "fs":
+		if sc != (StoreConfig{}) && sc != (StoreConfig{Type: "fs"}) {
+			return nil, fmt.Errorf("%w: S3 options given without an s3:// store", ErrInput)
+		}
+		sc = StoreConfig{Type: "fs", Path: objectsDir}
+	case "s3":
+		if err := prepareS3(ctx, sc); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown store type %q", ErrInput, sc.Type)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -156,8 +166,10 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err := writeFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if _, err := store.NewFS(store.FSConfig{Path: filepath.Join(dir, objectsDir)}); err != nil {
-		return nil, err
+	if sc.Type == "fs" {
+		if _, err := store.NewFS(store.FSConfig{Path: filepath.Join(dir, sc.Path)}); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, bundlesDir), 0o755); err != nil {
 		return nil, err
@@ -179,7 +191,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		Origin:        origin,
 		VKey:          signer.PublicKey().VKey,
 		KeyFile:       keyFile,
-		Store:         StoreConfig{Type: "fs", Path: objectsDir},
+		Store:         sc,
 		CreatedAt:     verify.FormatTime(time.Now()),
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
@@ -292,9 +304,6 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
-	if cfg.Store.Type != "fs" {
-		return nil, fmt.Errorf("%s: unknown store type %q", dir, cfg.Store.Type)
-	}
 	a := &Archive{dir: dir, cfg: cfg, key: key, log: o.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -310,17 +319,17 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 			return nil, err
 		}
 	}
-	fsStore, err := store.NewFS(store.FSConfig{Path: filepath.Join(dir, cfg.Store.Path)})
-	if err != nil {
+	if a.store, err = openStore(ctx, dir, cfg.Store); err != nil {
 		return nil, err
 	}
-	a.store = fsStore
 	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), !o.Write && !o.Lock); err != nil {
 		return nil, err
 	}
 	a.reader = ledger.NewReader(filepath.Join(dir, logDir), key)
 	if o.Write {
-		fsStore.CleanTemp()
+		if fs, ok := a.store.(*store.FS); ok {
+			fs.CleanTemp()
+		}
 		keyPEM, err := os.ReadFile(filepath.Join(dir, cfg.KeyFile))
 		if err != nil {
 			return nil, fmt.Errorf("reading signing key: %w", err)

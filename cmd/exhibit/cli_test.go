@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
 	"k8s.io/klog/v2"
 )
 
@@ -216,4 +217,26 @@ func sha256hex(s string) string {
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// TestInitS3 creates an archive whose snapshots live in a real S3 server.
+func TestInitS3(t *testing.T) {
+	g := s3test.Start(t)
+	inTemp(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
+	exhibit(t, "init", "--store", "s3://evidence", "--retention", "7y").want(t, 2, "--s3-endpoint")
+	exhibit(t, "init", "--retention", "7y").want(t, 2, "go with --store")
+	exhibit(t, "init", "--store", "s3://evidence/matter-12", "--s3-endpoint", g.Endpoint, "--s3-path-style",
+		"--retention", "90d", "--retention-mode", "compliance", "--legal-hold").want(t, 0, "store   s3://evidence/matter-12/ at "+g.Endpoint)
+	os.WriteFile("doc.html", []byte("<p>terms</p>"), 0o644)
+	r := exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms", "-o", "json")
+	r.want(t, 0)
+	var rec struct{ Bundle, SHA256 string }
+	json.Unmarshal([]byte(r.stdout), &rec)
+	exhibit(t, "verify", rec.Bundle, "--snapshot", "doc.html").want(t, 0, "verified")
+	exhibit(t, "audit").want(t, 0, "objects  1 re-hashed", "audit: ok")
+	if cfg, _ := os.ReadFile("exhibit-archive/exhibit.json"); strings.Contains(string(cfg), g.SecretKey) {
+		t.Error("the secret key was written to exhibit.json")
+	}
 }

@@ -11,7 +11,8 @@ import (
 )
 
 func newInitCmd(g *globals) *cobra.Command {
-	var origin, keyPath string
+	var origin, keyPath, storeURL string
+	var sc archive.StoreConfig
 	cmd := &cobra.Command{
 		Use:   "init [--origin NAME] [--key PEM]",
 		Short: "Create an archive: signing key, log, snapshot store and index",
@@ -24,7 +25,18 @@ It writes exhibit.json (origin, verifier key), key.pem (the signing key, mode
 --origin names the log (C2SP tlog-checkpoint: a schemeless URL-like name such
 as archive.example.org/exhibit); default exhibit.local/<12 random hex digits>.
 --key takes an existing Ed25519 or ECDSA P-256 private key (PEM, unencrypted);
-default: a new Ed25519 key.`,
+default: a new Ed25519 key.
+
+--store s3://BUCKET[/PREFIX] keeps snapshots in an S3-compatible bucket
+instead of objects/, reached at --s3-endpoint (e.g. https://s3.example.org or
+http://127.0.0.1:7070; --s3-path-style for servers on an IP address). The
+credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or
+~/.aws/credentials, or an instance role) and are never written to the
+archive. A missing bucket is created. --retention DURATION (90d, 7y = 7×365
+days, or a Go duration) with --retention-mode compliance|governance locks
+every object with S3 Object Lock for that long; --legal-hold sets a legal
+hold on every object. Both need a bucket with Object Lock (one init creates
+has it). Everything is checked before anything is written.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -36,16 +48,40 @@ default: a new Ed25519 key.`,
 					return &exitError{code: 2, err: err}
 				}
 			}
-			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{Origin: origin, KeyPEM: keyPEM})
+			if storeURL != "" {
+				s, err := archive.ParseStoreURL(storeURL)
+				if err != nil {
+					return err
+				}
+				s.Endpoint, s.Region, s.PathStyle = sc.Endpoint, sc.Region, sc.PathStyle
+				s.Retention, s.RetentionMode, s.LegalHold = sc.Retention, sc.RetentionMode, sc.LegalHold
+				if s.Endpoint == "" {
+					return usageError("--store s3://... needs --s3-endpoint")
+				}
+				sc = s
+			} else if sc != (archive.StoreConfig{}) {
+				return usageError("--s3-*, --retention and --legal-hold go with --store s3://...")
+			}
+			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{Origin: origin, KeyPEM: keyPEM, Store: sc})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "created archive %s\norigin  %s\nlog key %s\n", g.archive, cfg.Origin, cfg.VKey)
+			if cfg.Store.Type == "s3" {
+				fmt.Fprintf(cmd.OutOrStdout(), "store   s3://%s/%s at %s\n", cfg.Store.Bucket, cfg.Store.Prefix, cfg.Store.Endpoint)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&origin, "origin", "", "log origin (default exhibit.local/<random>)")
 	cmd.Flags().StringVar(&keyPath, "key", "", "existing Ed25519 or ECDSA P-256 private key (PEM file)")
+	cmd.Flags().StringVar(&storeURL, "store", "", "keep snapshots in s3://BUCKET[/PREFIX] instead of the archive folder")
+	cmd.Flags().StringVar(&sc.Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. https://s3.example.org")
+	cmd.Flags().StringVar(&sc.Region, "s3-region", "", "S3 region (default us-east-1)")
+	cmd.Flags().BoolVar(&sc.PathStyle, "s3-path-style", false, "path-style S3 addressing (servers on an IP address)")
+	cmd.Flags().StringVar(&sc.Retention, "retention", "", "S3 Object Lock retention of every object: 90d, 7y or a Go duration")
+	cmd.Flags().StringVar(&sc.RetentionMode, "retention-mode", "", "S3 Object Lock mode: compliance or governance")
+	cmd.Flags().BoolVar(&sc.LegalHold, "legal-hold", false, "set an S3 legal hold on every object")
 	return cmd
 }
 

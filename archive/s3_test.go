@@ -1,0 +1,139 @@
+package archive_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/store/s3"
+	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
+)
+
+// TestS3Corpus runs the main job with snapshots in a real S3 server: the
+// corpus imported into a bucket verifies with snapshots read back from it,
+// and audits clean.
+func TestS3Corpus(t *testing.T) {
+	dir := corpusDir(t)
+	g := s3test.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
+	ctx := ctxTimeout(t, 5*time.Minute)
+
+	adir := filepath.Join(t.TempDir(), "archive")
+	sc := archive.StoreConfig{Type: "s3", Bucket: "evidence", Prefix: "corpus/", Endpoint: g.Endpoint, PathStyle: true,
+		Retention: "1d", RetentionMode: "governance"}
+	cfg, err := archive.Init(ctx, adir, archive.InitOptions{Origin: "s3.test/log", Store: sc})
+	if err != nil {
+		t.Fatalf("Init on S3 (creating the bucket): %v", err)
+	}
+	if cfg.Store.Type != "s3" || cfg.Store.Bucket != "evidence" {
+		t.Fatalf("config store %+v", cfg.Store)
+	}
+	if b, _ := os.ReadFile(filepath.Join(adir, "exhibit.json")); containsAny(string(b), g.AccessKey, g.SecretKey) {
+		t.Fatal("credentials were written to exhibit.json")
+	}
+	a, err := archive.Open(ctx, adir, archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	me, err := archive.ReadManifest(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*archive.Record
+	sum, err := a.Import(ctx, me, archive.ImportOptions{OnRecord: func(e *archive.ManifestEntry, r *archive.Record, err error) {
+		if err != nil {
+			t.Errorf("%s: %v", e.File, err)
+			return
+		}
+		recs = append(recs, r)
+	}})
+	if err != nil || sum.Imported != 302 {
+		t.Fatalf("import into S3: %+v, %v", sum, err)
+	}
+	for _, r := range recs {
+		checkBundle(t, a, r) // reads the snapshot back from S3, hash-checked
+	}
+	rep := auditOK(t, a)
+	if rep.Objects != 280 {
+		t.Errorf("%d objects in the bucket, want 280", rep.Objects)
+	}
+	// Locked: deleting a stored version is refused by the server.
+	raw := g.Raw(t)
+	key := "corpus/sha256/" + recs[0].SHA256[:2] + "/" + recs[0].SHA256
+	info, err := raw.StatObject(ctx, "evidence", key, minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.RemoveObject(ctx, "evidence", key, minio.RemoveObjectOptions{VersionID: info.VersionID}); err == nil {
+		t.Error("a locked snapshot version was deleted")
+	}
+}
+
+// TestS3InitChecks: init checks the store before it writes anything.
+func TestS3InitChecks(t *testing.T) {
+	g := s3test.Start(t)
+	ctx := context.Background()
+	plain := g.NewBucket(t, false)
+	for name, tc := range map[string]struct {
+		key, secret string
+		sc          archive.StoreConfig
+		want        error
+	}{
+		"wrong credentials": {"nobody", "wrong-secret-0123456789", archive.StoreConfig{Type: "s3", Bucket: "xbucket", Endpoint: g.Endpoint, PathStyle: true}, s3.ErrAccessDenied},
+		"retention without object lock": {g.AccessKey, g.SecretKey, archive.StoreConfig{Type: "s3", Bucket: plain.Bucket, Endpoint: g.Endpoint, PathStyle: true,
+			Retention: "7y", RetentionMode: "compliance"}, s3.ErrNoObjectLock},
+		"bad retention": {g.AccessKey, g.SecretKey, archive.StoreConfig{Type: "s3", Bucket: "ybucket", Endpoint: g.Endpoint, PathStyle: true,
+			Retention: "forever", RetentionMode: "compliance"}, archive.ErrInput},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("AWS_ACCESS_KEY_ID", tc.key)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", tc.secret)
+			dir := filepath.Join(t.TempDir(), "archive")
+			start := time.Now()
+			_, err := archive.Init(ctx, dir, archive.InitOptions{Store: tc.sc})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Init: %v, want %v", err, tc.want)
+			}
+			if containsAny(err.Error(), tc.secret) {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Errorf("took %v to fail", time.Since(start))
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Error("a refused init left the archive directory behind")
+			}
+		})
+	}
+	for _, bad := range []string{"s3://", "https://bucket", "s3://u:p@bucket", "bucket"} {
+		if _, err := archive.ParseStoreURL(bad); err == nil {
+			t.Errorf("ParseStoreURL(%q) accepted", bad)
+		}
+	}
+	if sc, err := archive.ParseStoreURL("s3://evidence/firm/matter-12"); err != nil || sc.Bucket != "evidence" || sc.Prefix != "firm/matter-12/" {
+		t.Errorf("ParseStoreURL = %+v, %v", sc, err)
+	}
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "7y": 7 * 365 * 24 * time.Hour, "36h": 36 * time.Hour} {
+		if got, err := archive.ParseRetention(in); err != nil || got != want {
+			t.Errorf("ParseRetention(%q) = %v, %v", in, got, err)
+		}
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if sub != "" && strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
