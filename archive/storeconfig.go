@@ -40,6 +40,10 @@ type StoreConfig struct {
 	Retention     string `json:"retention,omitempty"`
 	RetentionMode string `json:"retention_mode,omitempty"`
 	LegalHold     bool   `json:"legal_hold,omitempty"`
+	// RetryDeadline (s3) is how long transient failures (connection
+	// errors, 5xx, throttling) are retried before an operation fails, as
+	// a Go duration; default 30s.
+	RetryDeadline string `json:"retry_deadline,omitempty"`
 }
 
 // ParseStoreURL reads "s3://BUCKET[/PREFIX]" into an S3 StoreConfig.
@@ -97,6 +101,13 @@ func (c StoreConfig) s3Config() (s3.Config, error) {
 			return s3.Config{}, err
 		}
 		cfg.Retention = d
+	}
+	if c.RetryDeadline != "" {
+		d, err := time.ParseDuration(c.RetryDeadline)
+		if err != nil || d <= 0 {
+			return s3.Config{}, fmt.Errorf("%w: retry_deadline %q: want a positive Go duration", ErrInput, c.RetryDeadline)
+		}
+		cfg.RetryDeadline = d
 	}
 	return cfg, nil
 }
