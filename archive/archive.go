@@ -103,9 +103,11 @@ type InitOptions struct {
 	// empty, a new Ed25519 key is generated.
 	KeyPEM []byte
 	// Store says where snapshots live. The zero value is the local folder
-	// objects/. An S3 bucket is checked (and created if missing) before
-	// anything is written.
+	// objects/. An S3 bucket is checked before anything is written.
 	Store StoreConfig
+	// CreateBucket creates a missing S3 bucket (with Object Lock when the
+	// store asks for retention or a legal hold) instead of failing.
+	CreateBucket bool
 }
 
 // Init creates an archive in dir, which must not already hold one. It
@@ -148,7 +150,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		}
 		sc = StoreConfig{Type: "fs", Path: objectsDir}
 	case "s3":
-		if err := prepareS3(ctx, sc); err != nil {
+		if err := prepareS3(ctx, sc, o.CreateBucket); err != nil {
 			return nil, err
 		}
 	default:

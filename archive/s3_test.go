@@ -31,7 +31,7 @@ func TestS3Corpus(t *testing.T) {
 	adir := filepath.Join(t.TempDir(), "archive")
 	sc := archive.StoreConfig{Type: "s3", Bucket: "evidence", Prefix: "corpus/", Endpoint: g.Endpoint, PathStyle: true,
 		Retention: "1d", RetentionMode: "governance"}
-	cfg, err := archive.Init(ctx, adir, archive.InitOptions{Origin: "s3.test/log", Store: sc})
+	cfg, err := archive.Init(ctx, adir, archive.InitOptions{Origin: "s3.test/log", Store: sc, CreateBucket: true})
 	if err != nil {
 		t.Fatalf("Init on S3 (creating the bucket): %v", err)
 	}
@@ -93,6 +93,7 @@ func TestS3InitChecks(t *testing.T) {
 		"wrong credentials": {"nobody", "wrong-secret-0123456789", archive.StoreConfig{Type: "s3", Bucket: "xbucket", Endpoint: g.Endpoint, PathStyle: true}, s3.ErrAccessDenied},
 		"retention without object lock": {g.AccessKey, g.SecretKey, archive.StoreConfig{Type: "s3", Bucket: plain.Bucket, Endpoint: g.Endpoint, PathStyle: true,
 			Retention: "7y", RetentionMode: "compliance"}, s3.ErrNoObjectLock},
+		"missing bucket": {g.AccessKey, g.SecretKey, archive.StoreConfig{Type: "s3", Bucket: "nosuchbucket", Endpoint: g.Endpoint, PathStyle: true}, s3.ErrNoBucket},
 		"bad retention": {g.AccessKey, g.SecretKey, archive.StoreConfig{Type: "s3", Bucket: "ybucket", Endpoint: g.Endpoint, PathStyle: true,
 			Retention: "forever", RetentionMode: "compliance"}, archive.ErrInput},
 	} {
@@ -150,7 +151,7 @@ func TestS3KilledMidImport(t *testing.T) {
 	ctx := ctxTimeout(t, 3*time.Minute)
 	adir := filepath.Join(t.TempDir(), "archive")
 	sc := archive.StoreConfig{Type: "s3", Bucket: "killed", Endpoint: g.Endpoint, PathStyle: true, RetryDeadline: "1s"}
-	if _, err := archive.Init(ctx, adir, archive.InitOptions{Origin: "s3.test/killed", Store: sc}); err != nil {
+	if _, err := archive.Init(ctx, adir, archive.InitOptions{Origin: "s3.test/killed", Store: sc, CreateBucket: true}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := archive.Open(ctx, adir, archive.OpenOptions{Write: true})

@@ -130,15 +130,16 @@ func openStore(ctx context.Context, dir string, c StoreConfig) (store.Store, err
 
 // prepareS3 checks an S3 store before an archive is created on it: the
 // bucket is reachable with the credentials at hand, and has Object Lock if
-// retention or a legal hold is asked for. A missing bucket is created, with
-// Object Lock when asked for. It returns the first permanent error.
-func prepareS3(ctx context.Context, c StoreConfig) error {
+// retention or a legal hold is asked for. With create, a missing bucket is
+// created, with Object Lock when retention or a legal hold is asked for;
+// without, it is an error wrapping s3.ErrNoBucket.
+func prepareS3(ctx context.Context, c StoreConfig, create bool) error {
 	cfg, err := c.s3Config()
 	if err != nil {
 		return err
 	}
 	_, err = s3.New(ctx, cfg)
-	if errors.Is(err, s3.ErrNoBucket) {
+	if errors.Is(err, s3.ErrNoBucket) && create {
 		if err := s3.CreateBucket(ctx, cfg, cfg.Retention > 0 || cfg.LegalHold); err != nil {
 			return err
 		}

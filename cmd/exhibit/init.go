@@ -13,6 +13,7 @@ import (
 func newInitCmd(g *globals) *cobra.Command {
 	var origin, keyPath, storeURL string
 	var sc archive.StoreConfig
+	var createBucket bool
 	cmd := &cobra.Command{
 		Use:   "init [--origin NAME] [--key PEM]",
 		Short: "Create an archive: signing key, log, snapshot store and index",
@@ -32,11 +33,13 @@ instead of objects/, reached at --s3-endpoint (e.g. https://s3.example.org or
 http://127.0.0.1:7070; --s3-path-style for servers on an IP address). The
 credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or
 ~/.aws/credentials, or an instance role) and are never written to the
-archive. A missing bucket is created. --retention DURATION (90d, 7y = 7×365
+archive. A missing bucket is an error, unless --s3-create-bucket creates it
+(with Object Lock when retention or a legal hold is asked for: Object Lock
+can only be enabled when a bucket is created). --retention DURATION (90d, 7y = 7×365
 days, or a Go duration) with --retention-mode compliance|governance locks
 every object with S3 Object Lock for that long; --legal-hold sets a legal
-hold on every object. Both need a bucket with Object Lock (one init creates
-has it). Everything is checked before anything is written.`,
+hold on every object. Both need a bucket with Object Lock. Everything is
+checked before anything is written.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -59,10 +62,10 @@ has it). Everything is checked before anything is written.`,
 					return usageError("--store s3://... needs --s3-endpoint")
 				}
 				sc = s
-			} else if sc != (archive.StoreConfig{}) {
+			} else if sc != (archive.StoreConfig{}) || createBucket {
 				return usageError("--s3-*, --retention and --legal-hold go with --store s3://...")
 			}
-			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{Origin: origin, KeyPEM: keyPEM, Store: sc})
+			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{Origin: origin, KeyPEM: keyPEM, Store: sc, CreateBucket: createBucket})
 			if err != nil {
 				return err
 			}
@@ -82,6 +85,7 @@ has it). Everything is checked before anything is written.`,
 	cmd.Flags().StringVar(&sc.Retention, "retention", "", "S3 Object Lock retention of every object: 90d, 7y or a Go duration")
 	cmd.Flags().StringVar(&sc.RetentionMode, "retention-mode", "", "S3 Object Lock mode: compliance or governance")
 	cmd.Flags().BoolVar(&sc.LegalHold, "legal-hold", false, "set an S3 legal hold on every object")
+	cmd.Flags().BoolVar(&createBucket, "s3-create-bucket", false, "create the bucket if it is missing (with Object Lock if retention or a legal hold is asked for)")
 	return cmd
 }
 
