@@ -227,7 +227,8 @@ func TestInitS3(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
 	exhibit(t, "init", "--store", "s3://evidence", "--retention", "7y").want(t, 2, "--s3-endpoint")
 	exhibit(t, "init", "--retention", "7y").want(t, 2, "go with --store")
-	exhibit(t, "init", "--store", "s3://evidence/matter-12", "--s3-endpoint", g.Endpoint, "--s3-path-style",
+	exhibit(t, "init", "--store", "s3://evidence/matter-12", "--s3-endpoint", g.Endpoint, "--s3-path-style").want(t, 1, "does not exist")
+	exhibit(t, "init", "--store", "s3://evidence/matter-12", "--s3-endpoint", g.Endpoint, "--s3-path-style", "--s3-create-bucket",
 		"--retention", "90d", "--retention-mode", "compliance", "--legal-hold").want(t, 0, "store   s3://evidence/matter-12/ at "+g.Endpoint)
 	os.WriteFile("doc.html", []byte("<p>terms</p>"), 0o644)
 	r := exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms", "-o", "json")
