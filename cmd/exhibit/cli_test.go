@@ -241,3 +241,41 @@ func TestInitS3(t *testing.T) {
 		t.Error("the secret key was written to exhibit.json")
 	}
 }
+
+// TestStoreCopy moves a folder archive's snapshots to a real S3 server: the
+// archive then reads them from the bucket and audits clean, and the folder
+// is left in place.
+func TestStoreCopy(t *testing.T) {
+	g := s3test.Start(t)
+	inTemp(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
+	exhibit(t, "init", "--origin", "test.example/log").want(t, 0)
+	os.WriteFile("a.html", []byte("<p>a</p>"), 0o644)
+	os.WriteFile("b.html", []byte("<p>bb</p>"), 0o644)
+	exhibit(t, "capture", "a.html", "--url", "https://example.org/a").want(t, 0)
+	exhibit(t, "capture", "b.html", "--url", "https://example.org/b").want(t, 0)
+
+	exhibit(t, "store", "copy").want(t, 2, "needs --to")
+	exhibit(t, "store", "copy", "--to", "s3://moved").want(t, 2, "--s3-endpoint")
+	exhibit(t, "store", "copy", "--to", "https://moved", "--s3-endpoint", g.Endpoint).want(t, 2, "want s3://BUCKET")
+	exhibit(t, "store", "copy", "--to", "s3://moved", "--s3-endpoint", g.Endpoint, "--concurrency", "0").want(t, 2, "--concurrency")
+	exhibit(t, "store", "copy", "--to", "s3://moved/matter-7", "--s3-endpoint", g.Endpoint, "--s3-path-style").want(t, 1, "does not exist")
+
+	exhibit(t, "store", "copy", "--to", "s3://moved/matter-7", "--s3-endpoint", g.Endpoint, "--s3-path-style", "--s3-create-bucket").want(t, 0,
+		"objects  2: 2 copied (17 bytes), 0 already there", "verified 2 re-read", "the archive now uses s3://moved/matter-7/ ("+g.Endpoint+")",
+		"left in place")
+	cfg, _ := os.ReadFile("exhibit-archive/exhibit.json")
+	if !strings.Contains(string(cfg), `"type": "s3"`) || !strings.Contains(string(cfg), `"bucket": "moved"`) || strings.Contains(string(cfg), g.SecretKey) {
+		t.Errorf("exhibit.json after store copy:\n%s", cfg)
+	}
+	if _, err := os.Stat(filepath.Join("exhibit-archive", "objects", "sha256", sha256hex("<p>a</p>")[:2], sha256hex("<p>a</p>"))); err != nil {
+		t.Errorf("the source object was not left in place: %v", err)
+	}
+	exhibit(t, "audit").want(t, 0, "objects  2 re-hashed", "audit: ok")
+	// New captures go to the bucket.
+	os.WriteFile("c.html", []byte("<p>ccc</p>"), 0o644)
+	exhibit(t, "capture", "c.html", "--url", "https://example.org/c").want(t, 0)
+	exhibit(t, "audit", "-o", "json").want(t, 0, `"ok": true`, `"objects": 3`)
+	exhibit(t, "store", "copy", "--to", "s3://moved/matter-7", "--s3-endpoint", g.Endpoint, "--s3-path-style").want(t, 2, "already the archive's store")
+}

@@ -84,6 +84,7 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		newVerifyCmd(g),
 		newAuditCmd(g),
 		newReindexCmd(g),
+		newStoreCmd(g),
 	)
 	return root
 }
