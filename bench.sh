@@ -10,6 +10,13 @@
 #   (5) latency of one `exhibit capture` of a loopback page, process start
 #       included, and `exhibit verify` of its bundle; target median < 0.5 s
 #   (6) peak RSS of `exhibit import` of many 200-byte documents
+#   (7) import of the same copies of the corpus into an archive whose store
+#       is a bucket of a local S3 server, versitygw on loopback
+#                                                (BenchmarkImportCorpusS3)
+#   (8) sequential read + SHA-256 + plain minio-go PutObject of the same
+#       files to the same kind of server         (BenchmarkPutObjectLoop)
+#       target: (7)/(8) >= 1.0 at each concurrency; (2) is shown beside them
+#       (all three measured in the same invocation per concurrency)
 #
 # Usage: ./bench.sh   (from anywhere; about 5 minutes)
 #
@@ -25,7 +32,13 @@
 #   EXHIBIT_BENCH_MEM_CONC     --concurrency of the import in (6) [32]
 #   EXHIBIT_BENCH_MEM_MIB      peak RSS target of (6), MiB [300]
 #   CI=true                    a missing corpus (../shared/corpus/policies, beside
-#                              the repository) fails instead of skipping
+#                              the repository) or versitygw fails instead of skipping
+#   VGW_KEEP_ALIVE=true        let versitygw keep connections alive in (7) and (8)
+#                              (versitygw closes each one after a request by default)
+#
+# (7) and (8) need versitygw in PATH or $(go env GOPATH)/bin:
+#   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+# Without it they are skipped (their rows show "-").
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -50,9 +63,16 @@ echo "== building"
 go build -o "$tmp/exhibit" ./cmd/exhibit
 go build -o "$tmp/benchtool" ./archive/internal/benchutil/benchtool
 echo "go $(go env GOVERSION), $(nproc) CPUs, temp dir on $(df -PT "$tmp" | awk 'NR==2 {print $2 " " $1}')"
+vgw_hint="versitygw is not in PATH or \$(go env GOPATH)/bin, so (7) and (8) are skipped; install it with
+	go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"
+vgw=$(command -v versitygw || true)
+for gp in $(go env GOPATH | tr ':' ' '); do
+	[ -z "$vgw" ] && [ -x "$gp/bin/versitygw" ] && vgw=$gp/bin/versitygw
+done
+[ -n "$vgw" ] || echo "bench.sh: $vgw_hint" >&2
 
 echo
-echo "== (1)-(4) archive benchmarks, one invocation per concurrency (rounds: $rounds)"
+echo "== (1)-(4), (7)-(8) archive benchmarks, one invocation per concurrency (rounds: $rounds)"
 go test -c -o "$tmp/archive.test" ./archive
 : >"$tmp/bench.txt"
 for r in $(seq "$rounds"); do
@@ -75,6 +95,25 @@ rate() {
 		if (NR == 0) exit
 		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
 	}'
+}
+
+# metric CONC NAME UNIT: the median of benchmark NAME's metric UNIT in the
+# invocations at concurrency CONC, to 3 significant digits.
+metric() {
+	awk -v c="$1" -v name="$2" -v unit="$3" '$1 == c && $2 == name {
+		for (i = 3; i < NF; i++) if ($(i+1) == unit) print $i
+	}' "$tmp/bench.txt" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit
+		printf "%.3g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+
+# cpu CONC NAME: "client+server" CPU ms per record of benchmark NAME.
+cpu() {
+	local cl sv
+	cl=$(metric "$1" "$2" client-cpu-ms/rec)
+	sv=$(metric "$1" "$2" server-cpu-ms/rec)
+	[ -n "$cl" ] && [ -n "$sv" ] && echo "$cl+$sv" || echo -
 }
 
 verdict() { # verdict RATIO TARGET
@@ -148,6 +187,20 @@ for c in $concs; do
 done
 printf '%-34s %s\n' "best concurrency, 1 KiB docs" "${best_small_c:--} (${best_small:--} records/s)"
 printf '%-34s %s\n' "best concurrency, corpus" "${best_corpus_c:--} (${best_corpus:--} records/s)"
+echo "(7) import corpus into S3 / plain PutObject loop, versitygw on loopback${VGW_KEEP_ALIVE:+ (VGW_KEEP_ALIVE=$VGW_KEEP_ALIVE)}:"
+printf '    %5s %10s %10s %6s %8s %-4s %10s   %-16s %s\n' "conc" "S3 import" "PutObject" "ratio" "target" "" "FS import" "S3 cpu ms/rec" "loop cpu ms/rec (client+server)"
+best_s3= best_s3_c=
+for c in $concs; do
+	s=$(rate "$c" "BenchmarkImportCorpusS3/conc=$c")
+	t=$(rate "$c" BenchmarkPutObjectLoop)
+	f=$(rate "$c" "BenchmarkImportCorpus/conc=$c")
+	r=$(ratio "$s" "$t")
+	printf '    %5s %10s %10s %6s %8s %-4s %10s   %-16s %s\n' "$c" "${s:--}" "${t:--}" "${r:--}" ">= 1.0" "$(verdict "$r" 1.0)" "${f:--}" \
+		"$(cpu "$c" "BenchmarkImportCorpusS3/conc=$c")" "$(cpu "$c" BenchmarkPutObjectLoop)"
+	if [ -n "$s" ] && awk -v a="$s" -v b="${best_s3:-0}" 'BEGIN { exit !(a > b) }'; then best_s3=$s best_s3_c=$c; fi
+done
+[ -n "$vgw" ] || echo "    ($vgw_hint)"
+printf '%-34s %s\n' "best concurrency, corpus into S3" "${best_s3_c:--} (${best_s3:--} records/s)"
 under() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "" && v + 0 < t + 0) ? "ok" : "MISS" }'; }
 printf '%-34s median %ss %s, max %ss %s (target < 0.5 s); bundles verified %d/%d %s\n' \
 	"(5) exhibit capture, loopback" "$cap_median" "$(under "$cap_median" 0.5)" "$cap_max" "$(under "$cap_max" 0.5)" "$verified" "$captures" \

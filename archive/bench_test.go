@@ -8,7 +8,15 @@ package archive_test
 // Each reports records/s; one iteration is a whole workload (2000 documents,
 // or 3 copies of the corpus) into a fresh archive or log. Each baseline is
 // declared, hence run, just before what it is compared with, because the
-// speed of fsync on a shared virtual disk drifts over minutes. Environment:
+// speed of fsync on a shared virtual disk drifts over minutes.
+//
+// BenchmarkImportCorpusS3 and its baseline BenchmarkPutObjectLoop run
+// versitygw on loopback (package s3test: skipped without it, failed under
+// CI=true; VGW_KEEP_ALIVE=true in the environment lets it keep connections
+// alive, which it does not by default). The corpus imports and the loop
+// also report the CPU time per record of this process (client-cpu-ms/rec)
+// and of versitygw (server-cpu-ms/rec), steadier than records/s when other
+// work shares the machine's cores. Environment:
 //
 //	EXHIBIT_BENCH_COPIES  distinct copies of the corpus per import (default 3)
 //	EXHIBIT_BENCH_DOCS    synthetic 1 KiB documents per import (default 2000)
@@ -16,6 +24,7 @@ package archive_test
 //	                      32 is archive.ImportOptions' default)
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,12 +34,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/internal/benchutil"
+	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
+	"github.com/minio/minio-go/v7"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/storage/posix"
@@ -117,11 +129,86 @@ func BenchmarkImportCorpus(b *testing.B) {
 	}
 }
 
+// BenchmarkPutObjectLoop is the baseline for BenchmarkImportCorpusS3: one
+// sequential loop over the same files that reads each, hashes it with
+// SHA-256 (naming it by its digest, as the store does) and uploads it with a
+// plain minio-go PutObject (default options) into a fresh bucket on a local
+// versitygw, started as BenchmarkImportCorpusS3 starts its own.
+func BenchmarkPutObjectLoop(b *testing.B) {
+	w := corpusCopies(b)
+	g := s3test.Start(b)
+	client := g.Raw(b)
+	cpu := &cpuMeter{server: gatewayPID(g)}
+	ctx := context.Background()
+	b.SetBytes(w.Bytes)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		bucket := benchBucket()
+		if err := client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
+			b.Fatal(err)
+		}
+		syscall.Sync()
+		b.StartTimer()
+		cpu.start()
+		for _, p := range w.Files {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum := sha256.Sum256(data)
+			key := fmt.Sprintf("sha256/%x/%x", sum[:1], sum)
+			if _, err := client.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.stop()
+	}
+	reportRate(b, len(w.Files))
+	cpu.report(b, b.N*len(w.Files))
+}
+
+// BenchmarkImportCorpusS3 imports the same copies of the corpus as
+// BenchmarkImportCorpus through Archive.Import, at each concurrency, into an
+// archive whose snapshots live in a fresh bucket of a local versitygw (the
+// log and index stay in the archive directory).
+func BenchmarkImportCorpusS3(b *testing.B) {
+	w := corpusCopies(b)
+	g := s3test.Start(b)
+	b.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
+	b.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
+	pid := gatewayPID(g)
+	for _, c := range concurrencies(b) {
+		b.Run(fmt.Sprintf("conc=%d", c), func(b *testing.B) {
+			benchImportTo(b, w, c, pid, func() archive.StoreConfig {
+				return archive.StoreConfig{Type: "s3", Bucket: benchBucket(), Endpoint: g.Endpoint, PathStyle: true}
+			})
+		})
+	}
+}
+
+// benchBuckets numbers the buckets benchBucket names.
+var benchBuckets atomic.Int64
+
+// benchBucket returns the name of a bucket not used before in this process.
+func benchBucket() string {
+	return fmt.Sprintf("exhibit-bench-%d", benchBuckets.Add(1))
+}
+
 // benchImport imports w into a new archive per iteration, with the given
 // concurrency. The timer covers Import and Close (which flushes the log and
 // marks the index), not Init or Open.
 func benchImport(b *testing.B, w *benchutil.Workload, conc int) {
+	benchImportTo(b, w, conc, 0, nil)
+}
+
+// benchImportTo is benchImport into an archive whose store, if newStore is
+// not nil, is the one newStore returns for each iteration (Init creates its
+// bucket, untimed), served by process serverPID (0 if none) whose
+// CPU time it reports beside its own.
+func benchImportTo(b *testing.B, w *benchutil.Workload, conc, serverPID int, newStore func() archive.StoreConfig) {
 	ctx := context.Background()
+	cpu := &cpuMeter{server: serverPID}
 	entries, err := archive.ReadManifest(w.Manifest)
 	if err != nil {
 		b.Fatal(err)
@@ -132,7 +219,11 @@ func benchImport(b *testing.B, w *benchutil.Workload, conc int) {
 	for range b.N {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), "archive")
-		if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "bench.example/exhibit"}); err != nil {
+		opts := archive.InitOptions{Origin: "bench.example/exhibit"}
+		if newStore != nil {
+			opts.Store, opts.CreateBucket = newStore(), true
+		}
+		if _, err := archive.Init(ctx, dir, opts); err != nil {
 			b.Fatal(err)
 		}
 		a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
@@ -142,6 +233,7 @@ func benchImport(b *testing.B, w *benchutil.Workload, conc int) {
 		var firstErr error
 		syscall.Sync()
 		b.StartTimer()
+		cpu.start()
 		sum, err := a.Import(ctx, entries, archive.ImportOptions{
 			Concurrency: conc,
 			OnRecord: func(e *archive.ManifestEntry, r *archive.Record, err error) {
@@ -155,6 +247,7 @@ func benchImport(b *testing.B, w *benchutil.Workload, conc int) {
 			},
 		})
 		cerr := a.Close(ctx)
+		cpu.stop()
 		b.StopTimer()
 		if err != nil || cerr != nil || firstErr != nil {
 			b.Fatalf("import: %v; close: %v; first failure: %v", err, cerr, firstErr)
@@ -165,6 +258,7 @@ func benchImport(b *testing.B, w *benchutil.Workload, conc int) {
 	}
 	reportRate(b, len(entries))
 	b.ReportMetric(float64(entryBytes)/float64(b.N*len(entries)), "entry-bytes")
+	cpu.report(b, b.N*len(entries))
 }
 
 // benchTessera appends entries to a new Tessera POSIX log per iteration from
@@ -317,4 +411,114 @@ func envInt(b *testing.B, name string, def int) int {
 // reportRate reports records/s over the timed part of the benchmark.
 func reportRate(b *testing.B, perOp int) {
 	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "records/s")
+}
+
+// cpuMeter adds up the CPU time (user and system) that this process, and
+// the server process if any, spend between start and stop. It is a steadier
+// measure than records/s on a machine whose cores other work shares.
+type cpuMeter struct {
+	server       int // pid, or 0
+	self, srv    time.Duration
+	self0, srv0  time.Duration
+	serverFailed bool
+}
+
+func (m *cpuMeter) start() {
+	m.self0 = selfCPU()
+	if m.server != 0 {
+		m.srv0 = m.serverCPU()
+	}
+}
+
+func (m *cpuMeter) stop() {
+	m.self += selfCPU() - m.self0
+	if m.server != 0 {
+		m.srv += m.serverCPU() - m.srv0
+	}
+}
+
+func (m *cpuMeter) serverCPU() time.Duration {
+	d, err := procCPU(m.server)
+	if err != nil {
+		m.serverFailed = true
+	}
+	return d
+}
+
+// report reports the CPU milliseconds per record of this process
+// (client-cpu-ms/rec) and of the server (server-cpu-ms/rec).
+func (m *cpuMeter) report(b *testing.B, records int) {
+	if m.self > 0 {
+		b.ReportMetric(float64(m.self.Microseconds())/1e3/float64(records), "client-cpu-ms/rec")
+	}
+	if m.server != 0 && !m.serverFailed {
+		b.ReportMetric(float64(m.srv.Microseconds())/1e3/float64(records), "server-cpu-ms/rec")
+	}
+}
+
+// selfCPU returns the CPU time this process has used, or 0 if unknown.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU returns the CPU time process pid has used, from /proc/PID/stat
+// (utime and stime, in clock ticks of 1/100 s, Linux's USER_HZ).
+func procCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses: state
+	// is the first, utime the 12th and stime the 13th.
+	bad := fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, bad
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, bad
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, bad
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// gatewayPID returns the pid of the versitygw process of g, a child of this
+// process listening on g.Addr, or 0 if it cannot tell (no /proc).
+func gatewayPID(g *s3test.Gateway) int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	self := strconv.Itoa(os.Getpid())
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		if f := strings.Fields(string(stat[i+1:])); len(f) < 2 || f[1] != self {
+			continue // not a child of this process
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cmd, []byte("\x00"+g.Addr+"\x00")) {
+			return pid
+		}
+	}
+	return 0
 }

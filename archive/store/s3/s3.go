@@ -311,7 +311,15 @@ func open(cfg Config) (*Store, error) {
 	if cfg.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
+	tr, err := minio.DefaultTransport(u.Scheme == "https")
+	if err != nil {
+		return nil, fmt.Errorf("s3: endpoint %s: %w", s.endpoint, err)
+	}
+	// Keep a connection for every concurrent request of an import, not
+	// minio-go's 16, so that busy imports do not keep reconnecting.
+	tr.MaxIdleConnsPerHost = 256
 	s.client, err = minio.New(u.Host, &minio.Options{
+		Transport:    tr,
 		Creds:        creds,
 		Secure:       u.Scheme == "https",
 		Region:       s.region,
