@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/schollz/progressbar/v3"
@@ -38,23 +37,9 @@ Exit status 1 if any problem is found.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			var bar *progressbar.ProgressBar
-			phase := ""
-			rep, err := a.Audit(ctx, archive.AuditOptions{Progress: func(p string, done, total uint64) {
-				if !isTerminal(os.Stderr) {
-					return
-				}
-				if p != phase {
-					if bar != nil {
-						bar.Finish()
-					}
-					bar, phase = newBar(int(total), "checking "+p), p
-				}
-				bar.Set(int(done))
-			}})
-			if bar != nil {
-				bar.Finish()
-			}
+			progress, finish := phasedProgress(func(p string) string { return "checking " + p })
+			rep, err := a.Audit(ctx, archive.AuditOptions{Progress: progress})
+			finish()
 			if err != nil {
 				return err
 			}

@@ -143,3 +143,29 @@ func checkOutput(v string, allowed ...string) error {
 	}
 	return usageError("--output %q: want one of %v", v, allowed)
 }
+
+// phasedProgress returns a progress callback that shows one bar per phase
+// on a terminal (nothing otherwise), labelled by label, and the function
+// that ends the last bar.
+func phasedProgress(label func(phase string) string) (progress func(phase string, done, total uint64), finish func()) {
+	var bar *progressbar.ProgressBar
+	phase := ""
+	progress = func(p string, done, total uint64) {
+		if !isTerminal(os.Stderr) {
+			return
+		}
+		if p != phase || bar == nil {
+			if bar != nil {
+				bar.Finish()
+			}
+			bar, phase = newBar(int(total), label(p)), p
+		}
+		bar.Set(int(done))
+	}
+	finish = func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}
+	return progress, finish
+}

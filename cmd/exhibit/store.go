@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -97,31 +95,18 @@ Exit status 1 if any object failed.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			var bar *progressbar.ProgressBar
-			phase := ""
+			progress, finish := phasedProgress(func(p string) string {
+				if p == "verify" {
+					return "verifying the copy"
+				}
+				return "copying objects"
+			})
 			rep, err := a.CopyStore(ctx, to, archive.CopyOptions{
 				Concurrency:  concurrency,
 				CreateBucket: createBucket,
-				Progress: func(p string, done, total uint64) {
-					if !isTerminal(os.Stderr) {
-						return
-					}
-					if p != phase {
-						if bar != nil {
-							bar.Finish()
-						}
-						what := "copying objects"
-						if p == "verify" {
-							what = "verifying the copy"
-						}
-						bar, phase = newBar(int(total), what), p
-					}
-					bar.Set(int(done))
-				},
+				Progress:     progress,
 			})
-			if bar != nil {
-				bar.Finish()
-			}
+			finish()
 			if err != nil {
 				return err
 			}
