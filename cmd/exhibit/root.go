@@ -85,6 +85,7 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		newAuditCmd(g),
 		newReindexCmd(g),
 		newStoreCmd(g),
+		newServeCmd(g),
 	)
 	return root
 }

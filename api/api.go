@@ -1,0 +1,515 @@
+// Package api serves an exhibit archive over HTTP, read-only.
+//
+// It serves two things:
+//
+//   - The transparency log, per C2SP tlog-tiles (https://c2sp.org/tlog-tiles):
+//     GET /checkpoint, GET /tile/<L>/<N>[.p/<W>] and
+//     GET /tile/entries/<N>[.p/<W>], byte for byte as stored in the
+//     archive's log directory. Any tlog-tiles client (Tessera's, x/mod's
+//     sumdb/tlog) can fetch the log, check the signed checkpoint against the
+//     log key and compute proofs from the tiles. Tiles are served as stored,
+//     unverified: like every tlog-tiles client, a reader checks them against
+//     a signed checkpoint. The checkpoint is served only after its signature
+//     verifies under the archive's key.
+//
+//   - A JSON API under /api/v1/:
+//
+//     GET /api/v1/log                              {"origin", "size", "root" (hex), "vkey"}
+//     GET /api/v1/records/{id}                     {"citation", "statement"}
+//     GET /api/v1/records/{id}/bundle[?format=tlog-proof]
+//     GET /api/v1/snapshots/sha256/{hex}           the snapshot's bytes
+//     GET /api/v1/proofs/inclusion?index=N&size=M  {"proof": [base64 hashes]}
+//     GET /api/v1/proofs/consistency?from=N&to=M   {"proof": [base64 hashes]}
+//
+//     Errors are JSON, {"error": "..."}, with status 400 for bad input, 404
+//     for what the archive does not hold and 500 otherwise.
+//
+// GET /healthz answers 200 "ok". Every response carries
+// Access-Control-Allow-Origin: *. Nothing here writes to the archive.
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/transparency-dev/tessera/api/layout"
+)
+
+// Options configure New.
+type Options struct {
+	// Logger receives one access log line per request (method, path,
+	// status, duration) at level Info. Default: discard.
+	Logger *slog.Logger
+}
+
+// Cache-Control values. A full tile or entry bundle never changes; a
+// partial one is replaced as the log grows; the checkpoint changes with
+// every publication.
+const (
+	cacheImmutable  = "public, max-age=31536000, immutable"
+	cachePartial    = "public, max-age=10"
+	cacheCheckpoint = "public, max-age=2"
+	// MaxRangeSnapshot is the largest snapshot served with Range support:
+	// such a snapshot is read into memory and its SHA-256 checked before a
+	// byte is sent. A larger one is streamed whole (no Range), its digest
+	// checked as it streams; a mismatch aborts the response.
+	MaxRangeSnapshot = 64 << 20
+)
+
+// BundleMediaType is the Content-Type of a JSON evidence bundle.
+const BundleMediaType = verify.BundleMediaType
+
+type server struct {
+	a   *archive.Archive
+	log *slog.Logger
+}
+
+// New returns a handler serving the archive a read-only, as the package
+// doc describes. a must stay open while the handler is in use.
+func New(a *archive.Archive, o Options) http.Handler {
+	s := &server{a: a, log: o.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /checkpoint", s.checkpoint)
+	mux.HandleFunc("GET /tile/{level}/{index...}", s.tile)
+	mux.HandleFunc("GET /tile/entries/{index...}", s.entries)
+	mux.HandleFunc("GET /api/v1/log", s.logInfo)
+	mux.HandleFunc("GET /api/v1/records/{id}", s.record)
+	mux.HandleFunc("GET /api/v1/records/{id}/bundle", s.bundle)
+	mux.HandleFunc("GET /api/v1/snapshots/sha256/{hex}", s.snapshot)
+	mux.HandleFunc("GET /api/v1/proofs/inclusion", s.inclusion)
+	mux.HandleFunc("GET /api/v1/proofs/consistency", s.consistency)
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API endpoint")
+	})
+	return s.middleware(mux)
+}
+
+// statusWriter records the status a handler sent.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware adds CORS to every response and logs each request.
+func (s *server) middleware(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		sw.Header().Set("Access-Control-Allow-Origin", "*")
+		defer func() {
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Duration("duration", time.Since(start)))
+		}()
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// writeError writes {"error": msg} with the given status.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Del("Content-Encoding")
+	h.Del("ETag")
+	h.Del("Content-Disposition")
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	w.Write(append(b, '\n'))
+}
+
+// fail maps err to a status: 400 for bad input, 404 for what the archive
+// does not hold, 500 otherwise (logged, and not shown to the client).
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, verify.ErrRecordID), errors.Is(err, store.ErrDigest):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, archive.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
+		writeError(w, http.StatusNotFound, err.Error())
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// writeLog sends a log resource's bytes, gzipped when the client accepts
+// gzip.
+func writeLog(w http.ResponseWriter, r *http.Request, contentType, cache string, data []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", cache)
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if !acceptsGzip(r) {
+		h.Set("Content-Length", strconv.Itoa(len(data)))
+		w.Write(data)
+		return
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(data)
+	zw.Close()
+	h.Set("Content-Encoding", "gzip")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding lists gzip
+// with a non-zero quality.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				continue
+			}
+			if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func (s *server) checkpoint(w http.ResponseWriter, r *http.Request) {
+	// The stored note, verified under the archive's key before it is served.
+	raw, _, err := s.a.Log().Checkpoint(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeLog(w, r, "text/plain; charset=utf-8", cacheCheckpoint, raw)
+}
+
+func (s *server) tile(w http.ResponseWriter, r *http.Request) {
+	level, index := r.PathValue("level"), r.PathValue("index")
+	l, n, p, err := layout.ParseTileLevelIndexPartial(level, index)
+	// Only the canonical spelling is served; the file path is built from
+	// the parsed numbers, never from the URL.
+	if err != nil || layout.TilePath(l, n, p) != "tile/"+level+"/"+index {
+		http.NotFound(w, r)
+		return
+	}
+	s.serveLogFile(w, r, layout.TilePath(l, n, p), p)
+}
+
+func (s *server) entries(w http.ResponseWriter, r *http.Request) {
+	index := r.PathValue("index")
+	n, p, err := layout.ParseTileIndexPartial(index)
+	if err != nil || layout.EntriesPath(n, p) != "tile/entries/"+index {
+		http.NotFound(w, r)
+		return
+	}
+	s.serveLogFile(w, r, layout.EntriesPath(n, p), p)
+}
+
+// serveLogFile serves the tile or entry bundle at rel (a layout path) in
+// the log directory; partial is its partial width, 0 for a full one.
+func (s *server) serveLogFile(w http.ResponseWriter, r *http.Request, rel string, partial uint8) {
+	f, err := os.Open(filepath.Join(s.a.Log().Dir(), filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		http.NotFound(w, r)
+		return
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cache := cacheImmutable
+	if partial > 0 {
+		cache = cachePartial
+	}
+	writeLog(w, r, "application/octet-stream", cache, data)
+}
+
+// LogInfo is the body of GET /api/v1/log.
+type LogInfo struct {
+	Origin string `json:"origin"`
+	Size   uint64 `json:"size"`
+	// Root is the root hash of the latest checkpoint, in hex.
+	Root string `json:"root"`
+	// VKey is the log's verifier key in C2SP vkey form.
+	VKey string `json:"vkey"`
+}
+
+func (s *server) logInfo(w http.ResponseWriter, r *http.Request) {
+	_, cp, err := s.a.Log().Checkpoint(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, LogInfo{Origin: cp.Origin, Size: cp.Size, Root: hex.EncodeToString(cp.Hash), VKey: s.a.Key().VKey})
+}
+
+// RecordInfo is the body of GET /api/v1/records/{id}.
+type RecordInfo struct {
+	Citation  *archive.Citation `json:"citation"`
+	Statement *verify.Statement `json:"statement"`
+}
+
+func (s *server) record(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	rec, err := s.a.Get(ctx, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, _, err := s.a.Cite(ctx, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, RecordInfo{Citation: c, Statement: rec.Statement})
+}
+
+func (s *server) bundle(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "tlog-proof" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want json or tlog-proof", format))
+		return
+	}
+	_, b, err := s.a.Prove(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	if format == "tlog-proof" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(b.MarshalProof())
+		return
+	}
+	w.Header().Set("Content-Type", BundleMediaType)
+	w.Write(b.Marshal())
+}
+
+// snapshot serves a stored object. Its Content-Type is
+// application/octet-stream, not the captured media type (finding that
+// needs a statement, and the index has no lookup by digest); with
+// Content-Disposition: attachment, nosniff and a sandbox CSP, archived HTML
+// never runs in this origin.
+func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	digest := r.PathValue("hex")
+	if !store.ValidDigest(digest) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a lowercase hex SHA-256 digest", digest))
+		return
+	}
+	st := s.a.Store()
+	size, err := st.Stat(ctx, digest)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rc, err := st.Get(ctx, digest)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Content-Disposition", `attachment; filename="`+digest+`"`)
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Cache-Control", cacheImmutable)
+	h.Set("ETag", `"`+digest+`"`)
+	if size > MaxRangeSnapshot {
+		// Too large to hold: stream it, and abort the response if the
+		// bytes turn out not to hash to their name.
+		h.Set("Accept-Ranges", "none")
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		if r.Method == http.MethodHead {
+			return
+		}
+		if _, err := io.Copy(w, rc); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "snapshot stream failed",
+				slog.String("sha256", digest), slog.Any("error", err))
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	// Reading to the end checks the digest before a byte is sent.
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// Proof is the body of the proof endpoints: RFC 6962 hashes, leaf side
+// first, standard base64 in JSON.
+type Proof struct {
+	Proof [][]byte `json:"proof"`
+}
+
+// uintParam parses a required decimal query parameter.
+func uintParam(r *http.Request, name string) (uint64, error) {
+	q := r.URL.Query()
+	if !q.Has(name) {
+		return 0, fmt.Errorf("missing query parameter %q", name)
+	}
+	v := q.Get(name)
+	if len(v) > 1 && v[0] == '0' {
+		return 0, fmt.Errorf("%s=%q: leading zero", name, v)
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a non-negative decimal integer", name, v)
+	}
+	return n, nil
+}
+
+// treeSize returns the size of the latest checkpoint.
+func (s *server) treeSize(ctx context.Context) (uint64, error) {
+	_, cp, err := s.a.Log().Checkpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return cp.Size, nil
+}
+
+func (s *server) inclusion(w http.ResponseWriter, r *http.Request) {
+	index, err := uintParam(r, "index")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	size, err := uintParam(r, "size")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	cur, err := s.treeSize(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	switch {
+	case index >= size:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("index %d is not in a tree of size %d", index, size))
+		return
+	case size > cur:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("size %d is beyond the latest checkpoint's tree size %d", size, cur))
+		return
+	}
+	p, err := s.a.Log().InclusionProof(r.Context(), index, size)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeProof(w, p)
+}
+
+func (s *server) consistency(w http.ResponseWriter, r *http.Request) {
+	from, err := uintParam(r, "from")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	to, err := uintParam(r, "to")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	cur, err := s.treeSize(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	switch {
+	case from == 0 || from > to:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("from %d, to %d: want 0 < from <= to", from, to))
+		return
+	case to > cur:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("to %d is beyond the latest checkpoint's tree size %d", to, cur))
+		return
+	}
+	p, err := s.a.Log().ConsistencyProof(r.Context(), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeProof(w, p)
+}
+
+func writeProof(w http.ResponseWriter, p [][]byte) {
+	if p == nil {
+		p = [][]byte{}
+	}
+	writeJSON(w, Proof{Proof: p})
+}

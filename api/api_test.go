@@ -1,0 +1,551 @@
+package api_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/tlog"
+	"k8s.io/klog/v2"
+)
+
+func init() { klog.SetSlogLogger(slog.New(slog.DiscardHandler)) }
+
+// n is the number of records in the test log: more than one full tile, so
+// that both full and partial tiles are served.
+const n = 260
+
+type fixture struct {
+	a     *archive.Archive
+	srv   *httptest.Server
+	recs  []*archive.Record
+	files [][]byte
+	logs  *bytes.Buffer
+	logMu *sync.Mutex
+}
+
+// newFixture builds a real archive of n captured files, closes it, reopens
+// it read-only and serves it.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := t.TempDir()
+	f := &fixture{recs: make([]*archive.Record, n), files: make([][]byte, n), logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := range n {
+		f.files[i] = []byte(fmt.Sprintf("<html><body><script>alert(%d)</script>Policy version %d</body></html>\n", i, i))
+		p := filepath.Join(docs, fmt.Sprintf("doc%d.html", i))
+		os.WriteFile(p, f.files[i], 0o644)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r, err := w.CaptureFile(ctx, p, archive.FileOptions{
+				Entity: "Example", Document: "Privacy Policy",
+				URL: "https://example.org/privacy", FetchedAt: time.Date(2026, 5, 8, 11, 13, 0, i, time.UTC),
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			f.recs[i] = r
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if f.a, err = archive.Open(ctx, dir, archive.OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.a.Close(context.Background()) })
+	logger := slog.New(slog.NewJSONHandler(lockedWriter{f.logMu, f.logs}, nil))
+	f.srv = httptest.NewServer(api.New(f.a, api.Options{Logger: logger}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// get fetches path with optional request headers in pairs.
+func (f *fixture) get(t *testing.T, path string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", f.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+func (f *fixture) logFile(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.a.Log().Dir(), filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func wantHeader(t *testing.T, resp *http.Response, name, want string) {
+	t.Helper()
+	if got := resp.Header.Get(name); got != want {
+		t.Errorf("%s %s: %s = %q, want %q", resp.Request.Method, resp.Request.URL.Path, name, got, want)
+	}
+}
+
+func wantStatus(t *testing.T, resp *http.Response, body []byte, want int) {
+	t.Helper()
+	if resp.StatusCode != want {
+		t.Fatalf("GET %s: status %d, want %d\n%s", resp.Request.URL, resp.StatusCode, want, body)
+	}
+}
+
+// wantJSONError checks a JSON error response.
+func wantJSONError(t *testing.T, resp *http.Response, body []byte, status int) {
+	t.Helper()
+	wantStatus(t, resp, body, status)
+	wantHeader(t, resp, "Content-Type", "application/json")
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
+		t.Errorf("GET %s: error body %q is not {\"error\": ...}", resp.Request.URL, body)
+	}
+}
+
+func TestAPI(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, cp, err := f.a.Log().Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Size != n {
+		t.Fatalf("checkpoint size %d, want %d", cp.Size, n)
+	}
+
+	t.Run("healthz", func(t *testing.T) {
+		resp, body := f.get(t, "/healthz")
+		wantStatus(t, resp, body, 200)
+		if strings.TrimSpace(string(body)) != "ok" {
+			t.Errorf("healthz body %q", body)
+		}
+	})
+
+	t.Run("checkpoint", func(t *testing.T) {
+		resp, body := f.get(t, "/checkpoint")
+		wantStatus(t, resp, body, 200)
+		if want := f.logFile(t, layout.CheckpointPath); !bytes.Equal(body, want) {
+			t.Errorf("checkpoint body differs from the file:\n%s\nwant\n%s", body, want)
+		}
+		got, err := verify.OpenCheckpoint(body, f.a.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Size != n || !bytes.Equal(got.Hash, cp.Hash) {
+			t.Errorf("served checkpoint %d %x, want %d %x", got.Size, got.Hash, n, cp.Hash)
+		}
+		wantHeader(t, resp, "Content-Type", "text/plain; charset=utf-8")
+		wantHeader(t, resp, "Cache-Control", "public, max-age=2")
+		wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+	})
+
+	full0, full0Path := layout.TilePath(0, 0, 0), "/"+layout.TilePath(0, 0, 0)
+	partial := layout.TilePath(0, n/layout.TileWidth, n%layout.TileWidth)
+	t.Run("tiles", func(t *testing.T) {
+		for _, c := range []struct{ path, cache string }{
+			{full0, "public, max-age=31536000, immutable"},
+			{partial, "public, max-age=10"},
+			{layout.TilePath(1, 0, 1), "public, max-age=10"},
+			{layout.EntriesPath(0, 0), "public, max-age=31536000, immutable"},
+			{layout.EntriesPath(n/layout.EntryBundleWidth, n%layout.EntryBundleWidth), "public, max-age=10"},
+		} {
+			resp, body := f.get(t, "/"+c.path)
+			wantStatus(t, resp, body, 200)
+			if !bytes.Equal(body, f.logFile(t, c.path)) {
+				t.Errorf("%s: served bytes differ from the file", c.path)
+			}
+			wantHeader(t, resp, "Content-Type", "application/octet-stream")
+			wantHeader(t, resp, "Cache-Control", c.cache)
+			wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+			wantHeader(t, resp, "Vary", "Accept-Encoding")
+		}
+	})
+
+	t.Run("gzip", func(t *testing.T) {
+		for _, p := range []string{full0Path, "/checkpoint"} {
+			resp, body := f.get(t, p, "Accept-Encoding", "gzip")
+			wantStatus(t, resp, body, 200)
+			wantHeader(t, resp, "Content-Encoding", "gzip")
+			wantHeader(t, resp, "Vary", "Accept-Encoding")
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, f.logFile(t, strings.TrimPrefix(p, "/"))) {
+				t.Errorf("%s: gunzipped bytes differ from the file", p)
+			}
+		}
+		resp, _ := f.get(t, full0Path, "Accept-Encoding", "gzip;q=0, identity")
+		wantHeader(t, resp, "Content-Encoding", "")
+	})
+
+	t.Run("not found", func(t *testing.T) {
+		for _, p := range []string{
+			"/" + layout.TilePath(0, 999, 0),
+			"/" + layout.TilePath(0, 0, 5), // a partial width that was never published
+			"/" + layout.EntriesPath(999, 0),
+			"/tile/../../exhibit.json",
+			"/tile/0/../../exhibit.json",
+			"/tile/0/%2e%2e/%2e%2e/exhibit.json",
+			"/tile/entries/..%2f..%2fexhibit.json",
+			"/tile/0/%2e%2e%2f%2e%2e%2fkey.pem",
+			"/exhibit.json", "/key.pem", "/log/checkpoint",
+			"/", "/tile", "/tile/", "/tile/0", "/tile/0/", "/tile/entries/", "/tile/0/x001", "/tile/0/x000/000",
+			"/tile/0/0", "/tile/0/0000", "/tile/0/+00", "/tile/00/000", "/tile/64/000", "/tile/0/000.p/0",
+			"/tile/0/000.p/256", "/tile/0/000.p/04", "/tile/0/000/", "/checkpoint/",
+		} {
+			resp, body := f.get(t, p)
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: status %d, want 404\n%.200s", p, resp.StatusCode, body)
+			}
+			if bytes.Contains(body, []byte("PRIVATE")) || bytes.Contains(body, []byte("vkey")) {
+				t.Errorf("GET %s leaked a file: %.200s", p, body)
+			}
+		}
+	})
+
+	t.Run("tessera client", func(t *testing.T) {
+		u, _ := url.Parse(f.srv.URL + "/")
+		hf, err := client.NewHTTPFetcher(u, f.srv.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := hf.ReadCheckpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := verify.OpenCheckpoint(raw, f.a.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := client.NewProofBuilder(ctx, c.Size, hf.ReadTile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*archive.Record{f.recs[0], f.recs[n-1], f.recs[n/2]} {
+			_, b, err := f.a.Prove(ctx, r.RecordID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := pb.InclusionProof(ctx, r.Index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.Index, c.Size, rfc6962.DefaultHasher.HashLeaf(b.Entry), p, c.Hash); err != nil {
+				t.Errorf("inclusion proof for %d from served tiles: %v", r.Index, err)
+			}
+		}
+	})
+
+	t.Run("x/mod tlog", func(t *testing.T) {
+		var root tlog.Hash
+		copy(root[:], cp.Hash)
+		tr := httpTileReader{f: f, t: t}
+		hr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: root}, tr)
+		got, err := tlog.TreeHash(int64(cp.Size), hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != root {
+			t.Errorf("x/mod tree hash %x, want %x", got, root)
+		}
+	})
+
+	t.Run("log info", func(t *testing.T) {
+		resp, body := f.get(t, "/api/v1/log")
+		wantStatus(t, resp, body, 200)
+		wantHeader(t, resp, "Content-Type", "application/json")
+		wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+		var li api.LogInfo
+		if err := json.Unmarshal(body, &li); err != nil {
+			t.Fatal(err)
+		}
+		if want := (api.LogInfo{Origin: "test.example/log", Size: n, Root: hex.EncodeToString(cp.Hash), VKey: f.a.Key().VKey}); li != want {
+			t.Errorf("log info %+v, want %+v", li, want)
+		}
+	})
+
+	t.Run("records", func(t *testing.T) {
+		r := f.recs[3]
+		for _, id := range []string{r.RecordID, strings.ToLower(r.RecordID), strings.ReplaceAll(strings.TrimPrefix(r.RecordID, "EXR-"), "-", "")} {
+			resp, body := f.get(t, "/api/v1/records/"+id)
+			wantStatus(t, resp, body, 200)
+			wantHeader(t, resp, "Content-Type", "application/json")
+			var got struct {
+				Citation  archive.Citation `json:"citation"`
+				Statement struct {
+					Type      string `json:"_type"`
+					Predicate struct {
+						Entity string `json:"entity"`
+					} `json:"predicate"`
+				} `json:"statement"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Citation.RecordID != r.RecordID || got.Citation.LogIndex != r.Index || got.Citation.SHA256 != r.SHA256 || got.Citation.CheckpointSize != n {
+				t.Errorf("citation %+v for %+v", got.Citation, r)
+			}
+			if got.Statement.Type == "" || got.Statement.Predicate.Entity != "Example" {
+				t.Errorf("statement %s", body)
+			}
+		}
+		resp, body := f.get(t, "/api/v1/records/not-an-id")
+		wantJSONError(t, resp, body, 400)
+		resp, body = f.get(t, "/api/v1/records/"+verify.RecordID([]byte("nothing logged")))
+		wantJSONError(t, resp, body, 404)
+		resp, body = f.get(t, "/api/v1/nothing")
+		wantJSONError(t, resp, body, 404)
+	})
+
+	t.Run("bundle", func(t *testing.T) {
+		r := f.recs[7]
+		resp, body := f.get(t, "/api/v1/records/"+r.RecordID+"/bundle")
+		wantStatus(t, resp, body, 200)
+		wantHeader(t, resp, "Content-Type", verify.BundleMediaType)
+		rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.RecordID, Snapshot: bytes.NewReader(f.files[7])})
+		if !rep.Verified {
+			t.Errorf("bundle does not verify: %+v", rep.Failed())
+		}
+		if rep.Checkpoint == nil || rep.Checkpoint.Size != n {
+			t.Errorf("bundle is not against the latest checkpoint")
+		}
+		resp, body = f.get(t, "/api/v1/records/"+r.RecordID+"/bundle?format=tlog-proof")
+		wantStatus(t, resp, body, 200)
+		wantHeader(t, resp, "Content-Type", "text/plain; charset=utf-8")
+		if !bytes.HasPrefix(body, []byte(verify.ProofHeader+"\n")) {
+			t.Errorf("tlog-proof starts %.40q", body)
+		}
+		if rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.RecordID}); !rep.Verified {
+			t.Errorf("tlog-proof does not verify: %+v", rep.Failed())
+		}
+		resp, body = f.get(t, "/api/v1/records/"+r.RecordID+"/bundle?format=xml")
+		wantJSONError(t, resp, body, 400)
+		resp, body = f.get(t, "/api/v1/records/EXR-bad!/bundle")
+		wantJSONError(t, resp, body, 400)
+		resp, body = f.get(t, "/api/v1/records/"+verify.RecordID([]byte("nothing logged"))+"/bundle")
+		wantJSONError(t, resp, body, 404)
+	})
+
+	t.Run("snapshot", func(t *testing.T) {
+		data := f.files[5]
+		sum := sha256.Sum256(data)
+		digest := hex.EncodeToString(sum[:])
+		if digest != f.recs[5].SHA256 {
+			t.Fatalf("record digest %s, want %s", f.recs[5].SHA256, digest)
+		}
+		p := "/api/v1/snapshots/sha256/" + digest
+		resp, body := f.get(t, p)
+		wantStatus(t, resp, body, 200)
+		if !bytes.Equal(body, data) {
+			t.Errorf("snapshot bytes %q, want %q", body, data)
+		}
+		wantHeader(t, resp, "ETag", `"`+digest+`"`)
+		wantHeader(t, resp, "Content-Security-Policy", "sandbox")
+		wantHeader(t, resp, "X-Content-Type-Options", "nosniff")
+		wantHeader(t, resp, "Content-Disposition", `attachment; filename="`+digest+`"`)
+		wantHeader(t, resp, "Content-Type", "application/octet-stream")
+		wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+
+		resp, body = f.get(t, p, "Range", "bytes=6-11")
+		wantStatus(t, resp, body, http.StatusPartialContent)
+		if want := data[6:12]; !bytes.Equal(body, want) {
+			t.Errorf("range bytes %q, want %q", body, want)
+		}
+		wantHeader(t, resp, "Content-Range", fmt.Sprintf("bytes 6-11/%d", len(data)))
+		wantHeader(t, resp, "Content-Security-Policy", "sandbox")
+
+		resp, body = f.get(t, p, "If-None-Match", `"`+digest+`"`)
+		wantStatus(t, resp, body, http.StatusNotModified)
+
+		resp, body = f.get(t, "/api/v1/snapshots/sha256/"+strings.ToUpper(digest))
+		wantJSONError(t, resp, body, 400)
+		resp, body = f.get(t, "/api/v1/snapshots/sha256/..%2f..%2fexhibit.json")
+		wantJSONError(t, resp, body, 400)
+		resp, body = f.get(t, "/api/v1/snapshots/sha256/"+strings.Repeat("0", 64))
+		wantJSONError(t, resp, body, 404)
+	})
+
+	t.Run("proofs", func(t *testing.T) {
+		leaves := make(map[uint64][]byte)
+		for _, r := range f.recs {
+			_, b, err := f.a.Prove(ctx, r.RecordID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaves[r.Index] = rfc6962.DefaultHasher.HashLeaf(b.Entry)
+		}
+		for _, c := range []struct{ index, size uint64 }{{0, 1}, {0, n}, {n - 1, n}, {100, 256}, {255, 256}, {3, 200}} {
+			resp, body := f.get(t, fmt.Sprintf("/api/v1/proofs/inclusion?index=%d&size=%d", c.index, c.size))
+			wantStatus(t, resp, body, 200)
+			var got api.Proof
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			// The root of a smaller tree, from the leaves.
+			rootHash := merkleRoot(leaves, c.size)
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, c.index, c.size, leaves[c.index], got.Proof, rootHash); err != nil {
+				t.Errorf("inclusion %d in %d: %v", c.index, c.size, err)
+			}
+		}
+		for _, c := range []struct{ from, to uint64 }{{1, n}, {1, 1}, {100, 256}, {256, n}, {n, n}, {7, 13}} {
+			resp, body := f.get(t, fmt.Sprintf("/api/v1/proofs/consistency?from=%d&to=%d", c.from, c.to))
+			wantStatus(t, resp, body, 200)
+			var got api.Proof
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, c.from, c.to, got.Proof, merkleRoot(leaves, c.from), merkleRoot(leaves, c.to)); err != nil {
+				t.Errorf("consistency %d to %d: %v", c.from, c.to, err)
+			}
+		}
+		for _, q := range []string{
+			"inclusion", "inclusion?index=0", "inclusion?size=1", "inclusion?index=1&size=1", "inclusion?index=0&size=0",
+			fmt.Sprintf("inclusion?index=0&size=%d", n+1), "inclusion?index=-1&size=3", "inclusion?index=x&size=3",
+			"inclusion?index=01&size=3", "inclusion?index=0&size=99999999999999999999",
+			"consistency", "consistency?from=1", "consistency?from=0&to=3", "consistency?from=4&to=3",
+			fmt.Sprintf("consistency?from=1&to=%d", n+1), "consistency?from=1.0&to=3", "consistency?from=+1&to=3",
+		} {
+			resp, body := f.get(t, "/api/v1/proofs/"+q)
+			wantJSONError(t, resp, body, 400)
+		}
+	})
+
+	t.Run("access log", func(t *testing.T) {
+		f.get(t, "/healthz?probe=1")
+		f.logMu.Lock()
+		defer f.logMu.Unlock()
+		found := false
+		for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+			var l struct {
+				Msg      string  `json:"msg"`
+				Method   string  `json:"method"`
+				Path     string  `json:"path"`
+				Status   int     `json:"status"`
+				Duration float64 `json:"duration"`
+			}
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatalf("access log line %q: %v", line, err)
+			}
+			if l.Method == "GET" && l.Path == "/healthz" && l.Status == 200 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no access log line for GET /healthz:\n%s", f.logs)
+		}
+	})
+}
+
+// merkleRoot computes the RFC 6962 root of the first size leaves.
+func merkleRoot(leaves map[uint64][]byte, size uint64) []byte {
+	var rec func(lo, hi uint64) []byte
+	rec = func(lo, hi uint64) []byte {
+		if hi-lo == 1 {
+			return leaves[lo]
+		}
+		k := uint64(1)
+		for k*2 < hi-lo {
+			k *= 2
+		}
+		return rfc6962.DefaultHasher.HashChildren(rec(lo, lo+k), rec(lo+k, hi))
+	}
+	return rec(0, size)
+}
+
+// httpTileReader reads tiles over HTTP for x/mod's tlog, an implementation
+// independent of Tessera's.
+type httpTileReader struct {
+	f *fixture
+	t *testing.T
+}
+
+func (r httpTileReader) Height() int { return 8 }
+
+func (r httpTileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	var out [][]byte
+	for _, tl := range tiles {
+		p := uint8(0)
+		if tl.W < 1<<tl.H {
+			p = uint8(tl.W)
+		}
+		resp, body := r.f.get(r.t, "/"+layout.TilePath(uint64(tl.L), uint64(tl.N), p))
+		if resp.StatusCode != 200 {
+			return nil, fmt.Errorf("tile %v: status %d", tl, resp.StatusCode)
+		}
+		out = append(out, body)
+	}
+	return out, nil
+}
+
+func (r httpTileReader) SaveTiles([]tlog.Tile, [][]byte) {}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/api"
+	"github.com/spf13/cobra"
+)
+
+func defaultListen() string {
+	if l := os.Getenv("EXHIBIT_LISTEN"); l != "" {
+		return l
+	}
+	return "127.0.0.1:8080"
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "serve [--listen ADDR]",
+		Short: "Serve the archive read-only over HTTP: the log (tlog-tiles) and a JSON API",
+		Long: `Serve the archive read-only over HTTP until interrupted (SIGINT or SIGTERM).
+
+The log is served per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for
+byte as stored: GET /checkpoint, /tile/<L>/<N>[.p/<W>] and
+/tile/entries/<N>[.p/<W>]. The JSON API lives under /api/v1/: log, records/{id},
+records/{id}/bundle[?format=tlog-proof], snapshots/sha256/{hex},
+proofs/inclusion?index=N&size=M and proofs/consistency?from=N&to=M.
+GET /healthz answers "ok". One JSON access log line per request goes to stderr.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			access := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			srv := &http.Server{
+				Handler:           api.New(a, api.Options{Logger: access}),
+				ReadHeaderTimeout: 10 * time.Second,
+				ReadTimeout:       30 * time.Second,
+				WriteTimeout:      5 * time.Minute,
+				IdleTimeout:       2 * time.Minute,
+				MaxHeaderBytes:    64 << 10,
+				ErrorLog:          slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn),
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: serving %s on http://%s\n", g.archive, ln.Addr())
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(ln) }()
+			select {
+			case err := <-done:
+				return err
+			case <-ctx.Done():
+			}
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			err = srv.Shutdown(sctx)
+			if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+				err = serr
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", defaultListen(), "address to listen on (env EXHIBIT_LISTEN)")
+	return cmd
+}
