@@ -7,8 +7,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"testing"
@@ -215,4 +218,72 @@ func rootOf(leaves [][]byte) []byte {
 		k *= 2
 	}
 	return rfc6962.DefaultHasher.HashChildren(rootOf(leaves[:k]), rootOf(leaves[k:]))
+}
+
+// TestCheckPublished checks a checkpoint against a log served over HTTP
+// (the tlog-tiles files, as a static server would): a log that grew
+// passes; a smaller log, and a fork signed by the same key, are ErrFork.
+func TestCheckPublished(t *testing.T) {
+	ctx := context.Background()
+	s := newSigner(t, false)
+	grow := func(dir string, prefix string, n int) (*verify.Checkpoint, []byte) {
+		w, err := ledger.OpenWriter(ctx, dir, s, ledger.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pend []*ledger.Pending
+		for i := range n {
+			p, err := w.Add(ctx, []byte(fmt.Sprintf("%s %d", prefix, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pend = append(pend, p)
+		}
+		for _, p := range pend {
+			if _, _, err := w.Wait(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		signed, cp, err := ledger.NewReader(dir, s.PublicKey()).Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp, signed
+	}
+	dir := t.TempDir()
+	old, _ := grow(dir, "entry", 5)
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+
+	if latest, err := ledger.CheckPublished(ctx, srv.URL+"/", s.PublicKey(), old, nil); err != nil || latest.Size != 5 {
+		t.Fatalf("same log: %v, %v", latest, err)
+	}
+	grow(dir, "more", 300)
+	if latest, err := ledger.CheckPublished(ctx, srv.URL+"/", s.PublicKey(), old, nil); err != nil || latest.Size != 305 {
+		t.Fatalf("grown log: %v, %v", latest, err)
+	}
+
+	// A fork: another log under the same key and origin.
+	forkDir := t.TempDir()
+	grow(forkDir, "other", 400)
+	fork := httptest.NewServer(http.FileServer(http.Dir(forkDir)))
+	defer fork.Close()
+	if _, err := ledger.CheckPublished(ctx, fork.URL+"/", s.PublicKey(), old, nil); !errors.Is(err, ledger.ErrFork) {
+		t.Errorf("fork: %v, want ErrFork", err)
+	}
+	// A log smaller than the checkpoint.
+	small := t.TempDir()
+	grow(small, "entry", 3)
+	smallSrv := httptest.NewServer(http.FileServer(http.Dir(small)))
+	defer smallSrv.Close()
+	if _, err := ledger.CheckPublished(ctx, smallSrv.URL+"/", s.PublicKey(), old, nil); !errors.Is(err, ledger.ErrFork) {
+		t.Errorf("smaller log: %v, want ErrFork", err)
+	}
+	// Another key's log is not trusted.
+	if _, err := ledger.CheckPublished(ctx, srv.URL+"/", newSigner(t, false).PublicKey(), old, nil); err == nil || errors.Is(err, ledger.ErrFork) {
+		t.Errorf("wrong key: %v", err)
+	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -15,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
 	"k8s.io/klog/v2"
 )
@@ -278,4 +282,39 @@ func TestStoreCopy(t *testing.T) {
 	exhibit(t, "capture", "c.html", "--url", "https://example.org/c").want(t, 0)
 	exhibit(t, "audit", "-o", "json").want(t, 0, `"ok": true`, `"objects": 3`)
 	exhibit(t, "store", "copy", "--to", "s3://moved/matter-7", "--s3-endpoint", g.Endpoint, "--s3-path-style").want(t, 2, "already the archive's store")
+}
+
+// TestVerifyOnline: verify --log checks that the bundle's checkpoint is in
+// the log published at a URL, here served by exhibit's own api package.
+func TestVerifyOnline(t *testing.T) {
+	inTemp(t)
+	for i := range 3 {
+		os.WriteFile(fmt.Sprintf("d%d.html", i), []byte(fmt.Sprintf("<p>%d</p>", i)), 0o644)
+	}
+	r := exhibit(t, "capture", "d0.html", "--url", "https://example.org/0", "-o", "json")
+	r.want(t, 0)
+	var rec struct{ Bundle string }
+	json.Unmarshal([]byte(r.stdout), &rec)
+	exhibit(t, "capture", "d1.html", "--url", "https://example.org/1").want(t, 0)
+	exhibit(t, "capture", "d2.html", "--url", "https://example.org/2").want(t, 0)
+
+	a, err := archive.Open(context.Background(), "exhibit-archive", archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	srv := httptest.NewServer(api.New(a, api.Options{}))
+	defer srv.Close()
+	exhibit(t, "verify", rec.Bundle, "--log", srv.URL).want(t, 0, "ok   log-consistency", "serves tree size 3", "contains the bundle's tree size 1")
+	// A log that is not this one (another archive's) fails the check.
+	other := t.TempDir()
+	exhibit(t, "--archive", other+"/a", "capture", "d1.html", "--url", "https://example.org/1").want(t, 0)
+	b, err := archive.Open(context.Background(), other+"/a", archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	srv2 := httptest.NewServer(api.New(b, api.Options{}))
+	defer srv2.Close()
+	exhibit(t, "verify", rec.Bundle, "--log", srv2.URL).want(t, 1, "FAIL log-consistency")
 }

@@ -1,20 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	var snapshot, key, output, recordID string
+	var snapshot, key, output, recordID, logURL string
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE [--snapshot FILE] [--key VKEY | --archive DIR]",
 		Short: "Verify an evidence bundle offline",
@@ -30,6 +34,10 @@ each check by name:
   leaf-hash             the entry's RFC 6962 leaf hash
   inclusion-proof       the entry is in the tree the checkpoint commits to
   snapshot-digest       (with --snapshot) the file's SHA-256 is the signed one
+  log-consistency       (with --log URL, online) the log published there has a
+                        checkpoint signed by the key that extends the bundle's
+                        (an RFC 6962 consistency proof from the served tiles):
+                        the entry is still in the log the public sees
 
 The trusted key is --key (a C2SP vkey, name+hex8+base64, or a file holding
 one), else the verifier key of --archive. Nothing in the bundle is trusted.
@@ -75,6 +83,10 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				opts.Snapshot = f
 			}
 			rep := verify.Check(data, pk, opts)
+			if logURL != "" {
+				rep.Checks = append(rep.Checks, publishedCheck(cmd.Context(), logURL, pk, rep))
+				rep.Verified = rep.Failed() == nil
+			}
 			out := cmd.OutOrStdout()
 			if output == "json" {
 				enc := json.NewEncoder(out)
@@ -101,6 +113,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
+	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
 	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's")
 	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -135,6 +148,27 @@ func trustedKey(cmd *cobra.Command, g *globals, key string) (*verify.PublicKey, 
 		return nil, err
 	}
 	return cfg.Key()
+}
+
+// publishedCheck is the online check that the bundle's checkpoint is part
+// of the log published at logURL.
+func publishedCheck(ctx context.Context, logURL string, pk *verify.PublicKey, rep *verify.Report) verify.Result {
+	r := verify.Result{Name: "log-consistency"}
+	if rep.Checkpoint == nil {
+		r.Err = errors.New("not checked: the bundle's checkpoint is not trusted")
+		r.Detail = r.Err.Error()
+		return r
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	latest, err := ledger.CheckPublished(ctx, logURL, pk, rep.Checkpoint, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		r.Err, r.Detail = err, err.Error()
+		return r
+	}
+	r.OK = true
+	r.Detail = fmt.Sprintf("%s serves tree size %d (root %x), which contains the bundle's tree size %d", logURL, latest.Size, latest.Hash, rep.Checkpoint.Size)
+	return r
 }
 
 // summary says, for a verified report, what a reader must know beyond the
