@@ -17,12 +17,38 @@
 //     GET /api/v1/log                              {"origin", "size", "root" (hex), "vkey"}
 //     GET /api/v1/records/{id}                     {"citation", "statement"}
 //     GET /api/v1/records/{id}/bundle[?format=tlog-proof]
-//     GET /api/v1/snapshots/sha256/{hex}           the snapshot's bytes
+//     GET /api/v1/snapshots/sha256/{hex}           a stored object's bytes
 //     GET /api/v1/proofs/inclusion?index=N&size=M  {"proof": [base64 hashes]}
 //     GET /api/v1/proofs/consistency?from=N&to=M   {"proof": [base64 hashes]}
 //
 //     Errors are JSON, {"error": "..."}, with status 400 for bad input, 404
 //     for what the archive does not hold and 500 otherwise.
+//
+//     A snapshot is served with the media type its newest verified
+//     statement gives (the Content-Type the server sent, or the one
+//     detected for an upload), re-formatted after parsing; any other
+//     stored object (a certificate chain, a header object), or a snapshot
+//     whose media type does not parse, as application/octet-stream. Every
+//     object is served with Content-Disposition: attachment,
+//     X-Content-Type-Options: nosniff and Content-Security-Policy: sandbox,
+//     so archived HTML never runs in this origin.
+//
+//   - Prometheus metrics at GET /metrics, in the Prometheus text exposition
+//     format (https://prometheus.io/docs/instrumenting/exposition_formats/),
+//     from a registry private to the handler:
+//
+//     exhibit_http_requests_total{route, code}          counter
+//     exhibit_http_request_duration_seconds{route}      histogram
+//     exhibit_log_size                                  gauge, entries
+//     exhibit_log_checkpoint_age_seconds                gauge
+//
+//     plus the standard go_* and process_* collectors. route is the
+//     ServeMux pattern that matched (such as "GET /api/v1/records/{id}"),
+//     or "none" when none did, so label values stay few whatever paths
+//     clients ask for; code is the HTTP status. The log gauges are read at
+//     scrape time: the size from the latest checkpoint, after its signature
+//     verifies, and the age from the checkpoint file's modification time.
+//     Both are absent while the log has no readable checkpoint.
 //
 // GET /healthz answers 200 "ok". Every response carries
 // Access-Control-Allow-Origin: *. Nothing here writes to the archive.
@@ -39,6 +65,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,6 +77,9 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/transparency-dev/tessera/api/layout"
 )
 
@@ -78,8 +108,9 @@ const (
 const BundleMediaType = verify.BundleMediaType
 
 type server struct {
-	a   *archive.Archive
-	log *slog.Logger
+	a       *archive.Archive
+	log     *slog.Logger
+	metrics *metrics
 }
 
 // New returns a handler serving the archive a read-only, as the package
@@ -89,7 +120,9 @@ func New(a *archive.Archive, o Options) http.Handler {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.metrics = newMetrics(a.Log(), s.log)
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -131,7 +164,8 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// middleware adds CORS to every response and logs each request.
+// middleware adds CORS to every response, logs each request and counts it
+// in the metrics.
 func (s *server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -142,11 +176,15 @@ func (s *server) middleware(h http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
+			d := time.Since(start)
+			// The mux sets r.Pattern on this very request when a pattern
+			// matches.
+			s.metrics.observe(r.Pattern, status, d)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", d))
 		}()
 		h.ServeHTTP(sw, r)
 	})
@@ -356,11 +394,10 @@ func (s *server) bundle(w http.ResponseWriter, r *http.Request) {
 	w.Write(b.Marshal())
 }
 
-// snapshot serves a stored object. Its Content-Type is
-// application/octet-stream, not the captured media type (finding that
-// needs a statement, and the index has no lookup by digest); with
-// Content-Disposition: attachment, nosniff and a sandbox CSP, archived HTML
-// never runs in this origin.
+// snapshot serves a stored object. A snapshot's Content-Type is the media
+// type its verified statement gives (see snapshotType); any other object's
+// is application/octet-stream. With Content-Disposition: attachment,
+// nosniff and a sandbox CSP, archived HTML never runs in this origin.
 func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	digest := r.PathValue("hex")
@@ -384,7 +421,7 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Content-Disposition", `attachment; filename="`+digest+`"`)
-	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Type", s.snapshotType(ctx, digest))
 	h.Set("Cache-Control", cacheImmutable)
 	h.Set("ETag", `"`+digest+`"`)
 	if size > MaxRangeSnapshot {
@@ -409,6 +446,33 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// snapshotType returns the Content-Type for the stored object digest: the
+// media type of the snapshot as its newest verified statement gives it,
+// parsed and re-formatted so that no malformed value reaches the header;
+// application/octet-stream for an object that is no snapshot, a snapshot
+// without a valid media type, or when the statement cannot be read (the
+// bytes are still served: their digest is checked as they are read).
+func (s *server) snapshotType(ctx context.Context, digest string) string {
+	const fallback = "application/octet-stream"
+	mt, err := s.a.SnapshotInfo(ctx, digest)
+	if errors.Is(err, archive.ErrNotFound) {
+		return fallback
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "snapshot media type",
+			slog.String("sha256", digest), slog.Any("error", err))
+		return fallback
+	}
+	base, params, err := mime.ParseMediaType(mt)
+	if err != nil {
+		return fallback
+	}
+	if v := mime.FormatMediaType(base, params); v != "" {
+		return v
+	}
+	return fallback
 }
 
 // Proof is the body of the proof endpoints: RFC 6962 hashes, leaf side
@@ -512,4 +576,92 @@ func writeProof(w http.ResponseWriter, p [][]byte) {
 		p = [][]byte{}
 	}
 	writeJSON(w, Proof{Proof: p})
+}
+
+// metrics are the handler's Prometheus metrics, in a registry of its own.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	log      *slog.Logger
+}
+
+// noRoute is the route label of a request no pattern matched.
+const noRoute = "none"
+
+func newMetrics(lr *ledger.Reader, log *slog.Logger) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "exhibit_http_requests_total",
+			Help: "HTTP requests served, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "exhibit_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by route pattern.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+		log: log,
+	}
+	m.reg.MustRegister(
+		m.requests,
+		m.duration,
+		&logCollector{r: lr, log: log},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// observe counts one served request.
+func (m *metrics) observe(pattern string, status int, d time.Duration) {
+	if pattern == "" {
+		pattern = noRoute
+	}
+	m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(pattern).Observe(d.Seconds())
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelError),
+		Registry: m.reg,
+	})
+}
+
+var (
+	logSizeDesc = prometheus.NewDesc("exhibit_log_size",
+		"Entries in the log, from its latest checkpoint (signature verified).", nil, nil)
+	checkpointAgeDesc = prometheus.NewDesc("exhibit_log_checkpoint_age_seconds",
+		"Seconds since the log's checkpoint file was last written.", nil, nil)
+)
+
+// logCollector reads the log's size and checkpoint age at scrape time.
+// While the log has no readable checkpoint, it reports neither.
+type logCollector struct {
+	r   *ledger.Reader
+	log *slog.Logger
+}
+
+func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- logSizeDesc
+	ch <- checkpointAgeDesc
+}
+
+func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	_, cp, err := c.r.Checkpoint(ctx)
+	if err != nil {
+		if !errors.Is(err, ledger.ErrNoCheckpoint) {
+			c.log.LogAttrs(ctx, slog.LevelError, "metrics: reading the checkpoint", slog.Any("error", err))
+		}
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(logSizeDesc, prometheus.GaugeValue, float64(cp.Size))
+	fi, err := os.Stat(filepath.Join(c.r.Dir(), filepath.FromSlash(layout.CheckpointPath)))
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelError, "metrics: checkpoint file", slog.Any("error", err))
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, time.Since(fi.ModTime()).Seconds())
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -414,7 +418,7 @@ func TestAPI(t *testing.T) {
 		wantHeader(t, resp, "Content-Security-Policy", "sandbox")
 		wantHeader(t, resp, "X-Content-Type-Options", "nosniff")
 		wantHeader(t, resp, "Content-Disposition", `attachment; filename="`+digest+`"`)
-		wantHeader(t, resp, "Content-Type", "application/octet-stream")
+		wantHeader(t, resp, "Content-Type", "text/html; charset=utf-8")
 		wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
 
 		resp, body = f.get(t, p, "Range", "bytes=6-11")
@@ -424,6 +428,7 @@ func TestAPI(t *testing.T) {
 		}
 		wantHeader(t, resp, "Content-Range", fmt.Sprintf("bytes 6-11/%d", len(data)))
 		wantHeader(t, resp, "Content-Security-Policy", "sandbox")
+		wantHeader(t, resp, "Content-Type", "text/html; charset=utf-8")
 
 		resp, body = f.get(t, p, "If-None-Match", `"`+digest+`"`)
 		wantStatus(t, resp, body, http.StatusNotModified)
@@ -481,6 +486,56 @@ func TestAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		route := `route="GET /api/v1/log"`
+		_, before := f.get(t, "/metrics")
+		for range 3 {
+			f.get(t, "/api/v1/log")
+		}
+		f.get(t, "/tile/0/x999")         // matches a pattern, then 404
+		f.get(t, "/no/such/path/x31337") // matches none
+		resp, body := f.get(t, "/metrics")
+		wantStatus(t, resp, body, 200)
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Errorf("metrics Content-Type %q", ct)
+		}
+		counter := `exhibit_http_requests_total{code="200",` + route + `}`
+		was, _ := sample(t, before, counter)
+		if got, want := metricValue(t, body, counter), was+3; got != want {
+			t.Errorf("%s = %v, want %v", counter, got, want)
+		}
+		if got := metricValue(t, body, `exhibit_http_request_duration_seconds_count{`+route+`}`); got < 3 {
+			t.Errorf("latency histogram count for %s = %v, want >= 3", route, got)
+		}
+		if got := metricValue(t, body, `exhibit_http_requests_total{code="404",route="GET /tile/{level}/{index...}"}`); got < 1 {
+			t.Errorf("404 on a tile route counted %v times", got)
+		}
+		if got := metricValue(t, body, `exhibit_http_requests_total{code="404",route="none"}`); got < 1 {
+			t.Errorf("unmatched 404 counted %v times", got)
+		}
+		if bytes.Contains(body, []byte("x999")) || bytes.Contains(body, []byte("x31337")) {
+			t.Errorf("a request path leaked into a metric label")
+		}
+		_, cp, err := f.a.Log().Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := metricValue(t, body, "exhibit_log_size"); got != float64(cp.Size) {
+			t.Errorf("exhibit_log_size = %v, want %d", got, cp.Size)
+		}
+		fi, err := os.Stat(filepath.Join(f.a.Log().Dir(), "checkpoint"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, max := metricValue(t, body, "exhibit_log_checkpoint_age_seconds"), time.Since(fi.ModTime()).Seconds(); got < 0 || got > max {
+			t.Errorf("exhibit_log_checkpoint_age_seconds = %v, want in [0, %v]", got, max)
+		}
+		metricValue(t, body, "go_goroutines")
+		if runtime.GOOS == "linux" {
+			metricValue(t, body, "process_start_time_seconds")
+		}
+	})
+
 	t.Run("access log", func(t *testing.T) {
 		f.get(t, "/healthz?probe=1")
 		f.logMu.Lock()
@@ -505,6 +560,36 @@ func TestAPI(t *testing.T) {
 			t.Errorf("no access log line for GET /healthz:\n%s", f.logs)
 		}
 	})
+}
+
+// metricValue returns the value of the sample named series (name and
+// labels, as the text exposition format spells them) in a /metrics body;
+// it fails the test if there is none.
+func metricValue(t *testing.T, body []byte, series string) float64 {
+	t.Helper()
+	v, ok := sample(t, body, series)
+	if !ok {
+		t.Fatalf("no metric %s in:\n%s", series, body)
+	}
+	return v
+}
+
+// sample returns the value of the sample named series in a /metrics body,
+// and whether there is one.
+func sample(t *testing.T, body []byte, series string) (float64, bool) {
+	t.Helper()
+	for _, line := range strings.Split(string(body), "\n") {
+		v, ok := strings.CutPrefix(line, series+" ")
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			t.Fatalf("metric %s: %q: %v", series, line, err)
+		}
+		return f, true
+	}
+	return 0, false
 }
 
 // merkleRoot computes the RFC 6962 root of the first size leaves.
@@ -549,3 +634,92 @@ func (r httpTileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 }
 
 func (r httpTileReader) SaveTiles([]tlog.Tile, [][]byte) {}
+
+// TestSnapshotMediaType checks the Content-Type of stored objects: a
+// snapshot's is the media type its newest statement gives, parsed and
+// re-formatted; anything else's is application/octet-stream.
+func TestSnapshotMediaType(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := t.TempDir()
+	capture := func(name, data, mediaType string) string {
+		t.Helper()
+		p := filepath.Join(docs, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := w.CaptureFile(ctx, p, archive.FileOptions{Entity: "Example", Document: name, MediaType: mediaType})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.SHA256
+	}
+	html := capture("page.html", "<html><script>alert(1)</script></html>\n", "")
+	pdf := capture("doc.pdf", "%PDF-1.7 not really\n", "")
+	upper := capture("upper.txt", "upper case\n", "Text/Plain; Charset=UTF-8")
+	bad := capture("bad.bin", "bad media type\n", "text/html; charset")
+	// The same bytes captured twice: the newer statement wins.
+	capture("again-1.txt", "captured twice\n", "text/plain")
+	again := capture("again-2.txt", "captured twice\n", "text/markdown")
+	// An object that no statement describes as a snapshot, such as a
+	// certificate chain.
+	chain := []byte("-----BEGIN CERTIFICATE-----\n")
+	obj, err := w.Store().Put(ctx, bytes.NewReader(chain), int64(len(chain)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := archive.Open(ctx, dir, archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	srv := httptest.NewServer(api.New(a, api.Options{}))
+	t.Cleanup(srv.Close)
+
+	for _, c := range []struct {
+		desc, digest, want string
+	}{
+		{"html", html, "text/html; charset=utf-8"},
+		{"pdf", pdf, "application/pdf"},
+		{"re-formatted", upper, "text/plain; charset=UTF-8"},
+		{"malformed", bad, "application/octet-stream"},
+		{"newest statement", again, "text/markdown"},
+		{"not a snapshot", obj.SHA256, "application/octet-stream"},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			resp, err := srv.Client().Get(srv.URL + "/api/v1/snapshots/sha256/" + c.digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantStatus(t, resp, body, 200)
+			wantHeader(t, resp, "Content-Type", c.want)
+			wantHeader(t, resp, "Content-Disposition", `attachment; filename="`+c.digest+`"`)
+			wantHeader(t, resp, "X-Content-Type-Options", "nosniff")
+			wantHeader(t, resp, "Content-Security-Policy", "sandbox")
+		})
+	}
+
+	t.Run("SnapshotInfo", func(t *testing.T) {
+		if got, err := a.SnapshotInfo(ctx, html); err != nil || got != "text/html; charset=utf-8" {
+			t.Errorf("SnapshotInfo(html) = %q, %v", got, err)
+		}
+		if _, err := a.SnapshotInfo(ctx, obj.SHA256); !errors.Is(err, archive.ErrNotFound) {
+			t.Errorf("SnapshotInfo(certificate chain): %v, want ErrNotFound", err)
+		}
+		if _, err := a.SnapshotInfo(ctx, strings.ToUpper(html)); !errors.Is(err, store.ErrDigest) {
+			t.Errorf("SnapshotInfo(upper case): %v, want ErrDigest", err)
+		}
+	})
+}

@@ -298,3 +298,16 @@ func (x *Index) MaxLeafIndex(ctx context.Context) (uint64, error) {
 	}
 	return uint64(n.Int64) + 1, nil
 }
+
+// BySHA256 returns the newest record (largest leaf index) whose SHA256
+// column equals digest, a lowercase hex SHA-256, or ErrNotFound. It uses
+// the records_sha256 index. A failed capture's column holds the digest of
+// its URL, so the caller must check the statement's snapshot.
+func (x *Index) BySHA256(ctx context.Context, digest string) (*Record, error) {
+	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
+		WHERE sha256 = ? ORDER BY leaf_index DESC LIMIT 1`, digest))
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: sha256 %s", ErrNotFound, digest)
+	}
+	return r, err
+}

@@ -32,8 +32,12 @@ The log is served per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for
 byte as stored: GET /checkpoint, /tile/<L>/<N>[.p/<W>] and
 /tile/entries/<N>[.p/<W>]. The JSON API lives under /api/v1/: log, records/{id},
 records/{id}/bundle[?format=tlog-proof], snapshots/sha256/{hex},
-proofs/inclusion?index=N&size=M and proofs/consistency?from=N&to=M.
-GET /healthz answers "ok". One JSON access log line per request goes to stderr.`,
+proofs/inclusion?index=N&size=M and proofs/consistency?from=N&to=M. A snapshot
+is served as an attachment with the media type its signed statement gives
+(sandboxed, never sniffed); other stored objects as application/octet-stream.
+GET /metrics exposes Prometheus metrics: requests and latency by route, log
+size, checkpoint age, Go runtime and process. GET /healthz answers "ok". One
+JSON access log line per request goes to stderr.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
