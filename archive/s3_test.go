@@ -68,6 +68,22 @@ func TestS3Corpus(t *testing.T) {
 	if rep.Objects != 280 {
 		t.Errorf("%d objects in the bucket, want 280", rep.Objects)
 	}
+	// An object corrupted behind exhibit's back, in the server's own
+	// storage, is caught by the audit.
+	victim := recs[1].SHA256
+	path := filepath.Join(g.DataDir, "evidence", "corpus", "sha256", victim[:2], victim)
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, []byte("<html>altered</html>"), 0o644); err != nil {
+		t.Fatalf("corrupting %s: %v", path, err)
+	}
+	bad, err := a.Audit(ctx, archive.AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad.OK || len(bad.Problems) != 1 || bad.Problems[0].Kind != "corrupt" || bad.Problems[0].Where != victim {
+		t.Errorf("audit after corrupting %s in the bucket: %+v", victim, bad.Problems)
+	}
+
 	// Locked: deleting a stored version is refused by the server.
 	raw := g.Raw(t)
 	key := "corpus/sha256/" + recs[0].SHA256[:2] + "/" + recs[0].SHA256
