@@ -20,6 +20,8 @@
 //     GET /api/v1/snapshots/sha256/{hex}           a stored object's bytes
 //     GET /api/v1/proofs/inclusion?index=N&size=M  {"proof": [base64 hashes]}
 //     GET /api/v1/proofs/consistency?from=N&to=M   {"proof": [base64 hashes]}
+//     GET /api/v1/search?url=|sha256=|entity=|document=[&limit=N][&before=I]
+//     {"records": [...], "next": "I"}, newest first
 //
 //     Errors are JSON, {"error": "..."}, with status 400 for bad input, 404
 //     for what the archive does not hold and 500 otherwise.
@@ -136,6 +138,7 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/snapshots/sha256/{hex}", s.snapshot)
 	mux.HandleFunc("GET /api/v1/proofs/inclusion", s.inclusion)
 	mux.HandleFunc("GET /api/v1/proofs/consistency", s.consistency)
+	mux.HandleFunc("GET /api/v1/search", s.search)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint")
 	})
@@ -664,4 +667,79 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, time.Since(fi.ModTime()).Seconds())
+}
+
+// searchResult is one record in a search answer.
+type searchResult struct {
+	RecordID   string `json:"record_id"`
+	Index      uint64 `json:"index"`
+	SHA256     string `json:"sha256,omitempty"`
+	Outcome    string `json:"outcome"`
+	Status     int    `json:"status,omitempty"`
+	URL        string `json:"url"`
+	FinalURL   string `json:"final_url,omitempty"`
+	Entity     string `json:"entity,omitempty"`
+	Document   string `json:"document,omitempty"`
+	CapturedAt string `json:"captured_at"`
+	Claimed    bool   `json:"claimed,omitempty"`
+	// Record and Bundle are the API paths of the record and its bundle.
+	Record string `json:"record"`
+	Bundle string `json:"bundle"`
+}
+
+// search answers GET /api/v1/search?url=|sha256=|entity=|document=
+// [&limit=N][&before=INDEX]: exact matches over the index, newest first,
+// limit (default 50, at most 500) per page; "next" is the before= cursor of
+// the next page, absent on the last one. At least one criterion is needed.
+func (s *server) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sq := archive.SearchQuery{URL: q.Get("url"), SHA256: q.Get("sha256"), Entity: q.Get("entity"), Document: q.Get("document")}
+	if sq.URL == "" && sq.SHA256 == "" && sq.Entity == "" && sq.Document == "" {
+		writeError(w, http.StatusBadRequest, "search needs url, sha256, entity or document")
+		return
+	}
+	if sq.SHA256 != "" && !store.ValidDigest(sq.SHA256) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("sha256=%q: want 64 lowercase hex digits", sq.SHA256))
+		return
+	}
+	for name, dst := range map[string]*uint64{"before": &sq.Before} {
+		if q.Has(name) {
+			v, err := uintParam(r, name)
+			if err != nil || v == 0 {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s=%q: want a positive integer", name, q.Get(name)))
+				return
+			}
+			*dst = v
+		}
+	}
+	sq.Limit = 50
+	if q.Has("limit") {
+		v, err := uintParam(r, "limit")
+		if err != nil || v == 0 || v > 500 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit=%q: want 1 to 500", q.Get("limit")))
+			return
+		}
+		sq.Limit = int(v)
+	}
+	recs, err := s.a.Search(r.Context(), sq)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Records []searchResult `json:"records"`
+		Next    string         `json:"next,omitempty"`
+	}{Records: []searchResult{}}
+	for _, rec := range recs {
+		out.Records = append(out.Records, searchResult{
+			RecordID: rec.RecordID, Index: rec.Index, SHA256: rec.SHA256, Outcome: rec.Outcome, Status: rec.Status,
+			URL: rec.URL, FinalURL: rec.FinalURL, Entity: rec.Entity, Document: rec.Document,
+			CapturedAt: rec.CapturedAt, Claimed: rec.Claimed,
+			Record: "/api/v1/records/" + rec.RecordID, Bundle: "/api/v1/records/" + rec.RecordID + "/bundle",
+		})
+	}
+	if len(recs) == sq.Limit && recs[len(recs)-1].Index > 0 {
+		out.Next = strconv.FormatUint(recs[len(recs)-1].Index, 10)
+	}
+	writeJSON(w, out)
 }

@@ -723,3 +723,69 @@ func TestSnapshotMediaType(t *testing.T) {
 		}
 	})
 }
+
+func TestSearch(t *testing.T) {
+	f := newFixture(t)
+	var got struct {
+		Records []struct {
+			RecordID string `json:"record_id"`
+			Index    uint64 `json:"index"`
+			URL      string `json:"url"`
+			Bundle   string `json:"bundle"`
+		} `json:"records"`
+		Next string `json:"next"`
+	}
+	// Page through every record of the document, newest first.
+	seen := map[string]bool{}
+	last := uint64(1 << 62)
+	next := ""
+	for pages := 0; ; pages++ {
+		path := "/api/v1/search?url=" + url.QueryEscape("https://example.org/privacy") + "&limit=100"
+		if next != "" {
+			path += "&before=" + next
+		}
+		resp, body := f.get(t, path)
+		wantStatus(t, resp, body, 200)
+		got.Next = ""
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got.Records {
+			if r.Index >= last || seen[r.RecordID] || r.URL != "https://example.org/privacy" {
+				t.Fatalf("record %+v out of order or repeated", r)
+			}
+			last = r.Index
+			seen[r.RecordID] = true
+		}
+		if got.Next == "" {
+			break
+		}
+		next = got.Next
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != len(f.recs) {
+		t.Errorf("search found %d records, the archive has %d", len(seen), len(f.recs))
+	}
+	// By digest: the one record of that snapshot, whose bundle is served.
+	r := f.recs[7]
+	resp, body := f.get(t, "/api/v1/search?sha256="+r.SHA256)
+	wantStatus(t, resp, body, 200)
+	json.Unmarshal(body, &got)
+	if len(got.Records) != 1 || got.Records[0].RecordID != r.RecordID {
+		t.Fatalf("search by sha256: %s", body)
+	}
+	resp, body = f.get(t, got.Records[0].Bundle)
+	wantStatus(t, resp, body, 200)
+	// No match is an empty list; bad queries are 400.
+	resp, body = f.get(t, "/api/v1/search?entity=Nobody")
+	wantStatus(t, resp, body, 200)
+	if !strings.Contains(string(body), `"records": []`) {
+		t.Errorf("no match: %s", body)
+	}
+	for _, q := range []string{"", "?limit=5", "?sha256=ABC", "?url=x&limit=0", "?url=x&limit=501", "?url=x&before=0", "?url=x&before=-1"} {
+		resp, body := f.get(t, "/api/v1/search"+q)
+		wantJSONError(t, resp, body, 400)
+	}
+}

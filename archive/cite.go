@@ -223,3 +223,24 @@ func (c *Citation) line() string {
 
 // HumanTime renders t as "8 May 2026, 11:13:55 UTC".
 func HumanTime(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04:05 UTC") }
+
+// SearchQuery selects records; see index.SearchQuery.
+type SearchQuery = index.SearchQuery
+
+// Search returns the records matching q, newest first, each with its
+// statement's signature checked.
+func (a *Archive) Search(ctx context.Context, q SearchQuery) ([]*Record, error) {
+	irs, err := a.index.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Record, 0, len(irs))
+	for _, ir := range irs {
+		r, err := a.recordFromIndex(ir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

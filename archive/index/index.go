@@ -15,6 +15,7 @@ import (
 	"iter"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite"
@@ -310,4 +311,50 @@ func (x *Index) BySHA256(ctx context.Context, digest string) (*Record, error) {
 		return nil, fmt.Errorf("%w: sha256 %s", ErrNotFound, digest)
 	}
 	return r, err
+}
+
+// SearchQuery selects records by exact field values; empty fields match
+// anything. Results are newest first (highest leaf index first).
+type SearchQuery struct {
+	URL, SHA256, Entity, Document string
+	// Before, if positive, returns only records with a smaller leaf
+	// index: the cursor for the next page.
+	Before uint64
+	// Limit is the page size. Default 50, at most 500.
+	Limit int
+}
+
+// Search returns the records matching q, newest first.
+func (x *Index) Search(ctx context.Context, q SearchQuery) ([]*Record, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	q.Limit = min(q.Limit, 500)
+	where := []string{"1=1"}
+	var args []any
+	for _, c := range []struct{ col, v string }{{"url", q.URL}, {"sha256", q.SHA256}, {"entity", q.Entity}, {"document", q.Document}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if q.Before > 0 {
+		where = append(where, "leaf_index < ?")
+		args = append(args, int64(q.Before))
+	}
+	args = append(args, q.Limit)
+	rows, err := x.r.QueryContext(ctx, `SELECT `+cols+` FROM records WHERE `+strings.Join(where, " AND ")+` ORDER BY leaf_index DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	var out []*Record
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
