@@ -139,6 +139,9 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/proofs/inclusion", s.inclusion)
 	mux.HandleFunc("GET /api/v1/proofs/consistency", s.consistency)
 	mux.HandleFunc("GET /api/v1/search", s.search)
+	mux.HandleFunc("GET /{$}", s.indexHTML)
+	mux.HandleFunc("GET /records/{id}", s.recordHTML)
+	mux.HandleFunc("GET /static/{name}", s.static)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint")
 	})

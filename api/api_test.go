@@ -264,7 +264,7 @@ func TestAPI(t *testing.T) {
 			"/tile/entries/..%2f..%2fexhibit.json",
 			"/tile/0/%2e%2e%2f%2e%2e%2fkey.pem",
 			"/exhibit.json", "/key.pem", "/log/checkpoint",
-			"/", "/tile", "/tile/", "/tile/0", "/tile/0/", "/tile/entries/", "/tile/0/x001", "/tile/0/x000/000",
+			"/index.html", "/records/", "/static/", "/tile", "/tile/", "/tile/0", "/tile/0/", "/tile/entries/", "/tile/0/x001", "/tile/0/x000/000",
 			"/tile/0/0", "/tile/0/0000", "/tile/0/+00", "/tile/00/000", "/tile/64/000", "/tile/0/000.p/0",
 			"/tile/0/000.p/256", "/tile/0/000.p/04", "/tile/0/000/", "/checkpoint/",
 		} {

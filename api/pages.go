@@ -1,0 +1,243 @@
+package api
+
+// The HTML pages of exhibit serve: the list of recent records with a search
+// form (GET /), a record's citation page (GET /records/{id}) and the static
+// files they use (GET /static/{name}). Pages are rendered with html/template
+// (contextual auto-escaping) from templates embedded in the binary, and read
+// in full without JavaScript. The one script, /static/verify.js, adds a
+// verification panel that re-checks the record in the reader's browser with
+// WebCrypto (docs/FORMATS.md sections 4, 5 and 7), and a copy button.
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+//go:embed web/*.html web/*.js web/*.css
+var webFS embed.FS
+
+// pageCSP is the Content-Security-Policy of every page and static file:
+// scripts and styles from this origin only, no inline code, no plugins, no
+// <base>, no framing.
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// recentRecords is how many records GET / lists per page.
+const recentRecords = 20
+
+var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"human": func(s string) string {
+		t, err := verify.ParseTime(s)
+		if err != nil {
+			return s
+		}
+		return archive.HumanTime(t)
+	},
+}).ParseFS(webFS, "web/*.html"))
+
+// staticTypes are the media types of the files under /static/.
+var staticTypes = map[string]string{
+	".js":  "text/javascript; charset=utf-8",
+	".css": "text/css; charset=utf-8",
+}
+
+// setPageHeaders sets the security headers every page and static file gets.
+func setPageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// renderPage executes the named template into a buffer first, so that a
+// template error becomes a 500 rather than half a page.
+func (s *server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := pageTemplates.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "rendering page",
+			slog.String("template", name), slog.Any("error", err))
+		status, buf = http.StatusInternalServerError, bytes.Buffer{}
+		buf.WriteString("internal error\n")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	}
+	setPageHeaders(w)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// errorPage is the data of error.html.
+type errorPage struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// failPage is fail for pages: the same mapping of errors to 400, 404 and
+// 500, as an HTML page.
+func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
+	p := errorPage{Status: http.StatusInternalServerError, Title: "Internal error", Message: "The archive could not answer this request."}
+	switch {
+	case errors.Is(err, verify.ErrRecordID), errors.Is(err, store.ErrDigest):
+		p = errorPage{Status: http.StatusBadRequest, Title: "Bad request", Message: err.Error()}
+	case errors.Is(err, archive.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
+		p = errorPage{Status: http.StatusNotFound, Title: "Not found", Message: err.Error()}
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	s.renderPage(w, r, p.Status, "error.html", p)
+}
+
+// recordPage is the data of record.html.
+type recordPage struct {
+	C        *archive.Citation
+	Observed *verify.Observation
+	Claimed  *verify.Claim
+	// Snapshot, Bundle and Proof are the API paths of the snapshot (empty
+	// for a failed capture), the JSON bundle and the tlog-proof.
+	Snapshot, Bundle, Proof string
+}
+
+// recordHTML serves GET /records/{id}: the citation record of one record.
+// A record ID in a non-canonical spelling is redirected to the canonical
+// one.
+func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	canon, err := verify.ParseRecordID(id)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if canon != id {
+		http.Redirect(w, r, "/records/"+canon, http.StatusMovedPermanently)
+		return
+	}
+	rec, err := s.a.Get(ctx, id)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	c, _, err := s.a.Cite(ctx, id)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	p := recordPage{
+		C:        c,
+		Observed: rec.Statement.Predicate.Observed,
+		Claimed:  rec.Statement.Predicate.Claimed,
+		Bundle:   "/api/v1/records/" + c.RecordID + "/bundle",
+	}
+	p.Proof = p.Bundle + "?format=tlog-proof"
+	if c.SHA256 != "" {
+		p.Snapshot = "/api/v1/snapshots/sha256/" + c.SHA256
+	}
+	s.renderPage(w, r, http.StatusOK, "record.html", p)
+}
+
+// indexPage is the data of index.html.
+type indexPage struct {
+	Query string
+	// Field is what Query was matched against: "", "url", "sha256",
+	// "entity" or "document".
+	Field   string
+	Records []*archive.Record
+	// Older is the link to the next page of older records; empty on the
+	// last.
+	Older string
+}
+
+// indexHTML serves GET /[?q=...][&before=N]: the newest records, or those
+// matching q. A q of 64 hex digits is a SHA-256; one with "://" a URL; one
+// that starts with EXR and parses as a record ID redirects to its page; anything else is an
+// entity, or failing that a document title. Matches are exact.
+func (s *server) indexHTML(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	sq := archive.SearchQuery{Limit: recentRecords}
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			s.renderPage(w, r, http.StatusBadRequest, "error.html", errorPage{
+				Status: http.StatusBadRequest, Title: "Bad request", Message: "before=" + strconv.Quote(v) + ": want a positive integer"})
+			return
+		}
+		sq.Before = n
+	}
+	p := indexPage{Query: q}
+	// Only a q that starts with the prefix is taken for a record ID: a
+	// title such as "Zoom Privacy Statement" has 20 Crockford letters too.
+	if id, err := verify.ParseRecordID(q); err == nil && strings.HasPrefix(strings.ToUpper(q), "EXR") {
+		http.Redirect(w, r, "/records/"+id, http.StatusSeeOther)
+		return
+	}
+	switch lq := strings.ToLower(q); {
+	case q == "":
+	case store.ValidDigest(lq):
+		p.Field, sq.SHA256 = "sha256", lq
+	case strings.Contains(q, "://"):
+		p.Field, sq.URL = "url", q
+	default:
+		p.Field, sq.Entity = "entity", q
+	}
+	recs, err := s.a.Search(ctx, sq)
+	if err == nil && len(recs) == 0 && p.Field == "entity" {
+		sq.Entity, sq.Document, p.Field = "", q, "document"
+		recs, err = s.a.Search(ctx, sq)
+	}
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	p.Records = recs
+	if len(recs) == sq.Limit && recs[len(recs)-1].Index > 0 {
+		v := url.Values{"before": {strconv.FormatUint(recs[len(recs)-1].Index, 10)}}
+		if q != "" {
+			v.Set("q", q)
+		}
+		p.Older = "/?" + v.Encode()
+	}
+	s.renderPage(w, r, http.StatusOK, "index.html", p)
+}
+
+// static serves the embedded scripts and style sheets.
+func (s *server) static(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	i := strings.LastIndexByte(name, '.')
+	typ, ok := "", false
+	if i >= 0 {
+		typ, ok = staticTypes[name[i:]]
+	}
+	var b []byte
+	var err error
+	if ok && !strings.ContainsAny(name, "/\\") {
+		b, err = fs.ReadFile(webFS, "web/"+name)
+	}
+	if !ok || err != nil {
+		s.renderPage(w, r, http.StatusNotFound, "error.html", errorPage{
+			Status: http.StatusNotFound, Title: "Not found", Message: "no such file"})
+		return
+	}
+	setPageHeaders(w)
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
