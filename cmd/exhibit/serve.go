@@ -25,7 +25,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR]",
-		Short: "Serve the archive read-only over HTTP: the log (tlog-tiles) and a JSON API",
+		Short: "Serve the archive read-only over HTTP: the log (tlog-tiles), a JSON API and record pages",
 		Long: `Serve the archive read-only over HTTP until interrupted (SIGINT or SIGTERM).
 
 The log is served per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for
@@ -35,6 +35,10 @@ records/{id}/bundle[?format=tlog-proof], snapshots/sha256/{hex},
 proofs/inclusion?index=N&size=M and proofs/consistency?from=N&to=M. A snapshot
 is served as an attachment with the media type its signed statement gives
 (sandboxed, never sniffed); other stored objects as application/octet-stream.
+Pages: GET /records/{id} shows a record's citation record and provenance,
+with a panel that re-verifies its bundle in the reader's browser (WebCrypto),
+and GET / lists recent records with a search box; they read without
+JavaScript and load nothing from other hosts.
 GET /metrics exposes Prometheus metrics: requests and latency by route, log
 size, checkpoint age, Go runtime and process. GET /healthz answers "ok". One
 JSON access log line per request goes to stderr.`,
