@@ -1,4 +1,5 @@
-// Package api serves an exhibit archive over HTTP, read-only.
+// Package api serves an exhibit archive over HTTP, read-only unless its
+// write API is enabled.
 //
 // It serves two things:
 //
@@ -52,8 +53,14 @@
 //     verifies, and the age from the checkpoint file's modification time.
 //     Both are absent while the log has no readable checkpoint.
 //
+//   - A write API, off unless Options.Tokens holds a bearer token (see
+//     write.go): POST /api/v1/captures captures a URL from this server,
+//     POST /api/v1/snapshots archives an uploaded file with its claimed
+//     URL and time. Each answers 201 with the new record and its bundle.
+//
 // GET /healthz answers 200 "ok". Every response carries
-// Access-Control-Allow-Origin: *. Nothing here writes to the archive.
+// Access-Control-Allow-Origin: *. Nothing but the write API writes to the
+// archive.
 package api
 
 import (
@@ -76,6 +83,7 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -90,6 +98,34 @@ type Options struct {
 	// Logger receives one access log line per request (method, path,
 	// status, duration) at level Info. Default: discard.
 	Logger *slog.Logger
+
+	// The write API (see write.go): off unless Tokens is set and its file
+	// holds a token. It needs an archive opened for writing.
+	//
+	// Tokens are the bearer tokens the write routes accept, read from
+	// their file at every request, so a revocation takes effect at once.
+	Tokens *Tokens
+	// AllowPrivateTargets lets server-side captures connect to loopback,
+	// private, link-local, multicast, unspecified and reserved addresses,
+	// which are refused by default (checked for every connection, so for
+	// every DNS answer and redirect).
+	AllowPrivateTargets bool
+	// Fetch are the options of server-side captures; its Control is
+	// replaced unless AllowPrivateTargets.
+	Fetch capture.Options
+	// RateLimit is the write requests per minute allowed to one token, as
+	// a token bucket holding a minute's worth. Zero means
+	// DefaultRateLimit (60); negative means no limit.
+	RateLimit int
+	// MaxCaptures is the number of write requests served at once; more
+	// are answered 503 at once. Zero means DefaultMaxCaptures (8).
+	MaxCaptures int
+	// MaxUploadBytes limits an uploaded file. Zero means
+	// capture.DefaultMaxBodyBytes (64 MiB).
+	MaxUploadBytes int64
+	// TempDir holds uploads while they are archived. Empty means
+	// os.TempDir().
+	TempDir string
 }
 
 // Cache-Control values. A full tile or entry bundle never changes; a
@@ -139,6 +175,9 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/proofs/inclusion", s.inclusion)
 	mux.HandleFunc("GET /api/v1/proofs/consistency", s.consistency)
 	mux.HandleFunc("GET /api/v1/search", s.search)
+	wa := newWriteAPI(s, o)
+	mux.HandleFunc("POST /api/v1/captures", wa.guard(wa.capture))
+	mux.HandleFunc("POST /api/v1/snapshots", wa.guard(wa.upload))
 	mux.HandleFunc("GET /{$}", s.indexHTML)
 	mux.HandleFunc("GET /records/{id}", s.recordHTML)
 	mux.HandleFunc("GET /static/{name}", s.static)

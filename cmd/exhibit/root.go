@@ -86,6 +86,7 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		newReindexCmd(g),
 		newStoreCmd(g),
 		newServeCmd(g),
+		newTokenCmd(g),
 	)
 	return root
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/spf13/cobra"
 )
 
@@ -23,10 +24,11 @@ func defaultListen() string {
 
 func newServeCmd(g *globals) *cobra.Command {
 	var listen string
+	var allowPrivate bool
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR]",
-		Short: "Serve the archive read-only over HTTP: the log (tlog-tiles), a JSON API and record pages",
-		Long: `Serve the archive read-only over HTTP until interrupted (SIGINT or SIGTERM).
+		Short: "Serve the archive over HTTP: the log (tlog-tiles), a JSON API and record pages",
+		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM).
 
 The log is served per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for
 byte as stored: GET /checkpoint, /tile/<L>/<N>[.p/<W>] and
@@ -41,12 +43,41 @@ and GET / lists recent records with a search box; they read without
 JavaScript and load nothing from other hosts.
 GET /metrics exposes Prometheus metrics: requests and latency by route, log
 size, checkpoint age, Go runtime and process. GET /healthz answers "ok". One
-JSON access log line per request goes to stderr.`,
+JSON access log line per request goes to stderr.
+
+The write API is on only when the archive has bearer tokens ("exhibit token
+create"): then the archive is opened for writing, and the serving process
+holds its write lock (no other process can capture into it meanwhile);
+without tokens it is served read-only and the write routes answer 403.
+POST /api/v1/captures ({"url", "entity", "document"}) captures a URL from the
+server; POST /api/v1/snapshots (multipart/form-data: url, fetched_at, entity,
+document and a "file" part) archives an upload with its claimed URL and time.
+Both need "Authorization: Bearer <token>" (else 401), allow 60 requests a
+minute per token (else 429), run at most 8 at once (else 503 at once) and
+answer 201 with {"record", "bundle"} for every record logged, a failed
+capture included (record.outcome "failed"). Server-side captures refuse to
+connect to loopback, private, link-local, multicast, unspecified and reserved
+addresses, checked for every connection (every DNS answer and redirect);
+--allow-private-targets lifts this. Request bodies are limited: 64 KiB of
+JSON, 64 MiB per upload (413).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			a, err := g.openRead(ctx)
+			tokens := api.NewTokens(g.archive)
+			toks, err := tokens.List()
+			if err != nil {
+				return err
+			}
+			opts := api.Options{AllowPrivateTargets: allowPrivate}
+			var a *archive.Archive
+			if len(toks) > 0 {
+				// The write API logs captures: hold the write lock.
+				a, err = g.openWrite(ctx, cmd, false)
+				opts.Tokens = tokens
+			} else {
+				a, err = g.openRead(ctx)
+			}
 			if err != nil {
 				return err
 			}
@@ -56,8 +87,9 @@ JSON access log line per request goes to stderr.`,
 				return err
 			}
 			access := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			opts.Logger = access
 			srv := &http.Server{
-				Handler:           api.New(a, api.Options{Logger: access}),
+				Handler:           api.New(a, opts),
 				ReadHeaderTimeout: 10 * time.Second,
 				ReadTimeout:       30 * time.Second,
 				WriteTimeout:      5 * time.Minute,
@@ -66,6 +98,9 @@ JSON access log line per request goes to stderr.`,
 				ErrorLog:          slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn),
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: serving %s on http://%s\n", g.archive, ln.Addr())
+			if opts.Tokens != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); holding the archive's write lock\n", len(toks))
+			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
 			select {
@@ -83,5 +118,6 @@ JSON access log line per request goes to stderr.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", defaultListen(), "address to listen on (env EXHIBIT_LISTEN)")
+	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", false, "let server-side captures reach loopback, private, link-local, multicast and reserved addresses")
 	return cmd
 }
