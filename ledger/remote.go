@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/client"
 )
 
@@ -26,50 +29,137 @@ var ErrFork = errors.New("the published log does not extend the checkpoint")
 // checks its signature by key, and verifies an RFC 6962 consistency proof
 // from cp to it, computed from the tiles served there (which are untrusted
 // and checked by the proof). It returns the latest checkpoint. Errors wrap
-// ErrFork for a log that does not extend cp; other errors are for a log
-// that cannot be read or whose checkpoint does not verify.
+// ErrFork for a log that does not extend cp (as a *ForkError holding the
+// evidence); other errors are for a log that cannot be read or whose
+// checkpoint does not verify.
 func CheckPublished(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client) (*verify.Checkpoint, error) {
+	_, latest, err := Follow(ctx, logURL, key, cp, hc)
+	return latest, err
+}
+
+// ForkError is the evidence of a fork: two checkpoints signed by the log's
+// key that cannot both be true, and the consistency proof (if any) the log
+// served between them.
+type ForkError struct {
+	// Old is the earlier checkpoint (its body), New the latest one served
+	// (the signed note, as fetched).
+	Old    *verify.Checkpoint
+	New    []byte
+	Proof  [][]byte
+	Reason string
+}
+
+func (e *ForkError) Error() string { return ErrFork.Error() + ": " + e.Reason }
+func (e *ForkError) Unwrap() error { return ErrFork }
+
+// Follow is CheckPublished that also returns the latest signed checkpoint
+// as fetched, for a monitor to keep.
+func Follow(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client) ([]byte, *verify.Checkpoint, error) {
+	f, err := httpFetcher(logURL, hc)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := f.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetching %s checkpoint: %w", logURL, err)
+	}
+	latest, err := verify.OpenCheckpoint(raw, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the checkpoint at %s: %w", logURL, err)
+	}
+	fork := func(p [][]byte, format string, args ...any) error {
+		return &ForkError{Old: cp, New: raw, Proof: p, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case cp == nil || cp.Size == 0:
+		return raw, latest, nil // the empty tree is a prefix of every tree
+	case latest.Size < cp.Size:
+		return raw, latest, fork(nil, "%s serves tree size %d, smaller than the %d seen before", logURL, latest.Size, cp.Size)
+	case latest.Size == cp.Size:
+		if !bytes.Equal(latest.Hash, cp.Hash) {
+			return raw, latest, fork(nil, "%s serves another root for tree size %d (%x, not %x)", logURL, cp.Size, latest.Hash, cp.Hash)
+		}
+		return raw, latest, nil
+	}
+	pb, err := client.NewProofBuilder(ctx, latest.Size, f.ReadTile)
+	if err != nil {
+		return raw, latest, fmt.Errorf("reading tiles from %s: %w", logURL, err)
+	}
+	p, err := pb.ConsistencyProof(ctx, cp.Size, latest.Size)
+	if err != nil {
+		return raw, latest, fmt.Errorf("building a consistency proof from %s's tiles: %w", logURL, err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, latest.Size, p, cp.Hash, latest.Hash); err != nil {
+		return raw, latest, fork(p, "no consistency from tree size %d to %d: %v", cp.Size, latest.Size, err)
+	}
+	return raw, latest, nil
+}
+
+func httpFetcher(logURL string, hc *http.Client) (*client.HTTPFetcher, error) {
 	u, err := url.Parse(logURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("log URL %q: want an http(s) URL", logURL)
 	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	f, err := client.NewHTTPFetcher(u, hc)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := f.ReadCheckpoint(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("fetching %s checkpoint: %w", logURL, err)
-	}
-	latest, err := verify.OpenCheckpoint(raw, key)
-	if err != nil {
-		return nil, fmt.Errorf("the checkpoint at %s: %w", logURL, err)
-	}
-	switch {
-	case latest.Size < cp.Size:
-		return latest, fmt.Errorf("%w: %s serves tree size %d, smaller than the bundle's %d", ErrFork, logURL, latest.Size, cp.Size)
-	case latest.Size == cp.Size:
-		if !bytes.Equal(latest.Hash, cp.Hash) {
-			return latest, fmt.Errorf("%w: %s serves another root for tree size %d (%x, not %x)", ErrFork, logURL, cp.Size, latest.Hash, cp.Hash)
-		}
-		return latest, nil
-	}
+	return client.NewHTTPFetcher(u, hc)
+}
+
+// AuditPublished downloads every entry of the log published at logURL up
+// to the checkpoint cp (which the caller has verified), checks each entry's
+// statement signature by key, and recomputes the tree's root from the
+// leaves. It returns the number of entries checked, or the first problem.
+func AuditPublished(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client, progress func(done, total uint64)) (uint64, error) {
 	if cp.Size == 0 {
-		return latest, nil // the empty tree is a prefix of every tree
+		return 0, nil
 	}
-	pb, err := client.NewProofBuilder(ctx, latest.Size, f.ReadTile)
+	f, err := httpFetcher(logURL, hc)
 	if err != nil {
-		return latest, fmt.Errorf("reading tiles from %s: %w", logURL, err)
+		return 0, err
 	}
-	p, err := pb.ConsistencyProof(ctx, cp.Size, latest.Size)
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	tree := rf.NewEmptyRange(0)
+	size := func(context.Context) (uint64, error) { return cp.Size, nil }
+	var n uint64
+	for b, err := range client.EntryBundles(ctx, 4, size, f.ReadEntryBundle, 0, cp.Size) {
+		if err != nil {
+			return n, fmt.Errorf("reading entry bundles from %s: %w", logURL, err)
+		}
+		var eb api.EntryBundle
+		if err := eb.UnmarshalText(b.Data); err != nil {
+			return n, fmt.Errorf("entry bundle %d: %w", b.RangeInfo.Index, err)
+		}
+		for i := uint64(0); i < uint64(b.RangeInfo.N); i++ {
+			j := uint64(b.RangeInfo.First) + i
+			if j >= uint64(len(eb.Entries)) {
+				return n, fmt.Errorf("entry bundle %d is short", b.RangeInfo.Index)
+			}
+			e := eb.Entries[j]
+			if _, err := verify.OpenStatement(e, key); err != nil {
+				return n, fmt.Errorf("entry %d: %w", n, err)
+			}
+			if err := tree.Append(rfc6962.DefaultHasher.HashLeaf(e), nil); err != nil {
+				return n, err
+			}
+			n++
+			if progress != nil && n%1024 == 0 {
+				progress(n, cp.Size)
+			}
+		}
+	}
+	if n != cp.Size {
+		return n, fmt.Errorf("%s served %d entries, the checkpoint commits to %d", logURL, n, cp.Size)
+	}
+	root, err := tree.GetRootHash(nil)
 	if err != nil {
-		return latest, fmt.Errorf("building a consistency proof from %s's tiles: %w", logURL, err)
+		return n, err
 	}
-	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, latest.Size, p, cp.Hash, latest.Hash); err != nil {
-		return latest, fmt.Errorf("%w: no consistency from tree size %d to %d: %v", ErrFork, cp.Size, latest.Size, err)
+	if !bytes.Equal(root, cp.Hash) {
+		return n, &ForkError{Old: cp, Reason: fmt.Sprintf("the %d entries served hash to root %x, but the signed checkpoint says %x", n, root, cp.Hash)}
 	}
-	return latest, nil
+	return n, nil
 }

@@ -87,6 +87,7 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		newStoreCmd(g),
 		newServeCmd(g),
 		newTokenCmd(g),
+		newMonitorCmd(g),
 	)
 	return root
 }

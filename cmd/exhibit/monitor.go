@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/spf13/cobra"
+)
+
+func newMonitorCmd(g *globals) *cobra.Command {
+	var (
+		key, state string
+		full, once bool
+		interval   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "monitor URL [--key VKEY | --archive DIR] [--state FILE] [--full] [--once]",
+		Short: "Follow a published log and check that it only ever grows",
+		Long: `Follow the log published at URL (a C2SP tlog-tiles endpoint, such as
+exhibit serve's) as an auditor: fetch its checkpoint every --interval, check
+its signature by the trusted key (--key VKEY or a file holding one, else
+--archive's key), and check an RFC 6962 consistency proof, built from the
+served tiles, from the last checkpoint seen to the new one. The last
+checkpoint is kept in --state (default exhibit-monitor.state), written
+atomically, so a later run continues from it.
+
+With --full, also download every entry, check each statement's signature,
+and recompute the root from the leaves.
+
+A fork (two checkpoints signed by the key that cannot both be true: a
+smaller tree, another root for the same size, or no consistency proof)
+prints both checkpoints and the proof as evidence and exits with status 1,
+leaving the state as it was. --once checks once and exits: 0 if the log is
+consistent, 1 if not or if it cannot be read.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if interval <= 0 {
+				return usageError("--interval must be positive")
+			}
+			pk, err := trustedKey(cmd, g, key)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			out := cmd.OutOrStdout()
+			hc := &http.Client{Timeout: time.Minute}
+			for {
+				err := monitorOnce(ctx, out, args[0], pk, state, full, hc)
+				var fork *ledger.ForkError
+				if errors.As(err, &fork) {
+					return &exitError{code: 1, err: err}
+				}
+				if err != nil {
+					if once || errors.Is(err, context.Canceled) {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %v (retrying in %v)\n", err, interval)
+				}
+				if once {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(interval):
+				}
+			}
+		},
+	}
+	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
+	cmd.Flags().StringVar(&state, "state", "exhibit-monitor.state", "file keeping the last checkpoint seen")
+	cmd.Flags().BoolVar(&full, "full", false, "also download every entry, check its signature and recompute the root")
+	cmd.Flags().BoolVar(&once, "once", false, "check once and exit")
+	cmd.Flags().DurationVar(&interval, "interval", time.Minute, "time between checks")
+	return cmd
+}
+
+// monitorOnce runs one round: follow the log from the state's checkpoint,
+// report, and save the new checkpoint.
+func monitorOnce(ctx context.Context, out io.Writer, logURL string, pk *verify.PublicKey, state string, full bool, hc *http.Client) error {
+	var prev *verify.Checkpoint
+	prevRaw, err := os.ReadFile(state)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if prev, err = verify.OpenCheckpoint(prevRaw, pk); err != nil {
+			return fmt.Errorf("state %s: %w", state, err)
+		}
+	}
+	raw, latest, err := ledger.Follow(ctx, logURL, pk, prev, hc)
+	var fork *ledger.ForkError
+	if errors.As(err, &fork) {
+		fmt.Fprintf(out, "FORK: %s\n\nearlier checkpoint (from %s):\n%s\nlatest checkpoint (from %s):\n%s\n", fork.Reason, state, prevRaw, logURL, fork.New)
+		if len(fork.Proof) > 0 {
+			fmt.Fprintln(out, "consistency proof served:")
+			for _, h := range fork.Proof {
+				fmt.Fprintln(out, base64.StdEncoding.EncodeToString(h))
+			}
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if prev == nil {
+		fmt.Fprintf(out, "%s: tree size %d, root %x (first checkpoint seen)\n", logURL, latest.Size, latest.Hash)
+	} else {
+		fmt.Fprintf(out, "%s: tree size %d, root %x, consistent with size %d seen before\n", logURL, latest.Size, latest.Hash, prev.Size)
+	}
+	if full {
+		n, err := ledger.AuditPublished(ctx, logURL, pk, latest, hc, nil)
+		if errors.As(err, &fork) {
+			fmt.Fprintf(out, "FORK: %s\n\ncheckpoint:\n%s\n", fork.Reason, raw)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  all %d entries downloaded, every statement signature checked, root recomputed\n", n)
+	}
+	return writeFileAtomic(state, raw)
+}
+
+// writeFileAtomic writes data beside path, fsyncs it and renames it over
+// path.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
