@@ -209,3 +209,43 @@ mem_ok=$(awk -v g="$mem_mib_got" -v t="$mem_mib" 'BEGIN { print (g + 0 <= t + 0)
 printf '%-34s %s MiB peak RSS (target <= %s MiB) %s; %s documents in %ss (%s records/s), exit %s\n' \
 	"(6) exhibit import, memory" "$mem_mib_got" "$mem_mib" "$mem_ok" "$mem_records" "$mem_wall" \
 	"$(awk -v n="$mem_records" -v w="$mem_wall" 'BEGIN { printf "%.0f", n / w }')" "$mem_exit"
+
+# (9) exhibit serve: the HTTP server under many concurrent loopback clients
+# (api/bench_test.go, BenchmarkServe*): GET of a full tile from exhibit vs
+# Go's http.FileServer over the same log directory (baseline run right
+# before, same invocation; target >= 0.8x), GET /api/v1/records/{id}, and
+# POST /api/v1/captures of distinct loopback URLs from 50 clients, each
+# bundle verified (target p99 < 1000 ms). Repeated EXHIBIT_BENCH_ROUNDS
+# times; medians shown.
+echo
+echo "== (9) exhibit serve (go test ./api -run '^\$' -bench 'BenchmarkServe' -benchtime=1x, rounds: $rounds)"
+(cd api && go test -run '^$' -bench 'BenchmarkServe' -benchtime=1x -count "$rounds" -timeout 30m .) >"$tmp/serve-out" 2>&1 ||
+	echo "bench.sh: the serve benchmarks failed; the rows lack what did not run" >&2
+grep -v -e '^goos:' -e '^goarch:' -e '^pkg:' -e '^cpu:' -e '^PASS$' "$tmp/serve-out" || true
+# serve_metric NAME UNIT: the median of benchmark NAME's metric UNIT.
+serve_metric() {
+	awk -v name="$1" -v unit="$2" '/^Benchmark/ { n = $1; sub(/-[0-9]+$/, "", n); if (n != name) next
+		for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i
+	}' "$tmp/serve-out" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit
+		printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+tile_fs=$(serve_metric BenchmarkServeTile/fileserver req/s)
+tile_ex=$(serve_metric BenchmarkServeTile/exhibit req/s)
+tile_id=$(serve_metric BenchmarkServeTile/exhibit-identity req/s)
+tile_r=$(ratio "$tile_ex" "$tile_fs")
+tile_rid=$(ratio "$tile_id" "$tile_fs")
+rec_rate=$(serve_metric BenchmarkServeRecord req/s)
+cap_p50=$(serve_metric BenchmarkServeCapture p50-ms)
+cap_p99=$(serve_metric BenchmarkServeCapture p99-ms)
+cap_rate=$(serve_metric BenchmarkServeCapture captures/s)
+echo
+echo "== (9) summary"
+printf '%-34s %10s %10s %6s %8s %s\n' "measurement" "req/s" "baseline" "ratio" "target" ""
+printf '%-34s %10s %10s %6s %8s %s\n' "(9) tile, exhibit / FileServer" "${tile_ex:--}" "${tile_fs:--}" "${tile_r:--}" ">= 0.8" "$(verdict "$tile_r" 0.8)"
+printf '%-34s %10s %10s %6s %8s %s\n' "    same, client asks no gzip" "${tile_id:--}" "${tile_fs:--}" "${tile_rid:--}" ">= 0.8" "$(verdict "$tile_rid" 0.8)"
+printf '%-34s %10s\n' "(9) GET /api/v1/records/{id}" "${rec_rate:--}"
+printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 1000 ms); %s captures/s, bundles verified: %s\n' \
+	"(9) POST captures, 50 clients" "${cap_p50:--}" "${cap_p99:--}" "$(under "$cap_p99" 1000)" "${cap_rate:--}" \
+	"$([ -n "$cap_p99" ] && echo all || echo -)"

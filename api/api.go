@@ -6,7 +6,8 @@
 //   - The transparency log, per C2SP tlog-tiles (https://c2sp.org/tlog-tiles):
 //     GET /checkpoint, GET /tile/<L>/<N>[.p/<W>] and
 //     GET /tile/entries/<N>[.p/<W>], byte for byte as stored in the
-//     archive's log directory. Any tlog-tiles client (Tessera's, x/mod's
+//     archive's log directory. The checkpoint and entry bundles are gzipped
+//     for clients that accept it; hash tiles, incompressible, never are. Any tlog-tiles client (Tessera's, x/mod's
 //     sumdb/tlog) can fetch the log, check the signed checkpoint against the
 //     log key and compute proofs from the tiles. Tiles are served as stored,
 //     unverified: like every tlog-tiles client, a reader checks them against
@@ -80,6 +81,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -276,25 +278,37 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // writeLog sends a log resource's bytes, gzipped when the client accepts
 // gzip.
-func writeLog(w http.ResponseWriter, r *http.Request, contentType, cache string, data []byte) {
+//
+// Hash tiles are not compressed: they are SHA-256 hashes, which gzip cannot
+// shrink, so compressing them would only cost CPU; compress is false for
+// them.
+func writeLog(w http.ResponseWriter, r *http.Request, contentType, cache string, data []byte, compress bool) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", cache)
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if !acceptsGzip(r) {
+	if !compress || !acceptsGzip(r) {
 		h.Set("Content-Length", strconv.Itoa(len(data)))
 		w.Write(data)
 		return
 	}
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
 	zw.Write(data)
 	zw.Close()
+	gzipWriters.Put(zw)
 	h.Set("Content-Encoding", "gzip")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Write(buf.Bytes())
 }
+
+// gzipWriters reuses gzip writers, which are costly to allocate.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
 
 // acceptsGzip reports whether the request's Accept-Encoding lists gzip
 // with a non-zero quality.
@@ -323,7 +337,7 @@ func (s *server) checkpoint(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeLog(w, r, "text/plain; charset=utf-8", cacheCheckpoint, raw)
+	writeLog(w, r, "text/plain; charset=utf-8", cacheCheckpoint, raw, true)
 }
 
 func (s *server) tile(w http.ResponseWriter, r *http.Request) {
@@ -361,12 +375,13 @@ func (s *server) serveLogFile(w http.ResponseWriter, r *http.Request, rel string
 		return
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		http.NotFound(w, r)
 		return
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -374,7 +389,7 @@ func (s *server) serveLogFile(w http.ResponseWriter, r *http.Request, rel string
 	if partial > 0 {
 		cache = cachePartial
 	}
-	writeLog(w, r, "application/octet-stream", cache, data)
+	writeLog(w, r, "application/octet-stream", cache, data, strings.HasPrefix(rel, "tile/entries/"))
 }
 
 // LogInfo is the body of GET /api/v1/log.
