@@ -643,6 +643,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	captures *prometheus.CounterVec
 	log      *slog.Logger
 }
 
@@ -661,11 +662,16 @@ func newMetrics(lr *ledger.Reader, log *slog.Logger) *metrics {
 			Help:    "Time to serve an HTTP request, by route pattern.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
+		captures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "exhibit_captures_total",
+			Help: "Records logged through the write API, by method (fetch, upload) and outcome (captured, http_error, failed).",
+		}, []string{"method", "outcome"}),
 		log: log,
 	}
 	m.reg.MustRegister(
 		m.requests,
 		m.duration,
+		m.captures,
 		&logCollector{r: lr, log: log},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -440,6 +440,7 @@ func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // created answers 201 with the record and its bundle.
 func (wa *writeAPI) created(w http.ResponseWriter, r *http.Request, rec *archive.Record) {
+	wa.s.metrics.captures.WithLabelValues(rec.Statement.Predicate.Method, rec.Outcome).Inc()
 	_, b, err := wa.s.a.Prove(r.Context(), rec.RecordID)
 	if err != nil {
 		wa.s.fail(w, r, err)

@@ -144,6 +144,16 @@ func TestWriteCapture(t *testing.T) {
 	if r2.StatusCode != 200 {
 		t.Errorf("GET record: %d", r2.StatusCode)
 	}
+	// The capture is counted in the metrics.
+	m, err := f.srv.Client().Get(f.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	if !strings.Contains(string(mb), `exhibit_captures_total{method="fetch",outcome="captured"} 1`) {
+		t.Errorf("metrics lack the capture:\n%s", mb)
+	}
 }
 
 // TestWriteCaptureRefusesLoopback: by default a loopback target is refused

@@ -108,7 +108,9 @@ JSON, 64 MiB per upload (413).`,
 				return err
 			case <-ctx.Done():
 			}
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// Let in-flight captures finish (a fetch may take its full
+			// timeout, then wait for its checkpoint) before closing.
+			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer scancel()
 			err = srv.Shutdown(sctx)
 			if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
@@ -118,6 +120,6 @@ JSON, 64 MiB per upload (413).`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", defaultListen(), "address to listen on (env EXHIBIT_LISTEN)")
-	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", false, "let server-side captures reach loopback, private, link-local, multicast and reserved addresses")
+	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures reach loopback, private, link-local, multicast and reserved addresses")
 	return cmd
 }
