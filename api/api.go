@@ -567,20 +567,27 @@ func (s *server) treeSize(ctx context.Context) (uint64, error) {
 	return cp.Size, nil
 }
 
-func (s *server) inclusion(w http.ResponseWriter, r *http.Request) {
-	index, err := uintParam(r, "index")
+// proofParams reads the two tree positions a proof request names and the
+// latest checkpoint's tree size; on failure it has written the error.
+func (s *server) proofParams(w http.ResponseWriter, r *http.Request, a, b string) (x, y, cur uint64, ok bool) {
+	x, err := uintParam(r, a)
+	if err == nil {
+		y, err = uintParam(r, b)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return 0, 0, 0, false
 	}
-	size, err := uintParam(r, "size")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	cur, err := s.treeSize(r.Context())
-	if err != nil {
+	if cur, err = s.treeSize(r.Context()); err != nil {
 		s.fail(w, r, err)
+		return 0, 0, 0, false
+	}
+	return x, y, cur, true
+}
+
+func (s *server) inclusion(w http.ResponseWriter, r *http.Request) {
+	index, size, cur, ok := s.proofParams(w, r, "index", "size")
+	if !ok {
 		return
 	}
 	switch {
@@ -600,19 +607,8 @@ func (s *server) inclusion(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) consistency(w http.ResponseWriter, r *http.Request) {
-	from, err := uintParam(r, "from")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	to, err := uintParam(r, "to")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	cur, err := s.treeSize(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
+	from, to, cur, ok := s.proofParams(w, r, "from", "to")
+	if !ok {
 		return
 	}
 	switch {

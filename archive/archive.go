@@ -165,7 +165,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	}
 	defer lk.release()
 	// Write the config last: its presence marks a complete archive.
-	if err := writeFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
+	if err := WriteFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
 		return nil, err
 	}
 	if sc.Type == "fs" {
@@ -197,7 +197,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		CreatedAt:     verify.FormatTime(time.Now()),
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := writeFileAtomic(filepath.Join(dir, configFile), append(b, '\n'), 0o644); err != nil {
+	if err := WriteFileAtomic(filepath.Join(dir, configFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -428,9 +428,10 @@ func writeBundle(path string, b *verify.Bundle) error {
 	return writeFile(path, b.Marshal(), 0o644, false)
 }
 
-// writeFileAtomic writes data to a temporary file beside path, fsyncs it
-// and renames it over path.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// WriteFileAtomic writes data to a temporary file beside path, fsyncs it
+// and renames it over path, so that path holds either its old or its new
+// content, durably.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return writeFile(path, data, perm, true)
 }
 

@@ -196,30 +196,14 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		digest string
 		err    error
 	}
-	jobs := make(chan string)
-	results := make(chan result)
-	var wg sync.WaitGroup
-	for range o.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				results <- result{d, rehash(ctx, a.store, d)}
-			}
-		}()
-	}
-	go func() {
-		for _, d := range stored {
-			jobs <- d
-		}
-		close(jobs)
-		wg.Wait()
-		close(results)
-	}()
 	have := make(map[string]bool, len(stored))
+	for _, d := range stored {
+		have[d] = true
+	}
 	var done uint64
-	for r := range results {
-		have[r.digest] = true
+	forEach(ctx, stored, o.Concurrency, func(d string) result {
+		return result{d, rehash(ctx, a.store, d)}
+	}, func(r result) {
 		if r.err != nil {
 			if errors.Is(r.err, store.ErrCorrupt) {
 				add("corrupt", r.digest, "%v", r.err)
@@ -231,7 +215,7 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		if done%64 == 0 {
 			progress("objects", done, uint64(len(stored)))
 		}
-	}
+	})
 	progress("objects", done, uint64(len(stored)))
 	for d, where := range refs {
 		if !have[d] {

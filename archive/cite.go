@@ -30,19 +30,25 @@ func (a *Archive) Get(ctx context.Context, id string) (*Record, error) {
 // Prove returns a fresh evidence bundle for the record against the latest
 // published checkpoint. The proof is checked before it is returned.
 func (a *Archive) Prove(ctx context.Context, id string) (*Record, *verify.Bundle, error) {
+	r, b, _, err := a.prove(ctx, id)
+	return r, b, err
+}
+
+// prove is Prove, also returning the verified checkpoint the bundle holds.
+func (a *Archive) prove(ctx context.Context, id string) (*Record, *verify.Bundle, *verify.Checkpoint, error) {
 	r, err := a.Get(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	signed, cp, err := a.reader.Checkpoint(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	b, err := a.reader.Prove(ctx, r.Entry, r.Index, signed, cp)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return r, b, nil
+	return r, b, cp, nil
 }
 
 // Citation is a citation record: what a filing needs to identify a capture
@@ -94,11 +100,7 @@ type Citation struct {
 // Cite builds the citation record of a record, proved against the latest
 // checkpoint.
 func (a *Archive) Cite(ctx context.Context, id string) (*Citation, *verify.Bundle, error) {
-	r, b, err := a.Prove(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	cp, err := verify.OpenCheckpoint([]byte(b.Checkpoint), a.key)
+	r, b, cp, err := a.prove(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}

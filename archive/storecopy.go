@@ -202,7 +202,7 @@ func (a *Archive) CopyStore(ctx context.Context, to StoreConfig, o CopyOptions) 
 	cfg := *a.cfg
 	cfg.Store = to
 	b, _ := json.MarshalIndent(&cfg, "", "  ")
-	if err := writeFileAtomic(filepath.Join(a.dir, configFile), append(b, '\n'), 0o644); err != nil {
+	if err := WriteFileAtomic(filepath.Join(a.dir, configFile), append(b, '\n'), 0o644); err != nil {
 		return rep, fmt.Errorf("switching to the copied store: %w", err)
 	}
 	if err := syncDir(a.dir); err != nil {

@@ -8,9 +8,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
@@ -130,27 +130,5 @@ func monitorOnce(ctx context.Context, out io.Writer, logURL string, pk *verify.P
 		}
 		fmt.Fprintf(out, "  all %d entries downloaded, every statement signature checked, root recomputed\n", n)
 	}
-	return writeFileAtomic(state, raw)
-}
-
-// writeFileAtomic writes data beside path, fsyncs it and renames it over
-// path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return archive.WriteFileAtomic(state, raw, 0o644)
 }
