@@ -20,6 +20,7 @@ const (
 	CheckLeafHash            = "leaf-hash"
 	CheckInclusionProof      = "inclusion-proof"
 	CheckSnapshotDigest      = "snapshot-digest"
+	CheckProvisionQuote      = "provision-quote"
 )
 
 // Result is the outcome of one named check. Detail says what was found:
@@ -38,7 +39,10 @@ type Report struct {
 	RecordID string   `json:"record_id"`
 	Checks   []Result `json:"checks"`
 
-	// Set when the corresponding checks passed.
+	// Set when the corresponding checks passed. Entry is the statement
+	// opened, of any predicate type; Statement is Entry.Capture (nil for a
+	// tracking statement).
+	Entry      *Entry      `json:"-"`
 	Statement  *Statement  `json:"-"`
 	Checkpoint *Checkpoint `json:"-"`
 	Bundle     *Bundle     `json:"-"`
@@ -63,6 +67,12 @@ type Options struct {
 	// filing, say); check "record-id" then also requires the entry's ID to
 	// be this one, so that a valid bundle of another record is rejected.
 	RecordID string
+	// Text, if set, is a version's text, for a provision's bundle: check
+	// "provision-quote" then requires its SHA-256 to be the provision's and
+	// the quote to stand at the stated position (see [CheckQuote]), so that
+	// the quote was in the document's text. For a version's bundle, check
+	// "snapshot-digest" compares it with the version's text digest.
+	Text []byte
 }
 
 // Check verifies an evidence bundle, given as bytes in either form (JSON or
@@ -96,9 +106,13 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	}
 
 	// statement-signature
-	st, keyID, err := openStatement(b.Entry, key)
-	if add(CheckStatementSignature, err, fmt.Sprintf("DSSE signature verifies under the trusted key (keyid %s), over an in-toto statement (%s)", shortKeyID(keyID), CapturePredicateType)) {
-		r.Statement = st
+	ent, keyID, err := openEntry(b.Entry, key)
+	var ptype string
+	if ent != nil {
+		ptype = ent.PredicateType
+	}
+	if add(CheckStatementSignature, err, fmt.Sprintf("DSSE signature verifies under the trusted key (keyid %s), over an in-toto statement (%s)", shortKeyID(keyID), ptype)) {
+		r.Entry, r.Statement = ent, ent.Capture
 	}
 
 	// record-id
@@ -145,10 +159,26 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 
 	// snapshot-digest
 	if opts.Snapshot != nil {
-		if st == nil {
+		switch {
+		case r.Entry == nil:
 			add(CheckSnapshotDigest, errors.New("not checked: the statement is not trusted"), "")
-		} else {
-			add(CheckSnapshotDigest, checkSnapshot(st, opts.Snapshot), "snapshot SHA-256 "+st.SubjectDigest()+" matches the statement")
+		case r.Entry.Capture != nil:
+			add(CheckSnapshotDigest, checkSnapshot(r.Statement, opts.Snapshot), "snapshot SHA-256 "+r.Statement.SubjectDigest()+" matches the statement")
+		default:
+			add(CheckSnapshotDigest, checkDigest(r.Entry.SubjectDigest(), opts.Snapshot), "SHA-256 "+r.Entry.SubjectDigest()+" matches the "+r.Entry.Kind()+" statement's subject")
+		}
+	}
+
+	// provision-quote
+	if opts.Text != nil {
+		switch {
+		case r.Entry == nil:
+			add(CheckProvisionQuote, errors.New("not checked: the statement is not trusted"), "")
+		case r.Entry.Provision == nil:
+			add(CheckProvisionQuote, fmt.Errorf("the record is a %s statement, not a provision: there is no quote to check", r.Entry.Kind()), "")
+		default:
+			p := &r.Entry.Provision.Predicate
+			add(CheckProvisionQuote, CheckQuote(p, opts.Text), fmt.Sprintf("the quote stands at code points [%d, %d) of the version's text (SHA-256 %s)", p.Position.Start, p.Position.End, p.Text.SHA256))
 		}
 	}
 	return r.finish()
@@ -187,42 +217,34 @@ func checkSnapshot(st *Statement, r io.Reader) error {
 	if st.Predicate.Outcome == OutcomeFailed {
 		return ErrNoSnapshot
 	}
+	return checkDigest(st.SubjectDigest(), r)
+}
+
+func checkDigest(want string, r io.Reader) error {
 	h := sha256.New()
 	if _, err := io.Copy(h, r); err != nil {
 		return fmt.Errorf("reading snapshot: %w", err)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
-	if want := st.SubjectDigest(); got != want {
+	if got != want {
 		return &DigestMismatchError{Want: want, Got: got}
 	}
 	return nil
 }
 
 // OpenStatement checks the DSSE envelope in entry against key and parses its
-// in-toto statement. It returns ErrEnvelope, ErrNoValidSignature or
-// ErrStatement (wrapped) on failure.
+// in-toto statement, which must be a capture statement (see [OpenEntry] for
+// any kind). It returns ErrEnvelope, ErrNoValidSignature or ErrStatement
+// (wrapped) on failure.
 func OpenStatement(entry []byte, key *PublicKey) (*Statement, error) {
-	st, _, err := openStatement(entry, key)
-	return st, err
-}
-
-func openStatement(entry []byte, key *PublicKey) (*Statement, string, error) {
-	env, err := ParseEnvelope(entry)
+	e, err := OpenEntry(entry, key)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if env.PayloadType != PayloadType {
-		return nil, "", fmt.Errorf("%w: payloadType %q, want %q", ErrEnvelope, env.PayloadType, PayloadType)
+	if e.Capture == nil {
+		return nil, fmt.Errorf("%w: a %s statement, not a capture", ErrStatement, e.Kind())
 	}
-	keyID, err := env.Verify(key)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w (%s+%08x)", err, key.Name, key.Hash)
-	}
-	st, err := ParseStatement(env.Payload)
-	if err != nil {
-		return nil, keyID, err
-	}
-	return st, keyID, nil
+	return e.Capture, nil
 }
 
 func shortKeyID(id string) string {

@@ -87,6 +87,18 @@ CREATE INDEX IF NOT EXISTS records_sha256 ON records(sha256);
 CREATE INDEX IF NOT EXISTS records_url ON records(url, captured_at);
 CREATE INDEX IF NOT EXISTS records_doc ON records(entity, document);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tracking (
+	record_id  TEXT PRIMARY KEY,
+	leaf_index INTEGER NOT NULL UNIQUE,
+	kind       TEXT NOT NULL,
+	doc        TEXT NOT NULL,
+	ref        TEXT NOT NULL,
+	at         TEXT NOT NULL,
+	entry      BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tracking_doc ON tracking(doc, leaf_index);
+CREATE INDEX IF NOT EXISTS tracking_kind ON tracking(kind, at);
+CREATE INDEX IF NOT EXISTS tracking_ref ON tracking(ref);
 `
 
 // ErrMissing is returned by Open with mustExist for a missing database.
@@ -245,10 +257,11 @@ func (x *Index) Records(ctx context.Context) iter.Seq2[*Record, error] {
 	}
 }
 
-// Count returns the number of indexed records.
+// Count returns the number of indexed records, captures and tracking
+// records together.
 func (x *Index) Count(ctx context.Context) (uint64, error) {
 	var n int64
-	if err := x.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
+	if err := x.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM tracking)`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: %w", err)
 	}
 	return uint64(n), nil
@@ -280,7 +293,7 @@ func (x *Index) SetSize(ctx context.Context, size uint64) error {
 
 // Reset deletes every record, before a rebuild.
 func (x *Index) Reset(ctx context.Context) error {
-	_, err := x.db.ExecContext(ctx, `DELETE FROM records; DELETE FROM meta;`)
+	_, err := x.db.ExecContext(ctx, `DELETE FROM records; DELETE FROM tracking; DELETE FROM meta;`)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
