@@ -41,6 +41,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -278,6 +279,10 @@ type Archive struct {
 	log    *slog.Logger
 	// importing serialises imports of the same document.
 	importing keyedMutex
+	// declaring serialises declarations; tracking serialises the versions
+	// and provisions of each tracked document.
+	declaring sync.Mutex
+	tracking  keyedMutex
 }
 
 // OpenOptions configure Open.

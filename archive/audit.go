@@ -133,31 +133,35 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		for recOK && recErr == nil && rec.LeafIndex < e.Index {
 			rec, recErr, recOK = nextRec() // a duplicate leaf index cannot be; counted below
 		}
-		st, err := verify.OpenStatement(e.Data, a.key)
-		switch {
-		case recErr != nil:
-			add("index", "index.db", "%v", recErr)
-			recOK = false
-		case !recOK || rec.LeafIndex != e.Index:
-			add("index", where, "not in the index: run exhibit reindex")
-		case rec.RecordID != verify.RecordID(e.Data) || !bytes.Equal(rec.Entry, e.Data):
-			add("index", where, "the index's record %s does not hold this entry: run exhibit reindex", rec.RecordID)
-		case err == nil:
-			if want := indexRecord(newRecord(st, e.Data, e.Index)); indexDiff(rec, want) != "" {
-				add("index", where, "the index's record %s differs from what its entry says (%s): run exhibit reindex", rec.RecordID, indexDiff(rec, want))
-			}
-		}
-		if err != nil {
-			add("entry", where, "%v", err)
+		ent, err := verify.OpenEntry(e.Data, a.key)
+		if err == nil && ent.Capture == nil {
+			a.auditTracking(ctx, ent, e.Index, e.Data, where, add, ref)
 		} else {
-			p := &st.Predicate
-			if p.Snapshot != nil {
-				ref(p.Snapshot.SHA256, where)
+			switch {
+			case recErr != nil:
+				add("index", "index.db", "%v", recErr)
+				recOK = false
+			case !recOK || rec.LeafIndex != e.Index:
+				add("index", where, "not in the index: run exhibit reindex")
+			case rec.RecordID != verify.RecordID(e.Data) || !bytes.Equal(rec.Entry, e.Data):
+				add("index", where, "the index's record %s does not hold this entry: run exhibit reindex", rec.RecordID)
+			case err == nil:
+				if want := indexRecord(newRecord(ent.Capture, e.Data, e.Index)); indexDiff(rec, want) != "" {
+					add("index", where, "the index's record %s differs from what its entry says (%s): run exhibit reindex", rec.RecordID, indexDiff(rec, want))
+				}
 			}
-			if p.Observed.TLS != nil {
-				ref(p.Observed.TLS.CertificateChainSHA256, where)
+			if err != nil {
+				add("entry", where, "%v", err)
+			} else {
+				p := &ent.Capture.Predicate
+				if p.Snapshot != nil {
+					ref(p.Snapshot.SHA256, where)
+				}
+				if p.Observed.TLS != nil {
+					ref(p.Observed.TLS.CertificateChainSHA256, where)
+				}
+				ref(p.Observed.HeadersDigest, where)
 			}
-			ref(p.Observed.HeadersDigest, where)
 		}
 		if rep.Entries%1024 == 0 {
 			progress("entries", rep.Entries, cp.Size)
@@ -277,6 +281,26 @@ func (a *Archive) checkBundleFile(index uint64, entry []byte) error {
 		return fmt.Errorf("holds entry %d, not this one", rep.Bundle.Index)
 	}
 	return nil
+}
+
+// auditTracking checks a tracking entry's index row and collects the
+// objects it references (a version's text).
+func (a *Archive) auditTracking(ctx context.Context, ent *verify.Entry, idx uint64, data []byte, where string, add func(kind, where, format string, args ...any), ref func(d, where string)) {
+	want := trackingRow(ent, data, idx)
+	got, err := a.index.GetTracking(ctx, want.RecordID)
+	switch {
+	case errors.Is(err, index.ErrNotFound):
+		add("index", where, "not in the index: run exhibit reindex")
+	case err != nil:
+		add("index", "index.db", "%v", err)
+	case got.LeafIndex != idx || !bytes.Equal(got.Entry, data):
+		add("index", where, "the index's record %s does not hold this entry: run exhibit reindex", want.RecordID)
+	case got.Kind != want.Kind || got.Document != want.Document || got.Ref != want.Ref || got.At != want.At:
+		add("index", where, "the index's record %s differs from what its entry says: run exhibit reindex", want.RecordID)
+	}
+	if ent.Version != nil {
+		ref(ent.Version.Predicate.Text.SHA256, where)
+	}
 }
 
 // indexDiff names the fields in which an index record differs from the one

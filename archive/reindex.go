@@ -54,15 +54,19 @@ func (a *Archive) indexEntries(ctx context.Context, from, to uint64, checkBundle
 		if err != nil {
 			return n, err
 		}
-		st, err := verify.OpenStatement(e.Data, a.key)
+		ent, err := verify.OpenEntry(e.Data, a.key)
 		if err != nil {
 			return n, fmt.Errorf("log entry %d: %w", e.Index, err)
 		}
-		rec := newRecord(st, e.Data, e.Index)
-		if err := a.index.Add(ctx, indexRecord(rec)); err != nil {
+		if ent.Capture != nil {
+			err = a.index.Add(ctx, indexRecord(newRecord(ent.Capture, e.Data, e.Index)))
+		} else {
+			err = a.index.AddTracking(ctx, trackingRow(ent, e.Data, e.Index))
+		}
+		if err != nil {
 			return n, err
 		}
-		p := a.bundlePath(rec.RecordID)
+		p := a.bundlePath(verify.RecordID(e.Data))
 		rewrite := !fileExists(p)
 		if !rewrite && checkBundles {
 			rewrite = a.checkBundleFile(e.Index, e.Data) != nil

@@ -274,11 +274,11 @@ func (a *Archive) copyObject(ctx context.Context, dst store.Store, d string) cop
 	return copyResult{existed: obj.Existed, size: obj.Size}
 }
 
-// forEach runs f on every digest with n workers and calls collect with
+// forEach runs f on every item with n workers and calls collect with
 // each result, from the calling goroutine, in the order they finish. Once
-// ctx ends, the remaining digests are not handed out.
-func forEach[R any](ctx context.Context, digests []string, n int, f func(string) R, collect func(R)) {
-	jobs := make(chan string)
+// ctx ends, the remaining items are not handed out.
+func forEach[T, R any](ctx context.Context, items []T, n int, f func(T) R, collect func(R)) {
+	jobs := make(chan T)
 	results := make(chan R)
 	var wg sync.WaitGroup
 	for range n {
@@ -296,7 +296,7 @@ func forEach[R any](ctx context.Context, digests []string, n int, f func(string)
 			wg.Wait()
 			close(results)
 		}()
-		for _, d := range digests {
+		for _, d := range items {
 			select {
 			case jobs <- d:
 			case <-ctx.Done():

@@ -1,0 +1,263 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/extract"
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/provision"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// ProvisionInfo is a provision with its current status and history.
+type ProvisionInfo struct {
+	RecordID string                      `json:"record_id"`
+	Version  string                      `json:"version"`
+	Quote    verify.TextQuoteSelector    `json:"quote"`
+	Position verify.TextPositionSelector `json:"position"`
+	Label    string                      `json:"label,omitempty"`
+	// RecordedAt is when the quote was made, RFC 3339 UTC.
+	RecordedAt string `json:"recorded_at"`
+	// Status is the latest status ("present" until a newer version is
+	// checked), as of version StatusVersion.
+	Status        string        `json:"status"`
+	StatusVersion string        `json:"status_version"`
+	History       []*StatusInfo `json:"history,omitempty"`
+}
+
+// StatusInfo is one provision-status record.
+type StatusInfo struct {
+	RecordID   string                       `json:"record_id"`
+	Version    string                       `json:"version"`
+	Status     string                       `json:"status"`
+	Position   *verify.TextPositionSelector `json:"position,omitempty"`
+	Closest    string                       `json:"closest,omitempty"`
+	Similarity float64                      `json:"similarity,omitempty"`
+	RecordedAt string                       `json:"recorded_at"`
+}
+
+// QuoteOptions describe a provision: the quoted text and, to tell a
+// repeated quote apart, the text just before and after it.
+type QuoteOptions struct {
+	Exact, Prefix, Suffix string
+	Label                 string
+}
+
+// Quote records a provision: a clause quoted from a version's text. The
+// quote must stand in the text exactly once with the given prefix and
+// suffix, or ErrInput is returned, wrapping provision.ErrNotFound or
+// provision.ErrAmbiguous. If newer versions of the document exist, the
+// provision is checked against each of them in order, and the statuses are
+// returned.
+func (a *Archive) Quote(ctx context.Context, versionID string, o QuoteOptions) (*TrackRecord, []*TrackRecord, error) {
+	if err := checkText(map[string]string{"label": o.Label}); err != nil {
+		return nil, nil, err
+	}
+	v, err := a.GetTracking(ctx, versionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.Entry.Version == nil {
+		return nil, nil, fmt.Errorf("%w: %s is a %s record, not a version", ErrInput, v.RecordID, v.Kind)
+	}
+	defer a.tracking.lock(v.Document)()
+	pv := &v.Entry.Version.Predicate
+	text, err := a.Text(ctx, pv.Text.SHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, pos, err := provision.Find(string(text), provision.Quote{Exact: o.Exact, Prefix: o.Prefix, Suffix: o.Suffix})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w in version %d of %s (%s)", ErrInput, err, pv.Number, v.Document, v.RecordID)
+	}
+	p, err := a.logTracking(ctx, &verify.ProvisionStatement{
+		Type: verify.StatementType, PredicateType: verify.ProvisionPredicateType,
+		Subject: []verify.Subject{{Name: v.Document, Digest: map[string]string{"sha256": pv.Text.SHA256}}},
+		Predicate: verify.Provision{
+			Version:    v.RecordID,
+			Text:       pv.Text,
+			Quote:      verify.TextQuoteSelector{Type: "TextQuoteSelector", Exact: q.Exact, Prefix: q.Prefix, Suffix: q.Suffix},
+			Position:   verify.TextPositionSelector{Type: "TextPositionSelector", Start: pos.Start, End: pos.End},
+			Label:      o.Label,
+			RecordedAt: verify.FormatTime(time.Now()),
+			Tool:       tool(),
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// Carry it through the versions that came after the one quoted.
+	later, err := a.trackingRecords(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{"version"}})
+	if err != nil {
+		return nil, nil, err
+	}
+	var statuses []*TrackRecord
+	for _, lv := range later {
+		lp := &lv.Entry.Version.Predicate
+		if lp.Number <= pv.Number {
+			continue
+		}
+		lt, err := a.Text(ctx, lp.Text.SHA256)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := a.recheck(ctx, v.Document, p.RecordID, p.Entry.Provision.Predicate.Quote, lv.RecordID, lp.Text, string(lt))
+		if err != nil {
+			return nil, nil, err
+		}
+		statuses = append(statuses, s)
+	}
+	return p, statuses, nil
+}
+
+// ReextractReport is what Reextract found and recorded.
+type ReextractReport struct {
+	Document string `json:"document_id"`
+	// Snapshots is the number of stored snapshots extracted again;
+	// Differ lists those whose text now differs from the text recorded
+	// for them (their version's or the one they confirmed).
+	Snapshots int      `json:"snapshots"`
+	Differ    []string `json:"differ"`
+	// Upgrade is the version recorded when the newest snapshot's text
+	// differs from the current version's: a technical upgrade, not a
+	// change of the document. Nil when nothing changed.
+	Upgrade *TrackRecord `json:"upgrade,omitempty"`
+	// Statuses are the provision statuses the upgrade made.
+	Statuses []*TrackRecord `json:"provision_statuses,omitempty"`
+}
+
+// Reextract extracts the text of every stored snapshot of a tracked
+// document again, with the current declaration and extractor, and reports
+// which now give a different text than was recorded for them. History is
+// not rewritten: if the newest snapshot's text differs from the current
+// version's, one version of kind "upgrade" is recorded from it, and the
+// document's provisions are re-checked against it.
+func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, error) {
+	if a.writer == nil {
+		return nil, fmt.Errorf("archive opened read-only")
+	}
+	defer a.tracking.lock(id)()
+	doc, err := a.Document(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ReextractReport{Document: id, Differ: []string{}}
+	// Every snapshot behind the document, with the text recorded for it.
+	type snap struct {
+		ref  verify.SnapshotRef
+		text string // recorded text digest
+	}
+	var snaps []snap
+	for _, v := range doc.Versions {
+		snaps = append(snaps, snap{v.Snapshot, v.Text.SHA256})
+		for _, c := range v.Confirmations {
+			snaps = append(snaps, snap{c.Snapshot, v.Text.SHA256})
+		}
+	}
+	sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].ref.CapturedAt < snaps[j].ref.CapturedAt })
+	rules := extract.Rules{Select: doc.Select, Remove: doc.Remove}
+	var newest *snap
+	var newestText []byte
+	for i := range snaps {
+		s := &snaps[i]
+		rec, err := a.Get(ctx, s.ref.RecordID)
+		if err != nil {
+			return nil, err
+		}
+		body, err := a.readSnapshot(ctx, s.ref.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		rep.Snapshots++
+		out, err := extract.Extract(body, rec.Statement.Predicate.Snapshot.MediaType, rules)
+		if err != nil {
+			rep.Differ = append(rep.Differ, s.ref.RecordID)
+			continue
+		}
+		if verify.SHA256Hex([]byte(out.Text)) != s.text {
+			rep.Differ = append(rep.Differ, s.ref.RecordID)
+		}
+		newest, newestText = s, []byte(out.Text)
+	}
+	if newest == nil || doc.Current == nil || verify.SHA256Hex(newestText) == doc.Current.Text.SHA256 {
+		return rep, nil
+	}
+	res, err := a.newVersion(ctx, &TrackResult{Document: id}, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText)
+	if err != nil {
+		return nil, err
+	}
+	rep.Upgrade, rep.Statuses = res.Version, res.Statuses
+	return rep, nil
+}
+
+// Change is one version of kind "change" of a tracked document.
+type Change struct {
+	Document string `json:"document_id"`
+	Entity   string `json:"entity"`
+	Title    string `json:"document"`
+	// Version is the new version's record ID and number; Previous the
+	// record ID of the version it replaced.
+	Version  string `json:"version"`
+	Number   int    `json:"number"`
+	Previous string `json:"previous"`
+	// CapturedAt is when the snapshot that showed the change was
+	// captured, RFC 3339 UTC: the change happened no later than this.
+	CapturedAt string `json:"captured_at"`
+	// Snapshot is the record ID of that capture.
+	Snapshot string `json:"snapshot"`
+}
+
+// Changes lists the changes (versions of kind "change"; first versions and
+// technical upgrades are not changes) captured at or after since, newest
+// first, optionally of one entity only.
+func (a *Archive) Changes(ctx context.Context, since time.Time, entity string) ([]*Change, error) {
+	recs, err := a.trackingRecords(ctx, index.TrackingQuery{Kinds: []string{"version"}, Since: verify.FormatTime(since)})
+	if err != nil {
+		return nil, err
+	}
+	decls, err := a.declarations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*verify.Declaration{}
+	for _, d := range decls {
+		byID[d.DocumentID()] = &d.Predicate
+	}
+	out := []*Change{}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		p := &r.Entry.Version.Predicate
+		d := byID[r.Document]
+		if p.Kind != verify.VersionChange || d == nil || (entity != "" && d.Entity != entity) {
+			continue
+		}
+		out = append(out, &Change{Document: r.Document, Entity: d.Entity, Title: d.Document, Version: r.RecordID,
+			Number: p.Number, Previous: p.Previous, CapturedAt: p.Snapshot.CapturedAt, Snapshot: p.Snapshot.RecordID})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CapturedAt > out[j].CapturedAt })
+	return out, nil
+}
+
+// VersionText returns a version record and its text, checked against the
+// digest the version signs.
+func (a *Archive) VersionText(ctx context.Context, versionID string) (*TrackRecord, []byte, error) {
+	v, err := a.GetTracking(ctx, versionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.Entry.Version == nil {
+		return nil, nil, fmt.Errorf("%w: %s is a %s record, not a version", ErrInput, v.RecordID, v.Kind)
+	}
+	text, err := a.Text(ctx, v.Entry.Version.Predicate.Text.SHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, text, nil
+}

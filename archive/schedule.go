@@ -1,0 +1,222 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// RunOptions configure TrackRun.
+type RunOptions struct {
+	// All captures every tracked document, due or not.
+	All bool
+	// Only, if set, restricts the run to these document IDs.
+	Only []string
+	// Concurrency bounds the documents captured at once. Default 4.
+	Concurrency int
+	// HostDelay is the least time between two requests to the same host
+	// (politeness). Default 1 s; negative: none.
+	HostDelay time.Duration
+	// Retries is how many times a transient failure (timeout, connection
+	// refused or reset, DNS, HTTP 429 or 5xx) is retried. Default 2;
+	// negative: none. Every attempt is logged as the capture it was.
+	Retries int
+	// RetryDelay is the wait before the first retry, doubled for each
+	// next one. Default 2 s.
+	RetryDelay time.Duration
+	// Fetch are the capture options.
+	Fetch capture.Options
+	// Now is the clock deciding what is due. Default time.Now.
+	Now func() time.Time
+	// Progress, if set, is called after each document, from any goroutine.
+	Progress func(*TrackResult)
+}
+
+// RunReport is what TrackRun did.
+type RunReport struct {
+	// Tracked is the number of tracked documents; Due the number captured.
+	Tracked int            `json:"tracked"`
+	Due     int            `json:"due"`
+	Results []*TrackResult `json:"results"`
+	// Errors are the documents the archive could not process (not failed
+	// captures, which are results).
+	Errors []DocumentError `json:"errors,omitempty"`
+}
+
+// DocumentError is an archive error while processing a document.
+type DocumentError struct {
+	Document string `json:"document_id"`
+	Error    string `json:"error"`
+}
+
+// Due reports whether a document is due for capture at now: never
+// captured, or last captured at least its interval ago.
+func (d *Document) Due(now time.Time) bool {
+	if d.LastCapture == "" {
+		return true
+	}
+	t, err := verify.ParseTime(d.LastCapture)
+	return err != nil || !now.Before(t.Add(time.Duration(d.EverySeconds)*time.Second))
+}
+
+// lastCapture returns the citation time of the newest capture of a tracked
+// document (any outcome), or "".
+func (a *Archive) lastCapture(ctx context.Context, entity, document string) (string, error) {
+	recs, err := a.index.Search(ctx, index.SearchQuery{Entity: entity, Document: document, Limit: 1})
+	if err != nil || len(recs) == 0 {
+		return "", err
+	}
+	return recs[0].CapturedAt, nil
+}
+
+// TrackRun captures every tracked document that is due (all of them with
+// o.All), at most o.Concurrency at once and o.HostDelay apart per host,
+// retrying transient failures, and records each one's version, confirmation
+// or failure. It returns when all are done or ctx is cancelled; an
+// interrupted document is left as it was (its capture, if logged, is
+// processed by the next run).
+func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error) {
+	if a.writer == nil {
+		return nil, errors.New("archive opened read-only")
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.HostDelay == 0 {
+		o.HostDelay = time.Second
+	}
+	if o.Retries == 0 {
+		o.Retries = 2
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	docs, err := a.Documents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &RunReport{Tracked: len(docs), Results: []*TrackResult{}}
+	only := map[string]bool{}
+	for _, id := range o.Only {
+		only[id] = true
+	}
+	var due []*Document
+	now := o.Now()
+	for _, d := range docs {
+		if len(only) > 0 && !only[d.ID] {
+			continue
+		}
+		if o.All || d.Due(now) {
+			due = append(due, d)
+		}
+	}
+	rep.Due = len(due)
+	gate := &hostGate{delay: o.HostDelay, next: map[string]time.Time{}}
+	results := make([]*TrackResult, len(due))
+	errs := make([]error, len(due))
+	forEach(ctx, indices(len(due)), o.Concurrency, func(i int) int {
+		results[i], errs[i] = a.trackOne(ctx, due[i], gate, o)
+		return i
+	}, func(i int) {
+		if o.Progress != nil && results[i] != nil {
+			o.Progress(results[i])
+		}
+	})
+	for i := range due {
+		if errs[i] != nil {
+			rep.Errors = append(rep.Errors, DocumentError{due[i].ID, errs[i].Error()})
+		} else if results[i] != nil {
+			rep.Results = append(rep.Results, results[i])
+		}
+	}
+	return rep, ctx.Err()
+}
+
+func indices(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func (a *Archive) trackOne(ctx context.Context, d *Document, gate *hostGate, o RunOptions) (*TrackResult, error) {
+	host := ""
+	if u, err := url.Parse(d.URL); err == nil {
+		host = u.Host
+	}
+	delay := o.RetryDelay
+	for attempt := 1; ; attempt++ {
+		if err := gate.wait(ctx, host); err != nil {
+			return nil, err
+		}
+		rec, err := a.Capture(ctx, d.URL, CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch})
+		if err != nil {
+			return nil, err
+		}
+		if attempt <= o.Retries && transient(rec) {
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			delay *= 2
+			continue
+		}
+		res, err := a.ProcessSnapshot(ctx, d.ID, rec)
+		if res != nil {
+			res.Attempts = attempt
+		}
+		return res, err
+	}
+}
+
+// transient reports a capture failure worth retrying.
+func transient(r *Record) bool {
+	switch r.Outcome {
+	case verify.OutcomeFailed:
+		switch r.Failure.Reason {
+		case "timeout", "connect", "connection_reset", "dns":
+			return true
+		}
+	case verify.OutcomeHTTPError:
+		return r.Status == 429 || r.Status >= 500
+	}
+	return false
+}
+
+// hostGate spaces requests to the same host at least delay apart.
+type hostGate struct {
+	delay time.Duration
+	mu    sync.Mutex
+	next  map[string]time.Time
+}
+
+func (g *hostGate) wait(ctx context.Context, host string) error {
+	if g.delay < 0 {
+		return ctx.Err()
+	}
+	g.mu.Lock()
+	now := time.Now()
+	at := g.next[host]
+	if at.Before(now) {
+		at = now
+	}
+	g.next[host] = at.Add(g.delay)
+	g.mu.Unlock()
+	select {
+	case <-time.After(time.Until(at)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,385 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/extract"
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/provision"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// Document is a tracked document's state, folded from its log entries.
+type Document struct {
+	ID       string   `json:"id"`
+	Entity   string   `json:"entity"`
+	Document string   `json:"document"`
+	URL      string   `json:"url"`
+	Select   []string `json:"select,omitempty"`
+	Remove   []string `json:"remove,omitempty"`
+	// EverySeconds is the capture interval in seconds.
+	EverySeconds int64 `json:"every_seconds"`
+	// Declaration is the record ID of the current declaration revision.
+	Declaration string `json:"declaration"`
+	Revision    int    `json:"revision"`
+	// FirstTracked is when revision 1 was declared; LastVerified the
+	// capture time of the newest snapshot whose text is the current
+	// version's (empty before the first version). RFC 3339 UTC.
+	FirstTracked string `json:"first_tracked"`
+	LastVerified string `json:"last_verified,omitempty"`
+	// LastCapture is the citation time of the newest capture of the
+	// document, whatever its outcome (empty if none); a document is due
+	// EverySeconds after it.
+	LastCapture string `json:"last_capture,omitempty"`
+	// Versions, oldest first; Current is the last of them.
+	Versions []*VersionInfo `json:"versions"`
+	Current  *VersionInfo   `json:"current,omitempty"`
+	// Changes counts versions of kind "change".
+	Changes int `json:"changes"`
+	// Failures lists snapshots from which no text could be extracted.
+	Failures   []*ExtractionFailure `json:"failures,omitempty"`
+	Provisions []*ProvisionInfo     `json:"provisions,omitempty"`
+}
+
+// VersionInfo is one version of a tracked document.
+type VersionInfo struct {
+	RecordID string `json:"record_id"`
+	Number   int    `json:"number"`
+	// Kind is "first", "change" or "upgrade".
+	Kind        string             `json:"kind"`
+	Declaration string             `json:"declaration"`
+	Extractor   verify.Extractor   `json:"extractor"`
+	Text        verify.Text        `json:"text"`
+	Snapshot    verify.SnapshotRef `json:"snapshot"`
+	RecordedAt  string             `json:"recorded_at"`
+	// Confirmations are the later snapshots whose text was this version's
+	// (each logged as an extraction record).
+	Confirmations []Confirmation `json:"confirmations,omitempty"`
+	// LastVerified is the capture time of the newest snapshot behind this
+	// version.
+	LastVerified string `json:"last_verified"`
+}
+
+// Confirmation is a snapshot that confirmed a version.
+type Confirmation struct {
+	RecordID string             `json:"record_id"`
+	Snapshot verify.SnapshotRef `json:"snapshot"`
+}
+
+// ExtractionFailure is a snapshot whose text could not be extracted.
+type ExtractionFailure struct {
+	RecordID string             `json:"record_id"`
+	Snapshot verify.SnapshotRef `json:"snapshot"`
+	Failure  verify.Failure     `json:"failure"`
+}
+
+// Document folds a tracked document's log entries into its state.
+func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
+	recs, err := a.trackingRecords(ctx, index.TrackingQuery{Document: id})
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%w: %s (exhibit track list shows those tracked)", ErrNoDocument, id)
+	}
+	d := &Document{ID: id}
+	versions := map[string]*VersionInfo{}
+	provs := map[string]*ProvisionInfo{}
+	for _, r := range recs {
+		e := r.Entry
+		switch {
+		case e.Declaration != nil:
+			p := &e.Declaration.Predicate
+			d.Entity, d.Document, d.URL, d.Select, d.Remove, d.EverySeconds = p.Entity, p.Document, p.URL, p.Select, p.Remove, p.EverySeconds
+			d.Declaration, d.Revision = r.RecordID, p.Revision
+			if p.Revision == 1 {
+				d.FirstTracked = p.DeclaredAt
+			}
+		case e.Version != nil:
+			p := &e.Version.Predicate
+			v := &VersionInfo{RecordID: r.RecordID, Number: p.Number, Kind: p.Kind, Declaration: p.Declaration,
+				Extractor: p.Extractor, Text: p.Text, Snapshot: p.Snapshot, RecordedAt: p.RecordedAt, LastVerified: p.Snapshot.CapturedAt}
+			d.Versions = append(d.Versions, v)
+			versions[r.RecordID] = v
+			d.Current = v
+			d.LastVerified = laterTime(d.LastVerified, v.LastVerified)
+			if p.Kind == verify.VersionChange {
+				d.Changes++
+			}
+		case e.Extraction != nil:
+			p := &e.Extraction.Predicate
+			switch p.Result {
+			case verify.ExtractionConfirmed:
+				if v := versions[p.Version]; v != nil {
+					v.Confirmations = append(v.Confirmations, Confirmation{r.RecordID, p.Snapshot})
+					v.LastVerified = laterTime(v.LastVerified, p.Snapshot.CapturedAt)
+					if v == d.Current {
+						d.LastVerified = laterTime(d.LastVerified, p.Snapshot.CapturedAt)
+					}
+				}
+			case verify.ExtractionFailed:
+				d.Failures = append(d.Failures, &ExtractionFailure{r.RecordID, p.Snapshot, *p.Failure})
+			}
+		case e.Provision != nil:
+			p := &e.Provision.Predicate
+			pi := &ProvisionInfo{RecordID: r.RecordID, Version: p.Version, Quote: p.Quote, Position: p.Position,
+				Label: p.Label, RecordedAt: p.RecordedAt, Status: verify.ProvisionPresent, StatusVersion: p.Version}
+			d.Provisions = append(d.Provisions, pi)
+			provs[r.RecordID] = pi
+		case e.ProvisionStatus != nil:
+			p := &e.ProvisionStatus.Predicate
+			if pi := provs[p.Provision]; pi != nil {
+				pi.History = append(pi.History, &StatusInfo{RecordID: r.RecordID, Version: p.Version, Status: p.Status,
+					Position: p.Position, Closest: p.Closest, Similarity: p.Similarity, RecordedAt: p.RecordedAt})
+				pi.Status, pi.StatusVersion = p.Status, p.Version
+			}
+		}
+	}
+	if d.Declaration == "" {
+		return nil, fmt.Errorf("%w: %s has entries but no declaration", ErrNoDocument, id)
+	}
+	if d.LastCapture, err = a.lastCapture(ctx, d.Entity, d.Document); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func laterTime(a, b string) string {
+	ta, errA := verify.ParseTime(a)
+	tb, errB := verify.ParseTime(b)
+	switch {
+	case errA != nil:
+		return b
+	case errB != nil:
+		return a
+	case tb.After(ta):
+		return b
+	}
+	return a
+}
+
+// Documents returns the state of every tracked document, in the order they
+// were first declared.
+func (a *Archive) Documents(ctx context.Context) ([]*Document, error) {
+	decls, err := a.declarations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Document, 0, len(decls))
+	for _, st := range decls {
+		d, err := a.Document(ctx, st.DocumentID())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// TrackResult is what one capture of a tracked document recorded.
+type TrackResult struct {
+	Document string  `json:"document_id"`
+	Capture  *Record `json:"capture"`
+	// Version is set when the text changed (or was first extracted);
+	// Extraction when it did not (confirmed) or could not be extracted
+	// (failed). Both are nil for a failed capture.
+	Version    *TrackRecord `json:"version,omitempty"`
+	Extraction *TrackRecord `json:"extraction,omitempty"`
+	// Statuses are the provision-status records a new version made.
+	Statuses []*TrackRecord `json:"provision_statuses,omitempty"`
+	// Result is "first", "change", "upgrade", "confirmed", "failed" (no
+	// text extracted) or "capture_failed".
+	Result string `json:"result"`
+	// Reason explains a "failed" or "capture_failed" result.
+	Reason string `json:"reason,omitempty"`
+	// Attempts is the number of captures made (retries included).
+	Attempts int `json:"attempts"`
+}
+
+// TrackCapture captures a tracked document now and records what its text
+// did: a new version, a confirmation of the current one, or a failed
+// extraction. A failed capture is logged as such (as any capture) and
+// makes nothing more.
+func (a *Archive) TrackCapture(ctx context.Context, id string, o CaptureOptions) (*TrackResult, error) {
+	st, _, err := a.declaration(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &st.Predicate
+	o.Entity, o.Document = p.Entity, p.Document
+	rec, err := a.Capture(ctx, p.URL, o)
+	if err != nil {
+		return nil, err
+	}
+	return a.ProcessSnapshot(ctx, id, rec)
+}
+
+// ProcessSnapshot extracts the text of a tracked document's snapshot and
+// logs a version, a confirmation or a failed extraction for it. It is
+// idempotent: a snapshot record already processed for the document returns
+// what was recorded then.
+func (a *Archive) ProcessSnapshot(ctx context.Context, id string, rec *Record) (*TrackResult, error) {
+	res := &TrackResult{Document: id, Capture: rec, Attempts: 1}
+	if rec.Outcome == verify.OutcomeFailed {
+		res.Result = "capture_failed"
+		if rec.Failure != nil {
+			res.Reason = rec.Failure.Reason + ": " + rec.Failure.Message
+		}
+		return res, nil
+	}
+	defer a.tracking.lock(id)()
+	done, err := a.trackingRecords(ctx, index.TrackingQuery{Document: id, Ref: rec.RecordID, Kinds: []string{"version", "extraction"}})
+	if err != nil {
+		return nil, err
+	}
+	if len(done) > 0 {
+		return a.resultOf(ctx, res, done[0])
+	}
+	decl, declID, err := a.declaration(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := a.Document(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	snap := verify.SnapshotRef{RecordID: rec.RecordID, SHA256: rec.SHA256, CapturedAt: rec.CapturedAt}
+	extractor := verify.Extractor{Name: extract.Name, Version: extract.Version}
+	fail := func(reason, msg string) (*TrackResult, error) {
+		x, err := a.logTracking(ctx, &verify.ExtractionStatement{
+			Type: verify.StatementType, PredicateType: verify.ExtractionPredicateType,
+			Subject: []verify.Subject{{Name: id, Digest: map[string]string{"sha256": rec.SHA256}}},
+			Predicate: verify.Extraction{Result: verify.ExtractionFailed, Declaration: declID, Snapshot: snap,
+				Extractor: extractor, Failure: &verify.Failure{Reason: reason, Message: msg},
+				RecordedAt: verify.FormatTime(time.Now()), Tool: tool()},
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Extraction, res.Result, res.Reason = x, verify.ExtractionFailed, reason+": "+msg
+		return res, nil
+	}
+	if rec.Outcome == verify.OutcomeHTTPError {
+		return fail("http_error", fmt.Sprintf("the server answered HTTP %d %s", rec.Status, http.StatusText(rec.Status)))
+	}
+	body, err := a.readSnapshot(ctx, rec.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	mediaType := ""
+	if rec.Statement != nil && rec.Statement.Predicate.Snapshot != nil {
+		mediaType = rec.Statement.Predicate.Snapshot.MediaType
+	}
+	out, err := extract.Extract(body, mediaType, extract.Rules{Select: decl.Predicate.Select, Remove: decl.Predicate.Remove})
+	if err != nil {
+		var xe *extract.Error
+		if errors.As(err, &xe) {
+			return fail(xe.Reason, xe.Message)
+		}
+		return nil, err
+	}
+	text := []byte(out.Text)
+	digest := verify.SHA256Hex(text)
+	if cur := doc.Current; cur != nil && cur.Text.SHA256 == digest {
+		x, err := a.logTracking(ctx, &verify.ExtractionStatement{
+			Type: verify.StatementType, PredicateType: verify.ExtractionPredicateType,
+			Subject: []verify.Subject{{Name: id, Digest: map[string]string{"sha256": rec.SHA256}}},
+			Predicate: verify.Extraction{Result: verify.ExtractionConfirmed, Declaration: declID, Snapshot: snap,
+				Extractor: extractor, Version: cur.RecordID, TextSHA256: digest,
+				RecordedAt: verify.FormatTime(time.Now()), Tool: tool()},
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Extraction, res.Result = x, verify.ExtractionConfirmed
+		return res, nil
+	}
+	kind := verify.VersionChange
+	if doc.Current == nil {
+		kind = verify.VersionFirst
+	}
+	return a.newVersion(ctx, res, doc, declID, snap, kind, text)
+}
+
+// newVersion stores a version's text, logs the version and re-checks every
+// provision of the document against it.
+func (a *Archive) newVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte) (*TrackResult, error) {
+	obj, err := a.store.Put(ctx, bytesReader(text), int64(len(text)), verify.SHA256Hex(text))
+	if err != nil {
+		return nil, fmt.Errorf("storing the version's text: %w", err)
+	}
+	pv := verify.Version{Number: len(doc.Versions) + 1, Kind: kind, Declaration: declID, Snapshot: snap,
+		Extractor:  verify.Extractor{Name: extract.Name, Version: extract.Version},
+		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: TrackedMediaType},
+		RecordedAt: verify.FormatTime(time.Now()), Tool: tool()}
+	if doc.Current != nil {
+		pv.Previous = doc.Current.RecordID
+	}
+	v, err := a.logTracking(ctx, &verify.VersionStatement{
+		Type: verify.StatementType, PredicateType: verify.VersionPredicateType,
+		Subject:   []verify.Subject{{Name: doc.ID, Digest: map[string]string{"sha256": obj.SHA256}}},
+		Predicate: pv,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Version, res.Result = v, kind
+	for _, p := range doc.Provisions {
+		s, err := a.recheck(ctx, doc.ID, p.RecordID, p.Quote, v.RecordID, pv.Text, string(text))
+		if err != nil {
+			return nil, err
+		}
+		res.Statuses = append(res.Statuses, s)
+	}
+	return res, nil
+}
+
+// resultOf rebuilds the result of a snapshot processed earlier.
+func (a *Archive) resultOf(ctx context.Context, res *TrackResult, r *TrackRecord) (*TrackResult, error) {
+	switch {
+	case r.Entry.Version != nil:
+		res.Version, res.Result = r, r.Entry.Version.Predicate.Kind
+		sts, err := a.trackingRecords(ctx, index.TrackingQuery{Document: res.Document, Kinds: []string{"provision-status"}})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sts {
+			if s.Entry.ProvisionStatus.Predicate.Version == r.RecordID {
+				res.Statuses = append(res.Statuses, s)
+			}
+		}
+	case r.Entry.Extraction != nil:
+		p := &r.Entry.Extraction.Predicate
+		res.Extraction, res.Result = r, p.Result
+		if p.Failure != nil {
+			res.Reason = p.Failure.Reason + ": " + p.Failure.Message
+		}
+	}
+	return res, nil
+}
+
+// recheck locates a provision's quote in a new version's text and logs its
+// status.
+func (a *Archive) recheck(ctx context.Context, doc, provID string, q verify.TextQuoteSelector, versionID string, t verify.Text, text string) (*TrackRecord, error) {
+	loc := provision.Locate(text, provision.Quote{Exact: q.Exact, Prefix: q.Prefix, Suffix: q.Suffix})
+	ps := verify.ProvisionStatus{Provision: provID, Version: versionID, Text: t, Status: loc.Status,
+		RecordedAt: verify.FormatTime(time.Now()), Tool: tool()}
+	switch loc.Status {
+	case provision.Present:
+		ps.Position = &verify.TextPositionSelector{Type: "TextPositionSelector", Start: loc.Position.Start, End: loc.Position.End}
+	case provision.Changed:
+		ps.Position = &verify.TextPositionSelector{Type: "TextPositionSelector", Start: loc.Position.Start, End: loc.Position.End}
+		ps.Closest, ps.Similarity = loc.Closest, loc.Similarity
+	case provision.Removed:
+		ps.Similarity = loc.Similarity
+	}
+	return a.logTracking(ctx, &verify.ProvisionStatusStatement{
+		Type: verify.StatementType, PredicateType: verify.ProvisionStatusPredicateType,
+		Subject:   []verify.Subject{{Name: doc, Digest: map[string]string{"sha256": t.SHA256}}},
+		Predicate: ps,
+	})
+}
