@@ -1,0 +1,255 @@
+// Package extract turns a snapshot (the raw bytes fetched for a tracked
+// document) into the document's text, the "version" that exhibit records,
+// signs and logs whenever it changes.
+//
+// It follows the model of Open Terms Archive
+// (https://docs.opentermsarchive.org/terms/explanation/declarations/): a
+// document is declared by CSS selectors that keep the policy's text (Select)
+// and drop the rest (Remove).
+//
+// # Inputs
+//
+//   - HTML (text/html, application/xhtml+xml): the charset comes from the
+//     Content-Type header, a byte order mark or a <meta> tag, in the order
+//     of the WHATWG encoding sniffing algorithm
+//     (golang.org/x/net/html/charset.DetermineEncoding); without any of them a
+//     body that is valid UTF-8 is read as UTF-8 and anything else as
+//     windows-1252. The page is parsed with golang.org/x/net/html, which
+//     accepts broken markup as browsers do, and converted to CommonMark.
+//   - PDF (application/pdf, or a body starting with "%PDF-" whatever its
+//     declared type): the text of each page, pages separated by a blank line.
+//   - Plain text (text/plain): decoded to UTF-8 and normalised.
+//
+// A missing or application/octet-stream Content-Type is sniffed with
+// net/http.DetectContentType.
+//
+// # Output
+//
+// Result.Text is UTF-8 in Unicode normalisation form C with "\n" line endings,
+// no trailing spaces or tabs on any line, no leading blank lines, at most one
+// blank line in a row, no control characters other than "\n" and "\t", and
+// exactly one final "\n". It is never empty: an input with nothing left is an
+// *Error with Reason "no_text".
+//
+// # Determinism
+//
+// Extract is a pure function of (body, contentType, Rules) and of Name and
+// Version: it reads no clock, network, environment or global mutable state,
+// and does not depend on map order. Markup noise does not reach the text:
+// scripts, styles and their nonces, attribute order and values other than
+// link targets, image URLs (images become their alt text), tracking parameters
+// in links (see TrackingParams) and insignificant whitespace.
+//
+// # Versioning
+//
+// Name and Version identify the extractor in version records. Version must be
+// bumped whenever the output for some input changes, including through an
+// upgrade of a dependency (goquery, cascadia, x/net/html, html-to-markdown,
+// the PDF reader), so that a third party re-running the recorded extractor
+// version on the recorded snapshot obtains byte-identical text.
+package extract
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Name and Version identify the extractor in version records; bump Version
+// whenever output for some input changes.
+const (
+	Name    = "exhibit-extract"
+	Version = "1"
+)
+
+// MaxInput is the largest body Extract accepts, in bytes. Larger bodies are
+// rejected with an *Error whose Reason is ReasonTooLarge.
+const MaxInput = 32 << 20
+
+// Media types of Result.MediaType.
+const (
+	// MediaTypeMarkdown is the media type of text extracted from HTML.
+	MediaTypeMarkdown = "text/markdown; charset=utf-8"
+	// MediaTypePlain is the media type of text extracted from PDF and plain
+	// text: it is not Markdown-escaped.
+	MediaTypePlain = "text/plain; charset=utf-8"
+)
+
+// Values of Result.Source.
+const (
+	SourceHTML = "html"
+	SourcePDF  = "pdf"
+	SourceText = "text"
+)
+
+// Result is the text extracted from a snapshot.
+type Result struct {
+	// Text is the normalised text described in the package documentation.
+	Text string
+	// MediaType is MediaTypeMarkdown for HTML sources and MediaTypePlain
+	// for PDF and plain-text sources.
+	MediaType string
+	// Source is the kind of input the text came from: SourceHTML,
+	// SourcePDF or SourceText.
+	Source string
+}
+
+// Reasons carried by *Error.
+const (
+	// ReasonNoMatch: the Select selectors matched no element.
+	ReasonNoMatch = "no_match"
+	// ReasonNoText: nothing but whitespace is left after extraction (for
+	// example a PDF made of images, or a selection with no text). Extract
+	// never guesses text, for example by OCR.
+	ReasonNoText = "no_text"
+	// ReasonUnsupportedMediaType: the body is neither HTML, PDF nor plain
+	// text.
+	ReasonUnsupportedMediaType = "unsupported_media_type"
+	// ReasonBadSelector: a selector in Rules does not compile.
+	ReasonBadSelector = "bad_selector"
+	// ReasonTooLarge: the body is longer than MaxInput.
+	ReasonTooLarge = "too_large"
+	// ReasonMalformed: the body cannot be decoded (a corrupt PDF, bytes
+	// invalid in the declared charset).
+	ReasonMalformed = "malformed"
+)
+
+// Error is the error returned by Extract and Rules.Check. Callers branch on
+// Reason with errors.As; Message is for humans and may change.
+type Error struct {
+	// Reason is one of the Reason constants.
+	Reason string
+	// Message describes the failure and names the evidence (the selector,
+	// the size, the media type).
+	Message string
+	// Err is the underlying cause, if any; Unwrap returns it.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return "extract: " + e.Reason + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return "extract: " + e.Reason + ": " + e.Message
+}
+
+// Unwrap returns the underlying cause, or nil.
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(reason string, cause error, format string, args ...any) *Error {
+	return &Error{Reason: reason, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// Extract returns the text of the document in body, a snapshot served with
+// the given Content-Type header value (which may be empty). Rules apply to
+// HTML only and are ignored for PDF and plain text, but they are always
+// checked. Errors are always of type *Error; see the Reason constants.
+func Extract(body []byte, contentType string, r Rules) (*Result, error) {
+	if len(body) > MaxInput {
+		return nil, errorf(ReasonTooLarge, nil, "body is %d bytes, more than MaxInput (%d)", len(body), MaxInput)
+	}
+	sel, err := r.compile()
+	if err != nil {
+		return nil, err
+	}
+	mediaType, params, _ := mime.ParseMediaType(contentType)
+	mediaType = strings.ToLower(mediaType)
+	if bytes.HasPrefix(body, []byte("%PDF-")) {
+		mediaType = "application/pdf"
+	}
+	if mediaType == "" || mediaType == "application/octet-stream" {
+		mediaType, params, _ = mime.ParseMediaType(http.DetectContentType(body))
+		if mediaType == "application/pdf" || mediaType == "" {
+			// DetectContentType finds "%PDF-" only at offset 0, already
+			// handled; anything else it calls a PDF is not one we read.
+			mediaType = "application/octet-stream"
+		}
+		contentType = ""
+	}
+	var (
+		text   string
+		source string
+		mt     = MediaTypePlain
+	)
+	switch mediaType {
+	case "text/html", "application/xhtml+xml":
+		text, err = extractHTML(body, contentType, sel)
+		source, mt = SourceHTML, MediaTypeMarkdown
+	case "application/pdf":
+		text, err = extractPDF(body)
+		source = SourcePDF
+	case "text/plain":
+		text, err = decodeText(body, params["charset"])
+		source = SourceText
+	default:
+		return nil, errorf(ReasonUnsupportedMediaType, nil, "media type %q is not HTML, PDF or plain text", mediaType)
+	}
+	if err != nil {
+		return nil, err
+	}
+	text = Normalize(text)
+	if text == "" {
+		return nil, errorf(ReasonNoText, nil, "no text left after extracting the %s body", source)
+	}
+	return &Result{Text: text, MediaType: mt, Source: source}, nil
+}
+
+// Normalize applies the output normalisation described in the package
+// documentation, except that it returns "" rather than "\n" for a text with
+// no visible content. Invalid UTF-8 sequences become U+FFFD.
+func Normalize(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	if hasControl(s) {
+		s = strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+				return r
+			}
+			return -1
+		}, s)
+	}
+	s = norm.NFC.String(s)
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	blank := false
+	for line := range strings.SplitSeq(s, "\n") {
+		line = strings.TrimRight(line, " \t")
+		if line == "" {
+			blank = b.Len() > 0
+			continue
+		}
+		if blank {
+			b.WriteByte('\n')
+			blank = false
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+			return true
+		}
+		if c >= utf8.RuneSelf {
+			// C1 controls U+0080..U+009F are encoded as 0xC2 0x80..0x9F.
+			if c == 0xC2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] <= 0x9F {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var errNoPDFText = errors.New("no text objects")

@@ -1,0 +1,58 @@
+package extract
+
+import (
+	"github.com/andybalholm/cascadia"
+)
+
+// Rules declare which parts of an HTML page are the document, as the
+// "select" and "remove" fields of an Open Terms Archive declaration
+// (https://docs.opentermsarchive.org/terms/reference/declaration/). Each
+// entry is a CSS selector group in the syntax of
+// github.com/andybalholm/cascadia (the selector engine of goquery), for
+// example "main article" or ".cookie-banner, #nav".
+//
+// The zero value selects the whole <body> and removes nothing beyond the
+// built-in removals (see Extract).
+type Rules struct {
+	// Select lists selectors for the elements that make up the document.
+	// The text is the elements matched by any of them, outermost only, in
+	// document order. Empty means the whole <body>.
+	Select []string `json:"select,omitempty"`
+	// Remove lists selectors for elements dropped from the page before
+	// Select is applied. All of them are matched against the page before
+	// any element is removed, so their order does not matter.
+	Remove []string `json:"remove,omitempty"`
+}
+
+type compiled struct {
+	sel, rem []cascadia.Sel
+	selSrc   []string
+}
+
+// Check reports whether every selector compiles. The error is an *Error with
+// Reason ReasonBadSelector naming the first bad selector and wrapping the
+// parser's error.
+func (r Rules) Check() error {
+	_, err := r.compile()
+	return err
+}
+
+func (r Rules) compile() (*compiled, error) {
+	c := &compiled{selSrc: r.Select}
+	for _, list := range []struct {
+		field string
+		src   []string
+		dst   *[]cascadia.Sel
+	}{{"select", r.Select, &c.sel}, {"remove", r.Remove, &c.rem}} {
+		for i, s := range list.src {
+			g, err := cascadia.ParseGroup(s)
+			if err != nil {
+				return nil, errorf(ReasonBadSelector, err, "%s[%d] %q does not compile", list.field, i, s)
+			}
+			for _, m := range g {
+				*list.dst = append(*list.dst, m)
+			}
+		}
+	}
+	return c, nil
+}
