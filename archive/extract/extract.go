@@ -116,8 +116,9 @@ const (
 	ReasonBadSelector = "bad_selector"
 	// ReasonTooLarge: the body is longer than MaxInput.
 	ReasonTooLarge = "too_large"
-	// ReasonMalformed: the body cannot be decoded (a corrupt PDF, bytes
-	// invalid in the declared charset).
+	// ReasonMalformed: the body cannot be decoded: a corrupt PDF, an
+	// unknown charset declared for plain text, or HTML nested more than 512
+	// elements deep (the limit of golang.org/x/net/html).
 	ReasonMalformed = "malformed"
 )
 
@@ -171,7 +172,8 @@ func Extract(body []byte, contentType string, r Rules) (*Result, error) {
 			// handled; anything else it calls a PDF is not one we read.
 			mediaType = "application/octet-stream"
 		}
-		contentType = ""
+		// The sniffer's charset is a guess, not a declaration.
+		contentType, params = "", nil
 	}
 	var (
 		text   string

@@ -44,8 +44,8 @@ func extractHTML(body []byte, contentType string, c *compiled) (string, error) {
 	}
 	doc, err := html.Parse(bytes.NewReader(b))
 	if err != nil {
-		// html.Parse fails only on reader errors, which a bytes.Reader
-		// does not return.
+		// A bytes.Reader does not fail: this is nesting deeper than
+		// the parser's limit of 512 open elements.
 		return "", errorf(ReasonMalformed, err, "HTML does not parse")
 	}
 	nodes, err := selectNodes(doc, c)
