@@ -10,6 +10,8 @@ import (
 	"github.com/JohannesKaufmann/html-to-markdown/v2/converter"
 	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/base"
 	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/commonmark"
+	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/strikethrough"
+	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/table"
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -20,6 +22,16 @@ var markdown = sync.OnceValue(func() *converter.Converter {
 	return converter.NewConverter(converter.WithPlugins(
 		base.NewBasePlugin(),
 		commonmark.NewCommonmarkPlugin(),
+		// GitHub Flavored Markdown tables, padded minimally so that an
+		// edit in one cell does not re-pad its whole column.
+		table.NewTablePlugin(
+			table.WithCellPaddingBehavior(table.CellPaddingBehaviorMinimal),
+			table.WithNewlineBehavior(table.NewlineBehaviorPreserve),
+			table.WithSpanCellBehavior(table.SpanBehaviorEmpty),
+			table.WithHeaderPromotion(true),
+			table.WithSkipEmptyRows(true),
+		),
+		strikethrough.NewStrikethroughPlugin(),
 	))
 })
 
@@ -184,8 +196,8 @@ func attr(n *html.Node, key string) string {
 // the converter: images become their alt text; links within the page
 // (href "#...") or without a target become their text; links without text
 // are dropped; link targets lose tracking parameters; and every attribute
-// other than a link's href and title, <ol start> and table cell spans is
-// dropped.
+// other than a link's href and title, <ol start>, table cell spans and a
+// table's role is dropped.
 func clean(n *html.Node) {
 	for ch := n.FirstChild; ch != nil; {
 		next := ch.NextSibling
@@ -237,6 +249,11 @@ func clean(n *html.Node) {
 				keepAttrs(ch, "start")
 			case atom.Td, atom.Th:
 				keepAttrs(ch, "colspan", "rowspan")
+				// Cells of a table that does not fit GFM are rendered
+				// inline: keep their words apart.
+				ch.AppendChild(&html.Node{Type: html.TextNode, Data: " "})
+			case atom.Table:
+				keepAttrs(ch, "role") // role=presentation: a layout table
 			default:
 				ch.Attr = nil
 			}
