@@ -17,13 +17,18 @@
 //   - A JSON API under /api/v1/:
 //
 //     GET /api/v1/log                              {"origin", "size", "root" (hex), "vkey"}
-//     GET /api/v1/records/{id}                     {"citation", "statement"}
+//     GET /api/v1/records/{id}                     {"citation", "statement"}; for a
+//     tracking record {"record_id", "kind", "document_id", "statement", ...}
 //     GET /api/v1/records/{id}/bundle[?format=tlog-proof]
 //     GET /api/v1/snapshots/sha256/{hex}           a stored object's bytes
 //     GET /api/v1/proofs/inclusion?index=N&size=M  {"proof": [base64 hashes]}
 //     GET /api/v1/proofs/consistency?from=N&to=M   {"proof": [base64 hashes]}
 //     GET /api/v1/search?url=|sha256=|entity=|document=[&limit=N][&before=I]
 //     {"records": [...], "next": "I"}, newest first
+//
+//     and the routes of tracked documents, their versions, diffs and
+//     changes, listed in tracking.go, with an Atom feed of changes at
+//     GET /feeds/changes.atom.
 //
 //     Errors are JSON, {"error": "..."}, with status 400 for bad input, 404
 //     for what the archive does not hold and 500 otherwise.
@@ -177,6 +182,7 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/proofs/inclusion", s.inclusion)
 	mux.HandleFunc("GET /api/v1/proofs/consistency", s.consistency)
 	mux.HandleFunc("GET /api/v1/search", s.search)
+	s.trackingRoutes(mux)
 	wa := newWriteAPI(s, o)
 	mux.HandleFunc("POST /api/v1/captures", wa.guard(wa.capture))
 	mux.HandleFunc("POST /api/v1/snapshots", wa.guard(wa.upload))
@@ -257,9 +263,9 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // does not hold, 500 otherwise (logged, and not shown to the client).
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, verify.ErrRecordID), errors.Is(err, store.ErrDigest):
+	case errors.Is(err, verify.ErrRecordID), errors.Is(err, store.ErrDigest), errors.Is(err, archive.ErrInput):
 		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, archive.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
+	case errors.Is(err, archive.ErrNotFound), errors.Is(err, archive.ErrNoDocument), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
 		writeError(w, http.StatusNotFound, err.Error())
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
@@ -421,6 +427,11 @@ func (s *server) record(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	rec, err := s.a.Get(ctx, id)
+	if errors.Is(err, archive.ErrNotFound) {
+		// Not a capture: a tracking record, or nothing.
+		s.trackingRecord(w, r, id)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -439,7 +450,8 @@ func (s *server) bundle(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want json or tlog-proof", format))
 		return
 	}
-	_, b, err := s.a.Prove(r.Context(), r.PathValue("id"))
+	// A bundle for a record of any kind, capture or tracking.
+	_, b, err := s.a.ProveEntry(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

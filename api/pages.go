@@ -1,8 +1,10 @@
 package api
 
 // The HTML pages of exhibit serve: the list of recent records with a search
-// form (GET /), a record's citation page (GET /records/{id}) and the static
-// files they use (GET /static/{name}). Pages are rendered with html/template
+// form (GET /), a record's citation page (GET /records/{id}; for a tracking
+// record, its statement), the tracked documents (GET /documents, GET
+// /documents/{id}, see tracking.go) and the static files they use (GET
+// /static/{name}). Pages are rendered with html/template
 // (contextual auto-escaping) from templates embedded in the binary, and read
 // in full without JavaScript. The one script, /static/verify.js, adds a
 // verification panel that re-checks the record in the reader's browser with
@@ -45,6 +47,8 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return archive.HumanTime(t)
 	},
+	// pct turns a similarity in [0, 1] into a percentage.
+	"pct": func(f float64) float64 { return f * 100 },
 }).ParseFS(webFS, "web/*.html"))
 
 // staticTypes are the media types of the files under /static/.
@@ -93,9 +97,9 @@ type errorPage struct {
 func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	p := errorPage{Status: http.StatusInternalServerError, Title: "Internal error", Message: "The archive could not answer this request."}
 	switch {
-	case errors.Is(err, verify.ErrRecordID), errors.Is(err, store.ErrDigest):
+	case errors.Is(err, verify.ErrRecordID), errors.Is(err, store.ErrDigest), errors.Is(err, archive.ErrInput):
 		p = errorPage{Status: http.StatusBadRequest, Title: "Bad request", Message: err.Error()}
-	case errors.Is(err, archive.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
+	case errors.Is(err, archive.ErrNotFound), errors.Is(err, archive.ErrNoDocument), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
 		p = errorPage{Status: http.StatusNotFound, Title: "Not found", Message: err.Error()}
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
@@ -130,6 +134,11 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := s.a.Get(ctx, id)
+	if errors.Is(err, archive.ErrNotFound) {
+		// Not a capture: a tracking record, or nothing.
+		s.trackingRecordHTML(w, r, id)
+		return
+	}
 	if err != nil {
 		s.failPage(w, r, err)
 		return
