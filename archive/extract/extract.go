@@ -15,7 +15,7 @@
 //     (golang.org/x/net/html/charset.DetermineEncoding); without any of them a
 //     body that is valid UTF-8 is read as UTF-8 and anything else as
 //     windows-1252. The page is parsed with golang.org/x/net/html, which
-//     accepts broken markup as browsers do, and converted to CommonMark.
+//     accepts broken markup as browsers do, and converted to Markdown.
 //   - PDF (application/pdf, or a body starting with "%PDF-" whatever its
 //     declared type): the text of each page, pages separated by a blank line.
 //   - Plain text (text/plain): decoded to UTF-8 and normalised.
@@ -25,28 +25,52 @@
 //
 // # Output
 //
-// Result.Text is UTF-8 in Unicode normalisation form C with "\n" line endings,
-// no trailing spaces or tabs on any line, no leading blank lines, at most one
-// blank line in a row, no control characters other than "\n" and "\t", and
-// exactly one final "\n". It is never empty: an input with nothing left is an
-// *Error with Reason "no_text".
+// For HTML, the selected elements (see Rules) are converted to CommonMark
+// with GitHub Flavored Markdown tables (minimal cell padding) and
+// ~~strikethrough~~ by github.com/JohannesKaufmann/html-to-markdown/v2, with
+// Markdown-significant characters in the text escaped. Before conversion:
+//   - script, style, noscript, template, iframe, svg, comments and hidden
+//     inputs are removed;
+//   - an image becomes its alt text, or nothing;
+//   - a link within the page (href "#...") or without href becomes its
+//     text, a link without text is dropped, and other link targets lose
+//     tracking parameters (see StripTracking); Cloudflare-obfuscated
+//     e-mail addresses and character references in mailto: links are
+//     decoded;
+//   - non-ASCII white space (such as no-break spaces) becomes a space;
+//   - every attribute is dropped except a link's href and title, <ol start>,
+//     colspan and rowspan, and a table's role.
+//
+// Relative link targets are kept relative. PDF and plain-text sources give
+// plain text, not Markdown.
+//
+// In every case Result.Text is UTF-8 in Unicode normalisation form C with
+// "\n" line endings, no trailing spaces or tabs on any line, no leading
+// blank lines, at most one blank line in a row, no control characters other
+// than "\n" and "\t", and exactly one final "\n" (see Normalize). It is
+// never empty: an input with nothing left is an *Error with Reason
+// "no_text".
 //
 // # Determinism
 //
-// Extract is a pure function of (body, contentType, Rules) and of Name and
+// Extract is a pure function of (body, contentType, Rules), Name and
 // Version: it reads no clock, network, environment or global mutable state,
-// and does not depend on map order. Markup noise does not reach the text:
-// scripts, styles and their nonces, attribute order and values other than
-// link targets, image URLs (images become their alt text), tracking parameters
-// in links (see TrackingParams) and insignificant whitespace.
+// and its output does not depend on map order or concurrency. Markup noise
+// does not reach the text: script and style contents and their nonces,
+// attribute order and values other than those kept above (CSRF tokens,
+// timestamps, classes), image URLs, tracking parameters, obfuscated e-mail
+// encodings and insignificant white space.
 //
 // # Versioning
 //
-// Name and Version identify the extractor in version records. Version must be
-// bumped whenever the output for some input changes, including through an
-// upgrade of a dependency (goquery, cascadia, x/net/html, html-to-markdown,
-// the PDF reader), so that a third party re-running the recorded extractor
-// version on the recorded snapshot obtains byte-identical text.
+// Name and Version identify the extractor in version records. Version must
+// be bumped whenever the output for some input changes, including through an
+// upgrade of a dependency, so that a third party re-running the recorded
+// extractor version on the recorded snapshot obtains byte-identical text.
+// Version "1" is this package built with github.com/andybalholm/cascadia
+// v1.3.4, golang.org/x/net v0.60.0, golang.org/x/text v0.42.0,
+// github.com/JohannesKaufmann/html-to-markdown/v2 v2.5.2 and
+// github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0.
 package extract
 
 import (
@@ -128,24 +152,30 @@ type Error struct {
 	// Reason is one of the Reason constants.
 	Reason string
 	// Message describes the failure and names the evidence (the selector,
-	// the size, the media type).
+	// the size, the media type), ending with the cause's text if there is
+	// a cause.
 	Message string
 	// Err is the underlying cause, if any; Unwrap returns it.
 	Err error
 }
 
+// Error returns "extract: " + Reason + ": " + Message.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return "extract: " + e.Reason + ": " + e.Message + ": " + e.Err.Error()
-	}
 	return "extract: " + e.Reason + ": " + e.Message
 }
 
 // Unwrap returns the underlying cause, or nil.
 func (e *Error) Unwrap() error { return e.Err }
 
+// errorf returns an *Error whose Message ends with the cause's text, so
+// that Message alone, as recorded in a failed extraction, carries the
+// evidence.
 func errorf(reason string, cause error, format string, args ...any) *Error {
-	return &Error{Reason: reason, Message: fmt.Sprintf(format, args...), Err: cause}
+	msg := fmt.Sprintf(format, args...)
+	if cause != nil {
+		msg += ": " + cause.Error()
+	}
+	return &Error{Reason: reason, Message: msg, Err: cause}
 }
 
 // Extract returns the text of the document in body, a snapshot served with

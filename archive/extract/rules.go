@@ -12,7 +12,9 @@ import (
 // example "main article" or ".cookie-banner, #nav".
 //
 // The zero value selects the whole <body> and removes nothing beyond the
-// built-in removals (see Extract).
+// built-in removals listed in the package documentation, which apply first.
+// Open Terms Archive's range selectors ({startBefore, endBefore}) are not
+// supported.
 type Rules struct {
 	// Select lists selectors for the elements that make up the document.
 	// The text is the elements matched by any of them, outermost only, in

@@ -5,10 +5,9 @@ import (
 	"strings"
 )
 
-// TrackingParams are the query parameters StripTracking removes from link
-// targets, compared case-insensitively. Any parameter whose name starts with
-// "utm_" is removed too. Changing this list changes output: bump Version.
-var TrackingParams = []string{
+// trackingParams are the query parameters StripTracking removes, besides
+// any starting with "utm_". Changing this list changes output: bump Version.
+var trackingParams = []string{
 	"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
 	"twclid", "ttclid", "li_fat_id", "igshid", "mc_cid", "mc_eid", "_ga",
 	"_gl", "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp", "hsctatracking",
@@ -17,8 +16,8 @@ var TrackingParams = []string{
 }
 
 var trackingSet = func() map[string]bool {
-	m := make(map[string]bool, len(TrackingParams))
-	for _, p := range TrackingParams {
+	m := make(map[string]bool, len(trackingParams))
+	for _, p := range trackingParams {
 		m[strings.ToLower(p)] = true
 	}
 	return m
@@ -32,8 +31,13 @@ func isTracking(key string) bool {
 	return strings.HasPrefix(key, "utm_") || trackingSet[key]
 }
 
-// StripTracking returns href without its tracking query parameters (see
-// TrackingParams). Everything else (the order, spelling and encoding of the
+// StripTracking returns href without its tracking query parameters: those
+// whose name, percent-decoded and compared case-insensitively, starts with
+// "utm_" or is one of fbclid, gclid, dclid, gbraid, wbraid, msclkid, yclid,
+// twclid, ttclid, li_fat_id, igshid, mc_cid, mc_eid, _ga, _gl, _hsenc,
+// _hsmi, __hstc, __hssc, __hsfp, hsCtaTracking, mkt_tok, oly_anon_id,
+// oly_enc_id, vero_id, vero_conv, rb_clickid, s_cid, ref_src, spm, trk and
+// trkCampaign. Everything else (the order, spelling and encoding of the
 // other parameters, and the fragment) is kept byte for byte; a query left
 // empty loses its "?". href need not be a valid URL.
 func StripTracking(href string) string {
