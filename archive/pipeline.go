@@ -67,16 +67,27 @@ type CaptureOptions struct {
 // Record.Outcome. An error is returned only when the archive itself could
 // not store, sign or log; then nothing is acknowledged.
 func (a *Archive) Capture(ctx context.Context, rawURL string, o CaptureOptions) (*Record, error) {
+	name, p, err := a.fetch(ctx, rawURL, o)
+	if err != nil {
+		return nil, err
+	}
+	return a.commit(ctx, name, p)
+}
+
+// fetch fetches url, stores what it received, and returns the statement's
+// subject name and predicate, not yet logged.
+func (a *Archive) fetch(ctx context.Context, rawURL string, o CaptureOptions) (string, verify.Capture, error) {
+	var none verify.Capture
 	if a.writer == nil {
-		return nil, errors.New("archive opened read-only")
+		return "", none, errors.New("archive opened read-only")
 	}
 	if u, err := url.Parse(rawURL); err == nil {
 		if err := checkNoCredentials(u); err != nil {
-			return nil, err
+			return "", none, err
 		}
 	}
 	if err := checkText(map[string]string{"entity": o.Entity, "document": o.Document}); err != nil {
-		return nil, err
+		return "", none, err
 	}
 	o.Fetch.Version = Version
 	var storeErr error
@@ -92,17 +103,17 @@ func (a *Archive) Capture(ctx context.Context, rawURL string, o CaptureOptions) 
 		return obj.SHA256, obj.Size, nil
 	})
 	if storeErr != nil {
-		return nil, fmt.Errorf("storing snapshot: %w", storeErr)
+		return "", none, fmt.Errorf("storing snapshot: %w", storeErr)
 	}
 	if errors.Is(ctx.Err(), context.Canceled) && res.Failure != nil {
 		// Interrupted by the caller, not failed by the server: log nothing.
-		return nil, ctx.Err()
+		return "", none, ctx.Err()
 	}
 	obs := res.Observed
 	if len(res.CertChainPEM) > 0 && obs.TLS != nil {
 		obj, err := a.store.Put(ctx, bytes.NewReader(res.CertChainPEM), int64(len(res.CertChainPEM)), "")
 		if err != nil {
-			return nil, fmt.Errorf("storing certificate chain: %w", err)
+			return "", none, fmt.Errorf("storing certificate chain: %w", err)
 		}
 		obs.TLS.CertificateChainSHA256 = obj.SHA256
 	}
@@ -125,7 +136,7 @@ func (a *Archive) Capture(ctx context.Context, rawURL string, o CaptureOptions) 
 		}
 		p.Snapshot = &verify.Snapshot{SHA256: res.SHA256, Size: res.Size, MediaType: res.MediaType}
 	}
-	return a.commit(ctx, name, p)
+	return name, p, nil
 }
 
 // isReadError reports whether err came from reading the response body

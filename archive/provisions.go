@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -77,7 +78,9 @@ func (a *Archive) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w in version %d of %s (%s)", ErrInput, err, pv.Number, v.Document, v.RecordID)
 	}
-	p, err := a.logTracking(ctx, &verify.ProvisionStatement{
+	var prov *TrackRecord
+	var statuses []*TrackRecord
+	pp, err := a.prepareTracking(ctx, &verify.ProvisionStatement{
 		Type: verify.StatementType, PredicateType: verify.ProvisionPredicateType,
 		Subject: []verify.Subject{{Name: v.Document, Digest: map[string]string{"sha256": pv.Text.SHA256}}},
 		Predicate: verify.Provision{
@@ -89,32 +92,38 @@ func (a *Archive) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 			RecordedAt: verify.FormatTime(time.Now()),
 			Tool:       tool(),
 		},
-	})
+	}, func(r *TrackRecord) { prov = r })
 	if err != nil {
 		return nil, nil, err
 	}
+	ps := []*trackPending{pp}
 	// Carry it through the versions that came after the one quoted.
 	later, err := a.trackingRecords(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{"version"}})
+	if err == nil {
+		for _, lv := range later {
+			lp := &lv.Entry.Version.Predicate
+			if lp.Number <= pv.Number {
+				continue
+			}
+			var lt []byte
+			if lt, err = a.Text(ctx, lp.Text.SHA256); err != nil {
+				break
+			}
+			var s *trackPending
+			if s, err = a.prepareRecheck(ctx, v.Document, pp.recordID(), pp.ent.Provision.Predicate.Quote, lv.RecordID, lp.Text, string(lt), &statuses); err != nil {
+				break
+			}
+			ps = append(ps, s)
+		}
+	}
+	// What was handed to the log is finished even after an error.
+	if ferr := a.finishTracking(ctx, ps...); ferr != nil {
+		return nil, nil, ferr
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	var statuses []*TrackRecord
-	for _, lv := range later {
-		lp := &lv.Entry.Version.Predicate
-		if lp.Number <= pv.Number {
-			continue
-		}
-		lt, err := a.Text(ctx, lp.Text.SHA256)
-		if err != nil {
-			return nil, nil, err
-		}
-		s, err := a.recheck(ctx, v.Document, p.RecordID, p.Entry.Provision.Predicate.Quote, lv.RecordID, lp.Text, string(lt))
-		if err != nil {
-			return nil, nil, err
-		}
-		statuses = append(statuses, s)
-	}
-	return p, statuses, nil
+	return prov, statuses, nil
 }
 
 // ReextractReport is what Reextract found and recorded.
@@ -189,8 +198,9 @@ func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, e
 	if newest == nil || doc.Current == nil || verify.SHA256Hex(newestText) == doc.Current.Text.SHA256 {
 		return rep, nil
 	}
-	res, err := a.newVersion(ctx, &TrackResult{Document: id}, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText)
-	if err != nil {
+	res := &TrackResult{Document: id}
+	ps, perr := a.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText)
+	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
 		return nil, err
 	}
 	rep.Upgrade, rep.Statuses = res.Version, res.Statuses

@@ -159,11 +159,18 @@ func (a *Archive) trackOne(ctx context.Context, d *Document, gate *hostGate, o R
 		if err := gate.wait(ctx, host); err != nil {
 			return nil, err
 		}
-		rec, err := a.Capture(ctx, d.URL, CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch})
+		name, c, err := a.fetch(ctx, d.URL, CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch})
 		if err != nil {
 			return nil, err
 		}
-		if attempt <= o.Retries && transient(rec) {
+		pend, err := a.prepare(ctx, name, c)
+		if err != nil {
+			return nil, err
+		}
+		if attempt <= o.Retries && transient(newRecord(&pend.st, pend.entry, 0)) {
+			if _, err := a.finish(ctx, pend); err != nil {
+				return nil, err
+			}
 			select {
 			case <-time.After(delay):
 			case <-ctx.Done():
@@ -172,7 +179,7 @@ func (a *Archive) trackOne(ctx context.Context, d *Document, gate *hostGate, o R
 			delay *= 2
 			continue
 		}
-		res, err := a.ProcessSnapshot(ctx, d.ID, rec)
+		res, err := a.trackPrepared(ctx, d.ID, pend)
 		if res != nil {
 			res.Attempts = attempt
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -131,10 +132,22 @@ func trackingRow(e *verify.Entry, entry []byte, idx uint64) *index.TrackingRecor
 	return r
 }
 
-// logTracking signs a tracking statement, appends it, waits for the
-// checkpoint that publishes it, writes its bundle and indexes it. Like a
-// capture, it is acknowledged only once durable.
-func (a *Archive) logTracking(ctx context.Context, st any) (*TrackRecord, error) {
+// trackPending is a tracking statement signed and handed to the log, not
+// yet published.
+type trackPending struct {
+	ent   *verify.Entry
+	entry []byte
+	add   *ledger.Pending
+	// set, if not nil, receives the record once published.
+	set func(*TrackRecord)
+}
+
+// recordID is the pending statement's record ID (known before the entry is
+// published: it derives from the entry alone).
+func (p *trackPending) recordID() string { return verify.RecordID(p.entry) }
+
+// prepareTracking signs a tracking statement and hands it to the log.
+func (a *Archive) prepareTracking(ctx context.Context, st any, set func(*TrackRecord)) (*trackPending, error) {
 	if a.writer == nil {
 		return nil, errors.New("archive opened read-only")
 	}
@@ -158,27 +171,54 @@ func (a *Archive) logTracking(ctx context.Context, st any) (*TrackRecord, error)
 	if err != nil {
 		return nil, err
 	}
+	return &trackPending{ent: ent, entry: entry, add: add, set: set}, nil
+}
+
+// finishTracking waits for the checkpoint that publishes each prepared
+// statement, writes its bundle and indexes it, in order. Like a capture, a
+// tracking record is acknowledged only once durable. Once handed to the
+// log an entry is in it whether or not the caller still waits, so this
+// runs regardless of ctx, within a bound.
+func (a *Archive) finishTracking(ctx context.Context, ps ...*trackPending) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
-	idx, signedCP, err := a.writer.Wait(ctx, add)
+	for _, p := range ps {
+		idx, signedCP, err := a.writer.Wait(ctx, p.add)
+		if err != nil {
+			return err
+		}
+		cp, err := verify.OpenCheckpoint(signedCP, a.key)
+		if err != nil {
+			return fmt.Errorf("checkpoint published for entry %d: %w", idx, err)
+		}
+		bundle, err := a.reader.Prove(ctx, p.entry, idx, signedCP, cp)
+		if err != nil {
+			return err
+		}
+		row := trackingRow(p.ent, p.entry, idx)
+		r := &TrackRecord{RecordID: row.RecordID, Index: idx, Kind: row.Kind, Document: row.Document,
+			Bundle: a.bundlePath(row.RecordID), Entry: p.ent, RawEntry: p.entry}
+		if err := writeBundle(r.Bundle, bundle); err != nil {
+			return fmt.Errorf("writing bundle: %w", err)
+		}
+		if err := a.index.AddTracking(ctx, row); err != nil {
+			return err
+		}
+		if p.set != nil {
+			p.set(r)
+		}
+	}
+	return nil
+}
+
+// logTracking signs, logs and publishes one tracking statement.
+func (a *Archive) logTracking(ctx context.Context, st any) (*TrackRecord, error) {
+	var r *TrackRecord
+	p, err := a.prepareTracking(ctx, st, func(tr *TrackRecord) { r = tr })
 	if err != nil {
 		return nil, err
 	}
-	cp, err := verify.OpenCheckpoint(signedCP, a.key)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint published for entry %d: %w", idx, err)
-	}
-	bundle, err := a.reader.Prove(ctx, entry, idx, signedCP, cp)
-	if err != nil {
-		return nil, err
-	}
-	row := trackingRow(ent, entry, idx)
-	r := &TrackRecord{RecordID: row.RecordID, Index: idx, Kind: row.Kind, Document: row.Document,
-		Bundle: a.bundlePath(row.RecordID), Entry: ent, RawEntry: entry}
-	if err := writeBundle(r.Bundle, bundle); err != nil {
-		return nil, fmt.Errorf("writing bundle: %w", err)
-	}
-	if err := a.index.AddTracking(ctx, row); err != nil {
+	if err := a.finishTracking(ctx, p); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -462,4 +502,59 @@ func (a *Archive) Text(ctx context.Context, digest string) ([]byte, error) {
 		return nil, fmt.Errorf("text %s: stored bytes hash to %s", digest, got)
 	}
 	return b, nil
+}
+
+// Describe says in one line what a tracking statement attests, for
+// people (verify's and show's output, record pages). For a capture it
+// returns "".
+func Describe(e *verify.Entry) string {
+	doc := e.DocumentID()
+	switch {
+	case e.Declaration != nil:
+		p := &e.Declaration.Predicate
+		sel := "the whole body"
+		if len(p.Select) > 0 {
+			sel = strings.Join(p.Select, ", ")
+		}
+		if len(p.Remove) > 0 {
+			sel += " without " + strings.Join(p.Remove, ", ")
+		}
+		return fmt.Sprintf("declaration revision %d of %s (%s %s): %s, the part %s, captured every %s; declared %s",
+			p.Revision, doc, p.Entity, p.Document, p.URL, sel, time.Duration(p.EverySeconds)*time.Second, p.DeclaredAt)
+	case e.Version != nil:
+		p := &e.Version.Predicate
+		return fmt.Sprintf("version %d (%s) of %s: text SHA-256 %s (%d bytes), extracted by %s %s from snapshot %s (SHA-256 %s, captured %s) with declaration %s",
+			p.Number, p.Kind, doc, p.Text.SHA256, p.Text.Size, p.Extractor.Name, p.Extractor.Version, p.Snapshot.RecordID, p.Snapshot.SHA256, p.Snapshot.CapturedAt, p.Declaration)
+	case e.Extraction != nil:
+		p := &e.Extraction.Predicate
+		if p.Result == verify.ExtractionConfirmed {
+			return fmt.Sprintf("snapshot %s of %s (captured %s) has the text of version %s (SHA-256 %s): it confirms it", p.Snapshot.RecordID, doc, p.Snapshot.CapturedAt, p.Version, p.TextSHA256)
+		}
+		return fmt.Sprintf("no text could be extracted from snapshot %s of %s (captured %s): %s: %s", p.Snapshot.RecordID, doc, p.Snapshot.CapturedAt, p.Failure.Reason, p.Failure.Message)
+	case e.Provision != nil:
+		p := &e.Provision.Predicate
+		return fmt.Sprintf("provision of %s: %q stands at code points [%d, %d) of the text of version %s (SHA-256 %s); quoted %s",
+			doc, abbreviate(p.Quote.Exact, 200), p.Position.Start, p.Position.End, p.Version, p.Text.SHA256, p.RecordedAt)
+	case e.ProvisionStatus != nil:
+		p := &e.ProvisionStatus.Predicate
+		s := fmt.Sprintf("provision %s is %s in version %s of %s (text SHA-256 %s)", p.Provision, strings.ToUpper(p.Status), p.Version, doc, p.Text.SHA256)
+		switch p.Status {
+		case verify.ProvisionPresent:
+			s += fmt.Sprintf(", at code points [%d, %d)", p.Position.Start, p.Position.End)
+		case verify.ProvisionChanged:
+			s += fmt.Sprintf("; the closest passage, at [%d, %d), is %.1f%% similar: %q", p.Position.Start, p.Position.End, p.Similarity*100, abbreviate(p.Closest, 200))
+		case verify.ProvisionRemoved:
+			s += fmt.Sprintf("; no passage is more than %.1f%% similar", p.Similarity*100)
+		}
+		return s
+	}
+	return ""
+}
+
+func abbreviate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }

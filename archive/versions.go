@@ -211,33 +211,67 @@ func (a *Archive) TrackCapture(ctx context.Context, id string, o CaptureOptions)
 	}
 	p := &st.Predicate
 	o.Entity, o.Document = p.Entity, p.Document
-	rec, err := a.Capture(ctx, p.URL, o)
+	name, c, err := a.fetch(ctx, p.URL, o)
 	if err != nil {
 		return nil, err
 	}
-	return a.ProcessSnapshot(ctx, id, rec)
+	pend, err := a.prepare(ctx, name, c)
+	if err != nil {
+		return nil, err
+	}
+	return a.trackPrepared(ctx, id, pend)
 }
 
-// ProcessSnapshot extracts the text of a tracked document's snapshot and
-// logs a version, a confirmation or a failed extraction for it. It is
-// idempotent: a snapshot record already processed for the document returns
-// what was recorded then.
+// trackPrepared processes the snapshot of a capture handed to the log but
+// not yet published, so that the capture and the statements about its
+// text are published together (by the same checkpoint, as a rule). The
+// capture is acknowledged first; the result only once all are durable.
+func (a *Archive) trackPrepared(ctx context.Context, id string, pend *pending) (*TrackResult, error) {
+	defer a.tracking.lock(id)()
+	res := &TrackResult{Document: id, Attempts: 1}
+	ps, perr := a.prepareSnapshot(ctx, id, newRecord(&pend.st, pend.entry, 0), res)
+	rec, err := a.finish(ctx, pend)
+	if err != nil {
+		return nil, err
+	}
+	res.Capture = rec
+	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ProcessSnapshot extracts the text of a tracked document's snapshot (a
+// published capture record) and logs a version, a confirmation or a
+// failed extraction for it. It is idempotent: a snapshot already processed
+// for the document returns what was recorded then.
 func (a *Archive) ProcessSnapshot(ctx context.Context, id string, rec *Record) (*TrackResult, error) {
+	defer a.tracking.lock(id)()
 	res := &TrackResult{Document: id, Capture: rec, Attempts: 1}
+	ps, perr := a.prepareSnapshot(ctx, id, rec, res)
+	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// prepareSnapshot prepares the statements that process a snapshot; they
+// fill res as they are published. The caller holds the document's lock
+// until they are, and finishes those returned even with an error.
+func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, res *TrackResult) ([]*trackPending, error) {
 	if rec.Outcome == verify.OutcomeFailed {
 		res.Result = "capture_failed"
 		if rec.Failure != nil {
 			res.Reason = rec.Failure.Reason + ": " + rec.Failure.Message
 		}
-		return res, nil
+		return nil, nil
 	}
-	defer a.tracking.lock(id)()
 	done, err := a.trackingRecords(ctx, index.TrackingQuery{Document: id, Ref: rec.RecordID, Kinds: []string{"version", "extraction"}})
 	if err != nil {
 		return nil, err
 	}
 	if len(done) > 0 {
-		return a.resultOf(ctx, res, done[0])
+		return nil, a.resultOf(ctx, res, done[0])
 	}
 	decl, declID, err := a.declaration(ctx, id)
 	if err != nil {
@@ -249,19 +283,25 @@ func (a *Archive) ProcessSnapshot(ctx context.Context, id string, rec *Record) (
 	}
 	snap := verify.SnapshotRef{RecordID: rec.RecordID, SHA256: rec.SHA256, CapturedAt: rec.CapturedAt}
 	extractor := verify.Extractor{Name: extract.Name, Version: extract.Version}
-	fail := func(reason, msg string) (*TrackResult, error) {
-		x, err := a.logTracking(ctx, &verify.ExtractionStatement{
+	extraction := func(x verify.Extraction) ([]*trackPending, error) {
+		x.Declaration, x.Snapshot, x.Extractor = declID, snap, extractor
+		x.RecordedAt, x.Tool = verify.FormatTime(time.Now()), tool()
+		p, err := a.prepareTracking(ctx, &verify.ExtractionStatement{
 			Type: verify.StatementType, PredicateType: verify.ExtractionPredicateType,
-			Subject: []verify.Subject{{Name: id, Digest: map[string]string{"sha256": rec.SHA256}}},
-			Predicate: verify.Extraction{Result: verify.ExtractionFailed, Declaration: declID, Snapshot: snap,
-				Extractor: extractor, Failure: &verify.Failure{Reason: reason, Message: msg},
-				RecordedAt: verify.FormatTime(time.Now()), Tool: tool()},
-		})
+			Subject:   []verify.Subject{{Name: id, Digest: map[string]string{"sha256": rec.SHA256}}},
+			Predicate: x,
+		}, func(r *TrackRecord) { res.Extraction = r })
 		if err != nil {
 			return nil, err
 		}
-		res.Extraction, res.Result, res.Reason = x, verify.ExtractionFailed, reason+": "+msg
-		return res, nil
+		res.Result = x.Result
+		if x.Failure != nil {
+			res.Reason = x.Failure.Reason + ": " + x.Failure.Message
+		}
+		return []*trackPending{p}, nil
+	}
+	fail := func(reason, msg string) ([]*trackPending, error) {
+		return extraction(verify.Extraction{Result: verify.ExtractionFailed, Failure: &verify.Failure{Reason: reason, Message: msg}})
 	}
 	if rec.Outcome == verify.OutcomeHTTPError {
 		return fail("http_error", fmt.Sprintf("the server answered HTTP %d %s", rec.Status, http.StatusText(rec.Status)))
@@ -285,29 +325,20 @@ func (a *Archive) ProcessSnapshot(ctx context.Context, id string, rec *Record) (
 	text := []byte(out.Text)
 	digest := verify.SHA256Hex(text)
 	if cur := doc.Current; cur != nil && cur.Text.SHA256 == digest {
-		x, err := a.logTracking(ctx, &verify.ExtractionStatement{
-			Type: verify.StatementType, PredicateType: verify.ExtractionPredicateType,
-			Subject: []verify.Subject{{Name: id, Digest: map[string]string{"sha256": rec.SHA256}}},
-			Predicate: verify.Extraction{Result: verify.ExtractionConfirmed, Declaration: declID, Snapshot: snap,
-				Extractor: extractor, Version: cur.RecordID, TextSHA256: digest,
-				RecordedAt: verify.FormatTime(time.Now()), Tool: tool()},
-		})
-		if err != nil {
-			return nil, err
-		}
-		res.Extraction, res.Result = x, verify.ExtractionConfirmed
-		return res, nil
+		return extraction(verify.Extraction{Result: verify.ExtractionConfirmed, Version: cur.RecordID, TextSHA256: digest})
 	}
 	kind := verify.VersionChange
 	if doc.Current == nil {
 		kind = verify.VersionFirst
 	}
-	return a.newVersion(ctx, res, doc, declID, snap, kind, text)
+	return a.prepareVersion(ctx, res, doc, declID, snap, kind, text)
 }
 
-// newVersion stores a version's text, logs the version and re-checks every
-// provision of the document against it.
-func (a *Archive) newVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte) (*TrackResult, error) {
+// prepareVersion stores a version's text and prepares the version
+// statement and the status of every provision of the document in it. On
+// error it still returns the statements already handed to the log, which
+// the caller must finish.
+func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte) ([]*trackPending, error) {
 	obj, err := a.store.Put(ctx, bytesReader(text), int64(len(text)), verify.SHA256Hex(text))
 	if err != nil {
 		return nil, fmt.Errorf("storing the version's text: %w", err)
@@ -319,33 +350,34 @@ func (a *Archive) newVersion(ctx context.Context, res *TrackResult, doc *Documen
 	if doc.Current != nil {
 		pv.Previous = doc.Current.RecordID
 	}
-	v, err := a.logTracking(ctx, &verify.VersionStatement{
+	v, err := a.prepareTracking(ctx, &verify.VersionStatement{
 		Type: verify.StatementType, PredicateType: verify.VersionPredicateType,
 		Subject:   []verify.Subject{{Name: doc.ID, Digest: map[string]string{"sha256": obj.SHA256}}},
 		Predicate: pv,
-	})
+	}, func(r *TrackRecord) { res.Version = r })
 	if err != nil {
 		return nil, err
 	}
-	res.Version, res.Result = v, kind
+	res.Result = kind
+	ps := []*trackPending{v}
 	for _, p := range doc.Provisions {
-		s, err := a.recheck(ctx, doc.ID, p.RecordID, p.Quote, v.RecordID, pv.Text, string(text))
+		s, err := a.prepareRecheck(ctx, doc.ID, p.RecordID, p.Quote, v.recordID(), pv.Text, string(text), &res.Statuses)
 		if err != nil {
-			return nil, err
+			return ps, err // what is in the log is finished by the caller
 		}
-		res.Statuses = append(res.Statuses, s)
+		ps = append(ps, s)
 	}
-	return res, nil
+	return ps, nil
 }
 
 // resultOf rebuilds the result of a snapshot processed earlier.
-func (a *Archive) resultOf(ctx context.Context, res *TrackResult, r *TrackRecord) (*TrackResult, error) {
+func (a *Archive) resultOf(ctx context.Context, res *TrackResult, r *TrackRecord) error {
 	switch {
 	case r.Entry.Version != nil:
 		res.Version, res.Result = r, r.Entry.Version.Predicate.Kind
 		sts, err := a.trackingRecords(ctx, index.TrackingQuery{Document: res.Document, Kinds: []string{"provision-status"}})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, s := range sts {
 			if s.Entry.ProvisionStatus.Predicate.Version == r.RecordID {
@@ -359,12 +391,12 @@ func (a *Archive) resultOf(ctx context.Context, res *TrackResult, r *TrackRecord
 			res.Reason = p.Failure.Reason + ": " + p.Failure.Message
 		}
 	}
-	return res, nil
+	return nil
 }
 
-// recheck locates a provision's quote in a new version's text and logs its
-// status.
-func (a *Archive) recheck(ctx context.Context, doc, provID string, q verify.TextQuoteSelector, versionID string, t verify.Text, text string) (*TrackRecord, error) {
+// prepareRecheck locates a provision's quote in a new version's text and
+// prepares its status statement, appended to *out once published.
+func (a *Archive) prepareRecheck(ctx context.Context, doc, provID string, q verify.TextQuoteSelector, versionID string, t verify.Text, text string, out *[]*TrackRecord) (*trackPending, error) {
 	loc := provision.Locate(text, provision.Quote{Exact: q.Exact, Prefix: q.Prefix, Suffix: q.Suffix})
 	ps := verify.ProvisionStatus{Provision: provID, Version: versionID, Text: t, Status: loc.Status,
 		RecordedAt: verify.FormatTime(time.Now()), Tool: tool()}
@@ -377,9 +409,9 @@ func (a *Archive) recheck(ctx context.Context, doc, provID string, q verify.Text
 	case provision.Removed:
 		ps.Similarity = loc.Similarity
 	}
-	return a.logTracking(ctx, &verify.ProvisionStatusStatement{
+	return a.prepareTracking(ctx, &verify.ProvisionStatusStatement{
 		Type: verify.StatementType, PredicateType: verify.ProvisionStatusPredicateType,
 		Subject:   []verify.Subject{{Name: doc, Digest: map[string]string{"sha256": t.SHA256}}},
 		Predicate: ps,
-	})
+	}, func(r *TrackRecord) { *out = append(*out, r) })
 }

@@ -70,8 +70,10 @@ type Options struct {
 	// Text, if set, is a version's text, for a provision's bundle: check
 	// "provision-quote" then requires its SHA-256 to be the provision's and
 	// the quote to stand at the stated position (see [CheckQuote]), so that
-	// the quote was in the document's text. For a version's bundle, check
-	// "snapshot-digest" compares it with the version's text digest.
+	// the quote was in the document's text. For any other kind of record
+	// the check fails. (A version's text is checked as Snapshot: check
+	// "snapshot-digest" compares any statement's subject digest, which for
+	// a version is its text's.)
 	Text []byte
 }
 

@@ -23,7 +23,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/sergi/go-diff/diffmatchpatch"
+	"github.com/agnivade/levenshtein"
 )
 
 // ChangedThreshold is the least similarity for which the closest passage
@@ -188,9 +188,7 @@ func Similarity(a, b string) float64 {
 	if n == 0 {
 		return 1
 	}
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = 0
-	d := dmp.DiffLevenshtein(dmp.DiffMain(a, b, false))
+	d := levenshtein.ComputeDistance(a, b)
 	return math.Round((1-float64(d)/float64(n))*1000) / 1000
 }
 
@@ -306,7 +304,22 @@ func closest(text, quote []rune) (Position, float64) {
 			}
 		}
 	}
-	sort.SliceStable(wins, func(i, j int) bool { return wins[i].common > wins[j].common })
+	// Most shared words first; among equals, the length nearest the
+	// quote's, so that a window cut short of a changed word loses.
+	qlen := len(quote)
+	dist := func(w window) int {
+		d := w.p.End - w.p.Start - qlen
+		if d < 0 {
+			return -d
+		}
+		return d
+	}
+	sort.SliceStable(wins, func(i, j int) bool {
+		if wins[i].common != wins[j].common {
+			return wins[i].common > wins[j].common
+		}
+		return dist(wins[i]) < dist(wins[j])
+	})
 	best, bestSim := Position{}, -1.0
 	for _, w := range wins[:min(12, len(wins))] {
 		if sim := Similarity(qs, string(text[w.p.Start:w.p.End])); sim > bestSim {

@@ -61,6 +61,12 @@ func TestLocate(t *testing.T) {
 	if got := string([]rune(changed)[r.Position.Start:r.Position.End]); got != r.Closest {
 		t.Errorf("position holds %q, closest is %q", got, r.Closest)
 	}
+	// The changed word at the end of the quote stays in the passage.
+	endChanged := strings.Replace(v1, "train AI models.", "train AI systems.", 1)
+	r = Locate(endChanged, q)
+	if r.Status != Changed || r.Closest != "We do not use customer audio to train AI systems." {
+		t.Errorf("quote changed at its end: %+v", r)
+	}
 	removed := strings.Replace(v1, "We do not use customer audio to train AI models.", "Cookies are small files.", 1)
 	r = Locate(removed, q)
 	if r.Status != Removed || r.Similarity >= ChangedThreshold {

@@ -88,6 +88,13 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		newServeCmd(g),
 		newTokenCmd(g),
 		newMonitorCmd(g),
+		newTrackCmd(g),
+		newReextractCmd(g),
+		newHistoryCmd(g),
+		newDiffCmd(g),
+		newChangesCmd(g),
+		newQuoteCmd(g),
+		newProvisionsCmd(g),
 	)
 	return root
 }

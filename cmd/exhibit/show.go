@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,7 +43,7 @@ Without -o the bundle goes to stdout.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			_, b, err := a.Prove(ctx, args[0])
+			_, b, err := a.ProveEntry(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -91,6 +92,12 @@ filing. The statement's signature and the inclusion proof are checked first.`,
 			}
 			defer a.Close(context.Background())
 			c, _, err := a.Cite(ctx, args[0])
+			if errors.Is(err, archive.ErrNotFound) {
+				// Not a capture: a tracking record?
+				if ent, b, terr := a.ProveEntry(ctx, args[0]); terr == nil {
+					return printTracking(cmd.OutOrStdout(), output, ent, b)
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -99,6 +106,39 @@ filing. The statement's signature and the inclusion proof are checked first.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or markdown")
 	return cmd
+}
+
+// printTracking prints a tracking record: what it attests, and where it
+// stands in the log.
+func printTracking(w io.Writer, output string, e *verify.Entry, b *verify.Bundle) error {
+	if output == "json" {
+		return writeJSON(w, struct {
+			RecordID    string `json:"record_id"`
+			Kind        string `json:"kind"`
+			Document    string `json:"document_id"`
+			Description string `json:"description"`
+			LogIndex    uint64 `json:"log_index"`
+			Statement   any    `json:"statement"`
+		}{b.RecordID, e.Kind(), e.DocumentID(), archive.Describe(e), b.Index, statementOf(e)})
+	}
+	fmt.Fprintf(w, "%s record %s, entry %d of the log\n%s\n", e.Kind(), b.RecordID, b.Index, printable(archive.Describe(e)))
+	return nil
+}
+
+func statementOf(e *verify.Entry) any {
+	switch {
+	case e.Declaration != nil:
+		return e.Declaration
+	case e.Version != nil:
+		return e.Version
+	case e.Extraction != nil:
+		return e.Extraction
+	case e.Provision != nil:
+		return e.Provision
+	case e.ProvisionStatus != nil:
+		return e.ProvisionStatus
+	}
+	return e.Capture
 }
 
 func printCitation(w io.Writer, output string, c *archive.Citation) error {

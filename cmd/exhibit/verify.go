@@ -18,7 +18,7 @@ import (
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	var snapshot, key, output, recordID, logURL string
+	var snapshot, text, key, output, recordID, logURL string
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE [--snapshot FILE] [--key VKEY | --archive DIR]",
 		Short: "Verify an evidence bundle offline",
@@ -28,12 +28,18 @@ each check by name:
   bundle-parse          the bundle is well formed
   checkpoint-signature  the checkpoint is signed by the trusted log key
   statement-signature   the entry is a DSSE envelope signed by that key,
-                        around an in-toto statement of exhibit's capture type
+                        around an in-toto statement of one of exhibit's types
+                        (capture, declaration, version, extraction,
+                        provision, provision-status)
   record-id             the bundle's record ID (and --record-id, if given) is
                         the one derived from the entry
   leaf-hash             the entry's RFC 6962 leaf hash
   inclusion-proof       the entry is in the tree the checkpoint commits to
   snapshot-digest       (with --snapshot) the file's SHA-256 is the signed one
+                        (for a version record: the version's text)
+  provision-quote       (with --text, for a provision) the file is the quoted
+                        version's text, and the quote stands at the stated
+                        code points of it: the clause was in the document
   log-consistency       (with --log URL, online) the log published there has a
                         checkpoint signed by the key that extends the bundle's
                         (an RFC 6962 consistency proof from the served tiles):
@@ -82,6 +88,11 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				defer f.Close()
 				opts.Snapshot = f
 			}
+			if text != "" {
+				if opts.Text, err = os.ReadFile(text); err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("reading text: %w", err)}
+				}
+			}
 			rep := verify.Check(data, pk, opts)
 			if logURL != "" {
 				rep.Checks = append(rep.Checks, publishedCheck(cmd.Context(), logURL, pk, rep))
@@ -113,6 +124,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
+	cmd.Flags().StringVar(&text, "text", "", "for a provision: the quoted version's text, to check the quote stands in it")
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
 	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's")
 	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
@@ -176,6 +188,11 @@ func publishedCheck(ctx context.Context, logURL string, pk *verify.PublicKey, re
 func summary(rep *verify.Report, pk *verify.PublicKey) (notes []string, citation string) {
 	if !rep.Verified {
 		return nil, ""
+	}
+	if rep.Statement == nil {
+		d := archive.Describe(rep.Entry)
+		return nil, fmt.Sprintf("exhibit %s record %s, entry %d of log %s (tree size %d): %s",
+			rep.Entry.Kind(), rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, d)
 	}
 	c := archive.NewCitation(rep.Statement, rep.RecordID, rep.Bundle.Index, rep.Checkpoint, pk.VKey)
 	p := rep.Statement.Predicate

@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/spf13/cobra"
+)
+
+func newTrackCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "track",
+		Short: "Track documents over time: declare them, list them, capture those due",
+		Long: `Track documents over time. A tracked document is declared by its URL and the
+part of the page that is the document (CSS selectors to keep and to drop, as
+Open Terms Archive's declarations). Each capture is a snapshot record; exhibit
+then extracts the document's text (HTML to Markdown, PDF to text) and logs a
+new version only when the text changed, or else a record that confirms the
+current version. Declarations, versions and confirmations are signed
+statements in the log, provable like captures.`,
+		Args: exactArgs(0),
+	}
+	cmd.AddCommand(newTrackAddCmd(g), newTrackEditCmd(g), newTrackListCmd(g), newTrackRunCmd(g))
+	return cmd
+}
+
+func newTrackAddCmd(g *globals) *cobra.Command {
+	var d archive.Declaration
+	var output string
+	cmd := &cobra.Command{
+		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--every DURATION] [--id ID]",
+		Short: "Declare a document to track",
+		Long: `Declare a document to track, logging revision 1 of its declaration.
+
+--select picks the parts of the page that are the document (repeatable;
+default the whole body); --remove drops parts of those (repeatable). --every
+is the capture interval (default 24h, at least 1m). --id is the document's ID
+(lowercase letters, digits, hyphens), by default derived from the entity and
+title, e.g. "github-privacy-policy". The document is first captured by the
+next "exhibit track run".`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			d.URL = args[0]
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openWrite(ctx, cmd, true)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			r, err := a.Track(ctx, d)
+			if err != nil {
+				if errors.Is(err, archive.ErrTracked) {
+					return &exitError{code: 2, err: err}
+				}
+				return err
+			}
+			return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.Document))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&d.Entity, "entity", "", "organisation the document belongs to, e.g. GitHub (required)")
+	f.StringVar(&d.Document, "document", "", "document title, e.g. \"Privacy Policy\" (required)")
+	f.StringVar(&d.ID, "id", "", "document ID (default: from entity and title)")
+	f.StringArrayVar(&d.Select, "select", nil, "CSS selector of the document's part of the page (repeatable)")
+	f.StringArrayVar(&d.Remove, "remove", nil, "CSS selector of a part to drop (repeatable)")
+	f.DurationVar(&d.Every, "every", archive.DefaultEvery, "capture interval")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.MarkFlagRequired("entity")
+	cmd.MarkFlagRequired("document")
+	return cmd
+}
+
+func newTrackEditCmd(g *globals) *cobra.Command {
+	var (
+		output, url    string
+		sel, rem       []string
+		every          time.Duration
+		clearSel, clrR bool
+	)
+	cmd := &cobra.Command{
+		Use:   "edit DOCUMENT [--url URL] [--select CSS]... [--remove CSS]... [--every DURATION]",
+		Short: "Record a new revision of a document's declaration",
+		Long: `Record a new revision of a tracked document's declaration. Only the flags
+given change: --select or --remove replace the whole list (--no-select and
+--no-remove empty it). Versions name the declaration revision that made
+them; after changing selectors, "exhibit reextract DOCUMENT" records the
+new text as a technical upgrade.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			var e archive.DeclarationEdit
+			if cmd.Flags().Changed("url") {
+				e.URL = &url
+			}
+			if cmd.Flags().Changed("select") || clearSel {
+				e.Select = &sel
+			}
+			if cmd.Flags().Changed("remove") || clrR {
+				e.Remove = &rem
+			}
+			if cmd.Flags().Changed("every") {
+				e.Every = &every
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openWrite(ctx, cmd, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			r, err := a.EditDeclaration(ctx, args[0], e)
+			if err != nil {
+				if errors.Is(err, archive.ErrNoDocument) {
+					return &exitError{code: 2, err: err}
+				}
+				return err
+			}
+			return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("declaration revision %d of %s", r.Entry.Declaration.Predicate.Revision, r.Document))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&url, "url", "", "new URL")
+	f.StringArrayVar(&sel, "select", nil, "CSS selector of the document's part (repeatable; replaces the list)")
+	f.StringArrayVar(&rem, "remove", nil, "CSS selector of a part to drop (repeatable; replaces the list)")
+	f.BoolVar(&clearSel, "no-select", false, "select the whole body")
+	f.BoolVar(&clrR, "no-remove", false, "drop nothing")
+	f.DurationVar(&every, "every", 0, "capture interval")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func printTrackRecord(w io.Writer, output string, r *archive.TrackRecord, what string) error {
+	if output == "json" {
+		return writeJSON(w, r)
+	}
+	fmt.Fprintf(w, "%s\nrecord:  %s (log index %d)\nbundle:  %s\n", printable(what), r.RecordID, r.Index, r.Bundle)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newTrackListCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list [--output text|json]",
+		Short: "List tracked documents",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			docs, err := a.Documents(ctx)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), docs)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tVERSIONS\tLAST VERIFIED\tNEXT DUE\tURL")
+			now := time.Now()
+			for _, d := range docs {
+				due := "now"
+				if !d.Due(now) {
+					t, _ := time.Parse(time.RFC3339, d.LastCapture)
+					due = t.Add(time.Duration(d.EverySeconds) * time.Second).UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.ID, len(d.Versions), orDash(d.LastVerified), due, printable(d.URL))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newTrackRunCmd(g *globals) *cobra.Command {
+	var (
+		o        archive.RunOptions
+		once     bool
+		output   string
+		interval time.Duration
+		timeout  time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "run [--once] [--all] [DOCUMENT...]",
+		Short: "Capture the tracked documents that are due, and record their versions",
+		Long: `Capture every tracked document that is due (never captured, or last captured
+at least its interval ago; --all: every one, due or not; DOCUMENT...: only
+those), at most --concurrency at once and --host-delay apart per host,
+retrying transient failures (timeout, connection, DNS, HTTP 429 and 5xx)
+--retries times. For each snapshot, exhibit extracts the text and logs a new
+version, a confirmation of the current one, or why no text could be
+extracted.
+
+Without --once, run keeps going: a round every --interval until interrupted.
+Exit status: 0 when every document was captured and processed; 1 when a
+capture failed or the archive could not process a document.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			o.Only = args
+			o.Fetch = capture.Options{Timeout: timeout}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openWrite(ctx, cmd, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			out := cmd.OutOrStdout()
+			if output == "text" {
+				o.Progress = func(r *archive.TrackResult) { printTrackResult(out, r) }
+			}
+			failed := false
+			for {
+				start := time.Now()
+				rep, err := a.TrackRun(ctx, o)
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					if err := writeJSON(out, rep); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(out, "%d tracked, %d captured in %s\n", rep.Tracked, rep.Due, time.Since(start).Round(time.Millisecond))
+				}
+				for _, e := range rep.Errors {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %s: %s\n", e.Document, printable(e.Error))
+					failed = true
+				}
+				for _, r := range rep.Results {
+					failed = failed || r.Result == "capture_failed"
+				}
+				if once {
+					break
+				}
+				select {
+				case <-time.After(interval):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			if failed {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&once, "once", false, "run one round, then exit")
+	f.BoolVar(&o.All, "all", false, "capture every tracked document, due or not")
+	f.IntVar(&o.Concurrency, "concurrency", 4, "documents captured at once")
+	f.DurationVar(&o.HostDelay, "host-delay", time.Second, "least time between two requests to the same host")
+	f.IntVar(&o.Retries, "retries", 2, "retries of a transient failure")
+	f.DurationVar(&interval, "interval", time.Minute, "without --once: time between rounds")
+	f.DurationVar(&timeout, "timeout", 60*time.Second, "time limit of each fetch")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func printTrackResult(w io.Writer, r *archive.TrackResult) {
+	var what string
+	switch r.Result {
+	case "first", "change", "upgrade":
+		v := r.Version.Entry.Version.Predicate
+		what = fmt.Sprintf("version %d (%s) %s", v.Number, r.Result, r.Version.RecordID)
+		if n := len(r.Statuses); n > 0 {
+			what += fmt.Sprintf(", %d provisions re-checked", n)
+		}
+	case "confirmed":
+		what = "unchanged, confirms version " + r.Extraction.Entry.Extraction.Predicate.Version
+	default:
+		what = r.Result + ": " + r.Reason
+	}
+	retry := ""
+	if r.Attempts > 1 {
+		retry = fmt.Sprintf(" (after %d attempts)", r.Attempts)
+	}
+	fmt.Fprintf(w, "%-40s snapshot %s%s: %s\n", r.Document, r.Capture.RecordID, retry, printable(what))
+}
+
+func newReextractCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "reextract DOCUMENT",
+		Short: "Extract a document's stored snapshots again after a declaration or extractor change",
+		Long: `Extract the text of every stored snapshot of a tracked document again, with the
+current declaration and extractor, and report which snapshots now give a
+different text than was recorded for them. History is not rewritten: when
+the newest snapshot's text differs from the current version's, one version
+of kind "upgrade" is recorded (a technical upgrade, not a change of the
+document), and the document's provisions are re-checked against it.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openWrite(ctx, cmd, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			rep, err := a.Reextract(ctx, args[0])
+			if err != nil {
+				return docError(err)
+			}
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), rep)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%d snapshots extracted again; %d give a different text than recorded\n", rep.Snapshots, len(rep.Differ))
+			for _, id := range rep.Differ {
+				fmt.Fprintf(w, "  differs: %s\n", id)
+			}
+			if rep.Upgrade != nil {
+				fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Entry.Version.Predicate.Number, rep.Upgrade.RecordID, len(rep.Statuses))
+			} else {
+				fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// docError gives an unknown document or bad input the usage exit status.
+func docError(err error) error {
+	if errors.Is(err, archive.ErrNoDocument) || errors.Is(err, archive.ErrNotFound) {
+		return &exitError{code: 2, err: err}
+	}
+	return err
+}
+
+func newHistoryCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "history DOCUMENT [--output text|json]",
+		Short: "Show a tracked document's versions, with the snapshots behind each",
+		Long: `Show a tracked document's history: when it was first tracked and last
+verified, its versions (number, kind, the capture time of the snapshot that
+showed it, record ID), the later snapshots that confirmed each, snapshots
+whose text could not be extracted, and its provisions.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			d, err := a.Document(ctx, args[0])
+			if err != nil {
+				return docError(err)
+			}
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), d)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s %s (%s)\n%s\n", printable(d.Entity), printable(d.Document), d.ID, printable(d.URL))
+			fmt.Fprintf(w, "first tracked: %s\nlast verified: %s\ndeclaration:   revision %d, %s\n", d.FirstTracked, orDash(d.LastVerified), d.Revision, d.Declaration)
+			fmt.Fprintf(w, "\n%d versions, %d changes\n", len(d.Versions), d.Changes)
+			for _, v := range d.Versions {
+				fmt.Fprintf(w, "  v%-3d %-7s %s  %s  (%d bytes of text, snapshot %s)\n", v.Number, v.Kind, v.Snapshot.CapturedAt, v.RecordID, v.Text.Size, v.Snapshot.RecordID)
+				for _, c := range v.Confirmations {
+					fmt.Fprintf(w, "         confirmed %s  snapshot %s\n", c.Snapshot.CapturedAt, c.Snapshot.RecordID)
+				}
+			}
+			if len(d.Failures) > 0 {
+				fmt.Fprintf(w, "\n%d snapshots without extractable text\n", len(d.Failures))
+				for _, f := range d.Failures {
+					fmt.Fprintf(w, "  %s  snapshot %s: %s: %s\n", f.Snapshot.CapturedAt, f.Snapshot.RecordID, f.Failure.Reason, printable(f.Failure.Message))
+				}
+			}
+			if len(d.Provisions) > 0 {
+				fmt.Fprintln(w)
+				printProvisions(w, d)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func printProvisions(w io.Writer, d *archive.Document) {
+	fmt.Fprintf(w, "%d provisions\n", len(d.Provisions))
+	for _, p := range d.Provisions {
+		label := ""
+		if p.Label != "" {
+			label = " [" + p.Label + "]"
+		}
+		fmt.Fprintf(w, "  %s%s: %s as of %s\n    %q\n    quoted from %s at [%d, %d)\n", p.RecordID, printable(label), strings.ToUpper(p.Status), p.StatusVersion,
+			abbreviate(p.Quote.Exact, 100), p.Version, p.Position.Start, p.Position.End)
+		for _, h := range p.History {
+			extra := ""
+			switch h.Status {
+			case "present":
+				extra = fmt.Sprintf(" at [%d, %d)", h.Position.Start, h.Position.End)
+			case "changed":
+				extra = fmt.Sprintf(" (similarity %.3f): %q", h.Similarity, abbreviate(h.Closest, 80))
+			case "removed":
+				extra = fmt.Sprintf(" (closest similarity %.3f)", h.Similarity)
+			}
+			fmt.Fprintf(w, "    %-8s in %s%s\n", h.Status, h.Version, printable(extra))
+		}
+	}
+}
+
+func abbreviate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/textdiff"
+	"github.com/spf13/cobra"
+)
+
+func newDiffCmd(g *globals) *cobra.Command {
+	var output, color string
+	var context_ int
+	cmd := &cobra.Command{
+		Use:   "diff VERSION_A VERSION_B [--output text|json]",
+		Short: "Show the word-level difference between two versions' text",
+		Long: `Show the word-level difference between the texts of two versions (record IDs)
+of the same tracked document. Text output marks deletions [-like this-] and
+insertions {+like this+} (in red and green on a terminal), keeping --context
+lines of unchanged text around each change (-1: all). JSON output is the
+list of chunks {"op": "equal"|"insert"|"delete", "text": ...} and a summary.`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if err := checkOutput(color, "auto", "always", "never"); err != nil {
+				return usageError("--color %q: want auto, always or never", color)
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			va, ta, err := a.VersionText(ctx, args[0])
+			if err != nil {
+				return docError(err)
+			}
+			vb, tb, err := a.VersionText(ctx, args[1])
+			if err != nil {
+				return docError(err)
+			}
+			if va.Document != vb.Document {
+				return usageError("%s is a version of %s, %s of %s: diff compares versions of one document", va.RecordID, va.Document, vb.RecordID, vb.Document)
+			}
+			chunks := textdiff.Words(string(ta), string(tb))
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), struct {
+					Document string           `json:"document_id"`
+					From     string           `json:"from"`
+					To       string           `json:"to"`
+					Summary  string           `json:"summary"`
+					Chunks   []textdiff.Chunk `json:"chunks"`
+				}{va.Document, va.RecordID, vb.RecordID, textdiff.Summary(chunks), chunks})
+			}
+			w := cmd.OutOrStdout()
+			pa, pb := va.Entry.Version.Predicate, vb.Entry.Version.Predicate
+			fmt.Fprintf(w, "%s: version %d (%s, captured %s) → version %d (%s, captured %s): %s\n\n",
+				va.Document, pa.Number, va.RecordID, pa.Snapshot.CapturedAt, pb.Number, vb.RecordID, pb.Snapshot.CapturedAt, textdiff.Summary(chunks))
+			useColor := color == "always" || color == "auto" && isTerminal(os.Stdout) && w == os.Stdout
+			return textdiff.Render(w, sanitizeChunks(chunks), useColor, context_)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&color, "color", "auto", "color text output: auto, always or never")
+	cmd.Flags().IntVar(&context_, "context", 2, "lines of unchanged text kept around each change (-1: all)")
+	return cmd
+}
+
+// sanitizeChunks escapes control characters other than newlines and tabs,
+// so that a document's text cannot drive the terminal.
+func sanitizeChunks(chunks []textdiff.Chunk) []textdiff.Chunk {
+	out := make([]textdiff.Chunk, len(chunks))
+	for i, c := range chunks {
+		lines := strings.Split(c.Text, "\n")
+		for j, l := range lines {
+			lines[j] = printableKeepTabs(l)
+		}
+		out[i] = textdiff.Chunk{Op: c.Op, Text: strings.Join(lines, "\n")}
+	}
+	return out
+}
+
+func printableKeepTabs(s string) string {
+	parts := strings.Split(s, "\t")
+	for i, p := range parts {
+		parts[i] = printable(p)
+	}
+	return strings.Join(parts, "\t")
+}
+
+func newChangesCmd(g *globals) *cobra.Command {
+	var output, since, entity string
+	cmd := &cobra.Command{
+		Use:   "changes [--since 30d|RFC3339] [--entity E] [--output text|json]",
+		Short: "List the tracked documents that changed, and when",
+		Long: `List the changes of tracked documents captured since a time (--since: a
+duration back from now in days "30d", hours "12h" or any Go duration, or an
+RFC 3339 time; default 30d), newest first. A change is a version whose text
+differs from the one before; first versions and technical upgrades (after
+reextract) are not changes. The time shown is the capture of the snapshot
+that first showed the change: the document changed no later than that.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			t, err := ParseSince(since, time.Now())
+			if err != nil {
+				return usageError("--since: %v", err)
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			changes, err := a.Changes(ctx, t, entity)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), changes)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%d changes since %s\n", len(changes), t.UTC().Format(time.RFC3339))
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			for _, c := range changes {
+				fmt.Fprintf(tw, "%s\t%s\t%s %s\tv%d\t%s\t(diff %s %s)\n", c.CapturedAt, c.Document, printable(c.Entity), printable(c.Title), c.Number, c.Version, c.Previous, c.Version)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "30d", "how far back: 30d, 12h, or an RFC 3339 time")
+	cmd.Flags().StringVar(&entity, "entity", "", "only this entity's documents")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// ParseSince reads a --since value: "Nd" days, a Go duration, or an RFC
+// 3339 time; durations count back from now.
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return time.Time{}, fmt.Errorf("%q: want a number of days such as 30d", s)
+		}
+		return now.AddDate(0, 0, -n), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q: want 30d, 12h or an RFC 3339 time", s)
+	}
+	return now.Add(-d), nil
+}
+
+func newQuoteCmd(g *globals) *cobra.Command {
+	var o archive.QuoteOptions
+	var output string
+	cmd := &cobra.Command{
+		Use:   "quote VERSION_ID --exact TEXT [--prefix TEXT] [--suffix TEXT] [--label NAME]",
+		Short: "Record a provision: a clause quoted from a version's text",
+		Long: `Record a provision: a clause quoted from a version's text, as a W3C Web
+Annotation TextQuoteSelector (exact, prefix, suffix) and TextPositionSelector
+(start and end in Unicode code points) over the text, with the text's
+SHA-256; signed and logged. The quote must stand in the text exactly once
+with the --prefix and --suffix given (when they are not given, up to 32 code
+points of surrounding text are recorded, to recognise it later). A quote
+not found, or found more than once, is refused (exit status 2).
+
+On every new version of the document the provision is re-checked and gets a
+status record: present (with its new position), changed (the closest
+passage and its similarity) or removed. Quoting an older version checks the
+provision against each later version at once.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openWrite(ctx, cmd, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			p, statuses, err := a.Quote(ctx, args[0], o)
+			if err != nil {
+				return docError(err)
+			}
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), struct {
+					Provision *archive.TrackRecord   `json:"provision"`
+					Statuses  []*archive.TrackRecord `json:"provision_statuses"`
+				}{p, statuses})
+			}
+			pp := p.Entry.Provision.Predicate
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "provision %s of %s: code points [%d, %d) of version %s\nbundle:  %s\n", p.RecordID, p.Document, pp.Position.Start, pp.Position.End, pp.Version, p.Bundle)
+			for _, s := range statuses {
+				sp := s.Entry.ProvisionStatus.Predicate
+				fmt.Fprintf(w, "  %-8s in later version %s (%s)\n", sp.Status, sp.Version, s.RecordID)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Exact, "exact", "", "the quoted text, exactly as in the version's text (required)")
+	f.StringVar(&o.Prefix, "prefix", "", "text just before the quote, to tell repeats apart")
+	f.StringVar(&o.Suffix, "suffix", "", "text just after the quote, to tell repeats apart")
+	f.StringVar(&o.Label, "label", "", "a name for the clause")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.MarkFlagRequired("exact")
+	return cmd
+}
+
+func newProvisionsCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "provisions DOCUMENT [--output text|json]",
+		Short: "List a document's provisions with their current status and history",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			a, err := g.openRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			d, err := a.Document(ctx, args[0])
+			if err != nil {
+				return docError(err)
+			}
+			if output == "json" {
+				if d.Provisions == nil {
+					d.Provisions = []*archive.ProvisionInfo{}
+				}
+				return writeJSON(cmd.OutOrStdout(), d.Provisions)
+			}
+			printProvisions(cmd.OutOrStdout(), d)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
