@@ -217,3 +217,17 @@ func ExampleOpenWitnessed() {
 	// witnessed by W1 no later than 2026-11-29T12:00:00Z
 	// quorum met: true
 }
+
+func TestCheckpointBody(t *testing.T) {
+	log := newTestLog(t, "example.com/log")
+	body, signed := log.checkpoint(t, 3)
+	got, err := verify.CheckpointBody([]byte(signed + newTestCosigner(t, "w.example").cosign(body, time.Now())))
+	if err != nil || string(got) != body {
+		t.Errorf("CheckpointBody = %q, %v; want %q", got, err, body)
+	}
+	for _, bad := range []string{body, body + "\n", "a\n\nb\n", ""} {
+		if _, err := verify.CheckpointBody([]byte(bad)); !errors.Is(err, verify.ErrCheckpoint) {
+			t.Errorf("CheckpointBody(%q) = %v, want ErrCheckpoint", bad, err)
+		}
+	}
+}

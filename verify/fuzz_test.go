@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"testing"
@@ -155,6 +156,29 @@ func FuzzParseCosignerVKey(f *testing.F) {
 		}
 		if again.Hash != k.Hash {
 			t.Fatalf("key ID %08x, re-encoded %08x", k.Hash, again.Hash)
+		}
+	})
+}
+
+// FuzzCheckTimestamp: never crashes on any response or token; what verifies
+// has a signer and a time.
+func FuzzCheckTimestamp(f *testing.F) {
+	addSeeds(f, "tsa/hello.tsr", "tsa/hello.tsq")
+	chain, err := os.ReadFile(filepath.Join("testdata", "tsa", "chain.pem"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	certs, err := ParseCertificatesPEM(chain)
+	if err != nil {
+		f.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(certs[len(certs)-1])
+	msg := []byte("hello\n")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, err := CheckTimestamp(b, msg, TimestampOptions{Roots: roots, Untrusted: certs})
+		if err == nil && (ts.Certificate == nil || ts.GenTime.IsZero()) {
+			t.Fatalf("verified without a signer or time: %+v", ts)
 		}
 	})
 }
