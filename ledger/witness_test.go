@@ -242,3 +242,69 @@ func witnesstestKey(t *testing.T, name string) *verify.CosignerKey {
 	}
 	return k
 }
+
+// TestWriterWitnessPolicy: with Config.WitnessPolicy, Tessera gets real
+// omniwitness cosignatures before publishing, and publishes nothing while
+// the quorum cannot be met.
+func TestWriterWitnessPolicy(t *testing.T) {
+	ctx := context.Background()
+	s := newSigner(t, false)
+	ws := witnesstest.Start(t, 3, s.PublicKey())
+	policyText := "log " + s.PublicKey().VKey + "\n" + ws[0].PolicyLine() + ws[1].PolicyLine() + ws[2].PolicyLine() +
+		"group two-of-three 2 W1 W2 W3\nquorum two-of-three\n"
+	policy, err := verify.ParsePolicy([]byte(policyText))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, bad := range []string{
+		"quorum none # trailing comment\n", // Tessera would accept it; exhibit's parser does not
+		"log " + newSigner(t, false).PublicKey().VKey + "\nquorum none\n",
+		"log " + s.PublicKey().VKey + "\nwitness W1 " + ws[0].Key.VKey + "\nquorum W1\n", // no URL
+	} {
+		if _, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{WitnessPolicy: []byte(bad)}); err == nil {
+			t.Errorf("OpenWriter accepted the witness policy %q", bad)
+		}
+	}
+
+	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{WitnessPolicy: []byte(policyText), WitnessTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		// Close waits for the last entry's checkpoint, which the missing
+		// quorum holds back: give up soon.
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_ = w.Close(cctx)
+	}()
+	for i := range 3 {
+		_, cp, err := w.Append(ctx, fmt.Appendf(nil, "witnessed entry %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := verify.OpenWitnessed(cp, policy)
+		if err != nil || !got.QuorumMet || len(got.Cosignatures) < 2 {
+			t.Fatalf("published checkpoint %d: %+v, %v\n%s", i, got, err, cp)
+		}
+	}
+	published, _, err := w.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ws[1].Stop()
+	ws[2].Stop()
+	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, _, err := w.Append(actx, []byte("not witnessed")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Append with the quorum unreachable: %v, want it to wait until its deadline", err)
+	}
+	now, _, err := w.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(now) != string(published) {
+		t.Errorf("a checkpoint was published without the quorum:\n%s", now)
+	}
+}
