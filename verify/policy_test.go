@@ -168,3 +168,28 @@ func TestPolicySatisfied(t *testing.T) {
 		t.Error("quorum none is not satisfied by no signatures")
 	}
 }
+
+func ExampleParsePolicy() {
+	policy := `# Two of three witnesses must cosign.
+log example.org/exhibit+e929565c+Aa44G1Pljr+XCkdKFk9GgsdHNp8JTLCHwKPzqK6wTARX
+witness W1 w1.example+95c522aa+BGuflT1k1at8zcdC8hIwQVISYnIdbkr307mrBnUmxG/G https://w1.example/
+witness W2 w2.example+4b624122+BFsWI8I/wQF8EULLWr1Br9gIWY0hCqZfc+s3QO5ZRKpS https://w2.example/
+witness W3 w3.example+d1ee31dd+BFaZJDIQAT7AZGPxw2uvpR6dundvEF3Fzm/Ap3J7LyaI
+group two-of-three 2 W1 W2 W3
+quorum two-of-three
+`
+	p, err := verify.ParsePolicy([]byte(policy))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Logs[0].Key.Name, len(p.Witnesses), p.Quorum)
+	fmt.Println(p.Satisfied(map[string]bool{"W1": true}), p.Satisfied(map[string]bool{"W1": true, "W3": true}))
+
+	_, err = verify.ParsePolicy([]byte("quorum W9\n"))
+	fmt.Println(err)
+	// Output:
+	// example.org/exhibit 3 two-of-three
+	// false true
+	// invalid policy: line 1: quorum "W9" is not a witness or group defined on an earlier line
+}

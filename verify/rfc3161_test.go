@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -115,4 +116,33 @@ func pool(certs ...*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
+}
+
+func ExampleCheckTimestamp() {
+	// A response from sigstore's timestamp-server, its certificate chain
+	// (time-stamping certificate, intermediate, root) and the message.
+	tsr, _ := os.ReadFile("testdata/tsa/hello.tsr")
+	chain, _ := os.ReadFile("testdata/tsa/chain.pem")
+	message, _ := os.ReadFile("testdata/tsa/hello.txt")
+
+	certs, err := verify.ParseCertificatesPEM(chain)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(certs[len(certs)-1]) // trust the root alone
+	ts, err := verify.CheckTimestamp(tsr, message, verify.TimestampOptions{Roots: roots, Untrusted: certs[:len(certs)-1]})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("existed no later than %s (TSA %s)\n", ts.GenTime.Format(time.RFC3339), ts.TSA)
+
+	_, err = verify.CheckTimestamp(tsr, []byte("another message"), verify.TimestampOptions{Roots: roots, Untrusted: certs[:len(certs)-1]})
+	var me *verify.TimestampMessageError
+	fmt.Println("another message:", errors.As(err, &me))
+	// Output:
+	// existed no later than 2026-11-29T20:26:13Z (TSA CN=Test TSA Timestamping,O=local)
+	// another message: true
 }
