@@ -12,6 +12,13 @@
 // sigstore/sigstore signer: Ed25519 (signature type 0x01) or ECDSA P-256
 // (type 0x02).
 //
+// Checkpoints can be submitted to witnesses over C2SP tlog-witness
+// (https://c2sp.org/tlog-witness) by [Witnesses], which gathers their C2SP
+// tlog-cosignature (https://c2sp.org/tlog-cosignature) cosignatures under a
+// C2SP tlog-policy (https://c2sp.org/tlog-policy), and time-stamped by an
+// RFC 3161 time-stamping authority (https://www.rfc-editor.org/rfc/rfc3161)
+// with [TSAClient]. Both check what they receive before returning it.
+//
 // Keys, signatures and proofs are checked by package verify, which this
 // package also uses to check what it hands out.
 package ledger

@@ -36,6 +36,17 @@ type Config struct {
 	// obsolete by full ones are removed. Default 200ms, so that even a
 	// short-lived process cleans up after itself.
 	GCInterval time.Duration
+	// WitnessPolicy, if not nil, is a C2SP tlog-policy file (see
+	// verify.ParsePolicy) that lists this log and witnesses with their
+	// tlog-witness URLs. Tessera then submits each new checkpoint to those
+	// witnesses and publishes it, with their cosignatures appended, only
+	// once they satisfy the quorum. While the quorum cannot be met no
+	// checkpoint is published, so Append and Wait wait (until their
+	// context ends). Witnesses only accept Ed25519 log keys.
+	WitnessPolicy []byte
+	// WitnessTimeout bounds each attempt to gather a quorum. Default 5s
+	// (tessera.DefaultWitnessTimeout).
+	WitnessTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -83,6 +94,13 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithGarbageCollectionInterval(cfg.GCInterval).
 		WithPushback(1 << 16)
+	if cfg.WitnessPolicy != nil {
+		wg, err := witnessGroup(cfg.WitnessPolicy, s.PublicKey())
+		if err != nil {
+			return nil, err
+		}
+		opts.WithWitnesses(wg, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout})
+	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	app, shutdown, lr, err := tessera.NewAppender(bctx, drv, opts)
 	if err != nil {
@@ -98,6 +116,28 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		awaiter:  tessera.NewPublicationAwaiter(bctx, r.fetcher.ReadCheckpoint, cfg.PollInterval),
 		cancel:   cancel,
 	}, nil
+}
+
+// witnessGroup checks a witness policy strictly with package verify, then
+// has Tessera build its witness group from it.
+func witnessGroup(policy []byte, key *verify.PublicKey) (tessera.WitnessGroup, error) {
+	p, err := verify.ParsePolicy(policy)
+	if err != nil {
+		return tessera.WitnessGroup{}, fmt.Errorf("witness policy: %w", err)
+	}
+	if l := p.Log(key.Name); l == nil || l.Key.VKey != key.VKey {
+		return tessera.WitnessGroup{}, fmt.Errorf("witness policy: it does not list this log's key %s", key.VKey)
+	}
+	for _, w := range p.Witnesses {
+		if w.URL == "" {
+			return tessera.WitnessGroup{}, fmt.Errorf("witness policy: witness %s has no URL to submit checkpoints to", w.Name)
+		}
+	}
+	wg, err := tessera.NewWitnessGroupFromPolicy(policy)
+	if err != nil {
+		return tessera.WitnessGroup{}, fmt.Errorf("witness policy: %w", err)
+	}
+	return wg, nil
 }
 
 // Append adds entry to the log and waits until a published checkpoint

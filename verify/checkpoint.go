@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -89,4 +90,17 @@ func OpenCheckpoint(signed []byte, key *PublicKey) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%w: origin %q is not the trusted log %q", ErrCheckpoint, cp.Origin, key.Name)
 	}
 	return cp, nil
+}
+
+// CheckpointBody returns the text of a signed note (a signed checkpoint):
+// everything up to and including the newline before the blank line that
+// precedes the signature lines. This is what exhibit time-stamps (RFC
+// 3161) and what witnesses cosign, so that adding signatures later changes
+// neither. It checks the note's shape, not its signatures.
+func CheckpointBody(signed []byte) ([]byte, error) {
+	i := bytes.LastIndex(signed, []byte("\n\n"))
+	if i < 0 || !bytes.HasSuffix(signed, []byte("\n")) || !bytes.HasPrefix(signed[i+2:], []byte("— ")) {
+		return nil, fmt.Errorf("%w: not a signed note (want a body, a blank line, then signature lines)", ErrCheckpoint)
+	}
+	return signed[:i+1], nil
 }

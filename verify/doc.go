@@ -22,6 +22,19 @@
 //   - snapshot-digest (optional): a snapshot file's SHA-256 equals the
 //     digest of the statement's subject.
 //
+// Beyond bundles, the package checks the two kinds of evidence that bound
+// a checkpoint in time and against split views:
+//
+//   - witness cosignatures: [ParsePolicy] reads a C2SP tlog-policy trust
+//     policy and [OpenWitnessed] checks a checkpoint's log signature, the
+//     C2SP tlog-cosignature v1 cosignatures of the policy's witnesses
+//     (timestamped Ed25519, vkey type 0x04, see [CosignerKey]), which
+//     witnessed it and when, and whether the quorum is met, ignoring
+//     signatures by unknown keys;
+//   - trusted time: [CheckTimestamp] verifies an RFC 3161 time-stamp token
+//     (CMS SignedData, RFC 5652) over a checkpoint body against trusted TSA
+//     roots, with encoding/asn1 and crypto/x509 alone.
+//
 // The package imports only the Go standard library,
 // golang.org/x/mod/sumdb/note and github.com/transparency-dev/merkle, so that
 // auditors can vendor and read it whole. It does no I/O of its own beyond
@@ -34,6 +47,11 @@
 //   - C2SP tlog-checkpoint: https://c2sp.org/tlog-checkpoint
 //   - C2SP tlog-tiles (entry size limit): https://c2sp.org/tlog-tiles
 //   - C2SP tlog-proof: https://c2sp.org/tlog-proof
+//   - C2SP tlog-cosignature: https://c2sp.org/tlog-cosignature
+//   - C2SP tlog-policy: https://c2sp.org/tlog-policy
+//   - RFC 3161 Time-Stamp Protocol: https://www.rfc-editor.org/rfc/rfc3161
+//   - RFC 5652 Cryptographic Message Syntax: https://www.rfc-editor.org/rfc/rfc5652
+//   - RFC 5035 ESS signing-certificate-v2: https://www.rfc-editor.org/rfc/rfc5035
 //   - RFC 6962 Merkle tree hashing and proofs: https://www.rfc-editor.org/rfc/rfc6962#section-2.1
 //
 // The statement, record ID and bundle formats are specified in

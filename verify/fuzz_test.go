@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"testing"
@@ -102,6 +103,82 @@ func FuzzParseVKey(f *testing.F) {
 		again, err := NewPublicKey(pk.Name, pk.Key)
 		if err != nil || again.Hash != pk.Hash {
 			t.Fatalf("accepted vkey %q does not round-trip: %v", s, err)
+		}
+	})
+}
+
+// FuzzParsePolicy: never crashes; a parsed policy's quorum is defined and
+// its groups refer only to earlier names with thresholds in range.
+func FuzzParsePolicy(f *testing.F) {
+	f.Add([]byte("quorum none\n"))
+	f.Add([]byte("log example.com/log+3b5e1a7c+AQ9y3eDdh0Ksr6wKUhPPzGWxhWtpuV/+uuqBLLiIq9pE\n" +
+		"witness A w1.example+59d4e5a6+BJ8m6Q4Y7ZvO3VgxrVq+oWMrJDQvb3oWf8l7Pl1HiTq0 http://127.0.0.1:1/\n" +
+		"group G any A\n# c\nquorum G\n"))
+	f.Add([]byte("witness A x+00000000+BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\ngroup G 01 A\nquorum G"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParsePolicy(b)
+		if err != nil {
+			return
+		}
+		defined := map[string]bool{QuorumNone: true}
+		for _, w := range p.Witnesses {
+			defined[w.Name] = true
+		}
+		for _, g := range p.Groups {
+			if g.Threshold < 1 || g.Threshold > len(g.Members) {
+				t.Fatalf("group %s: threshold %d of %d members", g.Name, g.Threshold, len(g.Members))
+			}
+			for _, m := range g.Members {
+				if !defined[m] {
+					t.Fatalf("group %s: undefined member %s", g.Name, m)
+				}
+			}
+			defined[g.Name] = true
+		}
+		if !defined[p.Quorum] {
+			t.Fatalf("quorum %q is undefined", p.Quorum)
+		}
+		p.Satisfied(map[string]bool{p.Quorum: true})
+	})
+}
+
+// FuzzParseCosignerVKey: never crashes; what parses re-encodes to itself.
+func FuzzParseCosignerVKey(f *testing.F) {
+	f.Add("w1.example+59d4e5a6+BJ8m6Q4Y7ZvO3VgxrVq+oWMrJDQvb3oWf8l7Pl1HiTq0")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseCosignerVKey(s)
+		if err != nil {
+			return
+		}
+		again, err := NewCosignerKey(k.Name, k.Key)
+		if err != nil {
+			t.Fatalf("NewCosignerKey of a parsed key: %v", err)
+		}
+		if again.Hash != k.Hash {
+			t.Fatalf("key ID %08x, re-encoded %08x", k.Hash, again.Hash)
+		}
+	})
+}
+
+// FuzzCheckTimestamp: never crashes on any response or token; what verifies
+// has a signer and a time.
+func FuzzCheckTimestamp(f *testing.F) {
+	addSeeds(f, "tsa/hello.tsr", "tsa/hello.tsq")
+	chain, err := os.ReadFile(filepath.Join("testdata", "tsa", "chain.pem"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	certs, err := ParseCertificatesPEM(chain)
+	if err != nil {
+		f.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(certs[len(certs)-1])
+	msg := []byte("hello\n")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, err := CheckTimestamp(b, msg, TimestampOptions{Roots: roots, Untrusted: certs})
+		if err == nil && (ts.Certificate == nil || ts.GenTime.IsZero()) {
+			t.Fatalf("verified without a signer or time: %+v", ts)
 		}
 	})
 }

@@ -1,0 +1,231 @@
+// Package tsatest runs a real RFC 3161 time-stamping authority for tests:
+// sigstore's timestamp-server (github.com/sigstore/timestamp-authority),
+// started as a separate process on loopback with its in-memory signer,
+// which makes a fresh root, intermediate and time-stamping certificate each
+// time it starts.
+//
+// The timestamp-server binary is looked up in PATH, then in
+// `go env GOPATH`/bin. Install it with
+//
+//	GOFLAGS= go install github.com/sigstore/timestamp-authority/cmd/timestamp-server@v1.2.9
+//
+// as exhibit's .ci/run does. When it is missing, [Start] fails the test if
+// the environment variable CI is "true", and skips it otherwise.
+//
+// timestamp-server v1.2.9 always serves Prometheus metrics on :2112 (all
+// interfaces; no flag changes it), so only one can run on a machine at a
+// time: tests must not start two at once, nor run in parallel with other
+// tests that do.
+package tsatest
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// TSA is a running timestamp-server.
+type TSA struct {
+	// URL is the server's base URL, "http://127.0.0.1:<port>".
+	URL string
+	// TimestampURL is its RFC 3161 endpoint (POST
+	// application/timestamp-query), URL + "/api/v1/timestamp".
+	TimestampURL string
+	// ChainPEM is the certificate chain the server publishes at
+	// /api/v1/timestamp/certchain: its time-stamping certificate, the
+	// intermediate, then the root.
+	ChainPEM []byte
+	// RootPEM is the root alone, and ChainPEM without it is
+	// UntrustedPEM: what "openssl ts -verify" takes as -CAfile and
+	// -untrusted.
+	RootPEM, UntrustedPEM []byte
+	// Roots holds the root; Untrusted the other certificates of the chain.
+	Roots     *x509.CertPool
+	Untrusted []*x509.Certificate
+
+	cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan struct{}
+}
+
+// Options returns the verify options that trust this TSA.
+func (s *TSA) Options() verify.TimestampOptions {
+	return verify.TimestampOptions{Roots: s.Roots, Untrusted: s.Untrusted}
+}
+
+// Stop kills the server and waits for it to exit. It is safe to call more
+// than once; Start arranges for it at the end of the test.
+func (s *TSA) Stop() {
+	select {
+	case <-s.done:
+	default:
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// Output returns what the server has written so far.
+func (s *TSA) Output() string { return s.output.String() }
+
+// Binary returns the path of the timestamp-server binary, or fails or skips
+// t (see the package documentation).
+func Binary(t testing.TB) string {
+	t.Helper()
+	return findBinary(t, "timestamp-server", "GOFLAGS= go install github.com/sigstore/timestamp-authority/cmd/timestamp-server@v1.2.9")
+}
+
+// Start starts a timestamp-server with the memory signer on a free
+// loopback port, without NTP monitoring (it would need the internet), and
+// fetches its certificate chain. It is stopped when the test ends.
+func Start(t testing.TB) *TSA {
+	t.Helper()
+	bin := Binary(t)
+	home := t.TempDir() // keeps it from reading a $HOME/.timestamp-server.yaml
+	for attempt := 0; ; attempt++ {
+		port := freePort(t)
+		s := &TSA{URL: "http://127.0.0.1:" + strconv.Itoa(port), output: &syncBuffer{}, done: make(chan struct{})}
+		s.TimestampURL = s.URL + "/api/v1/timestamp"
+		s.cmd = exec.Command(bin, "serve",
+			"--host", "127.0.0.1",
+			"--port", strconv.Itoa(port),
+			"--scheme", "http",
+			"--disable-ntp-monitoring",
+			"--timestamp-signer", "memory")
+		s.cmd.Env = append(os.Environ(), "HOME="+home)
+		s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+		if err := s.cmd.Start(); err != nil {
+			t.Fatalf("starting %s: %v", bin, err)
+		}
+		go func() { _ = s.cmd.Wait(); close(s.done) }()
+		t.Cleanup(s.Stop)
+		chain, err := waitChain(s.URL+"/api/v1/timestamp/certchain", s.done)
+		if err != nil {
+			if strings.Contains(s.Output(), ":2112: bind: address already in use") {
+				t.Fatalf("timestamp-server could not start: port 2112, where it always serves metrics, is taken (another timestamp-server running?)\n%s", s.Output())
+			}
+			if attempt < 2 {
+				s.Stop()
+				continue // most likely the port was taken meanwhile
+			}
+			t.Fatalf("timestamp-server did not start: %v\n%s", err, s.Output())
+		}
+		if err := s.setChain(chain); err != nil {
+			t.Fatalf("timestamp-server's certificate chain: %v\n%s", err, chain)
+		}
+		return s
+	}
+}
+
+func (s *TSA) setChain(chain []byte) error {
+	certs, err := verify.ParseCertificatesPEM(chain)
+	if err != nil {
+		return err
+	}
+	if len(certs) < 2 {
+		return fmt.Errorf("%d certificates, want a chain to a root", len(certs))
+	}
+	root := certs[len(certs)-1]
+	s.ChainPEM = chain
+	s.Roots = x509.NewCertPool()
+	s.Roots.AddCert(root)
+	s.Untrusted = certs[:len(certs)-1]
+	s.RootPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})
+	for _, c := range s.Untrusted {
+		s.UntrustedPEM = append(s.UntrustedPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return nil
+}
+
+// waitChain fetches the chain once the server answers, or gives up when the
+// process exits or after 30 seconds.
+func waitChain(url string, exited <-chan struct{}) ([]byte, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("the process exited")
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			cancel()
+			if resp.StatusCode == http.StatusOK && rerr == nil {
+				return b, nil
+			}
+			last = fmt.Errorf("GET %s: %s", url, resp.Status)
+		} else {
+			cancel()
+			last = err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("no certificate chain at %s within 30s: %v", url, last)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func findBinary(t testing.TB, name, install string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			p := filepath.Join(dir, "bin", name)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s is not installed (not in PATH nor in $(go env GOPATH)/bin); install it with: %s", name, install)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
