@@ -247,6 +247,20 @@ func TestPDF(t *testing.T) {
 			t.Errorf("%q: got %+v, want Text %q from pdf", ct, res, want)
 		}
 	}
+	p := fpdf.New("P", "mm", "A4", "")
+	p.SetCreationDate(fixedTime)
+	p.SetFont("Helvetica", "", 12)
+	for _, l := range []string{"Page one.", "Page two."} {
+		p.AddPage()
+		p.Cell(0, 10, l)
+	}
+	var buf bytes.Buffer
+	if err := p.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Extract(buf.Bytes(), "application/pdf", Rules{}); err != nil || res.Text != "Page one.\n\nPage two.\n" {
+		t.Errorf("two pages: got %+v, %v; want pages separated by a blank line", res, err)
+	}
 	for _, tc := range []struct {
 		desc string
 		body []byte
