@@ -17,6 +17,9 @@
 #       files to the same kind of server         (BenchmarkPutObjectLoop)
 #       target: (7)/(8) >= 1.0 at each concurrency; (2) is shown beside them
 #       (all three measured in the same invocation per concurrency)
+#   (9) exhibit serve: tiles vs http.FileServer, records, concurrent captures
+#  (10) text extraction vs goquery parsing alone (target >= 0.5x), and one
+#       tracking round of the 19 corpus documents, end to end
 #
 # Usage: ./bench.sh   (from anywhere; about 5 minutes)
 #
@@ -249,3 +252,32 @@ printf '%-34s %10s\n' "(9) GET /api/v1/records/{id}" "${rec_rate:--}"
 printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 1000 ms); %s captures/s, bundles verified: %s\n' \
 	"(9) POST captures, 50 clients" "${cap_p50:--}" "${cap_p99:--}" "$(under "$cap_p99" 1000)" "${cap_rate:--}" \
 	"$([ -n "$cap_p99" ] && echo all || echo -)"
+
+# (10) tracking: text extraction throughput on the corpus (MB/s of HTML)
+# against goquery parsing the same files alone, measured in the same
+# benchmark (archive/extract BenchmarkExtractVsParse; target >= 0.5x); and
+# tracking the 19 corpus documents once, end to end (archive
+# BenchmarkTrackCorpus: capture over loopback, extract, log, publish).
+echo
+echo "== (10) tracking (rounds: $rounds)"
+(cd archive/extract && go test -run '^$' -bench 'BenchmarkExtractVsParse' -benchtime=5x -count "$rounds" .) >"$tmp/track-out" 2>&1 ||
+	echo "bench.sh: the extraction benchmark failed" >&2
+(cd archive && go test -run '^$' -bench 'BenchmarkTrackCorpus' -benchtime=3x -count "$rounds" -timeout 30m .) >>"$tmp/track-out" 2>&1 ||
+	echo "bench.sh: the tracking benchmark failed" >&2
+grep '^Benchmark' "$tmp/track-out" || true
+track_metric() {
+	awk -v name="$1" -v unit="$2" '/^Benchmark/ { n = $1; sub(/-[0-9]+$/, "", n); if (n != name) next
+		for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i
+	}' "$tmp/track-out" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit
+		printf "%.3g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+x_ratio=$(track_metric BenchmarkExtractVsParse throughput-ratio)
+x_mbs=$(track_metric BenchmarkExtractVsParse extract-MB/s)
+p_mbs=$(track_metric BenchmarkExtractVsParse parse-MB/s)
+t_round=$(track_metric BenchmarkTrackCorpus s/round)
+echo
+echo "== (10) summary"
+printf '%-34s %s MB/s vs goquery parse %s MB/s: ratio %s (target >= 0.5) %s\n' "(10) extraction, corpus HTML" "${x_mbs:--}" "${p_mbs:--}" "${x_ratio:--}" "$(verdict "$x_ratio" 0.5)"
+printf '%-34s %s s for 19 documents, end to end\n' "(10) track run --all, corpus" "${t_round:--}"
