@@ -161,8 +161,8 @@ func isRedirectStub(doc *goquery.Document) bool {
 // of the page (normalised by cleanHref) and its Cloudflare-obfuscated e-mail
 // addresses. Link targets and heading levels are in the signature because
 // they are in the Markdown: a change to them is a real change of the
-// document. The signature shares with Extract only the selectors and
-// cleanHref. ok is false when Select matches nothing.
+// document. The signature shares with Extract only the selectors, leadsOut
+// and cleanHref. ok is false when Select matches nothing.
 func signature(tb testing.TB, body []byte, r Rules) (sig string, ok bool, stub bool) {
 	tb.Helper()
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
@@ -191,7 +191,7 @@ func signature(tb testing.TB, body []byte, r Rules) (sig string, ok bool, stub b
 	b.Reset()
 	b.WriteString(text)
 	sel.Find("a[href], [data-cfemail]").Each(func(_ int, e *goquery.Selection) {
-		if v := strings.TrimSpace(e.AttrOr("href", "")); v != "" && v[0] != '#' && strings.TrimSpace(e.Text()) != "" {
+		if v := strings.TrimSpace(e.AttrOr("href", "")); leadsOut(v) && strings.TrimSpace(e.Text()) != "" {
 			b.WriteString("\x00href=" + cleanHref(v))
 		}
 		if v, ok := e.Attr("data-cfemail"); ok {

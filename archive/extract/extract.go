@@ -32,8 +32,8 @@
 //   - script, style, noscript, template, iframe, svg, comments and hidden
 //     inputs are removed;
 //   - an image becomes its alt text, or nothing;
-//   - a link within the page (href "#...") or without href becomes its
-//     text, a link without text is dropped, and other link targets lose
+//   - a link within the page (href "#..."), to a javascript: URL or
+//     without href becomes its text, a link without text is dropped, and other link targets lose
 //     tracking parameters (see StripTracking); Cloudflare-obfuscated
 //     e-mail addresses and character references in mailto: links are
 //     decoded;

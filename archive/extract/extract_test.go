@@ -57,6 +57,7 @@ func TestNoise(t *testing.T) {
 		{"no-break spaces", strings.Replace(base, "We collect", "We&nbsp;collect", 1)},
 		{"CRLF line endings", strings.ReplaceAll(base, "\n", "\r\n")},
 		{"comment", strings.Replace(base, "<h1>", "<!-- session 12345 --><h1>", 1)},
+		{"heading anchor", strings.Replace(base, "<h1>Privacy   Policy</h1>", `<h1><a href="#privacy-policy-x8f2"></a><a href="javascript:void(0)">Privacy</a> Policy</h1>`, 1)},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			got, err := Extract([]byte(tc.html), "text/html", r)
