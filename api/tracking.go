@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -282,26 +281,17 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 		Summary: textdiff.Summary(chunks), Inserted: ins, Deleted: del, Chunks: chunks})
 }
 
-// daysRE matches a since= of whole days, "30d".
-var daysRE = regexp.MustCompile(`^([0-9]{1,5})d$`)
-
-// parseSince reads a since= value: a number of days ("30d"), a Go duration
-// ("12h"), or an RFC 3339 time. Empty means def before now.
+// parseSince reads a since= value (see archive.ParseSince); empty means
+// def before now.
 func parseSince(v string, now time.Time, def time.Duration) (time.Time, error) {
 	if v == "" {
 		return now.Add(-def), nil
 	}
-	if m := daysRE.FindStringSubmatch(v); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return now.AddDate(0, 0, -n), nil
+	t, err := archive.ParseSince(v, now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("since=%w", err)
 	}
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("since=%q: want a number of days (30d), a duration (12h) or an RFC 3339 time (2026-05-08T00:00:00Z)", v)
+	return t, nil
 }
 
 // ChangeInfo is one change in GET /api/v1/changes.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive/extract"
@@ -270,4 +272,24 @@ func (a *Archive) VersionText(ctx context.Context, versionID string) (*TrackReco
 		return nil, nil, err
 	}
 	return v, text, nil
+}
+
+// daysRE matches a whole number of days, "30d".
+var daysRE = regexp.MustCompile(`^([0-9]{1,5})d$`)
+
+// ParseSince reads how far back to look: a number of days ("30d", at most
+// 99999), a non-negative Go duration ("12h"), or an RFC 3339 time;
+// durations count back from now.
+func ParseSince(v string, now time.Time) (time.Time, error) {
+	if m := daysRE.FindStringSubmatch(v); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return now.AddDate(0, 0, -n), nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: want a number of days (30d), a duration (12h) or an RFC 3339 time (2026-05-08T00:00:00Z)", v)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -113,7 +112,7 @@ that first showed the change: the document changed no later than that.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			t, err := ParseSince(since, time.Now())
+			t, err := archive.ParseSince(since, time.Now())
 			if err != nil {
 				return usageError("--since: %v", err)
 			}
@@ -144,26 +143,6 @@ that first showed the change: the document changed no later than that.`,
 	cmd.Flags().StringVar(&entity, "entity", "", "only this entity's documents")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
-}
-
-// ParseSince reads a --since value: "Nd" days, a Go duration, or an RFC
-// 3339 time; durations count back from now.
-func ParseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 {
-			return time.Time{}, fmt.Errorf("%q: want a number of days such as 30d", s)
-		}
-		return now.AddDate(0, 0, -n), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q: want 30d, 12h or an RFC 3339 time", s)
-	}
-	return now.Add(-d), nil
 }
 
 func newQuoteCmd(g *globals) *cobra.Command {
