@@ -181,7 +181,10 @@ func errorf(reason string, cause error, format string, args ...any) *Error {
 // Extract returns the text of the document in body, a snapshot served with
 // the given Content-Type header value (which may be empty). Rules apply to
 // HTML only and are ignored for PDF and plain text, but they are always
-// checked. Errors are always of type *Error; see the Reason constants.
+// checked. A body longer than MaxInput is rejected before anything else, so
+// a caller reading a snapshot need read at most MaxInput+1 bytes. Errors are
+// always of type *Error; see the Reason constants. Extract is safe for
+// concurrent use.
 func Extract(body []byte, contentType string, r Rules) (*Result, error) {
 	if len(body) > MaxInput {
 		return nil, errorf(ReasonTooLarge, nil, "body is %d bytes, more than MaxInput (%d)", len(body), MaxInput)
