@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -246,6 +247,7 @@ func schemaTrackingStatuses(t *testing.T, what string, recs []*archive.TrackReco
 // provision status occurred, and that capture statements do not validate.
 func TestSchemaTracking(t *testing.T) {
 	sch, _ := schemaTrackingCompile(t)
+	set := schemaCompile(t)
 	a, entries := schemaTrackingArchive(t)
 	ctx := context.Background()
 
@@ -260,6 +262,8 @@ func TestSchemaTracking(t *testing.T) {
 		}
 		what := kind + " " + verify.RecordID(e.entry)
 		schemaMustValidate(t, what, sch, e.payload)
+		// The envelope and bundle schemas take tracking statements too.
+		schemaMustValidate(t, what+" envelope", set.envelope, e.entry)
 		// The archive serves the same entry for the record.
 		rec, err := a.GetTracking(ctx, verify.RecordID(e.entry))
 		if err != nil {
@@ -267,6 +271,11 @@ func TestSchemaTracking(t *testing.T) {
 		}
 		if !bytes.Equal(rec.RawEntry, e.entry) || rec.Kind != kind {
 			t.Errorf("%s: GetTracking returns another entry (%s)", what, rec.Kind)
+		}
+		if b, err := os.ReadFile(rec.Bundle); err != nil {
+			t.Errorf("%s: %v", what, err)
+		} else {
+			schemaMustValidate(t, what+" bundle", set.bundle, b)
 		}
 		seen[kind]++
 		switch {
