@@ -178,32 +178,17 @@ func (s *server) versions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-// errNotVersion is returned for a record that exists but is no version.
-var errNotVersion = errors.New("not a version record")
-
 // version returns a version record and its text, checked against the
-// digest the version signs. It returns errNotVersion for a record of
-// another kind.
+// digest the version signs.
 func (s *server) version(r *http.Request, id string) (*archive.TrackRecord, []byte, error) {
-	v, err := s.a.GetTracking(r.Context(), id)
-	if err != nil {
-		return nil, nil, err
-	}
-	if v.Entry.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record", errNotVersion, v.RecordID, v.Kind)
-	}
-	text, err := s.a.Text(r.Context(), v.Entry.Version.Predicate.Text.SHA256)
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, text, nil
+	return s.a.VersionText(r.Context(), id)
 }
 
 // versionText serves a version's text. Its bytes never change (the version
 // signs their SHA-256, the ETag), so it is cached as immutable.
 func (s *server) versionText(w http.ResponseWriter, r *http.Request) {
 	v, text, err := s.version(r, r.PathValue("id"))
-	if errors.Is(err, errNotVersion) {
+	if errors.Is(err, archive.ErrNotVersion) {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
@@ -212,7 +197,7 @@ func (s *server) versionText(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", archive.TrackedMediaType)
+	h.Set("Content-Type", v.Entry.Version.Predicate.Text.MediaType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Cache-Control", cacheImmutable)
@@ -258,7 +243,7 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v, text, err := s.version(r, id)
-		if errors.Is(err, errNotVersion) {
+		if errors.Is(err, archive.ErrNotVersion) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s=%s: %v", name, id, err))
 			return
 		}

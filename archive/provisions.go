@@ -68,7 +68,7 @@ func (a *Archive) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 		return nil, nil, err
 	}
 	if v.Entry.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record, not a version", ErrInput, v.RecordID, v.Kind)
+		return nil, nil, fmt.Errorf("%w: %s is a %s record", ErrNotVersion, v.RecordID, v.Kind)
 	}
 	defer a.tracking.lock(v.Document)()
 	pv := &v.Entry.Version.Predicate
@@ -176,6 +176,7 @@ func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, e
 	rules := extract.Rules{Select: doc.Select, Remove: doc.Remove}
 	var newest *snap
 	var newestText []byte
+	var newestType string
 	for i := range snaps {
 		s := &snaps[i]
 		rec, err := a.Get(ctx, s.ref.RecordID)
@@ -195,13 +196,13 @@ func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, e
 		if verify.SHA256Hex([]byte(out.Text)) != s.text {
 			rep.Differ = append(rep.Differ, s.ref.RecordID)
 		}
-		newest, newestText = s, []byte(out.Text)
+		newest, newestText, newestType = s, []byte(out.Text), out.MediaType
 	}
 	if newest == nil || doc.Current == nil || verify.SHA256Hex(newestText) == doc.Current.Text.SHA256 {
 		return rep, nil
 	}
 	res := &TrackResult{Document: id}
-	ps, perr := a.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText)
+	ps, perr := a.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText, newestType)
 	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
 		return nil, err
 	}
@@ -257,15 +258,19 @@ func (a *Archive) Changes(ctx context.Context, since time.Time, entity string) (
 	return out, nil
 }
 
+// ErrNotVersion is returned (wrapped with ErrInput) for a record that is
+// not a version where a version is wanted.
+var ErrNotVersion = fmt.Errorf("%w: not a version record", ErrInput)
+
 // VersionText returns a version record and its text, checked against the
-// digest the version signs.
+// digest the version signs. A record of another kind is ErrNotVersion.
 func (a *Archive) VersionText(ctx context.Context, versionID string) (*TrackRecord, []byte, error) {
 	v, err := a.GetTracking(ctx, versionID)
 	if err != nil {
 		return nil, nil, err
 	}
 	if v.Entry.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record, not a version", ErrInput, v.RecordID, v.Kind)
+		return nil, nil, fmt.Errorf("%w: %s is a %s record", ErrNotVersion, v.RecordID, v.Kind)
 	}
 	text, err := a.Text(ctx, v.Entry.Version.Predicate.Text.SHA256)
 	if err != nil {

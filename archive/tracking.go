@@ -47,9 +47,6 @@ const DefaultEvery = 24 * time.Hour
 // MinEvery is the shortest capture interval a declaration may set.
 const MinEvery = time.Minute
 
-// TrackedMediaType is the media type of extracted texts.
-const TrackedMediaType = "text/markdown; charset=utf-8"
-
 // Declaration is what Track takes: where a tracked document is and what
 // part of the page it is.
 type Declaration struct {

@@ -331,21 +331,21 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 	if doc.Current == nil {
 		kind = verify.VersionFirst
 	}
-	return a.prepareVersion(ctx, res, doc, declID, snap, kind, text)
+	return a.prepareVersion(ctx, res, doc, declID, snap, kind, text, out.MediaType)
 }
 
 // prepareVersion stores a version's text and prepares the version
 // statement and the status of every provision of the document in it. On
 // error it still returns the statements already handed to the log, which
 // the caller must finish.
-func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte) ([]*trackPending, error) {
+func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, mediaType string) ([]*trackPending, error) {
 	obj, err := a.store.Put(ctx, bytesReader(text), int64(len(text)), verify.SHA256Hex(text))
 	if err != nil {
 		return nil, fmt.Errorf("storing the version's text: %w", err)
 	}
 	pv := verify.Version{Number: len(doc.Versions) + 1, Kind: kind, Declaration: declID, Snapshot: snap,
 		Extractor:  verify.Extractor{Name: extract.Name, Version: extract.Version},
-		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: TrackedMediaType},
+		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: mediaType},
 		RecordedAt: verify.FormatTime(time.Now()), Tool: tool()}
 	if doc.Current != nil {
 		pv.Previous = doc.Current.RecordID
