@@ -18,6 +18,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/provision"
 	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/go-pdf/fpdf"
 )
 
 type corpusDeclaration struct {
@@ -428,4 +429,138 @@ func BenchmarkTrackCorpus(b *testing.B) {
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/round")
 	b.ReportMetric(0, "ns/op")
+}
+
+// TestTrackBadInput tracks pages that are hard to extract: broken HTML and
+// windows-1252 text with and without a correct charset still make versions;
+// a PDF with text makes a plain-text version; a PDF without text, a page
+// over the extractor's limit and a selector that matches nothing make
+// failed extractions that keep the current version; an HTTP error is
+// recorded as such; a transient failure is retried.
+func TestTrackBadInput(t *testing.T) {
+	ctx := ctxTimeout(t, 2*time.Minute)
+	a := newArchive(t)
+	var mu sync.Mutex
+	pages := map[string]struct {
+		ctype string
+		body  []byte
+	}{}
+	set := func(path, ctype string, body []byte) {
+		mu.Lock()
+		pages[path] = struct {
+			ctype string
+			body  []byte
+		}{ctype, body}
+		mu.Unlock()
+	}
+	fails := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		p, ok := pages[r.URL.Path]
+		if r.URL.Path == "/flaky" && fails < 2 {
+			fails++
+			mu.Unlock()
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", p.ctype)
+		w.Write(p.body)
+	}))
+	defer srv.Close()
+
+	latin1 := []byte("<html><head><meta charset=\"windows-1252\"></head><body><main><p>Donn\xe9es personnelles \x96 conserv\xe9es 30 jours.</p></main></body></html>")
+	set("/broken", "text/html", []byte("<html><body><main><p>Unclosed <b>bold <i>and italic<p>Second para</main></table></div>"))
+	set("/latin1", "text/html", latin1)
+	set("/latin1-noheader", "", latin1)
+	set("/pdf", "application/pdf", makePDF(t, "Terms of Service. We keep logs for 30 days."))
+	set("/pdf-empty", "application/pdf", makePDF(t, ""))
+	set("/huge", "text/html", []byte("<html><body><main>"+strings.Repeat("<p>lorem ipsum dolor sit amet</p>", (extract.MaxInput/32)+1000)+"</main></body></html>"))
+	set("/nomatch", "text/html", []byte("<html><body><p>Moved to /new</p></body></html>"))
+	set("/flaky", "text/html", []byte("<html><body><main><p>Finally there.</p></main></body></html>"))
+
+	for _, p := range []string{"broken", "latin1", "latin1-noheader", "pdf", "pdf-empty", "huge", "nomatch", "gone", "flaky"} {
+		if _, err := a.Track(ctx, archive.Declaration{ID: p, Entity: "Test", Document: p, URL: srv.URL + "/" + p, Select: []string{"main"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := a.TrackRun(ctx, archive.RunOptions{All: true, HostDelay: -1, RetryDelay: 10 * time.Millisecond})
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("TrackRun: %v %v", err, rep.Errors)
+	}
+	got := map[string]*archive.TrackResult{}
+	for _, r := range rep.Results {
+		got[r.Document] = r
+	}
+	for doc, want := range map[string]string{
+		"broken": "first", "latin1": "first", "latin1-noheader": "first", "pdf": "first", "flaky": "first",
+		"pdf-empty": "failed", "huge": "failed", "nomatch": "failed", "gone": "failed",
+	} {
+		r := got[doc]
+		if r == nil || r.Result != want {
+			t.Errorf("%s: %+v, want %s", doc, r, want)
+		}
+	}
+	for doc, reason := range map[string]string{"pdf-empty": "no_text", "huge": "too_large", "nomatch": "no_match", "gone": "http_error"} {
+		if r := got[doc]; r == nil || !strings.HasPrefix(r.Reason, reason) {
+			t.Errorf("%s: reason %q, want %s", doc, r.Reason, reason)
+		}
+	}
+	if r := got["flaky"]; r == nil || r.Attempts != 3 {
+		t.Errorf("flaky: %+v, want 3 attempts", r)
+	}
+	for doc, want := range map[string]string{
+		"broken":          "Second para",
+		"latin1":          "Données personnelles – conservées 30 jours.",
+		"latin1-noheader": "Données personnelles – conservées 30 jours.",
+		"pdf":             "We keep logs for 30 days.",
+	} {
+		d, err := a.Document(ctx, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, text, err := a.VersionText(ctx, d.Current.RecordID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(text), want) {
+			t.Errorf("%s: text %q lacks %q", doc, text, want)
+		}
+	}
+	if d, _ := a.Document(ctx, "pdf"); d.Current.Text.MediaType != "text/plain; charset=utf-8" {
+		t.Errorf("a PDF's text is signed as %s", d.Current.Text.MediaType)
+	}
+	// A failed extraction after a version keeps the version current.
+	set("/broken", "text/html", []byte("<html><body><p>no main here</p></body></html>"))
+	if _, err := a.TrackCapture(ctx, "broken", archive.CaptureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := a.Document(ctx, "broken")
+	if err != nil || len(d.Versions) != 1 || len(d.Failures) != 1 || d.Current == nil || d.LastVerified != d.Versions[0].LastVerified {
+		t.Errorf("after a failed extraction: %+v %v", d, err)
+	}
+	if rep, err := a.Audit(ctx, archive.AuditOptions{}); err != nil || !rep.OK {
+		t.Errorf("audit: %v %+v", err, rep)
+	}
+}
+
+// makePDF returns a one-page PDF holding text, or no text at all.
+func makePDF(t *testing.T, text string) []byte {
+	p := fpdf.New("P", "mm", "A4", "")
+	p.AddPage()
+	if text != "" {
+		p.SetFont("Helvetica", "", 12)
+		p.Cell(40, 10, text)
+	} else {
+		p.Rect(10, 10, 50, 50, "F")
+	}
+	var buf bytes.Buffer
+	if err := p.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
