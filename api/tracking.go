@@ -444,25 +444,6 @@ type TrackingInfo struct {
 	Page   string `json:"page"`
 }
 
-// entryStatement returns the statement an entry holds.
-func entryStatement(e *verify.Entry) any {
-	switch {
-	case e.Capture != nil:
-		return e.Capture
-	case e.Declaration != nil:
-		return e.Declaration
-	case e.Version != nil:
-		return e.Version
-	case e.Extraction != nil:
-		return e.Extraction
-	case e.Provision != nil:
-		return e.Provision
-	case e.ProvisionStatus != nil:
-		return e.ProvisionStatus
-	}
-	return nil
-}
-
 func (s *server) trackingRecord(w http.ResponseWriter, r *http.Request, id string) {
 	t, err := s.a.GetTracking(r.Context(), id)
 	if err != nil {
@@ -470,7 +451,7 @@ func (s *server) trackingRecord(w http.ResponseWriter, r *http.Request, id strin
 		return
 	}
 	writeJSON(w, TrackingInfo{RecordID: t.RecordID, Index: t.Index, Kind: t.Kind, Document: t.Document,
-		Statement: entryStatement(t.Entry), Bundle: "/api/v1/records/" + t.RecordID + "/bundle",
+		Statement: t.Entry.Statement(), Bundle: "/api/v1/records/" + t.RecordID + "/bundle",
 		Page: "/documents/" + t.Document})
 }
 
@@ -610,7 +591,7 @@ func (s *server) trackingRecordHTML(w http.ResponseWriter, r *http.Request, id s
 		s.failPage(w, r, err)
 		return
 	}
-	st, err := json.MarshalIndent(entryStatement(t.Entry), "", "  ")
+	st, err := json.MarshalIndent(t.Entry.Statement(), "", "  ")
 	if err != nil {
 		s.failPage(w, r, err)
 		return

@@ -247,6 +247,25 @@ type Entry struct {
 	ProvisionStatus *ProvisionStatusStatement
 }
 
+// Statement returns the statement held: the one field of e that is set.
+func (e *Entry) Statement() any {
+	switch {
+	case e.Capture != nil:
+		return e.Capture
+	case e.Declaration != nil:
+		return e.Declaration
+	case e.Version != nil:
+		return e.Version
+	case e.Extraction != nil:
+		return e.Extraction
+	case e.Provision != nil:
+		return e.Provision
+	case e.ProvisionStatus != nil:
+		return e.ProvisionStatus
+	}
+	return nil
+}
+
 // SubjectDigest returns the statement subject's lowercase hex SHA-256.
 func (e *Entry) SubjectDigest() string {
 	if e.Capture != nil {

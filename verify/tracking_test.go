@@ -200,21 +200,8 @@ func FuzzEntryStatement(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var v any
-		switch {
-		case e.Capture != nil:
-			v = e.Capture
-		case e.Declaration != nil:
-			v = e.Declaration
-		case e.Version != nil:
-			v = e.Version
-		case e.Extraction != nil:
-			v = e.Extraction
-		case e.Provision != nil:
-			v = e.Provision
-		case e.ProvisionStatus != nil:
-			v = e.ProvisionStatus
-		default:
+		v := e.Statement()
+		if v == nil {
 			t.Fatalf("accepted with no statement: %s", b)
 		}
 		re, _ := json.Marshal(v)

@@ -119,26 +119,10 @@ func printTracking(w io.Writer, output string, e *verify.Entry, b *verify.Bundle
 			Description string `json:"description"`
 			LogIndex    uint64 `json:"log_index"`
 			Statement   any    `json:"statement"`
-		}{b.RecordID, e.Kind(), e.DocumentID(), archive.Describe(e), b.Index, statementOf(e)})
+		}{b.RecordID, e.Kind(), e.DocumentID(), archive.Describe(e), b.Index, e.Statement()})
 	}
 	fmt.Fprintf(w, "%s record %s, entry %d of the log\n%s\n", e.Kind(), b.RecordID, b.Index, printable(archive.Describe(e)))
 	return nil
-}
-
-func statementOf(e *verify.Entry) any {
-	switch {
-	case e.Declaration != nil:
-		return e.Declaration
-	case e.Version != nil:
-		return e.Version
-	case e.Extraction != nil:
-		return e.Extraction
-	case e.Provision != nil:
-		return e.Provision
-	case e.ProvisionStatus != nil:
-		return e.ProvisionStatus
-	}
-	return e.Capture
 }
 
 func printCitation(w io.Writer, output string, c *archive.Citation) error {

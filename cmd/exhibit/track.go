@@ -52,21 +52,16 @@ next "exhibit track run".`,
 				return err
 			}
 			d.URL = args[0]
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, true)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			r, err := a.Track(ctx, d)
-			if err != nil {
-				if errors.Is(err, archive.ErrTracked) {
-					return &exitError{code: 2, err: err}
+			return g.withWrite(cmd, true, func(ctx context.Context, a *archive.Archive) error {
+				r, err := a.Track(ctx, d)
+				if err != nil {
+					if errors.Is(err, archive.ErrTracked) {
+						return &exitError{code: 2, err: err}
+					}
+					return err
 				}
-				return err
-			}
-			return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.Document))
+				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.Document))
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -115,21 +110,16 @@ new text as a technical upgrade.`,
 			if cmd.Flags().Changed("every") {
 				e.Every = &every
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			r, err := a.EditDeclaration(ctx, args[0], e)
-			if err != nil {
-				if errors.Is(err, archive.ErrNoDocument) {
-					return &exitError{code: 2, err: err}
+			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
+				r, err := a.EditDeclaration(ctx, args[0], e)
+				if err != nil {
+					if errors.Is(err, archive.ErrNoDocument) {
+						return &exitError{code: 2, err: err}
+					}
+					return err
 				}
-				return err
-			}
-			return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("declaration revision %d of %s", r.Entry.Declaration.Predicate.Revision, r.Document))
+				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("declaration revision %d of %s", r.Entry.Declaration.Predicate.Revision, r.Document))
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -167,32 +157,27 @@ func newTrackListCmd(g *globals) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openRead(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			docs, err := a.Documents(ctx)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), docs)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tVERSIONS\tLAST VERIFIED\tNEXT DUE\tURL")
-			now := time.Now()
-			for _, d := range docs {
-				due := "now"
-				if !d.Due(now) {
-					t, _ := time.Parse(time.RFC3339, d.LastCapture)
-					due = t.Add(time.Duration(d.EverySeconds) * time.Second).UTC().Format(time.RFC3339)
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				docs, err := a.Documents(ctx)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.ID, len(d.Versions), orDash(d.LastVerified), due, printable(d.URL))
-			}
-			return tw.Flush()
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), docs)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tVERSIONS\tLAST VERIFIED\tNEXT DUE\tURL")
+				now := time.Now()
+				for _, d := range docs {
+					due := "now"
+					if !d.Due(now) {
+						t, _ := time.Parse(time.RFC3339, d.LastCapture)
+						due = t.Add(time.Duration(d.EverySeconds) * time.Second).UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.ID, len(d.Versions), orDash(d.LastVerified), due, printable(d.URL))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -234,51 +219,46 @@ capture failed or the archive could not process a document.`,
 			}
 			o.Only = args
 			o.Fetch = capture.Options{Timeout: timeout}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			out := cmd.OutOrStdout()
-			if output == "text" {
-				o.Progress = func(r *archive.TrackResult) { printTrackResult(out, r) }
-			}
-			failed := false
-			for {
-				start := time.Now()
-				rep, err := a.TrackRun(ctx, o)
-				if err != nil {
-					return err
+			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
+				out := cmd.OutOrStdout()
+				if output == "text" {
+					o.Progress = func(r *archive.TrackResult) { printTrackResult(out, r) }
 				}
-				if output == "json" {
-					if err := writeJSON(out, rep); err != nil {
+				failed := false
+				for {
+					start := time.Now()
+					rep, err := a.TrackRun(ctx, o)
+					if err != nil {
 						return err
 					}
-				} else {
-					fmt.Fprintf(out, "%d tracked, %d captured in %s\n", rep.Tracked, rep.Due, time.Since(start).Round(time.Millisecond))
+					if output == "json" {
+						if err := writeJSON(out, rep); err != nil {
+							return err
+						}
+					} else {
+						fmt.Fprintf(out, "%d tracked, %d captured in %s\n", rep.Tracked, rep.Due, time.Since(start).Round(time.Millisecond))
+					}
+					for _, e := range rep.Errors {
+						fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %s: %s\n", e.Document, printable(e.Error))
+						failed = true
+					}
+					for _, r := range rep.Results {
+						failed = failed || r.Result == "capture_failed"
+					}
+					if once {
+						break
+					}
+					select {
+					case <-time.After(interval):
+					case <-ctx.Done():
+						return ctx.Err()
+					}
 				}
-				for _, e := range rep.Errors {
-					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %s: %s\n", e.Document, printable(e.Error))
-					failed = true
+				if failed {
+					return &exitError{code: 1}
 				}
-				for _, r := range rep.Results {
-					failed = failed || r.Result == "capture_failed"
-				}
-				if once {
-					break
-				}
-				select {
-				case <-time.After(interval):
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			if failed {
-				return &exitError{code: 1}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -330,31 +310,26 @@ document), and the document's provisions are re-checked against it.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			rep, err := a.Reextract(ctx, args[0])
-			if err != nil {
-				return docError(err)
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), rep)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%d snapshots extracted again; %d give a different text than recorded\n", rep.Snapshots, len(rep.Differ))
-			for _, id := range rep.Differ {
-				fmt.Fprintf(w, "  differs: %s\n", id)
-			}
-			if rep.Upgrade != nil {
-				fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Entry.Version.Predicate.Number, rep.Upgrade.RecordID, len(rep.Statuses))
-			} else {
-				fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
-			}
-			return nil
+			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
+				rep, err := a.Reextract(ctx, args[0])
+				if err != nil {
+					return docError(err)
+				}
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), rep)
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%d snapshots extracted again; %d give a different text than recorded\n", rep.Snapshots, len(rep.Differ))
+				for _, id := range rep.Differ {
+					fmt.Fprintf(w, "  differs: %s\n", id)
+				}
+				if rep.Upgrade != nil {
+					fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Entry.Version.Predicate.Number, rep.Upgrade.RecordID, len(rep.Statuses))
+				} else {
+					fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -383,41 +358,36 @@ whose text could not be extracted, and its provisions.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openRead(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			d, err := a.Document(ctx, args[0])
-			if err != nil {
-				return docError(err)
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), d)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s %s (%s)\n%s\n", printable(d.Entity), printable(d.Document), d.ID, printable(d.URL))
-			fmt.Fprintf(w, "first tracked: %s\nlast verified: %s\ndeclaration:   revision %d, %s\n", d.FirstTracked, orDash(d.LastVerified), d.Revision, d.Declaration)
-			fmt.Fprintf(w, "\n%d versions, %d changes\n", len(d.Versions), d.Changes)
-			for _, v := range d.Versions {
-				fmt.Fprintf(w, "  v%-3d %-7s %s  %s  (%d bytes of text, snapshot %s)\n", v.Number, v.Kind, v.Snapshot.CapturedAt, v.RecordID, v.Text.Size, v.Snapshot.RecordID)
-				for _, c := range v.Confirmations {
-					fmt.Fprintf(w, "         confirmed %s  snapshot %s\n", c.Snapshot.CapturedAt, c.Snapshot.RecordID)
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				d, err := a.Document(ctx, args[0])
+				if err != nil {
+					return docError(err)
 				}
-			}
-			if len(d.Failures) > 0 {
-				fmt.Fprintf(w, "\n%d snapshots without extractable text\n", len(d.Failures))
-				for _, f := range d.Failures {
-					fmt.Fprintf(w, "  %s  snapshot %s: %s: %s\n", f.Snapshot.CapturedAt, f.Snapshot.RecordID, f.Failure.Reason, printable(f.Failure.Message))
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), d)
 				}
-			}
-			if len(d.Provisions) > 0 {
-				fmt.Fprintln(w)
-				printProvisions(w, d)
-			}
-			return nil
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%s %s (%s)\n%s\n", printable(d.Entity), printable(d.Document), d.ID, printable(d.URL))
+				fmt.Fprintf(w, "first tracked: %s\nlast verified: %s\ndeclaration:   revision %d, %s\n", d.FirstTracked, orDash(d.LastVerified), d.Revision, d.Declaration)
+				fmt.Fprintf(w, "\n%d versions, %d changes\n", len(d.Versions), d.Changes)
+				for _, v := range d.Versions {
+					fmt.Fprintf(w, "  v%-3d %-7s %s  %s  (%d bytes of text, snapshot %s)\n", v.Number, v.Kind, v.Snapshot.CapturedAt, v.RecordID, v.Text.Size, v.Snapshot.RecordID)
+					for _, c := range v.Confirmations {
+						fmt.Fprintf(w, "         confirmed %s  snapshot %s\n", c.Snapshot.CapturedAt, c.Snapshot.RecordID)
+					}
+				}
+				if len(d.Failures) > 0 {
+					fmt.Fprintf(w, "\n%d snapshots without extractable text\n", len(d.Failures))
+					for _, f := range d.Failures {
+						fmt.Fprintf(w, "  %s  snapshot %s: %s: %s\n", f.Snapshot.CapturedAt, f.Snapshot.RecordID, f.Failure.Reason, printable(f.Failure.Message))
+					}
+				}
+				if len(d.Provisions) > 0 {
+					fmt.Fprintln(w)
+					printProvisions(w, d)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
