@@ -105,6 +105,11 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 		return nil, err
 	}
 	rep := &RunReport{Tracked: len(docs), Results: []*TrackResult{}}
+	for _, d := range docs {
+		if err := a.recoverSnapshot(ctx, d); err != nil {
+			rep.Errors = append(rep.Errors, DocumentError{d.ID, err.Error()})
+		}
+	}
 	only := map[string]bool{}
 	for _, id := range o.Only {
 		only[id] = true
@@ -139,6 +144,34 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 		}
 	}
 	return rep, ctx.Err()
+}
+
+// recoverSnapshot processes a tracked document's newest capture if a
+// process was killed after logging it but before logging what its text
+// did, so that no snapshot of a tracked document is left unread.
+func (a *Archive) recoverSnapshot(ctx context.Context, d *Document) error {
+	recs, err := a.index.Search(ctx, index.SearchQuery{Entity: d.Entity, Document: d.Document, Limit: 1})
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	ir := recs[0]
+	if ir.Method != verify.MethodFetch || ir.Outcome == verify.OutcomeFailed {
+		return nil
+	}
+	done, err := a.index.Tracking(ctx, index.TrackingQuery{Document: d.ID, Ref: ir.RecordID})
+	if err != nil || len(done) > 0 {
+		return err
+	}
+	rec, err := a.recordFromIndex(ir)
+	if err != nil {
+		return err
+	}
+	if rec.URL != d.URL {
+		return nil // a capture of the same titles from elsewhere
+	}
+	a.log.Info("processing a snapshot left unread", "document", d.ID, "record", rec.RecordID)
+	_, err = a.ProcessSnapshot(ctx, d.ID, rec)
+	return err
 }
 
 func indices(n int) []int {

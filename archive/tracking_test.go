@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -563,4 +564,40 @@ func makePDF(t *testing.T, text string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestTrackRecoversUnreadSnapshot: a capture of a tracked document logged
+// by a process that died before logging what its text did is processed by
+// the next run, even though the document is not due.
+func TestTrackRecoversUnreadSnapshot(t *testing.T) {
+	ctx := ctxTimeout(t, time.Minute)
+	a := newArchive(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><body><main><p>Policy text.</p></main></body></html>")
+	}))
+	defer srv.Close()
+	if _, err := a.Track(ctx, archive.Declaration{ID: "acme", Entity: "Acme", Document: "Policy", URL: srv.URL, Select: []string{"main"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The capture alone, as a killed track run would leave it.
+	rec, err := a.Capture(ctx, srv.URL, archive.CaptureOptions{Entity: "Acme", Document: "Policy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.TrackRun(ctx, archive.RunOptions{HostDelay: -1})
+	if err != nil || rep.Due != 0 || len(rep.Errors) > 0 {
+		t.Fatalf("TrackRun: %v, %+v", err, rep)
+	}
+	d, err := a.Document(ctx, "acme")
+	if err != nil || len(d.Versions) != 1 || d.Versions[0].Snapshot.RecordID != rec.RecordID {
+		t.Fatalf("the unread snapshot made no version: %+v %v", d, err)
+	}
+	// Run again: nothing more.
+	if _, err := a.TrackRun(ctx, archive.RunOptions{HostDelay: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := a.Document(ctx, "acme"); len(d.Versions) != 1 || len(d.Versions[0].Confirmations) != 0 {
+		t.Errorf("processed twice: %+v", d)
+	}
 }
