@@ -44,7 +44,10 @@ list of chunks {"op": "equal"|"insert"|"delete", "text": ...} and a summary.`,
 				if va.Document != vb.Document {
 					return usageError("%s is a version of %s, %s of %s: diff compares versions of one document", va.RecordID, va.Document, vb.RecordID, vb.Document)
 				}
-				chunks := textdiff.Words(string(ta), string(tb))
+				chunks, err := textdiff.Words(string(ta), string(tb))
+				if err != nil {
+					return err
+				}
 				if output == "json" {
 					return writeJSON(cmd.OutOrStdout(), struct {
 						Document string           `json:"document_id"`
