@@ -37,3 +37,12 @@ func TestDiffer(t *testing.T) {
 		t.Errorf("cancelled wait: %v", err)
 	}
 }
+
+func TestShown(t *testing.T) {
+	if got := shown("a\u202eb\nc\td\x1b[2J"); got != "a⟨U+202E⟩b\nc\td⟨U+001B⟩[2J" {
+		t.Errorf("shown = %q", got)
+	}
+	if got := shown("plain «text»"); got != "plain «text»" {
+		t.Errorf("shown changed plain text: %q", got)
+	}
+}

@@ -205,23 +205,25 @@ func mdEscape(s string) string {
 	return string(out)
 }
 
-// printable escapes control characters, so that text from a statement or
-// a server cannot move the cursor, fake lines or recolour a terminal.
+// printable escapes control characters and text-direction marks (see
+// verify.IsControl), so that text from a statement or a server cannot move
+// the cursor, fake lines, recolour a terminal or reorder what it shows.
 func printable(s string) string {
 	if !strings.ContainsFunc(s, isControl) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) {
+		switch {
+		case !isControl(r):
+			b.WriteRune(r)
+		case r <= 0xff:
 			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }
 
-func isControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError
-}
+func isControl(r rune) bool { return verify.IsControl(r) || r == utf8.RuneError }
