@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"sync"
 	"time"
@@ -65,14 +66,14 @@ func (d *Document) Due(now time.Time) bool {
 	return err != nil || !now.Before(t.Add(time.Duration(d.EverySeconds)*time.Second))
 }
 
-// lastCapture returns the citation time of the newest capture of a tracked
-// document (any outcome), or "".
-func (a *Archive) lastCapture(ctx context.Context, entity, document string) (string, error) {
+// lastCapture returns the newest capture of a tracked document (any
+// outcome), or nil.
+func (a *Archive) lastCapture(ctx context.Context, entity, document string) (*index.Record, error) {
 	recs, err := a.index.Search(ctx, index.SearchQuery{Entity: entity, Document: document, Limit: 1})
 	if err != nil || len(recs) == 0 {
-		return "", err
+		return nil, err
 	}
-	return recs[0].CapturedAt, nil
+	return recs[0], nil
 }
 
 // TrackRun captures every tracked document that is due (all of them with
@@ -111,6 +112,15 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 		}
 	}
 	only := map[string]bool{}
+	for _, id := range o.Only {
+		only[id] = true
+	}
+	for _, d := range docs {
+		delete(only, d.ID)
+	}
+	for id := range only {
+		return nil, fmt.Errorf("%w: %s (exhibit track list shows those tracked)", ErrNoDocument, id)
+	}
 	for _, id := range o.Only {
 		only[id] = true
 	}

@@ -328,7 +328,9 @@ func (d *Declaration) check() error {
 		return err
 	}
 	if d.ID == "" {
-		d.ID = DocumentIDFor(d.Entity, d.Document)
+		if d.ID = DocumentIDFor(d.Entity, d.Document); d.ID == "" {
+			return fmt.Errorf("%w: no document ID can be made from %q and %q (it takes ASCII letters or digits): give one with --id", ErrInput, d.Entity, d.Document)
+		}
 	}
 	if err := verify.CheckDocumentID(d.ID); err != nil {
 		return fmt.Errorf("%w: %v", ErrInput, err)

@@ -146,8 +146,8 @@ func TestCheckQuote(t *testing.T) {
 	if err := CheckQuote(&p, []byte(tText)); err != nil {
 		t.Fatalf("valid quote: %v", err)
 	}
-	var de *DigestMismatchError
-	if err := CheckQuote(&p, []byte(strings.Replace(tText, "do not", "may", 1))); !errors.As(err, &de) {
+	var te *QuoteError
+	if err := CheckQuote(&p, []byte(strings.Replace(tText, "do not", "may", 1))); !errors.As(err, &te) || !strings.Contains(err.Error(), "give that version's text") {
 		t.Errorf("another text: %v", err)
 	}
 	for name, f := range map[string]func(p *Provision){

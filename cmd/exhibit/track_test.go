@@ -50,6 +50,11 @@ func TestTrackWorkflow(t *testing.T) {
 	exhibit(t, "track", "add", srv.URL, "--entity", "Acme", "--document", "Other", "--select", "p[").want(t, 2, "p[")
 	exhibit(t, "track", "add", "ftp://example.com/", "--entity", "Acme", "--document", "Other").want(t, 2, "not an http(s) URL")
 
+	exhibit(t, "track", "add", srv.URL, "--entity", "Acme", "--document", "Other", "--every", "0s").want(t, 2, "--every 0s: at least 1m")
+	exhibit(t, "track", "add", srv.URL, "--entity", "😀", "--document", "🙂").want(t, 2, "give one with --id")
+	exhibit(t, "track", "edit", "acme-privacy-policy", "--select", "main", "--no-select").want(t, 2, "--no-select goes without --select")
+	exhibit(t, "track", "run", "--once", "nosuch").want(t, 2, "no such tracked document: nosuch")
+	exhibit(t, "track", "run", "--once", "--concurrency", "0").want(t, 2, "--concurrency 0")
 	r := exhibit(t, "track", "run", "--once")
 	r.want(t, 0, "version 1 (first)", "1 tracked, 1 captured")
 	// Not due again within the hour.
@@ -73,6 +78,9 @@ func TestTrackWorkflow(t *testing.T) {
 	exhibit(t, "quote", v1, "--exact", "We do not use customer audio").want(t, 0, "provision EXR-")
 	exhibit(t, "quote", v1, "--exact", "We sell data").want(t, 2, "the quote is not in the text")
 	exhibit(t, "quote", v1, "--exact", "30 days", "--label", "retention").want(t, 0, "provision")
+	exhibit(t, "quote", v1, "--exact", "30 days").want(t, 2, "already quoted as provision")
+	exhibit(t, "diff", doc.Versions[0].Confirmations[0].Snapshot.RecordID, v1).want(t, 2, "is a capture record")
+	exhibit(t, "diff", "EXR-nope", v1).want(t, 2, "invalid record ID")
 
 	ps.set(`<h1>Privacy</h1><p>We may use customer audio to train AI models.</p><p>We keep logs for 30 days.</p>`)
 	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 2 (change)", "2 provisions re-checked")
@@ -87,6 +95,8 @@ func TestTrackWorkflow(t *testing.T) {
 	exhibit(t, "changes", "--since", "1h").want(t, 0, "1 changes since", "acme-privacy-policy")
 	exhibit(t, "changes", "--since", "yesterday").want(t, 2, "--since")
 	exhibit(t, "provisions", "acme-privacy-policy").want(t, 0, "changed  in "+v2, "present  in "+v2)
+	exhibit(t, "provisions", "acme-privacy-policy", "-o", "json").want(t, 0, `"document_id": "acme-privacy-policy"`, `"provisions": [`)
+	exhibit(t, "changes", "--entity", "acme").want(t, 0, `no tracked document has the entity "acme"`)
 	exhibit(t, "history", "nope").want(t, 2, "no such tracked document")
 
 	// Bundles of a version and a provision verify offline; the provision's
@@ -111,7 +121,8 @@ func TestTrackWorkflow(t *testing.T) {
 	exhibit(t, "track", "edit", "acme-privacy-policy").want(t, 2, "changes nothing")
 	exhibit(t, "track", "edit", "acme-privacy-policy", "--remove", "h1").want(t, 0, "declaration revision 2")
 	exhibit(t, "reextract", "acme-privacy-policy").want(t, 0, "recorded version 3 (upgrade)")
-	exhibit(t, "reextract", "acme-privacy-policy").want(t, 0, "nothing recorded")
+	exhibit(t, "reextract", "acme-privacy-policy").want(t, 0, "nothing recorded", "3 snapshots extracted again; 2 give a different text")
+	exhibit(t, "provisions", "acme-privacy-policy").want(t, 0, "a technical upgrade: the text extracted again, not a change of the document")
 	exhibit(t, "changes", "--since", "1h", "-o", "json").want(t, 0)
 	var changes []archive.Change
 	json.Unmarshal([]byte(exhibit(t, "changes", "--since", "1h", "-o", "json").stdout), &changes)
@@ -125,7 +136,7 @@ func TestTrackWorkflow(t *testing.T) {
 	ps.mu.Lock()
 	ps.page = `<html><body><p>Moved.</p></body></html>`
 	ps.mu.Unlock()
-	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "failed: no_match")
+	exhibit(t, "track", "run", "--once", "--all").want(t, 1, "failed: no_match")
 	r = exhibit(t, "history", "acme-privacy-policy")
 	r.want(t, 0, "3 versions", "1 snapshots without extractable text", "no_match")
 	if _, err := os.Stat(filepath.Join("exhibit-archive", "exhibit.json")); err != nil {

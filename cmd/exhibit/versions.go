@@ -100,8 +100,8 @@ func newChangesCmd(g *globals) *cobra.Command {
 		Use:   "changes [--since 30d|RFC3339] [--entity E] [--output text|json]",
 		Short: "List the tracked documents that changed, and when",
 		Long: `List the changes of tracked documents captured since a time (--since: a
-duration back from now in days "30d", hours "12h" or any Go duration, or an
-RFC 3339 time; default 30d), newest first. A change is a version whose text
+duration back from now in days "30d", hours "12h" or any Go duration, a date
+(2026-05-08, midnight UTC) or an RFC 3339 time; default 30d), newest first. A change is a version whose text
 differs from the one before; first versions and technical upgrades (after
 reextract) are not changes. The time shown is the capture of the snapshot
 that first showed the change: the document changed no later than that.`,
@@ -118,6 +118,11 @@ that first showed the change: the document changed no later than that.`,
 				changes, err := a.Changes(ctx, t, entity)
 				if err != nil {
 					return err
+				}
+				if entity != "" && len(changes) == 0 {
+					if docs, err := a.Documents(ctx); err == nil && !hasEntity(docs, entity) {
+						fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: no tracked document has the entity %q (entities are matched exactly; exhibit track list shows them)\n", entity)
+					}
 				}
 				if output == "json" {
 					return writeJSON(cmd.OutOrStdout(), changes)
@@ -136,6 +141,15 @@ that first showed the change: the document changed no later than that.`,
 	cmd.Flags().StringVar(&entity, "entity", "", "only this entity's documents")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+func hasEntity(docs []*archive.Document, entity string) bool {
+	for _, d := range docs {
+		if d.Entity == entity {
+			return true
+		}
+	}
+	return false
 }
 
 func newQuoteCmd(g *globals) *cobra.Command {
@@ -212,7 +226,10 @@ func newProvisionsCmd(g *globals) *cobra.Command {
 					if d.Provisions == nil {
 						d.Provisions = []*archive.ProvisionInfo{}
 					}
-					return writeJSON(cmd.OutOrStdout(), d.Provisions)
+					return writeJSON(cmd.OutOrStdout(), struct {
+						Document   string                   `json:"document_id"`
+						Provisions []*archive.ProvisionInfo `json:"provisions"`
+					}{d.ID, d.Provisions})
 				}
 				printProvisions(cmd.OutOrStdout(), d)
 				return nil
