@@ -614,7 +614,7 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 	checkPackageTimestamp(r, add, files, b, opts)
 
 	// derived-documents
-	if opts.Derived != nil && r.Failed() == nil {
+	if opts.Derived != nil && p.Manifest != nil && br.Verified {
 		docs, err := opts.Derived(p)
 		switch {
 		case errors.Is(err, ErrNotReproducible):
@@ -632,11 +632,41 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 				}
 			}
 			if ok {
-				add(CheckPackageDerived, "", nil, strings.Join(names, ", ")+" are exactly those the verified contents give")
+				for _, n := range names {
+					add(CheckPackageDerived, n, nil, n+" is exactly the document the verified contents give")
+				}
 			}
 		}
 	}
+	blameManifest(r, add)
 	return finish()
+}
+
+// blameManifest names MANIFEST.json for a file whose listed hash it does
+// not have, when the file itself passed every check of its contents: the
+// manifest, not the file, was changed.
+func blameManifest(r *PackageReport, add func(name, file string, err error, okDetail string) bool) {
+	verified, failed := map[string]bool{}, map[string]bool{}
+	var mismatched []string
+	for _, c := range r.Checks {
+		switch {
+		case c.Name == CheckPackageFile && !c.OK:
+			var fm *FileMismatchError
+			if errors.As(c.Err, &fm) {
+				mismatched = append(mismatched, c.File)
+			}
+		case c.Name == CheckPackageFile:
+		case c.OK:
+			verified[c.File] = true
+		default:
+			failed[c.File] = true
+		}
+	}
+	for _, f := range mismatched {
+		if verified[f] && !failed[f] {
+			add(CheckPackageManifest, PackageManifest, fmt.Errorf("the manifest lists %s with another SHA-256, but %s passes every check of its contents: the manifest was changed", f, f), "")
+		}
+	}
 }
 
 func checkPolicy(r *PackageReport, add func(name, file string, err error, okDetail string) bool, files map[string][]byte, b *Bundle, key *PublicKey, opts PackageOptions) {
