@@ -351,13 +351,12 @@ func (e *FileMismatchError) Error() string {
 //     ([WritePackage]), so that a changed byte anywhere, in a header too,
 //     is caught (and the file whose entry holds it named);
 //   - manifest: MANIFEST.json parses, is exactly as [Manifest.Marshal]
-//     writes it, names the record, and its log key and origin are the
-//     trusted key's;
+//     writes it, and names the bundle's record;
 //   - file (one per file): each file the manifest lists is present with
 //     the listed size and SHA-256, and no file is unlisted;
 //   - sha256sums: SHA256SUMS is exactly the one the manifest gives;
-//   - log-key: log-key.vkey holds the trusted key (the package's own key
-//     is never trusted);
+//   - log-key: log-key.vkey holds the trusted key, and the manifest names
+//     it and its origin (the package's own key is never trusted);
 //   - the checks of [Check] on bundle.json, with the snapshot (or, for a
 //     version or provision record, the text) it holds;
 //   - bundle-forms: bundle.json and bundle.tlog-proof are the same bundle,
@@ -408,15 +407,8 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 	if _, ok := files[PackageManifest]; !ok {
 		err = fmt.Errorf("%w: no %s", ErrPackage, PackageManifest)
 	}
-	if err == nil {
-		switch {
-		case m.LogKey != key.VKey:
-			err = fmt.Errorf("the manifest names log key %s, not the trusted key %s", m.LogKey, key.VKey)
-		case m.LogOrigin != key.Name:
-			err = fmt.Errorf("the manifest names log origin %q, not the trusted key's %q", m.LogOrigin, key.Name)
-		case !bytes.Equal(files[PackageManifest], m.Marshal()):
-			err = fmt.Errorf("%s is not in canonical form (%s)", PackageManifest, firstLineDiff(files[PackageManifest], m.Marshal()))
-		}
+	if err == nil && !bytes.Equal(files[PackageManifest], m.Marshal()) {
+		err = fmt.Errorf("%s is not in canonical form (%s)", PackageManifest, firstLineDiff(files[PackageManifest], m.Marshal()))
 	}
 	if add(CheckPackageManifest, PackageManifest, err, "") {
 		p.Manifest = m
@@ -457,9 +449,12 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 
 	// log-key
 	gotKey := string(files[PackageLogKey])
-	if gotKey != key.VKey+"\n" {
-		add(CheckPackageLogKey, PackageLogKey, fmt.Errorf("the package's key %q is not the trusted key %s: the package's own key is never trusted", abbreviate(gotKey, 120), key.VKey), "")
-	} else {
+	switch {
+	case gotKey != key.VKey+"\n":
+		add(CheckPackageLogKey, PackageLogKey, fmt.Errorf("the package's key %q is not the trusted key %s: the package's own key is never trusted", abbreviate(strings.TrimSuffix(gotKey, "\n"), 120), key.VKey), "")
+	case m != nil && (m.LogKey != key.VKey || m.LogOrigin != key.Name):
+		add(CheckPackageLogKey, PackageManifest, fmt.Errorf("the manifest names log %q with key %q, not the trusted key %s", m.LogOrigin, m.LogKey, key.VKey), "")
+	default:
 		add(CheckPackageLogKey, PackageLogKey, nil, "the package's key is the trusted key "+key.VKey)
 	}
 
@@ -509,10 +504,10 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 		}
 		r.Checks = append(r.Checks, PackageCheck{Result: c, File: file})
 	}
-	if r.RecordID == "" || (br.Bundle != nil && m != nil && br.RecordID != m.RecordID) {
-		if m != nil && br.Bundle != nil {
-			add(CheckPackageManifest, PackageManifest, fmt.Errorf("the manifest names record %s, the bundle %s", m.RecordID, br.RecordID), "")
-		}
+	if br.Bundle != nil && m != nil && br.RecordID != m.RecordID {
+		add(CheckPackageManifest, PackageManifest, fmt.Errorf("the manifest names record %s, the bundle %s", m.RecordID, br.RecordID), "")
+	}
+	if r.RecordID == "" || br.Bundle != nil {
 		r.RecordID = br.RecordID
 	}
 	if m != nil && br.Entry != nil && m.Kind != br.Entry.Kind() {

@@ -4,7 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	stdhtml "html"
 	"net"
@@ -26,9 +31,16 @@ import (
 
 func newArchive(t *testing.T) *archive.Archive {
 	t.Helper()
+	return newArchiveKey(t, nil)
+}
+
+// newArchiveKey creates an archive signing with keyPEM (nil: a new Ed25519
+// key).
+func newArchiveKey(t *testing.T, keyPEM []byte) *archive.Archive {
+	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"}); err != nil {
+	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log", KeyPEM: keyPEM}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
@@ -409,9 +421,20 @@ func TestStockTools(t *testing.T) {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(ek)
+	ecdsaArchive := newArchiveKey(t, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	a := newArchive(t)
 	ids := records(t, a)
+	ids["ecdsa"] = records(t, ecdsaArchive)["tls"]
 	for name, id := range ids {
+		a := a
+		if name == "ecdsa" {
+			a = ecdsaArchive
+		}
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			zipPath := filepath.Join(dir, "p.zip")
@@ -440,7 +463,7 @@ func TestStockTools(t *testing.T) {
 			if err != nil {
 				t.Fatalf("VERIFY.md's steps fail: %v\n%s\nscript:\n%s", err, out, script.String())
 			}
-			for _, s := range []string{"MANIFEST.json: OK", "Signature Verified Successfully", "provenance.json is the signed statement", "is in the tree of size"} {
+			for _, s := range []string{"MANIFEST.json: OK", "Verified", "provenance.json is the signed statement", "is in the tree of size"} {
 				if !strings.Contains(string(out), s) {
 					t.Errorf("VERIFY.md's steps print no %q:\n%s", s, out)
 				}
@@ -500,5 +523,59 @@ func TestManifestJSON(t *testing.T) {
 	}
 	if m["record_id"] != ids["http"] || m["kind"] != "capture" || m["log_origin"] != "test.example/log" {
 		t.Errorf("MANIFEST.json: %v", m)
+	}
+}
+
+// TestExportTracking exports the tracking records of a tracked document:
+// its declaration, its first version (with the version's text), and a
+// provision quoted from it (with the text it is checked against).
+func TestExportTracking(t *testing.T) {
+	ctx := context.Background()
+	a := newArchive(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page)
+	}))
+	t.Cleanup(srv.Close)
+	decl, err := a.Track(ctx, archive.Declaration{Entity: "Acme", Document: "Privacy Policy", URL: srv.URL + "/policy", Select: []string{"main"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.TrackCapture(ctx, decl.Document, archive.CaptureOptions{})
+	if err != nil || res.Version == nil {
+		t.Fatalf("TrackCapture: %v %+v", err, res)
+	}
+	prov, _, err := a.Quote(ctx, res.Version.RecordID, archive.QuoteOptions{Exact: "We keep your data for 30 days."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*archive.TrackRecord{decl, res.Version, prov} {
+		t.Run(r.Kind, func(t *testing.T) {
+			data := build(t, a, r.RecordID, export.Options{})
+			rep := check(data, a.Key())
+			if !rep.Verified {
+				f := rep.Failed()
+				t.Fatalf("%s (%s): %s", f.Name, f.File, f.Detail)
+			}
+			files := unzip(t, data)
+			text := verify.TextName(r.Entry)
+			if (text != "") != (r.Kind != "declaration") {
+				t.Fatalf("text file %q for a %s", text, r.Kind)
+			}
+			if text != "" {
+				if !strings.Contains(string(files[text]), "We keep your data for 30 days.") {
+					t.Errorf("%s: %q", text, files[text])
+				}
+				forged := clone(files)
+				forged[text] = append(forged[text], '!')
+				rewriteManifest(t, forged)
+				zipData, _ := verify.WritePackage(forged)
+				wantNamed(t, check(zipData, a.Key()), text)
+			}
+			html := stdhtml.UnescapeString(string(files["certificate.html"]))
+			if !strings.Contains(html, "What the record attests: "+archive.Describe(r.Entry)) {
+				t.Errorf("certificate.html does not describe the %s", r.Kind)
+			}
+		})
 	}
 }

@@ -66,9 +66,9 @@ func (c *certificate) Instructions() []byte {
 	p("### 3.2 The key\n\nSet `KEY` to the key you obtained (step 1); below it is the value in this package.\n\n```sh\nKEY='%s'\nORIGIN=\"${KEY%%%%+*}\"\ntest \"$KEY\" = \"$(cat log-key.vkey)\" && echo \"log-key.vkey is the key you trust\"\n", c.key.VKey)
 	_, ed := c.key.Key.(ed25519.PublicKey)
 	if ed {
-		p("# The Ed25519 public key as PEM: the vkey's base64 is 0x01 followed by the 32-byte key.\necho \"$KEY\" | cut -d+ -f3 | base64 -d | tail -c 32 > key.raw\n{ printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'; cat key.raw; } > key.der\n")
+		p("# The Ed25519 public key as PEM: the vkey's base64 is 0x01 followed by the 32-byte key.\necho \"${KEY#*+*+}\" | base64 -d | tail -c 32 > key.raw\n{ printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'; cat key.raw; } > key.der\n")
 	} else {
-		p("# The ECDSA P-256 public key as PEM: the vkey's base64 is 0x02 followed by the PKIX DER key.\necho \"$KEY\" | cut -d+ -f3 | base64 -d | tail -c +2 > key.der\n")
+		p("# The ECDSA P-256 public key as PEM: the vkey's base64 is 0x02 followed by the PKIX DER key.\necho \"${KEY#*+*+}\" | base64 -d | tail -c +2 > key.der\n")
 	}
 	p("openssl pkey -pubin -inform DER -in key.der -out log-key.pem\n```\n\n")
 	verifyCmd := func(msg, sig string) string {
