@@ -26,6 +26,8 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/export"
 	"github.com/exhibit-archive/exhibit/archive/extract"
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/tsatest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -577,5 +579,104 @@ func TestExportTracking(t *testing.T) {
 				t.Errorf("certificate.html does not describe the %s", r.Kind)
 			}
 		})
+	}
+}
+
+// TestTimestamp puts a real RFC 3161 token over the bundle's checkpoint in
+// a package: it verifies with the TSA's root, is noted as unchecked without
+// it, fails for a token over another checkpoint, and stock OpenSSL
+// verifies it as VERIFY.md says.
+func TestTimestamp(t *testing.T) {
+	tsatest.Binary(t) // skips (or fails under CI) when it is not installed
+	waitForPort(t, ":2112")
+	tsa := tsatest.Start(t)
+	ctx := context.Background()
+	a := newArchive(t)
+	ids := records(t, a)
+	signed, _, err := a.Log().Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &ledger.TSAClient{URL: tsa.TimestampURL, Trust: tsa.Options()}
+	tok, _, err := client.TimestampCheckpoint(ctx, signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := build(t, a, ids["http"], export.Options{Checkpoint: signed, Timestamp: tok, TSAChain: tsa.UntrustedPEM})
+	rep := verify.CheckPackage(data, a.Key(), verify.PackageOptions{TSARoots: tsa.Roots, Derived: export.Derived})
+	if !rep.Verified {
+		f := rep.Failed()
+		t.Fatalf("%s (%s): %s", f.Name, f.File, f.Detail)
+	}
+	var ok bool
+	for _, c := range rep.Checks {
+		ok = ok || (c.Name == verify.CheckPackageTimestamp && c.OK && strings.Contains(c.Detail, "existed no later than"))
+	}
+	if !ok {
+		t.Errorf("no timestamp check: %+v", rep.Checks)
+	}
+	if rep := check(data, a.Key()); !rep.Verified || !strings.Contains(strings.Join(rep.Notes, "\n"), "time-stamp token was not checked") {
+		t.Errorf("without roots: verified %v, notes %q", rep.Verified, rep.Notes)
+	}
+
+	// A token over another checkpoint (the log has grown since).
+	if _, err := a.CaptureFile(ctx, writeTemp(t, "more"), archive.FileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	newer, _, _ := a.Log().Checkpoint(ctx)
+	other, _, err := client.TimestampCheckpoint(ctx, newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := unzip(t, data)
+	forged[verify.PackageTimestamp] = other
+	rewriteManifest(t, forged)
+	zipData, _ := verify.WritePackage(forged)
+	wantNamed(t, verify.CheckPackage(zipData, a.Key(), verify.PackageOptions{TSARoots: tsa.Roots}), verify.PackageTimestamp)
+
+	// OpenSSL, as VERIFY.md says.
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl is not installed")
+	}
+	dir := t.TempDir()
+	for n, b := range unzip(t, data) {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
+		os.WriteFile(filepath.Join(dir, n), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "TSA-ROOT.pem"), tsa.RootPEM, 0o644)
+	cmd := exec.Command("openssl", "ts", "-verify", "-data", "tsa/checkpoint-body.txt", "-in", "tsa/checkpoint.tsr", "-CAfile", "TSA-ROOT.pem", "-untrusted", "tsa/chain.pem")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") {
+		t.Errorf("openssl ts -verify: %v\n%s", err, out)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "VERIFY.md"))
+	if !strings.Contains(string(md), "openssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile TSA-ROOT.pem -untrusted tsa/chain.pem") {
+		t.Error("VERIFY.md does not give the openssl ts -verify command")
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "doc.txt")
+	os.WriteFile(p, []byte(content), 0o644)
+	return p
+}
+
+// waitForPort waits, up to a minute, for addr to be free: timestamp-server
+// always serves metrics on :2112, and ledger's tests (another process under
+// go test ./...) may be running one.
+func waitForPort(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			l.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stays taken: %v", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
