@@ -331,7 +331,8 @@ type PackageOptions struct {
 var ErrNotReproducible = errors.New("derived documents not reproducible by this generator")
 
 // FileMismatchError reports a package file whose contents are not those
-// the manifest (or the signed statement) names.
+// the manifest (or the signed statement) names. WantSize is -1 when only
+// the hash is known (a statement names objects by SHA-256 alone).
 type FileMismatchError struct {
 	File               string
 	WantSHA256, SHA256 string
@@ -339,6 +340,9 @@ type FileMismatchError struct {
 }
 
 func (e *FileMismatchError) Error() string {
+	if e.WantSize < 0 {
+		return fmt.Sprintf("%s: SHA-256 %s (%d bytes), but the statement names %s", e.File, e.SHA256, e.Size, e.WantSHA256)
+	}
 	return fmt.Sprintf("%s: SHA-256 %s (%d bytes), but %s (%d bytes) is expected", e.File, e.SHA256, e.Size, e.WantSHA256, e.WantSize)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/export"
@@ -16,7 +18,7 @@ import (
 )
 
 func newExportCmd(g *globals) *cobra.Command {
-	var out string
+	var out, policy, checkpoint, tsr, tsaChain string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "export RECORD_ID -o FILE.zip [--force]",
@@ -34,7 +36,11 @@ docs/FORMATS.md section 6.3.
 The zip is canonical: the same record, against the same checkpoint, exports
 to the same bytes. It is checked with exhibit verify's package checks before
 it is written, atomically; an existing FILE is refused unless --force.
-Check it with: exhibit verify FILE.zip --key VKEY`,
+Check it with: exhibit verify FILE.zip --key VKEY
+
+Until the archive keeps them itself, a witness policy and an RFC 3161 token
+are included from files: --policy, and --timestamp with the --checkpoint it
+stamps (and --tsa-chain).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -57,7 +63,22 @@ Check it with: exhibit verify FILE.zip --key VKEY`,
 				return err
 			}
 			defer a.Close(context.Background())
-			data, rep, err := export.Build(ctx, a, args[0], export.Options{})
+			var o export.Options
+			for _, f := range []struct {
+				path string
+				dst  *[]byte
+			}{{policy, &o.Policy}, {checkpoint, &o.Checkpoint}, {tsr, &o.Timestamp}, {tsaChain, &o.TSAChain}} {
+				if f.path == "" {
+					continue
+				}
+				if *f.dst, err = os.ReadFile(f.path); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			if (o.Timestamp == nil) != (o.Checkpoint == nil) || (o.TSAChain != nil && o.Timestamp == nil) {
+				return usageError("--timestamp needs --checkpoint (the signed checkpoint it stamps), and --tsa-chain needs --timestamp")
+			}
+			data, rep, err := export.Build(ctx, a, args[0], o)
 			if err != nil {
 				return err
 			}
@@ -74,6 +95,10 @@ Check it with: exhibit verify FILE.zip --key VKEY`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the zip file to write")
 	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+	cmd.Flags().StringVar(&policy, "policy", "", "include this C2SP tlog-policy (the log's witnesses) as policy.txt")
+	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "prove the record against this signed checkpoint of the log (the one --timestamp stamps) instead of the latest")
+	cmd.Flags().StringVar(&tsr, "timestamp", "", "include this RFC 3161 TimeStampResp (DER) over the --checkpoint's body as tsa/checkpoint.tsr")
+	cmd.Flags().StringVar(&tsaChain, "tsa-chain", "", "include the TSA's certificates (PEM) as tsa/chain.pem")
 	return cmd
 }
 
@@ -168,4 +193,11 @@ func verifyPackage(cmd *cobra.Command, data []byte, pk *verify.PublicKey, record
 	}
 	fmt.Fprintf(out, "cite as:  %s\n", printable(cite))
 	return nil
+}
+
+// isPackage reports whether the file verify was given is an evidence
+// package: a name ending in .zip, or zip data (a bundle starts with "{" or
+// its tlog-proof header).
+func isPackage(name string, data []byte) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".zip") || bytes.HasPrefix(data, []byte("PK\x03\x04"))
 }

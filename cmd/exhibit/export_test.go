@@ -67,4 +67,14 @@ func TestExportVerify(t *testing.T) {
 	os.WriteFile("bad.zip", bad, 0o644)
 	exhibit(t, "verify", "bad.zip").want(t, 1, "NOT VERIFIED", "verification failed: package-zip (snapshot/")
 	exhibit(t, "verify", "missing.zip").want(t, 2, "reading bundle")
+
+	// A zip under another name is still checked as a package.
+	os.WriteFile("p.evidence", first, 0o644)
+	exhibit(t, "verify", "p.evidence").want(t, 0, "ok   package-zip")
+
+	// A witness policy from a file.
+	os.WriteFile("policy.txt", []byte("log "+key+"\nquorum none\n"), 0o644)
+	exhibit(t, "export", rec.RecordID, "-o", "w.zip", "--policy", "policy.txt").want(t, 0)
+	exhibit(t, "verify", "w.zip").want(t, 0, "ok   witnesses", "quorum \"none\" met; by the package's own policy", "note:     the witnesses were checked against the package's policy.txt")
+	exhibit(t, "export", rec.RecordID, "-o", "t.zip", "--timestamp", "policy.txt").want(t, 2, "--timestamp needs --checkpoint")
 }

@@ -83,7 +83,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 					return usageError("--record-id: %v", err)
 				}
 			}
-			if strings.HasSuffix(strings.ToLower(args[0]), ".zip") {
+			if isPackage(args[0], data) {
 				if snapshot != "" || text != "" {
 					return usageError("--snapshot and --text do not apply to an evidence package: it holds them")
 				}
