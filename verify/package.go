@@ -314,7 +314,9 @@ type PackageOptions struct {
 	// checked, and a note says so.
 	TSARoots *x509.CertPool
 	// MaxSize bounds the total size of the files read from the zip; zero
-	// means 4 GiB.
+	// means the zip's own size (a canonical package stores its files
+	// uncompressed, so that only a compressed, non-canonical zip can hold
+	// more).
 	MaxSize int64
 	// Derived, if set, regenerates the documents derived from the rest of
 	// the package (certificate.html, certificate.pdf, VERIFY.md) from p,
@@ -762,7 +764,9 @@ func checkPackageTimestamp(r *PackageReport, add func(name, file string, err err
 // cannot be opened) and, on error, the file the problem is in.
 func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
 	if max <= 0 {
-		max = 4 << 30
+		// A canonical package stores its files uncompressed: they cannot
+		// be larger than the zip. Anything that expands is not canonical.
+		max = int64(len(data))
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {

@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	"os"
@@ -165,4 +166,19 @@ func ExampleCheckPackage() {
 	// verified: true
 	// log-key true
 	// inclusion-proof true
+}
+
+// A compressed entry that expands beyond the zip's size (a zip bomb) is
+// refused before it is read whole.
+func TestCheckPackageExpansion(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("big.txt")
+	w.Write(bytes.Repeat([]byte{0}, 10<<20))
+	zw.Close()
+	_, key := testPackage(t)
+	rep := verify.CheckPackage(buf.Bytes(), key, verify.PackageOptions{})
+	if rep.Verified || rep.Failed().Name != verify.CheckPackageZip || rep.Failed().File != "big.txt" {
+		t.Fatalf("a zip bomb: %+v", rep.Failed())
+	}
 }
