@@ -22,6 +22,11 @@
 //   - snapshot-digest (optional): a snapshot file's SHA-256 equals the
 //     digest of the statement's subject.
 //
+// [CheckPackage] checks a whole evidence package (the zip `exhibit export`
+// writes): every byte of the zip, every file against its manifest, the
+// bundle with the snapshot it holds, and the objects its statement names,
+// naming the file of each failure.
+//
 // Beyond bundles, the package checks the two kinds of evidence that bound
 // a checkpoint in time and against split views:
 //

@@ -95,6 +95,7 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		newChangesCmd(g),
 		newQuoteCmd(g),
 		newProvisionsCmd(g),
+		newExportCmd(g),
 	)
 	return root
 }
