@@ -418,7 +418,7 @@ func wantNamed(t *testing.T, rep *verify.PackageReport, file string) {
 func TestStockTools(t *testing.T) {
 	for _, tool := range []string{"unzip", "sha256sum", "openssl", "jq", "python3", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
+			needTool(t, tool)
 		}
 	}
 	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -656,7 +656,7 @@ type openSSLTSA struct {
 func newOpenSSLTSA(t *testing.T) *openSSLTSA {
 	t.Helper()
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not installed")
+		needTool(t, "openssl")
 	}
 	dir := t.TempDir()
 	run := func(args ...string) {
@@ -723,4 +723,14 @@ func writeTemp(t *testing.T, content string) string {
 	p := filepath.Join(t.TempDir(), "doc.txt")
 	os.WriteFile(p, []byte(content), 0o644)
 	return p
+}
+
+// needTool fails the test under CI=true (.ci/run installs the tool) and
+// skips it elsewhere.
+func needTool(t *testing.T, tool string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed (CI=true)", tool)
+	}
+	t.Skipf("%s is not installed", tool)
 }
