@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,6 +96,7 @@ func Binary(t testing.TB) string {
 func Start(t testing.TB) *TSA {
 	t.Helper()
 	bin := Binary(t)
+	holdPort2112(t)
 	home := t.TempDir() // keeps it from reading a $HOME/.timestamp-server.yaml
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
@@ -129,6 +131,24 @@ func Start(t testing.TB) *TSA {
 		}
 		return s
 	}
+}
+
+// holdPort2112 waits until no other test process on this machine runs a
+// timestamp-server (go test runs packages in parallel, and each server
+// takes port 2112), then holds that right until t ends: an exclusive flock
+// on a file in the temporary directory, released when t's cleanups run
+// (after the server has stopped) or when the process exits.
+func holdPort2112(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "exhibit-tsatest-2112.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("tsatest lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("tsatest lock: %v", err)
+	}
+	t.Cleanup(func() { f.Close() }) // registered first, so it runs after Stop
 }
 
 func (s *TSA) setChain(chain []byte) error {
