@@ -1,11 +1,9 @@
 package archive
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,8 +14,6 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/provision"
 	"github.com/exhibit-archive/exhibit/verify"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // ProvisionInfo is a provision with its current status and history.
 type ProvisionInfo struct {

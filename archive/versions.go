@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -354,7 +355,7 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 // error it still returns the statements already handed to the log, which
 // the caller must finish.
 func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, mediaType string) ([]*trackPending, error) {
-	obj, err := a.store.Put(ctx, bytesReader(text), int64(len(text)), verify.SHA256Hex(text))
+	obj, err := a.store.Put(ctx, bytes.NewReader(text), int64(len(text)), verify.SHA256Hex(text))
 	if err != nil {
 		return nil, fmt.Errorf("storing the version's text: %w", err)
 	}
