@@ -5,9 +5,12 @@
 //
 // An archive is a directory:
 //
-//	exhibit.json   configuration: format version, log origin, verifier key, store
+//	exhibit.json   configuration: format version, log origin, verifier key, store, witness, tsa
 //	key.pem        the signing key (PEM, mode 0600)
+//	witness-policy.txt  the witnesses and quorum (C2SP tlog-policy), if any
+//	tsa-roots.pem  the time-stamping authority's certificate chain, if any
 //	log/           the Tessera POSIX log (C2SP tlog-tiles layout: checkpoint, tile/)
+//	log/timestamps/<tree size>.tsr  RFC 3161 tokens over checkpoint bodies
 //	objects/       the snapshot store (package store): sha256/<2 hex>/<64 hex>
 //	bundles/       one evidence bundle per record, <record ID>.json, written at capture
 //	index.db       the SQLite index (package index), rebuildable from the log
@@ -24,7 +27,9 @@
 // (https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md)
 // in DSSE envelopes (https://github.com/secure-systems-lab/dsse); the log
 // per C2SP tlog-tiles, tlog-checkpoint and signed-note (https://c2sp.org);
-// RFC 6962 Merkle hashing; RFC 3339 UTC times.
+// RFC 6962 Merkle hashing; RFC 3339 UTC times; witness cosignatures per
+// C2SP tlog-witness, tlog-cosignature and tlog-policy; RFC 3161 time-stamps
+// (https://www.rfc-editor.org/rfc/rfc3161).
 package archive
 
 import (

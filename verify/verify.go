@@ -188,16 +188,6 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 		add(CheckInclusionProof, err, fmt.Sprintf("index %d is in the tree of size %d with root %x", b.Index, cp.Size, cp.Hash))
 	}
 
-	// witness-cosignatures
-	if opts.Policy != nil {
-		r.checkWitnesses(b, key, opts.Policy, cp != nil)
-	}
-
-	// timestamp
-	if opts.Timestamps != nil {
-		r.checkTimestamp(b, *opts.Timestamps, cp != nil)
-	}
-
 	// snapshot-digest
 	if opts.Snapshot != nil {
 		switch {
@@ -221,6 +211,16 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 			p := &r.Entry.Provision.Predicate
 			add(CheckProvisionQuote, CheckQuote(p, opts.Text), fmt.Sprintf("the quote stands at code points [%d, %d) of the version's text (SHA-256 %s)", p.Position.Start, p.Position.End, p.Text.SHA256))
 		}
+	}
+
+	// witness-cosignatures
+	if opts.Policy != nil {
+		r.checkWitnesses(b, key, opts.Policy, cp != nil)
+	}
+
+	// timestamp
+	if opts.Timestamps != nil {
+		r.checkTimestamp(b, *opts.Timestamps, cp != nil)
 	}
 	return r.finish()
 }
@@ -315,7 +315,7 @@ func (r *Report) checkTimestamp(b *Bundle, opts TimestampOptions, trusted bool) 
 	}
 	r.Timestamp = ts
 	res.OK = true
-	res.Detail = fmt.Sprintf("the checkpoint existed no later than %s (TSA %s, serial %s)", FormatTime(ts.GenTime), ts.TSA, ts.Serial)
+	res.Detail = fmt.Sprintf("the checkpoint existed no later than %s (TSA %s, serial %x)", FormatTime(ts.GenTime), ts.TSA, ts.Serial)
 	if ts.Accuracy > 0 {
 		res.Detail += fmt.Sprintf(", accuracy ±%s", ts.Accuracy)
 	}

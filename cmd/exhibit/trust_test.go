@@ -47,7 +47,9 @@ func TestWitnessedTimestampedCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	exhibit(t, "verify", rec.Bundle, "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "exhibit-archive/tsa-roots.pem").want(t, 0,
+	r = exhibit(t, "verify", rec.Bundle, "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "exhibit-archive/tsa-roots.pem")
+	t.Log(r.stdout)
+	r.want(t, 0,
 		"ok   witness-cosignatures  quorum two-of-three met; ", "witnessed no later than ",
 		"ok   timestamp             the checkpoint existed no later than ",
 		"note:     witnessed: ", "note:     the checkpoint existed no later than ")
