@@ -18,6 +18,12 @@
 #       target: (7)/(8) >= 1.0 at each concurrency; (2) is shown beside them
 #       (all three measured in the same invocation per concurrency)
 #
+#  (10) capture to a witnessed, time-stamped bundle (three local omniwitness,
+#       2 of 3, and a local sigstore timestamp-server) against the same
+#       capture without them, alternating, in one run; p50 and p99
+#                                                (BenchmarkTrustedCapture)
+#       target: witnessed p99 < 2 s
+#
 # Usage: ./bench.sh   (from anywhere; about 5 minutes)
 #
 # Environment (defaults in brackets):
@@ -31,6 +37,7 @@
 #   EXHIBIT_BENCH_MEM_RECORDS  documents imported in (6) [100000]
 #   EXHIBIT_BENCH_MEM_CONC     --concurrency of the import in (6) [32]
 #   EXHIBIT_BENCH_MEM_MIB      peak RSS target of (6), MiB [300]
+#   EXHIBIT_BENCH_TRUST_CAPTURES  captures per archive in (10) [100]
 #   CI=true                    a missing corpus (../shared/corpus/policies, beside
 #                              the repository) or versitygw fails instead of skipping
 #   VGW_KEEP_ALIVE=true        let versitygw keep connections alive in (7) and (8)
@@ -38,7 +45,8 @@
 #
 # (7) and (8) need versitygw in PATH or $(go env GOPATH)/bin:
 #   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
-# Without it they are skipped (their rows show "-").
+# Without it they are skipped (their rows show "-"). (10) needs omniwitness and
+# timestamp-server likewise (see .ci/run); without them its row shows "-".
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -78,7 +86,8 @@ go test -c -o "$tmp/archive.test" ./archive
 for r in $(seq "$rounds"); do
 	for c in $concs; do
 		echo "-- round $r, concurrency $c"
-		(cd archive && EXHIBIT_BENCH_CONC=$c "$tmp/archive.test" -test.run '^$' -test.bench . \
+		(cd archive && EXHIBIT_BENCH_CONC=$c "$tmp/archive.test" -test.run '^$' \
+			-test.bench '^Benchmark(TesseraAppend|ImportSmall|SequentialFsync|ImportCorpus|PutObjectLoop|ImportCorpusS3)$' \
 			-test.benchtime 1x -test.timeout 60m) >"$tmp/out" 2>&1 ||
 			echo "bench.sh: the benchmarks failed; the table lacks what did not run" >&2
 		grep -v -e '^goos:' -e '^goarch:' -e '^pkg:' -e '^cpu:' -e '^PASS$' "$tmp/out" || true
@@ -249,3 +258,28 @@ printf '%-34s %10s\n' "(9) GET /api/v1/records/{id}" "${rec_rate:--}"
 printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 1000 ms); %s captures/s, bundles verified: %s\n' \
 	"(9) POST captures, 50 clients" "${cap_p50:--}" "${cap_p99:--}" "$(under "$cap_p99" 1000)" "${cap_rate:--}" \
 	"$([ -n "$cap_p99" ] && echo all || echo -)"
+
+# (10) capture to a witnessed, time-stamped bundle vs a plain one, same run
+# (archive/trust_bench_test.go). Repeated EXHIBIT_BENCH_ROUNDS times;
+# medians shown.
+echo
+echo "== (10) witnessed, time-stamped capture vs plain (BenchmarkTrustedCapture, rounds: $rounds)"
+(cd archive && "$tmp/archive.test" -test.run '^$' -test.bench '^BenchmarkTrustedCapture$' -test.benchtime 1x \
+	-test.count "$rounds" -test.timeout 30m) >"$tmp/trust-out" 2>&1 ||
+	echo "bench.sh: the witnessed capture benchmark failed; its row lacks what did not run" >&2
+grep -v -e '^goos:' -e '^goarch:' -e '^pkg:' -e '^cpu:' -e '^PASS$' "$tmp/trust-out" || true
+trust_metric() { # trust_metric UNIT: the median of BenchmarkTrustedCapture's UNIT
+	awk -v unit="$1" '/^BenchmarkTrustedCapture/ { for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i }' "$tmp/trust-out" |
+		sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit
+		printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+tr_p50=$(trust_metric trusted-p50-ms)
+tr_p99=$(trust_metric trusted-p99-ms)
+pl_p50=$(trust_metric plain-p50-ms)
+pl_p99=$(trust_metric plain-p99-ms)
+echo
+echo "== (10) summary"
+printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 2000 ms); plain, same run: p50 %s ms, p99 %s ms\n' \
+	"(10) capture, witnessed+TSA" "${tr_p50:--}" "${tr_p99:--}" "$(under "$tr_p99" 2000)" "${pl_p50:--}" "${pl_p99:--}"

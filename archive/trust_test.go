@@ -41,7 +41,7 @@ type trusted struct {
 	opts   verify.Options
 }
 
-func newTrusted(t *testing.T, failOpen, withTSA bool) *trusted {
+func newTrusted(t testing.TB, failOpen, withTSA bool) *trusted {
 	t.Helper()
 	ctx := context.Background()
 	keyPEM, err := ledger.GenerateKey()
@@ -109,7 +109,7 @@ func newTrusted(t *testing.T, failOpen, withTSA bool) *trusted {
 
 var uploads atomic.Int64
 
-func (tr *trusted) capture(t *testing.T) (*archive.Record, error) {
+func (tr *trusted) capture(t testing.TB) (*archive.Record, error) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), fmt.Sprintf("doc%d.txt", uploads.Add(1)))
 	if err := os.WriteFile(p, fmt.Appendf(nil, "document %d at %d", uploads.Load(), time.Now().UnixNano()), 0o644); err != nil {
@@ -119,7 +119,7 @@ func (tr *trusted) capture(t *testing.T) (*archive.Record, error) {
 }
 
 // check verifies a record's bundle file with the policy and TSA roots.
-func (tr *trusted) check(t *testing.T, rec *archive.Record) (*verify.Bundle, *verify.Report) {
+func (tr *trusted) check(t testing.TB, rec *archive.Record) (*verify.Bundle, *verify.Report) {
 	t.Helper()
 	raw, err := os.ReadFile(rec.Bundle)
 	if err != nil {
