@@ -175,14 +175,35 @@ var ErrNoQuorum = errors.New("no checkpoint published: the witness quorum could 
 // in the log and will be published, with a later checkpoint, once the
 // witnesses cosign; until then it is not acknowledged and has no bundle.
 type NoQuorumError struct {
-	Quorum    string
-	Witnesses []string // name and URL of each witness asked
-	Waited    time.Duration
+	Quorum string
+	Waited time.Duration
+	// Witnesses are the policy's witnesses with URLs, each probed when the
+	// wait ended.
+	Witnesses []WitnessProbe
+}
+
+// WitnessProbe is whether a witness answered HTTP at all when a quorum was
+// missing. One that answers either cosigned while too few others did, or
+// refused the checkpoint (a fork or a bad consistency proof, for
+// instance): the log appender logs each refusal, once per publication
+// attempt, and asks again only with the next checkpoint.
+type WitnessProbe struct {
+	Name, URL string
+	// Err is why the witness could not be reached, or nil if it answered.
+	Err error
 }
 
 func (e *NoQuorumError) Error() string {
-	return fmt.Sprintf("%v within %s (quorum %s of %s; fail-closed): the entry is sequenced and will be published when the witnesses cosign again",
-		ErrNoQuorum, e.Waited, e.Quorum, strings.Join(e.Witnesses, ", "))
+	var ws []string
+	for _, w := range e.Witnesses {
+		if w.Err != nil {
+			ws = append(ws, fmt.Sprintf("%s unreachable (%v)", w.Name, w.Err))
+		} else {
+			ws = append(ws, w.Name+" answers")
+		}
+	}
+	return fmt.Sprintf("%v within %s (quorum %s; fail-closed): %s; the entry is sequenced and will be published when the witnesses cosign again",
+		ErrNoQuorum, e.Waited, e.Quorum, strings.Join(ws, ", "))
 }
 
 func (e *NoQuorumError) Unwrap() error { return ErrNoQuorum }
@@ -198,15 +219,38 @@ func (a *Archive) wait(ctx context.Context, p *ledger.Pending) (uint64, []byte, 
 	defer cancel()
 	idx, cp, err := a.writer.Wait(wctx, p)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		e := &NoQuorumError{Quorum: a.trust.policy.Quorum, Waited: a.trust.witnessWait}
-		for _, w := range a.trust.policy.Witnesses {
-			if w.URL != "" {
-				e.Witnesses = append(e.Witnesses, w.Name+" "+w.URL)
-			}
-		}
-		return 0, nil, e
+		return 0, nil, &NoQuorumError{Quorum: a.trust.policy.Quorum, Waited: a.trust.witnessWait, Witnesses: probeWitnesses(ctx, a.trust.policy)}
 	}
 	return idx, cp, err
+}
+
+// probeWitnesses asks each witness of p with a URL for anything (GET of
+// its add-checkpoint endpoint, which it refuses with 405), to tell the
+// unreachable ones from those that answer.
+func probeWitnesses(ctx context.Context, p *verify.Policy) []WitnessProbe {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var out []WitnessProbe
+	for _, w := range p.Witnesses {
+		if w.URL != "" {
+			out = append(out, WitnessProbe{Name: w.Name, URL: w.URL})
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(out[i].URL, "/")+"/add-checkpoint", nil)
+			if err == nil {
+				var resp *http.Response
+				if resp, err = http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+			out[i].Err = err
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // WitnessPolicy returns the archive's witness policy file, or nil when it

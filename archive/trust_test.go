@@ -225,6 +225,12 @@ func TestWitnessedTimestampedCapture(t *testing.T) {
 	if !errors.Is(err, archive.ErrNoQuorum) || !errors.As(err, &nq) || nq.Quorum != "two-of-three" {
 		t.Fatalf("capture with two witnesses down: %v, want ErrNoQuorum", err)
 	}
+	for i, w := range nq.Witnesses {
+		if down := i > 0; (w.Err != nil) != down {
+			t.Errorf("witness %s: probe %v, want down=%v", w.Name, w.Err, down)
+		}
+	}
+	t.Log(err)
 }
 
 // TestWitnessFailOpen: with two of three witnesses down, a fail-open
