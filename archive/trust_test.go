@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
@@ -192,6 +193,14 @@ func TestWitnessedTimestampedCapture(t *testing.T) {
 		t.Fatalf("both captures have checkpoint size %d", rep.Checkpoint.Size)
 	}
 	tamperTrust(t, tr, b, b2)
+
+	// A signature by a key the policy does not name is ignored.
+	extra := *b
+	extra.Checkpoint += "— unknown.example " + base64.StdEncoding.EncodeToString(make([]byte, 76)) + "\n"
+	rep3 := verify.Check(extra.Marshal(), tr.a.Key(), tr.opts)
+	if r := result(rep3, verify.CheckWitnessCosignatures); !rep3.Verified || !strings.Contains(r.Detail, "1 signature(s) by keys not in the policy ignored") {
+		t.Errorf("bundle with an unknown signature: %+v", rep3.Checks)
+	}
 
 	// The TSA down: the record is kept, its bundle says "pending".
 	tr.tsaOff.Store(true)
