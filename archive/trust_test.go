@@ -34,6 +34,7 @@ import (
 // that can play dead.
 type trusted struct {
 	dir    string
+	keyPEM []byte
 	a      *archive.Archive
 	ws     []*witnesstest.Witness
 	tsa    *tsatest.TSA
@@ -53,7 +54,7 @@ func newTrusted(t testing.TB, failOpen, withTSA bool) *trusted {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &trusted{dir: filepath.Join(t.TempDir(), "archive")}
+	tr := &trusted{dir: filepath.Join(t.TempDir(), "archive"), keyPEM: keyPEM}
 	tr.ws = witnesstest.Start(t, 3, s.PublicKey())
 	// No "log" line: Init adds the archive's.
 	policy := "# two of three\n" + tr.ws[0].PolicyLine() + tr.ws[1].PolicyLine() + tr.ws[2].PolicyLine() +
@@ -380,4 +381,63 @@ func selfSignedRoot(t *testing.T) *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(c)
 	return p
+}
+
+// TestWitnessRefusesFork: a witness that has cosigned a fork of the log (a
+// checkpoint of the same size with another root, signed by the same key)
+// refuses the archive's checkpoints. With the two others the quorum is
+// still met and the refusal is only reported; with one of them down too, a
+// fail-closed capture gives up with ErrNoQuorum after the witness wait
+// instead of retrying forever.
+func TestWitnessRefusesFork(t *testing.T) {
+	tr := newTrusted(t, false, false)
+	ctx := context.Background()
+	s, err := ledger.NewSigner(tr.keyPEM, "trust.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fork.Append(ctx, []byte("a forked entry")); err != nil {
+		t.Fatal(err)
+	}
+	forkCP, _, err := fork.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork.Close(ctx)
+	w1 := &ledger.WitnessClient{URL: tr.ws[0].URL, Key: tr.ws[0].Key}
+	if _, err := w1.AddCheckpoint(ctx, 0, nil, forkCP); err != nil {
+		t.Fatalf("W1 would not cosign the fork: %v", err)
+	}
+
+	rec, err := tr.capture(t)
+	if err != nil {
+		t.Fatalf("capture with W1 refusing: %v", err)
+	}
+	_, rep := tr.check(t, rec)
+	if !rep.Verified || !rep.Witnessed.QuorumMet {
+		t.Fatalf("with W1 refusing: %+v", rep.Checks)
+	}
+	for _, c := range rep.Witnessed.Cosignatures {
+		if c.Witness == "W1" {
+			t.Errorf("W1 cosigned a checkpoint inconsistent with the fork it saw")
+		}
+	}
+
+	tr.ws[2].Stop()
+	start := time.Now()
+	_, err = tr.capture(t)
+	var nq *archive.NoQuorumError
+	if !errors.As(err, &nq) {
+		t.Fatalf("capture with W1 refusing and W3 down: %v, want a *NoQuorumError", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("the capture gave up after %s", d)
+	}
+	if nq.Witnesses[0].Err != nil || nq.Witnesses[2].Err == nil {
+		t.Errorf("probes: %+v", nq.Witnesses)
+	}
 }
