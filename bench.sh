@@ -17,6 +17,9 @@
 #       files to the same kind of server         (BenchmarkPutObjectLoop)
 #       target: (7)/(8) >= 1.0 at each concurrency; (2) is shown beside them
 #       (all three measured in the same invocation per concurrency)
+#   (9) exhibit serve: tiles vs http.FileServer, records, concurrent captures
+#  (11) text extraction vs goquery parsing alone (target >= 0.5x), and one
+#       tracking round of the 19 corpus documents, end to end
 #
 #  (10) capture to a witnessed, time-stamped bundle (three local omniwitness,
 #       2 of 3, and a local sigstore timestamp-server) against the same
@@ -283,3 +286,32 @@ echo
 echo "== (10) summary"
 printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 2000 ms); plain, same run: p50 %s ms, p99 %s ms\n' \
 	"(10) capture, witnessed+TSA" "${tr_p50:--}" "${tr_p99:--}" "$(under "$tr_p99" 2000)" "${pl_p50:--}" "${pl_p99:--}"
+
+# (11) tracking: text extraction throughput on the corpus (MB/s of HTML)
+# against goquery parsing the same files alone, measured in the same
+# benchmark (archive/extract BenchmarkExtractVsParse; target >= 0.5x); and
+# tracking the 19 corpus documents once, end to end (archive
+# BenchmarkTrackCorpus: capture over loopback, extract, log, publish).
+echo
+echo "== (11) tracking (rounds: $rounds)"
+(cd archive/extract && go test -run '^$' -bench 'BenchmarkExtractVsParse' -benchtime=5x -count "$rounds" .) >"$tmp/track-out" 2>&1 ||
+	echo "bench.sh: the extraction benchmark failed" >&2
+(cd archive && go test -run '^$' -bench 'BenchmarkTrackCorpus' -benchtime=3x -count "$rounds" -timeout 30m .) >>"$tmp/track-out" 2>&1 ||
+	echo "bench.sh: the tracking benchmark failed" >&2
+grep '^Benchmark' "$tmp/track-out" || true
+track_metric() {
+	awk -v name="$1" -v unit="$2" '/^Benchmark/ { n = $1; sub(/-[0-9]+$/, "", n); if (n != name) next
+		for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i
+	}' "$tmp/track-out" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit
+		printf "%.3g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+x_ratio=$(track_metric BenchmarkExtractVsParse throughput-ratio)
+x_mbs=$(track_metric BenchmarkExtractVsParse extract-MB/s)
+p_mbs=$(track_metric BenchmarkExtractVsParse parse-MB/s)
+t_round=$(track_metric BenchmarkTrackCorpus s/round)
+echo
+echo "== (11) summary"
+printf '%-34s %s MB/s vs goquery parse %s MB/s: ratio %s (target >= 0.5) %s\n' "(11) extraction, corpus HTML" "${x_mbs:--}" "${p_mbs:--}" "${x_ratio:--}" "$(verdict "$x_ratio" 0.5)"
+printf '%-34s %s s for 19 documents, end to end\n' "(11) track run --all, corpus" "${t_round:--}"

@@ -172,12 +172,13 @@ type server struct {
 	a       *archive.Archive
 	log     *slog.Logger
 	metrics *metrics
+	diffs   *differ
 }
 
 // New returns a handler serving the archive a read-only, as the package
 // doc describes. a must stay open while the handler is in use.
 func New(a *archive.Archive, o Options) http.Handler {
-	s := &server{a: a, log: o.Logger}
+	s := &server{a: a, log: o.Logger, diffs: newDiffer()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -49,6 +50,11 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	// pct turns a similarity in [0, 1] into a percentage.
 	"pct": func(f float64) float64 { return f * 100 },
+	// shown makes text from a document safe to display: control
+	// characters other than newline and tab, and the text-direction marks
+	// that could make it read otherwise (verify.IsControl), are written as
+	// visible code points, e.g. ⟨U+202E⟩.
+	"shown": shown,
 }).ParseFS(webFS, "web/*.html"))
 
 // staticTypes are the media types of the files under /static/.
@@ -249,4 +255,21 @@ func (s *server) static(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// shown writes control characters (but newline and tab) and text-direction
+// marks as visible code points.
+func shown(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && verify.IsControl(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r != '\n' && r != '\t' && verify.IsControl(r) {
+			fmt.Fprintf(&b, "⟨U+%04X⟩", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

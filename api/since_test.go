@@ -21,7 +21,7 @@ func TestParseSince(t *testing.T) {
 		{"-5d", time.Time{}, true},
 		{"-12h", time.Time{}, true},
 		{"yesterday", time.Time{}, true},
-		{"2026-05-08", time.Time{}, true},
+		{"2026-05-08", time.Date(2026, 5, 8, 0, 0, 0, 0, time.UTC), false},
 		{"123456d", time.Time{}, true},
 	} {
 		t.Run(c.in, func(t *testing.T) {

@@ -18,6 +18,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -25,10 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -179,32 +179,17 @@ func (s *server) versions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-// errNotVersion is returned for a record that exists but is no version.
-var errNotVersion = errors.New("not a version record")
-
 // version returns a version record and its text, checked against the
-// digest the version signs. It returns errNotVersion for a record of
-// another kind.
+// digest the version signs.
 func (s *server) version(r *http.Request, id string) (*archive.TrackRecord, []byte, error) {
-	v, err := s.a.GetTracking(r.Context(), id)
-	if err != nil {
-		return nil, nil, err
-	}
-	if v.Entry.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record", errNotVersion, v.RecordID, v.Kind)
-	}
-	text, err := s.a.Text(r.Context(), v.Entry.Version.Predicate.Text.SHA256)
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, text, nil
+	return s.a.VersionText(r.Context(), id)
 }
 
 // versionText serves a version's text. Its bytes never change (the version
 // signs their SHA-256, the ETag), so it is cached as immutable.
 func (s *server) versionText(w http.ResponseWriter, r *http.Request) {
 	v, text, err := s.version(r, r.PathValue("id"))
-	if errors.Is(err, errNotVersion) {
+	if errors.Is(err, archive.ErrNotVersion) {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
@@ -213,7 +198,7 @@ func (s *server) versionText(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", archive.TrackedMediaType)
+	h.Set("Content-Type", v.Entry.Version.Predicate.Text.MediaType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Cache-Control", cacheImmutable)
@@ -259,7 +244,7 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v, text, err := s.version(r, id)
-		if errors.Is(err, errNotVersion) {
+		if errors.Is(err, archive.ErrNotVersion) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s=%s: %v", name, id, err))
 			return
 		}
@@ -273,35 +258,31 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("from is a version of %s, to of %s: both must be versions of the same document", recs[0].Document, recs[1].Document))
 		return
 	}
-	chunks := textdiff.Words(string(texts[0]), string(texts[1]))
-	if chunks == nil {
-		chunks = []textdiff.Chunk{}
+	chunks, err := s.diffs.words(r.Context(), recs[0], recs[1], texts[0], texts[1])
+	if errors.Is(err, textdiff.ErrTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error()+": fetch both texts from /api/v1/versions/{id}/text")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	ins, del := textdiff.Stats(chunks)
 	writeJSON(w, Diff{Document: recs[0].Document, From: diffVersion(recs[0]), To: diffVersion(recs[1]),
 		Summary: textdiff.Summary(chunks), Inserted: ins, Deleted: del, Chunks: chunks})
 }
 
-// daysRE matches a since= of whole days, "30d".
-var daysRE = regexp.MustCompile(`^([0-9]{1,5})d$`)
-
-// parseSince reads a since= value: a number of days ("30d"), a Go duration
-// ("12h"), or an RFC 3339 time. Empty means def before now.
+// parseSince reads a since= value (see archive.ParseSince); empty means
+// def before now.
 func parseSince(v string, now time.Time, def time.Duration) (time.Time, error) {
 	if v == "" {
 		return now.Add(-def), nil
 	}
-	if m := daysRE.FindStringSubmatch(v); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return now.AddDate(0, 0, -n), nil
+	t, err := archive.ParseSince(v, now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("since=%w", err)
 	}
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("since=%q: want a number of days (30d), a duration (12h) or an RFC 3339 time (2026-05-08T00:00:00Z)", v)
+	return t, nil
 }
 
 // ChangeInfo is one change in GET /api/v1/changes.
@@ -320,16 +301,12 @@ type ChangeInfo struct {
 func (s *server) changeInfos(r *http.Request, changes []*archive.Change) ([]ChangeInfo, error) {
 	out := make([]ChangeInfo, 0, len(changes))
 	for _, c := range changes {
-		_, older, err := s.version(r, c.Previous)
-		if err != nil {
-			return nil, err
-		}
-		_, newer, err := s.version(r, c.Version)
+		summary, err := s.diffs.summary(r, s, c.Previous, c.Version)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, ChangeInfo{Change: c,
-			Summary: textdiff.Summary(textdiff.Words(string(older), string(newer))),
+			Summary: summary,
 			Diff:    "/api/v1/diff?from=" + c.Previous + "&to=" + c.Version,
 			Text:    "/api/v1/versions/" + c.Version + "/text",
 			Page:    "/documents/" + c.Document,
@@ -469,25 +446,6 @@ type TrackingInfo struct {
 	Page   string `json:"page"`
 }
 
-// entryStatement returns the statement an entry holds.
-func entryStatement(e *verify.Entry) any {
-	switch {
-	case e.Capture != nil:
-		return e.Capture
-	case e.Declaration != nil:
-		return e.Declaration
-	case e.Version != nil:
-		return e.Version
-	case e.Extraction != nil:
-		return e.Extraction
-	case e.Provision != nil:
-		return e.Provision
-	case e.ProvisionStatus != nil:
-		return e.ProvisionStatus
-	}
-	return nil
-}
-
 func (s *server) trackingRecord(w http.ResponseWriter, r *http.Request, id string) {
 	t, err := s.a.GetTracking(r.Context(), id)
 	if err != nil {
@@ -495,7 +453,7 @@ func (s *server) trackingRecord(w http.ResponseWriter, r *http.Request, id strin
 		return
 	}
 	writeJSON(w, TrackingInfo{RecordID: t.RecordID, Index: t.Index, Kind: t.Kind, Document: t.Document,
-		Statement: entryStatement(t.Entry), Bundle: "/api/v1/records/" + t.RecordID + "/bundle",
+		Statement: t.Entry.Statement(), Bundle: "/api/v1/records/" + t.RecordID + "/bundle",
 		Page: "/documents/" + t.Document})
 }
 
@@ -563,58 +521,34 @@ func (s *server) documentHTML(w http.ResponseWriter, r *http.Request) {
 	p := documentPage{D: d, Recent: recentChanges(d, time.Now().Add(-recentWindow)), Numbers: map[string]int{}}
 	var prevText []byte
 	var prev *archive.VersionInfo
+	var prevRec *archive.TrackRecord
 	for _, v := range d.Versions {
 		p.Numbers[v.RecordID] = v.Number
-		_, text, err := s.version(r, v.RecordID)
+		vr, text, err := s.version(r, v.RecordID)
 		if err != nil {
 			s.failPage(w, r, err)
 			return
 		}
 		tv := timelineVersion{V: v, Previous: prev, TextPath: "/api/v1/versions/" + v.RecordID + "/text", Confirmed: len(v.Confirmations)}
 		if prev != nil {
-			chunks := textdiff.Words(string(prevText), string(text))
-			tv.Summary = textdiff.Summary(chunks)
-			tv.Diff = elideChunks(chunks, diffContextLines)
 			tv.DiffPath = "/api/v1/diff?from=" + prev.RecordID + "&to=" + v.RecordID
+			chunks, err := s.diffs.words(r.Context(), prevRec, vr, prevText, text)
+			switch {
+			case errors.Is(err, textdiff.ErrTooLarge):
+				tv.Summary = "texts too large to compare here"
+			case err != nil:
+				s.failPage(w, r, err)
+				return
+			default:
+				tv.Summary = textdiff.Summary(chunks)
+				tv.Diff = textdiff.Elide(chunks, diffContextLines)
+			}
 		}
 		p.Timeline = append(p.Timeline, tv)
-		prev, prevText = v, text
+		prev, prevRec, prevText = v, vr, text
 	}
 	sort.SliceStable(p.Timeline, func(i, j int) bool { return p.Timeline[i].V.Number > p.Timeline[j].V.Number })
 	s.renderPage(w, r, http.StatusOK, "document.html", p)
-}
-
-// elideChunks shortens the equal chunks of a diff for display, keeping n
-// lines of context after and before each change and replacing the rest
-// with a line "…".
-func elideChunks(chunks []textdiff.Chunk, n int) []textdiff.Chunk {
-	out := make([]textdiff.Chunk, len(chunks))
-	for i, c := range chunks {
-		if c.Op == textdiff.Equal {
-			c.Text = elideLines(c.Text, i > 0, i < len(chunks)-1, n)
-		}
-		out[i] = c
-	}
-	return out
-}
-
-func elideLines(text string, afterChange, beforeChange bool, n int) string {
-	lines := strings.SplitAfter(text, "\n")
-	head, tail := 0, 0
-	if afterChange {
-		head = n + 1 // the rest of the changed line, then n lines
-	}
-	if beforeChange {
-		tail = n + 1
-	}
-	if head+tail+1 >= len(lines) {
-		return text
-	}
-	h := strings.Join(lines[:head], "")
-	if h != "" && !strings.HasSuffix(h, "\n") {
-		h += "\n"
-	}
-	return h + "…\n" + strings.Join(lines[len(lines)-tail:], "")
 }
 
 // trackingRecordPage is the data of tracking.html.
@@ -635,7 +569,7 @@ func (s *server) trackingRecordHTML(w http.ResponseWriter, r *http.Request, id s
 		s.failPage(w, r, err)
 		return
 	}
-	st, err := json.MarshalIndent(entryStatement(t.Entry), "", "  ")
+	st, err := json.MarshalIndent(t.Entry.Statement(), "", "  ")
 	if err != nil {
 		s.failPage(w, r, err)
 		return
@@ -644,4 +578,97 @@ func (s *server) trackingRecordHTML(w http.ResponseWriter, r *http.Request, id s
 		Bundle: "/api/v1/records/" + t.RecordID + "/bundle"}
 	p.Proof = p.Bundle + "?format=tlog-proof"
 	s.renderPage(w, r, http.StatusOK, "tracking.html", p)
+}
+
+// differ computes word diffs of version texts for the API and the pages,
+// at most two at a time (a diff's memory grows with the texts), and keeps
+// recent results: versions never change, so a diff of two of them never
+// does either. The cache holds at most cacheBytes of chunk text and is
+// emptied when full.
+type differ struct {
+	sem chan struct{}
+
+	mu    sync.Mutex
+	cache map[[2]string]diffEntry
+	bytes int
+}
+
+type diffEntry struct {
+	chunks  []textdiff.Chunk
+	summary string
+	err     error
+}
+
+const diffCacheBytes = 64 << 20
+
+func newDiffer() *differ {
+	return &differ{sem: make(chan struct{}, 2), cache: map[[2]string]diffEntry{}}
+}
+
+// words returns the word diff of two versions' texts, or an error wrapping
+// textdiff.ErrTooLarge.
+func (d *differ) words(ctx context.Context, from, to *archive.TrackRecord, a, b []byte) ([]textdiff.Chunk, error) {
+	e, err := d.get(ctx, from.RecordID, to.RecordID, func() ([]byte, []byte, error) { return a, b, nil })
+	if err != nil {
+		return nil, err
+	}
+	return e.chunks, e.err
+}
+
+// summary returns a diff's one-line summary, reading the texts only when
+// it is not cached.
+func (d *differ) summary(r *http.Request, s *server, from, to string) (string, error) {
+	e, err := d.get(r.Context(), from, to, func() ([]byte, []byte, error) {
+		_, a, err := s.version(r, from)
+		if err != nil {
+			return nil, nil, err
+		}
+		_, b, err := s.version(r, to)
+		return a, b, err
+	})
+	if err != nil {
+		return "", err
+	}
+	if errors.Is(e.err, textdiff.ErrTooLarge) {
+		return "texts too large to compare here", nil
+	}
+	return e.summary, e.err
+}
+
+func (d *differ) get(ctx context.Context, from, to string, texts func() ([]byte, []byte, error)) (diffEntry, error) {
+	key := [2]string{from, to}
+	d.mu.Lock()
+	e, ok := d.cache[key]
+	d.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	a, b, err := texts()
+	if err != nil {
+		return diffEntry{}, err
+	}
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return diffEntry{}, ctx.Err()
+	}
+	e.chunks, e.err = textdiff.Words(string(a), string(b))
+	<-d.sem
+	n := 0
+	if e.err == nil {
+		e.summary = textdiff.Summary(e.chunks)
+		for _, c := range e.chunks {
+			n += len(c.Text)
+		}
+	}
+	d.mu.Lock()
+	if d.bytes+n > diffCacheBytes {
+		d.cache, d.bytes = map[[2]string]diffEntry{}, 0
+	}
+	if n <= diffCacheBytes {
+		d.cache[key] = e
+		d.bytes += n
+	}
+	d.mu.Unlock()
+	return e, nil
 }

@@ -24,7 +24,7 @@ type corpusEntry struct {
 	Size                  int64
 }
 
-func readCorpus(t *testing.T, dir string) []corpusEntry {
+func readCorpus(t testing.TB, dir string) []corpusEntry {
 	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
 		t.Fatal(err)

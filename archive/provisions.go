@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive/extract"
@@ -28,20 +30,25 @@ type ProvisionInfo struct {
 	RecordedAt string `json:"recorded_at"`
 	// Status is the latest status ("present" until a newer version is
 	// checked), as of version StatusVersion.
-	Status        string        `json:"status"`
-	StatusVersion string        `json:"status_version"`
-	History       []*StatusInfo `json:"history,omitempty"`
+	Status        string `json:"status"`
+	StatusVersion string `json:"status_version"`
+	// StatusVersionKind is that version's kind: a status taken in an
+	// "upgrade" reflects a re-extraction, not a change of the document.
+	StatusVersionKind string        `json:"status_version_kind"`
+	History           []*StatusInfo `json:"history,omitempty"`
 }
 
 // StatusInfo is one provision-status record.
 type StatusInfo struct {
-	RecordID   string                       `json:"record_id"`
-	Version    string                       `json:"version"`
-	Status     string                       `json:"status"`
-	Position   *verify.TextPositionSelector `json:"position,omitempty"`
-	Closest    string                       `json:"closest,omitempty"`
-	Similarity float64                      `json:"similarity,omitempty"`
-	RecordedAt string                       `json:"recorded_at"`
+	RecordID string `json:"record_id"`
+	Version  string `json:"version"`
+	// VersionKind is the kind of that version ("change", "upgrade").
+	VersionKind string                       `json:"version_kind"`
+	Status      string                       `json:"status"`
+	Position    *verify.TextPositionSelector `json:"position,omitempty"`
+	Closest     string                       `json:"closest,omitempty"`
+	Similarity  float64                      `json:"similarity,omitempty"`
+	RecordedAt  string                       `json:"recorded_at"`
 }
 
 // QuoteOptions describe a provision: the quoted text and, to tell a
@@ -61,22 +68,24 @@ func (a *Archive) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 	if err := checkText(map[string]string{"label": o.Label}); err != nil {
 		return nil, nil, err
 	}
-	v, err := a.GetTracking(ctx, versionID)
+	v, text, err := a.VersionText(ctx, versionID)
 	if err != nil {
 		return nil, nil, err
-	}
-	if v.Entry.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record, not a version", ErrInput, v.RecordID, v.Kind)
 	}
 	defer a.tracking.lock(v.Document)()
 	pv := &v.Entry.Version.Predicate
-	text, err := a.Text(ctx, pv.Text.SHA256)
+	q, pos, err := provision.Find(string(text), provision.Quote{Exact: o.Exact, Prefix: o.Prefix, Suffix: o.Suffix})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w, in version %d of %s (%s)", ErrInput, err, pv.Number, v.Document, v.RecordID)
+	}
+	existing, err := a.trackingRecords(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{"provision"}, Ref: v.RecordID})
 	if err != nil {
 		return nil, nil, err
 	}
-	q, pos, err := provision.Find(string(text), provision.Quote{Exact: o.Exact, Prefix: o.Prefix, Suffix: o.Suffix})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w in version %d of %s (%s)", ErrInput, err, pv.Number, v.Document, v.RecordID)
+	for _, e := range existing {
+		if ep := e.Entry.Provision.Predicate; ep.Position.Start == pos.Start && ep.Position.End == pos.End {
+			return nil, nil, fmt.Errorf("%w: this passage of version %d is already quoted as provision %s", ErrInput, pv.Number, e.RecordID)
+		}
 	}
 	var prov *TrackRecord
 	var statuses []*TrackRecord
@@ -129,9 +138,11 @@ func (a *Archive) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 // ReextractReport is what Reextract found and recorded.
 type ReextractReport struct {
 	Document string `json:"document_id"`
-	// Snapshots is the number of stored snapshots extracted again;
+	// Snapshots is the number of stored snapshots extracted again (each
+	// snapshot of the document once, but those that were HTTP errors);
 	// Differ lists those whose text now differs from the text recorded
-	// for them (their version's or the one they confirmed).
+	// last for them (their version's, the one they confirmed, or none
+	// for a failed extraction that now succeeds).
 	Snapshots int      `json:"snapshots"`
 	Differ    []string `json:"differ"`
 	// Upgrade is the version recorded when the newest snapshot's text
@@ -143,11 +154,12 @@ type ReextractReport struct {
 }
 
 // Reextract extracts the text of every stored snapshot of a tracked
-// document again, with the current declaration and extractor, and reports
-// which now give a different text than was recorded for them. History is
-// not rewritten: if the newest snapshot's text differs from the current
-// version's, one version of kind "upgrade" is recorded from it, and the
-// document's provisions are re-checked against it.
+// document again (but HTTP error pages), with the current declaration and
+// extractor, and reports which now give a different text than was
+// recorded for them. History is not rewritten: if the newest snapshot that
+// extracts gives a text other than the current version's, one version of
+// kind "upgrade" is recorded from it, and the document's provisions are
+// re-checked against it.
 func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, error) {
 	if a.writer == nil {
 		return nil, fmt.Errorf("archive opened read-only")
@@ -159,23 +171,40 @@ func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, e
 	}
 	rep := &ReextractReport{Document: id, Differ: []string{}}
 	// Every snapshot behind the document, with the text recorded for it.
+	// (each once: the text recorded last for it counts; a failed
+	// extraction recorded none).
 	type snap struct {
 		ref  verify.SnapshotRef
 		text string // recorded text digest
 	}
-	var snaps []snap
+	recorded := map[string]*snap{}
+	var snaps []*snap
+	record := func(ref verify.SnapshotRef, text string) {
+		if s, ok := recorded[ref.RecordID]; ok {
+			s.text = text
+			return
+		}
+		s := &snap{ref, text}
+		recorded[ref.RecordID] = s
+		snaps = append(snaps, s)
+	}
+	for _, f := range doc.Failures {
+		if f.Failure.Reason != "http_error" { // an error page is no version of anything
+			record(f.Snapshot, "")
+		}
+	}
 	for _, v := range doc.Versions {
-		snaps = append(snaps, snap{v.Snapshot, v.Text.SHA256})
+		record(v.Snapshot, v.Text.SHA256)
 		for _, c := range v.Confirmations {
-			snaps = append(snaps, snap{c.Snapshot, v.Text.SHA256})
+			record(c.Snapshot, v.Text.SHA256)
 		}
 	}
 	sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].ref.CapturedAt < snaps[j].ref.CapturedAt })
 	rules := extract.Rules{Select: doc.Select, Remove: doc.Remove}
 	var newest *snap
 	var newestText []byte
-	for i := range snaps {
-		s := &snaps[i]
+	var newestType string
+	for _, s := range snaps {
 		rec, err := a.Get(ctx, s.ref.RecordID)
 		if err != nil {
 			return nil, err
@@ -187,19 +216,21 @@ func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, e
 		rep.Snapshots++
 		out, err := extract.Extract(body, rec.Statement.Predicate.Snapshot.MediaType, rules)
 		if err != nil {
-			rep.Differ = append(rep.Differ, s.ref.RecordID)
+			if s.text != "" {
+				rep.Differ = append(rep.Differ, s.ref.RecordID)
+			}
 			continue
 		}
 		if verify.SHA256Hex([]byte(out.Text)) != s.text {
 			rep.Differ = append(rep.Differ, s.ref.RecordID)
 		}
-		newest, newestText = s, []byte(out.Text)
+		newest, newestText, newestType = s, []byte(out.Text), out.MediaType
 	}
 	if newest == nil || doc.Current == nil || verify.SHA256Hex(newestText) == doc.Current.Text.SHA256 {
 		return rep, nil
 	}
 	res := &TrackResult{Document: id}
-	ps, perr := a.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText)
+	ps, perr := a.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText, newestType)
 	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
 		return nil, err
 	}
@@ -255,19 +286,53 @@ func (a *Archive) Changes(ctx context.Context, since time.Time, entity string) (
 	return out, nil
 }
 
+// ErrNotVersion is returned (wrapped with ErrInput) for a record that is
+// not a version where a version is wanted.
+var ErrNotVersion = fmt.Errorf("%w: not a version record", ErrInput)
+
 // VersionText returns a version record and its text, checked against the
-// digest the version signs.
+// digest the version signs. A record of another kind is ErrNotVersion.
 func (a *Archive) VersionText(ctx context.Context, versionID string) (*TrackRecord, []byte, error) {
 	v, err := a.GetTracking(ctx, versionID)
+	if errors.Is(err, ErrNotFound) {
+		if canon, perr := verify.ParseRecordID(versionID); perr == nil {
+			if _, cerr := a.index.Get(ctx, canon); cerr == nil {
+				return nil, nil, fmt.Errorf("%w: %s is a capture record", ErrNotVersion, canon)
+			}
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if v.Entry.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record, not a version", ErrInput, v.RecordID, v.Kind)
+		return nil, nil, fmt.Errorf("%w: %s is a %s record", ErrNotVersion, v.RecordID, v.Kind)
 	}
 	text, err := a.Text(ctx, v.Entry.Version.Predicate.Text.SHA256)
 	if err != nil {
 		return nil, nil, err
 	}
 	return v, text, nil
+}
+
+// daysRE matches a whole number of days, "30d".
+var daysRE = regexp.MustCompile(`^([0-9]{1,5})d$`)
+
+// ParseSince reads how far back to look: a number of days ("30d", at most
+// 99999), a non-negative Go duration ("12h"), an RFC 3339 time, or a date
+// (2026-05-08, midnight UTC); durations count back from now.
+func ParseSince(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil // midnight UTC
+	}
+	if m := daysRE.FindStringSubmatch(v); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return now.AddDate(0, 0, -n), nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: want a number of days (30d), a duration (12h), a date (2026-05-08) or an RFC 3339 time (2026-05-08T00:00:00Z)", v)
 }

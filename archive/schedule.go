@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"sync"
 	"time"
@@ -65,14 +66,14 @@ func (d *Document) Due(now time.Time) bool {
 	return err != nil || !now.Before(t.Add(time.Duration(d.EverySeconds)*time.Second))
 }
 
-// lastCapture returns the citation time of the newest capture of a tracked
-// document (any outcome), or "".
-func (a *Archive) lastCapture(ctx context.Context, entity, document string) (string, error) {
+// lastCapture returns the newest capture of a tracked document (any
+// outcome), or nil.
+func (a *Archive) lastCapture(ctx context.Context, entity, document string) (*index.Record, error) {
 	recs, err := a.index.Search(ctx, index.SearchQuery{Entity: entity, Document: document, Limit: 1})
 	if err != nil || len(recs) == 0 {
-		return "", err
+		return nil, err
 	}
-	return recs[0].CapturedAt, nil
+	return recs[0], nil
 }
 
 // TrackRun captures every tracked document that is due (all of them with
@@ -105,7 +106,21 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 		return nil, err
 	}
 	rep := &RunReport{Tracked: len(docs), Results: []*TrackResult{}}
+	for _, d := range docs {
+		if err := a.recoverSnapshot(ctx, d); err != nil {
+			rep.Errors = append(rep.Errors, DocumentError{d.ID, err.Error()})
+		}
+	}
 	only := map[string]bool{}
+	for _, id := range o.Only {
+		only[id] = true
+	}
+	for _, d := range docs {
+		delete(only, d.ID)
+	}
+	for id := range only {
+		return nil, fmt.Errorf("%w: %s (exhibit track list shows those tracked)", ErrNoDocument, id)
+	}
 	for _, id := range o.Only {
 		only[id] = true
 	}
@@ -139,6 +154,34 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 		}
 	}
 	return rep, ctx.Err()
+}
+
+// recoverSnapshot processes a tracked document's newest capture if a
+// process was killed after logging it but before logging what its text
+// did, so that no snapshot of a tracked document is left unread.
+func (a *Archive) recoverSnapshot(ctx context.Context, d *Document) error {
+	recs, err := a.index.Search(ctx, index.SearchQuery{Entity: d.Entity, Document: d.Document, Limit: 1})
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	ir := recs[0]
+	if ir.Method != verify.MethodFetch || ir.Outcome == verify.OutcomeFailed {
+		return nil
+	}
+	done, err := a.index.Tracking(ctx, index.TrackingQuery{Document: d.ID, Ref: ir.RecordID})
+	if err != nil || len(done) > 0 {
+		return err
+	}
+	rec, err := a.recordFromIndex(ir)
+	if err != nil {
+		return err
+	}
+	if rec.URL != d.URL {
+		return nil // a capture of the same titles from elsewhere
+	}
+	a.log.Info("processing a snapshot left unread", "document", d.ID, "record", rec.RecordID)
+	_, err = a.ProcessSnapshot(ctx, d.ID, rec)
+	return err
 }
 
 func indices(n int) []int {

@@ -67,7 +67,7 @@ func schemaCompile(t *testing.T) *schemaSet {
 		UnmarshalJSON: func(b []byte) (any, error) { return jsonschema.UnmarshalJSON(bytes.NewReader(b)) },
 	})
 	set := &schemaSet{raw: map[string]map[string]any{}}
-	for _, name := range []string{"statement", "envelope", "bundle"} {
+	for _, name := range []string{"statement", "tracking", "envelope", "bundle"} {
 		file := name + ".schema.json"
 		b, err := os.ReadFile(filepath.Join(schemaDocsDir, "schema", file))
 		if err != nil {

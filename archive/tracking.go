@@ -47,9 +47,6 @@ const DefaultEvery = 24 * time.Hour
 // MinEvery is the shortest capture interval a declaration may set.
 const MinEvery = time.Minute
 
-// TrackedMediaType is the media type of extracted texts.
-const TrackedMediaType = "text/markdown; charset=utf-8"
-
 // Declaration is what Track takes: where a tracked document is and what
 // part of the page it is.
 type Declaration struct {
@@ -333,7 +330,9 @@ func (d *Declaration) check() error {
 		return err
 	}
 	if d.ID == "" {
-		d.ID = DocumentIDFor(d.Entity, d.Document)
+		if d.ID = DocumentIDFor(d.Entity, d.Document); d.ID == "" {
+			return fmt.Errorf("%w: no document ID can be made from %q and %q (it takes ASCII letters or digits): give one with --id", ErrInput, d.Entity, d.Document)
+		}
 	}
 	if err := verify.CheckDocumentID(d.ID); err != nil {
 		return fmt.Errorf("%w: %v", ErrInput, err)

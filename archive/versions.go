@@ -35,6 +35,10 @@ type Document struct {
 	// document, whatever its outcome (empty if none); a document is due
 	// EverySeconds after it.
 	LastCapture string `json:"last_capture,omitempty"`
+	// LastCaptureRecord and LastCaptureOutcome are that capture's record
+	// ID and outcome ("captured", "http_error", "failed").
+	LastCaptureRecord  string `json:"last_capture_record,omitempty"`
+	LastCaptureOutcome string `json:"last_capture_outcome,omitempty"`
 	// Versions, oldest first; Current is the last of them.
 	Versions []*VersionInfo `json:"versions"`
 	Current  *VersionInfo   `json:"current,omitempty"`
@@ -86,7 +90,7 @@ func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("%w: %s (exhibit track list shows those tracked)", ErrNoDocument, id)
 	}
-	d := &Document{ID: id}
+	d := &Document{ID: id, Versions: []*VersionInfo{}}
 	versions := map[string]*VersionInfo{}
 	provs := map[string]*ProvisionInfo{}
 	for _, r := range recs {
@@ -128,22 +132,33 @@ func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
 			p := &e.Provision.Predicate
 			pi := &ProvisionInfo{RecordID: r.RecordID, Version: p.Version, Quote: p.Quote, Position: p.Position,
 				Label: p.Label, RecordedAt: p.RecordedAt, Status: verify.ProvisionPresent, StatusVersion: p.Version}
+			if v := versions[p.Version]; v != nil {
+				pi.StatusVersionKind = v.Kind
+			}
 			d.Provisions = append(d.Provisions, pi)
 			provs[r.RecordID] = pi
 		case e.ProvisionStatus != nil:
 			p := &e.ProvisionStatus.Predicate
 			if pi := provs[p.Provision]; pi != nil {
-				pi.History = append(pi.History, &StatusInfo{RecordID: r.RecordID, Version: p.Version, Status: p.Status,
+				kind := ""
+				if v := versions[p.Version]; v != nil {
+					kind = v.Kind
+				}
+				pi.History = append(pi.History, &StatusInfo{RecordID: r.RecordID, Version: p.Version, VersionKind: kind, Status: p.Status,
 					Position: p.Position, Closest: p.Closest, Similarity: p.Similarity, RecordedAt: p.RecordedAt})
-				pi.Status, pi.StatusVersion = p.Status, p.Version
+				pi.Status, pi.StatusVersion, pi.StatusVersionKind = p.Status, p.Version, kind
 			}
 		}
 	}
 	if d.Declaration == "" {
 		return nil, fmt.Errorf("%w: %s has entries but no declaration", ErrNoDocument, id)
 	}
-	if d.LastCapture, err = a.lastCapture(ctx, d.Entity, d.Document); err != nil {
+	last, err := a.lastCapture(ctx, d.Entity, d.Document)
+	if err != nil {
 		return nil, err
+	}
+	if last != nil {
+		d.LastCapture, d.LastCaptureRecord, d.LastCaptureOutcome = last.CapturedAt, last.RecordID, last.Outcome
 	}
 	return d, nil
 }
@@ -331,21 +346,21 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 	if doc.Current == nil {
 		kind = verify.VersionFirst
 	}
-	return a.prepareVersion(ctx, res, doc, declID, snap, kind, text)
+	return a.prepareVersion(ctx, res, doc, declID, snap, kind, text, out.MediaType)
 }
 
 // prepareVersion stores a version's text and prepares the version
 // statement and the status of every provision of the document in it. On
 // error it still returns the statements already handed to the log, which
 // the caller must finish.
-func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte) ([]*trackPending, error) {
+func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, mediaType string) ([]*trackPending, error) {
 	obj, err := a.store.Put(ctx, bytesReader(text), int64(len(text)), verify.SHA256Hex(text))
 	if err != nil {
 		return nil, fmt.Errorf("storing the version's text: %w", err)
 	}
 	pv := verify.Version{Number: len(doc.Versions) + 1, Kind: kind, Declaration: declID, Snapshot: snap,
 		Extractor:  verify.Extractor{Name: extract.Name, Version: extract.Version},
-		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: TrackedMediaType},
+		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: mediaType},
 		RecordedAt: verify.FormatTime(time.Now()), Tool: tool()}
 	if doc.Current != nil {
 		pv.Previous = doc.Current.RecordID

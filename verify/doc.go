@@ -29,8 +29,14 @@
 //   - timestamp (with Options.Timestamps): the bundle's RFC 3161 token,
 //     as [CheckTimestamp] checks it, covers the checkpoint's body.
 //
-// The last two rest on two kinds of evidence that bound a checkpoint in
-// time and against split views, which the package also checks alone:
+// [CheckPackage] checks a whole evidence package (the zip `exhibit export`
+// writes): every byte of the zip, every file against its manifest, the
+// bundle with the snapshot it holds, and the objects its statement names,
+// naming the file of each failure.
+//
+// The witness-cosignatures and timestamp checks rest on two kinds of
+// evidence that bound a checkpoint in time and against split views, which
+// the package also checks alone:
 //
 //   - witness cosignatures: [ParsePolicy] reads a C2SP tlog-policy trust
 //     policy and [OpenWitnessed] checks a checkpoint's log signature, the

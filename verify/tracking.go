@@ -247,6 +247,25 @@ type Entry struct {
 	ProvisionStatus *ProvisionStatusStatement
 }
 
+// Statement returns the statement held: the one field of e that is set.
+func (e *Entry) Statement() any {
+	switch {
+	case e.Capture != nil:
+		return e.Capture
+	case e.Declaration != nil:
+		return e.Declaration
+	case e.Version != nil:
+		return e.Version
+	case e.Extraction != nil:
+		return e.Extraction
+	case e.Provision != nil:
+		return e.Provision
+	case e.ProvisionStatus != nil:
+		return e.ProvisionStatus
+	}
+	return nil
+}
+
 // SubjectDigest returns the statement subject's lowercase hex SHA-256.
 func (e *Entry) SubjectDigest() string {
 	if e.Capture != nil {
@@ -645,10 +664,10 @@ func (e *QuoteError) Error() string { return e.Reason }
 // position in text (which must be the version's text: its SHA-256 is
 // compared with the provision's) and that the prefix and suffix, when
 // present, stand just before and after it. Positions are in Unicode code
-// points.
+// points. Every failure is a *QuoteError.
 func CheckQuote(p *Provision, text []byte) error {
 	if got := SHA256Hex(text); got != p.Text.SHA256 {
-		return &DigestMismatchError{Want: p.Text.SHA256, Got: got}
+		return &QuoteError{fmt.Sprintf("the text given has SHA-256 %s, but the provision quotes the version text with SHA-256 %s: give that version's text", got, p.Text.SHA256)}
 	}
 	if !utf8.Valid(text) {
 		return &QuoteError{"the text is not valid UTF-8"}

@@ -32,8 +32,8 @@
 //   - script, style, noscript, template, iframe, svg, comments and hidden
 //     inputs are removed;
 //   - an image becomes its alt text, or nothing;
-//   - a link within the page (href "#...") or without href becomes its
-//     text, a link without text is dropped, and other link targets lose
+//   - a link within the page (href "#..."), to a javascript: URL or
+//     without href becomes its text, a link without text is dropped, and other link targets lose
 //     tracking parameters (see StripTracking); Cloudflare-obfuscated
 //     e-mail addresses and character references in mailto: links are
 //     decoded;
@@ -181,7 +181,10 @@ func errorf(reason string, cause error, format string, args ...any) *Error {
 // Extract returns the text of the document in body, a snapshot served with
 // the given Content-Type header value (which may be empty). Rules apply to
 // HTML only and are ignored for PDF and plain text, but they are always
-// checked. Errors are always of type *Error; see the Reason constants.
+// checked. A body longer than MaxInput is rejected before anything else, so
+// a caller reading a snapshot need read at most MaxInput+1 bytes. Errors are
+// always of type *Error; see the Reason constants. Extract is safe for
+// concurrent use.
 func Extract(body []byte, contentType string, r Rules) (*Result, error) {
 	if len(body) > MaxInput {
 		return nil, errorf(ReasonTooLarge, nil, "body is %d bytes, more than MaxInput (%d)", len(body), MaxInput)

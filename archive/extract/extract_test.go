@@ -57,6 +57,7 @@ func TestNoise(t *testing.T) {
 		{"no-break spaces", strings.Replace(base, "We collect", "We&nbsp;collect", 1)},
 		{"CRLF line endings", strings.ReplaceAll(base, "\n", "\r\n")},
 		{"comment", strings.Replace(base, "<h1>", "<!-- session 12345 --><h1>", 1)},
+		{"heading anchor", strings.Replace(base, "<h1>Privacy   Policy</h1>", `<h1><a href="#privacy-policy-x8f2"></a><a href="javascript:void(0)">Privacy</a> Policy</h1>`, 1)},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			got, err := Extract([]byte(tc.html), "text/html", r)
@@ -246,6 +247,20 @@ func TestPDF(t *testing.T) {
 		if want := "Terms of Service\n1. You may use the service.\n2. We may change these terms.\n"; res.Text != want || res.Source != SourcePDF {
 			t.Errorf("%q: got %+v, want Text %q from pdf", ct, res, want)
 		}
+	}
+	p := fpdf.New("P", "mm", "A4", "")
+	p.SetCreationDate(fixedTime)
+	p.SetFont("Helvetica", "", 12)
+	for _, l := range []string{"Page one.", "Page two."} {
+		p.AddPage()
+		p.Cell(0, 10, l)
+	}
+	var buf bytes.Buffer
+	if err := p.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Extract(buf.Bytes(), "application/pdf", Rules{}); err != nil || res.Text != "Page one.\n\nPage two.\n" {
+		t.Errorf("two pages: got %+v, %v; want pages separated by a blank line", res, err)
 	}
 	for _, tc := range []struct {
 		desc string

@@ -193,8 +193,8 @@ func attr(n *html.Node, key string) string {
 }
 
 // clean rewrites the selected tree so that only text and link targets reach
-// the converter: images become their alt text; links within the page
-// (href "#...") or without a target become their text; links without text
+// the converter: images become their alt text; links that do not lead out
+// of the page (see leadsOut) become their text; links without text
 // are dropped; link targets lose tracking parameters; and every attribute
 // other than a link's href and title, <ol start>, table cell spans and a
 // table's role is dropped.
@@ -220,7 +220,7 @@ func clean(n *html.Node) {
 				continue
 			case atom.A:
 				href := strings.TrimSpace(attr(ch, "href"))
-				if href == "" || href[0] == '#' {
+				if !leadsOut(href) {
 					// Not a link, or one within the page: its text is
 					// kept, its target (often a generated id) is not.
 					clean(ch)
@@ -365,4 +365,10 @@ func hasText(n *html.Node) bool {
 		}
 	}
 	return false
+}
+
+// leadsOut reports whether a link target leads out of the page: it is not
+// empty, not a fragment ("#...") and not a javascript: URL.
+func leadsOut(href string) bool {
+	return href != "" && href[0] != '#' && !(len(href) >= 11 && strings.EqualFold(href[:11], "javascript:"))
 }

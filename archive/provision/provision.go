@@ -11,7 +11,9 @@
 // changed (the closest passage is similar enough) or removed. Similarity is
 // 1 - d/n, where d is the Levenshtein distance in code points between the
 // quote and the passage and n the longer one's length, rounded to three
-// decimals; a passage is "changed" from [ChangedThreshold] up.
+// decimals; a passage is "changed" from [ChangedThreshold] up. The closest
+// passage is widened to the whole sentences it stands in when they are
+// still that similar, so that words added around the quote show.
 package provision
 
 import (
@@ -74,13 +76,23 @@ func Find(text string, q Quote) (Quote, Position, error) {
 			hits = append(hits, s)
 		}
 	}
+	if len(all) == 0 && q.Prefix == "" && q.Suffix == "" {
+		// The text is Markdown: "1. Term" reads "1\\. Term" there. Find the
+		// quote as a reader sees it, and record it as the text has it.
+		if spans := unescapedOccurrences(runes, []rune(q.Exact)); len(spans) == 1 {
+			q.Exact = string(runes[spans[0].start:spans[0].end])
+			return Find(text, q)
+		} else if len(spans) > 1 {
+			return q, Position{}, fmt.Errorf("%w (%s, with Markdown escapes): give a --prefix or --suffix that tells them apart", ErrAmbiguous, times(len(spans)))
+		}
+	}
 	switch {
 	case len(hits) == 0 && len(all) > 0:
-		return q, Position{}, fmt.Errorf("%w with that prefix and suffix (it is there %d times without them)", ErrNotFound, len(all))
+		return q, Position{}, fmt.Errorf("%w with that prefix and suffix (it is there %s without them)", ErrNotFound, times(len(all)))
 	case len(hits) == 0:
-		return q, Position{}, ErrNotFound
+		return q, Position{}, fmt.Errorf("%w (the text is the version's Markdown, as exhibit history and /api/v1/versions/{id}/text show it)", ErrNotFound)
 	case len(hits) > 1:
-		return q, Position{}, fmt.Errorf("%w (%d times): give a --prefix or --suffix that tells them apart", ErrAmbiguous, len(hits))
+		return q, Position{}, fmt.Errorf("%w (%s): give a --prefix or --suffix that tells them apart", ErrAmbiguous, times(len(hits)))
 	}
 	p := Position{hits[0], hits[0] + utf8.RuneCountInString(q.Exact)}
 	if q.Prefix == "" && q.Suffix == "" {
@@ -88,6 +100,37 @@ func Find(text string, q Quote) (Quote, Position, error) {
 		q.Suffix = string(runes[p.End:min(len(runes), p.End+ContextLength)])
 	}
 	return q, p, nil
+}
+
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// unescapedOccurrences finds quote in text read without Markdown's
+// backslash escapes (a backslash before ASCII punctuation), and returns
+// the spans in text, escapes included.
+func unescapedOccurrences(text, quote []rune) []span {
+	var plain []rune
+	var at []int // at[i]: index in text of plain[i]
+	for i := 0; i < len(text); i++ {
+		if text[i] == '\\' && i+1 < len(text) && text[i+1] < 0x80 && (unicode.IsPunct(text[i+1]) || unicode.IsSymbol(text[i+1])) {
+			i++
+		}
+		plain = append(plain, text[i])
+		at = append(at, i)
+	}
+	var out []span
+	for _, s := range occurrences(plain, quote) {
+		start := at[s]
+		if start > 0 && text[start-1] == '\\' && (start < 2 || text[start-2] != '\\') {
+			start-- // keep the escape of the first character
+		}
+		out = append(out, span{start, at[s+len(quote)-1] + 1})
+	}
+	return out
 }
 
 func matchesContext(runes []rune, start, end int, q Quote) bool {
@@ -155,6 +198,12 @@ func Locate(text string, q Quote) Result {
 		return Result{Status: Present, Position: Position{best, best + len(exact)}}
 	}
 	pos, sim := closest(runes, exact)
+	// Whole sentences show what was added around the words that match.
+	if wide := sentences(runes, pos, 2*len(exact)+40); wide != pos {
+		if ws := Similarity(q.Exact, string(runes[wide.Start:wide.End])); ws >= ChangedThreshold {
+			pos, sim = wide, ws
+		}
+	}
 	r := Result{Status: Removed, Similarity: sim}
 	if pos.End > pos.Start {
 		r.Closest = string(runes[pos.Start:pos.End])
@@ -164,6 +213,34 @@ func Locate(text string, q Quote) Result {
 	}
 	return r
 }
+
+// sentences widens p to the sentences it stands in: back to just after
+// the previous ".", "!", "?" or line break, forward through the next one
+// (and any closing quote or bracket), keeping at most maxLen code points.
+func sentences(text []rune, p Position, maxLen int) Position {
+	if p.End <= p.Start {
+		return p
+	}
+	w := p
+	for w.Start > 0 && !endsSentence(text[w.Start-1]) && text[w.Start-1] != '\n' {
+		w.Start--
+	}
+	for w.Start < p.Start && unicode.IsSpace(text[w.Start]) {
+		w.Start++
+	}
+	for w.End < len(text) && !endsSentence(text[w.End-1]) && text[w.End] != '\n' {
+		w.End++
+	}
+	for w.End < len(text) && strings.ContainsRune(`"')]»”’*_`, text[w.End]) {
+		w.End++
+	}
+	if w.End-w.Start > maxLen {
+		return p
+	}
+	return w
+}
+
+func endsSentence(r rune) bool { return r == '.' || r == '!' || r == '?' }
 
 // contextScore counts the code points of the prefix (backwards) and suffix
 // (forwards) that match the text around [start, end).

@@ -93,3 +93,32 @@ func TestSimilarity(t *testing.T) {
 		}
 	}
 }
+
+func TestFindThroughMarkdownEscapes(t *testing.T) {
+	text := "# Terms\n\n1\\. We do not sell your data\\.\n\nEmail privacy \\[at] example.com.\n"
+	q, p, err := Find(text, Quote{Exact: "1. We do not sell your data."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Exact != "1\\. We do not sell your data\\." || string([]rune(text)[p.Start:p.End]) != q.Exact {
+		t.Errorf("quote recorded as %q at %v", q.Exact, p)
+	}
+	if q, _, err := Find(text, Quote{Exact: "privacy [at] example"}); err != nil || q.Exact != "privacy \\[at] example" {
+		t.Errorf("escaped bracket: %q %v", q.Exact, err)
+	}
+	if _, _, err := Find(text, Quote{Exact: "We sell"}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "Markdown") {
+		t.Errorf("absent quote: %v", err)
+	}
+}
+
+func TestLocateShowsAdditions(t *testing.T) {
+	q := Quote{Exact: "You may cancel at any time by writing to us."}
+	text := "# Terms\n\nYou may cancel at any time by writing to us in advance. Fees are not refunded.\n"
+	r := Locate(text, q)
+	if r.Status != Changed || r.Closest != "You may cancel at any time by writing to us in advance." {
+		t.Errorf("closest passage %q (%v), want the whole sentence", r.Closest, r.Status)
+	}
+	if got := string([]rune(text)[r.Position.Start:r.Position.End]); got != r.Closest || r.Similarity != Similarity(q.Exact, r.Closest) {
+		t.Errorf("position or similarity not of the passage: %q %v", got, r.Similarity)
+	}
+}

@@ -5,6 +5,7 @@
 package textdiff
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -27,11 +28,23 @@ type Chunk struct {
 	Text string `json:"text"`
 }
 
+// MaxBytes bounds the combined length of two texts Words diffs, in bytes:
+// a word diff takes memory in proportion to the texts' tokens (about 40
+// times their size), and policy texts are far smaller.
+const MaxBytes = 4 << 20
+
+// ErrTooLarge is returned by Words for texts over MaxBytes together.
+var ErrTooLarge = errors.New("the texts are too large for a word diff")
+
 // Words diffs a (older) against b (newer) word by word. A token is a run of
 // letters and digits, a run of white space, or a single other character,
 // so punctuation changes show as such. Concatenating the Equal and Delete
-// chunks gives a; the Equal and Insert chunks give b.
-func Words(a, b string) []Chunk {
+// chunks gives a; the Equal and Insert chunks give b. Texts longer than
+// MaxBytes together are refused with ErrTooLarge.
+func Words(a, b string) ([]Chunk, error) {
+	if n := len(a) + len(b); n > MaxBytes {
+		return nil, fmt.Errorf("%w (%d bytes together, at most %d): compare them with a line diff", ErrTooLarge, n, MaxBytes)
+	}
 	ids := map[string]rune{}
 	var toks []string
 	encode := func(s string) []rune {
@@ -70,7 +83,10 @@ func Words(a, b string) []Chunk {
 		}
 		out = append(out, Chunk{op, sb.String()})
 	}
-	return out
+	if out == nil {
+		out = []Chunk{}
+	}
+	return out, nil
 }
 
 // Token IDs are mapped to runes that survive a round trip through a Go
@@ -137,32 +153,27 @@ func Stats(chunks []Chunk) (inserted, deleted int) {
 // written as [-text-] and insertions as {+text+} (as git diff
 // --word-diff=plain does); with color, as red and green text. Context is
 // the number of lines of unchanged text kept around each change (negative:
-// all); elided runs are shown as a line "…".
+// all; see Elide).
 func Render(w io.Writer, chunks []Chunk, color bool, context int) error {
-	del, ins, end := "[-", "{+", ""
-	if color {
-		del, ins, end = "\x1b[31m", "\x1b[32m", "\x1b[0m"
+	if context >= 0 {
+		chunks = Elide(chunks, context)
 	}
 	var sb strings.Builder
-	for i, c := range chunks {
+	for _, c := range chunks {
 		switch c.Op {
 		case Equal:
-			text := c.Text
-			if context >= 0 {
-				text = elide(text, i > 0, i < len(chunks)-1, context)
-			}
-			sb.WriteString(text)
+			sb.WriteString(c.Text)
 		case Delete:
 			if color {
-				sb.WriteString(del + c.Text + end)
+				sb.WriteString("\x1b[31m" + c.Text + "\x1b[0m")
 			} else {
-				sb.WriteString(del + c.Text + "-]")
+				sb.WriteString("[-" + c.Text + "-]")
 			}
 		case Insert:
 			if color {
-				sb.WriteString(ins + c.Text + end)
+				sb.WriteString("\x1b[32m" + c.Text + "\x1b[0m")
 			} else {
-				sb.WriteString(ins + c.Text + "+}")
+				sb.WriteString("{+" + c.Text + "+}")
 			}
 		}
 	}
@@ -172,6 +183,20 @@ func Render(w io.Writer, chunks []Chunk, color bool, context int) error {
 	}
 	_, err := io.WriteString(w, s)
 	return err
+}
+
+// Elide shortens the Equal chunks for display: it keeps n lines of
+// unchanged text after and before each change and replaces the rest with a
+// line "…".
+func Elide(chunks []Chunk, n int) []Chunk {
+	out := make([]Chunk, len(chunks))
+	for i, c := range chunks {
+		if c.Op == Equal {
+			c.Text = elide(c.Text, i > 0, i < len(chunks)-1, n)
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // elide keeps n lines of text after a change (before) and before one

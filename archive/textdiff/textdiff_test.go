@@ -2,6 +2,7 @@ package textdiff
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -19,7 +20,10 @@ func join(chunks []Chunk, skip string) string {
 func TestWords(t *testing.T) {
 	a := "We do not use customer audio to train AI models.\n\nWe keep logs for 30 days.\n"
 	b := "We may use customer audio to train AI models.\n\nWe keep logs for 90 days.\n"
-	ch := Words(a, b)
+	ch, err := Words(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if join(ch, Insert) != a || join(ch, Delete) != b {
 		t.Fatalf("chunks do not rebuild the texts: %+v", ch)
 	}
@@ -45,7 +49,7 @@ func TestWords(t *testing.T) {
 	if want := "We [-do not-]{+may+} use customer audio to train AI models.\n\nWe keep logs for [-30-]{+90+} days.\n"; buf.String() != want {
 		t.Errorf("Render =\n%s\nwant\n%s", buf.String(), want)
 	}
-	if got := Words(a, a); len(got) != 1 || got[0].Op != Equal {
+	if got, _ := Words(a, a); len(got) != 1 || got[0].Op != Equal {
 		t.Errorf("identical texts: %+v", got)
 	}
 }
@@ -62,7 +66,10 @@ func TestTokensManyDistinct(t *testing.T) {
 	}
 	b.WriteString(a.String())
 	b.WriteString("tail")
-	ch := Words(a.String(), b.String())
+	ch, err := Words(a.String(), b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if join(ch, Insert) != a.String() || join(ch, Delete) != b.String() {
 		t.Fatal("chunks do not rebuild texts with many distinct tokens")
 	}
@@ -76,8 +83,19 @@ func TestElide(t *testing.T) {
 	a := strings.Join(lines, "\n") + "\n"
 	b := strings.Replace(a, "linexxxxxxxxxx\n", "changed\n", 1)
 	var buf bytes.Buffer
-	Render(&buf, Words(a, b), false, 1)
+	ch, _ := Words(a, b)
+	Render(&buf, ch, false, 1)
 	if strings.Count(buf.String(), "\n") > 8 || !strings.Contains(buf.String(), "…") || !strings.Contains(buf.String(), "{+changed+}") {
 		t.Errorf("elided render:\n%s", buf.String())
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	big := strings.Repeat("word ", MaxBytes/5+1)
+	if _, err := Words(big, "x"); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Words over MaxBytes: %v", err)
+	}
+	if ch, err := Words("", ""); err != nil || ch == nil {
+		t.Errorf("empty texts: %v %v", ch, err)
 	}
 }

@@ -95,6 +95,7 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 		newChangesCmd(g),
 		newQuoteCmd(g),
 		newProvisionsCmd(g),
+		newExportCmd(g),
 	)
 	return root
 }
@@ -117,6 +118,32 @@ func (g *globals) openWrite(ctx context.Context, cmd *cobra.Command, create bool
 		}
 	}
 	return archive.Open(ctx, g.archive, archive.OpenOptions{Write: true, Logger: g.logger})
+}
+
+// withRead runs f with the archive opened read-only and a context that
+// ends on SIGINT or SIGTERM, and closes the archive after.
+func (g *globals) withRead(f func(context.Context, *archive.Archive) error) error {
+	ctx, cancel := signalContext()
+	defer cancel()
+	a, err := g.openRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+	return f(ctx, a)
+}
+
+// withWrite is withRead with the archive opened for writing (see
+// openWrite).
+func (g *globals) withWrite(cmd *cobra.Command, create bool, f func(context.Context, *archive.Archive) error) error {
+	ctx, cancel := signalContext()
+	defer cancel()
+	a, err := g.openWrite(ctx, cmd, create)
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+	return f(ctx, a)
 }
 
 func (g *globals) openRead(ctx context.Context) (*archive.Archive, error) {

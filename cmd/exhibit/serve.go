@@ -24,9 +24,10 @@ func defaultListen() string {
 
 func newServeCmd(g *globals) *cobra.Command {
 	var listen string
-	var allowPrivate bool
+	var allowPrivate, track bool
+	var trackEvery time.Duration
 	cmd := &cobra.Command{
-		Use:   "serve [--listen ADDR]",
+		Use:   "serve [--listen ADDR] [--track]",
 		Short: "Serve the archive over HTTP: the log (tlog-tiles), a JSON API and record pages",
 		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM).
 
@@ -59,7 +60,13 @@ capture included (record.outcome "failed"). Server-side captures refuse to
 connect to loopback, private, link-local, multicast, unspecified and reserved
 addresses, checked for every connection (every DNS answer and redirect);
 --allow-private-targets lifts this. Request bodies are limited: 64 KiB of
-JSON, 64 MiB per upload (413).`,
+JSON, 64 MiB per upload (413).
+
+--track also runs "exhibit track run" in the background: every
+--track-interval (default 1m) it captures the tracked documents that are due
+and records their versions (opening the archive for writing, as tokens do).
+Tracked documents are served at /documents, /api/v1/documents and
+/feeds/changes.atom either way.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -71,10 +78,12 @@ JSON, 64 MiB per upload (413).`,
 			}
 			opts := api.Options{AllowPrivateTargets: allowPrivate}
 			var a *archive.Archive
-			if len(toks) > 0 {
-				// The write API logs captures: hold the write lock.
+			if len(toks) > 0 || track {
+				// The write API and tracking log records: hold the write lock.
 				a, err = g.openWrite(ctx, cmd, false)
-				opts.Tokens = tokens
+				if len(toks) > 0 {
+					opts.Tokens = tokens
+				}
 			} else {
 				a, err = g.openRead(ctx)
 			}
@@ -103,6 +112,17 @@ JSON, 64 MiB per upload (413).`,
 			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
+			tracking := make(chan struct{})
+			if track {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: tracking documents every %s\n", trackEvery)
+				go func() {
+					defer close(tracking)
+					runTracking(ctx, a, trackEvery, g.logger)
+				}()
+			} else {
+				close(tracking)
+			}
+			defer func() { <-tracking }()
 			select {
 			case err := <-done:
 				return err
@@ -120,6 +140,34 @@ JSON, 64 MiB per upload (413).`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", defaultListen(), "address to listen on (env EXHIBIT_LISTEN)")
+	cmd.Flags().BoolVar(&track, "track", false, "capture tracked documents when due, in the background")
+	cmd.Flags().DurationVar(&trackEvery, "track-interval", time.Minute, "with --track: how often to look for documents due")
 	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures reach loopback, private, link-local, multicast and reserved addresses")
 	return cmd
+}
+
+// runTracking runs a tracking round every interval until ctx ends, logging
+// what each round did.
+func runTracking(ctx context.Context, a *archive.Archive, every time.Duration, log *slog.Logger) {
+	for {
+		rep, err := a.TrackRun(ctx, archive.RunOptions{})
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Error("tracking round failed", "err", err)
+		default:
+			if rep.Due > 0 {
+				log.Info("tracking round", "tracked", rep.Tracked, "captured", rep.Due, "errors", len(rep.Errors))
+			}
+			for _, e := range rep.Errors {
+				log.Error("tracking", "document", e.Document, "err", e.Error)
+			}
+		}
+		select {
+		case <-time.After(every):
+		case <-ctx.Done():
+			return
+		}
+	}
 }

@@ -119,26 +119,10 @@ func printTracking(w io.Writer, output string, e *verify.Entry, b *verify.Bundle
 			Description string `json:"description"`
 			LogIndex    uint64 `json:"log_index"`
 			Statement   any    `json:"statement"`
-		}{b.RecordID, e.Kind(), e.DocumentID(), archive.Describe(e), b.Index, statementOf(e)})
+		}{b.RecordID, e.Kind(), e.DocumentID(), archive.Describe(e), b.Index, e.Statement()})
 	}
 	fmt.Fprintf(w, "%s record %s, entry %d of the log\n%s\n", e.Kind(), b.RecordID, b.Index, printable(archive.Describe(e)))
 	return nil
-}
-
-func statementOf(e *verify.Entry) any {
-	switch {
-	case e.Declaration != nil:
-		return e.Declaration
-	case e.Version != nil:
-		return e.Version
-	case e.Extraction != nil:
-		return e.Extraction
-	case e.Provision != nil:
-		return e.Provision
-	case e.ProvisionStatus != nil:
-		return e.ProvisionStatus
-	}
-	return e.Capture
 }
 
 func printCitation(w io.Writer, output string, c *archive.Citation) error {
@@ -221,23 +205,25 @@ func mdEscape(s string) string {
 	return string(out)
 }
 
-// printable escapes control characters, so that text from a statement or
-// a server cannot move the cursor, fake lines or recolour a terminal.
+// printable escapes control characters and text-direction marks (see
+// verify.IsControl), so that text from a statement or a server cannot move
+// the cursor, fake lines, recolour a terminal or reorder what it shows.
 func printable(s string) string {
 	if !strings.ContainsFunc(s, isControl) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) {
+		switch {
+		case !isControl(r):
+			b.WriteRune(r)
+		case r <= 0xff:
 			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }
 
-func isControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError
-}
+func isControl(r rune) bool { return verify.IsControl(r) || r == utf8.RuneError }

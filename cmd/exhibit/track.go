@@ -12,6 +12,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
 
@@ -52,21 +53,19 @@ next "exhibit track run".`,
 				return err
 			}
 			d.URL = args[0]
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, true)
-			if err != nil {
-				return err
+			if d.Every < archive.MinEvery {
+				return usageError("--every %s: at least %s", d.Every, archive.MinEvery)
 			}
-			defer a.Close(context.Background())
-			r, err := a.Track(ctx, d)
-			if err != nil {
-				if errors.Is(err, archive.ErrTracked) {
-					return &exitError{code: 2, err: err}
+			return g.withWrite(cmd, true, func(ctx context.Context, a *archive.Archive) error {
+				r, err := a.Track(ctx, d)
+				if err != nil {
+					if errors.Is(err, archive.ErrTracked) {
+						return &exitError{code: 2, err: err}
+					}
+					return err
 				}
-				return err
-			}
-			return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.Document))
+				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.Document))
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -102,6 +101,12 @@ new text as a technical upgrade.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
+			if clearSel && cmd.Flags().Changed("select") || clrR && cmd.Flags().Changed("remove") {
+				return usageError("--no-select goes without --select, --no-remove without --remove")
+			}
+			if cmd.Flags().Changed("every") && every < archive.MinEvery {
+				return usageError("--every %s: at least %s", every, archive.MinEvery)
+			}
 			var e archive.DeclarationEdit
 			if cmd.Flags().Changed("url") {
 				e.URL = &url
@@ -115,21 +120,16 @@ new text as a technical upgrade.`,
 			if cmd.Flags().Changed("every") {
 				e.Every = &every
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			r, err := a.EditDeclaration(ctx, args[0], e)
-			if err != nil {
-				if errors.Is(err, archive.ErrNoDocument) {
-					return &exitError{code: 2, err: err}
+			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
+				r, err := a.EditDeclaration(ctx, args[0], e)
+				if err != nil {
+					if errors.Is(err, archive.ErrNoDocument) {
+						return &exitError{code: 2, err: err}
+					}
+					return err
 				}
-				return err
-			}
-			return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("declaration revision %d of %s", r.Entry.Declaration.Predicate.Revision, r.Document))
+				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("declaration revision %d of %s", r.Entry.Declaration.Predicate.Revision, r.Document))
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -167,32 +167,27 @@ func newTrackListCmd(g *globals) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openRead(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			docs, err := a.Documents(ctx)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), docs)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tVERSIONS\tLAST VERIFIED\tNEXT DUE\tURL")
-			now := time.Now()
-			for _, d := range docs {
-				due := "now"
-				if !d.Due(now) {
-					t, _ := time.Parse(time.RFC3339, d.LastCapture)
-					due = t.Add(time.Duration(d.EverySeconds) * time.Second).UTC().Format(time.RFC3339)
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				docs, err := a.Documents(ctx)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.ID, len(d.Versions), orDash(d.LastVerified), due, printable(d.URL))
-			}
-			return tw.Flush()
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), docs)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tVERSIONS\tLAST VERIFIED\tNEXT DUE\tURL")
+				now := time.Now()
+				for _, d := range docs {
+					due := "now"
+					if !d.Due(now) {
+						t, _ := time.Parse(time.RFC3339, d.LastCapture)
+						due = t.Add(time.Duration(d.EverySeconds) * time.Second).UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.ID, len(d.Versions), orDash(d.LastVerified), due, printable(d.URL))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -225,32 +220,57 @@ retrying transient failures (timeout, connection, DNS, HTTP 429 and 5xx)
 version, a confirmation of the current one, or why no text could be
 extracted.
 
-Without --once, run keeps going: a round every --interval until interrupted.
-Exit status: 0 when every document was captured and processed; 1 when a
-capture failed or the archive could not process a document.`,
+Without --once, run keeps going: a round every --interval until interrupted,
+holding the archive's write lock only during a round.
+Exit status: 0 when every document was captured and its text extracted; 1
+when a capture failed, no text could be extracted (e.g. the selectors
+matched nothing), or the archive could not process a document; 2 for an
+unknown DOCUMENT.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
+			switch {
+			case o.Concurrency < 1:
+				return usageError("--concurrency %d: at least 1", o.Concurrency)
+			case timeout <= 0:
+				return usageError("--timeout %s: must be positive", timeout)
+			case o.HostDelay < 0:
+				return usageError("--host-delay %s: must not be negative", o.HostDelay)
+			case o.Retries < 0:
+				return usageError("--retries %d: must not be negative", o.Retries)
+			case !once && interval < time.Second:
+				return usageError("--interval %s: at least 1s", interval)
+			}
+			if o.Retries == 0 {
+				o.Retries = -1 // RunOptions: negative is none
+			}
+			if o.HostDelay == 0 {
+				o.HostDelay = -1
+			}
 			o.Only = args
 			o.Fetch = capture.Options{Timeout: timeout}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
 			out := cmd.OutOrStdout()
 			if output == "text" {
 				o.Progress = func(r *archive.TrackResult) { printTrackResult(out, r) }
 			}
+			ctx, cancel := signalContext()
+			defer cancel()
 			failed := false
 			for {
+				// The archive is opened for each round, so that other
+				// writers (quote, track add) can run between rounds.
 				start := time.Now()
-				rep, err := a.TrackRun(ctx, o)
+				a, err := g.openWrite(ctx, cmd, false)
 				if err != nil {
 					return err
+				}
+				rep, err := a.TrackRun(ctx, o)
+				if cerr := a.Close(context.Background()); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return docError(err)
 				}
 				if output == "json" {
 					if err := writeJSON(out, rep); err != nil {
@@ -264,7 +284,7 @@ capture failed or the archive could not process a document.`,
 					failed = true
 				}
 				for _, r := range rep.Results {
-					failed = failed || r.Result == "capture_failed"
+					failed = failed || r.Result == "capture_failed" || r.Result == "failed"
 				}
 				if once {
 					break
@@ -330,40 +350,36 @@ document), and the document's provisions are re-checked against it.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			rep, err := a.Reextract(ctx, args[0])
-			if err != nil {
-				return docError(err)
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), rep)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%d snapshots extracted again; %d give a different text than recorded\n", rep.Snapshots, len(rep.Differ))
-			for _, id := range rep.Differ {
-				fmt.Fprintf(w, "  differs: %s\n", id)
-			}
-			if rep.Upgrade != nil {
-				fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Entry.Version.Predicate.Number, rep.Upgrade.RecordID, len(rep.Statuses))
-			} else {
-				fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
-			}
-			return nil
+			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
+				rep, err := a.Reextract(ctx, args[0])
+				if err != nil {
+					return docError(err)
+				}
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), rep)
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%d snapshots extracted again; %d give a different text than recorded\n", rep.Snapshots, len(rep.Differ))
+				for _, id := range rep.Differ {
+					fmt.Fprintf(w, "  differs: %s\n", id)
+				}
+				if rep.Upgrade != nil {
+					fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Entry.Version.Predicate.Number, rep.Upgrade.RecordID, len(rep.Statuses))
+				} else {
+					fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
-// docError gives an unknown document or bad input the usage exit status.
+// docError gives an unknown document or record, or a malformed record ID,
+// the usage exit status.
 func docError(err error) error {
-	if errors.Is(err, archive.ErrNoDocument) || errors.Is(err, archive.ErrNotFound) {
+	if errors.Is(err, archive.ErrNoDocument) || errors.Is(err, archive.ErrNotFound) || errors.Is(err, verify.ErrRecordID) {
 		return &exitError{code: 2, err: err}
 	}
 	return err
@@ -383,41 +399,40 @@ whose text could not be extracted, and its provisions.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openRead(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			d, err := a.Document(ctx, args[0])
-			if err != nil {
-				return docError(err)
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), d)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s %s (%s)\n%s\n", printable(d.Entity), printable(d.Document), d.ID, printable(d.URL))
-			fmt.Fprintf(w, "first tracked: %s\nlast verified: %s\ndeclaration:   revision %d, %s\n", d.FirstTracked, orDash(d.LastVerified), d.Revision, d.Declaration)
-			fmt.Fprintf(w, "\n%d versions, %d changes\n", len(d.Versions), d.Changes)
-			for _, v := range d.Versions {
-				fmt.Fprintf(w, "  v%-3d %-7s %s  %s  (%d bytes of text, snapshot %s)\n", v.Number, v.Kind, v.Snapshot.CapturedAt, v.RecordID, v.Text.Size, v.Snapshot.RecordID)
-				for _, c := range v.Confirmations {
-					fmt.Fprintf(w, "         confirmed %s  snapshot %s\n", c.Snapshot.CapturedAt, c.Snapshot.RecordID)
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				d, err := a.Document(ctx, args[0])
+				if err != nil {
+					return docError(err)
 				}
-			}
-			if len(d.Failures) > 0 {
-				fmt.Fprintf(w, "\n%d snapshots without extractable text\n", len(d.Failures))
-				for _, f := range d.Failures {
-					fmt.Fprintf(w, "  %s  snapshot %s: %s: %s\n", f.Snapshot.CapturedAt, f.Snapshot.RecordID, f.Failure.Reason, printable(f.Failure.Message))
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), d)
 				}
-			}
-			if len(d.Provisions) > 0 {
-				fmt.Fprintln(w)
-				printProvisions(w, d)
-			}
-			return nil
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%s %s (%s)\n%s\n", printable(d.Entity), printable(d.Document), d.ID, printable(d.URL))
+				fmt.Fprintf(w, "first tracked: %s\nlast verified: %s\n", d.FirstTracked, orDash(d.LastVerified))
+				if d.LastCapture != "" {
+					fmt.Fprintf(w, "last capture:  %s, %s (%s)\n", d.LastCapture, d.LastCaptureOutcome, d.LastCaptureRecord)
+				}
+				fmt.Fprintf(w, "declaration:   revision %d, %s\n", d.Revision, d.Declaration)
+				fmt.Fprintf(w, "\n%d versions, %d changes\n", len(d.Versions), d.Changes)
+				for _, v := range d.Versions {
+					fmt.Fprintf(w, "  v%-3d %-7s %s  %s  (%d bytes of text, snapshot %s)\n", v.Number, v.Kind, v.Snapshot.CapturedAt, v.RecordID, v.Text.Size, v.Snapshot.RecordID)
+					for _, c := range v.Confirmations {
+						fmt.Fprintf(w, "         confirmed %s  snapshot %s\n", c.Snapshot.CapturedAt, c.Snapshot.RecordID)
+					}
+				}
+				if len(d.Failures) > 0 {
+					fmt.Fprintf(w, "\n%d snapshots without extractable text\n", len(d.Failures))
+					for _, f := range d.Failures {
+						fmt.Fprintf(w, "  %s  snapshot %s: %s: %s\n", f.Snapshot.CapturedAt, f.Snapshot.RecordID, f.Failure.Reason, printable(f.Failure.Message))
+					}
+				}
+				if len(d.Provisions) > 0 {
+					fmt.Fprintln(w)
+					printProvisions(w, d)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -431,8 +446,8 @@ func printProvisions(w io.Writer, d *archive.Document) {
 		if p.Label != "" {
 			label = " [" + p.Label + "]"
 		}
-		fmt.Fprintf(w, "  %s%s: %s as of %s\n    %q\n    quoted from %s at [%d, %d)\n", p.RecordID, printable(label), strings.ToUpper(p.Status), p.StatusVersion,
-			abbreviate(p.Quote.Exact, 100), p.Version, p.Position.Start, p.Position.End)
+		fmt.Fprintf(w, "  %s%s: %s as of %s%s\n    %q\n    quoted from %s at [%d, %d)\n", p.RecordID, printable(label), strings.ToUpper(p.Status), p.StatusVersion,
+			upgradeNote(p.StatusVersionKind), abbreviate(p.Quote.Exact, 100), p.Version, p.Position.Start, p.Position.End)
 		for _, h := range p.History {
 			extra := ""
 			switch h.Status {
@@ -441,11 +456,22 @@ func printProvisions(w io.Writer, d *archive.Document) {
 			case "changed":
 				extra = fmt.Sprintf(" (similarity %.3f): %q", h.Similarity, abbreviate(h.Closest, 80))
 			case "removed":
-				extra = fmt.Sprintf(" (closest similarity %.3f)", h.Similarity)
+				extra = " (no similar passage)"
+				if h.Similarity > 0 {
+					extra = fmt.Sprintf(" (closest similarity %.3f)", h.Similarity)
+				}
 			}
-			fmt.Fprintf(w, "    %-8s in %s%s\n", h.Status, h.Version, printable(extra))
+			fmt.Fprintf(w, "    %-8s in %s%s%s\n", h.Status, h.Version, upgradeNote(h.VersionKind), printable(extra))
 		}
 	}
+}
+
+// upgradeNote marks a status taken in a technical upgrade.
+func upgradeNote(kind string) string {
+	if kind == "upgrade" {
+		return " [a technical upgrade: the text extracted again, not a change of the document]"
+	}
+	return ""
 }
 
 func abbreviate(s string, n int) string {

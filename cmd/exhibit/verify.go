@@ -20,8 +20,8 @@ import (
 func newVerifyCmd(g *globals) *cobra.Command {
 	var snapshot, text, key, output, recordID, logURL, policyPath, tsaRoots string
 	cmd := &cobra.Command{
-		Use:   "verify BUNDLE [--snapshot FILE] [--key VKEY | --archive DIR]",
-		Short: "Verify an evidence bundle offline",
+		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY | --archive DIR]",
+		Short: "Verify an evidence bundle or package offline",
 		Long: `Verify an evidence bundle (exhibit JSON or C2SP tlog-proof) offline, and report
 each check by name:
 
@@ -55,6 +55,15 @@ each check by name:
                         checkpoint signed by the key that extends the bundle's
                         (an RFC 6962 consistency proof from the served tiles):
                         the entry is still in the log the public sees
+
+A PACKAGE.zip (exhibit export) is checked whole, each check naming its
+file: the zip is the canonical zip of its files, every file is the one
+MANIFEST.json and SHA256SUMS list (none missing, none extra), log-key.vkey
+is the trusted key, the bundle's checks above with the snapshot (or text)
+it holds, bundle.tlog-proof and provenance.json are the same evidence,
+tls-chain.pem and headers.json are the objects the statement names, the
+witnesses (policy.txt) and time-stamp (tsa/) when present, and the
+certificate and VERIFY.md are exactly those the evidence gives.
 
 The trusted key is --key (a C2SP vkey, name+hex8+base64, or a file holding
 one), else the verifier key of --archive. Nothing in the bundle is trusted.
@@ -104,6 +113,12 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				if _, err := verify.ParseRecordID(recordID); err != nil {
 					return usageError("--record-id: %v", err)
 				}
+			}
+			if isPackage(args[0], data) {
+				if snapshot != "" || text != "" {
+					return usageError("--snapshot and --text do not apply to an evidence package: it holds them")
+				}
+				return verifyPackage(cmd, data, pk, recordID, output, logURL)
 			}
 			if snapshot != "" {
 				f, err := os.Open(snapshot)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,40 +32,38 @@ list of chunks {"op": "equal"|"insert"|"delete", "text": ...} and a summary.`,
 			if err := checkOutput(color, "auto", "always", "never"); err != nil {
 				return usageError("--color %q: want auto, always or never", color)
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openRead(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			va, ta, err := a.VersionText(ctx, args[0])
-			if err != nil {
-				return docError(err)
-			}
-			vb, tb, err := a.VersionText(ctx, args[1])
-			if err != nil {
-				return docError(err)
-			}
-			if va.Document != vb.Document {
-				return usageError("%s is a version of %s, %s of %s: diff compares versions of one document", va.RecordID, va.Document, vb.RecordID, vb.Document)
-			}
-			chunks := textdiff.Words(string(ta), string(tb))
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), struct {
-					Document string           `json:"document_id"`
-					From     string           `json:"from"`
-					To       string           `json:"to"`
-					Summary  string           `json:"summary"`
-					Chunks   []textdiff.Chunk `json:"chunks"`
-				}{va.Document, va.RecordID, vb.RecordID, textdiff.Summary(chunks), chunks})
-			}
-			w := cmd.OutOrStdout()
-			pa, pb := va.Entry.Version.Predicate, vb.Entry.Version.Predicate
-			fmt.Fprintf(w, "%s: version %d (%s, captured %s) → version %d (%s, captured %s): %s\n\n",
-				va.Document, pa.Number, va.RecordID, pa.Snapshot.CapturedAt, pb.Number, vb.RecordID, pb.Snapshot.CapturedAt, textdiff.Summary(chunks))
-			useColor := color == "always" || color == "auto" && isTerminal(os.Stdout) && w == os.Stdout
-			return textdiff.Render(w, sanitizeChunks(chunks), useColor, context_)
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				va, ta, err := a.VersionText(ctx, args[0])
+				if err != nil {
+					return docError(err)
+				}
+				vb, tb, err := a.VersionText(ctx, args[1])
+				if err != nil {
+					return docError(err)
+				}
+				if va.Document != vb.Document {
+					return usageError("%s is a version of %s, %s of %s: diff compares versions of one document", va.RecordID, va.Document, vb.RecordID, vb.Document)
+				}
+				chunks, err := textdiff.Words(string(ta), string(tb))
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), struct {
+						Document string           `json:"document_id"`
+						From     string           `json:"from"`
+						To       string           `json:"to"`
+						Summary  string           `json:"summary"`
+						Chunks   []textdiff.Chunk `json:"chunks"`
+					}{va.Document, va.RecordID, vb.RecordID, textdiff.Summary(chunks), chunks})
+				}
+				w := cmd.OutOrStdout()
+				pa, pb := va.Entry.Version.Predicate, vb.Entry.Version.Predicate
+				fmt.Fprintf(w, "%s: version %d (%s, captured %s) → version %d (%s, captured %s): %s\n\n",
+					va.Document, pa.Number, va.RecordID, pa.Snapshot.CapturedAt, pb.Number, vb.RecordID, pb.Snapshot.CapturedAt, textdiff.Summary(chunks))
+				useColor := color == "always" || color == "auto" && isTerminal(os.Stdout) && w == os.Stdout
+				return textdiff.Render(w, sanitizeChunks(chunks), useColor, context_)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -103,8 +100,8 @@ func newChangesCmd(g *globals) *cobra.Command {
 		Use:   "changes [--since 30d|RFC3339] [--entity E] [--output text|json]",
 		Short: "List the tracked documents that changed, and when",
 		Long: `List the changes of tracked documents captured since a time (--since: a
-duration back from now in days "30d", hours "12h" or any Go duration, or an
-RFC 3339 time; default 30d), newest first. A change is a version whose text
+duration back from now in days "30d", hours "12h" or any Go duration, a date
+(2026-05-08, midnight UTC) or an RFC 3339 time; default 30d), newest first. A change is a version whose text
 differs from the one before; first versions and technical upgrades (after
 reextract) are not changes. The time shown is the capture of the snapshot
 that first showed the change: the document changed no later than that.`,
@@ -113,31 +110,31 @@ that first showed the change: the document changed no later than that.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			t, err := ParseSince(since, time.Now())
+			t, err := archive.ParseSince(since, time.Now())
 			if err != nil {
 				return usageError("--since: %v", err)
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openRead(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			changes, err := a.Changes(ctx, t, entity)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), changes)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%d changes since %s\n", len(changes), t.UTC().Format(time.RFC3339))
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			for _, c := range changes {
-				fmt.Fprintf(tw, "%s\t%s\t%s %s\tv%d\t%s\t(diff %s %s)\n", c.CapturedAt, c.Document, printable(c.Entity), printable(c.Title), c.Number, c.Version, c.Previous, c.Version)
-			}
-			return tw.Flush()
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				changes, err := a.Changes(ctx, t, entity)
+				if err != nil {
+					return err
+				}
+				if entity != "" && len(changes) == 0 {
+					if docs, err := a.Documents(ctx); err == nil && !hasEntity(docs, entity) {
+						fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: no tracked document has the entity %q (entities are matched exactly; exhibit track list shows them)\n", entity)
+					}
+				}
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), changes)
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%d changes since %s\n", len(changes), t.UTC().Format(time.RFC3339))
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				for _, c := range changes {
+					fmt.Fprintf(tw, "%s\t%s\t%s %s\tv%d\t%s\t(diff %s %s)\n", c.CapturedAt, c.Document, printable(c.Entity), printable(c.Title), c.Number, c.Version, c.Previous, c.Version)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "30d", "how far back: 30d, 12h, or an RFC 3339 time")
@@ -146,24 +143,13 @@ that first showed the change: the document changed no later than that.`,
 	return cmd
 }
 
-// ParseSince reads a --since value: "Nd" days, a Go duration, or an RFC
-// 3339 time; durations count back from now.
-func ParseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 {
-			return time.Time{}, fmt.Errorf("%q: want a number of days such as 30d", s)
+func hasEntity(docs []*archive.Document, entity string) bool {
+	for _, d := range docs {
+		if d.Entity == entity {
+			return true
 		}
-		return now.AddDate(0, 0, -n), nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q: want 30d, 12h or an RFC 3339 time", s)
-	}
-	return now.Add(-d), nil
+	return false
 }
 
 func newQuoteCmd(g *globals) *cobra.Command {
@@ -189,31 +175,26 @@ provision against each later version at once.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openWrite(ctx, cmd, false)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			p, statuses, err := a.Quote(ctx, args[0], o)
-			if err != nil {
-				return docError(err)
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), struct {
-					Provision *archive.TrackRecord   `json:"provision"`
-					Statuses  []*archive.TrackRecord `json:"provision_statuses"`
-				}{p, statuses})
-			}
-			pp := p.Entry.Provision.Predicate
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "provision %s of %s: code points [%d, %d) of version %s\nbundle:  %s\n", p.RecordID, p.Document, pp.Position.Start, pp.Position.End, pp.Version, p.Bundle)
-			for _, s := range statuses {
-				sp := s.Entry.ProvisionStatus.Predicate
-				fmt.Fprintf(w, "  %-8s in later version %s (%s)\n", sp.Status, sp.Version, s.RecordID)
-			}
-			return nil
+			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
+				p, statuses, err := a.Quote(ctx, args[0], o)
+				if err != nil {
+					return docError(err)
+				}
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), struct {
+						Provision *archive.TrackRecord   `json:"provision"`
+						Statuses  []*archive.TrackRecord `json:"provision_statuses"`
+					}{p, statuses})
+				}
+				pp := p.Entry.Provision.Predicate
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "provision %s of %s: code points [%d, %d) of version %s\nbundle:  %s\n", p.RecordID, p.Document, pp.Position.Start, pp.Position.End, pp.Version, p.Bundle)
+				for _, s := range statuses {
+					sp := s.Entry.ProvisionStatus.Predicate
+					fmt.Fprintf(w, "  %-8s in later version %s (%s)\n", sp.Status, sp.Version, s.RecordID)
+				}
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -236,25 +217,23 @@ func newProvisionsCmd(g *globals) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			a, err := g.openRead(ctx)
-			if err != nil {
-				return err
-			}
-			defer a.Close(context.Background())
-			d, err := a.Document(ctx, args[0])
-			if err != nil {
-				return docError(err)
-			}
-			if output == "json" {
-				if d.Provisions == nil {
-					d.Provisions = []*archive.ProvisionInfo{}
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				d, err := a.Document(ctx, args[0])
+				if err != nil {
+					return docError(err)
 				}
-				return writeJSON(cmd.OutOrStdout(), d.Provisions)
-			}
-			printProvisions(cmd.OutOrStdout(), d)
-			return nil
+				if output == "json" {
+					if d.Provisions == nil {
+						d.Provisions = []*archive.ProvisionInfo{}
+					}
+					return writeJSON(cmd.OutOrStdout(), struct {
+						Document   string                   `json:"document_id"`
+						Provisions []*archive.ProvisionInfo `json:"provisions"`
+					}{d.ID, d.Provisions})
+				}
+				printProvisions(cmd.OutOrStdout(), d)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")

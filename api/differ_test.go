@@ -1,0 +1,48 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/textdiff"
+)
+
+func TestDiffer(t *testing.T) {
+	d := newDiffer()
+	ctx := context.Background()
+	a, b := &archive.TrackRecord{RecordID: "A"}, &archive.TrackRecord{RecordID: "B"}
+	ch, err := d.words(ctx, a, b, []byte("we do not sell"), []byte("we sell"))
+	if err != nil || textdiff.Summary(ch) != "+0 −2 words" {
+		t.Fatalf("words: %v %v", ch, err)
+	}
+	// Versions never change: a second call is served from the cache, even
+	// with other bytes.
+	if ch2, _ := d.words(ctx, a, b, []byte("x"), []byte("y")); textdiff.Summary(ch2) != "+0 −2 words" {
+		t.Errorf("not cached: %v", ch2)
+	}
+	big := []byte(strings.Repeat("word ", textdiff.MaxBytes/5+1))
+	c := &archive.TrackRecord{RecordID: "C"}
+	if _, err := d.words(ctx, a, c, big, nil); !errors.Is(err, textdiff.ErrTooLarge) {
+		t.Errorf("huge texts: %v", err)
+	}
+	// A cancelled request waiting for a diff slot gives up.
+	d.sem <- struct{}{}
+	d.sem <- struct{}{}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := d.words(cctx, b, c, []byte("a"), []byte("b")); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled wait: %v", err)
+	}
+}
+
+func TestShown(t *testing.T) {
+	if got := shown("a\u202eb\nc\td\x1b[2J"); got != "a⟨U+202E⟩b\nc\td⟨U+001B⟩[2J" {
+		t.Errorf("shown = %q", got)
+	}
+	if got := shown("plain «text»"); got != "plain «text»" {
+		t.Errorf("shown changed plain text: %q", got)
+	}
+}

@@ -1,0 +1,954 @@
+package verify
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// An evidence package is one zip file holding a record's evidence, for a
+// stranger to check offline (`exhibit export`, docs/FORMATS.md section 6.3).
+// Its files, at fixed names:
+const (
+	// PackageManifest lists every other file but SHA256SUMS, with its size
+	// and SHA-256 ([Manifest]).
+	PackageManifest = "MANIFEST.json"
+	// PackageSums lists every other file in sha256sum(1) format, so that
+	// `sha256sum -c SHA256SUMS` checks them.
+	PackageSums = "SHA256SUMS"
+	// PackageBundle and PackageProof are the record's evidence bundle in its
+	// JSON and C2SP tlog-proof forms (section 6).
+	PackageBundle = "bundle.json"
+	PackageProof  = "bundle.tlog-proof"
+	// PackageLogKey is the log's verifier key, one vkey line. It is not
+	// trusted: the verifier supplies the key, which must equal it.
+	PackageLogKey = "log-key.vkey"
+	// PackageProvenance is the signed statement, indented (json.Indent of
+	// the DSSE payload, two spaces, final newline).
+	PackageProvenance = "provenance.json"
+	// PackageTLSChain is the stored certificate chain a capture's
+	// statement names by certificate_chain_sha256, byte for byte.
+	PackageTLSChain = "tls-chain.pem"
+	// PackageHeaders is the stored headers object a capture's statement
+	// names by headers_sha256, byte for byte.
+	PackageHeaders = "headers.json"
+	// PackageSnapshotDir holds the snapshot, named <sha256>.<ext>.
+	PackageSnapshotDir = "snapshot/"
+	// PackageTextDir holds the text of a version (for a version, provision
+	// or provision-status record), named <sha256>.txt.
+	PackageTextDir = "text/"
+	// PackagePolicy is a C2SP tlog-policy naming the log and its witnesses,
+	// when the archive has one. Not trusted unless the verifier supplies
+	// the same policy.
+	PackagePolicy = "policy.txt"
+	// PackageTimestamp is an RFC 3161 TimeStampResp (DER) over
+	// PackageCheckpointBody, PackageTSAChain the TSA's certificates (PEM),
+	// and PackageCheckpointBody the bundle checkpoint's body (section 5.3),
+	// the bytes the TSA stamped, for `openssl ts -verify -data`.
+	PackageTimestamp      = "tsa/checkpoint.tsr"
+	PackageTSAChain       = "tsa/chain.pem"
+	PackageCheckpointBody = "tsa/checkpoint-body.txt"
+	// The documents for people, derived from the rest: the citation
+	// certificate (HTML and PDF) and the instructions.
+	PackageCertificateHTML = "certificate.html"
+	PackageCertificatePDF  = "certificate.pdf"
+	PackageInstructions    = "VERIFY.md"
+)
+
+// PackageMediaType is the media_type of a package's MANIFEST.json.
+const PackageMediaType = "application/vnd.exhibit.package.v1+json"
+
+// PackageTime is the modification time of every file in a package: the
+// MS-DOS epoch, so that a package's bytes depend on its contents alone. It
+// is not a creation time.
+var PackageTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Manifest is a package's MANIFEST.json:
+//
+//	{
+//	  "media_type": "application/vnd.exhibit.package.v1+json",
+//	  "record_id": "EXR-…",
+//	  "kind": "capture",
+//	  "log_origin": "example.org/log",
+//	  "log_key": "example.org/log+1234abcd+A…",
+//	  "generator": "exhibit 0.1.0",
+//	  "files": [{"name": "bundle.json", "size": 1234, "sha256": "…"}, …]
+//	}
+//
+// Files are sorted by name and exclude MANIFEST.json and SHA256SUMS. Kind
+// is the record's kind ([Entry.Kind]). Generator names the software that
+// wrote the derived documents. Nothing in it is trusted: every value is
+// compared with the verified bundle or the files.
+type Manifest struct {
+	MediaType string         `json:"media_type"`
+	RecordID  string         `json:"record_id"`
+	Kind      string         `json:"kind"`
+	LogOrigin string         `json:"log_origin"`
+	LogKey    string         `json:"log_key"`
+	Generator string         `json:"generator"`
+	Files     []ManifestFile `json:"files"`
+}
+
+// ManifestFile is one file of a package.
+type ManifestFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// NewManifest lists files (name to contents) in a manifest, sorted by
+// name, leaving out MANIFEST.json and SHA256SUMS.
+func NewManifest(recordID, kind string, key *PublicKey, generator string, files map[string][]byte) *Manifest {
+	m := &Manifest{MediaType: PackageMediaType, RecordID: recordID, Kind: kind, LogOrigin: key.Name, LogKey: key.VKey, Generator: generator, Files: []ManifestFile{}}
+	for name, b := range files {
+		if name == PackageManifest || name == PackageSums {
+			continue
+		}
+		m.Files = append(m.Files, ManifestFile{Name: name, Size: int64(len(b)), SHA256: SHA256Hex(b)})
+	}
+	slices.SortFunc(m.Files, func(a, b ManifestFile) int { return strings.Compare(a.Name, b.Name) })
+	return m
+}
+
+// Marshal returns the manifest's JSON, indented by two spaces, with a
+// final newline.
+func (m *Manifest) Marshal() []byte {
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		panic(err) // Manifest holds only marshalable types.
+	}
+	return append(out, '\n')
+}
+
+// ParseManifest decodes a MANIFEST.json strictly (as bundles are: no
+// unknown, duplicate or differently cased keys, no trailing data) and
+// checks its shape: the media type, file names that are safe relative
+// paths, sorted and unique, and lowercase hex SHA-256s.
+func ParseManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := decodeStrict(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPackage, err)
+	}
+	if m.MediaType != PackageMediaType {
+		return nil, fmt.Errorf("%w: media_type is %q, want %q", ErrPackage, m.MediaType, PackageMediaType)
+	}
+	for i, f := range m.Files {
+		if err := checkPackageName(f.Name); err != nil {
+			return nil, fmt.Errorf("%w: files[%d]: %v", ErrPackage, i, err)
+		}
+		if f.Name == PackageManifest || f.Name == PackageSums {
+			return nil, fmt.Errorf("%w: files[%d]: %s lists itself", ErrPackage, i, f.Name)
+		}
+		if i > 0 && m.Files[i-1].Name >= f.Name {
+			return nil, fmt.Errorf("%w: files are not sorted by name and unique at %q", ErrPackage, f.Name)
+		}
+		if !IsSHA256Hex(f.SHA256) || f.Size < 0 {
+			return nil, fmt.Errorf("%w: files[%d] (%s): bad sha256 or size", ErrPackage, i, f.Name)
+		}
+	}
+	return &m, nil
+}
+
+// Sums returns the SHA256SUMS file of a package with this manifest, whose
+// MANIFEST.json is manifestJSON: one line per file, "<hex>  <name>\n"
+// (sha256sum's text mode), sorted by name, MANIFEST.json included.
+func (m *Manifest) Sums(manifestJSON []byte) []byte {
+	files := append([]ManifestFile{{Name: PackageManifest, SHA256: SHA256Hex(manifestJSON)}}, m.Files...)
+	slices.SortFunc(files, func(a, b ManifestFile) int { return strings.Compare(a.Name, b.Name) })
+	var w bytes.Buffer
+	for _, f := range files {
+		fmt.Fprintf(&w, "%s  %s\n", f.SHA256, f.Name)
+	}
+	return w.Bytes()
+}
+
+// ErrPackage is wrapped by errors about a package's structure.
+var ErrPackage = errors.New("invalid evidence package")
+
+func checkPackageName(name string) error {
+	switch {
+	case name == "" || len(name) > 255:
+		return fmt.Errorf("file name %q is empty or too long", name)
+	case strings.HasPrefix(name, "/") || strings.Contains(name, `\`) || path.Clean(name) != name || name == "." || strings.HasPrefix(name, "../") || name == "..":
+		return fmt.Errorf("file name %q is not a clean relative path", name)
+	}
+	for _, r := range name {
+		if IsControl(r) || r == ' ' {
+			return fmt.Errorf("file name %q holds a space or control character", name)
+		}
+	}
+	return nil
+}
+
+// WritePackage writes files (name to contents) as a package's canonical
+// zip: entries sorted by name, stored (not compressed), each with
+// [PackageTime] as its modification time and mode 0644, no comment. The
+// bytes are thus a function of the files alone, and [CheckPackage]
+// rebuilds them to check that nothing else in the zip was changed.
+// Names must be clean relative paths with forward slashes.
+func WritePackage(files map[string][]byte) ([]byte, error) {
+	b, _, err := writePackage(files)
+	return b, err
+}
+
+// writePackage also returns, for each file, the offset where its entry
+// (local header) begins, and under "" that of the central directory.
+func writePackage(files map[string][]byte) ([]byte, map[string]int64, error) {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if err := checkPackageName(n); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrPackage, err)
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var buf bytes.Buffer
+	offsets := map[string]int64{}
+	zw := zip.NewWriter(&buf)
+	for _, n := range names {
+		if err := zw.Flush(); err != nil {
+			return nil, nil, err
+		}
+		offsets[n] = int64(buf.Len())
+		fh := &zip.FileHeader{Name: n, Method: zip.Store, Modified: PackageTime}
+		fh.SetMode(0o644)
+		w, err := zw.CreateHeader(fh)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := w.Write(files[n]); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := zw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	offsets[""] = int64(buf.Len()) // the central directory
+	if err := zw.Close(); err != nil {
+		return nil, nil, err
+	}
+	return buf.Bytes(), offsets, nil
+}
+
+// Names of the checks [CheckPackage] reports besides those of [Check].
+const (
+	CheckPackageZip       = "package-zip"
+	CheckPackageManifest  = "manifest"
+	CheckPackageFile      = "file"
+	CheckPackageSums      = "sha256sums"
+	CheckPackageLogKey    = "log-key"
+	CheckPackageProof     = "bundle-forms"
+	CheckPackageStatement = "provenance"
+	CheckPackageTLSChain  = "tls-chain"
+	CheckPackageHeaders   = "headers"
+	CheckPackageText      = "text"
+	CheckPackagePolicy    = "witnesses"
+	CheckPackageTimestamp = "timestamp"
+	CheckPackageDerived   = "derived-documents"
+)
+
+// PackageCheck is one check of a package: a [Result] and, when the check
+// is about one file, its name.
+type PackageCheck struct {
+	Result
+	File string `json:"file,omitempty"`
+}
+
+// PackageReport is the outcome of [CheckPackage].
+type PackageReport struct {
+	Verified bool           `json:"verified"`
+	RecordID string         `json:"record_id"`
+	Checks   []PackageCheck `json:"checks"`
+	// Notes say what was present but could not be checked (a time-stamp
+	// token without trusted TSA roots, say), for people.
+	Notes []string `json:"notes,omitempty"`
+
+	// Bundle is the bundle's report (its checks are also in Checks).
+	Bundle *Report `json:"-"`
+	// Package is the package read, when the zip could be opened.
+	Package *Package `json:"-"`
+}
+
+// Failed returns the first failed check, or nil.
+func (r *PackageReport) Failed() *PackageCheck {
+	for i := range r.Checks {
+		if !r.Checks[i].OK {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// Package is a package's contents, as [CheckPackage] read them.
+type Package struct {
+	// Files maps each file's name to its bytes.
+	Files map[string][]byte
+	// Manifest is the parsed MANIFEST.json, or nil.
+	Manifest *Manifest
+	// Bundle is the bundle's verified report (nil before it ran).
+	Bundle *Report
+}
+
+// PackageOptions configure [CheckPackage].
+type PackageOptions struct {
+	// RecordID, if set, is the record ID the verifier was cited; the
+	// package must be that record's.
+	RecordID string
+	// Policy, if set, is the trust policy the verifier holds (C2SP
+	// tlog-policy text). A policy.txt in the package must then be the same
+	// bytes, and the bundle's checkpoint must meet its quorum. Without it,
+	// a policy.txt in the package is used to report the witnesses, as a
+	// claim, and a note says so.
+	Policy []byte
+	// TSARoots, if set, are the trusted time-stamping authorities' root
+	// certificates; a time-stamp token in the package is then verified
+	// against them. Without them the token's message imprint is not
+	// checked, and a note says so.
+	TSARoots *x509.CertPool
+	// MaxSize bounds the total size of the files read from the zip; zero
+	// means the zip's own size (a canonical package stores its files
+	// uncompressed, so that only a compressed, non-canonical zip can hold
+	// more).
+	MaxSize int64
+	// Derived, if set, regenerates the documents derived from the rest of
+	// the package (certificate.html, certificate.pdf, VERIFY.md) from p,
+	// whose bundle has verified. Each returned file must equal the
+	// package's byte for byte (check "derived-documents"). It returns
+	// [ErrNotReproducible] when it cannot (another generator version); the
+	// check is then skipped with a note. Package verify has no such
+	// generator: exhibit's CLI passes archive/export.Derived.
+	Derived func(p *Package) (map[string][]byte, error)
+}
+
+// ErrNotReproducible is returned by a [PackageOptions.Derived] function
+// that cannot regenerate a package's derived documents.
+var ErrNotReproducible = errors.New("derived documents not reproducible by this generator")
+
+// FileMismatchError reports a package file whose contents are not those
+// the manifest (or the signed statement) names. WantSize is -1 when only
+// the hash is known (a statement names objects by SHA-256 alone).
+type FileMismatchError struct {
+	File               string
+	WantSHA256, SHA256 string
+	WantSize, Size     int64
+}
+
+func (e *FileMismatchError) Error() string {
+	if e.WantSize < 0 {
+		return fmt.Sprintf("%s: SHA-256 %s (%d bytes), but the statement names %s", e.File, e.SHA256, e.Size, e.WantSHA256)
+	}
+	return fmt.Sprintf("%s: SHA-256 %s (%d bytes), but %s (%d bytes) is expected", e.File, e.SHA256, e.Size, e.WantSHA256, e.WantSize)
+}
+
+// CheckPackage verifies an evidence package (a zip, as `exhibit export`
+// writes it) against the trusted log key, offline. It runs, in order and
+// each by name:
+//
+//   - package-zip: the zip opens, its file names are safe and unique, and
+//     its bytes are exactly the canonical zip of its files
+//     ([WritePackage]), so that a changed byte anywhere, in a header too,
+//     is caught (and the file whose entry holds it named);
+//   - manifest: MANIFEST.json parses, is exactly as [Manifest.Marshal]
+//     writes it, and names the bundle's record;
+//   - file (one per file): each file the manifest lists is present with
+//     the listed size and SHA-256, and no file is unlisted;
+//   - sha256sums: SHA256SUMS is exactly the one the manifest gives;
+//   - log-key: log-key.vkey holds the trusted key, and the manifest names
+//     it and its origin (the package's own key is never trusted);
+//   - the checks of [Check] on bundle.json, with the snapshot (or, for a
+//     version or provision record, the text) it holds;
+//   - bundle-forms: bundle.json and bundle.tlog-proof are the same bundle,
+//     each exactly as [Bundle.Marshal] and [Bundle.MarshalProof] write it;
+//   - provenance: provenance.json is the signed statement, exactly as
+//     [IndentStatement] writes it;
+//   - tls-chain, headers, text: the stored objects the statement names
+//     by SHA-256 are there, and are those;
+//   - witnesses (with policy.txt): the checkpoint's cosignatures;
+//   - timestamp (with tsa/checkpoint.tsr): the token stamps the bundle's
+//     checkpoint body, verified against [PackageOptions.TSARoots];
+//   - derived-documents (with [PackageOptions.Derived]): the certificate
+//     and instructions are those the verified contents give.
+//
+// Verified is true only when every check passed. CheckPackage never
+// returns an error: every problem is a failed check, naming its file.
+func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageReport {
+	r := &PackageReport{}
+	add := func(name, file string, err error, okDetail string) bool {
+		c := PackageCheck{Result: Result{Name: name, OK: err == nil, Detail: okDetail, Err: err}, File: file}
+		if err != nil {
+			c.Detail = err.Error()
+		}
+		r.Checks = append(r.Checks, c)
+		return err == nil
+	}
+	finish := func() *PackageReport {
+		r.Verified = len(r.Checks) > 0 && r.Failed() == nil
+		return r
+	}
+	if key == nil {
+		add(CheckPackageLogKey, "", errors.New("no trusted log key given"), "")
+		return finish()
+	}
+
+	// package-zip
+	files, badFile, err := readPackage(zipData, opts.MaxSize)
+	if !add(CheckPackageZip, badFile, err, fmt.Sprintf("%d files, %d bytes, canonical form", len(files), len(zipData))) {
+		if files == nil {
+			return finish()
+		}
+	}
+	p := &Package{Files: files}
+	r.Package = p
+
+	// manifest
+	m, err := ParseManifest(files[PackageManifest])
+	if _, ok := files[PackageManifest]; !ok {
+		err = fmt.Errorf("%w: no %s", ErrPackage, PackageManifest)
+	}
+	if err == nil && !bytes.Equal(files[PackageManifest], m.Marshal()) {
+		err = fmt.Errorf("%s is not in canonical form (%s)", PackageManifest, firstLineDiff(files[PackageManifest], m.Marshal()))
+	}
+	if add(CheckPackageManifest, PackageManifest, err, "") {
+		p.Manifest = m
+		r.RecordID = m.RecordID
+		r.Checks[len(r.Checks)-1].Detail = fmt.Sprintf("%s record %s of log %s, %d files, written by %s", m.Kind, m.RecordID, m.LogOrigin, len(m.Files), m.Generator)
+	}
+
+	// file, one per file
+	listed := map[string]bool{PackageManifest: true, PackageSums: true}
+	if m != nil {
+		for _, f := range m.Files {
+			listed[f.Name] = true
+			b, ok := files[f.Name]
+			switch {
+			case !ok:
+				add(CheckPackageFile, f.Name, fmt.Errorf("%s: listed in the manifest but missing from the package", f.Name), "")
+			case SHA256Hex(b) != f.SHA256 || int64(len(b)) != f.Size:
+				add(CheckPackageFile, f.Name, &FileMismatchError{File: f.Name, WantSHA256: f.SHA256, WantSize: f.Size, SHA256: SHA256Hex(b), Size: int64(len(b))}, "")
+			default:
+				add(CheckPackageFile, f.Name, nil, fmt.Sprintf("%s: %d bytes, SHA-256 %s", f.Name, f.Size, f.SHA256))
+			}
+		}
+	}
+	for _, n := range sortedKeys(files) {
+		if !listed[n] {
+			add(CheckPackageFile, n, fmt.Errorf("%s: in the package but not listed in the manifest", n), "")
+		}
+	}
+
+	// sha256sums
+	if m == nil {
+		add(CheckPackageSums, PackageSums, errors.New("not checked: no valid manifest"), "")
+	} else if want := m.Sums(files[PackageManifest]); !bytes.Equal(files[PackageSums], want) {
+		add(CheckPackageSums, PackageSums, fmt.Errorf("%s is not the list the manifest gives (%s)", PackageSums, firstLineDiff(files[PackageSums], want)), "")
+	} else {
+		add(CheckPackageSums, PackageSums, nil, fmt.Sprintf("%d lines agree with the manifest", len(m.Files)+1))
+	}
+
+	// log-key
+	gotKey := string(files[PackageLogKey])
+	switch {
+	case gotKey != key.VKey+"\n":
+		add(CheckPackageLogKey, PackageLogKey, fmt.Errorf("the package's key %q is not the trusted key %s: the package's own key is never trusted", abbreviate(strings.TrimSuffix(gotKey, "\n"), 120), key.VKey), "")
+	case m != nil && (m.LogKey != key.VKey || m.LogOrigin != key.Name):
+		add(CheckPackageLogKey, PackageManifest, fmt.Errorf("the manifest names log %q with key %q, not the trusted key %s", m.LogOrigin, m.LogKey, key.VKey), "")
+	default:
+		add(CheckPackageLogKey, PackageLogKey, nil, "the package's key is the trusted key "+key.VKey)
+	}
+
+	// The bundle, with the snapshot or text the package holds.
+	var bopts Options
+	bopts.RecordID = opts.RecordID
+	snapName, snap := onlyFileIn(files, PackageSnapshotDir)
+	textName, text := onlyFileIn(files, PackageTextDir)
+	if snapName != "" {
+		bopts.Snapshot = bytes.NewReader(snap)
+	}
+	bundleData, ok := files[PackageBundle]
+	if !ok {
+		add(CheckBundleParse, PackageBundle, fmt.Errorf("%w: no %s", ErrPackage, PackageBundle), "")
+		return finish()
+	}
+	// A version's text is its subject; a provision's quote is checked
+	// against its version's text. Peek (unverified) at the kind to choose.
+	if textName != "" {
+		if b, err := ParseBundle(bundleData); err == nil {
+			if env, err := ParseEnvelope(b.Entry); err == nil {
+				var head struct {
+					PredicateType string `json:"predicateType"`
+				}
+				json.Unmarshal(env.Payload, &head)
+				switch head.PredicateType {
+				case VersionPredicateType:
+					bopts.Snapshot = bytes.NewReader(text)
+				case ProvisionPredicateType:
+					bopts.Text = text
+				}
+			}
+		}
+	}
+	br := Check(bundleData, key, bopts)
+	r.Bundle, p.Bundle = br, br
+	for _, c := range br.Checks {
+		file := PackageBundle
+		switch c.Name {
+		case CheckSnapshotDigest:
+			file = snapName
+			if file == "" {
+				file = textName
+			}
+		case CheckProvisionQuote:
+			file = textName
+		}
+		r.Checks = append(r.Checks, PackageCheck{Result: c, File: file})
+	}
+	if br.Bundle != nil && m != nil && br.RecordID != m.RecordID {
+		add(CheckPackageManifest, PackageManifest, fmt.Errorf("the manifest names record %s, the bundle %s", m.RecordID, br.RecordID), "")
+	}
+	if r.RecordID == "" || br.Bundle != nil {
+		r.RecordID = br.RecordID
+	}
+	if m != nil && br.Entry != nil && m.Kind != br.Entry.Kind() {
+		add(CheckPackageManifest, PackageManifest, fmt.Errorf("the manifest says the record is a %s, the statement is a %s", m.Kind, br.Entry.Kind()), "")
+	}
+	if br.Bundle == nil {
+		return finish()
+	}
+	b := br.Bundle
+
+	// bundle-forms
+	if !bytes.Equal(bundleData, b.Marshal()) {
+		add(CheckPackageProof, PackageBundle, fmt.Errorf("%s is not in canonical form (%s)", PackageBundle, firstLineDiff(bundleData, b.Marshal())), "")
+	}
+	if pd, ok := files[PackageProof]; !ok {
+		add(CheckPackageProof, PackageProof, fmt.Errorf("%w: no %s", ErrPackage, PackageProof), "")
+	} else if pb, err := ParseProof(pd); err != nil {
+		add(CheckPackageProof, PackageProof, err, "")
+	} else if !bytes.Equal(pd, b.MarshalProof()) || pb.Index != b.Index {
+		add(CheckPackageProof, PackageProof, fmt.Errorf("%s is not %s in tlog-proof form", PackageProof, PackageBundle), "")
+	} else {
+		add(CheckPackageProof, PackageProof, nil, PackageBundle+" and "+PackageProof+" are the same bundle, each in canonical form")
+	}
+
+	if br.Entry == nil {
+		return finish()
+	}
+	// provenance
+	env, _ := ParseEnvelope(b.Entry) // parsed by Check already
+	pv, ok := files[PackageProvenance]
+	switch {
+	case !ok:
+		add(CheckPackageStatement, PackageProvenance, fmt.Errorf("%w: no %s", ErrPackage, PackageProvenance), "")
+	case !bytes.Equal(pv, IndentStatement(env.Payload)):
+		add(CheckPackageStatement, PackageProvenance, fmt.Errorf("%s is not the signed statement, indented (%s)", PackageProvenance, firstLineDiff(pv, IndentStatement(env.Payload))), "")
+	default:
+		add(CheckPackageStatement, PackageProvenance, nil, fmt.Sprintf("the signed %s statement (%d bytes of payload), indented", br.Entry.Kind(), len(env.Payload)))
+	}
+
+	// The stored objects the statement names.
+	wantObjects := map[string]string{} // file name -> sha256 named by the statement
+	checkObject := func(name, file, digest, what string) {
+		wantObjects[file] = digest
+		got, ok := files[file]
+		switch {
+		case !ok:
+			add(name, file, fmt.Errorf("the statement names %s %s, but the package has no %s", what, digest, file), "")
+		case SHA256Hex(got) != digest:
+			add(name, file, &FileMismatchError{File: file, WantSHA256: digest, WantSize: -1, SHA256: SHA256Hex(got), Size: int64(len(got))}, "")
+		default:
+			add(name, file, nil, fmt.Sprintf("%s: %s SHA-256 %s, as signed", file, what, digest))
+		}
+	}
+	if st := br.Statement; st != nil {
+		if st.Predicate.Snapshot != nil {
+			wantObjects[snapName] = st.Predicate.Snapshot.SHA256
+			if snapName == "" {
+				add(CheckSnapshotDigest, PackageSnapshotDir, fmt.Errorf("the statement names snapshot %s, but the package has no %s file", st.Predicate.Snapshot.SHA256, PackageSnapshotDir), "")
+			} else if snapName != snapshotName(st.Predicate.Snapshot) {
+				add(CheckSnapshotDigest, snapName, fmt.Errorf("the snapshot is named %s, want %s", snapName, snapshotName(st.Predicate.Snapshot)), "")
+			}
+		}
+		if o := st.Predicate.Observed; o != nil {
+			if o.TLS != nil && o.TLS.CertificateChainSHA256 != "" {
+				checkObject(CheckPackageTLSChain, PackageTLSChain, o.TLS.CertificateChainSHA256, "certificate chain")
+				if certs, err := ParseCertificatesPEM(files[PackageTLSChain]); err == nil && len(certs) != o.TLS.Certificates {
+					add(CheckPackageTLSChain, PackageTLSChain, fmt.Errorf("%s holds %d certificates, the statement says %d", PackageTLSChain, len(certs), o.TLS.Certificates), "")
+				}
+			}
+			if o.HeadersDigest != "" {
+				checkObject(CheckPackageHeaders, PackageHeaders, o.HeadersDigest, "response headers")
+			}
+		}
+	} else if d := textDigest(br.Entry); d != "" {
+		wantObjects[textName] = d
+		if textName == "" {
+			add(CheckPackageText, PackageTextDir, fmt.Errorf("the statement names text %s, but the package has no %s file", d, PackageTextDir), "")
+		} else if want := PackageTextDir + d + ".txt"; textName != want {
+			add(CheckPackageText, textName, fmt.Errorf("the text is named %s, want %s", textName, want), "")
+		} else {
+			checkObject(CheckPackageText, textName, d, "version text")
+		}
+	}
+	// Objects the statement does not name have no place in the package.
+	for _, f := range []string{PackageTLSChain, PackageHeaders, snapName, textName} {
+		if _, named := wantObjects[f]; f != "" && !named {
+			if _, ok := files[f]; ok {
+				add(CheckPackageFile, f, fmt.Errorf("%s: the statement names no such object", f), "")
+			}
+		}
+	}
+	for _, n := range sortedKeys(files) {
+		if (strings.HasPrefix(n, PackageSnapshotDir) && n != snapName) || (strings.HasPrefix(n, PackageTextDir) && n != textName) {
+			add(CheckPackageFile, n, fmt.Errorf("%s: a second file in %s", n, path.Dir(n)), "")
+		}
+	}
+
+	checkPolicy(r, add, files, b, key, opts)
+	checkPackageTimestamp(r, add, files, b, opts)
+
+	// derived-documents
+	if opts.Derived != nil && p.Manifest != nil && br.Verified {
+		docs, err := opts.Derived(p)
+		switch {
+		case errors.Is(err, ErrNotReproducible):
+			r.Notes = append(r.Notes, "the certificate and VERIFY.md were not compared: "+err.Error())
+		case err != nil:
+			add(CheckPackageDerived, "", err, "")
+		default:
+			var names []string
+			ok := true
+			for _, n := range sortedKeys(docs) {
+				names = append(names, n)
+				if got, present := files[n]; !present || !bytes.Equal(got, docs[n]) {
+					ok = false
+					add(CheckPackageDerived, n, fmt.Errorf("%s is not the document the verified contents give (%s)", n, firstLineDiff(got, docs[n])), "")
+				}
+			}
+			if ok {
+				for _, n := range names {
+					add(CheckPackageDerived, n, nil, n+" is exactly the document the verified contents give")
+				}
+			}
+		}
+	}
+	blameManifest(r, add)
+	return finish()
+}
+
+// blameManifest names MANIFEST.json for a file whose listed hash it does
+// not have, when the file itself passed every check of its contents: the
+// manifest, not the file, was changed.
+func blameManifest(r *PackageReport, add func(name, file string, err error, okDetail string) bool) {
+	verified, failed := map[string]bool{}, map[string]bool{}
+	var mismatched []string
+	for _, c := range r.Checks {
+		switch {
+		case c.Name == CheckPackageFile && !c.OK:
+			var fm *FileMismatchError
+			if errors.As(c.Err, &fm) {
+				mismatched = append(mismatched, c.File)
+			}
+		case c.Name == CheckPackageFile:
+		case c.OK:
+			verified[c.File] = true
+		default:
+			failed[c.File] = true
+		}
+	}
+	for _, f := range mismatched {
+		if verified[f] && !failed[f] {
+			add(CheckPackageManifest, PackageManifest, fmt.Errorf("the manifest lists %s with another SHA-256, but %s passes every check of its contents: the manifest was changed", f, f), "")
+		}
+	}
+}
+
+func checkPolicy(r *PackageReport, add func(name, file string, err error, okDetail string) bool, files map[string][]byte, b *Bundle, key *PublicKey, opts PackageOptions) {
+	text, ok := files[PackagePolicy]
+	if !ok && opts.Policy == nil {
+		return
+	}
+	trusted := opts.Policy != nil
+	if trusted {
+		if ok && !bytes.Equal(text, opts.Policy) {
+			add(CheckPackagePolicy, PackagePolicy, fmt.Errorf("%s is not the trusted policy", PackagePolicy), "")
+			return
+		}
+		text = opts.Policy
+	}
+	pol, err := ParsePolicy(text)
+	if err != nil {
+		add(CheckPackagePolicy, PackagePolicy, err, "")
+		return
+	}
+	if l := pol.Log(key.Name); l == nil || l.Key.VKey != key.VKey {
+		add(CheckPackagePolicy, PackagePolicy, fmt.Errorf("the policy does not name the trusted log key %s", key.VKey), "")
+		return
+	}
+	w, err := OpenWitnessed([]byte(b.Checkpoint), pol)
+	if err == nil && !w.QuorumMet && trusted {
+		qe := &QuorumError{Quorum: pol.Quorum}
+		for _, c := range w.Cosignatures {
+			qe.Signed = append(qe.Signed, c.Witness)
+		}
+		err = qe
+	}
+	if err != nil {
+		add(CheckPackagePolicy, PackagePolicy, err, "")
+		return
+	}
+	var who []string
+	for _, c := range w.Cosignatures {
+		who = append(who, fmt.Sprintf("%s at %s", c.Witness, FormatTime(c.Time)))
+	}
+	detail := fmt.Sprintf("%d cosignatures (%s), quorum %q ", len(w.Cosignatures), strings.Join(who, ", "), pol.Quorum)
+	if w.QuorumMet {
+		detail += "met"
+	} else {
+		detail += "NOT met"
+	}
+	if !trusted {
+		detail += "; by the package's own policy"
+		r.Notes = append(r.Notes, "the witnesses were checked against the package's policy.txt; pass your own copy of the log's policy to rely on them")
+	}
+	add(CheckPackagePolicy, PackagePolicy, nil, detail)
+}
+
+func checkPackageTimestamp(r *PackageReport, add func(name, file string, err error, okDetail string) bool, files map[string][]byte, b *Bundle, opts PackageOptions) {
+	tok, ok := files[PackageTimestamp]
+	if !ok {
+		for _, f := range []string{PackageTSAChain, PackageCheckpointBody} {
+			if _, ok := files[f]; ok {
+				add(CheckPackageTimestamp, f, fmt.Errorf("%s without %s", f, PackageTimestamp), "")
+			}
+		}
+		return
+	}
+	body, err := CheckpointBody([]byte(b.Checkpoint))
+	if err != nil {
+		add(CheckPackageTimestamp, PackageBundle, err, "")
+		return
+	}
+	if !bytes.Equal(files[PackageCheckpointBody], body) {
+		add(CheckPackageTimestamp, PackageCheckpointBody, fmt.Errorf("%s is not the body of the bundle's checkpoint", PackageCheckpointBody), "")
+		return
+	}
+	if opts.TSARoots == nil {
+		r.Notes = append(r.Notes, "the RFC 3161 time-stamp token was not checked: no trusted TSA roots were given")
+		return
+	}
+	var untrusted []*x509.Certificate
+	if c, ok := files[PackageTSAChain]; ok {
+		if untrusted, err = ParseCertificatesPEM(c); err != nil {
+			add(CheckPackageTimestamp, PackageTSAChain, err, "")
+			return
+		}
+	}
+	ts, err := CheckTimestamp(tok, body, TimestampOptions{Roots: opts.TSARoots, Untrusted: untrusted})
+	if err != nil {
+		add(CheckPackageTimestamp, PackageTimestamp, err, "")
+		return
+	}
+	add(CheckPackageTimestamp, PackageTimestamp, nil, fmt.Sprintf("the checkpoint existed no later than %s, per %s (serial %s)", FormatTime(ts.GenTime), ts.TSA, ts.Serial))
+}
+
+// readPackage reads every file of a zip and checks that the zip is the
+// canonical one of its files. It returns the files read (nil if the zip
+// cannot be opened) and, on error, the file the problem is in.
+func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
+	if max <= 0 {
+		// A canonical package stores its files uncompressed: they cannot
+		// be larger than the zip. Anything that expands is not canonical.
+		max = int64(len(data))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: not a readable zip: %v", ErrPackage, err)
+	}
+	files := map[string][]byte{}
+	var total int64
+	for _, f := range zr.File {
+		if err := checkPackageName(f.Name); err != nil {
+			return nil, f.Name, fmt.Errorf("%w: %v", ErrPackage, err)
+		}
+		if _, dup := files[f.Name]; dup {
+			return nil, f.Name, fmt.Errorf("%w: %s appears twice", ErrPackage, f.Name)
+		}
+		if f.Mode().IsDir() {
+			return nil, f.Name, fmt.Errorf("%w: %s is a directory entry", ErrPackage, f.Name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, f.Name, fmt.Errorf("%w: %s: %v", ErrPackage, f.Name, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, max-total+1))
+		rc.Close()
+		if err != nil {
+			return nil, f.Name, fmt.Errorf("%w: %s: %v", ErrPackage, f.Name, err)
+		}
+		total += int64(len(b))
+		if total > max {
+			return nil, f.Name, fmt.Errorf("%w: the files exceed %d bytes", ErrPackage, max)
+		}
+		files[f.Name] = b
+	}
+	canon, offsets, err := writePackage(files)
+	if err != nil {
+		return files, "", err
+	}
+	if !bytes.Equal(canon, data) {
+		at := int64(0)
+		for at < int64(len(data)) && at < int64(len(canon)) && data[at] == canon[at] {
+			at++
+		}
+		where, file := "the central directory", ""
+		if at < offsets[""] {
+			for _, n := range sortedKeys(files) {
+				if n != "" && offsets[n] <= at && (file == "" || offsets[n] >= offsets[file]) {
+					file = n
+				}
+			}
+			where = "the entry of " + file
+		}
+		return files, file, fmt.Errorf("%w: not the canonical zip of its files: byte %d differs (in %s); the files are compared one by one below", ErrPackage, at, where)
+	}
+	return files, "", nil
+}
+
+// IndentStatement returns a statement's payload as provenance.json holds
+// it: json.Indent with two spaces, and a final newline. The payload's
+// bytes are otherwise kept, escapes included.
+func IndentStatement(payload []byte) []byte {
+	var b bytes.Buffer
+	if err := json.Indent(&b, payload, "", "  "); err != nil {
+		return nil
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// snapshotName is the name of a snapshot in a package:
+// snapshot/<sha256>.<ext>, the extension chosen from the media type by a
+// fixed table (".bin" when none fits).
+func snapshotName(s *Snapshot) string {
+	return PackageSnapshotDir + s.SHA256 + SnapshotExtension(s.MediaType)
+}
+
+// SnapshotName returns the name of a capture's snapshot in a package,
+// snapshot/<sha256><ext> (see [SnapshotExtension]), or "" for a failed
+// capture.
+func SnapshotName(st *Statement) string {
+	if st.Predicate.Snapshot == nil {
+		return ""
+	}
+	return snapshotName(st.Predicate.Snapshot)
+}
+
+// SnapshotExtension returns the file extension, with its dot, for a media
+// type, from a fixed table: .html, .xhtml, .pdf, .txt, .md, .json, .xml,
+// .csv, .png, .jpg, .gif, .webp, .svg, .docx, .doc, .rtf; otherwise .bin.
+// Parameters are ignored.
+func SnapshotExtension(mediaType string) string {
+	mt, _, _ := strings.Cut(mediaType, ";")
+	switch strings.ToLower(strings.TrimSpace(mt)) {
+	case "text/html":
+		return ".html"
+	case "application/xhtml+xml":
+		return ".xhtml"
+	case "application/pdf":
+		return ".pdf"
+	case "text/plain":
+		return ".txt"
+	case "text/markdown":
+		return ".md"
+	case "application/json":
+		return ".json"
+	case "application/xml", "text/xml":
+		return ".xml"
+	case "text/csv":
+		return ".csv"
+	case "image/png":
+		return ".png"
+	case "image/jpeg":
+		return ".jpg"
+	case "image/gif":
+		return ".gif"
+	case "image/webp":
+		return ".webp"
+	case "image/svg+xml":
+		return ".svg"
+	case "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+		return ".docx"
+	case "application/msword":
+		return ".doc"
+	case "application/rtf", "text/rtf":
+		return ".rtf"
+	}
+	return ".bin"
+}
+
+// TextName returns the name of the text file in a package for a tracking
+// record that names a version's text (version, provision,
+// provision-status), or "".
+func TextName(e *Entry) string {
+	if d := textDigest(e); d != "" {
+		return PackageTextDir + d + ".txt"
+	}
+	return ""
+}
+
+func textDigest(e *Entry) string {
+	switch {
+	case e.Version != nil:
+		return e.Version.Predicate.Text.SHA256
+	case e.Provision != nil:
+		return e.Provision.Predicate.Text.SHA256
+	case e.ProvisionStatus != nil:
+		return e.ProvisionStatus.Predicate.Text.SHA256
+	}
+	return ""
+}
+
+// onlyFileIn returns the first file under dir, by name.
+func onlyFileIn(files map[string][]byte, dir string) (string, []byte) {
+	for _, n := range sortedKeys(files) {
+		if strings.HasPrefix(n, dir) {
+			return n, files[n]
+		}
+	}
+	return "", nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// firstLineDiff describes the first line where got and want differ.
+func firstLineDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b || i >= len(g) || i >= len(w) {
+			return fmt.Sprintf("line %d is %q, want %q", i+1, abbreviate(a, 80), abbreviate(b, 80))
+		}
+	}
+	return "they differ"
+}
