@@ -18,8 +18,14 @@
 #       target: (7)/(8) >= 1.0 at each concurrency; (2) is shown beside them
 #       (all three measured in the same invocation per concurrency)
 #   (9) exhibit serve: tiles vs http.FileServer, records, concurrent captures
-#  (10) text extraction vs goquery parsing alone (target >= 0.5x), and one
+#  (11) text extraction vs goquery parsing alone (target >= 0.5x), and one
 #       tracking round of the 19 corpus documents, end to end
+#
+#  (10) capture to a witnessed, time-stamped bundle (three local omniwitness,
+#       2 of 3, and a local sigstore timestamp-server) against the same
+#       capture without them, alternating, in one run; p50 and p99
+#                                                (BenchmarkTrustedCapture)
+#       target: witnessed p99 < 2 s
 #
 # Usage: ./bench.sh   (from anywhere; about 5 minutes)
 #
@@ -34,6 +40,7 @@
 #   EXHIBIT_BENCH_MEM_RECORDS  documents imported in (6) [100000]
 #   EXHIBIT_BENCH_MEM_CONC     --concurrency of the import in (6) [32]
 #   EXHIBIT_BENCH_MEM_MIB      peak RSS target of (6), MiB [300]
+#   EXHIBIT_BENCH_TRUST_CAPTURES  captures per archive in (10) [100]
 #   CI=true                    a missing corpus (../shared/corpus/policies, beside
 #                              the repository) or versitygw fails instead of skipping
 #   VGW_KEEP_ALIVE=true        let versitygw keep connections alive in (7) and (8)
@@ -41,7 +48,8 @@
 #
 # (7) and (8) need versitygw in PATH or $(go env GOPATH)/bin:
 #   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
-# Without it they are skipped (their rows show "-").
+# Without it they are skipped (their rows show "-"). (10) needs omniwitness and
+# timestamp-server likewise (see .ci/run); without them its row shows "-".
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -81,7 +89,8 @@ go test -c -o "$tmp/archive.test" ./archive
 for r in $(seq "$rounds"); do
 	for c in $concs; do
 		echo "-- round $r, concurrency $c"
-		(cd archive && EXHIBIT_BENCH_CONC=$c "$tmp/archive.test" -test.run '^$' -test.bench . \
+		(cd archive && EXHIBIT_BENCH_CONC=$c "$tmp/archive.test" -test.run '^$' \
+			-test.bench '^Benchmark(TesseraAppend|ImportSmall|SequentialFsync|ImportCorpus|PutObjectLoop|ImportCorpusS3)$' \
 			-test.benchtime 1x -test.timeout 60m) >"$tmp/out" 2>&1 ||
 			echo "bench.sh: the benchmarks failed; the table lacks what did not run" >&2
 		grep -v -e '^goos:' -e '^goarch:' -e '^pkg:' -e '^cpu:' -e '^PASS$' "$tmp/out" || true
@@ -253,13 +262,38 @@ printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 1000 ms); %s captures/s, bun
 	"(9) POST captures, 50 clients" "${cap_p50:--}" "${cap_p99:--}" "$(under "$cap_p99" 1000)" "${cap_rate:--}" \
 	"$([ -n "$cap_p99" ] && echo all || echo -)"
 
-# (10) tracking: text extraction throughput on the corpus (MB/s of HTML)
+# (10) capture to a witnessed, time-stamped bundle vs a plain one, same run
+# (archive/trust_bench_test.go). Repeated EXHIBIT_BENCH_ROUNDS times;
+# medians shown.
+echo
+echo "== (10) witnessed, time-stamped capture vs plain (BenchmarkTrustedCapture, rounds: $rounds)"
+(cd archive && "$tmp/archive.test" -test.run '^$' -test.bench '^BenchmarkTrustedCapture$' -test.benchtime 1x \
+	-test.count "$rounds" -test.timeout 30m) >"$tmp/trust-out" 2>&1 ||
+	echo "bench.sh: the witnessed capture benchmark failed; its row lacks what did not run" >&2
+grep -v -e '^goos:' -e '^goarch:' -e '^pkg:' -e '^cpu:' -e '^PASS$' "$tmp/trust-out" || true
+trust_metric() { # trust_metric UNIT: the median of BenchmarkTrustedCapture's UNIT
+	awk -v unit="$1" '/^BenchmarkTrustedCapture/ { for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i }' "$tmp/trust-out" |
+		sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit
+		printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+tr_p50=$(trust_metric trusted-p50-ms)
+tr_p99=$(trust_metric trusted-p99-ms)
+pl_p50=$(trust_metric plain-p50-ms)
+pl_p99=$(trust_metric plain-p99-ms)
+echo
+echo "== (10) summary"
+printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 2000 ms); plain, same run: p50 %s ms, p99 %s ms\n' \
+	"(10) capture, witnessed+TSA" "${tr_p50:--}" "${tr_p99:--}" "$(under "$tr_p99" 2000)" "${pl_p50:--}" "${pl_p99:--}"
+
+# (11) tracking: text extraction throughput on the corpus (MB/s of HTML)
 # against goquery parsing the same files alone, measured in the same
 # benchmark (archive/extract BenchmarkExtractVsParse; target >= 0.5x); and
 # tracking the 19 corpus documents once, end to end (archive
 # BenchmarkTrackCorpus: capture over loopback, extract, log, publish).
 echo
-echo "== (10) tracking (rounds: $rounds)"
+echo "== (11) tracking (rounds: $rounds)"
 (cd archive/extract && go test -run '^$' -bench 'BenchmarkExtractVsParse' -benchtime=5x -count "$rounds" .) >"$tmp/track-out" 2>&1 ||
 	echo "bench.sh: the extraction benchmark failed" >&2
 (cd archive && go test -run '^$' -bench 'BenchmarkTrackCorpus' -benchtime=3x -count "$rounds" -timeout 30m .) >>"$tmp/track-out" 2>&1 ||
@@ -278,6 +312,6 @@ x_mbs=$(track_metric BenchmarkExtractVsParse extract-MB/s)
 p_mbs=$(track_metric BenchmarkExtractVsParse parse-MB/s)
 t_round=$(track_metric BenchmarkTrackCorpus s/round)
 echo
-echo "== (10) summary"
-printf '%-34s %s MB/s vs goquery parse %s MB/s: ratio %s (target >= 0.5) %s\n' "(10) extraction, corpus HTML" "${x_mbs:--}" "${p_mbs:--}" "${x_ratio:--}" "$(verdict "$x_ratio" 0.5)"
-printf '%-34s %s s for 19 documents, end to end\n' "(10) track run --all, corpus" "${t_round:--}"
+echo "== (11) summary"
+printf '%-34s %s MB/s vs goquery parse %s MB/s: ratio %s (target >= 0.5) %s\n' "(11) extraction, corpus HTML" "${x_mbs:--}" "${p_mbs:--}" "${x_ratio:--}" "$(verdict "$x_ratio" 0.5)"
+printf '%-34s %s s for 19 documents, end to end\n' "(11) track run --all, corpus" "${t_round:--}"

@@ -64,6 +64,22 @@
 //     POST /api/v1/snapshots archives an uploaded file with its claimed
 //     URL and time. Each answers 201 with the new record and its bundle.
 //
+//   - Witnessing and trusted time (docs/FORMATS.md 5.5, 5.6):
+//
+//     GET /timestamps/<tree size>.tsr      the RFC 3161 TimeStampResp (DER,
+//     application/timestamp-reply) over the body of the checkpoint of
+//     that size, as stored in log/timestamps; 404 if the archive has none
+//     GET /api/v1/witness-policy           the archive's C2SP tlog-policy
+//     (text/plain), 404 without witnesses
+//     GET /api/v1/tsa-roots                its TSA's certificate chain
+//     (application/pem-certificate-chain), 404 without a TSA
+//
+//     Like tiles, tokens are served as stored: a reader checks one against
+//     a signed checkpoint and the TSA roots it trusts. A bundle from
+//     /api/v1/records/{id}/bundle carries the token of its checkpoint
+//     (fetched from the TSA then if need be), or says it is pending, and
+//     is marked fail-open when the archive publishes fail-open.
+//
 // GET /healthz answers 200 "ok". Every response carries
 // Access-Control-Allow-Origin: *. Nothing but the write API writes to the
 // archive.
@@ -183,6 +199,9 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/proofs/inclusion", s.inclusion)
 	mux.HandleFunc("GET /api/v1/proofs/consistency", s.consistency)
 	mux.HandleFunc("GET /api/v1/search", s.search)
+	mux.HandleFunc("GET /timestamps/{name}", s.timestamp)
+	mux.HandleFunc("GET /api/v1/witness-policy", s.witnessPolicy)
+	mux.HandleFunc("GET /api/v1/tsa-roots", s.tsaRoots)
 	s.trackingRoutes(mux)
 	wa := newWriteAPI(s, o)
 	mux.HandleFunc("POST /api/v1/captures", wa.guard(wa.capture))
@@ -407,6 +426,49 @@ type LogInfo struct {
 	Root string `json:"root"`
 	// VKey is the log's verifier key in C2SP vkey form.
 	VKey string `json:"vkey"`
+}
+
+func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutSuffix(r.PathValue("name"), ".tsr")
+	size, err := strconv.ParseUint(name, 10, 64)
+	if !ok || err != nil || strconv.FormatUint(size, 10) != name {
+		http.NotFound(w, r)
+		return
+	}
+	tsr, err := s.a.Timestamp(size)
+	if errors.Is(err, archive.ErrNoTimestamp) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/timestamp-reply")
+	w.Header().Set("Cache-Control", cacheImmutable)
+	w.Write(tsr)
+}
+
+func (s *server) witnessPolicy(w http.ResponseWriter, r *http.Request) {
+	p := s.a.WitnessPolicy()
+	if p == nil {
+		writeError(w, http.StatusNotFound, "this archive has no witness policy")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(p)
+}
+
+func (s *server) tsaRoots(w http.ResponseWriter, r *http.Request) {
+	p := s.a.TSARoots()
+	if p == nil {
+		writeError(w, http.StatusNotFound, "this archive has no time-stamping authority")
+		return
+	}
+	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(p)
 }
 
 func (s *server) logInfo(w http.ResponseWriter, r *http.Request) {

@@ -5,9 +5,12 @@
 //
 // An archive is a directory:
 //
-//	exhibit.json   configuration: format version, log origin, verifier key, store
+//	exhibit.json   configuration: format version, log origin, verifier key, store, witness, tsa
 //	key.pem        the signing key (PEM, mode 0600)
+//	witness-policy.txt  the witnesses and quorum (C2SP tlog-policy), if any
+//	tsa-roots.pem  the time-stamping authority's certificate chain, if any
 //	log/           the Tessera POSIX log (C2SP tlog-tiles layout: checkpoint, tile/)
+//	log/timestamps/<tree size>.tsr  RFC 3161 tokens over checkpoint bodies
 //	objects/       the snapshot store (package store): sha256/<2 hex>/<64 hex>
 //	bundles/       one evidence bundle per record, <record ID>.json, written at capture
 //	index.db       the SQLite index (package index), rebuildable from the log
@@ -24,7 +27,9 @@
 // (https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md)
 // in DSSE envelopes (https://github.com/secure-systems-lab/dsse); the log
 // per C2SP tlog-tiles, tlog-checkpoint and signed-note (https://c2sp.org);
-// RFC 6962 Merkle hashing; RFC 3339 UTC times.
+// RFC 6962 Merkle hashing; RFC 3339 UTC times; witness cosignatures per
+// C2SP tlog-witness, tlog-cosignature and tlog-policy; RFC 3161 time-stamps
+// (https://www.rfc-editor.org/rfc/rfc3161).
 package archive
 
 import (
@@ -82,6 +87,11 @@ type Config struct {
 	KeyFile   string      `json:"key_file"`
 	Store     StoreConfig `json:"store"`
 	CreatedAt string      `json:"created_at"`
+	// Witness, if set, has every checkpoint cosigned by the witnesses of
+	// a policy before it is published.
+	Witness *WitnessConfig `json:"witness,omitempty"`
+	// TSA, if set, has every checkpoint a bundle refers to time-stamped.
+	TSA *TSAConfig `json:"tsa,omitempty"`
 }
 
 var (
@@ -109,6 +119,21 @@ type InitOptions struct {
 	// CreateBucket creates a missing S3 bucket (with Object Lock when the
 	// store asks for retention or a legal hold) instead of failing.
 	CreateBucket bool
+	// WitnessPolicy, if set, is a C2SP tlog-policy naming the witnesses
+	// (with their URLs) and the quorum every checkpoint needs before it is
+	// published. If it lists no log, a line for the archive's log is
+	// added; if it lists logs, one must be the archive's. Stored as
+	// witness-policy.txt. Default: no witnesses.
+	WitnessPolicy []byte
+	// WitnessFailOpen publishes checkpoints without the quorum when it
+	// cannot be gathered (see ledger.Config.WitnessFailOpen). Default:
+	// fail closed.
+	WitnessFailOpen bool
+	// TSAURL, if set, is an RFC 3161 time-stamping authority; TSARootsPEM
+	// (required with it) is its certificate chain or root, stored as
+	// tsa-roots.pem. Default: no time-stamps.
+	TSAURL      string
+	TSARootsPEM []byte
 }
 
 // Init creates an archive in dir, which must not already hold one. It
@@ -142,6 +167,19 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	signer, err := ledger.NewSigner(keyPEM, origin)
 	if err != nil {
 		return nil, err
+	}
+	var policy []byte
+	if o.WitnessPolicy != nil {
+		if policy, err = prepareWitnessPolicy(o.WitnessPolicy, signer.PublicKey()); err != nil {
+			return nil, err
+		}
+	} else if o.WitnessFailOpen {
+		return nil, fmt.Errorf("%w: fail-open witnessing needs a witness policy", ErrInput)
+	}
+	if o.TSAURL != "" || o.TSARootsPEM != nil {
+		if err := checkTSA(o.TSAURL, o.TSARootsPEM); err != nil {
+			return nil, err
+		}
 	}
 	sc := o.Store
 	switch sc.Type {
@@ -177,6 +215,16 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err := os.MkdirAll(filepath.Join(dir, bundlesDir), 0o755); err != nil {
 		return nil, err
 	}
+	if policy != nil {
+		if err := WriteFileAtomic(filepath.Join(dir, witnessPolicyFile), policy, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if o.TSAURL != "" {
+		if err := WriteFileAtomic(filepath.Join(dir, tsaRootsFile), o.TSARootsPEM, 0o644); err != nil {
+			return nil, err
+		}
+	}
 	w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{})
 	if err != nil {
 		return nil, err
@@ -196,6 +244,12 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		KeyFile:       keyFile,
 		Store:         sc,
 		CreatedAt:     verify.FormatTime(time.Now()),
+	}
+	if policy != nil {
+		cfg.Witness = &WitnessConfig{PolicyFile: witnessPolicyFile, FailOpen: o.WitnessFailOpen}
+	}
+	if o.TSAURL != "" {
+		cfg.TSA = &TSAConfig{URL: o.TSAURL, RootsFile: tsaRootsFile}
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := WriteFileAtomic(filepath.Join(dir, configFile), append(b, '\n'), 0o644); err != nil {
@@ -277,6 +331,7 @@ type Archive struct {
 	writer *ledger.Writer
 	lock   *dirLock
 	log    *slog.Logger
+	trust  *trust
 	// importing serialises imports of the same document.
 	importing keyedMutex
 	// declaring serialises declarations; tracking serialises the versions
@@ -295,8 +350,19 @@ type OpenOptions struct {
 	Lock bool
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
-	// Ledger tunes the log appender.
+	// Ledger tunes the log appender. Its witness policy and fail-open
+	// setting come from the archive's configuration.
 	Ledger ledger.Config
+	// WitnessWait bounds how long, failing closed, a capture waits for a
+	// checkpoint with the witness quorum before it returns a
+	// *NoQuorumError. Default 30s.
+	WitnessWait time.Duration
+	// TSATimeout bounds each request to the time-stamping authority.
+	// Default 5s.
+	TSATimeout time.Duration
+	// TSARetryInterval is how often, opened for writing, the archive asks
+	// again for the time-stamps it could not get. Default 30s.
+	TSARetryInterval time.Duration
 }
 
 // Open opens the archive in dir. Opened for writing, it first brings the
@@ -332,6 +398,10 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), !o.Write && !o.Lock); err != nil {
 		return nil, err
 	}
+	if a.trust, err = loadTrust(dir, cfg, o.TSATimeout, o.WitnessWait); err != nil {
+		return nil, err
+	}
+	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.policyText, a.trust.failOpen
 	a.reader = ledger.NewReader(filepath.Join(dir, logDir), key)
 	if o.Write {
 		if fs, ok := a.store.(*store.FS); ok {
@@ -354,6 +424,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		if err := a.catchUp(ctx); err != nil {
 			return nil, err
 		}
+		a.startRetry(o.TSARetryInterval)
 	}
 	ok = true
 	return a, nil
@@ -363,6 +434,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 // and releases the archive.
 func (a *Archive) Close(ctx context.Context) error {
 	var errs []error
+	a.stopRetry()
 	if a.writer != nil {
 		err := a.writer.Close(ctx)
 		errs = append(errs, err)

@@ -28,7 +28,9 @@ func (a *Archive) Get(ctx context.Context, id string) (*Record, error) {
 }
 
 // Prove returns a fresh evidence bundle for the record against the latest
-// published checkpoint. The proof is checked before it is returned.
+// published checkpoint. The proof is checked before it is returned. With a
+// TSA, the bundle carries the checkpoint's time-stamp token, fetched now if
+// need be, or says it is pending.
 func (a *Archive) Prove(ctx context.Context, id string) (*Record, *verify.Bundle, error) {
 	r, b, _, err := a.prove(ctx, id)
 	return r, b, err
@@ -48,6 +50,7 @@ func (a *Archive) prove(ctx context.Context, id string) (*Record, *verify.Bundle
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	a.stamp(ctx, b, cp.Size, "")
 	return r, b, cp, nil
 }
 

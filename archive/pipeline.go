@@ -377,7 +377,7 @@ func (a *Archive) finish(ctx context.Context, pend *pending) (*Record, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
 	st, entry := &pend.st, pend.entry
-	idx, signedCP, err := a.writer.Wait(ctx, pend.add)
+	idx, signedCP, err := a.wait(ctx, pend.add)
 	if err != nil {
 		return nil, err
 	}
@@ -391,6 +391,7 @@ func (a *Archive) finish(ctx context.Context, pend *pending) (*Record, error) {
 	}
 	rec := newRecord(st, entry, idx)
 	rec.Bundle = a.bundlePath(rec.RecordID)
+	a.stamp(ctx, bundle, cp.Size, rec.RecordID)
 	if err := writeBundle(rec.Bundle, bundle); err != nil {
 		return nil, fmt.Errorf("writing bundle: %w", err)
 	}

@@ -76,6 +76,7 @@ func (a *Archive) indexEntries(ctx context.Context, from, to uint64, checkBundle
 			if err != nil {
 				return n, err
 			}
+			a.stamp(ctx, b, cp.Size, verify.RecordID(e.Data))
 			if err := writeBundle(p, b); err != nil {
 				return n, fmt.Errorf("writing bundle: %w", err)
 			}

@@ -488,6 +488,13 @@ func TestSchemaRejects(t *testing.T) {
 			m["checkpoint"] = cp[:strings.Index(cp, "\n\n")+2]
 		}},
 		{"bundle: entry not an envelope", set.bundle, bundle, func(m map[string]any) { m["entry"] = "e30=" }},
+		{"bundle: timestamp beside a pending status", set.bundle, bundle, func(m map[string]any) {
+			m["timestamp"], m["timestamp_status"] = "MAMCAQA=", "pending"
+		}},
+		{"bundle: empty timestamp", set.bundle, bundle, func(m map[string]any) { m["timestamp"] = "" }},
+		{"bundle: timestamp not base64", set.bundle, bundle, func(m map[string]any) { m["timestamp"] = "not base64!" }},
+		{"bundle: other timestamp status", set.bundle, bundle, func(m map[string]any) { m["timestamp_status"] = "failed" }},
+		{"bundle: other witnessing", set.bundle, bundle, func(m map[string]any) { m["witnessing"] = "fail-closed" }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := schemaValidate(c.sch, c.doc); err != nil {

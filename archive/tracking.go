@@ -180,7 +180,7 @@ func (a *Archive) finishTracking(ctx context.Context, ps ...*trackPending) error
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
 	for _, p := range ps {
-		idx, signedCP, err := a.writer.Wait(ctx, p.add)
+		idx, signedCP, err := a.wait(ctx, p.add)
 		if err != nil {
 			return err
 		}
@@ -195,6 +195,7 @@ func (a *Archive) finishTracking(ctx context.Context, ps ...*trackPending) error
 		row := trackingRow(p.ent, p.entry, idx)
 		r := &TrackRecord{RecordID: row.RecordID, Index: idx, Kind: row.Kind, Document: row.Document,
 			Bundle: a.bundlePath(row.RecordID), Entry: p.ent, RawEntry: p.entry}
+		a.stamp(ctx, bundle, cp.Size, row.RecordID)
 		if err := writeBundle(r.Bundle, bundle); err != nil {
 			return fmt.Errorf("writing bundle: %w", err)
 		}
@@ -282,6 +283,7 @@ func (a *Archive) ProveEntry(ctx context.Context, id string) (*verify.Entry, *ve
 	if err != nil {
 		return nil, nil, err
 	}
+	a.stamp(ctx, b, cp.Size, "")
 	return ent, b, nil
 }
 

@@ -47,6 +47,11 @@ type Config struct {
 	// WitnessTimeout bounds each attempt to gather a quorum. Default 5s
 	// (tessera.DefaultWitnessTimeout).
 	WitnessTimeout time.Duration
+	// WitnessFailOpen publishes a checkpoint even when the quorum was not
+	// met within WitnessTimeout, with whatever cosignatures were gathered
+	// (Tessera's WitnessOptions.FailOpen). Default false: fail closed, no
+	// checkpoint without the quorum.
+	WitnessFailOpen bool
 }
 
 func (c Config) withDefaults() Config {
@@ -99,7 +104,7 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		if err != nil {
 			return nil, err
 		}
-		opts.WithWitnesses(wg, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout})
+		opts.WithWitnesses(wg, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout, FailOpen: cfg.WitnessFailOpen})
 	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	app, shutdown, lr, err := tessera.NewAppender(bctx, drv, opts)

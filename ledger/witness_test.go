@@ -308,3 +308,36 @@ func TestWriterWitnessPolicy(t *testing.T) {
 		t.Errorf("a checkpoint was published without the quorum:\n%s", now)
 	}
 }
+
+// TestWriterWitnessFailOpen: with Config.WitnessFailOpen, a checkpoint is
+// published without the quorum once the witness timeout passes, with the
+// cosignatures that were gathered.
+func TestWriterWitnessFailOpen(t *testing.T) {
+	ctx := context.Background()
+	s := newSigner(t, false)
+	ws := witnesstest.Start(t, 3, s.PublicKey())
+	policyText := "log " + s.PublicKey().VKey + "\n" + ws[0].PolicyLine() + ws[1].PolicyLine() + ws[2].PolicyLine() +
+		"group two-of-three 2 W1 W2 W3\nquorum two-of-three\n"
+	policy, err := verify.ParsePolicy([]byte(policyText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{WitnessPolicy: []byte(policyText), WitnessTimeout: time.Second, WitnessFailOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	ws[1].Stop()
+	ws[2].Stop()
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, cp, err := w.Append(actx, []byte("published fail-open"))
+	if err != nil {
+		t.Fatalf("Append with the quorum unreachable, fail-open: %v", err)
+	}
+	got, err := verify.OpenWitnessed(cp, policy)
+	var qe *verify.QuorumError
+	if !errors.As(err, &qe) || got == nil || got.QuorumMet || len(got.Cosignatures) != 1 || got.Cosignatures[0].Witness != "W1" {
+		t.Fatalf("fail-open checkpoint: %+v, %v\n%s", got, err, cp)
+	}
+}

@@ -30,13 +30,17 @@ const MaxEntrySize = 1<<16 - 1
 //	  "entry": "<base64 of the exact log entry bytes: a DSSE envelope>",
 //	  "index": 1234,
 //	  "inclusion_proof": ["<base64 32-byte hash>", …],
-//	  "checkpoint": "<signed note text>"
+//	  "checkpoint": "<signed note text, with any witness cosignature lines>",
+//	  "timestamp": "<base64 DER RFC 3161 TimeStampResp over the checkpoint body>",
+//	  "timestamp_status": "pending",
+//	  "witnessing": "fail-open"
 //	}
 //
 // Byte fields are standard base64 with padding. inclusion_proof is ordered
 // leaf side first (RFC 6962 section 2.1.1) and is empty for a tree of one
-// entry. Nothing in a bundle is trusted until [Check] passes: the verifier
-// key comes from elsewhere.
+// entry. The last three fields are optional, and at most one of timestamp
+// and timestamp_status is present. Nothing in a bundle is trusted until
+// [Check] passes: the verifier key comes from elsewhere.
 type Bundle struct {
 	MediaType      string   `json:"media_type"`
 	RecordID       string   `json:"record_id"`
@@ -44,7 +48,34 @@ type Bundle struct {
 	Index          uint64   `json:"index"`
 	InclusionProof [][]byte `json:"inclusion_proof"`
 	Checkpoint     string   `json:"checkpoint"`
+	// Timestamp, if set, is an RFC 3161 TimeStampResp (DER) from the
+	// archive's time-stamping authority over the checkpoint's body (see
+	// [CheckpointBody]): the checkpoint, and so the entry, existed no later
+	// than its time. It is what exhibit stores in log/timestamps/<tree
+	// size>.tsr.
+	Timestamp []byte `json:"timestamp,omitempty"`
+	// TimestampStatus is [TimestampPending] when the archive has a
+	// time-stamping authority but has no token for the checkpoint yet (the
+	// authority was unreachable); a fresh bundle will carry it. Otherwise
+	// empty.
+	TimestampStatus string `json:"timestamp_status,omitempty"`
+	// Witnessing is [WitnessingFailOpen] when the archive publishes
+	// checkpoints even without its witness quorum, so that a checkpoint
+	// lacking the quorum is reported, not rejected. It is a statement by
+	// the archive, not authenticated: it only turns a missing quorum from
+	// a failure into a warning. Otherwise empty.
+	Witnessing string `json:"witnessing,omitempty"`
 }
+
+// Values of [Bundle.TimestampStatus] and [Bundle.Witnessing].
+const (
+	TimestampPending   = "pending"
+	WitnessingFailOpen = "fail-open"
+)
+
+// maxTimestampSize bounds a bundle's time-stamp token, as TSAClient bounds
+// a TSA's answer.
+const maxTimestampSize = 1 << 20
 
 // ErrBundle is wrapped by the errors [ParseBundle] and [ParseProof] return.
 var ErrBundle = errors.New("invalid bundle")
@@ -70,6 +101,10 @@ func ParseBundle(b []byte) (*Bundle, error) {
 		Index          *uint64  `json:"index"`
 		InclusionProof [][]byte `json:"inclusion_proof"`
 		Checkpoint     *string  `json:"checkpoint"`
+		// Optional: present means non-empty (decodeStrict).
+		Timestamp       []byte `json:"timestamp,omitempty"`
+		TimestampStatus string `json:"timestamp_status,omitempty"`
+		Witnessing      string `json:"witnessing,omitempty"`
 	}
 	if err := decodeStrict(b, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBundle, err)
@@ -85,12 +120,25 @@ func ParseBundle(b []byte) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: missing checkpoint", ErrBundle)
 	}
 	bun := &Bundle{
-		MediaType:      *raw.MediaType,
-		RecordID:       *raw.RecordID,
-		Entry:          raw.Entry,
-		Index:          *raw.Index,
-		InclusionProof: raw.InclusionProof,
-		Checkpoint:     *raw.Checkpoint,
+		MediaType:       *raw.MediaType,
+		RecordID:        *raw.RecordID,
+		Entry:           raw.Entry,
+		Index:           *raw.Index,
+		InclusionProof:  raw.InclusionProof,
+		Checkpoint:      *raw.Checkpoint,
+		Timestamp:       raw.Timestamp,
+		TimestampStatus: raw.TimestampStatus,
+		Witnessing:      raw.Witnessing,
+	}
+	switch {
+	case bun.TimestampStatus != "" && bun.TimestampStatus != TimestampPending:
+		return nil, fmt.Errorf("%w: timestamp_status is %q, want %q or absent", ErrBundle, bun.TimestampStatus, TimestampPending)
+	case bun.TimestampStatus != "" && bun.Timestamp != nil:
+		return nil, fmt.Errorf("%w: timestamp_status %q beside a timestamp", ErrBundle, bun.TimestampStatus)
+	case bun.Witnessing != "" && bun.Witnessing != WitnessingFailOpen:
+		return nil, fmt.Errorf("%w: witnessing is %q, want %q or absent", ErrBundle, bun.Witnessing, WitnessingFailOpen)
+	case len(bun.Timestamp) > maxTimestampSize:
+		return nil, fmt.Errorf("%w: timestamp is %d bytes, at most %d are accepted", ErrBundle, len(bun.Timestamp), maxTimestampSize)
 	}
 	if bun.InclusionProof == nil {
 		bun.InclusionProof = [][]byte{}
@@ -139,7 +187,9 @@ func (b *Bundle) Marshal() []byte {
 //	<signed checkpoint, verbatim>
 //
 // exhibit puts the log entry in the "extra" line so that the proof stands
-// alone; the record ID is recomputed from it.
+// alone; the record ID is recomputed from it. The form has no place for a
+// time-stamp token or the witnessing mode: they are left out (witness
+// cosignatures are in the checkpoint, and stay).
 func (b *Bundle) MarshalProof() []byte {
 	var w bytes.Buffer
 	w.WriteString(ProofHeader + "\n")

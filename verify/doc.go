@@ -20,15 +20,23 @@
 //   - inclusion-proof: the RFC 6962 inclusion proof leads from that leaf hash
 //     at the given index to the checkpoint's root hash;
 //   - snapshot-digest (optional): a snapshot file's SHA-256 equals the
-//     digest of the statement's subject.
+//     digest of the statement's subject;
+//   - provision-quote (optional): a provision's quote stands in the given
+//     version text;
+//   - witness-cosignatures (with Options.Policy): the checkpoint's witness
+//     cosignatures, as [OpenWitnessed] checks them, meet the policy's
+//     quorum (a bundle marked fail-open passes without it, reported);
+//   - timestamp (with Options.Timestamps): the bundle's RFC 3161 token,
+//     as [CheckTimestamp] checks it, covers the checkpoint's body.
 //
 // [CheckPackage] checks a whole evidence package (the zip `exhibit export`
 // writes): every byte of the zip, every file against its manifest, the
 // bundle with the snapshot it holds, and the objects its statement names,
 // naming the file of each failure.
 //
-// Beyond bundles, the package checks the two kinds of evidence that bound
-// a checkpoint in time and against split views:
+// The witness-cosignatures and timestamp checks rest on two kinds of
+// evidence that bound a checkpoint in time and against split views, which
+// the package also checks alone:
 //
 //   - witness cosignatures: [ParsePolicy] reads a C2SP tlog-policy trust
 //     policy and [OpenWitnessed] checks a checkpoint's log signature, the

@@ -22,6 +22,8 @@ func FuzzParseBundle(f *testing.F) {
 	addSeeds(f, "bundle.json", "bundle.tlog-proof")
 	f.Add([]byte(`{"media_type":"application/vnd.exhibit.bundle.v1+json","record_id":"x","entry":"AA==","index":0,"inclusion_proof":[],"checkpoint":"a\n"}`))
 	f.Add([]byte("c2sp.org/tlog-proof@v1\nextra AA==\nindex 0\n\na\n"))
+	f.Add([]byte(`{"media_type":"application/vnd.exhibit.bundle.v1+json","record_id":"x","entry":"AA==","index":0,"inclusion_proof":[],"checkpoint":"a\n","timestamp":"MAMCAQA=","witnessing":"fail-open"}`))
+	f.Add([]byte(`{"media_type":"application/vnd.exhibit.bundle.v1+json","record_id":"x","entry":"AA==","index":0,"inclusion_proof":[],"checkpoint":"a\n","timestamp_status":"pending"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		bun, err := ParseBundle(b)
 		if err != nil {
@@ -31,7 +33,8 @@ func FuzzParseBundle(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-parsing marshalled bundle: %v", err)
 		}
-		if !bytes.Equal(again.Entry, bun.Entry) || again.Index != bun.Index || again.Checkpoint != bun.Checkpoint || len(again.InclusionProof) != len(bun.InclusionProof) {
+		if !bytes.Equal(again.Entry, bun.Entry) || again.Index != bun.Index || again.Checkpoint != bun.Checkpoint || len(again.InclusionProof) != len(bun.InclusionProof) ||
+			!bytes.Equal(again.Timestamp, bun.Timestamp) || again.TimestampStatus != bun.TimestampStatus || again.Witnessing != bun.Witnessing {
 			t.Fatalf("JSON round trip changed the bundle")
 		}
 		p, err := ParseProof(bun.MarshalProof())

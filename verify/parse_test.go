@@ -1,11 +1,14 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -206,5 +209,50 @@ func TestStrictJSON(t *testing.T) {
 	}
 	if _, err := ParseRecordID("EXRAB-CDEFG-HJKMN-PQRST"); err != nil {
 		t.Errorf("an ID starting with EXR and given without its prefix: %v", err)
+	}
+}
+
+// TestParseBundleOptionalFields: the optional timestamp, timestamp_status
+// and witnessing fields are read strictly.
+func TestParseBundleOptionalFields(t *testing.T) {
+	base, err := os.ReadFile("testdata/bundle.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(extra string) []byte {
+		b := bytes.TrimRight(base, "\n }")
+		return append(append(b, []byte(`, `+extra+"}")...), '\n')
+	}
+	for _, tc := range []struct {
+		desc    string
+		extra   string
+		wantErr bool
+	}{
+		{"a token", `"timestamp": "MAMCAQA="`, false},
+		{"pending", `"timestamp_status": "pending"`, false},
+		{"fail-open", `"witnessing": "fail-open", "timestamp_status": "pending"`, false},
+		{"token and pending", `"timestamp": "MAMCAQA=", "timestamp_status": "pending"`, true},
+		{"empty token", `"timestamp": ""`, true},
+		{"other status", `"timestamp_status": "failed"`, true},
+		{"empty status", `"timestamp_status": ""`, true},
+		{"other witnessing", `"witnessing": "fail-closed"`, true},
+		{"token with a newline", `"timestamp": "MAMC\nAQA="`, true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			b, err := ParseBundle(with(tc.extra))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("ParseBundle: %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrBundle) {
+					t.Errorf("error %v does not wrap ErrBundle", err)
+				}
+				return
+			}
+			again, err := ParseBundle(b.Marshal())
+			if err != nil || !reflect.DeepEqual(again, b) {
+				t.Errorf("round trip: %v\n%+v\n%+v", err, again, b)
+			}
+		})
 	}
 }

@@ -647,3 +647,33 @@ func ParseCertificatesPEM(pemData []byte) ([]*x509.Certificate, error) {
 	}
 	return certs, nil
 }
+
+// ParseTSARoots reads a TSA's trust anchors from PEM: either the root
+// certificate alone or the TSA's whole certificate chain (as sigstore's
+// timestamp-server serves it at /api/v1/timestamp/certchain). Self-signed
+// certificates become Roots; the others are Untrusted, used only to build a
+// chain to a root. If no certificate is self-signed, every certificate is a
+// root (trusting that intermediate or TSA certificate directly).
+func ParseTSARoots(pemData []byte) (TimestampOptions, error) {
+	certs, err := ParseCertificatesPEM(pemData)
+	if err != nil {
+		return TimestampOptions{}, fmt.Errorf("TSA roots: %w", err)
+	}
+	opts := TimestampOptions{Roots: x509.NewCertPool()}
+	n := 0
+	for _, c := range certs {
+		if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
+			opts.Roots.AddCert(c)
+			n++
+		} else {
+			opts.Untrusted = append(opts.Untrusted, c)
+		}
+	}
+	if n == 0 {
+		for _, c := range certs {
+			opts.Roots.AddCert(c)
+		}
+		opts.Untrusted = nil
+	}
+	return opts, nil
+}

@@ -146,3 +146,29 @@ func ExampleCheckTimestamp() {
 	// existed no later than 2026-11-29T20:26:13Z (TSA CN=Test TSA Timestamping,O=local)
 	// another message: true
 }
+
+// TestParseTSARoots: the whole chain served by timestamp-server, or its
+// root alone with the token's embedded certificate, verifies the stored
+// token; a PEM without certificates is refused.
+func TestParseTSARoots(t *testing.T) {
+	tsr, _ := os.ReadFile("testdata/tsa/hello.tsr")
+	chain, _ := os.ReadFile("testdata/tsa/chain.pem")
+	message, _ := os.ReadFile("testdata/tsa/hello.txt")
+	certs, err := verify.ParseCertificatesPEM(chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := verify.ParseTSARoots(chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(opts.Untrusted), len(certs)-1; got != want {
+		t.Errorf("%d untrusted certificates, want %d (all but the self-signed root)", got, want)
+	}
+	if _, err := verify.CheckTimestamp(tsr, message, opts); err != nil {
+		t.Errorf("with the chain: %v", err)
+	}
+	if _, err := verify.ParseTSARoots([]byte("no PEM here")); err == nil {
+		t.Error("ParseTSARoots accepted text without a certificate")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -21,6 +22,8 @@ const (
 	CheckInclusionProof      = "inclusion-proof"
 	CheckSnapshotDigest      = "snapshot-digest"
 	CheckProvisionQuote      = "provision-quote"
+	CheckWitnessCosignatures = "witness-cosignatures"
+	CheckTimestampToken      = "timestamp"
 )
 
 // Result is the outcome of one named check. Detail says what was found:
@@ -46,6 +49,12 @@ type Report struct {
 	Statement  *Statement  `json:"-"`
 	Checkpoint *Checkpoint `json:"-"`
 	Bundle     *Bundle     `json:"-"`
+	// Witnessed is the checkpoint checked against Options.Policy (check
+	// "witness-cosignatures"), set when every cosignature verified, whether
+	// or not the quorum is met (see Witnessed.QuorumMet).
+	Witnessed *Witnessed `json:"-"`
+	// Timestamp is the bundle's verified time-stamp (check "timestamp").
+	Timestamp *Timestamp `json:"-"`
 }
 
 // Failed returns the first failed check, or nil.
@@ -75,7 +84,27 @@ type Options struct {
 	// "snapshot-digest" compares any statement's subject digest, which for
 	// a version is its text's.)
 	Text []byte
+	// Policy, if set, is a witness trust policy (C2SP tlog-policy). Check
+	// "witness-cosignatures" then verifies the checkpoint's cosignatures
+	// with [OpenWitnessed], names the witnesses that signed and when, and
+	// requires the quorum, except in a bundle marked
+	// [WitnessingFailOpen], where a missing quorum passes with "quorum
+	// not met". The policy must list the trusted log key.
+	Policy *Policy
+	// Timestamps, if set, are the trusted time-stamping authorities. Check
+	// "timestamp" then requires the bundle's RFC 3161 token to verify over
+	// the checkpoint's body (see [CheckTimestamp]); a bundle without one
+	// fails it, saying whether its token is pending.
+	Timestamps *TimestampOptions
 }
+
+// ErrTimestampPending is the "timestamp" check's error for a bundle whose
+// token the archive has not obtained yet ("timestamp_status": "pending").
+var ErrTimestampPending = errors.New("time-stamp pending: the archive had no token for this checkpoint yet (its time-stamping authority was unreachable); ask the archive for a fresh bundle later")
+
+// ErrNoTimestamp is the "timestamp" check's error for a bundle that carries
+// no time-stamp token and does not say one is pending.
+var ErrNoTimestamp = errors.New("the bundle carries no time-stamp token")
 
 // Check verifies an evidence bundle, given as bytes in either form (JSON or
 // tlog-proof), against the trusted log key. It runs every check it can and
@@ -183,7 +212,113 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 			add(CheckProvisionQuote, CheckQuote(p, opts.Text), fmt.Sprintf("the quote stands at code points [%d, %d) of the version's text (SHA-256 %s)", p.Position.Start, p.Position.End, p.Text.SHA256))
 		}
 	}
+
+	// witness-cosignatures
+	if opts.Policy != nil {
+		r.checkWitnesses(b, key, opts.Policy, cp != nil)
+	}
+
+	// timestamp
+	if opts.Timestamps != nil {
+		r.checkTimestamp(b, *opts.Timestamps, cp != nil)
+	}
 	return r.finish()
+}
+
+func (r *Report) checkWitnesses(b *Bundle, key *PublicKey, p *Policy, trusted bool) {
+	res := Result{Name: CheckWitnessCosignatures}
+	defer func() {
+		if res.Err != nil {
+			res.Detail = res.Err.Error()
+		}
+		r.Checks = append(r.Checks, res)
+	}()
+	if !trusted {
+		res.Err = errors.New("not checked: the checkpoint is not trusted")
+		return
+	}
+	if l := p.Log(key.Name); l == nil || l.Key.VKey != key.VKey {
+		res.Err = fmt.Errorf("the witness policy does not list the trusted log key %s", key.VKey)
+		return
+	}
+	w, err := OpenWitnessed([]byte(b.Checkpoint), p)
+	if w == nil {
+		res.Err = err
+		return
+	}
+	var qe *QuorumError
+	if err != nil && !errors.As(err, &qe) {
+		res.Err = err
+		return
+	}
+	r.Witnessed = w
+	var d strings.Builder
+	if w.QuorumMet {
+		fmt.Fprintf(&d, "quorum %s met", p.Quorum)
+	} else {
+		fmt.Fprintf(&d, "quorum %s NOT met", p.Quorum)
+	}
+	if len(w.Cosignatures) == 0 {
+		d.WriteString("; no cosignature by a policy witness")
+	}
+	for i, c := range w.Cosignatures {
+		sep := "; "
+		if i > 0 {
+			sep = ", "
+		}
+		fmt.Fprintf(&d, "%s%s (%s) witnessed no later than %s", sep, c.Witness, c.KeyName, FormatTime(c.Time))
+	}
+	if w.Unknown > 0 {
+		fmt.Fprintf(&d, "; %d signature(s) by keys not in the policy ignored", w.Unknown)
+	}
+	res.Detail = d.String()
+	switch {
+	case w.QuorumMet:
+		res.OK = true
+	case b.Witnessing == WitnessingFailOpen:
+		res.OK = true
+		res.Detail += " (the archive publishes fail-open: accepted without the quorum)"
+	default:
+		res.Err = fmt.Errorf("%s: %w", res.Detail, qe)
+		res.Detail = res.Err.Error()
+	}
+}
+
+func (r *Report) checkTimestamp(b *Bundle, opts TimestampOptions, trusted bool) {
+	res := Result{Name: CheckTimestampToken}
+	defer func() {
+		if res.Err != nil {
+			res.Detail = res.Err.Error()
+		}
+		r.Checks = append(r.Checks, res)
+	}()
+	switch {
+	case !trusted:
+		res.Err = errors.New("not checked: the checkpoint is not trusted")
+		return
+	case b.Timestamp == nil && b.TimestampStatus == TimestampPending:
+		res.Err = ErrTimestampPending
+		return
+	case b.Timestamp == nil:
+		res.Err = ErrNoTimestamp
+		return
+	}
+	body, err := CheckpointBody([]byte(b.Checkpoint))
+	if err != nil {
+		res.Err = err
+		return
+	}
+	ts, err := CheckTimestamp(b.Timestamp, body, opts)
+	if err != nil {
+		res.Err = err
+		return
+	}
+	r.Timestamp = ts
+	res.OK = true
+	res.Detail = fmt.Sprintf("the checkpoint existed no later than %s (TSA %s, serial %x)", FormatTime(ts.GenTime), ts.TSA, ts.Serial)
+	if ts.Accuracy > 0 {
+		res.Detail += fmt.Sprintf(", accuracy ±%s", ts.Accuracy)
+	}
 }
 
 func (r *Report) finish() *Report {

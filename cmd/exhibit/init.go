@@ -13,9 +13,10 @@ import (
 func newInitCmd(g *globals) *cobra.Command {
 	var origin, keyPath, storeURL string
 	var sc archive.StoreConfig
-	var createBucket bool
+	var createBucket, failOpen bool
+	var policyPath, tsaURL, tsaRootsPath string
 	cmd := &cobra.Command{
-		Use:   "init [--origin NAME] [--key PEM]",
+		Use:   "init [--origin NAME] [--key PEM] [--witness-policy FILE [--witness-fail-open]] [--tsa URL --tsa-roots PEM]",
 		Short: "Create an archive: signing key, log, snapshot store and index",
 		Long: `Create an archive in the --archive directory, which must not hold one already.
 
@@ -39,14 +40,32 @@ can only be enabled when a bucket is created). --retention DURATION (90d, 7y = 7
 days, or a Go duration) with --retention-mode compliance|governance locks
 every object with S3 Object Lock for that long; --legal-hold sets a legal
 hold on every object. Both need a bucket with Object Lock. Everything is
-checked before anything is written.`,
+checked before anything is written.
+
+--witness-policy FILE is a C2SP tlog-policy (docs/FORMATS.md 5.5): the
+witnesses, with their tlog-witness URLs, and the quorum. Every checkpoint is
+then submitted to them and published with their cosignatures once the quorum
+is met; until it is, nothing is published and captures wait (fail closed).
+--witness-fail-open publishes without the quorum after the witness timeout
+instead, and every bundle says "witnessing": "fail-open". A policy without a
+"log" line gets one for this archive's log; witnesses must be configured to
+accept this log's key (exhibit log-key).
+
+--tsa URL is an RFC 3161 time-stamping authority, and --tsa-roots PEM its
+certificate chain (or root), the trust anchor. The checkpoint of every new
+bundle is time-stamped (log/timestamps/<tree size>.tsr); while the TSA is
+unreachable, bundles say the token is pending and it is fetched later.
+
+The policy and the TSA roots are copied into the archive
+(witness-policy.txt, tsa-roots.pem) and named in exhibit.json. Default: no
+witnesses, no time-stamps.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
 			var keyPEM []byte
+			var err error
 			if keyPath != "" {
-				var err error
 				if keyPEM, err = os.ReadFile(keyPath); err != nil {
 					return &exitError{code: 2, err: err}
 				}
@@ -65,13 +84,40 @@ checked before anything is written.`,
 			} else if sc != (archive.StoreConfig{}) || createBucket {
 				return usageError("--s3-*, --retention and --legal-hold go with --store s3://...")
 			}
-			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{Origin: origin, KeyPEM: keyPEM, Store: sc, CreateBucket: createBucket})
+			opts := archive.InitOptions{Origin: origin, KeyPEM: keyPEM, Store: sc, CreateBucket: createBucket, WitnessFailOpen: failOpen, TSAURL: tsaURL}
+			if failOpen && policyPath == "" {
+				return usageError("--witness-fail-open goes with --witness-policy FILE")
+			}
+			if (tsaURL == "") != (tsaRootsPath == "") {
+				return usageError("--tsa URL and --tsa-roots PEM go together")
+			}
+			if policyPath != "" {
+				if opts.WitnessPolicy, err = os.ReadFile(policyPath); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			if tsaRootsPath != "" {
+				if opts.TSARootsPEM, err = os.ReadFile(tsaRootsPath); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			cfg, err := archive.Init(ctx, g.archive, opts)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "created archive %s\norigin  %s\nlog key %s\n", g.archive, cfg.Origin, cfg.VKey)
 			if cfg.Store.Type == "s3" {
 				fmt.Fprintf(cmd.OutOrStdout(), "store   s3://%s/%s at %s\n", cfg.Store.Bucket, cfg.Store.Prefix, cfg.Store.Endpoint)
+			}
+			if cfg.Witness != nil {
+				mode := "fail closed"
+				if cfg.Witness.FailOpen {
+					mode = "fail open"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "witness %s (%s)\n", cfg.Witness.PolicyFile, mode)
+			}
+			if cfg.TSA != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "tsa     %s (roots %s)\n", cfg.TSA.URL, cfg.TSA.RootsFile)
 			}
 			return nil
 		},
@@ -85,6 +131,10 @@ checked before anything is written.`,
 	cmd.Flags().StringVar(&sc.Retention, "retention", "", "S3 Object Lock retention of every object: 90d, 7y or a Go duration")
 	cmd.Flags().StringVar(&sc.RetentionMode, "retention-mode", "", "S3 Object Lock mode: compliance or governance")
 	cmd.Flags().BoolVar(&sc.LegalHold, "legal-hold", false, "set an S3 legal hold on every object")
+	cmd.Flags().StringVar(&policyPath, "witness-policy", "", "C2SP tlog-policy file: witnesses (with URLs) and quorum for every checkpoint")
+	cmd.Flags().BoolVar(&failOpen, "witness-fail-open", false, "publish checkpoints without the witness quorum when it cannot be met (recorded in bundles)")
+	cmd.Flags().StringVar(&tsaURL, "tsa", "", "RFC 3161 time-stamping authority URL")
+	cmd.Flags().StringVar(&tsaRootsPath, "tsa-roots", "", "PEM of the TSA's certificate chain or root (the trust anchor)")
 	cmd.Flags().BoolVar(&createBucket, "s3-create-bucket", false, "create the bucket if it is missing (with Object Lock if retention or a legal hold is asked for)")
 	return cmd
 }

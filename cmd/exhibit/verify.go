@@ -18,7 +18,7 @@ import (
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	var snapshot, text, key, output, recordID, logURL string
+	var snapshot, text, key, output, recordID, logURL, policyPath, tsaRoots string
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY | --archive DIR]",
 		Short: "Verify an evidence bundle or package offline",
@@ -40,6 +40,17 @@ each check by name:
   provision-quote       (with --text, for a provision) the file is the quoted
                         version's text, and the quote stands at the stated
                         code points of it: the clause was in the document
+  witness-cosignatures  (with --policy FILE, a C2SP tlog-policy) every
+                        cosignature by a policy witness verifies; which
+                        witnesses signed and when ("witnessed no later
+                        than"); whether the quorum is met. Signatures by
+                        keys the policy does not name are ignored. A bundle
+                        marked "witnessing": "fail-open" passes without the
+                        quorum, reported as "quorum NOT met"
+  timestamp             (with --tsa-roots PEM, the TSA's chain or root) the
+                        bundle's RFC 3161 token verifies over the checkpoint:
+                        it "existed no later than" the token's time; fails
+                        when the token is missing or still pending
   log-consistency       (with --log URL, online) the log published there has a
                         checkpoint signed by the key that extends the bundle's
                         (an RFC 6962 consistency proof from the served tiles):
@@ -78,6 +89,26 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
 			}
 			opts := verify.Options{RecordID: recordID}
+			if policyPath != "" {
+				b, err := os.ReadFile(policyPath)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("reading policy: %w", err)}
+				}
+				if opts.Policy, err = verify.ParsePolicy(b); err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("%s: %w", policyPath, err)}
+				}
+			}
+			if tsaRoots != "" {
+				b, err := os.ReadFile(tsaRoots)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("reading TSA roots: %w", err)}
+				}
+				o, err := verify.ParseTSARoots(b)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("%s: %w", tsaRoots, err)}
+				}
+				opts.Timestamps = &o
+			}
 			if recordID != "" {
 				if _, err := verify.ParseRecordID(recordID); err != nil {
 					return usageError("--record-id: %v", err)
@@ -141,6 +172,8 @@ unreadable input. BUNDLE "-" reads stdin.`,
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
 	cmd.Flags().StringVar(&text, "text", "", "for a provision: the quoted version's text, to check the quote stands in it")
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
+	cmd.Flags().StringVar(&policyPath, "policy", "", "witness trust policy (C2SP tlog-policy): check the checkpoint's cosignatures and quorum")
+	cmd.Flags().StringVar(&tsaRoots, "tsa-roots", "", "PEM of the trusted TSA's chain or root: check the bundle's RFC 3161 time-stamp")
 	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's")
 	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -206,7 +239,7 @@ func summary(rep *verify.Report, pk *verify.PublicKey) (notes []string, citation
 	}
 	if rep.Statement == nil {
 		d := archive.Describe(rep.Entry)
-		return nil, fmt.Sprintf("exhibit %s record %s, entry %d of log %s (tree size %d): %s",
+		return trustNotes(rep), fmt.Sprintf("exhibit %s record %s, entry %d of log %s (tree size %d): %s",
 			rep.Entry.Kind(), rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, d)
 	}
 	c := archive.NewCitation(rep.Statement, rep.RecordID, rep.Bundle.Index, rep.Checkpoint, pk.VKey)
@@ -222,6 +255,7 @@ func summary(rep *verify.Report, pk *verify.PublicKey) (notes []string, citation
 	if c.TLSVerified != nil && !*c.TLSVerified {
 		notes = append(notes, "the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)")
 	}
+	notes = append(notes, trustNotes(rep)...)
 	return notes, c.Text
 }
 
@@ -244,4 +278,20 @@ func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
 		fmt.Fprintf(w, "note:     %s\n", printable(n))
 	}
 	fmt.Fprintf(w, "cite as:  %s\n", printable(cite))
+}
+
+// trustNotes says what the witnesses and the TSA attest, when checked.
+func trustNotes(rep *verify.Report) []string {
+	var notes []string
+	if w := rep.Witnessed; w != nil {
+		if w.QuorumMet {
+			notes = append(notes, fmt.Sprintf("witnessed: %d witness cosignature(s), quorum met", len(w.Cosignatures)))
+		} else {
+			notes = append(notes, fmt.Sprintf("witness quorum NOT met (%d cosignature(s)): the archive published this checkpoint fail-open", len(w.Cosignatures)))
+		}
+	}
+	if ts := rep.Timestamp; ts != nil {
+		notes = append(notes, fmt.Sprintf("the checkpoint existed no later than %s (TSA %s)", verify.FormatTime(ts.GenTime), ts.TSA))
+	}
+	return notes
 }

@@ -14,8 +14,9 @@
 //
 // timestamp-server v1.2.9 always serves Prometheus metrics on :2112 (all
 // interfaces; no flag changes it), so only one can run on a machine at a
-// time: tests must not start two at once, nor run in parallel with other
-// tests that do.
+// time: [Start] takes a machine-wide lock (flock on a file in the temporary
+// directory) that it releases when the server stops, so that the test
+// binaries of several packages (go test ./...) take turns.
 package tsatest
 
 import (
@@ -23,6 +24,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -96,7 +98,7 @@ func Binary(t testing.TB) string {
 func Start(t testing.TB) *TSA {
 	t.Helper()
 	bin := Binary(t)
-	holdPort2112(t)
+	machineLock(t)
 	home := t.TempDir() // keeps it from reading a $HOME/.timestamp-server.yaml
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
@@ -133,22 +135,32 @@ func Start(t testing.TB) *TSA {
 	}
 }
 
-// holdPort2112 waits until no other test process on this machine runs a
-// timestamp-server (go test runs packages in parallel, and each server
-// takes port 2112), then holds that right until t ends: an exclusive flock
-// on a file in the temporary directory, released when t's cleanups run
-// (after the server has stopped) or when the process exits.
-func holdPort2112(t testing.TB) {
+// machineLock takes the machine-wide lock on port 2112, waiting up to five
+// minutes, and releases it when the test ends (after the server stops:
+// cleanups run last first).
+func machineLock(t testing.TB) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "exhibit-tsatest-2112.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	p := filepath.Join(os.TempDir(), "exhibit-tsatest-2112.lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
-		t.Fatalf("tsatest lock: %v", err)
+		t.Fatalf("tsatest: %v", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("tsatest: waiting for the lock on port 2112 (%s): %v", p, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
-		t.Fatalf("tsatest lock: %v", err)
-	}
-	t.Cleanup(func() { f.Close() }) // registered first, so it runs after Stop
+	})
 }
 
 func (s *TSA) setChain(chain []byte) error {

@@ -1,0 +1,443 @@
+package archive_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/tsatest"
+	"github.com/exhibit-archive/exhibit/ledger/witnesstest"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// trusted is an archive with three real omniwitness witnesses under a
+// 2-of-3 policy and, optionally, a real timestamp-server behind a proxy
+// that can play dead.
+type trusted struct {
+	dir    string
+	keyPEM []byte
+	a      *archive.Archive
+	ws     []*witnesstest.Witness
+	tsa    *tsatest.TSA
+	tsaOff atomic.Bool
+	policy *verify.Policy
+	opts   verify.Options
+}
+
+func newTrusted(t testing.TB, failOpen, withTSA bool) *trusted {
+	t.Helper()
+	ctx := context.Background()
+	keyPEM, err := ledger.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.NewSigner(keyPEM, "trust.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &trusted{dir: filepath.Join(t.TempDir(), "archive"), keyPEM: keyPEM}
+	tr.ws = witnesstest.Start(t, 3, s.PublicKey())
+	// No "log" line: Init adds the archive's.
+	policy := "# two of three\n" + tr.ws[0].PolicyLine() + tr.ws[1].PolicyLine() + tr.ws[2].PolicyLine() +
+		"group two-of-three 2 W1 W2 W3\nquorum two-of-three\n"
+	opts := archive.InitOptions{Origin: "trust.example/log", KeyPEM: keyPEM, WitnessPolicy: []byte(policy), WitnessFailOpen: failOpen}
+	if withTSA {
+		tr.tsa = tsatest.Start(t)
+		target, _ := url.Parse(tr.tsa.URL)
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tr.tsaOff.Load() {
+				http.Error(w, "down for the test", http.StatusServiceUnavailable)
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		opts.TSAURL = srv.URL + "/api/v1/timestamp"
+		opts.TSARootsPEM = tr.tsa.ChainPEM
+	}
+	if _, err := archive.Init(ctx, tr.dir, opts); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	stored, err := os.ReadFile(filepath.Join(tr.dir, "witness-policy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.policy, err = verify.ParsePolicy(stored); err != nil {
+		t.Fatal(err)
+	}
+	tr.opts.Policy = tr.policy
+	if withTSA {
+		o := tr.tsa.Options()
+		tr.opts.Timestamps = &o
+	}
+	tr.a, err = archive.Open(ctx, tr.dir, archive.OpenOptions{
+		Write:            true,
+		Ledger:           ledger.Config{WitnessTimeout: time.Second},
+		WitnessWait:      4 * time.Second,
+		TSATimeout:       2 * time.Second,
+		TSARetryInterval: time.Hour, // the test calls RetryTimestamps itself
+	})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		// Close waits for a checkpoint the missing quorum may hold back.
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		tr.a.Close(cctx)
+	})
+	return tr
+}
+
+var uploads atomic.Int64
+
+func (tr *trusted) capture(t testing.TB) (*archive.Record, error) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), fmt.Sprintf("doc%d.txt", uploads.Add(1)))
+	if err := os.WriteFile(p, fmt.Appendf(nil, "document %d at %d", uploads.Load(), time.Now().UnixNano()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tr.a.CaptureFile(context.Background(), p, archive.FileOptions{Entity: "Example"})
+}
+
+// check verifies a record's bundle file with the policy and TSA roots.
+func (tr *trusted) check(t testing.TB, rec *archive.Record) (*verify.Bundle, *verify.Report) {
+	t.Helper()
+	raw, err := os.ReadFile(rec.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := verify.ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, verify.Check(raw, tr.a.Key(), tr.opts)
+}
+
+func result(rep *verify.Report, name string) *verify.Result {
+	for i := range rep.Checks {
+		if rep.Checks[i].Name == name {
+			return &rep.Checks[i]
+		}
+	}
+	return nil
+}
+
+// TestWitnessedTimestampedCapture: with three real witnesses (2 of 3) and a
+// real TSA, a capture's bundle carries the cosigned checkpoint and its
+// token, and verifies; with one witness down it still does; with two down a
+// fail-closed archive refuses to acknowledge with ErrNoQuorum. A TSA outage
+// loses nothing: the bundle says "pending", and is rewritten with the token
+// once the TSA is back.
+func TestWitnessedTimestampedCapture(t *testing.T) {
+	tr := newTrusted(t, false, true)
+	rec, err := tr.capture(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, rep := tr.check(t, rec)
+	if !rep.Verified {
+		t.Fatalf("not verified: %+v", rep.Checks)
+	}
+	if b.Timestamp == nil || b.TimestampStatus != "" || b.Witnessing != "" {
+		t.Fatalf("bundle: timestamp %d bytes, status %q, witnessing %q", len(b.Timestamp), b.TimestampStatus, b.Witnessing)
+	}
+	if !rep.Witnessed.QuorumMet || len(rep.Witnessed.Cosignatures) < 2 {
+		t.Fatalf("witnessed: %+v", rep.Witnessed)
+	}
+	if d := result(rep, verify.CheckTimestampToken).Detail; !strings.Contains(d, "existed no later than") {
+		t.Errorf("timestamp detail %q", d)
+	}
+	if d := result(rep, verify.CheckWitnessCosignatures).Detail; !strings.Contains(d, "quorum two-of-three met") || !strings.Contains(d, "witnessed no later than") {
+		t.Errorf("witness-cosignatures detail %q", d)
+	}
+	// The token is stored beside the checkpoint, as DER.
+	tsr, err := tr.a.Timestamp(rep.Checkpoint.Size)
+	if err != nil || string(tsr) != string(b.Timestamp) {
+		t.Fatalf("stored token: %v (same as the bundle's: %v)", err, string(tsr) == string(b.Timestamp))
+	}
+
+	set := schemaCompile(t)
+	schemaMustValidate(t, "witnessed, time-stamped bundle", set.bundle, b.Marshal())
+
+	// One witness down: still published, witnessed and verified.
+	tr.ws[2].Stop()
+	rec2, err := tr.capture(t)
+	if err != nil {
+		t.Fatalf("capture with one witness down: %v", err)
+	}
+	b2, rep2 := tr.check(t, rec2)
+	if !rep2.Verified || len(rep2.Witnessed.Cosignatures) != 2 {
+		t.Fatalf("one witness down: %+v", rep2.Checks)
+	}
+	if rep2.Checkpoint.Size == rep.Checkpoint.Size {
+		t.Fatalf("both captures have checkpoint size %d", rep.Checkpoint.Size)
+	}
+	tamperTrust(t, tr, b, b2)
+
+	// A signature by a key the policy does not name is ignored.
+	extra := *b
+	extra.Checkpoint += "— unknown.example " + base64.StdEncoding.EncodeToString(make([]byte, 76)) + "\n"
+	rep3 := verify.Check(extra.Marshal(), tr.a.Key(), tr.opts)
+	if r := result(rep3, verify.CheckWitnessCosignatures); !rep3.Verified || !strings.Contains(r.Detail, "1 signature(s) by keys not in the policy ignored") {
+		t.Errorf("bundle with an unknown signature: %+v", rep3.Checks)
+	}
+
+	// The TSA down: the record is kept, its bundle says "pending".
+	tr.tsaOff.Store(true)
+	rec, err = tr.capture(t)
+	if err != nil {
+		t.Fatalf("capture with the TSA down: %v", err)
+	}
+	b, rep = tr.check(t, rec)
+	if b.TimestampStatus != verify.TimestampPending || b.Timestamp != nil {
+		t.Fatalf("bundle with the TSA down: status %q, %d token bytes", b.TimestampStatus, len(b.Timestamp))
+	}
+	if r := result(rep, verify.CheckTimestampToken); r.OK || !errors.Is(r.Err, verify.ErrTimestampPending) {
+		t.Fatalf("timestamp check of a pending bundle: %+v", r)
+	}
+	schemaMustValidate(t, "pending bundle", set.bundle, b.Marshal())
+	if n, err := tr.a.RetryTimestamps(context.Background()); n != 1 || err == nil {
+		t.Fatalf("retry with the TSA still down: %d pending, %v", n, err)
+	}
+	tr.tsaOff.Store(false)
+	if n, err := tr.a.RetryTimestamps(context.Background()); n != 0 || err != nil {
+		t.Fatalf("retry with the TSA back: %d pending, %v", n, err)
+	}
+	if b, rep := tr.check(t, rec); !rep.Verified || b.Timestamp == nil {
+		t.Fatalf("bundle after the retry: %+v", rep.Checks)
+	}
+
+	// Two witnesses down: fail closed, with a clear error.
+	tr.ws[1].Stop()
+	_, err = tr.capture(t)
+	var nq *archive.NoQuorumError
+	if !errors.Is(err, archive.ErrNoQuorum) || !errors.As(err, &nq) || nq.Quorum != "two-of-three" {
+		t.Fatalf("capture with two witnesses down: %v, want ErrNoQuorum", err)
+	}
+	for i, w := range nq.Witnesses {
+		if down := i > 0; (w.Err != nil) != down {
+			t.Errorf("witness %s: probe %v, want down=%v", w.Name, w.Err, down)
+		}
+	}
+	t.Log(err)
+}
+
+// TestWitnessFailOpen: with two of three witnesses down, a fail-open
+// archive still publishes; its bundles say so, and verify with the quorum
+// reported as not met.
+func TestWitnessFailOpen(t *testing.T) {
+	tr := newTrusted(t, true, false)
+	tr.ws[1].Stop()
+	tr.ws[2].Stop()
+	rec, err := tr.capture(t)
+	if err != nil {
+		t.Fatalf("fail-open capture with two witnesses down: %v", err)
+	}
+	b, rep := tr.check(t, rec)
+	if b.Witnessing != verify.WitnessingFailOpen {
+		t.Errorf("witnessing %q, want %q", b.Witnessing, verify.WitnessingFailOpen)
+	}
+	if !rep.Verified || rep.Witnessed.QuorumMet {
+		t.Fatalf("fail-open bundle: verified %v, %+v", rep.Verified, rep.Checks)
+	}
+	if d := result(rep, verify.CheckWitnessCosignatures).Detail; !strings.Contains(d, "NOT met") {
+		t.Errorf("witness-cosignatures detail %q", d)
+	}
+	// Without the fail-open mark the same checkpoint fails the check.
+	b.Witnessing = ""
+	rep = verify.Check(b.Marshal(), tr.a.Key(), tr.opts)
+	if r := result(rep, verify.CheckWitnessCosignatures); r.OK || !errors.Is(r.Err, verify.ErrQuorum) {
+		t.Fatalf("unmarked bundle without the quorum: %+v", r)
+	}
+}
+
+// tamperTrust checks that each forgery of a witnessed, time-stamped bundle
+// is rejected by the check it concerns, and only by it. b and other are
+// valid bundles at different checkpoints.
+func tamperTrust(t *testing.T, tr *trusted, b, other *verify.Bundle) {
+	t.Helper()
+	sigLine := func(cp, name string) string {
+		for l := range strings.Lines(cp) {
+			if strings.HasPrefix(l, "— "+name+" ") {
+				return l
+			}
+		}
+		return ""
+	}
+	// Tessera publishes once a quorum answers: find a witness that
+	// cosigned both.
+	var mine, theirs string
+	for _, w := range tr.ws {
+		mine, theirs = sigLine(b.Checkpoint, w.Key.Name), sigLine(other.Checkpoint, w.Key.Name)
+		if mine != "" && theirs != "" {
+			break
+		}
+	}
+	if mine == "" || theirs == "" {
+		t.Fatalf("no witness cosigned both\n%s\n%s", b.Checkpoint, other.Checkpoint)
+	}
+	flipped := []byte(mine)
+	i := len(flipped) - 20 // in the Ed25519 signature's base64
+	if flipped[i] == 'A' {
+		flipped[i] = 'B'
+	} else {
+		flipped[i] = 'A'
+	}
+	untrusted := selfSignedRoot(t)
+
+	for _, c := range []struct {
+		name   string
+		mutate func(*verify.Bundle, *verify.Options)
+		check  string
+		target any
+	}{
+		{"tampered cosignature", func(b *verify.Bundle, _ *verify.Options) {
+			b.Checkpoint = strings.Replace(b.Checkpoint, mine, string(flipped), 1)
+		}, verify.CheckWitnessCosignatures, new(*verify.CosignatureError)},
+		{"cosignature over another checkpoint", func(b *verify.Bundle, _ *verify.Options) {
+			b.Checkpoint = strings.Replace(b.Checkpoint, mine, theirs, 1)
+		}, verify.CheckWitnessCosignatures, new(*verify.CosignatureError)},
+		{"token over another checkpoint", func(b *verify.Bundle, _ *verify.Options) {
+			b.Timestamp = other.Timestamp
+		}, verify.CheckTimestampToken, new(*verify.TimestampMessageError)},
+		{"untrusted TSA", func(_ *verify.Bundle, o *verify.Options) {
+			o.Timestamps = &verify.TimestampOptions{Roots: untrusted}
+		}, verify.CheckTimestampToken, new(*verify.TimestampTrustError)},
+		{"no token", func(b *verify.Bundle, _ *verify.Options) {
+			b.Timestamp = nil
+		}, verify.CheckTimestampToken, &verify.ErrNoTimestamp},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			forged := *b
+			opts := tr.opts
+			c.mutate(&forged, &opts)
+			rep := verify.Check(forged.Marshal(), tr.a.Key(), opts)
+			for _, r := range rep.Checks {
+				if r.OK == (r.Name == c.check) {
+					t.Errorf("check %s: ok=%v: %s", r.Name, r.OK, r.Detail)
+				}
+			}
+			r := result(rep, c.check)
+			if r == nil {
+				t.Fatalf("no %s check", c.check)
+			}
+			if e, ok := c.target.(*error); ok {
+				if !errors.Is(r.Err, *e) {
+					t.Errorf("%s: %v, want %v", c.check, r.Err, *e)
+				}
+			} else if !errors.As(r.Err, c.target) {
+				t.Errorf("%s: %v (%T), want %T", c.check, r.Err, r.Err, c.target)
+			}
+		})
+	}
+}
+
+// selfSignedRoot returns a pool with a fresh self-signed CA: a TSA root
+// that signed nothing.
+func selfSignedRoot(t *testing.T) *x509.CertPool {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "untrusted test root"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := x509.NewCertPool()
+	p.AddCert(c)
+	return p
+}
+
+// TestWitnessRefusesFork: a witness that has cosigned a fork of the log (a
+// checkpoint of the same size with another root, signed by the same key)
+// refuses the archive's checkpoints. With the two others the quorum is
+// still met and the refusal is only reported; with one of them down too, a
+// fail-closed capture gives up with ErrNoQuorum after the witness wait
+// instead of retrying forever.
+func TestWitnessRefusesFork(t *testing.T) {
+	tr := newTrusted(t, false, false)
+	ctx := context.Background()
+	s, err := ledger.NewSigner(tr.keyPEM, "trust.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fork.Append(ctx, []byte("a forked entry")); err != nil {
+		t.Fatal(err)
+	}
+	forkCP, _, err := fork.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork.Close(ctx)
+	w1 := &ledger.WitnessClient{URL: tr.ws[0].URL, Key: tr.ws[0].Key}
+	if _, err := w1.AddCheckpoint(ctx, 0, nil, forkCP); err != nil {
+		t.Fatalf("W1 would not cosign the fork: %v", err)
+	}
+
+	rec, err := tr.capture(t)
+	if err != nil {
+		t.Fatalf("capture with W1 refusing: %v", err)
+	}
+	_, rep := tr.check(t, rec)
+	if !rep.Verified || !rep.Witnessed.QuorumMet {
+		t.Fatalf("with W1 refusing: %+v", rep.Checks)
+	}
+	for _, c := range rep.Witnessed.Cosignatures {
+		if c.Witness == "W1" {
+			t.Errorf("W1 cosigned a checkpoint inconsistent with the fork it saw")
+		}
+	}
+
+	tr.ws[2].Stop()
+	start := time.Now()
+	_, err = tr.capture(t)
+	var nq *archive.NoQuorumError
+	if !errors.As(err, &nq) {
+		t.Fatalf("capture with W1 refusing and W3 down: %v, want a *NoQuorumError", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("the capture gave up after %s", d)
+	}
+	if nq.Witnesses[0].Err != nil || nq.Witnesses[2].Err == nil {
+		t.Errorf("probes: %+v", nq.Witnesses)
+	}
+}
