@@ -695,13 +695,12 @@ func checkPolicy(r *PackageReport, add func(name, file string, err error, okDeta
 		add(CheckPackagePolicy, PackagePolicy, fmt.Errorf("the policy does not name the trusted log key %s", key.VKey), "")
 		return
 	}
+	// A quorum not met fails only a trusted policy, and not for a bundle
+	// marked fail-open (as the bundle's witness-cosignatures check):
+	// either is reported as "NOT met".
 	w, err := OpenWitnessed([]byte(b.Checkpoint), pol)
-	if err == nil && !w.QuorumMet && trusted {
-		qe := &QuorumError{Quorum: pol.Quorum}
-		for _, c := range w.Cosignatures {
-			qe.Signed = append(qe.Signed, c.Witness)
-		}
-		err = qe
+	if qe := (*QuorumError)(nil); errors.As(err, &qe) && (!trusted || b.Witnessing == WitnessingFailOpen) {
+		err = nil
 	}
 	if err != nil {
 		// The cosignatures are in the bundle's checkpoint.
@@ -713,9 +712,12 @@ func checkPolicy(r *PackageReport, add func(name, file string, err error, okDeta
 		who = append(who, fmt.Sprintf("%s at %s", c.Witness, FormatTime(c.Time)))
 	}
 	detail := fmt.Sprintf("%d cosignatures (%s), quorum %q ", len(w.Cosignatures), strings.Join(who, ", "), pol.Quorum)
-	if w.QuorumMet {
+	switch {
+	case w.QuorumMet:
 		detail += "met"
-	} else {
+	case b.Witnessing == WitnessingFailOpen:
+		detail += "NOT met (the archive publishes fail-open: accepted without the quorum)"
+	default:
 		detail += "NOT met"
 	}
 	if !trusted {

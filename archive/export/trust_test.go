@@ -30,12 +30,13 @@ import (
 // proxy that can play dead.
 type trustedArchive struct {
 	a      *archive.Archive
+	ws     []*witnesstest.Witness
 	policy []byte // as the archive stores it
 	tsa    *tsatest.TSA
 	tsaOff atomic.Bool
 }
 
-func newTrustedArchive(t *testing.T) *trustedArchive {
+func newTrustedArchive(t *testing.T, failOpen bool) *trustedArchive {
 	t.Helper()
 	ctx := context.Background()
 	keyPEM, err := ledger.GenerateKey()
@@ -47,7 +48,8 @@ func newTrustedArchive(t *testing.T) *trustedArchive {
 		t.Fatal(err)
 	}
 	tr := &trustedArchive{}
-	ws := witnesstest.Start(t, 3, s.PublicKey())
+	tr.ws = witnesstest.Start(t, 3, s.PublicKey())
+	ws := tr.ws
 	policy := ws[0].PolicyLine() + ws[1].PolicyLine() + ws[2].PolicyLine() + "group two-of-three 2 W1 W2 W3\nquorum two-of-three\n"
 	tr.tsa = tsatest.Start(t)
 	target, _ := url.Parse(tr.tsa.URL)
@@ -61,7 +63,7 @@ func newTrustedArchive(t *testing.T) *trustedArchive {
 	}))
 	t.Cleanup(srv.Close)
 	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "trust.example/log", KeyPEM: keyPEM, WitnessPolicy: []byte(policy),
+	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "trust.example/log", KeyPEM: keyPEM, WitnessPolicy: []byte(policy), WitnessFailOpen: failOpen,
 		TSAURL: srv.URL + "/api/v1/timestamp", TSARootsPEM: tr.tsa.ChainPEM}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func failures(rep *verify.PackageReport) string {
 // tampered token, a tampered cosignature and a swapped policy.txt are each
 // rejected by the check and file they concern.
 func TestTrustedPackage(t *testing.T) {
-	tr := newTrustedArchive(t)
+	tr := newTrustedArchive(t, false)
 	ctx := context.Background()
 	rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "the witnessed document"), archive.FileOptions{Entity: "Example"})
 	if err != nil {
@@ -321,4 +323,49 @@ func TestTrustedPackage(t *testing.T) {
 			t.Errorf("without TSA roots: verified %v, notes %q: %s", vrep.Verified, vrep.Notes, failures(vrep))
 		}
 	})
+}
+
+// TestFailOpenPackage: a fail-open archive with two of its three witnesses
+// down publishes a checkpoint with one cosignature; its package verifies
+// with the verifier's policy, reporting the quorum NOT met, as a bundle's
+// check does. Without the bundle's fail-open mark it fails.
+func TestFailOpenPackage(t *testing.T) {
+	tr := newTrustedArchive(t, true)
+	ctx := context.Background()
+	tr.ws[1].Stop()
+	tr.ws[2].Stop()
+	rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "witnessed by one"), archive.FileOptions{Entity: "Example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := build(t, tr.a, rec.RecordID, export.Options{})
+	rep := verify.CheckPackage(data, tr.a.Key(), tr.options())
+	if !rep.Verified {
+		t.Fatalf("the package does not verify: %s", failures(rep))
+	}
+	var detail string
+	for _, c := range rep.Checks {
+		if c.Name == verify.CheckPackagePolicy {
+			detail = c.Detail
+		}
+	}
+	if !strings.Contains(detail, "1 cosignatures (W1 at ") || !strings.Contains(detail, "NOT met (the archive publishes fail-open") {
+		t.Errorf("witnesses check: %q", detail)
+	}
+	files := unzip(t, data)
+	if html := stdhtml.UnescapeString(string(files[verify.PackageCertificateHTML])); !strings.Contains(html, `"two-of-three", NOT met, by 1 of the 3`) {
+		t.Error("certificate.html does not say the quorum was not met")
+	}
+	b, err := verify.ParseBundle(files[verify.PackageBundle])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Witnessing = ""
+	files[verify.PackageBundle] = b.Marshal()
+	rewriteManifest(t, files)
+	zipData, _ := verify.WritePackage(files)
+	rep = verify.CheckPackage(zipData, tr.a.Key(), tr.options())
+	if c := failedCheck(rep, verify.CheckPackagePolicy, verify.PackageBundle); c == nil || !errors.Is(c.Err, verify.ErrQuorum) {
+		t.Errorf("without the fail-open mark: %s", failures(rep))
+	}
 }
