@@ -709,7 +709,7 @@ func checkPolicy(r *PackageReport, add func(name, file string, err error, okDeta
 	}
 	var who []string
 	for _, c := range w.Cosignatures {
-		who = append(who, fmt.Sprintf("%s at %s", c.Witness, FormatTime(c.Time)))
+		who = append(who, fmt.Sprintf("%s witnessed no later than %s", c.Witness, FormatTime(c.Time)))
 	}
 	detail := fmt.Sprintf("%d cosignatures (%s), quorum %q ", len(w.Cosignatures), strings.Join(who, ", "), pol.Quorum)
 	switch {

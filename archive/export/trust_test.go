@@ -149,7 +149,7 @@ func TestTrustedPackage(t *testing.T) {
 			stamped = c.Detail
 		}
 	}
-	if strings.Count(witnessed, " at 20") < 2 || !strings.Contains(witnessed, `quorum "two-of-three" met`) || strings.Contains(witnessed, "package's own policy") {
+	if strings.Count(witnessed, " witnessed no later than 20") < 2 || !strings.Contains(witnessed, `quorum "two-of-three" met`) || strings.Contains(witnessed, "package's own policy") {
 		t.Errorf("witnesses check: %q", witnessed)
 	}
 	if !strings.Contains(stamped, "the checkpoint existed no later than 20") || !strings.Contains(stamped, "(TSA ") {
@@ -349,7 +349,7 @@ func TestFailOpenPackage(t *testing.T) {
 			detail = c.Detail
 		}
 	}
-	if !strings.Contains(detail, "1 cosignatures (W1 at ") || !strings.Contains(detail, "NOT met (the archive publishes fail-open") {
+	if !strings.Contains(detail, "1 cosignatures (W1 witnessed no later than ") || !strings.Contains(detail, "NOT met (the archive publishes fail-open") {
 		t.Errorf("witnesses check: %q", detail)
 	}
 	files := unzip(t, data)
