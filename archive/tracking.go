@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 	"unicode"
@@ -285,6 +287,32 @@ func (a *Archive) ProveEntry(ctx context.Context, id string) (*verify.Entry, *ve
 	}
 	a.stamp(ctx, b, cp.Size, "")
 	return ent, b, nil
+}
+
+// RecordBundle returns the bundle the archive wrote when it logged the
+// record (id in any form verify.ParseRecordID accepts): proved against the
+// checkpoint published with the entry, with that checkpoint's witness
+// cosignatures and its RFC 3161 token, or "pending" if it had none then
+// and the retry loop has not rewritten the file since. The file is parsed
+// but not verified. It returns an error wrapping ErrNotFound when the
+// archive holds no bundle file for the record (an imported record, say).
+func (a *Archive) RecordBundle(id string) (*verify.Bundle, error) {
+	canon, err := verify.ParseRecordID(id)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(a.bundlePath(canon))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bundle of record %s: %w", canon, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := verify.ParseBundle(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.bundlePath(canon), err)
+	}
+	return b, nil
 }
 
 func (a *Archive) trackingRecords(ctx context.Context, q index.TrackingQuery) ([]*TrackRecord, error) {

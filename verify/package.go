@@ -309,10 +309,13 @@ type PackageOptions struct {
 	// claim, and a note says so.
 	Policy []byte
 	// TSARoots, if set, are the trusted time-stamping authorities' root
-	// certificates; a time-stamp token in the package is then verified
-	// against them. Without them the token's message imprint is not
-	// checked, and a note says so.
-	TSARoots *x509.CertPool
+	// certificates; the package must then hold a time-stamp token, which
+	// is verified against them. Without them the token is not checked,
+	// and a note says so. TSAUntrusted are the verifier's own intermediate
+	// certificates of the TSA (see [ParseTSARoots]), used beside the
+	// package's tsa/chain.pem only to build a chain to TSARoots.
+	TSARoots     *x509.CertPool
+	TSAUntrusted []*x509.Certificate
 	// MaxSize bounds the total size of the files read from the zip; zero
 	// means the zip's own size (a canonical package stores its files
 	// uncompressed, so that only a compressed, non-canonical zip can hold
@@ -692,26 +695,29 @@ func checkPolicy(r *PackageReport, add func(name, file string, err error, okDeta
 		add(CheckPackagePolicy, PackagePolicy, fmt.Errorf("the policy does not name the trusted log key %s", key.VKey), "")
 		return
 	}
+	// A quorum not met fails only a trusted policy, and not for a bundle
+	// marked fail-open (as the bundle's witness-cosignatures check):
+	// either is reported as "NOT met".
 	w, err := OpenWitnessed([]byte(b.Checkpoint), pol)
-	if err == nil && !w.QuorumMet && trusted {
-		qe := &QuorumError{Quorum: pol.Quorum}
-		for _, c := range w.Cosignatures {
-			qe.Signed = append(qe.Signed, c.Witness)
-		}
-		err = qe
+	if qe := (*QuorumError)(nil); errors.As(err, &qe) && (!trusted || b.Witnessing == WitnessingFailOpen) {
+		err = nil
 	}
 	if err != nil {
-		add(CheckPackagePolicy, PackagePolicy, err, "")
+		// The cosignatures are in the bundle's checkpoint.
+		add(CheckPackagePolicy, PackageBundle, err, "")
 		return
 	}
 	var who []string
 	for _, c := range w.Cosignatures {
-		who = append(who, fmt.Sprintf("%s at %s", c.Witness, FormatTime(c.Time)))
+		who = append(who, fmt.Sprintf("%s witnessed no later than %s", c.Witness, FormatTime(c.Time)))
 	}
 	detail := fmt.Sprintf("%d cosignatures (%s), quorum %q ", len(w.Cosignatures), strings.Join(who, ", "), pol.Quorum)
-	if w.QuorumMet {
+	switch {
+	case w.QuorumMet:
 		detail += "met"
-	} else {
+	case b.Witnessing == WitnessingFailOpen:
+		detail += "NOT met (the archive publishes fail-open: accepted without the quorum)"
+	default:
 		detail += "NOT met"
 	}
 	if !trusted {
@@ -727,8 +733,23 @@ func checkPackageTimestamp(r *PackageReport, add func(name, file string, err err
 		for _, f := range []string{PackageTSAChain, PackageCheckpointBody} {
 			if _, ok := files[f]; ok {
 				add(CheckPackageTimestamp, f, fmt.Errorf("%s without %s", f, PackageTimestamp), "")
+				return
 			}
 		}
+		switch {
+		case b.Timestamp != nil:
+			add(CheckPackageTimestamp, PackageTimestamp, fmt.Errorf("%w: %s carries a time-stamp token, but the package has no %s", ErrPackage, PackageBundle, PackageTimestamp), "")
+		case b.TimestampStatus == TimestampPending && opts.TSARoots != nil:
+			add(CheckPackageTimestamp, PackageBundle, fmt.Errorf("%w (the package was exported before the token arrived: export it again)", ErrTimestampPending), "")
+		case b.TimestampStatus == TimestampPending:
+			r.Notes = append(r.Notes, "the package holds no RFC 3161 time-stamp token: it was exported while the checkpoint's token was still pending")
+		case opts.TSARoots != nil:
+			add(CheckPackageTimestamp, PackageTimestamp, fmt.Errorf("%w: the package holds no %s", ErrNoTimestamp, PackageTimestamp), "")
+		}
+		return
+	}
+	if !bytes.Equal(tok, b.Timestamp) {
+		add(CheckPackageTimestamp, PackageTimestamp, fmt.Errorf("%s is not the token %s carries", PackageTimestamp, PackageBundle), "")
 		return
 	}
 	body, err := CheckpointBody([]byte(b.Checkpoint))
@@ -740,10 +761,6 @@ func checkPackageTimestamp(r *PackageReport, add func(name, file string, err err
 		add(CheckPackageTimestamp, PackageCheckpointBody, fmt.Errorf("%s is not the body of the bundle's checkpoint", PackageCheckpointBody), "")
 		return
 	}
-	if opts.TSARoots == nil {
-		r.Notes = append(r.Notes, "the RFC 3161 time-stamp token was not checked: no trusted TSA roots were given")
-		return
-	}
 	var untrusted []*x509.Certificate
 	if c, ok := files[PackageTSAChain]; ok {
 		if untrusted, err = ParseCertificatesPEM(c); err != nil {
@@ -751,12 +768,16 @@ func checkPackageTimestamp(r *PackageReport, add func(name, file string, err err
 			return
 		}
 	}
-	ts, err := CheckTimestamp(tok, body, TimestampOptions{Roots: opts.TSARoots, Untrusted: untrusted})
+	if opts.TSARoots == nil {
+		r.Notes = append(r.Notes, "the RFC 3161 time-stamp token was not checked: no trusted TSA roots were given")
+		return
+	}
+	ts, err := CheckTimestamp(tok, body, TimestampOptions{Roots: opts.TSARoots, Untrusted: append(untrusted, opts.TSAUntrusted...)})
 	if err != nil {
 		add(CheckPackageTimestamp, PackageTimestamp, err, "")
 		return
 	}
-	add(CheckPackageTimestamp, PackageTimestamp, nil, fmt.Sprintf("the checkpoint existed no later than %s, per %s (serial %s)", FormatTime(ts.GenTime), ts.TSA, ts.Serial))
+	add(CheckPackageTimestamp, PackageTimestamp, nil, TimestampDetail(ts))
 }
 
 // readPackage reads every file of a zip and checks that the zip is the

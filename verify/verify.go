@@ -315,10 +315,18 @@ func (r *Report) checkTimestamp(b *Bundle, opts TimestampOptions, trusted bool) 
 	}
 	r.Timestamp = ts
 	res.OK = true
-	res.Detail = fmt.Sprintf("the checkpoint existed no later than %s (TSA %s, serial %x)", FormatTime(ts.GenTime), ts.TSA, ts.Serial)
+	res.Detail = TimestampDetail(ts)
+}
+
+// TimestampDetail says what a verified token attests: "the checkpoint
+// existed no later than <RFC 3339 time> (TSA <subject>, serial <hex>[,
+// accuracy ±<duration>])".
+func TimestampDetail(ts *Timestamp) string {
+	d := fmt.Sprintf("the checkpoint existed no later than %s (TSA %s, serial %x)", FormatTime(ts.GenTime), ts.TSA, ts.Serial)
 	if ts.Accuracy > 0 {
-		res.Detail += fmt.Sprintf(", accuracy ±%s", ts.Accuracy)
+		d += fmt.Sprintf(", accuracy ±%s", ts.Accuracy)
 	}
+	return d
 }
 
 func (r *Report) finish() *Report {

@@ -3,6 +3,7 @@ package export
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -247,38 +248,84 @@ func (c *certificate) timeSection() section {
 		}
 	}
 	s.Paras = append(s.Paras, "Times in the statement are those of the archive host's clock, signed by the archive. Independent evidence of time, if any, is listed below: a witness cosignature states that the witness saw the checkpoint (and so the record) no later than its time; an RFC 3161 time-stamp token states that the checkpoint existed no later than the time-stamping authority's time.")
-	policy, hasPolicy := c.files[verify.PackagePolicy]
-	switch {
-	case !hasPolicy:
+	switch pol, w, err := c.witnessed(); {
+	case pol == nil && err == nil:
 		s.Rows = append(s.Rows, row{"Witness cosignatures", "none in this package (no trust policy)", false})
+	case err != nil:
+		s.Rows = append(s.Rows, row{"Witness cosignatures", "policy.txt does not apply: " + err.Error(), false})
 	default:
-		pol, err := verify.ParsePolicy(policy)
-		var w *verify.Witnessed
-		if err == nil {
-			w, err = verify.OpenWitnessed([]byte(c.bundle.Checkpoint), pol)
-		}
-		if err != nil {
-			s.Rows = append(s.Rows, row{"Witness cosignatures", "policy.txt does not apply: " + err.Error(), false})
-			break
-		}
 		if len(w.Cosignatures) == 0 {
 			s.Rows = append(s.Rows, row{"Witness cosignatures", "none on this checkpoint", false})
 		}
 		for _, cs := range w.Cosignatures {
 			s.Rows = append(s.Rows, row{"Witnessed by " + cs.Witness, "no later than " + verify.FormatTime(cs.Time) + " (cosignature by key " + cs.KeyName + ")", false})
 		}
-		q := "met"
-		if !w.QuorumMet {
-			q = "NOT met"
-		}
-		s.Rows = append(s.Rows, row{"Witness quorum (policy.txt)", fmt.Sprintf("%q, %s", pol.Quorum, q), false})
+		s.Rows = append(s.Rows, row{"Witness quorum (policy.txt)", quorum(pol, w), false})
 	}
-	if _, ok := c.files[verify.PackageTimestamp]; ok {
-		s.Rows = append(s.Rows, row{"RFC 3161 time-stamp", verify.PackageTimestamp + " over " + verify.PackageCheckpointBody + "; verify it against the time-stamping authority's root (VERIFY.md)", true})
-	} else {
+	switch ts, err := c.timestamp(); {
+	case ts != nil:
+		s.Rows = append(s.Rows,
+			row{"Time-stamped (RFC 3161)", "the checkpoint existed no later than " + verify.FormatTime(ts.GenTime) + accuracy(ts), false},
+			row{"Time-stamping authority", ts.TSA, false},
+			row{"Token", fmt.Sprintf("%s over %s, serial %x; verify it against the authority's root certificate, obtained independently (VERIFY.md)", verify.PackageTimestamp, verify.PackageCheckpointBody, ts.Serial), true})
+	case err != nil:
+		s.Rows = append(s.Rows, row{"RFC 3161 time-stamp", verify.PackageTimestamp + " does not verify against the package's own " + verify.PackageTSAChain + ": " + err.Error(), false})
+	case c.bundle.TimestampStatus == verify.TimestampPending:
+		s.Rows = append(s.Rows, row{"RFC 3161 time-stamp", "pending: the archive had not yet obtained its token for this checkpoint when the package was exported", false})
+	default:
 		s.Rows = append(s.Rows, row{"RFC 3161 time-stamp", "none in this package", false})
 	}
 	return s
+}
+
+// witnessed checks the checkpoint's cosignatures against the package's
+// policy.txt: what the package claims, for the documents. It returns nil,
+// nil, nil without a policy.
+func (c *certificate) witnessed() (*verify.Policy, *verify.Witnessed, error) {
+	text, ok := c.files[verify.PackagePolicy]
+	if !ok {
+		return nil, nil, nil
+	}
+	pol, err := verify.ParsePolicy(text)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := verify.OpenWitnessed([]byte(c.bundle.Checkpoint), pol)
+	if qe := (*verify.QuorumError)(nil); err != nil && !errors.As(err, &qe) {
+		return nil, nil, err
+	}
+	return pol, w, nil // a quorum not met is stated as such
+}
+
+// timestamp reads the package's time-stamp token, checked over the
+// checkpoint's body against the roots in the package's own tsa/chain.pem:
+// what the token claims, for the documents. A verifier checks it again
+// against roots it trusts. It returns nil, nil without a token.
+func (c *certificate) timestamp() (*verify.Timestamp, error) {
+	tok, ok := c.files[verify.PackageTimestamp]
+	if !ok {
+		return nil, nil
+	}
+	body, err := verify.CheckpointBody([]byte(c.bundle.Checkpoint))
+	if err != nil {
+		return nil, err
+	}
+	chain, ok := c.files[verify.PackageTSAChain]
+	if !ok {
+		return nil, fmt.Errorf("no %s", verify.PackageTSAChain)
+	}
+	opts, err := verify.ParseTSARoots(chain)
+	if err != nil {
+		return nil, err
+	}
+	return verify.CheckTimestamp(tok, body, opts)
+}
+
+func accuracy(ts *verify.Timestamp) string {
+	if ts.Accuracy > 0 {
+		return fmt.Sprintf(", accuracy ±%s", ts.Accuracy)
+	}
+	return ""
 }
 
 func (c *certificate) stepsSection() section {
@@ -334,4 +381,13 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// quorum describes a policy's quorum and whether the checkpoint meets it.
+func quorum(pol *verify.Policy, w *verify.Witnessed) string {
+	q := "met"
+	if !w.QuorumMet {
+		q = "NOT met"
+	}
+	return fmt.Sprintf("%q, %s, by %d of the %d witnesses the policy names", pol.Quorum, q, len(w.Cosignatures), len(pol.Witnesses))
 }

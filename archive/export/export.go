@@ -32,22 +32,28 @@ import (
 // manifest records it.
 func Generator() string { return "exhibit " + archive.Version }
 
-// Options add optional evidence to a package.
+// Options override the evidence [Build] takes from the archive. The zero
+// value takes everything from the archive.
 type Options struct {
-	// Policy, if set, is the log's C2SP tlog-policy (witnesses and
-	// quorum), written as policy.txt.
+	// Policy is the log's C2SP tlog-policy (witnesses and quorum), written
+	// as policy.txt. If nil, the archive's witness policy, when it has one.
 	Policy []byte
-	// Timestamp, if set, is an RFC 3161 TimeStampResp (DER) over the body
-	// of the checkpoint the bundle is proved against, written as
-	// tsa/checkpoint.tsr with that body as tsa/checkpoint-body.txt.
-	// TSAChain (PEM) is written as tsa/chain.pem.
-	Timestamp []byte
-	TSAChain  []byte
-	// Checkpoint, if set, is the signed checkpoint to prove the record
-	// against, instead of the archive's latest: the one a Timestamp or
-	// witness cosignatures were made for. It must be a checkpoint of the
-	// archive's log, at least as large as the record's index.
+	// Checkpoint is the signed checkpoint to prove the record against. It
+	// must be a checkpoint of the archive's log, at least as large as the
+	// record's index. If nil, the checkpoint of the bundle the archive
+	// wrote when it logged the record (with the witnesses' cosignatures it
+	// was published with), or, for a record without one, the latest.
 	Checkpoint []byte
+	// Timestamp is an RFC 3161 TimeStampResp (DER) over the body of the
+	// checkpoint the bundle is proved against, written in the bundle and
+	// as tsa/checkpoint.tsr, with that body as tsa/checkpoint-body.txt. If
+	// nil, the archive's token for that checkpoint, when it has one; when
+	// the archive has a TSA but no token yet the bundle says "pending"
+	// and the package holds no tsa/ files.
+	Timestamp []byte
+	// TSAChain (PEM) is written as tsa/chain.pem beside a token. If nil,
+	// the archive's TSA roots file (the TSA's certificate chain).
+	TSAChain []byte
 }
 
 // ErrTooLarge is returned for a record whose snapshot is over MaxSnapshot.
@@ -57,23 +63,25 @@ var ErrTooLarge = errors.New("snapshot too large to export")
 const MaxSnapshot = 1 << 30
 
 // Build writes the evidence package of the record id (any form
-// verify.ParseRecordID accepts), proved against the archive's latest
-// checkpoint (or o.Checkpoint). Every stored object is re-hashed as it is
+// verify.ParseRecordID accepts), with the evidence the archive holds for
+// it, as [Options] describes. Every stored object is re-hashed as it is
 // read, and the result is checked with [verify.CheckPackage] against the
-// archive's key before it is returned.
-func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byte, *verify.PackageReport, error) {
-	ent, b, err := a.ProveEntry(ctx, id)
+// archive's key, its witness policy and its TSA roots before it is
+// returned. The report's Pending is true when the archive has a TSA but
+// no token yet for the bundle's checkpoint.
+func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byte, *Report, error) {
+	ent, b, err := prove(ctx, a, id, o.Checkpoint)
 	if err != nil {
 		return nil, nil, err
 	}
-	if o.Checkpoint != nil {
-		cp, err := verify.OpenCheckpoint(o.Checkpoint, a.Key())
-		if err != nil {
-			return nil, nil, err
-		}
-		if b, err = a.Log().Prove(ctx, b.Entry, b.Index, o.Checkpoint, cp); err != nil {
-			return nil, nil, err
-		}
+	if o.Policy == nil {
+		o.Policy = a.WitnessPolicy()
+	}
+	if o.Timestamp != nil {
+		b.Timestamp, b.TimestampStatus = o.Timestamp, ""
+	}
+	if b.Timestamp != nil && o.TSAChain == nil {
+		o.TSAChain = a.TSARoots()
 	}
 	key := a.Key()
 	env, err := verify.ParseEnvelope(b.Entry)
@@ -132,12 +140,12 @@ func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byt
 	if o.Policy != nil {
 		files[verify.PackagePolicy] = o.Policy
 	}
-	if o.Timestamp != nil {
+	if b.Timestamp != nil {
 		body, err := verify.CheckpointBody([]byte(b.Checkpoint))
 		if err != nil {
 			return nil, nil, err
 		}
-		files[verify.PackageTimestamp] = o.Timestamp
+		files[verify.PackageTimestamp] = b.Timestamp
 		files[verify.PackageCheckpointBody] = body
 		if o.TSAChain != nil {
 			files[verify.PackageTSAChain] = o.TSAChain
@@ -163,12 +171,84 @@ func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byt
 	if err != nil {
 		return nil, nil, err
 	}
-	check := verify.CheckPackage(zipData, key, verify.PackageOptions{Policy: o.Policy, Derived: Derived})
+	popts := verify.PackageOptions{Policy: o.Policy, Derived: Derived}
+	if roots := a.TSARoots(); roots != nil && b.Timestamp != nil {
+		t, err := verify.ParseTSARoots(roots)
+		if err != nil {
+			return nil, nil, err
+		}
+		popts.TSARoots, popts.TSAUntrusted = t.Roots, t.Untrusted
+	}
+	check := verify.CheckPackage(zipData, key, popts)
 	if !check.Verified {
 		f := check.Failed()
-		return nil, check, fmt.Errorf("the package written does not verify: %s: %s: %s", f.Name, f.File, f.Detail)
+		return nil, &Report{PackageReport: check}, fmt.Errorf("the package written does not verify: %s: %s: %s", f.Name, f.File, f.Detail)
 	}
-	return zipData, check, nil
+	return zipData, &Report{PackageReport: check, Pending: b.TimestampStatus == verify.TimestampPending}, nil
+}
+
+// Report is what [Build] reports of the package it wrote: its check by
+// [verify.CheckPackage] with the archive's policy and TSA roots.
+type Report struct {
+	*verify.PackageReport
+	// Pending is true when the archive has a TSA but no token yet for the
+	// bundle's checkpoint: the bundle says "pending" and the package
+	// holds no time-stamp. Export it again once the token has arrived.
+	Pending bool
+}
+
+// prove returns the record's statement and bundle: against signed if set,
+// else against the checkpoint of the bundle the archive wrote for the
+// record (with the token the archive holds for it), else against the
+// latest.
+func prove(ctx context.Context, a *archive.Archive, id string, signed []byte) (*verify.Entry, *verify.Bundle, error) {
+	var ent *verify.Entry
+	var entry []byte
+	var index uint64
+	var witnessing string
+	stored, err := a.RecordBundle(id)
+	switch {
+	case errors.Is(err, archive.ErrNotFound):
+		e, latest, err := a.ProveEntry(ctx, id)
+		if err != nil || signed == nil {
+			return e, latest, err
+		}
+		ent, entry, index, witnessing = e, latest.Entry, latest.Index, latest.Witnessing
+	case err != nil:
+		return nil, nil, err
+	default:
+		canon, _ := verify.ParseRecordID(id) // parsed by RecordBundle
+		if got := verify.RecordID(stored.Entry); got != canon {
+			return nil, nil, fmt.Errorf("the archive's bundle file of record %s holds the entry of %s", canon, got)
+		}
+		if ent, err = verify.OpenEntry(stored.Entry, a.Key()); err != nil {
+			return nil, nil, fmt.Errorf("the archive's bundle file of record %s: %w", canon, err)
+		}
+		entry, index, witnessing = stored.Entry, stored.Index, stored.Witnessing
+		if signed == nil {
+			signed = []byte(stored.Checkpoint)
+		}
+	}
+	cp, err := verify.OpenCheckpoint(signed, a.Key())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := a.Log().Prove(ctx, entry, index, signed, cp)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.Witnessing = witnessing
+	switch tok, err := a.Timestamp(cp.Size); {
+	case err == nil:
+		b.Timestamp = tok
+	case !errors.Is(err, archive.ErrNoTimestamp):
+		return nil, nil, err
+	case stored != nil && stored.Timestamp != nil && stored.Checkpoint == string(signed):
+		b.Timestamp = stored.Timestamp
+	case a.TSARoots() != nil:
+		b.TimestampStatus = verify.TimestampPending
+	}
+	return ent, b, nil
 }
 
 // Derived regenerates a package's derived documents (certificate.html,

@@ -444,24 +444,10 @@ func TestStockTools(t *testing.T) {
 				t.Fatalf("unzip: %v\n%s", err, out)
 			}
 			pkg := filepath.Join(dir, "p")
-			md, _ := os.ReadFile(filepath.Join(pkg, "VERIFY.md"))
-			var script strings.Builder
-			in := false
-			for _, l := range strings.Split(string(md), "\n") {
-				switch {
-				case l == "```sh":
-					in = true
-				case l == "```":
-					in = false
-				case in:
-					script.WriteString(l + "\n")
-				}
-			}
-			cmd := exec.Command("bash", "-euo", "pipefail", "-c", script.String())
-			cmd.Dir = pkg
+			cmd := verifySteps(t, pkg)
 			out, err = cmd.CombinedOutput()
 			if err != nil {
-				t.Fatalf("VERIFY.md's steps fail: %v\n%s\nscript:\n%s", err, out, script.String())
+				t.Fatalf("VERIFY.md's steps fail: %v\n%s\nscript:\n%s", err, out, cmd.Args[len(cmd.Args)-1])
 			}
 			for _, s := range []string{"MANIFEST.json: OK", "Verified", "provenance.json is the signed statement", "is in the tree of size"} {
 				if !strings.Contains(string(out), s) {
@@ -479,6 +465,32 @@ func TestStockTools(t *testing.T) {
 			}
 		})
 	}
+}
+
+// verifySteps returns the command that runs the shell steps of VERIFY.md
+// (its sh blocks, in order, with bash -euo pipefail) in the unzipped
+// package pkg.
+func verifySteps(t *testing.T, pkg string) *exec.Cmd {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(pkg, "VERIFY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var script strings.Builder
+	in := false
+	for _, l := range strings.Split(string(md), "\n") {
+		switch {
+		case l == "```sh":
+			in = true
+		case l == "```":
+			in = false
+		case in:
+			script.WriteString(l + "\n")
+		}
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script.String())
+	cmd.Dir = pkg
+	return cmd
 }
 
 // TestPolicy includes a trust policy with no witnesses: the package
@@ -640,8 +652,12 @@ func TestTimestamp(t *testing.T) {
 		t.Errorf("openssl ts -verify: %v\n%s", err, out)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "VERIFY.md"))
-	if !strings.Contains(string(md), "openssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile TSA-ROOT.pem -untrusted tsa/chain.pem") {
+	if !strings.Contains(string(md), `openssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile "$TSA_ROOT" -untrusted tsa/chain.pem`) {
 		t.Error("VERIFY.md does not give the openssl ts -verify command")
+	}
+	// VERIFY.md's steps, the time-stamp's included, with stock tools.
+	if out, err := verifySteps(t, dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") || !strings.Contains(string(out), "Time stamp:") {
+		t.Errorf("VERIFY.md's steps: %v\n%s", err, out)
 	}
 }
 

@@ -59,7 +59,17 @@ func (c *certificate) Instructions() []byte {
 		p("| `%s` | %s |\n", n, role)
 	}
 	p("\n## 1. The log key\n\nObtain the log's verifier key from the archive's operator, through a channel you trust (it is published with `exhibit log-key`). The key this package was made with is\n\n    %s\n\nIf the key you obtained differs, stop: the package was not made by that log.\n\n", c.key.VKey)
-	p("## 2. With exhibit\n\n```\nexhibit verify PACKAGE.zip --key '%s' --record-id %s\n```\n\n", c.key.VKey, c.RecordID)
+	var trust, trustNote string
+	if _, ok := c.files[verify.PackagePolicy]; ok {
+		trust += " --policy YOUR-POLICY.txt"
+	}
+	if _, ok := c.files[verify.PackageTimestamp]; ok {
+		trust += " --tsa-roots TSA-ROOT.pem"
+	}
+	if trust != "" {
+		trustNote = "With `--policy`, the log's witness policy you obtained independently is the trusted one (`policy.txt` must be the same file) and the check `witnesses` names each witness that cosigned and when; with `--tsa-roots`, the time-stamping authority's root you obtained, the check `timestamp` says when the checkpoint existed no later than. "
+	}
+	p("## 2. With exhibit\n\n```\nexhibit verify PACKAGE.zip --key '%s' --record-id %s%s\n```\n\n%s", c.key.VKey, c.RecordID, trust, trustNote)
 	p("`exhibit verify` checks that the zip is exactly the canonical zip of its files (so that a changed byte anywhere is caught), every file against `MANIFEST.json` and `SHA256SUMS`, that `log-key.vkey` is the key you gave, the bundle (checkpoint signature, statement signature, record ID, leaf hash, inclusion proof, and the snapshot's SHA-256), that `bundle.tlog-proof` and `provenance.json` are the same evidence, the stored objects the statement names, the witnesses and time-stamp when present, and that the certificate and this file are exactly those the evidence gives. It names each check, and the file of any that fails. It exits 0 when every check passed, 1 when one failed.\n\n")
 	p("## 3. With standard tools\n\nThe same checks, step by step, with `unzip`, `sha256sum`, `openssl` (3.0 or later), `jq` and `python3`. Run each block in the directory the package was unzipped to (`unzip PACKAGE.zip -d package && cd package`); each stops with an error if its check fails.\n\n")
 	p("### 3.1 The files are those listed\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\n`SHA256SUMS` is not signed: this step catches damage, not forgery. What binds the files to the signed record are the steps below.\n\n")
@@ -100,16 +110,58 @@ func (c *certificate) Instructions() []byte {
 			p("test \"$(jq -r .predicate.text.sha256 payload.json)\" = \"$(sha256sum %s | cut -d' ' -f1)\" && echo \"%s is the signed text\"\n", c.text, c.text)
 		}
 	}
-	p("```\n\n### 3.7 Time and witnesses\n\n")
-	if _, ok := c.files[verify.PackageTimestamp]; ok {
-		p("`tsa/checkpoint.tsr` is an RFC 3161 time-stamp token over the checkpoint body. Obtain the time-stamping authority's root certificate independently (as `TSA-ROOT.pem`), then:\n\n```\ncmp tsa/checkpoint-body.txt body.txt\nopenssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile TSA-ROOT.pem -untrusted tsa/chain.pem\nopenssl ts -reply -in tsa/checkpoint.tsr -text\n```\n\nThe token shows the checkpoint, and so the record, existed no later than its `Time stamp`.\n\n")
-	} else {
+	p("```\n\n")
+	c.timeInstructions(p)
+	return []byte(w.String())
+}
+
+// timeInstructions writes VERIFY.md's steps for the witnesses' cosignatures
+// and the RFC 3161 token: what they state, and how to check them with
+// python3 and openssl.
+func (c *certificate) timeInstructions(p func(format string, args ...any)) {
+	p("### 3.7 Witnesses\n\n")
+	pol, w, err := c.witnessed()
+	switch {
+	case pol == nil && err == nil:
+		p("This package holds no witness policy (`policy.txt`); the checkpoint's signatures by keys other than the log's, if any, are not checked.\n\n")
+	case err != nil:
+		p("`policy.txt` does not apply to this checkpoint: %s\n\n", err)
+	default:
+		p("`policy.txt` (C2SP tlog-policy) names the log's witnesses and the quorum that must cosign. Witnesses check that each checkpoint is consistent with every earlier one they saw, and add a cosignature line to it (C2SP tlog-cosignature) stating the time they saw it. The package's `policy.txt` is the archive's claim: obtain the log's policy independently and check it is the same file (`cmp policy.txt YOUR-POLICY.txt`), or pass yours to `exhibit verify --policy`.\n\n")
+		if len(w.Cosignatures) == 0 {
+			p("The checkpoint carries no cosignature by a witness of the policy.\n\n")
+		} else {
+			p("The checkpoint was witnessed by:\n\n")
+			for _, cs := range w.Cosignatures {
+				p("* %s (key `%s`), no later than %s\n", cs.Witness, cs.KeyName, verify.FormatTime(cs.Time))
+			}
+			p("\nQuorum: %s.\n\n", quorum(pol, w))
+			p("Each cosignature is an Ed25519 signature over `cosignature/v1\\ntime <seconds>\\n` followed by the checkpoint body; its signature line holds a 4-byte key ID, the time (8 bytes, big-endian seconds since 1970) and the signature.\n\n```sh\npython3 - <<'EOF'\nimport base64, datetime\nwitnesses = [\n")
+			for _, cs := range w.Cosignatures {
+				for _, pw := range pol.Witnesses {
+					if pw.Name == cs.Witness {
+						p("    (%q, %q),\n", pw.Name, pw.Key.VKey)
+					}
+				}
+			}
+			p("]\ntext = open(\"checkpoint.txt\").read()\nbody = open(\"body.txt\").read()\nfor i, (name, vkey) in enumerate(witnesses):\n    kname, keyid, key = vkey.split(\"+\", 2)\n    key = base64.b64decode(key)\n    assert key[0] == 4 and len(key) == 33, \"not a cosignature/v1 key\"\n    open(f\"witness{i}.der\", \"wb\").write(bytes.fromhex(\"302a300506032b6570032100\") + key[1:])\n    sigs = [base64.b64decode(l.split(\" \")[2]) for l in text.split(\"\\n\") if l.startswith(\"\\u2014 \" + kname + \" \")]\n    sig = [s for s in sigs if s[:4].hex() == keyid][0]\n    t = int.from_bytes(sig[4:12], \"big\")\n    open(f\"witness{i}.msg\", \"w\").write(f\"cosignature/v1\\ntime {t}\\n\" + body)\n    open(f\"witness{i}.sig\", \"wb\").write(sig[12:])\n    print(name, \"cosigned at\", datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat())\nEOF\n")
+			for i := range w.Cosignatures {
+				p("openssl pkey -pubin -inform DER -in witness%d.der -out witness%d.pem\nopenssl pkeyutl -verify -pubin -inkey witness%d.pem -rawin -in witness%d.msg -sigfile witness%d.sig\n", i, i, i, i, i)
+			}
+			p("```\n\n")
+		}
+	}
+	p("### 3.8 Time-stamp\n\n")
+	ts, err := c.timestamp()
+	switch {
+	case ts != nil:
+		p("`tsa/checkpoint.tsr` is an RFC 3161 time-stamp token over the checkpoint body (`tsa/checkpoint-body.txt`, the same bytes as `body.txt`), by the time-stamping authority `%s`. It states that the checkpoint, and so the record, existed no later than %s (serial %x%s).\n\n", ts.TSA, verify.FormatTime(ts.GenTime), ts.Serial, accuracy(ts))
+		p("`tsa/chain.pem` holds the authority's certificates as the archive has them: it is not to be trusted. Obtain the authority's root certificate independently, save it as `TSA-ROOT.pem` (or set `TSA_ROOT` to its file), then:\n\n```sh\nTSA_ROOT=\"${TSA_ROOT:-TSA-ROOT.pem}\"\ncmp tsa/checkpoint-body.txt body.txt\nopenssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile \"$TSA_ROOT\" -untrusted tsa/chain.pem\nopenssl ts -reply -in tsa/checkpoint.tsr -text | grep '^Time stamp:'\n```\n\n")
+	case err != nil:
+		p("`tsa/checkpoint.tsr` does not verify against the package's own `tsa/chain.pem`: %s\n\n", err)
+	case c.bundle.TimestampStatus == verify.TimestampPending:
+		p("This package holds no RFC 3161 time-stamp token: the archive had not yet obtained the token for this checkpoint when the package was exported (`\"timestamp_status\": \"pending\"` in `bundle.json`). Export the package again once it has.\n\n")
+	default:
 		p("This package holds no RFC 3161 time-stamp token (`tsa/checkpoint.tsr`). When one is present, `openssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile TSA-ROOT.pem -untrusted tsa/chain.pem` checks it against the time-stamping authority's root.\n\n")
 	}
-	if _, ok := c.files[verify.PackagePolicy]; ok {
-		p("`policy.txt` names the log's witnesses. Their cosignatures are extra signature lines on the checkpoint (C2SP tlog-cosignature); `exhibit verify` checks them and reports when each witness saw the checkpoint. Obtain the policy independently to rely on it.\n")
-	} else {
-		p("This package holds no witness policy (`policy.txt`); the checkpoint's signatures by keys other than the log's, if any, are not checked.\n")
-	}
-	return []byte(w.String())
 }

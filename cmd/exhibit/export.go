@@ -18,7 +18,7 @@ import (
 )
 
 func newExportCmd(g *globals) *cobra.Command {
-	var out, policy, checkpoint, tsr, tsaChain string
+	var out string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "export RECORD_ID -o FILE.zip [--force]",
@@ -34,13 +34,17 @@ sha256sum and openssl), MANIFEST.json and SHA256SUMS. The layout is in
 docs/FORMATS.md section 6.3.
 
 The zip is canonical: the same record, against the same checkpoint, exports
-to the same bytes. It is checked with exhibit verify's package checks before
-it is written, atomically; an existing FILE is refused unless --force.
-Check it with: exhibit verify FILE.zip --key VKEY
+to the same bytes. The bundle is proved against the checkpoint the record was published
+with: with witnesses, the cosigned one; with a TSA, the package holds that
+checkpoint's RFC 3161 token (tsa/checkpoint.tsr), the body it stamps and
+the TSA's chain; the archive's witness policy is policy.txt. When the token
+is still pending the package says so (and exhibit export warns): export
+again once it has arrived.
 
-Until the archive keeps them itself, a witness policy and an RFC 3161 token
-are included from files: --policy, and --timestamp with the --checkpoint it
-stamps (and --tsa-chain).`,
+The package is checked with exhibit verify's package checks (with the
+archive's policy and TSA roots) before it is written, atomically; an
+existing FILE is refused unless --force. Check it with:
+exhibit verify FILE.zip --key VKEY [--policy POLICY --tsa-roots PEM]`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -63,22 +67,7 @@ stamps (and --tsa-chain).`,
 				return err
 			}
 			defer a.Close(context.Background())
-			var o export.Options
-			for _, f := range []struct {
-				path string
-				dst  *[]byte
-			}{{policy, &o.Policy}, {checkpoint, &o.Checkpoint}, {tsr, &o.Timestamp}, {tsaChain, &o.TSAChain}} {
-				if f.path == "" {
-					continue
-				}
-				if *f.dst, err = os.ReadFile(f.path); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-			}
-			if (o.Timestamp == nil) != (o.Checkpoint == nil) || (o.TSAChain != nil && o.Timestamp == nil) {
-				return usageError("--timestamp needs --checkpoint (the signed checkpoint it stamps), and --tsa-chain needs --timestamp")
-			}
-			data, rep, err := export.Build(ctx, a, args[0], o)
+			data, rep, err := export.Build(ctx, a, args[0], export.Options{})
 			if err != nil {
 				return err
 			}
@@ -90,15 +79,19 @@ stamps (and --tsa-chain).`,
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %s record %s, %d files, %d bytes\n", filepath.Clean(out), rep.Package.Manifest.Kind, rep.RecordID, len(rep.Package.Files), len(data))
+			for _, c := range rep.Checks {
+				if c.OK && (c.Name == verify.CheckPackagePolicy || c.Name == verify.CheckPackageTimestamp) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", c.Name, printable(c.Detail))
+				}
+			}
+			if rep.Pending {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the checkpoint's RFC 3161 time-stamp is still pending: the package holds none; export again once the archive has it\n")
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the zip file to write")
 	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
-	cmd.Flags().StringVar(&policy, "policy", "", "include this C2SP tlog-policy (the log's witnesses) as policy.txt")
-	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "prove the record against this signed checkpoint of the log (the one --timestamp stamps) instead of the latest")
-	cmd.Flags().StringVar(&tsr, "timestamp", "", "include this RFC 3161 TimeStampResp (DER) over the --checkpoint's body as tsa/checkpoint.tsr")
-	cmd.Flags().StringVar(&tsaChain, "tsa-chain", "", "include the TSA's certificates (PEM) as tsa/chain.pem")
 	return cmd
 }
 
@@ -138,8 +131,9 @@ func writeNewFile(path string, data []byte, perm os.FileMode) error {
 // verifyPackage is exhibit verify for an evidence package (a .zip): every
 // file, the bundle, the statement's objects and the derived documents,
 // each check by name with the file it is about.
-func verifyPackage(cmd *cobra.Command, data []byte, pk *verify.PublicKey, recordID, output, logURL string) error {
-	rep := verify.CheckPackage(data, pk, verify.PackageOptions{RecordID: recordID, Derived: export.Derived})
+func verifyPackage(cmd *cobra.Command, data []byte, pk *verify.PublicKey, opts verify.PackageOptions, output, logURL string) error {
+	opts.Derived = export.Derived
+	rep := verify.CheckPackage(data, pk, opts)
 	if logURL != "" && rep.Bundle != nil {
 		c := publishedCheck(cmd.Context(), logURL, pk, rep.Bundle)
 		rep.Checks = append(rep.Checks, verify.PackageCheck{Result: c, File: verify.PackageBundle})

@@ -72,9 +72,8 @@ func TestExportVerify(t *testing.T) {
 	os.WriteFile("p.evidence", first, 0o644)
 	exhibit(t, "verify", "p.evidence").want(t, 0, "ok   package-zip")
 
-	// A witness policy from a file.
-	os.WriteFile("policy.txt", []byte("log "+key+"\nquorum none\n"), 0o644)
-	exhibit(t, "export", rec.RecordID, "-o", "w.zip", "--policy", "policy.txt").want(t, 0)
-	exhibit(t, "verify", "w.zip").want(t, 0, "ok   witnesses", "quorum \"none\" met; by the package's own policy", "note:     the witnesses were checked against the package's policy.txt")
-	exhibit(t, "export", rec.RecordID, "-o", "t.zip", "--timestamp", "policy.txt").want(t, 2, "--timestamp needs --checkpoint")
+	// The evidence now comes from the archive: the flags that supplied it
+	// are gone, and an archive without witnesses or a TSA exports neither.
+	exhibit(t, "export", rec.RecordID, "-o", "w.zip", "--policy", "policy.txt").want(t, 2, "unknown flag: --policy")
+	exhibit(t, "verify", "p.evidence", "--tsa-roots", "p.evidence").want(t, 2)
 }

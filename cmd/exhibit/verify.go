@@ -63,7 +63,10 @@ is the trusted key, the bundle's checks above with the snapshot (or text)
 it holds, bundle.tlog-proof and provenance.json are the same evidence,
 tls-chain.pem and headers.json are the objects the statement names, the
 witnesses (policy.txt) and time-stamp (tsa/) when present, and the
-certificate and VERIFY.md are exactly those the evidence gives.
+certificate and VERIFY.md are exactly those the evidence gives. --policy
+and --tsa-roots are the trusted ones: the package's policy.txt must be the
+same file (without --policy it is only reported, as the package's claim),
+and with --tsa-roots the package must hold a token that verifies.
 
 The trusted key is --key (a C2SP vkey, name+hex8+base64, or a file holding
 one), else the verifier key of --archive. Nothing in the bundle is trusted.
@@ -89,11 +92,13 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
 			}
 			opts := verify.Options{RecordID: recordID}
+			popts := verify.PackageOptions{RecordID: recordID}
 			if policyPath != "" {
 				b, err := os.ReadFile(policyPath)
 				if err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("reading policy: %w", err)}
 				}
+				popts.Policy = b
 				if opts.Policy, err = verify.ParsePolicy(b); err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("%s: %w", policyPath, err)}
 				}
@@ -108,6 +113,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 					return &exitError{code: 2, err: fmt.Errorf("%s: %w", tsaRoots, err)}
 				}
 				opts.Timestamps = &o
+				popts.TSARoots, popts.TSAUntrusted = o.Roots, o.Untrusted
 			}
 			if recordID != "" {
 				if _, err := verify.ParseRecordID(recordID); err != nil {
@@ -118,7 +124,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				if snapshot != "" || text != "" {
 					return usageError("--snapshot and --text do not apply to an evidence package: it holds them")
 				}
-				return verifyPackage(cmd, data, pk, recordID, output, logURL)
+				return verifyPackage(cmd, data, pk, popts, output, logURL)
 			}
 			if snapshot != "" {
 				f, err := os.Open(snapshot)

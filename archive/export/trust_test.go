@@ -1,0 +1,371 @@
+package export_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdhtml "html"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/export"
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/tsatest"
+	"github.com/exhibit-archive/exhibit/ledger/witnesstest"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// trustedArchive is an archive initialised with three real omniwitness
+// witnesses under a 2-of-3 policy and a real timestamp-server, behind a
+// proxy that can play dead.
+type trustedArchive struct {
+	a      *archive.Archive
+	ws     []*witnesstest.Witness
+	policy []byte // as the archive stores it
+	tsa    *tsatest.TSA
+	tsaOff atomic.Bool
+}
+
+func newTrustedArchive(t *testing.T, failOpen bool) *trustedArchive {
+	t.Helper()
+	ctx := context.Background()
+	keyPEM, err := ledger.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.NewSigner(keyPEM, "trust.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &trustedArchive{}
+	tr.ws = witnesstest.Start(t, 3, s.PublicKey())
+	ws := tr.ws
+	policy := ws[0].PolicyLine() + ws[1].PolicyLine() + ws[2].PolicyLine() + "group two-of-three 2 W1 W2 W3\nquorum two-of-three\n"
+	tr.tsa = tsatest.Start(t)
+	target, _ := url.Parse(tr.tsa.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tr.tsaOff.Load() {
+			http.Error(w, "down for the test", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	dir := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "trust.example/log", KeyPEM: keyPEM, WitnessPolicy: []byte(policy), WitnessFailOpen: failOpen,
+		TSAURL: srv.URL + "/api/v1/timestamp", TSARootsPEM: tr.tsa.ChainPEM}); err != nil {
+		t.Fatal(err)
+	}
+	if tr.policy, err = os.ReadFile(filepath.Join(dir, "witness-policy.txt")); err != nil {
+		t.Fatal(err)
+	}
+	tr.a, err = archive.Open(ctx, dir, archive.OpenOptions{
+		Write:            true,
+		Ledger:           ledger.Config{WitnessTimeout: time.Second},
+		WitnessWait:      4 * time.Second,
+		TSATimeout:       2 * time.Second,
+		TSARetryInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		tr.a.Close(cctx)
+	})
+	return tr
+}
+
+// options are a verifier's: the archive's policy and the TSA's root,
+// obtained independently.
+func (tr *trustedArchive) options() verify.PackageOptions {
+	return verify.PackageOptions{Policy: tr.policy, TSARoots: tr.tsa.Roots, Derived: export.Derived}
+}
+
+func failedCheck(rep *verify.PackageReport, name, file string) *verify.PackageCheck {
+	for i, c := range rep.Checks {
+		if !c.OK && c.Name == name && c.File == file {
+			return &rep.Checks[i]
+		}
+	}
+	return nil
+}
+
+func failures(rep *verify.PackageReport) string {
+	var f []string
+	for _, c := range rep.Checks {
+		if !c.OK {
+			f = append(f, fmt.Sprintf("%s (%s): %s", c.Name, c.File, c.Detail))
+		}
+	}
+	return strings.Join(f, "; ")
+}
+
+// TestTrustedPackage exports, with no options, a record of an archive with
+// three real witnesses (2 of 3) and a real TSA: the package holds the
+// archive's policy, the cosigned checkpoint, its token and the TSA's
+// chain, verifies with the verifier's policy and TSA root naming the
+// witnesses and the time, and VERIFY.md's steps pass with stock tools
+// (openssl ts -verify, and the cosignatures with openssl pkeyutl). A
+// tampered token, a tampered cosignature and a swapped policy.txt are each
+// rejected by the check and file they concern.
+func TestTrustedPackage(t *testing.T) {
+	tr := newTrustedArchive(t, false)
+	ctx := context.Background()
+	rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "the witnessed document"), archive.FileOptions{Entity: "Example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := build(t, tr.a, rec.RecordID, export.Options{})
+	files := unzip(t, data)
+	for _, f := range []string{verify.PackagePolicy, verify.PackageTimestamp, verify.PackageCheckpointBody, verify.PackageTSAChain} {
+		if _, ok := files[f]; !ok {
+			t.Errorf("the package has no %s", f)
+		}
+	}
+
+	rep := verify.CheckPackage(data, tr.a.Key(), tr.options())
+	if !rep.Verified {
+		t.Fatalf("the package does not verify: %s", failures(rep))
+	}
+	var witnessed, stamped string
+	for _, c := range rep.Checks {
+		switch c.Name {
+		case verify.CheckPackagePolicy:
+			witnessed = c.Detail
+		case verify.CheckPackageTimestamp:
+			stamped = c.Detail
+		}
+	}
+	if strings.Count(witnessed, " witnessed no later than 20") < 2 || !strings.Contains(witnessed, `quorum "two-of-three" met`) || strings.Contains(witnessed, "package's own policy") {
+		t.Errorf("witnesses check: %q", witnessed)
+	}
+	if !strings.Contains(stamped, "the checkpoint existed no later than 20") || !strings.Contains(stamped, "(TSA ") {
+		t.Errorf("timestamp check: %q", stamped)
+	}
+	html := stdhtml.UnescapeString(string(files[verify.PackageCertificateHTML]))
+	md := string(files[verify.PackageInstructions])
+	for _, want := range []string{"Witnessed by W", `"two-of-three", met, by `, "Time-stamped (RFC 3161)", "the checkpoint existed no later than 20"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("certificate.html lacks %q", want)
+		}
+	}
+	if pdf := pdfText(t, files[verify.PackageCertificatePDF]); !strings.Contains(pdf, "Time-stamped (RFC 3161)") || !strings.Contains(pdf, "Witnessed by W") {
+		t.Errorf("certificate.pdf does not state the witnesses and the time")
+	}
+	for _, want := range []string{"The checkpoint was witnessed by:", "Quorum: \"two-of-three\", met", "existed no later than 20", "openssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile \"$TSA_ROOT\" -untrusted tsa/chain.pem"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("VERIFY.md lacks %q", want)
+		}
+	}
+
+	t.Run("stock tools", func(t *testing.T) {
+		for _, tool := range []string{"sha256sum", "openssl", "jq", "python3", "bash", "base64"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				needTool(t, tool)
+			}
+		}
+		dir := t.TempDir()
+		for n, b := range files {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
+			os.WriteFile(filepath.Join(dir, n), b, 0o644)
+		}
+		os.WriteFile(filepath.Join(dir, "TSA-ROOT.pem"), tr.tsa.RootPEM, 0o644)
+		cmd := verifySteps(t, dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("VERIFY.md's steps fail: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "Verification: OK") || !strings.Contains(string(out), "Time stamp:") || strings.Count(string(out), "cosigned at") < 2 || strings.Count(string(out), "Signature Verified Successfully") < 4 {
+			t.Errorf("VERIFY.md's steps print:\n%s", out)
+		}
+		// Another TSA root, or an altered cosignature, fails the steps.
+		other := newOpenSSLTSA(t)
+		os.WriteFile(filepath.Join(dir, "TSA-ROOT.pem"), other.rootPEM, 0o644)
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("VERIFY.md's steps pass with another TSA root:\n%s", out)
+		}
+	})
+
+	tamper := func(t *testing.T, change func(files map[string][]byte)) *verify.PackageReport {
+		t.Helper()
+		forged := clone(files)
+		change(forged)
+		rewriteManifest(t, forged)
+		zipData, err := verify.WritePackage(forged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return verify.CheckPackage(zipData, tr.a.Key(), tr.options())
+	}
+	bundle := func(t *testing.T, files map[string][]byte) *verify.Bundle {
+		t.Helper()
+		b, err := verify.ParseBundle(files[verify.PackageBundle])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Run("token", func(t *testing.T) {
+		// The package's token altered (its last byte is in the signature).
+		rep := tamper(t, func(f map[string][]byte) {
+			tok := append([]byte(nil), f[verify.PackageTimestamp]...)
+			tok[len(tok)-1] ^= 1
+			f[verify.PackageTimestamp] = tok
+		})
+		if failedCheck(rep, verify.CheckPackageTimestamp, verify.PackageTimestamp) == nil {
+			t.Errorf("no failed timestamp check naming %s: %s", verify.PackageTimestamp, failures(rep))
+		}
+		// The same altered token in bundle.json too: the token's signature
+		// no longer verifies.
+		rep = tamper(t, func(f map[string][]byte) {
+			b := bundle(t, f)
+			tok := append([]byte(nil), b.Timestamp...)
+			tok[len(tok)-1] ^= 1
+			b.Timestamp = tok
+			f[verify.PackageTimestamp], f[verify.PackageBundle] = tok, b.Marshal()
+		})
+		c := failedCheck(rep, verify.CheckPackageTimestamp, verify.PackageTimestamp)
+		var se *verify.TimestampSignatureError
+		if c == nil || !errors.As(c.Err, &se) {
+			t.Errorf("no failed timestamp check naming %s for a bad signature: %s", verify.PackageTimestamp, failures(rep))
+		}
+	})
+	t.Run("cosignature", func(t *testing.T) {
+		rep := tamper(t, func(f map[string][]byte) {
+			b := bundle(t, f)
+			lines := strings.Split(b.Checkpoint, "\n")
+			changed := false
+			for i, l := range lines {
+				if strings.HasPrefix(l, "— ") && !strings.HasPrefix(l, "— trust.example/log ") && !changed {
+					sig := []byte(l)
+					sig[len(sig)-3] ^= 'A' ^ 'B' // one base64 digit of the Ed25519 signature
+					if sig[len(sig)-3] != 'A' && sig[len(sig)-3] != 'B' {
+						sig[len(sig)-3] = 'A'
+					}
+					lines[i], changed = string(sig), true
+				}
+			}
+			if !changed {
+				t.Fatal("no cosignature line")
+			}
+			b.Checkpoint = strings.Join(lines, "\n")
+			f[verify.PackageBundle], f[verify.PackageProof] = b.Marshal(), b.MarshalProof()
+		})
+		c := failedCheck(rep, verify.CheckPackagePolicy, verify.PackageBundle)
+		var ce *verify.CosignatureError
+		if c == nil || !errors.As(c.Err, &ce) {
+			t.Errorf("no failed witnesses check naming %s: %s", verify.PackageBundle, failures(rep))
+		}
+	})
+	t.Run("policy", func(t *testing.T) {
+		rep := tamper(t, func(f map[string][]byte) {
+			// The same log, a quorum of one witness the forger controls.
+			f[verify.PackagePolicy] = []byte("log " + tr.a.Key().VKey + "\nquorum none\n")
+		})
+		if failedCheck(rep, verify.CheckPackagePolicy, verify.PackagePolicy) == nil {
+			t.Errorf("no failed witnesses check naming %s: %s", verify.PackagePolicy, failures(rep))
+		}
+		// Without the verifier's policy, the package's is only reported.
+		rep = verify.CheckPackage(data, tr.a.Key(), verify.PackageOptions{TSARoots: tr.tsa.Roots})
+		if !rep.Verified || !strings.Contains(strings.Join(rep.Notes, "\n"), "package's policy.txt") {
+			t.Errorf("without --policy: verified %v, notes %q", rep.Verified, rep.Notes)
+		}
+	})
+
+	// A record captured while the TSA is down: its package says the token
+	// is pending.
+	t.Run("pending", func(t *testing.T) {
+		tr.tsaOff.Store(true)
+		defer tr.tsaOff.Store(false)
+		rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "captured while the TSA is down"), archive.FileOptions{Entity: "Example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, rep, err := export.Build(ctx, tr.a, rec.RecordID, export.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Pending || !rep.Verified {
+			t.Fatalf("pending %v, verified %v: %s", rep.Pending, rep.Verified, failures(rep.PackageReport))
+		}
+		files := unzip(t, data)
+		if _, ok := files[verify.PackageTimestamp]; ok {
+			t.Error("a package exported while its token is pending holds one")
+		}
+		if b := bundle(t, files); b.TimestampStatus != verify.TimestampPending {
+			t.Errorf("bundle.json: timestamp_status %q", b.TimestampStatus)
+		}
+		for n, want := range map[string]string{verify.PackageInstructions: "had not yet obtained the token", verify.PackageCertificateHTML: "pending: the archive had not yet obtained its token"} {
+			if !strings.Contains(string(files[n]), want) {
+				t.Errorf("%s does not say the token is pending", n)
+			}
+		}
+		vrep := verify.CheckPackage(data, tr.a.Key(), tr.options())
+		c := failedCheck(vrep, verify.CheckPackageTimestamp, verify.PackageBundle)
+		if vrep.Verified || c == nil || !errors.Is(c.Err, verify.ErrTimestampPending) {
+			t.Errorf("with TSA roots: verified %v: %s", vrep.Verified, failures(vrep))
+		}
+		vrep = verify.CheckPackage(data, tr.a.Key(), verify.PackageOptions{Policy: tr.policy, Derived: export.Derived})
+		if !vrep.Verified || !strings.Contains(strings.Join(vrep.Notes, "\n"), "pending") {
+			t.Errorf("without TSA roots: verified %v, notes %q: %s", vrep.Verified, vrep.Notes, failures(vrep))
+		}
+	})
+}
+
+// TestFailOpenPackage: a fail-open archive with two of its three witnesses
+// down publishes a checkpoint with one cosignature; its package verifies
+// with the verifier's policy, reporting the quorum NOT met, as a bundle's
+// check does. Without the bundle's fail-open mark it fails.
+func TestFailOpenPackage(t *testing.T) {
+	tr := newTrustedArchive(t, true)
+	ctx := context.Background()
+	tr.ws[1].Stop()
+	tr.ws[2].Stop()
+	rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "witnessed by one"), archive.FileOptions{Entity: "Example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := build(t, tr.a, rec.RecordID, export.Options{})
+	rep := verify.CheckPackage(data, tr.a.Key(), tr.options())
+	if !rep.Verified {
+		t.Fatalf("the package does not verify: %s", failures(rep))
+	}
+	var detail string
+	for _, c := range rep.Checks {
+		if c.Name == verify.CheckPackagePolicy {
+			detail = c.Detail
+		}
+	}
+	if !strings.Contains(detail, "1 cosignatures (W1 witnessed no later than ") || !strings.Contains(detail, "NOT met (the archive publishes fail-open") {
+		t.Errorf("witnesses check: %q", detail)
+	}
+	files := unzip(t, data)
+	if html := stdhtml.UnescapeString(string(files[verify.PackageCertificateHTML])); !strings.Contains(html, `"two-of-three", NOT met, by 1 of the 3`) {
+		t.Error("certificate.html does not say the quorum was not met")
+	}
+	b, err := verify.ParseBundle(files[verify.PackageBundle])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Witnessing = ""
+	files[verify.PackageBundle] = b.Marshal()
+	rewriteManifest(t, files)
+	zipData, _ := verify.WritePackage(files)
+	rep = verify.CheckPackage(zipData, tr.a.Key(), tr.options())
+	if c := failedCheck(rep, verify.CheckPackagePolicy, verify.PackageBundle); c == nil || !errors.Is(c.Err, verify.ErrQuorum) {
+		t.Errorf("without the fail-open mark: %s", failures(rep))
+	}
+}
