@@ -120,7 +120,13 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		cancel()
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
 	}
-	r := NewReader(dir, append(s.Keys(), cfg.Keys...)...)
+	keys := s.Keys()
+	for _, k := range cfg.Keys {
+		if keys.Lookup(k.VKey) == nil {
+			keys = append(keys, k)
+		}
+	}
+	r := NewReader(dir, keys...)
 	return &Writer{
 		Reader:   r,
 		appender: app,
