@@ -141,7 +141,7 @@ func writeNewFile(path string, data []byte, perm os.FileMode) error {
 func verifyPackage(cmd *cobra.Command, data []byte, pk *verify.PublicKey, recordID, output, logURL string) error {
 	rep := verify.CheckPackage(data, pk, verify.PackageOptions{RecordID: recordID, Derived: export.Derived})
 	if logURL != "" && rep.Bundle != nil {
-		c := publishedCheck(cmd.Context(), logURL, pk, rep.Bundle)
+		c := publishedCheck(cmd.Context(), logURL, verify.Keyring{pk}, rep.Bundle)
 		rep.Checks = append(rep.Checks, verify.PackageCheck{Result: c, File: verify.PackageBundle})
 		rep.Bundle.Checks = append(rep.Bundle.Checks, c)
 		rep.Verified = rep.Failed() == nil

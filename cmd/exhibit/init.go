@@ -140,29 +140,42 @@ witnesses, no time-stamps.`,
 }
 
 func newLogKeyCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "log-key",
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "log-key [--all]",
 		Short: "Print the log's verifier key (C2SP vkey: name+hex8+base64)",
-		Long: `Print the log's verifier key in C2SP signed-note vkey form, name+hex8+base64.
+		Long: `Print the log's current verifier key in C2SP signed-note vkey form,
+name+hex8+base64.
 
-Give it to whoever verifies this archive's bundles: exhibit verify --key VKEY.`,
+Give it to whoever verifies this archive's bundles: exhibit verify --key VKEY.
+After a key rotation (exhibit key rotate), --all prints every key of the
+log, the current one first, one a line: records made before the rotation
+verify under the earlier keys (exhibit verify --key A --key B ...).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := archive.ReadConfig(g.archive)
 			if err != nil {
 				return err
 			}
-			if _, err := cfg.Key(); err != nil {
+			keys, err := cfg.Keys()
+			if err != nil {
 				return err
 			}
-			// Publish nothing but the key the archive really signs with.
+			// Publish nothing but the keys the archive really signs with.
 			if err := cfg.CheckKeyFile(g.archive); errors.Is(err, fs.ErrNotExist) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: note: %v; printing the configured key unconfirmed\n", err)
 			} else if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), cfg.VKey)
+			if !all {
+				keys = keys[:1]
+			}
+			for _, k := range keys {
+				fmt.Fprintln(cmd.OutOrStdout(), k.VKey)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "print every key of the log (current first, then earlier keys)")
+	return cmd
 }
