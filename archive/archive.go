@@ -5,8 +5,8 @@
 //
 // An archive is a directory:
 //
-//	exhibit.json   configuration: format version, log origin, verifier key, store, witness, tsa
-//	key.pem        the signing key (PEM, mode 0600)
+//	exhibit.json   configuration: format version, log origin, verifier keys (current and previous), store, witness, tsa
+//	key.pem        the signing key (PEM, mode 0600); key-<key ID>.pem for keys made by Rotate
 //	witness-policy.txt  the witnesses and quorum (C2SP tlog-policy), if any
 //	tsa-roots.pem  the time-stamping authority's certificate chain, if any
 //	log/           the Tessera POSIX log (C2SP tlog-tiles layout: checkpoint, tile/)
