@@ -67,7 +67,7 @@ func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byt
 		return nil, nil, err
 	}
 	if o.Checkpoint != nil {
-		cp, err := verify.OpenCheckpoint(o.Checkpoint, a.Key())
+		cp, _, err := a.Keys().OpenCheckpoint(o.Checkpoint)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -75,7 +75,10 @@ func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byt
 			return nil, nil, err
 		}
 	}
-	key := a.Key()
+	key, err := packageKey(a.Keys(), b)
+	if err != nil {
+		return nil, nil, err
+	}
 	env, err := verify.ParseEnvelope(b.Entry)
 	if err != nil {
 		return nil, nil, err
@@ -210,4 +213,18 @@ func documents(p *verify.Package, key *verify.PublicKey) (map[string][]byte, err
 		verify.PackageCertificatePDF:  pdf,
 		verify.PackageInstructions:    c.Instructions(),
 	}, nil
+}
+
+// packageKey picks the key a package names (log-key.vkey): the first key of
+// the log, current first, that signs both the bundle's checkpoint and its
+// statement. After a key rotation that is the old key for a record made
+// before it, while the old key still cosigns checkpoints.
+func packageKey(keys verify.Keyring, b *verify.Bundle) (*verify.PublicKey, error) {
+	raw := b.Marshal()
+	for _, k := range keys {
+		if verify.Check(raw, k, verify.Options{}).Verified {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("no single key of the log signs both the record's statement and the checkpoint (the record predates a key rotation whose overlap has ended): prove it against a checkpoint of its time")
 }
