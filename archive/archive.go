@@ -118,8 +118,14 @@ type InitOptions struct {
 	// "exhibit.local/" followed by 12 random hex digits.
 	Origin string
 	// KeyPEM is an existing Ed25519 or ECDSA P-256 private key (PEM). If
-	// empty, a new Ed25519 key is generated.
+	// empty (and KMS too), a new Ed25519 key is generated.
 	KeyPEM []byte
+	// KMS, if set instead of KeyPEM, is the signing key's sigstore KMS
+	// reference (awskms://..., see ledger.NewKMSSigner); no key file is
+	// written. A log's checkpoints need an Ed25519 signature to be
+	// witnessed: a KMS key without Ed25519 is better added later, with
+	// Rotate, beside an Ed25519 file key.
+	KMS string
 	// Store says where snapshots live. The zero value is the local folder
 	// objects/. An S3 bucket is checked before anything is written.
 	Store StoreConfig
@@ -165,13 +171,21 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	keyPEM := o.KeyPEM
-	if len(keyPEM) == 0 {
-		var err error
-		if keyPEM, err = ledger.GenerateKey(); err != nil {
-			return nil, err
+	var signer *ledger.Signer
+	var err error
+	switch {
+	case o.KMS != "" && len(keyPEM) > 0:
+		return nil, fmt.Errorf("%w: give a key file or a KMS reference, not both", ErrInput)
+	case o.KMS != "":
+		signer, err = ledger.NewKMSSigner(ctx, o.KMS, origin)
+	default:
+		if len(keyPEM) == 0 {
+			if keyPEM, err = ledger.GenerateKey(); err != nil {
+				return nil, err
+			}
 		}
+		signer, err = ledger.NewSigner(keyPEM, origin)
 	}
-	signer, err := ledger.NewSigner(keyPEM, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +225,10 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	}
 	defer lk.release()
 	// Write the config last: its presence marks a complete archive.
-	if err := WriteFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
-		return nil, err
+	if o.KMS == "" {
+		if err := WriteFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
+			return nil, err
+		}
 	}
 	if sc.Type == "fs" {
 		if _, err := store.NewFS(store.FSConfig{Path: filepath.Join(dir, sc.Path)}); err != nil {
@@ -249,8 +265,12 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		Origin:        origin,
 		VKey:          signer.PublicKey().VKey,
 		KeyFile:       keyFile,
+		KMS:           o.KMS,
 		Store:         sc,
 		CreatedAt:     verify.FormatTime(time.Now()),
+	}
+	if o.KMS != "" {
+		cfg.KeyFile = ""
 	}
 	if policy != nil {
 		cfg.Witness = &WitnessConfig{PolicyFile: witnessPolicyFile, FailOpen: o.WitnessFailOpen}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -26,8 +27,10 @@ It writes exhibit.json (origin, verifier key), key.pem (the signing key, mode
 
 --origin names the log (C2SP tlog-checkpoint: a schemeless URL-like name such
 as archive.example.org/exhibit); default exhibit.local/<12 random hex digits>.
---key takes an existing Ed25519 or ECDSA P-256 private key (PEM, unencrypted);
-default: a new Ed25519 key.
+--key takes an existing Ed25519 or ECDSA P-256 private key (PEM, unencrypted),
+or a KMS key reference (awskms://..., gcpkms://..., hashivault://...; see
+exhibit key rotate --help); default: a new Ed25519 key. Keys change later
+with exhibit key rotate.
 
 --store s3://BUCKET[/PREFIX] keeps snapshots in an S3-compatible bucket
 instead of objects/, reached at --s3-endpoint (e.g. https://s3.example.org or
@@ -65,7 +68,10 @@ witnesses, no time-stamps.`,
 			defer cancel()
 			var keyPEM []byte
 			var err error
-			if keyPath != "" {
+			var kmsRef string
+			if ledger.IsKMSRef(keyPath) {
+				kmsRef = keyPath
+			} else if keyPath != "" {
 				if keyPEM, err = os.ReadFile(keyPath); err != nil {
 					return &exitError{code: 2, err: err}
 				}
@@ -84,7 +90,7 @@ witnesses, no time-stamps.`,
 			} else if sc != (archive.StoreConfig{}) || createBucket {
 				return usageError("--s3-*, --retention and --legal-hold go with --store s3://...")
 			}
-			opts := archive.InitOptions{Origin: origin, KeyPEM: keyPEM, Store: sc, CreateBucket: createBucket, WitnessFailOpen: failOpen, TSAURL: tsaURL}
+			opts := archive.InitOptions{Origin: origin, KeyPEM: keyPEM, KMS: kmsRef, Store: sc, CreateBucket: createBucket, WitnessFailOpen: failOpen, TSAURL: tsaURL}
 			if failOpen && policyPath == "" {
 				return usageError("--witness-fail-open goes with --witness-policy FILE")
 			}
@@ -123,7 +129,7 @@ witnesses, no time-stamps.`,
 		},
 	}
 	cmd.Flags().StringVar(&origin, "origin", "", "log origin (default exhibit.local/<random>)")
-	cmd.Flags().StringVar(&keyPath, "key", "", "existing Ed25519 or ECDSA P-256 private key (PEM file)")
+	cmd.Flags().StringVar(&keyPath, "key", "", "existing Ed25519 or ECDSA P-256 private key (PEM file), or a KMS URI (awskms://, gcpkms://, hashivault://...)")
 	cmd.Flags().StringVar(&storeURL, "store", "", "keep snapshots in s3://BUCKET[/PREFIX] instead of the archive folder")
 	cmd.Flags().StringVar(&sc.Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. https://s3.example.org")
 	cmd.Flags().StringVar(&sc.Region, "s3-region", "", "S3 region (default us-east-1)")
