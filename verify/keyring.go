@@ -61,9 +61,14 @@ func (r Keyring) OpenCheckpoint(signed []byte) (*Checkpoint, *PublicKey, error) 
 	if len(r) == 0 {
 		return nil, nil, fmt.Errorf("%w: no key", ErrKeyring)
 	}
-	vs := make([]note.Verifier, len(r))
-	for i, k := range r {
-		vs[i] = k.NoteVerifier()
+	var vs []note.Verifier
+	seen := map[[2]any]bool{}
+	for _, k := range r {
+		// A key listed twice would make x/mod's VerifierList ambiguous.
+		if id := [2]any{k.Name, k.Hash}; !seen[id] {
+			seen[id] = true
+			vs = append(vs, k.NoteVerifier())
+		}
 	}
 	n, err := note.Open(signed, note.VerifierList(vs...))
 	if err != nil {

@@ -66,6 +66,7 @@ func TestKeyring(t *testing.T) {
 		{"both keys, new key alone", verify.Keyring{b.pub}, sign(b, a), b.pub, false},
 		{"new key only, old ring", verify.Keyring{a.pub}, sign(b), nil, true},
 		{"untrusted key", verify.Keyring{a.pub, b.pub}, sign(other), nil, true},
+		{"a key listed twice", verify.Keyring{a.pub, a.pub}, sign(a), a.pub, false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			cp, k, err := tc.ring.OpenCheckpoint(tc.signed)

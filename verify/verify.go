@@ -141,7 +141,12 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	r.RecordID = b.RecordID
 	r.Checks[0].Detail = fmt.Sprintf("entry of %d bytes at index %d, %d proof hashes", len(b.Entry), b.Index, len(b.InclusionProof))
 
-	ring := append(Keyring{key}, opts.Keys...)
+	ring := Keyring{key}
+	for _, k := range opts.Keys {
+		if ring.Lookup(k.VKey) == nil {
+			ring = append(ring, k)
+		}
+	}
 
 	// checkpoint-signature
 	cp, cpKey, err := ring.OpenCheckpoint([]byte(b.Checkpoint))
