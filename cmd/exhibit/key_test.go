@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive"
 )
 
 // TestKeyRotate runs the rotation from the command line: rotate with
@@ -62,6 +68,29 @@ func TestKeyRotate(t *testing.T) {
 	exhibit(t, "verify", b1, "--key", old, "--archive", "nowhere").want(t, 0, "verified")
 	exhibit(t, "reindex").want(t, 0, "reindexed 3 records")
 	exhibit(t, "audit").want(t, 0, "audit: ok")
+
+	// The API serves the log, whose latest checkpoint only the new key
+	// signs, and names both keys; the old bundle's checkpoint is
+	// consistent with it when both keys are trusted.
+	a, err := archive.Open(context.Background(), "exhibit-archive", archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	srv := httptest.NewServer(api.New(a, api.Options{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var li api.LogInfo
+	json.NewDecoder(resp.Body).Decode(&li)
+	resp.Body.Close()
+	if li.VKey != nw || len(li.PreviousVKeys) != 1 || li.PreviousVKeys[0] != old || li.Size != 3 {
+		t.Errorf("log info %+v", li)
+	}
+	exhibit(t, "verify", b1, "--key", nw, "--key", old, "--archive", "nowhere", "--log", srv.URL).want(t, 0, "ok   log-consistency", "serves tree size 3")
+	exhibit(t, "verify", b1, "--key", old, "--archive", "nowhere", "--log", srv.URL).want(t, 1, "FAIL log-consistency")
 
 	// A KMS reference no provider serves is refused with the reason.
 	t.Setenv("PATH", t.TempDir())
