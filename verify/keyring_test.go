@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/verify"
 	"golang.org/x/mod/sumdb/note"
@@ -114,5 +115,68 @@ func TestKeyring(t *testing.T) {
 	}
 	if _, err := env.Verify(other.pub); !errors.Is(err, verify.ErrNoValidSignature) {
 		t.Errorf("Verify(other) = %v, want ErrNoValidSignature", err)
+	}
+}
+
+// TestOpenWitnessedRotated: a policy that lists a rotated log once per key
+// accepts a checkpoint signed by either key, or both, with its witnesses'
+// cosignatures; a policy that lists only the old key rejects a checkpoint
+// the new key alone signed.
+func TestOpenWitnessedRotated(t *testing.T) {
+	oldLog, newLog := newTestLog(t, "example.com/log"), newTestLog(t, "example.com/log")
+	w := newTestCosigner(t, "w1.example")
+	parse := func(text string) *verify.Policy {
+		p, err := verify.ParsePolicy([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	both := parse("log " + newLog.key.VKey + "\nlog " + oldLog.key.VKey + "\nwitness W1 " + w.key.VKey + "\nquorum W1\n")
+	oldOnly := parse("log " + oldLog.key.VKey + "\nwitness W1 " + w.key.VKey + "\nquorum W1\n")
+	if got := both.LogKeys("example.com/log"); len(got) != 2 || got[0] != both.Logs[0].Key {
+		t.Fatalf("LogKeys = %v, want both keys in file order", got)
+	}
+	body := "example.com/log\n5\n" + b64(make([]byte, 32)) + "\n"
+	sign := func(logs ...*testLog) string {
+		var ss []note.Signer
+		for _, l := range logs {
+			ss = append(ss, l.signer)
+		}
+		n, err := note.Sign(&note.Note{Text: body}, ss...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(n) + w.cosign(body, time.Unix(1_800_000_000, 0))
+	}
+	for _, tc := range []struct {
+		desc    string
+		p       *verify.Policy
+		signed  string
+		wantLog *verify.PublicKey
+		unknown int // the new key's line, when the policy does not list it
+	}{
+		{"old key, both listed", both, sign(oldLog), oldLog.key, 0},
+		{"new key, both listed", both, sign(newLog), newLog.key, 0},
+		{"both keys, both listed", both, sign(oldLog, newLog), newLog.key, 0},
+		{"both keys, old listed", oldOnly, sign(newLog, oldLog), oldLog.key, 1},
+		{"new key, old listed", oldOnly, sign(newLog), nil, 0},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			got, err := verify.OpenWitnessed([]byte(tc.signed), tc.p)
+			if tc.wantLog == nil {
+				var se *verify.CheckpointSignatureError
+				if !errors.As(err, &se) {
+					t.Fatalf("OpenWitnessed = %v, want a *CheckpointSignatureError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.QuorumMet || got.Log.VKey != tc.wantLog.VKey || got.Unknown != tc.unknown {
+				t.Errorf("got %+v (log %s), want quorum met by log %s, %d unknown", got, got.Log.VKey, tc.wantLog.VKey, tc.unknown)
+			}
+		})
 	}
 }
