@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -179,4 +181,27 @@ func TestOpenWitnessedRotated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ExampleKeyring: after a key rotation a verifier trusts the log's old and
+// new keys; a bundle verifies when one of them signed its checkpoint and
+// one its statement. Here the bundle predates the rotation, so the old key
+// (the one in testdata/log.vkey) verifies it.
+func ExampleKeyring() {
+	bundle, _ := os.ReadFile("testdata/bundle.json")
+	vkey, _ := os.ReadFile("testdata/log.vkey")
+	old, _ := verify.ParseVKey(string(vkey))
+	newPub := ed25519.NewKeyFromSeed(make([]byte, 32)).Public()
+	nw, _ := verify.NewPublicKey(old.Name, newPub)
+
+	rep := verify.Check(bundle, nw, verify.Options{Keys: []*verify.PublicKey{old}})
+	fmt.Println("verified:", rep.Verified)
+	fmt.Println("checkpoint signed by the old key:", rep.Key == old)
+	fmt.Println("statement signed by the old key:", rep.StatementKey == old)
+	fmt.Println("under the new key alone:", verify.Check(bundle, nw, verify.Options{}).Verified)
+	// Output:
+	// verified: true
+	// checkpoint signed by the old key: true
+	// statement signed by the old key: true
+	// under the new key alone: false
 }

@@ -24,7 +24,7 @@ func newMonitorCmd(g *globals) *cobra.Command {
 		interval   time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "monitor URL [--key VKEY | --archive DIR] [--state FILE] [--full] [--once]",
+		Use:   "monitor URL [--key VKEY... | --archive DIR] [--state FILE] [--full] [--once]",
 		Short: "Follow a published log and check that it only ever grows",
 		Long: `Follow the log published at URL (a C2SP tlog-tiles endpoint, such as
 exhibit serve's) as an auditor: fetch its checkpoint every --interval, check

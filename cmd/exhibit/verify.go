@@ -21,7 +21,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	var snapshot, text, output, recordID, logURL, policyPath, tsaRoots string
 	var keyArgs []string
 	cmd := &cobra.Command{
-		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY | --archive DIR]",
+		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY... | --archive DIR]",
 		Short: "Verify an evidence bundle or package offline",
 		Long: `Verify an evidence bundle (exhibit JSON or C2SP tlog-proof) offline, and report
 each check by name:
