@@ -424,8 +424,11 @@ type LogInfo struct {
 	Size   uint64 `json:"size"`
 	// Root is the root hash of the latest checkpoint, in hex.
 	Root string `json:"root"`
-	// VKey is the log's verifier key in C2SP vkey form.
+	// VKey is the log's current verifier key in C2SP vkey form.
 	VKey string `json:"vkey"`
+	// PreviousVKeys are the log's earlier keys, newest first, after a
+	// key rotation: records made before it verify under them.
+	PreviousVKeys []string `json:"previous_vkeys,omitempty"`
 }
 
 func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
@@ -477,7 +480,11 @@ func (s *server) logInfo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, LogInfo{Origin: cp.Origin, Size: cp.Size, Root: hex.EncodeToString(cp.Hash), VKey: s.a.Key().VKey})
+	info := LogInfo{Origin: cp.Origin, Size: cp.Size, Root: hex.EncodeToString(cp.Hash), VKey: s.a.Key().VKey}
+	for _, k := range s.a.Keys()[1:] {
+		info.PreviousVKeys = append(info.PreviousVKeys, k.VKey)
+	}
+	writeJSON(w, info)
 }
 
 // RecordInfo is the body of GET /api/v1/records/{id}.

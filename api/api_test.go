@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -341,7 +342,7 @@ func TestAPI(t *testing.T) {
 		if err := json.Unmarshal(body, &li); err != nil {
 			t.Fatal(err)
 		}
-		if want := (api.LogInfo{Origin: "test.example/log", Size: n, Root: hex.EncodeToString(cp.Hash), VKey: f.a.Key().VKey}); li != want {
+		if want := (api.LogInfo{Origin: "test.example/log", Size: n, Root: hex.EncodeToString(cp.Hash), VKey: f.a.Key().VKey}); !reflect.DeepEqual(li, want) {
 			t.Errorf("log info %+v, want %+v", li, want)
 		}
 	})

@@ -5,8 +5,8 @@
 //
 // An archive is a directory:
 //
-//	exhibit.json   configuration: format version, log origin, verifier key, store, witness, tsa
-//	key.pem        the signing key (PEM, mode 0600)
+//	exhibit.json   configuration: format version, log origin, verifier keys (current and previous), store, witness, tsa
+//	key.pem        the signing key (PEM, mode 0600); key-<key ID>.pem for keys made by Rotate
 //	witness-policy.txt  the witnesses and quorum (C2SP tlog-policy), if any
 //	tsa-roots.pem  the time-stamping authority's certificate chain, if any
 //	log/           the Tessera POSIX log (C2SP tlog-tiles layout: checkpoint, tile/)
@@ -82,11 +82,18 @@ const (
 type Config struct {
 	FormatVersion int    `json:"format_version"`
 	Origin        string `json:"origin"`
-	// VKey is the log's verifier key in C2SP vkey form.
-	VKey      string      `json:"vkey"`
-	KeyFile   string      `json:"key_file"`
-	Store     StoreConfig `json:"store"`
-	CreatedAt string      `json:"created_at"`
+	// VKey is the log's current verifier key in C2SP vkey form: the key
+	// that signs every checkpoint and statement.
+	VKey string `json:"vkey"`
+	// KeyFile is the current key's PEM file, relative to the archive; KMS,
+	// if set instead, is its sigstore KMS reference (awskms://...).
+	KeyFile string `json:"key_file"`
+	KMS     string `json:"kms,omitempty"`
+	// PreviousKeys are the log's earlier keys, newest first (see exhibit
+	// key rotate). Records they signed keep verifying under them.
+	PreviousKeys []PreviousKey `json:"previous_keys,omitempty"`
+	Store        StoreConfig   `json:"store"`
+	CreatedAt    string        `json:"created_at"`
 	// Witness, if set, has every checkpoint cosigned by the witnesses of
 	// a policy before it is published.
 	Witness *WitnessConfig `json:"witness,omitempty"`
@@ -111,8 +118,14 @@ type InitOptions struct {
 	// "exhibit.local/" followed by 12 random hex digits.
 	Origin string
 	// KeyPEM is an existing Ed25519 or ECDSA P-256 private key (PEM). If
-	// empty, a new Ed25519 key is generated.
+	// empty (and KMS too), a new Ed25519 key is generated.
 	KeyPEM []byte
+	// KMS, if set instead of KeyPEM, is the signing key's sigstore KMS
+	// reference (awskms://..., see ledger.NewKMSSigner); no key file is
+	// written. A log's checkpoints need an Ed25519 signature to be
+	// witnessed: a KMS key without Ed25519 is better added later, with
+	// Rotate, beside an Ed25519 file key.
+	KMS string
 	// Store says where snapshots live. The zero value is the local folder
 	// objects/. An S3 bucket is checked before anything is written.
 	Store StoreConfig
@@ -158,13 +171,21 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	keyPEM := o.KeyPEM
-	if len(keyPEM) == 0 {
-		var err error
-		if keyPEM, err = ledger.GenerateKey(); err != nil {
-			return nil, err
+	var signer *ledger.Signer
+	var err error
+	switch {
+	case o.KMS != "" && len(keyPEM) > 0:
+		return nil, fmt.Errorf("%w: give a key file or a KMS reference, not both", ErrInput)
+	case o.KMS != "":
+		signer, err = ledger.NewKMSSigner(ctx, o.KMS, origin)
+	default:
+		if len(keyPEM) == 0 {
+			if keyPEM, err = ledger.GenerateKey(); err != nil {
+				return nil, err
+			}
 		}
+		signer, err = ledger.NewSigner(keyPEM, origin)
 	}
-	signer, err := ledger.NewSigner(keyPEM, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +225,10 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	}
 	defer lk.release()
 	// Write the config last: its presence marks a complete archive.
-	if err := WriteFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
-		return nil, err
+	if o.KMS == "" {
+		if err := WriteFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
+			return nil, err
+		}
 	}
 	if sc.Type == "fs" {
 		if _, err := store.NewFS(store.FSConfig{Path: filepath.Join(dir, sc.Path)}); err != nil {
@@ -242,8 +265,12 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		Origin:        origin,
 		VKey:          signer.PublicKey().VKey,
 		KeyFile:       keyFile,
+		KMS:           o.KMS,
 		Store:         sc,
 		CreatedAt:     verify.FormatTime(time.Now()),
+	}
+	if o.KMS != "" {
+		cfg.KeyFile = ""
 	}
 	if policy != nil {
 		cfg.Witness = &WitnessConfig{PolicyFile: witnessPolicyFile, FailOpen: o.WitnessFailOpen}
@@ -293,11 +320,31 @@ func ReadConfig(dir string) (*Config, error) {
 // whose verifier key the configuration publishes.
 func (a *Archive) checkKeyFile() error { return a.cfg.CheckKeyFile(a.dir) }
 
-// CheckKeyFile checks that the archive's signing key (key.pem in dir) is
-// the private half of the configuration's verifier key. It returns an
-// error wrapping fs.ErrNotExist when the key file is absent.
+// CheckKeyFile checks that the archive's signing key files (key.pem in dir,
+// and those of previous keys still held) are the private halves of the
+// verifier keys the configuration publishes. It returns an error wrapping
+// fs.ErrNotExist when the current key file is absent. A key held in a KMS
+// is not checked here (that needs the KMS: opening the archive for
+// writing checks it).
 func (c *Config) CheckKeyFile(dir string) error {
-	keyPEM, err := os.ReadFile(filepath.Join(dir, c.KeyFile))
+	if c.KMS == "" {
+		if err := c.checkKeyFile(dir, c.KeyFile, c.VKey); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.PreviousKeys {
+		if p.KeyFile == "" {
+			continue
+		}
+		if err := c.checkKeyFile(dir, p.KeyFile, p.VKey); err != nil && (p.Overlap || !errors.Is(err, fs.ErrNotExist)) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) checkKeyFile(dir, file, vkey string) error {
+	keyPEM, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
 		return fmt.Errorf("reading signing key: %w", err)
 	}
@@ -305,8 +352,8 @@ func (c *Config) CheckKeyFile(dir string) error {
 	if err != nil {
 		return err
 	}
-	if s.PublicKey().VKey != c.VKey {
-		return fmt.Errorf("%w: %s signs as %s, but %s publishes %s", ErrKeyMismatch, c.KeyFile, s.PublicKey().VKey, configFile, c.VKey)
+	if s.PublicKey().VKey != vkey {
+		return fmt.Errorf("%w: %s signs as %s, but %s publishes %s", ErrKeyMismatch, file, s.PublicKey().VKey, configFile, vkey)
 	}
 	return nil
 }
@@ -318,11 +365,38 @@ var ErrKeyMismatch = errors.New("the signing key does not match the published ve
 // Key returns the archive's verifier key, parsed from its configuration.
 func (c *Config) Key() (*verify.PublicKey, error) { return verify.ParseVKey(c.VKey) }
 
+// Keys returns every key of the log: the current one, then the previous
+// ones, newest first. A record or checkpoint of the archive is genuine when
+// one of them signed it.
+func (c *Config) Keys() (verify.Keyring, error) {
+	var keys []*verify.PublicKey
+	for _, v := range append([]string{c.VKey}, c.previousVKeys()...) {
+		k, err := verify.ParseVKey(v)
+		if err != nil {
+			return nil, err
+		}
+		if k.Name != c.Origin {
+			return nil, fmt.Errorf("key %s is not named by the archive's origin %q", v, c.Origin)
+		}
+		keys = append(keys, k)
+	}
+	return verify.NewKeyring(keys...)
+}
+
+func (c *Config) previousVKeys() []string {
+	var out []string
+	for _, p := range c.PreviousKeys {
+		out = append(out, p.VKey)
+	}
+	return out
+}
+
 // Archive is an open archive. Methods are safe for concurrent use.
 type Archive struct {
 	dir    string
 	cfg    *Config
 	key    *verify.PublicKey
+	keys   verify.Keyring // key first, then the previous keys
 	store  store.Store
 	index  *index.Index
 	reader *ledger.Reader
@@ -373,11 +447,11 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := cfg.Key()
+	keys, err := cfg.Keys()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
-	a := &Archive{dir: dir, cfg: cfg, key: key, log: o.Logger}
+	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -402,21 +476,15 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		return nil, err
 	}
 	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.policyText, a.trust.failOpen
-	a.reader = ledger.NewReader(filepath.Join(dir, logDir), key)
+	a.reader = ledger.NewReader(filepath.Join(dir, logDir), keys...)
 	if o.Write {
 		if fs, ok := a.store.(*store.FS); ok {
 			fs.CleanTemp()
 		}
-		keyPEM, err := os.ReadFile(filepath.Join(dir, cfg.KeyFile))
-		if err != nil {
-			return nil, fmt.Errorf("reading signing key: %w", err)
-		}
-		if a.signer, err = ledger.NewSigner(keyPEM, cfg.Origin); err != nil {
+		if a.signer, err = cfg.loadSigners(ctx, dir); err != nil {
 			return nil, err
 		}
-		if a.signer.PublicKey().VKey != cfg.VKey {
-			return nil, fmt.Errorf("%w: %s signs as %s, but %s publishes %s", ErrKeyMismatch, cfg.KeyFile, a.signer.PublicKey().VKey, configFile, cfg.VKey)
-		}
+		o.Ledger.Keys = keys[1:]
 		if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(dir, logDir), a.signer, o.Ledger); err != nil {
 			return nil, err
 		}
@@ -460,8 +528,12 @@ func (a *Archive) Dir() string { return a.dir }
 // Config returns the archive configuration.
 func (a *Archive) Config() *Config { return a.cfg }
 
-// Key returns the log's verifier key.
+// Key returns the log's current verifier key.
 func (a *Archive) Key() *verify.PublicKey { return a.key }
+
+// Keys returns every key of the log, the current one first (see
+// Config.Keys).
+func (a *Archive) Keys() verify.Keyring { return a.keys }
 
 // Store returns the snapshot store.
 func (a *Archive) Store() store.Store { return a.store }

@@ -133,7 +133,7 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		for recOK && recErr == nil && rec.LeafIndex < e.Index {
 			rec, recErr, recOK = nextRec() // a duplicate leaf index cannot be; counted below
 		}
-		ent, err := verify.OpenEntry(e.Data, a.key)
+		ent, err := a.openEntry(e.Data)
 		if err == nil && ent.Capture == nil {
 			a.auditTracking(ctx, ent, e.Index, e.Data, where, add, ref)
 		} else {
@@ -266,13 +266,13 @@ type ledgerEntry struct {
 }
 
 // checkBundleFile checks the bundle file of the entry at index: present,
-// verifying under the archive key, and for this entry at this index.
+// verifying under one of the archive keys, and for this entry at this index.
 func (a *Archive) checkBundleFile(index uint64, entry []byte) error {
 	b, err := os.ReadFile(a.bundlePath(verify.RecordID(entry)))
 	if err != nil {
 		return err
 	}
-	rep := verify.Check(b, a.key, verify.Options{})
+	rep := verify.Check(b, a.key, verify.Options{Keys: a.keys[1:]})
 	if !rep.Verified {
 		f := rep.Failed()
 		return fmt.Errorf("does not verify: %s: %s", f.Name, f.Detail)

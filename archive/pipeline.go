@@ -381,7 +381,7 @@ func (a *Archive) finish(ctx context.Context, pend *pending) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp, err := verify.OpenCheckpoint(signedCP, a.key)
+	cp, err := a.openCheckpoint(signedCP)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint published for entry %d: %w", idx, err)
 	}
@@ -470,7 +470,7 @@ func indexRecord(r *Record) *index.Record {
 // recordFromIndex rebuilds a Record from the index; the statement is parsed
 // from the stored entry, whose signature is checked.
 func (a *Archive) recordFromIndex(ir *index.Record) (*Record, error) {
-	st, err := verify.OpenStatement(ir.Entry, a.key)
+	st, err := a.openStatement(ir.Entry)
 	if err != nil {
 		return nil, fmt.Errorf("record %s in the index: %w", ir.RecordID, err)
 	}

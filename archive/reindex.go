@@ -54,7 +54,7 @@ func (a *Archive) indexEntries(ctx context.Context, from, to uint64, checkBundle
 		if err != nil {
 			return n, err
 		}
-		ent, err := verify.OpenEntry(e.Data, a.key)
+		ent, err := a.openEntry(e.Data)
 		if err != nil {
 			return n, fmt.Errorf("log entry %d: %w", e.Index, err)
 		}

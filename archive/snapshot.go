@@ -43,7 +43,7 @@ func (a *Archive) SnapshotInfo(ctx context.Context, digest string) (mediaType st
 	if err != nil {
 		return "", err
 	}
-	st, err := verify.OpenStatement(ir.Entry, a.key)
+	st, err := a.openStatement(ir.Entry)
 	if err != nil {
 		return "", fmt.Errorf("record %s in the index: %w", ir.RecordID, err)
 	}

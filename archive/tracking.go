@@ -186,7 +186,7 @@ func (a *Archive) finishTracking(ctx context.Context, ps ...*trackPending) error
 		if err != nil {
 			return err
 		}
-		cp, err := verify.OpenCheckpoint(signedCP, a.key)
+		cp, err := a.openCheckpoint(signedCP)
 		if err != nil {
 			return fmt.Errorf("checkpoint published for entry %d: %w", idx, err)
 		}
@@ -239,7 +239,7 @@ func (a *Archive) GetTracking(ctx context.Context, id string) (*TrackRecord, err
 }
 
 func (a *Archive) trackFromIndex(row *index.TrackingRecord) (*TrackRecord, error) {
-	ent, err := verify.OpenEntry(row.Entry, a.key)
+	ent, err := a.openEntry(row.Entry)
 	if err != nil {
 		return nil, fmt.Errorf("record %s in the index: %w", row.RecordID, err)
 	}
@@ -273,7 +273,7 @@ func (a *Archive) ProveEntry(ctx context.Context, id string) (*verify.Entry, *ve
 		}
 		raw, idx = row.Entry, row.LeafIndex
 	}
-	ent, err := verify.OpenEntry(raw, a.key)
+	ent, err := a.openEntry(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("record %s in the index: %w", canon, err)
 	}

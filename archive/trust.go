@@ -442,7 +442,7 @@ func (a *Archive) retryTimestamp(ctx context.Context, size uint64) error {
 		if err != nil || bun.Timestamp != nil || bun.TimestampStatus != verify.TimestampPending {
 			continue
 		}
-		if cp, err := verify.OpenCheckpoint([]byte(bun.Checkpoint), a.key); err != nil || cp.Size != size {
+		if cp, err := a.openCheckpoint([]byte(bun.Checkpoint)); err != nil || cp.Size != size {
 			continue
 		}
 		bun.Timestamp, bun.TimestampStatus = tsr, ""

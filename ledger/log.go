@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"iter"
@@ -52,6 +53,10 @@ type Config struct {
 	// (Tessera's WitnessOptions.FailOpen). Default false: fail closed, no
 	// checkpoint without the quorum.
 	WitnessFailOpen bool
+	// Keys are further keys of the log whose checkpoints the writer's
+	// reader accepts beside the signer's (see [NewReader]): after a key
+	// rotation, the earlier keys that signed checkpoints already published.
+	Keys []*verify.PublicKey
 }
 
 func (c Config) withDefaults() Config {
@@ -86,21 +91,24 @@ type Writer struct {
 }
 
 // OpenWriter opens (creating if needed) the Tessera POSIX log in dir for
-// appending, with checkpoints signed by s.
+// appending, with checkpoints signed by s and its cosigners (Tessera's
+// additional checkpoint signers): every key's signature line, Ed25519 keys
+// first.
 func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer, error) {
 	cfg = cfg.withDefaults()
 	drv, err := posix.New(ctx, posix.Config{Path: dir})
 	if err != nil {
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
 	}
+	signers := s.checkpointSigners()
 	opts := tessera.NewAppendOptions().
-		WithCheckpointSigner(s).
+		WithCheckpointSigner(signers[0], signers[1:]...).
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithGarbageCollectionInterval(cfg.GCInterval).
 		WithPushback(1 << 16)
 	if cfg.WitnessPolicy != nil {
-		wg, err := witnessGroup(cfg.WitnessPolicy, s.PublicKey())
+		wg, err := witnessGroup(cfg.WitnessPolicy, s.Keys())
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +120,13 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		cancel()
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
 	}
-	r := NewReader(dir, s.PublicKey())
+	keys := s.Keys()
+	for _, k := range cfg.Keys {
+		if keys.Lookup(k.VKey) == nil {
+			keys = append(keys, k)
+		}
+	}
+	r := NewReader(dir, keys...)
 	return &Writer{
 		Reader:   r,
 		appender: app,
@@ -124,14 +138,16 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 }
 
 // witnessGroup checks a witness policy strictly with package verify, then
-// has Tessera build its witness group from it.
-func witnessGroup(policy []byte, key *verify.PublicKey) (tessera.WitnessGroup, error) {
+// has Tessera build its witness group from it. The policy must list at
+// least one of the keys that sign checkpoints, an Ed25519 one (witnesses
+// verify only Ed25519 log signatures).
+func witnessGroup(policy []byte, keys verify.Keyring) (tessera.WitnessGroup, error) {
 	p, err := verify.ParsePolicy(policy)
 	if err != nil {
 		return tessera.WitnessGroup{}, fmt.Errorf("witness policy: %w", err)
 	}
-	if l := p.Log(key.Name); l == nil || l.Key.VKey != key.VKey {
-		return tessera.WitnessGroup{}, fmt.Errorf("witness policy: it does not list this log's key %s", key.VKey)
+	if !PolicyListsSigner(p, keys) {
+		return tessera.WitnessGroup{}, fmt.Errorf("witness policy: it lists none of the Ed25519 keys that sign this log's checkpoints (%s)", keys[0].VKey)
 	}
 	for _, w := range p.Witnesses {
 		if w.URL == "" {
@@ -143,6 +159,19 @@ func witnessGroup(policy []byte, key *verify.PublicKey) (tessera.WitnessGroup, e
 		return tessera.WitnessGroup{}, fmt.Errorf("witness policy: %w", err)
 	}
 	return wg, nil
+}
+
+// PolicyListsSigner reports whether the policy lists, as a log, one of the
+// Ed25519 keys among keys: the signature a witness can verify.
+func PolicyListsSigner(p *verify.Policy, keys verify.Keyring) bool {
+	for _, l := range p.Logs {
+		if k := keys.Lookup(l.Key.VKey); k != nil {
+			if _, ok := k.Key.(ed25519.PublicKey); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Append adds entry to the log and waits until a published checkpoint
@@ -222,20 +251,25 @@ func (w *Writer) Close(ctx context.Context) error {
 // writes every file atomically.
 type Reader struct {
 	dir     string
-	key     *verify.PublicKey
+	keys    verify.Keyring
 	fetcher client.FileFetcher
 }
 
-// NewReader reads the log in dir, whose checkpoints must be signed by key.
-func NewReader(dir string, key *verify.PublicKey) *Reader {
-	return &Reader{dir: dir, key: key, fetcher: client.FileFetcher{Root: dir}}
+// NewReader reads the log in dir, whose checkpoints must be signed by at
+// least one of keys (the current key first, then earlier ones: see
+// verify.Keyring). Requires at least one key.
+func NewReader(dir string, keys ...*verify.PublicKey) *Reader {
+	return &Reader{dir: dir, keys: verify.Keyring(keys), fetcher: client.FileFetcher{Root: dir}}
 }
 
 // Dir returns the log directory.
 func (r *Reader) Dir() string { return r.dir }
 
-// Key returns the log's verifier key.
-func (r *Reader) Key() *verify.PublicKey { return r.key }
+// Key returns the log's (current) verifier key, the first of Keys.
+func (r *Reader) Key() *verify.PublicKey { return r.keys[0] }
+
+// Keys returns the keys whose checkpoints the reader accepts.
+func (r *Reader) Keys() verify.Keyring { return r.keys }
 
 // ErrNoCheckpoint is returned when the log has published no checkpoint.
 var ErrNoCheckpoint = errors.New("the log has no checkpoint yet")
@@ -250,7 +284,7 @@ func (r *Reader) Checkpoint(ctx context.Context) ([]byte, *verify.Checkpoint, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading checkpoint: %w", err)
 	}
-	cp, err := verify.OpenCheckpoint(raw, r.key)
+	cp, _, err := r.keys.OpenCheckpoint(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint at %s: %w", filepath.Join(r.dir, layout.CheckpointPath), err)
 	}

@@ -32,8 +32,12 @@ var ErrFork = errors.New("the published log does not extend the checkpoint")
 // ErrFork for a log that does not extend cp (as a *ForkError holding the
 // evidence); other errors are for a log that cannot be read or whose
 // checkpoint does not verify.
-func CheckPublished(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client) (*verify.Checkpoint, error) {
-	_, latest, err := Follow(ctx, logURL, key, cp, hc)
+//
+// Further keys of the log (after a key rotation: its earlier or later keys)
+// may be given as more; the latest checkpoint may be signed by any of key
+// and more.
+func CheckPublished(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client, more ...*verify.PublicKey) (*verify.Checkpoint, error) {
+	_, latest, err := Follow(ctx, logURL, key, cp, hc, more...)
 	return latest, err
 }
 
@@ -54,7 +58,7 @@ func (e *ForkError) Unwrap() error { return ErrFork }
 
 // Follow is CheckPublished that also returns the latest signed checkpoint
 // as fetched, for a monitor to keep.
-func Follow(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client) ([]byte, *verify.Checkpoint, error) {
+func Follow(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client, more ...*verify.PublicKey) ([]byte, *verify.Checkpoint, error) {
 	f, err := httpFetcher(logURL, hc)
 	if err != nil {
 		return nil, nil, err
@@ -63,7 +67,7 @@ func Follow(ctx context.Context, logURL string, key *verify.PublicKey, cp *verif
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetching %s checkpoint: %w", logURL, err)
 	}
-	latest, err := verify.OpenCheckpoint(raw, key)
+	latest, _, err := append(verify.Keyring{key}, more...).OpenCheckpoint(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the checkpoint at %s: %w", logURL, err)
 	}
@@ -111,9 +115,11 @@ func httpFetcher(logURL string, hc *http.Client) (*client.HTTPFetcher, error) {
 
 // AuditPublished downloads every entry of the log published at logURL up
 // to the checkpoint cp (which the caller has verified), checks each entry's
-// statement signature by key, and recomputes the tree's root from the
-// leaves. It returns the number of entries checked, or the first problem.
-func AuditPublished(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client, progress func(done, total uint64)) (uint64, error) {
+// statement signature by key (or by one of more, the log's other keys after
+// a rotation), and recomputes the tree's root from the leaves. It returns
+// the number of entries checked, or the first problem.
+func AuditPublished(ctx context.Context, logURL string, key *verify.PublicKey, cp *verify.Checkpoint, hc *http.Client, progress func(done, total uint64), more ...*verify.PublicKey) (uint64, error) {
+	ring := append(verify.Keyring{key}, more...)
 	if cp.Size == 0 {
 		return 0, nil
 	}
@@ -139,7 +145,7 @@ func AuditPublished(ctx context.Context, logURL string, key *verify.PublicKey, c
 				return n, fmt.Errorf("entry bundle %d is short", b.RangeInfo.Index)
 			}
 			e := eb.Entries[j]
-			if _, err := verify.OpenStatement(e, key); err != nil {
+			if _, _, _, err := ring.OpenEntry(e); err != nil {
 				return n, fmt.Errorf("entry %d: %w", n, err)
 			}
 			if err := tree.Append(rfc6962.DefaultHasher.HashLeaf(e), nil); err != nil {

@@ -14,14 +14,21 @@ import (
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Signer signs checkpoints and statements with the archive key. It is a
 // golang.org/x/mod/sumdb/note.Signer whose name is the log origin. It is safe
 // for concurrent use.
+//
+// A Signer may carry cosigners (see [Signer.WithCosigners]): other keys of
+// the same log that sign every checkpoint and statement beside it, as
+// during the overlap of a key rotation, or a KMS key that cannot sign
+// Ed25519 beside an Ed25519 file key.
 type Signer struct {
-	sv  signature.SignerVerifier
-	pub *verify.PublicKey
+	sv        signature.SignerVerifier
+	pub       *verify.PublicKey
+	cosigners []*Signer
 }
 
 // GenerateKey makes a new Ed25519 private key with sigstore/sigstore and
@@ -72,6 +79,54 @@ func NewSigner(keyPEM []byte, origin string) (*Signer, error) {
 	return &Signer{sv: sv, pub: pub}, nil
 }
 
+// WithCosigners returns a signer that signs as s and then as each of
+// cosigners, which must be keys of the same log (same name) and distinct
+// from s. Their own cosigners are ignored. Checkpoints then carry one
+// signature line per key (Ed25519 keys first, see [OpenWriter]) and
+// statement envelopes one DSSE signature per key, s's first, each with its
+// key ID.
+func (s *Signer) WithCosigners(cosigners ...*Signer) (*Signer, error) {
+	keys := []*verify.PublicKey{s.pub}
+	out := &Signer{sv: s.sv, pub: s.pub}
+	for _, c := range cosigners {
+		keys = append(keys, c.pub)
+		out.cosigners = append(out.cosigners, &Signer{sv: c.sv, pub: c.pub})
+	}
+	if _, err := verify.NewKeyring(keys...); err != nil {
+		return nil, fmt.Errorf("cosigners: %w", err)
+	}
+	return out, nil
+}
+
+// Cosigners returns the keys that sign beside s (see [Signer.WithCosigners]).
+func (s *Signer) Cosigners() []*Signer { return s.cosigners }
+
+// Keys returns the keys that sign: s's, then its cosigners'.
+func (s *Signer) Keys() verify.Keyring {
+	r := verify.Keyring{s.pub}
+	for _, c := range s.cosigners {
+		r = append(r, c.pub)
+	}
+	return r
+}
+
+// checkpointSigners returns the note signers of a checkpoint: every key that
+// signs, Ed25519 keys first (a public log's primary signature, the one
+// witnesses and most checkpoint clients verify, must be Ed25519), and in
+// the order s, cosigners otherwise.
+func (s *Signer) checkpointSigners() []note.Signer {
+	all := append([]*Signer{s}, s.cosigners...)
+	var ed, other []note.Signer
+	for _, x := range all {
+		if _, ok := x.pub.Key.(ed25519.PublicKey); ok {
+			ed = append(ed, x)
+		} else {
+			other = append(other, x)
+		}
+	}
+	return append(ed, other...)
+}
+
 // Name returns the key name: the log origin.
 func (s *Signer) Name() string { return s.pub.Name }
 
@@ -89,14 +144,20 @@ func (s *Signer) PublicKey() *verify.PublicKey { return s.pub }
 // SignStatement wraps an in-toto statement (JSON) in a DSSE envelope signed
 // over PAE("application/vnd.in-toto+json", statement), and returns the
 // envelope's compact JSON: the exact bytes that become the log entry.
+// With cosigners, the envelope carries one signature per key, s's first.
 func (s *Signer) SignStatement(statement []byte) ([]byte, error) {
-	sig, err := s.sv.SignMessage(bytes.NewReader(verify.PAE(verify.PayloadType, statement)))
-	if err != nil {
-		return nil, fmt.Errorf("signing statement: %w", err)
+	pae := verify.PAE(verify.PayloadType, statement)
+	var sigs []verify.EnvelopeSignature
+	for _, x := range append([]*Signer{s}, s.cosigners...) {
+		sig, err := x.sv.SignMessage(bytes.NewReader(pae))
+		if err != nil {
+			return nil, fmt.Errorf("signing statement with %s: %w", x.pub.VKey, err)
+		}
+		sigs = append(sigs, verify.EnvelopeSignature{KeyID: x.pub.KeyID(), Sig: sig})
 	}
 	return json.Marshal(verify.Envelope{
 		PayloadType: verify.PayloadType,
 		Payload:     statement,
-		Signatures:  []verify.EnvelopeSignature{{KeyID: s.pub.KeyID(), Sig: sig}},
+		Signatures:  sigs,
 	})
 }

@@ -144,7 +144,7 @@ type Witnesses struct {
 // list r's key among its logs. Requests use hc, or http.DefaultClient if
 // nil; give it a timeout.
 func NewWitnesses(policy *verify.Policy, r *Reader, hc *http.Client) (*Witnesses, error) {
-	if l := policy.Log(r.Key().Name); l == nil || l.Key.VKey != r.Key().VKey {
+	if !PolicyListsSigner(policy, r.Keys()) {
 		return nil, fmt.Errorf("the witness policy does not list this log (%s)", r.Key().VKey)
 	}
 	w := &Witnesses{policy: policy, log: r, sizes: map[string]uint64{}}
@@ -165,7 +165,7 @@ func NewWitnesses(policy *verify.Policy, r *Reader, hc *http.Client) (*Witnesses
 // with a *verify.QuorumError if the quorum is not met; the checkpoint
 // returned then carries the cosignatures that were obtained.
 func (w *Witnesses) Cosign(ctx context.Context, signedCP []byte) ([]byte, *verify.Witnessed, error) {
-	cp, err := verify.OpenCheckpoint(signedCP, w.log.Key())
+	cp, _, err := w.log.Keys().OpenCheckpoint(signedCP)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -201,8 +201,9 @@ func (e *CosignatureError) Error() string {
 }
 
 // OpenWitnessed verifies a signed checkpoint (a C2SP signed note) against a
-// policy: it must carry a valid signature by one of the policy's logs, the
-// one whose name is the checkpoint's origin, and its body must be a C2SP
+// policy: it must carry a valid signature by one of the policy's logs whose
+// name is the checkpoint's origin (a log whose key was rotated may be listed
+// once per key; any of them will do, see [Policy.LogKeys]), and its body must be a C2SP
 // tlog-checkpoint. Every signature line by a policy witness is then checked
 // as a tlog-cosignature v1; lines by keys the policy does not name are
 // ignored, as tlog-cosignature requires, and counted in Witnessed.Unknown.
@@ -220,16 +221,19 @@ func OpenWitnessed(signed []byte, p *Policy) (*Witnessed, error) {
 		return nil, fmt.Errorf("%w: not a signed note (no blank line before the signatures)", ErrCheckpoint)
 	}
 	origin, _, _ := strings.Cut(body, "\n")
-	log := p.Log(origin)
-	if log == nil {
+	ring := p.LogKeys(origin)
+	if len(ring) == 0 {
 		return nil, fmt.Errorf("%w: origin %q is not a log of the policy", ErrCheckpoint, origin)
 	}
-	cp, err := OpenCheckpoint(signed, log.Key)
+	cp, logKey, err := ring.OpenCheckpoint(signed)
 	if err != nil {
 		return nil, err
 	}
 
-	verifiers := []note.Verifier{log.Key.NoteVerifier()}
+	var verifiers []note.Verifier
+	for _, k := range ring {
+		verifiers = append(verifiers, k.NoteVerifier())
+	}
 	for _, w := range p.Witnesses {
 		verifiers = append(verifiers, w.Key.NoteVerifier())
 	}
@@ -245,14 +249,14 @@ func OpenWitnessed(signed []byte, p *Policy) (*Witnessed, error) {
 		}
 		// Any other error is about the note itself, which
 		// OpenCheckpoint already accepted; report it as it is.
-		return nil, &CheckpointSignatureError{Origin: log.Key.Name, KeyID: log.Key.Hash, Err: err}
+		return nil, &CheckpointSignatureError{Origin: logKey.Name, KeyID: logKey.Hash, Err: err}
 	}
 
-	out := &Witnessed{Checkpoint: cp, Body: n.Text, Log: log.Key, Unknown: len(n.UnverifiedSigs)}
+	out := &Witnessed{Checkpoint: cp, Body: n.Text, Log: logKey, Unknown: len(n.UnverifiedSigs)}
 	for _, s := range n.Sigs {
 		w := witnessByKey(p, s.Name, s.Hash)
 		if w == nil {
-			continue // the log's own signature
+			continue // a signature by the log
 		}
 		raw, _ := base64.StdEncoding.DecodeString(s.Base64)
 		t, _ := cosignatureTime(raw[4:])

@@ -4,7 +4,9 @@
 // An evidence bundle binds one log entry (a DSSE envelope around an in-toto
 // Statement v1 about a captured document) to a signed checkpoint of the
 // archive's append-only Merkle log by an inclusion proof. Given the log's
-// verifier key, [Check] runs, in order and each by name:
+// verifier key (after a key rotation, several keys of the log: see
+// [Keyring] and Options.Keys; any one of them may sign the checkpoint, and
+// any one the statement), [Check] runs, in order and each by name:
 //
 //   - bundle-parse: the bundle is well formed (see [ParseBundle], [ParseProof]);
 //   - checkpoint-signature: the checkpoint is a C2SP signed note carrying a

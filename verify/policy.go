@@ -270,7 +270,19 @@ func publicKeyID(key any) string {
 	}
 }
 
-// Log returns the policy's log whose origin is origin, or nil.
+// LogKeys returns the keys of the policy's logs whose origin is origin, in
+// file order: after a key rotation a policy lists the log once per key.
+func (p *Policy) LogKeys(origin string) Keyring {
+	var r Keyring
+	for i := range p.Logs {
+		if p.Logs[i].Key.Name == origin {
+			r = append(r, p.Logs[i].Key)
+		}
+	}
+	return r
+}
+
+// Log returns the policy's first log whose origin is origin, or nil.
 func (p *Policy) Log(origin string) *PolicyLog {
 	for i := range p.Logs {
 		if p.Logs[i].Key.Name == origin {

@@ -366,22 +366,8 @@ func OpenEntry(entry []byte, key *PublicKey) (*Entry, error) {
 }
 
 func openEntry(entry []byte, key *PublicKey) (*Entry, string, error) {
-	env, err := ParseEnvelope(entry)
-	if err != nil {
-		return nil, "", err
-	}
-	if env.PayloadType != PayloadType {
-		return nil, "", fmt.Errorf("%w: payloadType %q, want %q", ErrEnvelope, env.PayloadType, PayloadType)
-	}
-	keyID, err := env.Verify(key)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w (%s+%08x)", err, key.Name, key.Hash)
-	}
-	e, err := ParseEntryStatement(env.Payload)
-	if err != nil {
-		return nil, keyID, err
-	}
-	return e, keyID, nil
+	e, _, keyID, err := Keyring{key}.OpenEntry(entry)
+	return e, keyID, err
 }
 
 func parseTyped[P any](payload []byte, predicateType string, check func(*TypedStatement[P]) error) (*TypedStatement[P], error) {

@@ -49,6 +49,11 @@ type Report struct {
 	Statement  *Statement  `json:"-"`
 	Checkpoint *Checkpoint `json:"-"`
 	Bundle     *Bundle     `json:"-"`
+	// Key is the trusted key whose signature on the checkpoint verified
+	// (the first in the order key, Options.Keys), and StatementKey the one
+	// whose DSSE signature on the statement verified.
+	Key          *PublicKey `json:"-"`
+	StatementKey *PublicKey `json:"-"`
 	// Witnessed is the checkpoint checked against Options.Policy (check
 	// "witness-cosignatures"), set when every cosignature verified, whether
 	// or not the quorum is met (see Witnessed.QuorumMet).
@@ -91,6 +96,12 @@ type Options struct {
 	// [WitnessingFailOpen], where a missing quorum passes with "quorum
 	// not met". The policy must list the trusted log key.
 	Policy *Policy
+	// Keys are further keys of the same log trusted beside the key given
+	// to [Check]: after a key rotation, the log's earlier or later keys
+	// (see [Keyring]). The checkpoint and the statement must each carry a
+	// valid signature by at least one of them; Report.Key and
+	// Report.StatementKey say which.
+	Keys []*PublicKey
 	// Timestamps, if set, are the trusted time-stamping authorities. Check
 	// "timestamp" then requires the bundle's RFC 3161 token to verify over
 	// the checkpoint's body (see [CheckTimestamp]); a bundle without one
@@ -130,27 +141,45 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	r.RecordID = b.RecordID
 	r.Checks[0].Detail = fmt.Sprintf("entry of %d bytes at index %d, %d proof hashes", len(b.Entry), b.Index, len(b.InclusionProof))
 
+	ring := Keyring{key}
+	for _, k := range opts.Keys {
+		if ring.Lookup(k.VKey) == nil {
+			ring = append(ring, k)
+		}
+	}
+
 	// checkpoint-signature
-	cp, err := OpenCheckpoint([]byte(b.Checkpoint), key)
-	if add(CheckCheckpointSignature, err, fmt.Sprintf("signed by %s+%08x; tree size %d, root %x", key.Name, key.Hash, safeSize(cp), safeRoot(cp))) {
-		r.Checkpoint = cp
+	cp, cpKey, err := ring.OpenCheckpoint([]byte(b.Checkpoint))
+	detail := ""
+	if cpKey != nil {
+		detail = fmt.Sprintf("signed by %s+%08x; tree size %d, root %x", cpKey.Name, cpKey.Hash, safeSize(cp), safeRoot(cp))
+		if len(ring) > 1 {
+			detail = fmt.Sprintf("signed by %s (one of %d trusted keys); tree size %d, root %x", cpKey.VKey, len(ring), safeSize(cp), safeRoot(cp))
+		}
+	}
+	if add(CheckCheckpointSignature, err, detail) {
+		r.Checkpoint, r.Key = cp, cpKey
 	}
 
 	// statement-signature
-	ent, keyID, err := openEntry(b.Entry, key)
+	ent, entKey, keyID, err := ring.OpenEntry(b.Entry)
 	var ptype string
 	if ent != nil {
 		ptype = ent.PredicateType
 	}
-	if add(CheckStatementSignature, err, fmt.Sprintf("DSSE signature verifies under the trusted key (keyid %s), over an in-toto statement (%s)", shortKeyID(keyID), ptype)) {
-		r.Entry, r.Statement = ent, ent.Capture
+	detail = fmt.Sprintf("DSSE signature verifies under the trusted key (keyid %s), over an in-toto statement (%s)", shortKeyID(keyID), ptype)
+	if len(ring) > 1 && entKey != nil {
+		detail = fmt.Sprintf("DSSE signature verifies under the trusted key %s (keyid %s), over an in-toto statement (%s)", entKey.VKey, shortKeyID(keyID), ptype)
+	}
+	if add(CheckStatementSignature, err, detail) {
+		r.Entry, r.Statement, r.StatementKey = ent, ent.Capture, entKey
 	}
 
 	// record-id
 	leaf := rfc6962.DefaultHasher.HashLeaf(b.Entry)
 	want := RecordIDFromLeafHash(leaf)
 	err = nil
-	detail := want + " recomputed from the entry"
+	detail = want + " recomputed from the entry"
 	if got, perr := ParseRecordID(b.RecordID); perr != nil {
 		err = perr
 	} else if got != want {
@@ -215,7 +244,7 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 
 	// witness-cosignatures
 	if opts.Policy != nil {
-		r.checkWitnesses(b, key, opts.Policy, cp != nil)
+		r.checkWitnesses(b, ring, opts.Policy, cp != nil)
 	}
 
 	// timestamp
@@ -225,7 +254,7 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	return r.finish()
 }
 
-func (r *Report) checkWitnesses(b *Bundle, key *PublicKey, p *Policy, trusted bool) {
+func (r *Report) checkWitnesses(b *Bundle, ring Keyring, p *Policy, trusted bool) {
 	res := Result{Name: CheckWitnessCosignatures}
 	defer func() {
 		if res.Err != nil {
@@ -237,8 +266,8 @@ func (r *Report) checkWitnesses(b *Bundle, key *PublicKey, p *Policy, trusted bo
 		res.Err = errors.New("not checked: the checkpoint is not trusted")
 		return
 	}
-	if l := p.Log(key.Name); l == nil || l.Key.VKey != key.VKey {
-		res.Err = fmt.Errorf("the witness policy does not list the trusted log key %s", key.VKey)
+	if !policyListsAny(p, ring) {
+		res.Err = fmt.Errorf("the witness policy does not list the trusted log key %s", ring[0].VKey)
 		return
 	}
 	w, err := OpenWitnessed([]byte(b.Checkpoint), p)
@@ -414,4 +443,15 @@ func safeRoot(cp *Checkpoint) []byte {
 		return nil
 	}
 	return cp.Hash
+}
+
+// policyListsAny reports whether the policy lists a key of the ring as a
+// log.
+func policyListsAny(p *Policy, ring Keyring) bool {
+	for _, l := range p.Logs {
+		if ring.Lookup(l.Key.VKey) != nil {
+			return true
+		}
+	}
+	return false
 }

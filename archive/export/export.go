@@ -83,7 +83,10 @@ func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byt
 	if b.Timestamp != nil && o.TSAChain == nil {
 		o.TSAChain = a.TSARoots()
 	}
-	key := a.Key()
+	key, err := packageKey(a.Keys(), b)
+	if err != nil {
+		return nil, nil, err
+	}
 	env, err := verify.ParseEnvelope(b.Entry)
 	if err != nil {
 		return nil, nil, err
@@ -221,7 +224,7 @@ func prove(ctx context.Context, a *archive.Archive, id string, signed []byte) (*
 		if got := verify.RecordID(stored.Entry); got != canon {
 			return nil, nil, fmt.Errorf("the archive's bundle file of record %s holds the entry of %s", canon, got)
 		}
-		if ent, err = verify.OpenEntry(stored.Entry, a.Key()); err != nil {
+		if ent, _, _, err = a.Keys().OpenEntry(stored.Entry); err != nil {
 			return nil, nil, fmt.Errorf("the archive's bundle file of record %s: %w", canon, err)
 		}
 		entry, index, witnessing = stored.Entry, stored.Index, stored.Witnessing
@@ -229,7 +232,7 @@ func prove(ctx context.Context, a *archive.Archive, id string, signed []byte) (*
 			signed = []byte(stored.Checkpoint)
 		}
 	}
-	cp, err := verify.OpenCheckpoint(signed, a.Key())
+	cp, _, err := a.Keys().OpenCheckpoint(signed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -291,3 +294,24 @@ func documents(p *verify.Package, key *verify.PublicKey) (map[string][]byte, err
 		verify.PackageInstructions:    c.Instructions(),
 	}, nil
 }
+
+// packageKey picks the key a package names (log-key.vkey): the first key of
+// the log, current first, that signs both the bundle's checkpoint and its
+// statement. After a key rotation that is the old key for a record made
+// before it, while the old key still cosigns checkpoints.
+func packageKey(keys verify.Keyring, b *verify.Bundle) (*verify.PublicKey, error) {
+	raw := b.Marshal()
+	for _, k := range keys {
+		if verify.Check(raw, k, verify.Options{}).Verified {
+			return k, nil
+		}
+	}
+	return nil, ErrNoCommonKey
+}
+
+// ErrNoCommonKey is returned by Build for a record whose statement was
+// signed by a key that no longer signs checkpoints: it predates a key
+// rotation whose overlap has ended. Prove it against a checkpoint of its
+// time (Options.Checkpoint; exhibit export --checkpoint), such as the one
+// in its bundle file.
+var ErrNoCommonKey = errors.New("no single key of the log signs both the record's statement and the checkpoint (the record predates a key rotation whose overlap has ended): export it with --checkpoint, e.g. the checkpoint of its bundle file")

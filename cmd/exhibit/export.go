@@ -131,11 +131,22 @@ func writeNewFile(path string, data []byte, perm os.FileMode) error {
 // verifyPackage is exhibit verify for an evidence package (a .zip): every
 // file, the bundle, the statement's objects and the derived documents,
 // each check by name with the file it is about.
-func verifyPackage(cmd *cobra.Command, data []byte, pk *verify.PublicKey, opts verify.PackageOptions, output, logURL string) error {
+func verifyPackage(cmd *cobra.Command, data []byte, keys verify.Keyring, opts verify.PackageOptions, output, logURL string) error {
 	opts.Derived = export.Derived
+	// A package names one key of the log; with several trusted keys (a
+	// rotated log), the package verifies under whichever it was made with.
+	pk := keys[0]
 	rep := verify.CheckPackage(data, pk, opts)
+	for _, k := range keys[1:] {
+		if rep.Verified {
+			break
+		}
+		if r := verify.CheckPackage(data, k, opts); r.Verified {
+			pk, rep = k, r
+		}
+	}
 	if logURL != "" && rep.Bundle != nil {
-		c := publishedCheck(cmd.Context(), logURL, pk, rep.Bundle)
+		c := publishedCheck(cmd.Context(), logURL, verify.Keyring{pk}, rep.Bundle)
 		rep.Checks = append(rep.Checks, verify.PackageCheck{Result: c, File: verify.PackageBundle})
 		rep.Bundle.Checks = append(rep.Bundle.Checks, c)
 		rep.Verified = rep.Failed() == nil

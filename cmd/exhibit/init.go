@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -26,8 +27,10 @@ It writes exhibit.json (origin, verifier key), key.pem (the signing key, mode
 
 --origin names the log (C2SP tlog-checkpoint: a schemeless URL-like name such
 as archive.example.org/exhibit); default exhibit.local/<12 random hex digits>.
---key takes an existing Ed25519 or ECDSA P-256 private key (PEM, unencrypted);
-default: a new Ed25519 key.
+--key takes an existing Ed25519 or ECDSA P-256 private key (PEM, unencrypted),
+or a KMS key reference (awskms://..., gcpkms://..., hashivault://...; see
+exhibit key rotate --help); default: a new Ed25519 key. Keys change later
+with exhibit key rotate.
 
 --store s3://BUCKET[/PREFIX] keeps snapshots in an S3-compatible bucket
 instead of objects/, reached at --s3-endpoint (e.g. https://s3.example.org or
@@ -65,7 +68,10 @@ witnesses, no time-stamps.`,
 			defer cancel()
 			var keyPEM []byte
 			var err error
-			if keyPath != "" {
+			var kmsRef string
+			if ledger.IsKMSRef(keyPath) {
+				kmsRef = keyPath
+			} else if keyPath != "" {
 				if keyPEM, err = os.ReadFile(keyPath); err != nil {
 					return &exitError{code: 2, err: err}
 				}
@@ -84,7 +90,7 @@ witnesses, no time-stamps.`,
 			} else if sc != (archive.StoreConfig{}) || createBucket {
 				return usageError("--s3-*, --retention and --legal-hold go with --store s3://...")
 			}
-			opts := archive.InitOptions{Origin: origin, KeyPEM: keyPEM, Store: sc, CreateBucket: createBucket, WitnessFailOpen: failOpen, TSAURL: tsaURL}
+			opts := archive.InitOptions{Origin: origin, KeyPEM: keyPEM, KMS: kmsRef, Store: sc, CreateBucket: createBucket, WitnessFailOpen: failOpen, TSAURL: tsaURL}
 			if failOpen && policyPath == "" {
 				return usageError("--witness-fail-open goes with --witness-policy FILE")
 			}
@@ -123,7 +129,7 @@ witnesses, no time-stamps.`,
 		},
 	}
 	cmd.Flags().StringVar(&origin, "origin", "", "log origin (default exhibit.local/<random>)")
-	cmd.Flags().StringVar(&keyPath, "key", "", "existing Ed25519 or ECDSA P-256 private key (PEM file)")
+	cmd.Flags().StringVar(&keyPath, "key", "", "existing Ed25519 or ECDSA P-256 private key (PEM file), or a KMS URI (awskms://, gcpkms://, hashivault://...)")
 	cmd.Flags().StringVar(&storeURL, "store", "", "keep snapshots in s3://BUCKET[/PREFIX] instead of the archive folder")
 	cmd.Flags().StringVar(&sc.Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. https://s3.example.org")
 	cmd.Flags().StringVar(&sc.Region, "s3-region", "", "S3 region (default us-east-1)")
@@ -140,29 +146,42 @@ witnesses, no time-stamps.`,
 }
 
 func newLogKeyCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "log-key",
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "log-key [--all]",
 		Short: "Print the log's verifier key (C2SP vkey: name+hex8+base64)",
-		Long: `Print the log's verifier key in C2SP signed-note vkey form, name+hex8+base64.
+		Long: `Print the log's current verifier key in C2SP signed-note vkey form,
+name+hex8+base64.
 
-Give it to whoever verifies this archive's bundles: exhibit verify --key VKEY.`,
+Give it to whoever verifies this archive's bundles: exhibit verify --key VKEY.
+After a key rotation (exhibit key rotate), --all prints every key of the
+log, the current one first, one a line: records made before the rotation
+verify under the earlier keys (exhibit verify --key A --key B ...).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := archive.ReadConfig(g.archive)
 			if err != nil {
 				return err
 			}
-			if _, err := cfg.Key(); err != nil {
+			keys, err := cfg.Keys()
+			if err != nil {
 				return err
 			}
-			// Publish nothing but the key the archive really signs with.
+			// Publish nothing but the keys the archive really signs with.
 			if err := cfg.CheckKeyFile(g.archive); errors.Is(err, fs.ErrNotExist) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: note: %v; printing the configured key unconfirmed\n", err)
 			} else if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), cfg.VKey)
+			if !all {
+				keys = keys[:1]
+			}
+			for _, k := range keys {
+				fmt.Fprintln(cmd.OutOrStdout(), k.VKey)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "print every key of the log (current first, then earlier keys)")
+	return cmd
 }

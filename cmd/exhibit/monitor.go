@@ -18,17 +18,18 @@ import (
 
 func newMonitorCmd(g *globals) *cobra.Command {
 	var (
-		key, state string
+		state      string
+		keyArgs    []string
 		full, once bool
 		interval   time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "monitor URL [--key VKEY | --archive DIR] [--state FILE] [--full] [--once]",
+		Use:   "monitor URL [--key VKEY... | --archive DIR] [--state FILE] [--full] [--once]",
 		Short: "Follow a published log and check that it only ever grows",
 		Long: `Follow the log published at URL (a C2SP tlog-tiles endpoint, such as
 exhibit serve's) as an auditor: fetch its checkpoint every --interval, check
 its signature by the trusted key (--key VKEY or a file holding one, else
---archive's key), and check an RFC 6962 consistency proof, built from the
+--archive's keys; repeat --key for a rotated log), and check an RFC 6962 consistency proof, built from the
 served tiles, from the last checkpoint seen to the new one. The last
 checkpoint is kept in --state (default exhibit-monitor.state), written
 atomically, so a later run continues from it.
@@ -46,7 +47,7 @@ consistent, 1 if not or if it cannot be read.`,
 			if interval <= 0 {
 				return usageError("--interval must be positive")
 			}
-			pk, err := trustedKey(cmd, g, key)
+			keys, err := trustedKeys(g, keyArgs, nil)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
@@ -55,7 +56,7 @@ consistent, 1 if not or if it cannot be read.`,
 			out := cmd.OutOrStdout()
 			hc := &http.Client{Timeout: time.Minute}
 			for {
-				err := monitorOnce(ctx, out, args[0], pk, state, full, hc)
+				err := monitorOnce(ctx, out, args[0], keys, state, full, hc)
 				var fork *ledger.ForkError
 				if errors.As(err, &fork) {
 					return &exitError{code: 1, err: err}
@@ -77,7 +78,7 @@ consistent, 1 if not or if it cannot be read.`,
 			}
 		},
 	}
-	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
+	cmd.Flags().StringArrayVar(&keyArgs, "key", nil, "trusted log key: C2SP vkey, or a file holding one; repeat for the keys of a rotated log")
 	cmd.Flags().StringVar(&state, "state", "exhibit-monitor.state", "file keeping the last checkpoint seen")
 	cmd.Flags().BoolVar(&full, "full", false, "also download every entry, check its signature and recompute the root")
 	cmd.Flags().BoolVar(&once, "once", false, "check once and exit")
@@ -87,7 +88,8 @@ consistent, 1 if not or if it cannot be read.`,
 
 // monitorOnce runs one round: follow the log from the state's checkpoint,
 // report, and save the new checkpoint.
-func monitorOnce(ctx context.Context, out io.Writer, logURL string, pk *verify.PublicKey, state string, full bool, hc *http.Client) error {
+func monitorOnce(ctx context.Context, out io.Writer, logURL string, keys verify.Keyring, state string, full bool, hc *http.Client) error {
+	pk := keys[0]
 	var prev *verify.Checkpoint
 	prevRaw, err := os.ReadFile(state)
 	switch {
@@ -95,11 +97,11 @@ func monitorOnce(ctx context.Context, out io.Writer, logURL string, pk *verify.P
 	case err != nil:
 		return err
 	default:
-		if prev, err = verify.OpenCheckpoint(prevRaw, pk); err != nil {
+		if prev, _, err = keys.OpenCheckpoint(prevRaw); err != nil {
 			return fmt.Errorf("state %s: %w", state, err)
 		}
 	}
-	raw, latest, err := ledger.Follow(ctx, logURL, pk, prev, hc)
+	raw, latest, err := ledger.Follow(ctx, logURL, pk, prev, hc, keys[1:]...)
 	var fork *ledger.ForkError
 	if errors.As(err, &fork) {
 		fmt.Fprintf(out, "FORK: %s\n\nearlier checkpoint (from %s):\n%s\nlatest checkpoint (from %s):\n%s\n", fork.Reason, state, prevRaw, logURL, fork.New)
@@ -120,7 +122,7 @@ func monitorOnce(ctx context.Context, out io.Writer, logURL string, pk *verify.P
 		fmt.Fprintf(out, "%s: tree size %d, root %x, consistent with size %d seen before\n", logURL, latest.Size, latest.Hash, prev.Size)
 	}
 	if full {
-		n, err := ledger.AuditPublished(ctx, logURL, pk, latest, hc, nil)
+		n, err := ledger.AuditPublished(ctx, logURL, pk, latest, hc, nil, keys[1:]...)
 		if errors.As(err, &fork) {
 			fmt.Fprintf(out, "FORK: %s\n\ncheckpoint:\n%s\n", fork.Reason, raw)
 			return err

@@ -77,6 +77,7 @@ record ID, a citation and an evidence bundle anyone can verify offline.`,
 	root.AddCommand(
 		newInitCmd(g),
 		newLogKeyCmd(g),
+		newKeyCmd(g),
 		newCaptureCmd(g),
 		newImportCmd(g),
 		newProveCmd(g),

@@ -18,9 +18,10 @@ import (
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	var snapshot, text, key, output, recordID, logURL, policyPath, tsaRoots string
+	var snapshot, text, output, recordID, logURL, policyPath, tsaRoots string
+	var keyArgs []string
 	cmd := &cobra.Command{
-		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY | --archive DIR]",
+		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY... | --archive DIR]",
 		Short: "Verify an evidence bundle or package offline",
 		Long: `Verify an evidence bundle (exhibit JSON or C2SP tlog-proof) offline, and report
 each check by name:
@@ -69,7 +70,11 @@ same file (without --policy it is only reported, as the package's claim),
 and with --tsa-roots the package must hold a token that verifies.
 
 The trusted key is --key (a C2SP vkey, name+hex8+base64, or a file holding
-one), else the verifier key of --archive. Nothing in the bundle is trusted.
+one), else every key of --archive (its current and earlier keys), else the
+"log" lines of --policy. Repeat --key to trust several keys of a log whose
+key was rotated: the checkpoint and the statement must each be signed by
+one of them, and the report names the key that verified. Nothing in the
+bundle is trusted.
 
 Exit status: 0 all checks passed; 1 a check failed; 2 usage error or
 unreadable input. BUNDLE "-" reads stdin.`,
@@ -78,10 +83,23 @@ unreadable input. BUNDLE "-" reads stdin.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			pk, err := trustedKey(cmd, g, key)
+			var pol *verify.Policy
+			var policyBytes []byte
+			if policyPath != "" {
+				b, err := os.ReadFile(policyPath)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("reading policy: %w", err)}
+				}
+				policyBytes = b
+				if pol, err = verify.ParsePolicy(b); err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("%s: %w", policyPath, err)}
+				}
+			}
+			keys, err := trustedKeys(g, keyArgs, pol)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
+			pk := keys[0]
 			var data []byte
 			if args[0] == "-" {
 				data, err = io.ReadAll(os.Stdin)
@@ -91,18 +109,8 @@ unreadable input. BUNDLE "-" reads stdin.`,
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
 			}
-			opts := verify.Options{RecordID: recordID}
-			popts := verify.PackageOptions{RecordID: recordID}
-			if policyPath != "" {
-				b, err := os.ReadFile(policyPath)
-				if err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("reading policy: %w", err)}
-				}
-				popts.Policy = b
-				if opts.Policy, err = verify.ParsePolicy(b); err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("%s: %w", policyPath, err)}
-				}
-			}
+			opts := verify.Options{RecordID: recordID, Policy: pol, Keys: keys[1:]}
+			popts := verify.PackageOptions{RecordID: recordID, Policy: policyBytes}
 			if tsaRoots != "" {
 				b, err := os.ReadFile(tsaRoots)
 				if err != nil {
@@ -124,7 +132,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				if snapshot != "" || text != "" {
 					return usageError("--snapshot and --text do not apply to an evidence package: it holds them")
 				}
-				return verifyPackage(cmd, data, pk, popts, output, logURL)
+				return verifyPackage(cmd, data, keys, popts, output, logURL)
 			}
 			if snapshot != "" {
 				f, err := os.Open(snapshot)
@@ -146,8 +154,11 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				}
 			}
 			rep := verify.Check(data, pk, opts)
+			if rep.Key != nil {
+				pk = rep.Key // the trusted key that signed the checkpoint
+			}
 			if logURL != "" {
-				rep.Checks = append(rep.Checks, publishedCheck(cmd.Context(), logURL, pk, rep))
+				rep.Checks = append(rep.Checks, publishedCheck(cmd.Context(), logURL, keys, rep))
 				rep.Verified = rep.Failed() == nil
 			}
 			out := cmd.OutOrStdout()
@@ -181,44 +192,65 @@ unreadable input. BUNDLE "-" reads stdin.`,
 	cmd.Flags().StringVar(&policyPath, "policy", "", "witness trust policy (C2SP tlog-policy): check the checkpoint's cosignatures and quorum")
 	cmd.Flags().StringVar(&tsaRoots, "tsa-roots", "", "PEM of the trusted TSA's chain or root: check the bundle's RFC 3161 time-stamp")
 	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's")
-	cmd.Flags().StringVar(&key, "key", "", "trusted log key: C2SP vkey, or a file holding one")
+	cmd.Flags().StringArrayVar(&keyArgs, "key", nil, "trusted log key: C2SP vkey, or a file holding one; repeat for the keys of a rotated log")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
-// trustedKey returns the key given by --key, else the --archive's.
-func trustedKey(cmd *cobra.Command, g *globals, key string) (*verify.PublicKey, error) {
-	if key != "" {
-		pk, err := verify.ParseVKey(key)
-		if err == nil {
-			return pk, nil
+// trustedKeys returns the keys given by --key; else, with an --archive,
+// every key of the archive (the current one first); else the log keys of
+// the --policy.
+func trustedKeys(g *globals, keyArgs []string, pol *verify.Policy) (verify.Keyring, error) {
+	var keys []*verify.PublicKey
+	for _, k := range keyArgs {
+		pk, err := trustedKey(k)
+		if err != nil {
+			return nil, err
 		}
-		b, ferr := os.ReadFile(key)
-		if ferr != nil {
-			if strings.Count(key, "+") >= 2 {
-				return nil, err // meant as a vkey
-			}
-			return nil, fmt.Errorf("--key %q is neither a verifier key (name+hex8+base64) nor a readable file: %w", key, ferr)
-		}
-		text := strings.TrimSpace(string(b))
-		if len(text) > 1024 || strings.Contains(text, "\n") {
-			return nil, fmt.Errorf("--key file %s does not hold one verifier key (name+hex8+base64) on one line", key)
-		}
-		return verify.ParseVKey(text)
+		keys = append(keys, pk)
+	}
+	if len(keys) > 0 {
+		return keys, nil
 	}
 	cfg, err := archive.ReadConfig(g.archive)
+	if errors.Is(err, archive.ErrNoArchive) && pol != nil && len(pol.Logs) > 0 {
+		for _, l := range pol.Logs {
+			keys = append(keys, l.Key)
+		}
+		return keys, nil
+	}
 	if errors.Is(err, archive.ErrNoArchive) {
 		return nil, fmt.Errorf("no trusted key: pass --key VKEY, or --archive DIR of the archive that made the bundle (%s holds none)", g.archive)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return cfg.Key()
+	return cfg.Keys()
+}
+
+// trustedKey parses one --key: a vkey, or a file holding one.
+func trustedKey(key string) (*verify.PublicKey, error) {
+	pk, err := verify.ParseVKey(key)
+	if err == nil {
+		return pk, nil
+	}
+	b, ferr := os.ReadFile(key)
+	if ferr != nil {
+		if strings.Count(key, "+") >= 2 {
+			return nil, err // meant as a vkey
+		}
+		return nil, fmt.Errorf("--key %q is neither a verifier key (name+hex8+base64) nor a readable file: %w", key, ferr)
+	}
+	text := strings.TrimSpace(string(b))
+	if len(text) > 1024 || strings.Contains(text, "\n") {
+		return nil, fmt.Errorf("--key file %s does not hold one verifier key (name+hex8+base64) on one line", key)
+	}
+	return verify.ParseVKey(text)
 }
 
 // publishedCheck is the online check that the bundle's checkpoint is part
 // of the log published at logURL.
-func publishedCheck(ctx context.Context, logURL string, pk *verify.PublicKey, rep *verify.Report) verify.Result {
+func publishedCheck(ctx context.Context, logURL string, keys verify.Keyring, rep *verify.Report) verify.Result {
 	r := verify.Result{Name: "log-consistency"}
 	if rep.Checkpoint == nil {
 		r.Err = errors.New("not checked: the bundle's checkpoint is not trusted")
@@ -227,7 +259,7 @@ func publishedCheck(ctx context.Context, logURL string, pk *verify.PublicKey, re
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	latest, err := ledger.CheckPublished(ctx, logURL, pk, rep.Checkpoint, &http.Client{Timeout: 30 * time.Second})
+	latest, err := ledger.CheckPublished(ctx, logURL, keys[0], rep.Checkpoint, &http.Client{Timeout: 30 * time.Second}, keys[1:]...)
 	if err != nil {
 		r.Err, r.Detail = err, err.Error()
 		return r

@@ -1,0 +1,83 @@
+package export_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/export"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// TestExportAfterRotation: a record made before a key rotation is exported
+// under the old key (which signs its statement and, during the overlap,
+// the latest checkpoint too); once the overlap has ended, it is exported
+// against a checkpoint of its time.
+func TestExportAfterRotation(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "archive")
+	cfg, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := cfg.Key()
+	capture := func(text string) *archive.Record {
+		a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close(ctx)
+		f := filepath.Join(t.TempDir(), "doc.txt")
+		os.WriteFile(f, []byte(text), 0o644)
+		rec, err := a.CaptureFile(ctx, f, archive.FileOptions{URL: "https://test.example/" + text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	r1 := capture("before")
+	if cfg, err = archive.Rotate(ctx, dir, archive.RotateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nw, _ := cfg.Key()
+	r2 := capture("during")
+
+	a, err := archive.Open(ctx, dir, archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := check(build(t, a, r1.RecordID, export.Options{}), old); !rep.Verified {
+		t.Errorf("old record, package under the old key: %+v", rep.Failed())
+	}
+	if rep := check(build(t, a, r2.RecordID, export.Options{}), nw); !rep.Verified {
+		t.Errorf("new record, package under the new key: %+v", rep.Failed())
+	}
+	a.Close(ctx)
+
+	if _, err := archive.Retire(ctx, dir, old.VKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	capture("after")
+	a, err = archive.Open(ctx, dir, archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	if _, _, err := export.Build(ctx, a, r1.RecordID, export.Options{}); !errors.Is(err, export.ErrNoCommonKey) {
+		t.Errorf("an old record against the latest checkpoint, which its key did not sign: %v, want ErrNoCommonKey", err)
+	}
+	b, err := os.ReadFile(r1.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bun, err := verify.ParseBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := check(build(t, a, r1.RecordID, export.Options{Checkpoint: []byte(bun.Checkpoint)}), old); !rep.Verified {
+		t.Errorf("old record against its own checkpoint: %+v", rep.Failed())
+	}
+}
