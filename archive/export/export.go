@@ -309,9 +309,9 @@ func packageKey(keys verify.Keyring, b *verify.Bundle) (*verify.PublicKey, error
 	return nil, ErrNoCommonKey
 }
 
-// ErrNoCommonKey is returned by Build for a record whose statement was
-// signed by a key that no longer signs checkpoints: it predates a key
-// rotation whose overlap has ended. Prove it against a checkpoint of its
-// time (Options.Checkpoint; exhibit export --checkpoint), such as the one
-// in its bundle file.
-var ErrNoCommonKey = errors.New("no single key of the log signs both the record's statement and the checkpoint (the record predates a key rotation whose overlap has ended): export it with --checkpoint, e.g. the checkpoint of its bundle file")
+// ErrNoCommonKey is returned by Build when no key of the log signs both the
+// record's statement and the checkpoint it is proved against: an
+// Options.Checkpoint made after a key rotation whose overlap has ended,
+// for a record made before it. By default Build proves a record against
+// the checkpoint it was published with, which its key signed.
+var ErrNoCommonKey = errors.New("no single key of the log signs both the record's statement and the checkpoint (the record predates a key rotation whose overlap has ended): prove it against a checkpoint of its time, such as the one in its bundle file")
