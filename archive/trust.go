@@ -257,6 +257,10 @@ func probeWitnesses(ctx context.Context, p *verify.Policy) []WitnessProbe {
 // has none.
 func (a *Archive) WitnessPolicy() []byte { return a.trust.policyText }
 
+// WitnessFailOpen reports whether the archive publishes checkpoints without
+// its witnesses' quorum when they cannot give it (init --witness-fail-open).
+func (a *Archive) WitnessFailOpen() bool { return a.trust.failOpen }
+
 // TSARoots returns the PEM of the archive's TSA roots, or nil when it has
 // no TSA.
 func (a *Archive) TSARoots() []byte { return a.trust.tsaRoots }

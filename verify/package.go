@@ -308,6 +308,9 @@ type PackageOptions struct {
 	// a policy.txt in the package is used to report the witnesses, as a
 	// claim, and a note says so.
 	Policy []byte
+	// AcceptFailOpen accepts a bundle marked fail-open without the
+	// quorum of Policy (see [Options.AcceptFailOpen]).
+	AcceptFailOpen bool
 	// TSARoots, if set, are the trusted time-stamping authorities' root
 	// certificates; the package must then hold a time-stamp token, which
 	// is verified against them. Without them the token is not checked,
@@ -696,10 +699,11 @@ func checkPolicy(r *PackageReport, add func(name, file string, err error, okDeta
 		return
 	}
 	// A quorum not met fails only a trusted policy, and not for a bundle
-	// marked fail-open (as the bundle's witness-cosignatures check):
-	// either is reported as "NOT met".
+	// marked fail-open when the verifier accepts that (as the bundle's
+	// witness-cosignatures check): either is reported as "NOT met".
 	w, err := OpenWitnessed([]byte(b.Checkpoint), pol)
-	if qe := (*QuorumError)(nil); errors.As(err, &qe) && (!trusted || b.Witnessing == WitnessingFailOpen) {
+	failOpen := b.Witnessing == WitnessingFailOpen && opts.AcceptFailOpen
+	if qe := (*QuorumError)(nil); errors.As(err, &qe) && (!trusted || failOpen) {
 		err = nil
 	}
 	if err != nil {
@@ -711,12 +715,16 @@ func checkPolicy(r *PackageReport, add func(name, file string, err error, okDeta
 	for _, c := range w.Cosignatures {
 		who = append(who, fmt.Sprintf("%s witnessed no later than %s", c.Witness, FormatTime(c.Time)))
 	}
-	detail := fmt.Sprintf("%d cosignatures (%s), quorum %q ", len(w.Cosignatures), strings.Join(who, ", "), pol.Quorum)
+	detail := "no cosignature by a witness of the policy"
+	if len(who) > 0 {
+		detail = fmt.Sprintf("%d cosignature(s): %s", len(who), strings.Join(who, ", "))
+	}
+	detail += fmt.Sprintf("; quorum %q ", pol.Quorum)
 	switch {
 	case w.QuorumMet:
 		detail += "met"
-	case b.Witnessing == WitnessingFailOpen:
-		detail += "NOT met (the archive publishes fail-open: accepted without the quorum)"
+	case failOpen:
+		detail += "NOT met (marked fail-open, which the verifier accepts for this log: accepted without the quorum)"
 	default:
 		detail += "NOT met"
 	}

@@ -92,10 +92,15 @@ type Options struct {
 	// Policy, if set, is a witness trust policy (C2SP tlog-policy). Check
 	// "witness-cosignatures" then verifies the checkpoint's cosignatures
 	// with [OpenWitnessed], names the witnesses that signed and when, and
-	// requires the quorum, except in a bundle marked
-	// [WitnessingFailOpen], where a missing quorum passes with "quorum
-	// not met". The policy must list the trusted log key.
+	// requires the quorum. The policy must list the trusted log key.
 	Policy *Policy
+	// AcceptFailOpen says the verifier knows, from the log's operator,
+	// that the log publishes fail-open (checkpoints without the witnesses'
+	// quorum when they are unreachable), and accepts a bundle marked
+	// [WitnessingFailOpen] without the quorum, reported as "NOT met". The
+	// mark is not signed: anyone can add it to a bundle. Without this
+	// option a missing quorum fails whatever the bundle says.
+	AcceptFailOpen bool
 	// Keys are further keys of the same log trusted beside the key given
 	// to [Check]: after a key rotation, the log's earlier or later keys
 	// (see [Keyring]). The checkpoint and the statement must each carry a
@@ -244,7 +249,7 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 
 	// witness-cosignatures
 	if opts.Policy != nil {
-		r.checkWitnesses(b, ring, opts.Policy, cp != nil)
+		r.checkWitnesses(b, ring, opts.Policy, cp != nil, opts.AcceptFailOpen)
 	}
 
 	// timestamp
@@ -254,7 +259,7 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	return r.finish()
 }
 
-func (r *Report) checkWitnesses(b *Bundle, ring Keyring, p *Policy, trusted bool) {
+func (r *Report) checkWitnesses(b *Bundle, ring Keyring, p *Policy, trusted, acceptFailOpen bool) {
 	res := Result{Name: CheckWitnessCosignatures}
 	defer func() {
 		if res.Err != nil {
@@ -304,9 +309,12 @@ func (r *Report) checkWitnesses(b *Bundle, ring Keyring, p *Policy, trusted bool
 	switch {
 	case w.QuorumMet:
 		res.OK = true
-	case b.Witnessing == WitnessingFailOpen:
+	case b.Witnessing == WitnessingFailOpen && acceptFailOpen:
 		res.OK = true
-		res.Detail += " (the archive publishes fail-open: accepted without the quorum)"
+		res.Detail += " (marked fail-open, which the verifier accepts for this log: accepted without the quorum)"
+	case b.Witnessing == WitnessingFailOpen:
+		res.Err = fmt.Errorf("%s: %w (the bundle is marked fail-open, an unsigned claim; accept it only if you know the log publishes fail-open: exhibit verify --accept-fail-open)", res.Detail, qe)
+		res.Detail = res.Err.Error()
 	default:
 		res.Err = fmt.Errorf("%s: %w", res.Detail, qe)
 		res.Detail = res.Err.Error()

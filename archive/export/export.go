@@ -174,7 +174,7 @@ func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byt
 	if err != nil {
 		return nil, nil, err
 	}
-	popts := verify.PackageOptions{Policy: o.Policy, Derived: Derived}
+	popts := verify.PackageOptions{Policy: o.Policy, AcceptFailOpen: a.WitnessFailOpen(), Derived: Derived}
 	if roots := a.TSARoots(); roots != nil && b.Timestamp != nil {
 		t, err := verify.ParseTSARoots(roots)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 func newVerifyCmd(g *globals) *cobra.Command {
 	var snapshot, text, output, recordID, logURL, policyPath, tsaRoots string
 	var keyArgs []string
+	var acceptFailOpen bool
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY... | --archive DIR]",
 		Short: "Verify an evidence bundle or package offline",
@@ -109,8 +110,8 @@ unreadable input. BUNDLE "-" reads stdin.`,
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
 			}
-			opts := verify.Options{RecordID: recordID, Policy: pol, Keys: keys[1:]}
-			popts := verify.PackageOptions{RecordID: recordID, Policy: policyBytes}
+			opts := verify.Options{RecordID: recordID, Policy: pol, Keys: keys[1:], AcceptFailOpen: acceptFailOpen}
+			popts := verify.PackageOptions{RecordID: recordID, Policy: policyBytes, AcceptFailOpen: acceptFailOpen}
 			if tsaRoots != "" {
 				b, err := os.ReadFile(tsaRoots)
 				if err != nil {
@@ -187,6 +188,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
+	cmd.Flags().BoolVar(&acceptFailOpen, "accept-fail-open", false, "with --policy: accept a bundle marked fail-open without the witnesses' quorum (only if you know the log publishes fail-open: the mark is not signed)")
 	cmd.Flags().StringVar(&text, "text", "", "for a provision: the quoted version's text, to check the quote stands in it")
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
 	cmd.Flags().StringVar(&policyPath, "policy", "", "witness trust policy (C2SP tlog-policy): check the checkpoint's cosignatures and quorum")
