@@ -258,6 +258,14 @@ func TestWitnessFailOpen(t *testing.T) {
 	if b.Witnessing != verify.WitnessingFailOpen {
 		t.Errorf("witnessing %q, want %q", b.Witnessing, verify.WitnessingFailOpen)
 	}
+	// The mark is unsigned: it counts only for a verifier who accepts
+	// fail-open for this log.
+	if r := result(rep, verify.CheckWitnessCosignatures); r.OK || !errors.Is(r.Err, verify.ErrQuorum) || !strings.Contains(r.Detail, "--accept-fail-open") {
+		t.Fatalf("fail-open bundle, verifier not accepting fail-open: %+v", r)
+	}
+	opts := tr.opts
+	opts.AcceptFailOpen = true
+	rep = verify.Check(b.Marshal(), tr.a.Key(), opts)
 	if !rep.Verified || rep.Witnessed.QuorumMet {
 		t.Fatalf("fail-open bundle: verified %v, %+v", rep.Verified, rep.Checks)
 	}
@@ -266,7 +274,7 @@ func TestWitnessFailOpen(t *testing.T) {
 	}
 	// Without the fail-open mark the same checkpoint fails the check.
 	b.Witnessing = ""
-	rep = verify.Check(b.Marshal(), tr.a.Key(), tr.opts)
+	rep = verify.Check(b.Marshal(), tr.a.Key(), opts)
 	if r := result(rep, verify.CheckWitnessCosignatures); r.OK || !errors.Is(r.Err, verify.ErrQuorum) {
 		t.Fatalf("unmarked bundle without the quorum: %+v", r)
 	}

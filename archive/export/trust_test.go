@@ -339,7 +339,12 @@ func TestFailOpenPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := build(t, tr.a, rec.RecordID, export.Options{})
-	rep := verify.CheckPackage(data, tr.a.Key(), tr.options())
+	if rep := verify.CheckPackage(data, tr.a.Key(), tr.options()); rep.Verified {
+		t.Fatal("a package without the quorum verifies for a verifier who does not accept fail-open")
+	}
+	opts := tr.options()
+	opts.AcceptFailOpen = true
+	rep := verify.CheckPackage(data, tr.a.Key(), opts)
 	if !rep.Verified {
 		t.Fatalf("the package does not verify: %s", failures(rep))
 	}
@@ -349,7 +354,7 @@ func TestFailOpenPackage(t *testing.T) {
 			detail = c.Detail
 		}
 	}
-	if !strings.Contains(detail, "1 cosignatures (W1 witnessed no later than ") || !strings.Contains(detail, "NOT met (the archive publishes fail-open") {
+	if !strings.Contains(detail, "1 cosignature(s): W1 witnessed no later than ") || !strings.Contains(detail, "NOT met (marked fail-open") {
 		t.Errorf("witnesses check: %q", detail)
 	}
 	files := unzip(t, data)
@@ -364,7 +369,7 @@ func TestFailOpenPackage(t *testing.T) {
 	files[verify.PackageBundle] = b.Marshal()
 	rewriteManifest(t, files)
 	zipData, _ := verify.WritePackage(files)
-	rep = verify.CheckPackage(zipData, tr.a.Key(), tr.options())
+	rep = verify.CheckPackage(zipData, tr.a.Key(), opts)
 	if c := failedCheck(rep, verify.CheckPackagePolicy, verify.PackageBundle); c == nil || !errors.Is(c.Err, verify.ErrQuorum) {
 		t.Errorf("without the fail-open mark: %s", failures(rep))
 	}
