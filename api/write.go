@@ -24,7 +24,10 @@ package api
 // the token is over its rate; 503 with Retry-After: 1 when
 // Options.MaxCaptures captures are already running (the request is
 // refused at once, not queued); 413 for a body over its limit; 400 for bad
-// input, including what the archive refuses (archive.ErrInput).
+// input, including what the archive refuses (archive.ErrInput). A capture
+// that is logged but whose checkpoint the witnesses' quorum could not
+// publish (fail-closed witnessing) answers 503 with Retry-After: 60 and the
+// reason; the entry is published once the witnesses are back.
 
 import (
 	"context"
@@ -425,7 +428,8 @@ func tooLarge(err error) bool {
 	return errors.As(err, &mb)
 }
 
-// fail answers 400 for what the archive refused, else as server.fail.
+// fail answers 400 for what the archive refused, 503 (with Retry-After)
+// when the witnesses' quorum could not be gathered, else as server.fail.
 func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, archive.ErrInput) {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -433,6 +437,13 @@ func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client went away; nothing was logged.
+		return
+	}
+	if errors.Is(err, archive.ErrNoQuorum) {
+		// Fail-closed witnessing: the entry is sequenced and will be
+		// published once the witnesses are back; the client may retry.
+		w.Header().Set("Retry-After", "60")
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	wa.s.fail(w, r, err)

@@ -3,8 +3,13 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/textdiff"
@@ -44,5 +49,17 @@ func TestShown(t *testing.T) {
 	}
 	if got := shown("plain «text»"); got != "plain «text»" {
 		t.Errorf("shown changed plain text: %q", got)
+	}
+}
+
+// TestWriteFailNoQuorum: a capture the witnesses' quorum could not publish
+// is a 503 with Retry-After and the reason, not a bare 500.
+func TestWriteFailNoQuorum(t *testing.T) {
+	wa := &writeAPI{s: &server{log: slog.New(slog.DiscardHandler)}}
+	w := httptest.NewRecorder()
+	err := fmt.Errorf("logging: %w", &archive.NoQuorumError{Quorum: "two-of-three", Waited: 30 * time.Second})
+	wa.fail(w, httptest.NewRequest("POST", "/api/v1/captures", nil), err)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "two-of-three") {
+		t.Errorf("status %d, Retry-After %q, body %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 }
