@@ -179,7 +179,7 @@ func TLSSummary(t *verify.TLS) string {
 
 // line renders the one-line citation, e.g.
 //
-//	Zoom, "Zoom Privacy Statement" (captured 8 May 2026, 11:13:55 UTC), exhibit record EXR-…, SHA-256 7e03…d725, log example.org/log #1234
+//	Zoom, “Zoom Privacy Statement” (captured 8 May 2026, 11:13:55 UTC), exhibit record EXR-…, SHA-256 7e03…d725, log example.org/log #1234
 //
 // An upload says it is a supplied copy, with the stated fetch time as a
 // statement; a failed capture says it failed; an HTTP error status and an
@@ -197,7 +197,7 @@ func (c *Citation) line() string {
 	if doc == "" {
 		doc = c.FileName
 	}
-	fmt.Fprintf(&b, "%q (", doc)
+	fmt.Fprintf(&b, "“%s” (", doc)
 	t, _ := verify.ParseTime(c.CapturedAt)
 	switch {
 	case c.Outcome == verify.OutcomeFailed:

@@ -588,6 +588,9 @@ func TestExportTracking(t *testing.T) {
 			if !strings.Contains(html, "What the record attests: "+archive.Describe(r.Entry)) {
 				t.Errorf("certificate.html does not describe the %s", r.Kind)
 			}
+			if r.Kind == "version" && !strings.Contains(html, "That snapshot is not in this package: it is the snapshot of capture record "+res.Version.Entry.Version.Predicate.Snapshot.RecordID+", whose own evidence package (exhibit export ") {
+				t.Error("certificate.html does not say where the version's snapshot is")
+			}
 		})
 	}
 }

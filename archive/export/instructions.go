@@ -39,7 +39,7 @@ func (c *certificate) Instructions() []byte {
 	if c.Title != "" {
 		p(" (%s)", c.Title)
 	}
-	p(", entry %d of the log `%s`. Anyone can check it offline. Nothing in it needs to be trusted except the log's key, which you must obtain from the archive's operator yourself: the copy in `log-key.vkey` proves nothing.\n\n", c.bundle.Index, c.checkpoint.Origin)
+	p(", entry %d of the log `%s`. Anyone can check it offline. Nothing in it needs to be trusted except the log's key, which you must obtain from the archive's operator yourself (the copy in `log-key.vkey` proves nothing), and, for the witness and time-stamp steps, the log's witness policy and the time-stamping authority's root certificate, which you must obtain yourself too.\n\n", c.bundle.Index, c.checkpoint.Origin)
 	p("Its layout is specified in exhibit's docs/FORMATS.md, section 6.3.\n\n## What is in it\n\n| file | what it is |\n|---|---|\n")
 	names := []string{verify.PackageManifest, verify.PackageSums, verify.PackageInstructions}
 	for n := range c.files {
@@ -129,11 +129,11 @@ func (c *certificate) timeInstructions(p func(format string, args ...any)) {
 	default:
 		p("`policy.txt` (C2SP tlog-policy) names the log's witnesses and the quorum that must cosign. Witnesses check that each checkpoint is consistent with every earlier one they saw, and add a cosignature line to it (C2SP tlog-cosignature) stating the time they saw it. The package's `policy.txt` is the archive's claim: obtain the log's policy independently and check it is the same file (`cmp policy.txt YOUR-POLICY.txt`), or pass yours to `exhibit verify --policy`.\n\n")
 		if len(w.Cosignatures) == 0 {
-			p("The checkpoint carries no cosignature by a witness of the policy.\n\n")
+			p("The checkpoint carries no cosignature by a witness of the policy: %s.\n\n", noCosignatures(pol, w))
 		} else {
 			p("The checkpoint was witnessed by:\n\n")
 			for _, cs := range w.Cosignatures {
-				p("* %s (key `%s`), no later than %s\n", cs.Witness, cs.KeyName, verify.FormatTime(cs.Time))
+				p("* %s (key `%s`), no later than %s\n", cs.Witness, cs.KeyName, seconds(cs.Time))
 			}
 			p("\nQuorum: %s.\n\n", quorum(pol, w))
 			p("Each cosignature is an Ed25519 signature over `cosignature/v1\\ntime <seconds>\\n` followed by the checkpoint body; its signature line holds a 4-byte key ID, the time (8 bytes, big-endian seconds since 1970) and the signature.\n\n```sh\npython3 - <<'EOF'\nimport base64, datetime\nwitnesses = [\n")
@@ -155,7 +155,7 @@ func (c *certificate) timeInstructions(p func(format string, args ...any)) {
 	ts, err := c.timestamp()
 	switch {
 	case ts != nil:
-		p("`tsa/checkpoint.tsr` is an RFC 3161 time-stamp token over the checkpoint body (`tsa/checkpoint-body.txt`, the same bytes as `body.txt`), by the time-stamping authority `%s`. It states that the checkpoint, and so the record, existed no later than %s (serial %x%s).\n\n", ts.TSA, verify.FormatTime(ts.GenTime), ts.Serial, accuracy(ts))
+		p("`tsa/checkpoint.tsr` is an RFC 3161 time-stamp token over the checkpoint body (`tsa/checkpoint-body.txt`, the same bytes as `body.txt`), by the time-stamping authority `%s`. It states that the checkpoint, and so the record, existed no later than %s (serial %x%s).\n\n", ts.TSA, seconds(ts.GenTime), ts.Serial, accuracy(ts))
 		p("`tsa/chain.pem` holds the authority's certificates as the archive has them: it is not to be trusted. Obtain the authority's root certificate independently, save it as `TSA-ROOT.pem` (or set `TSA_ROOT` to its file), then:\n\n```sh\nTSA_ROOT=\"${TSA_ROOT:-TSA-ROOT.pem}\"\ncmp tsa/checkpoint-body.txt body.txt\nopenssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile \"$TSA_ROOT\" -untrusted tsa/chain.pem\nopenssl ts -reply -in tsa/checkpoint.tsr -text | grep '^Time stamp:'\n```\n\n")
 	case err != nil:
 		p("`tsa/checkpoint.tsr` does not verify against the package's own `tsa/chain.pem`: %s\n\n", err)

@@ -157,15 +157,18 @@ func TestTrustedPackage(t *testing.T) {
 	}
 	html := stdhtml.UnescapeString(string(files[verify.PackageCertificateHTML]))
 	md := string(files[verify.PackageInstructions])
-	for _, want := range []string{"Witnessed by W", `"two-of-three", met, by `, "Time-stamped (RFC 3161)", "the checkpoint existed no later than 20"} {
+	for _, want := range []string{"Witnessed by W", `“two-of-three”, met, by `, "Time-stamped (RFC 3161)", "the checkpoint existed no later than 20",
+		"checked against the keys and quorum of the package's policy.txt. That file is NOT signed", "its own copy of the log's witness policy", "The time-stamp in section 4 rests on the RFC 3161 token"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("certificate.html lacks %q", want)
 		}
 	}
+	checkWholeSeconds(t, "certificate.html", html)
+	checkWholeSeconds(t, "VERIFY.md", md)
 	if pdf := pdfText(t, files[verify.PackageCertificatePDF]); !strings.Contains(pdf, "Time-stamped (RFC 3161)") || !strings.Contains(pdf, "Witnessed by W") {
 		t.Errorf("certificate.pdf does not state the witnesses and the time")
 	}
-	for _, want := range []string{"The checkpoint was witnessed by:", "Quorum: \"two-of-three\", met", "existed no later than 20", "openssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile \"$TSA_ROOT\" -untrusted tsa/chain.pem"} {
+	for _, want := range []string{"The checkpoint was witnessed by:", "Quorum: “two-of-three”, met", "existed no later than 20", "openssl ts -verify -data tsa/checkpoint-body.txt -in tsa/checkpoint.tsr -CAfile \"$TSA_ROOT\" -untrusted tsa/chain.pem"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("VERIFY.md lacks %q", want)
 		}
@@ -358,9 +361,15 @@ func TestFailOpenPackage(t *testing.T) {
 		t.Errorf("witnesses check: %q", detail)
 	}
 	files := unzip(t, data)
-	if html := stdhtml.UnescapeString(string(files[verify.PackageCertificateHTML])); !strings.Contains(html, `"two-of-three", NOT met, by 1 of the 3`) {
+	html := stdhtml.UnescapeString(string(files[verify.PackageCertificateHTML]))
+	if !strings.Contains(html, `“two-of-three”, NOT met, by 1 of the 3`) {
 		t.Error("certificate.html does not say the quorum was not met")
 	}
+	if !strings.Contains(html, "Witnessed by W1") || !strings.Contains(html, "the checkpoint existed no later than") {
+		t.Error("certificate.html gives no witness or TSA time")
+	}
+	checkWholeSeconds(t, "certificate.html", html)
+	checkWholeSeconds(t, "VERIFY.md", string(files[verify.PackageInstructions]))
 	b, err := verify.ParseBundle(files[verify.PackageBundle])
 	if err != nil {
 		t.Fatal(err)
