@@ -143,3 +143,18 @@ func TestTrackWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestVerifyRefusesHugeInput: verify refuses input larger than any bundle
+// or package exhibit writes, without reading it whole.
+func TestVerifyRefusesHugeInput(t *testing.T) {
+	inTemp(t)
+	f, err := os.Create("huge.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("{")
+	f.Truncate(3 << 30) // sparse: 3 GiB that takes no disk
+	f.Close()
+	exhibit(t, "init").want(t, 0)
+	exhibit(t, "verify", "huge.json").want(t, 2, "larger than any bundle")
+}

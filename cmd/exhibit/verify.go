@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,14 +102,9 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				return &exitError{code: 2, err: err}
 			}
 			pk := keys[0]
-			var data []byte
-			if args[0] == "-" {
-				data, err = io.ReadAll(os.Stdin)
-			} else {
-				data, err = os.ReadFile(args[0])
-			}
+			data, err := readInput(args[0])
 			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("reading bundle: %w", err)}
+				return &exitError{code: 2, err: err}
 			}
 			opts := verify.Options{RecordID: recordID, Policy: pol, Keys: keys[1:], AcceptFailOpen: acceptFailOpen}
 			popts := verify.PackageOptions{RecordID: recordID, Policy: policyBytes, AcceptFailOpen: acceptFailOpen}
@@ -197,6 +193,43 @@ unreadable input. BUNDLE "-" reads stdin.`,
 	cmd.Flags().StringArrayVar(&keyArgs, "key", nil, "trusted log key: C2SP vkey, or a file holding one; repeat for the keys of a rotated log")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// Input limits of verify: an evidence package holds at most a 1 GiB
+// snapshot (export.MaxSnapshot) beside small files; a bundle, at most a
+// 64 KiB entry, 64 proof hashes, a checkpoint and a 1 MiB time-stamp
+// token, in base64.
+const (
+	maxPackageInput = 1<<30 + 64<<20
+	maxBundleInput  = 4 << 20
+)
+
+// readInput reads a bundle or package from a file or stdin ("-"),
+// refusing one larger than any exhibit writes without reading it whole.
+func readInput(name string) ([]byte, error) {
+	var r io.Reader = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading bundle: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(4)
+	limit := int64(maxBundleInput)
+	if isPackage(name, head) {
+		limit = maxPackageInput
+	}
+	data, err := io.ReadAll(io.LimitReader(br, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes, larger than any bundle (%d bytes) or evidence package (%d bytes) exhibit writes", name, limit, int64(maxBundleInput), int64(maxPackageInput))
+	}
+	return data, nil
 }
 
 // trustedKeys returns the keys given by --key; else, with an --archive,
