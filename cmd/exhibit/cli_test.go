@@ -95,7 +95,7 @@ func TestQuickStart(t *testing.T) {
 
 	exhibit(t, "show", rec.RecordID).want(t, 0,
 		"Entity:         GitHub", "Record ID:      "+rec.RecordID, "SHA-256:        "+rec.SHA256, "URL (claimed):  https://docs.github.com/",
-		`GitHub, "Privacy Policy" (copy supplied to exhibit `, `stated as fetched 22 August 2026, 00:30:13 UTC), exhibit record `+rec.RecordID)
+		`GitHub, “Privacy Policy” (copy supplied to exhibit `, `stated as fetched 22 August 2026, 00:30:13 UTC), exhibit record `+rec.RecordID)
 	exhibit(t, "show", strings.ToLower(rec.RecordID), "-o", "markdown").want(t, 0, "| Record ID | "+rec.RecordID+" |")
 
 	exhibit(t, "verify", rec.Bundle, "--snapshot", doc).want(t, 0, "ok   inclusion-proof", "ok   snapshot-digest", "verified: record "+rec.RecordID,
