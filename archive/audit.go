@@ -3,13 +3,17 @@ package archive
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -23,7 +27,9 @@ import (
 // Problem is one thing an audit found wrong.
 type Problem struct {
 	// Kind is one of "checkpoint", "tree", "entry", "missing", "corrupt",
-	// "orphaned", "index", "bundle", "key", "store".
+	// "orphaned", "index", "bundle", "key", "store", "witness" (a bundle
+	// file's checkpoint or fail-open mark against the witness policy),
+	// "timestamp" (a stored or bundled RFC 3161 token).
 	Kind string `json:"kind"`
 	// Where names the entry ("entry 12"), object (its digest) or file.
 	Where  string `json:"where"`
@@ -61,8 +67,14 @@ type AuditOptions struct {
 // object, and reports objects that statements reference but the store lacks
 // (missing), that do not hash to their name (corrupt), or that nothing
 // references (orphaned); index records missing or not holding their entry;
-// bundle files missing or not verifying for their entry; and a signing key
-// that is not the one the configuration publishes.
+// bundle files missing or not verifying for their entry; a signing key
+// that is not the one the configuration publishes; and the trust evidence
+// when the archive has it: each stored time-stamp token
+// (log/timestamps/<size>.tsr) verifies against the TSA roots over the body
+// of the checkpoint of its size, each bundle file's token is the stored one
+// and verifies, a bundle file is marked "fail-open" only in an archive
+// configured so, and with a witness policy each bundle file's checkpoint
+// meets the quorum unless it is marked fail-open.
 func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
@@ -103,6 +115,15 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 	tree := rf.NewEmptyRange(0)
 
 	// Bundles are checked by a pool, beside the walk over the entries.
+	// Their checkpoints' bodies, by tree size, are kept for the stored
+	// time-stamp tokens; the log's roots at the sizes of those tokens are
+	// kept too, for a token of a checkpoint no bundle file holds.
+	bodies := &checkpointBodies{bySize: map[uint64][]byte{}}
+	tokens, err := a.storedTimestamps()
+	if err != nil {
+		add("timestamp", filepath.Join(a.dir, logDir, timestampsDir), "%v", err)
+	}
+	roots := map[uint64][]byte{}
 	bundles := make(chan ledgerEntry)
 	var bwg sync.WaitGroup
 	for range o.Concurrency {
@@ -110,9 +131,13 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 		go func() {
 			defer bwg.Done()
 			for e := range bundles {
-				if err := a.checkBundleFile(e.index, e.data); err != nil {
-					add("bundle", a.bundlePath(verify.RecordID(e.data)), "entry %d: %v (exhibit reindex rewrites it)", e.index, err)
+				file := a.bundlePath(verify.RecordID(e.data))
+				rep, err := a.readBundleFile(e.index, e.data)
+				if err != nil {
+					add("bundle", file, "entry %d: %v (exhibit reindex rewrites it)", e.index, err)
+					continue
 				}
+				a.auditBundleTrust(rep, file, add, bodies)
 			}
 		}()
 	}
@@ -128,6 +153,11 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 			return nil, err
 		}
 		rep.Entries++
+		if _, ok := tokens[rep.Entries]; ok {
+			if roots[rep.Entries], err = tree.GetRootHash(nil); err != nil {
+				return nil, err
+			}
+		}
 		where := fmt.Sprintf("entry %d", e.Index)
 		bundles <- ledgerEntry{e.Index, e.Data}
 		for recOK && recErr == nil && rec.LeafIndex < e.Index {
@@ -184,6 +214,8 @@ func (a *Archive) Audit(ctx context.Context, o AuditOptions) (*AuditReport, erro
 			add("tree", "log", "the entries hash to root %x, but the signed checkpoint says %x", root, cp.Hash)
 		}
 	}
+
+	a.auditTimestamps(tokens, bodies.bySize, roots, cp.Origin, add)
 
 	// Objects: re-hash everything stored.
 	var stored []string
@@ -268,19 +300,154 @@ type ledgerEntry struct {
 // checkBundleFile checks the bundle file of the entry at index: present,
 // verifying under one of the archive keys, and for this entry at this index.
 func (a *Archive) checkBundleFile(index uint64, entry []byte) error {
+	_, err := a.readBundleFile(index, entry)
+	return err
+}
+
+// readBundleFile is checkBundleFile, also returning the verified bundle.
+func (a *Archive) readBundleFile(index uint64, entry []byte) (*verify.Report, error) {
 	b, err := os.ReadFile(a.bundlePath(verify.RecordID(entry)))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rep := verify.Check(b, a.key, verify.Options{Keys: a.keys[1:]})
 	if !rep.Verified {
 		f := rep.Failed()
-		return fmt.Errorf("does not verify: %s: %s", f.Name, f.Detail)
+		return nil, fmt.Errorf("does not verify: %s: %s", f.Name, f.Detail)
 	}
 	if rep.Bundle.Index != index || !bytes.Equal(rep.Bundle.Entry, entry) {
-		return fmt.Errorf("holds entry %d, not this one", rep.Bundle.Index)
+		return nil, fmt.Errorf("holds entry %d, not this one", rep.Bundle.Index)
 	}
-	return nil
+	return rep, nil
+}
+
+// checkpointBodies are the bodies of the bundle files' checkpoints, by tree
+// size, gathered by the audit's bundle pool.
+type checkpointBodies struct {
+	mu     sync.Mutex
+	bySize map[uint64][]byte
+}
+
+// auditBundleTrust checks what a verified bundle file carries beside its
+// proof against the archive's trust configuration: a "fail-open" mark only
+// in an archive configured fail-open; with a witness policy, a checkpoint
+// whose cosignatures verify and meet the quorum unless it is marked
+// fail-open; and a time-stamp token that is the archive's stored token for
+// the checkpoint's size and verifies over its body against the TSA roots.
+func (a *Archive) auditBundleTrust(rep *verify.Report, file string, add func(kind, where, format string, args ...any), bodies *checkpointBodies) {
+	b, size := rep.Bundle, rep.Checkpoint.Size
+	body, err := verify.CheckpointBody([]byte(b.Checkpoint))
+	if err != nil {
+		add("bundle", file, "%v", err)
+		return
+	}
+	bodies.mu.Lock()
+	if _, ok := bodies.bySize[size]; !ok {
+		bodies.bySize[size] = body
+	}
+	bodies.mu.Unlock()
+
+	t := a.trust
+	failOpen := b.Witnessing == verify.WitnessingFailOpen
+	if failOpen && (t.policy == nil || !t.failOpen) {
+		add("witness", file, "the bundle says \"witnessing\": \"fail-open\", but the archive is not configured to publish fail-open")
+	}
+	if t.policy != nil {
+		_, err := verify.OpenWitnessed([]byte(b.Checkpoint), t.policy)
+		var qe *verify.QuorumError
+		switch {
+		case err == nil:
+		case errors.As(err, &qe) && failOpen && t.failOpen:
+			// Published fail-open, as the bundle says.
+		case errors.As(err, &qe):
+			add("witness", file, "the checkpoint of size %d does not meet the witness quorum, and the bundle is not marked fail-open: %v", size, err)
+		default:
+			add("witness", file, "the checkpoint of size %d against the witness policy: %v", size, err)
+		}
+	}
+	if b.Timestamp == nil {
+		return
+	}
+	if t.tsa == nil {
+		add("timestamp", file, "the bundle carries a time-stamp token, but the archive has no TSA to check it against")
+		return
+	}
+	stored, err := a.Timestamp(size)
+	switch {
+	case err != nil:
+		add("timestamp", file, "the bundle carries a time-stamp token for tree size %d, but the archive's %s: %v", size, a.tsrPath(size), err)
+	case !bytes.Equal(stored, b.Timestamp):
+		add("timestamp", file, "the bundle's time-stamp token is not the archive's %s for its checkpoint", a.tsrPath(size))
+	}
+	if _, err := verify.CheckTimestamp(b.Timestamp, body, t.tsa.Trust); err != nil {
+		add("timestamp", file, "the bundle's time-stamp token does not verify over its checkpoint: %v", err)
+	}
+}
+
+// storedTimestamps lists the tree sizes of the stored time-stamp tokens
+// (log/timestamps/<size>.tsr).
+func (a *Archive) storedTimestamps() (map[uint64]bool, error) {
+	des, err := os.ReadDir(filepath.Join(a.dir, logDir, timestampsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sizes := map[uint64]bool{}
+	for _, de := range des {
+		n, ok := strings.CutSuffix(de.Name(), ".tsr")
+		if !ok {
+			continue
+		}
+		size, err := strconv.ParseUint(n, 10, 64)
+		if err != nil || strconv.FormatUint(size, 10) != n {
+			return sizes, fmt.Errorf("%s: not a <tree size>.tsr name", de.Name())
+		}
+		sizes[size] = true
+	}
+	return sizes, nil
+}
+
+// auditTimestamps checks every stored token: it must verify against the
+// archive's TSA roots over the body of the checkpoint of its size, taken
+// from a bundle file of that size, or, for a token of a checkpoint no
+// bundle file holds (one fetched to prove a record against the latest
+// checkpoint), over the body of the log's tree at that size.
+func (a *Archive) auditTimestamps(sizes map[uint64]bool, bodies map[uint64][]byte, roots map[uint64][]byte, origin string, add func(kind, where, format string, args ...any)) {
+	keys := make([]uint64, 0, len(sizes))
+	for s := range sizes {
+		keys = append(keys, s)
+	}
+	slices.Sort(keys)
+	for _, size := range keys {
+		file := a.tsrPath(size)
+		if a.trust.tsa == nil {
+			add("timestamp", file, "a stored time-stamp token, but the archive has no TSA to check it against")
+			continue
+		}
+		tok, err := os.ReadFile(file)
+		if err != nil {
+			add("timestamp", file, "%v", err)
+			continue
+		}
+		body, fromBundle := bodies[size]
+		if !fromBundle {
+			root, ok := roots[size]
+			if !ok {
+				add("timestamp", file, "no bundle file's checkpoint has tree size %d, and the log has no such size", size)
+				continue
+			}
+			body = []byte(fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root)))
+		}
+		if _, err := verify.CheckTimestamp(tok, body, a.trust.tsa.Trust); err != nil {
+			if fromBundle {
+				add("timestamp", file, "does not verify over the checkpoint of tree size %d the bundle files hold: %v", size, err)
+			} else {
+				add("timestamp", file, "no bundle file's checkpoint has tree size %d, and the token does not verify over the log's tree at that size: %v", size, err)
+			}
+		}
+	}
 }
 
 // auditTracking checks a tracking entry's index row and collects the
