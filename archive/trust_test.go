@@ -278,6 +278,17 @@ func TestWitnessFailOpen(t *testing.T) {
 	if r := result(rep, verify.CheckWitnessCosignatures); r.OK || !errors.Is(r.Err, verify.ErrQuorum) {
 		t.Fatalf("unmarked bundle without the quorum: %+v", r)
 	}
+	// The audit accepts the marked bundle file of a fail-open archive, and
+	// reports it once the mark is gone.
+	auditOK(t, tr.a)
+	file := filepath.Join(tr.dir, "bundles", rec.RecordID+".json")
+	if err := os.WriteFile(file, b.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ar, err := tr.a.Audit(context.Background(), archive.AuditOptions{})
+	if err != nil || ar.OK || ar.Problems[0].Kind != "witness" || ar.Problems[0].Where != file {
+		t.Errorf("audit of an unmarked bundle file without the quorum: %v %+v", err, ar)
+	}
 }
 
 // tamperTrust checks that each forgery of a witnessed, time-stamped bundle
