@@ -147,11 +147,19 @@ type InitOptions struct {
 	// tsa-roots.pem. Default: no time-stamps.
 	TSAURL      string
 	TSARootsPEM []byte
+	// TSAUnchecked skips the trial time-stamp request ([ProbeTSA]) Init
+	// otherwise sends to TSAURL, and checks against TSARootsPEM, before it
+	// writes anything; the URL and the roots' form are still checked.
+	TSAUnchecked bool
 }
 
 // Init creates an archive in dir, which must not already hold one. It
 // writes the configuration, the key (mode 0600), an empty log with its first
-// signed checkpoint, the snapshot store and the index.
+// signed checkpoint, the snapshot store and the index. Before it writes
+// anything it checks the options: with a witness policy, that the log key
+// is Ed25519 (ErrWitnessKey); with a TSA, unless TSAUnchecked, that the TSA
+// answers a trial request with a token that verifies against its roots
+// (ErrTSACheck); with an S3 store, the bucket.
 func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
 		return nil, fmt.Errorf("%s: %w", dir, ErrExists)
@@ -191,6 +199,9 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	}
 	var policy []byte
 	if o.WitnessPolicy != nil {
+		if err := checkWitnessKey(signer.PublicKey()); err != nil {
+			return nil, err
+		}
 		if policy, err = prepareWitnessPolicy(o.WitnessPolicy, signer.PublicKey()); err != nil {
 			return nil, err
 		}
@@ -200,6 +211,11 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if o.TSAURL != "" || o.TSARootsPEM != nil {
 		if err := checkTSA(o.TSAURL, o.TSARootsPEM); err != nil {
 			return nil, err
+		}
+		if !o.TSAUnchecked {
+			if err := ProbeTSA(ctx, o.TSAURL, o.TSARootsPEM, origin, 0); err != nil {
+				return nil, err
+			}
 		}
 	}
 	sc := o.Store

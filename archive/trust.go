@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,53 @@ func prepareWitnessPolicy(text []byte, key *verify.PublicKey) ([]byte, error) {
 		return nil, fmt.Errorf("%w: witness policy: no witness has a URL to submit checkpoints to", ErrInput)
 	}
 	return text, nil
+}
+
+// ErrWitnessKey is wrapped by the error Init returns for a witness policy
+// with a log key that is not Ed25519: C2SP tlog-witness witnesses (such as
+// omniwitness) verify Ed25519 log signatures only.
+var ErrWitnessKey = errors.New("witnesses verify Ed25519 log signatures only")
+
+// checkWitnessKey refuses a log key that witnesses cannot verify.
+func checkWitnessKey(key *verify.PublicKey) error {
+	if _, ok := key.Key.(ed25519.PublicKey); ok {
+		return nil
+	}
+	return fmt.Errorf("%w: witness policy: the log key %s is not Ed25519, and %w (C2SP tlog-witness, e.g. omniwitness): create the archive with an Ed25519 key (the default without --key), or create it with an Ed25519 key and witnesses and then make this key current with exhibit key rotate --key, the Ed25519 key co-signing every checkpoint during the overlap", ErrInput, key.VKey, ErrWitnessKey)
+}
+
+// ErrTSACheck is wrapped by the error [ProbeTSA] (and so Init) returns when
+// the trial time-stamp request fails or its answer does not verify.
+var ErrTSACheck = errors.New("the time-stamping authority did not give a token that verifies")
+
+// ProbeTSA asks the TSA at rawURL for one time-stamp token, over a trial
+// message that names origin, and checks the answer against rootsPEM (see
+// verify.ParseTSARoots), within timeout (if zero, five seconds). Init calls
+// it before it writes anything. It sends one HTTP request and stores
+// nothing.
+//
+// Errors: ErrInput for a URL that is not http(s) or roots that do not
+// parse; ErrCredentials for a URL with credentials; otherwise an error
+// wrapping both ErrTSACheck and the cause (a *ledger.TSAError for a TSA that
+// cannot be reached or answers an HTTP error, the errors of
+// verify.CheckTimestamp for a token that does not verify against the
+// roots).
+func ProbeTSA(ctx context.Context, rawURL string, rootsPEM []byte, origin string, timeout time.Duration) error {
+	if err := checkTSA(rawURL, rootsPEM); err != nil {
+		return err
+	}
+	opts, err := verify.ParseTSARoots(rootsPEM)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	if timeout <= 0 {
+		timeout = defaultTSATimeout
+	}
+	c := &ledger.TSAClient{URL: rawURL, Trust: opts, HTTPClient: &http.Client{Timeout: timeout}}
+	if _, _, err := c.Timestamp(ctx, []byte("exhibit trial time-stamp for "+origin+"\n")); err != nil {
+		return fmt.Errorf("%w: %w (check --tsa and --tsa-roots; --tsa-unchecked creates the archive anyway)", ErrTSACheck, err)
+	}
+	return nil
 }
 
 // checkTSA checks a TSA's URL and its roots' PEM.

@@ -14,10 +14,10 @@ import (
 func newInitCmd(g *globals) *cobra.Command {
 	var origin, keyPath, storeURL string
 	var sc archive.StoreConfig
-	var createBucket, failOpen bool
+	var createBucket, failOpen, tsaUnchecked bool
 	var policyPath, tsaURL, tsaRootsPath string
 	cmd := &cobra.Command{
-		Use:   "init [--origin NAME] [--key PEM] [--witness-policy FILE [--witness-fail-open]] [--tsa URL --tsa-roots PEM]",
+		Use:   "init [--origin NAME] [--key PEM] [--witness-policy FILE [--witness-fail-open]] [--tsa URL --tsa-roots PEM [--tsa-unchecked]]",
 		Short: "Create an archive: signing key, log, snapshot store and index",
 		Long: `Create an archive in the --archive directory, which must not hold one already.
 
@@ -49,19 +49,29 @@ checked before anything is written.
 witnesses, with their tlog-witness URLs, and the quorum. Every checkpoint is
 then submitted to them and published with their cosignatures once the quorum
 is met; until it is, nothing is published and captures wait (fail closed).
---witness-fail-open publishes without the quorum after the witness timeout
-instead, and every bundle says "witnessing": "fail-open". A policy without a
-"log" line gets one for this archive's log; witnesses must be configured to
-accept this log's key (exhibit log-key).
+--witness-fail-open publishes each checkpoint as soon as the witnesses have
+answered (or timed out), with whatever cosignatures it got, and every bundle
+says "witnessing": "fail-open". A policy without a "log" line gets one for
+this archive's log; witnesses must be configured to accept this log's key
+(exhibit log-key). Witnesses verify Ed25519 log signatures only: with
+--witness-policy, a --key that is not Ed25519 is refused (create the archive
+with an Ed25519 key, then make the other key current with exhibit key
+rotate, the Ed25519 key co-signing).
 
 --tsa URL is an RFC 3161 time-stamping authority, and --tsa-roots PEM its
 certificate chain (or root), the trust anchor. The checkpoint of every new
 bundle is time-stamped (log/timestamps/<tree size>.tsr); while the TSA is
 unreachable, bundles say the token is pending and it is fetched later.
+Before anything is written, init asks the TSA for one trial token and
+refuses to create the archive when the request fails or the token does not
+verify against --tsa-roots; --tsa-unchecked creates it anyway, with a
+warning.
 
 The policy and the TSA roots are copied into the archive
 (witness-policy.txt, tsa-roots.pem) and named in exhibit.json. Default: no
-witnesses, no time-stamps.`,
+witnesses, no time-stamps. These settings cannot be changed later, except
+the witness policy, which exhibit key rotate --witness-policy FILE
+replaces.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -107,6 +117,17 @@ witnesses, no time-stamps.`,
 					return &exitError{code: 2, err: err}
 				}
 			}
+			if tsaUnchecked {
+				if tsaURL == "" {
+					return usageError("--tsa-unchecked goes with --tsa URL")
+				}
+				opts.TSAUnchecked = true
+				if err := archive.ProbeTSA(ctx, tsaURL, opts.TSARootsPEM, origin, 0); errors.Is(err, archive.ErrTSACheck) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: warning: %v; creating the archive anyway (--tsa-unchecked): bundles will say their time-stamp is pending until the TSA answers\n", err)
+				} else if err != nil {
+					return err
+				}
+			}
 			cfg, err := archive.Init(ctx, g.archive, opts)
 			if err != nil {
 				return err
@@ -141,6 +162,7 @@ witnesses, no time-stamps.`,
 	cmd.Flags().BoolVar(&failOpen, "witness-fail-open", false, "publish checkpoints without the witness quorum when it cannot be met (recorded in bundles)")
 	cmd.Flags().StringVar(&tsaURL, "tsa", "", "RFC 3161 time-stamping authority URL")
 	cmd.Flags().StringVar(&tsaRootsPath, "tsa-roots", "", "PEM of the TSA's certificate chain or root (the trust anchor)")
+	cmd.Flags().BoolVar(&tsaUnchecked, "tsa-unchecked", false, "create the archive even if the trial time-stamp request to --tsa fails (warn instead)")
 	cmd.Flags().BoolVar(&createBucket, "s3-create-bucket", false, "create the bucket if it is missing (with Object Lock if retention or a legal hold is asked for)")
 	return cmd
 }
