@@ -148,7 +148,7 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 		switch {
 		case !failed:
 			proc.Rows = append(proc.Rows, row{"Final URL", o.FinalURL, true})
-		case o.FinalURL != "":
+		case o.FinalURL != "" && o.FinalURL != o.RequestedURL:
 			proc.Rows = append(proc.Rows, row{"Last URL requested", o.FinalURL, true})
 		case o.PeerAddress == "":
 			proc.Rows = append(proc.Rows, row{"Connection", "none: the request was not sent", false})
@@ -266,6 +266,8 @@ func (c *certificate) timeSection() section {
 			s.Rows = append(s.Rows, row{"Received by exhibit (observed)", st.Predicate.Observed.StartedAt, false}, row{"Fetched (claimed by the supplier)", verify.FormatTime(at), false})
 		case st.Predicate.Method == verify.MethodUpload:
 			s.Rows = append(s.Rows, row{"Received by exhibit (observed)", st.Predicate.Observed.StartedAt, false})
+		case st.Predicate.Snapshot == nil:
+			s.Rows = append(s.Rows, row{"Capture attempted (observed)", st.Predicate.Observed.StartedAt, false})
 		default:
 			s.Rows = append(s.Rows, row{"Captured (observed)", st.Predicate.Observed.StartedAt, false})
 		}
@@ -440,12 +442,13 @@ func unknownLines(n int) string {
 	return fmt.Sprintf("the checkpoint carries %d signature line%s by key%s policy.txt does not name, not checked", n, plural(n), plural(n))
 }
 
-// failureReason names a failed capture's reason, as the statement gives it.
+// failureReason names a failed capture's reason, as the statement gives it
+// (its message is in the row "Failure").
 func failureReason(f *verify.Failure) string {
 	if f == nil {
 		return "no reason stated"
 	}
-	return f.Reason + ": " + f.Message
+	return "reason: " + f.Reason
 }
 
 // seconds renders a witness's or a time-stamping authority's time in RFC

@@ -55,7 +55,7 @@ func TestCertificateWording(t *testing.T) {
 					t.Errorf("failed capture: certificate.html says %q", bad)
 				}
 			}
-			if !strings.Contains(html, "the attempt FAILED (connect: ") || !strings.Contains(html, "stored no snapshot") || !strings.Contains(html, "subject digest is the SHA-256 of the URL requested") {
+			if !strings.Contains(html, "the attempt FAILED (reason: connect)") || !strings.Contains(html, "stored no snapshot") || !strings.Contains(html, "subject digest is the SHA-256 of the URL requested") || !strings.Contains(html, "Capture attempted (observed)") {
 				t.Error("failed capture: certificate.html does not describe the failure")
 			}
 		case "quoted":
