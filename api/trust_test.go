@@ -84,7 +84,8 @@ func TestTrustEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := verify.Check(raw, a.Key(), verify.Options{Policy: pol, Timestamps: &roots})
+	// The archive publishes fail-open, as its operator says: accept that.
+	rep := verify.Check(raw, a.Key(), verify.Options{Policy: pol, Timestamps: &roots, AcceptFailOpen: true})
 	if !rep.Verified || rep.Witnessed.QuorumMet {
 		t.Fatalf("served bundle: %+v", rep.Checks)
 	}

@@ -713,7 +713,7 @@ func checkPolicy(r *PackageReport, add func(name, file string, err error, okDeta
 	}
 	var who []string
 	for _, c := range w.Cosignatures {
-		who = append(who, fmt.Sprintf("%s witnessed no later than %s", c.Witness, FormatTime(c.Time)))
+		who = append(who, fmt.Sprintf("%s witnessed no later than %s", c.Witness, c.Time.UTC().Format(time.RFC3339)))
 	}
 	detail := "no cosignature by a witness of the policy"
 	if len(who) > 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -300,7 +301,7 @@ func (r *Report) checkWitnesses(b *Bundle, ring Keyring, p *Policy, trusted, acc
 		if i > 0 {
 			sep = ", "
 		}
-		fmt.Fprintf(&d, "%s%s (%s) witnessed no later than %s", sep, c.Witness, c.KeyName, FormatTime(c.Time))
+		fmt.Fprintf(&d, "%s%s (%s) witnessed no later than %s", sep, c.Witness, c.KeyName, c.Time.UTC().Format(time.RFC3339))
 	}
 	if w.Unknown > 0 {
 		fmt.Fprintf(&d, "; %d signature(s) by keys not in the policy ignored", w.Unknown)
@@ -359,7 +360,7 @@ func (r *Report) checkTimestamp(b *Bundle, opts TimestampOptions, trusted bool) 
 // existed no later than <RFC 3339 time> (TSA <subject>, serial <hex>[,
 // accuracy ±<duration>])".
 func TimestampDetail(ts *Timestamp) string {
-	d := fmt.Sprintf("the checkpoint existed no later than %s (TSA %s, serial %x)", FormatTime(ts.GenTime), ts.TSA, ts.Serial)
+	d := fmt.Sprintf("the checkpoint existed no later than %s (TSA %s, serial %x)", ts.GenTime.UTC().Format(time.RFC3339Nano), ts.TSA, ts.Serial)
 	if ts.Accuracy > 0 {
 		d += fmt.Sprintf(", accuracy ±%s", ts.Accuracy)
 	}

@@ -66,13 +66,13 @@ func TestWitnessedTimestampedCLI(t *testing.T) {
 	// cosigned checkpoint and its token; verified with the verifier's
 	// policy and TSA root.
 	id := strings.TrimSuffix(rec.Bundle[strings.LastIndex(rec.Bundle, "/")+1:], ".json")
-	exhibit(t, "export", id, "-o", "p.zip").want(t, 0, "witnesses: 2 cosignatures (", "timestamp: the checkpoint existed no later than ")
+	exhibit(t, "export", id, "-o", "p.zip").want(t, 0, "witnesses: 2 cosignature(s): ", "timestamp: the checkpoint existed no later than ")
 	os.WriteFile("tsa-root.pem", tsa.RootPEM, 0o644)
 	r = exhibit(t, "verify", "p.zip", "--policy", "policy.txt", "--tsa-roots", "tsa-root.pem")
 	t.Log(r.stdout)
 	r.want(t, 1, "verification failed: witnesses (policy.txt): policy.txt is not the trusted policy")
 	r = exhibit(t, "verify", "p.zip", "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "tsa-root.pem")
-	r.want(t, 0, fmt.Sprintf("ok   %-21s 2 cosignatures (W", "witnesses"), `quorum "two-of-three" met`,
+	r.want(t, 0, fmt.Sprintf("ok   %-21s 2 cosignature(s): W", "witnesses"), `quorum "two-of-three" met`,
 		fmt.Sprintf("ok   %-21s the checkpoint existed no later than ", "timestamp"), "(TSA CN=", "ok   derived-documents")
 	exhibit(t, "verify", "p.zip", "--tsa-roots", "other.pem").want(t, 1, "FAIL timestamp", "verification failed: timestamp (tsa/checkpoint.tsr)")
 

@@ -360,11 +360,11 @@ func trustNotes(rep *verify.Report) []string {
 		if w.QuorumMet {
 			notes = append(notes, fmt.Sprintf("witnessed: %d witness cosignature(s), quorum met", len(w.Cosignatures)))
 		} else {
-			notes = append(notes, fmt.Sprintf("witness quorum NOT met (%d cosignature(s)): the archive published this checkpoint fail-open", len(w.Cosignatures)))
+			notes = append(notes, fmt.Sprintf("witness quorum NOT met (%d cosignature(s)): accepted because you said the log publishes fail-open (--accept-fail-open)", len(w.Cosignatures)))
 		}
 	}
 	if ts := rep.Timestamp; ts != nil {
-		notes = append(notes, fmt.Sprintf("the checkpoint existed no later than %s (TSA %s)", verify.FormatTime(ts.GenTime), ts.TSA))
+		notes = append(notes, fmt.Sprintf("the checkpoint existed no later than %s (TSA %s)", ts.GenTime.UTC().Format(time.RFC3339Nano), ts.TSA))
 	}
 	return notes
 }
