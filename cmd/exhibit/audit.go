@@ -21,8 +21,13 @@ every statement's signature, re-hash every stored object, and report
 objects that are missing (referenced, not stored), corrupt (bytes do not hash
 to their name) or orphaned (stored, referenced by nothing); an index record
 missing or not holding its log entry; a bundle file missing or not
-verifying; a signing key that is not the published one. Holds the archive's
-write lock while it runs. exhibit reindex repairs the index and bundles.
+verifying; a signing key that is not the published one; and, when the
+archive has witnesses or a TSA, stored time-stamp tokens that do not verify
+or cover no checkpoint of their size, bundle files whose token is not the
+stored one, bundles marked fail-open in a fail-closed archive, and
+checkpoints without the witnesses' quorum. Every tracking statement is read
+too. Holds the archive's write lock while it runs. exhibit reindex repairs
+the index and bundles.
 
 Exit status 1 if any problem is found.`,
 		Args: exactArgs(0),
