@@ -20,25 +20,23 @@
 package tsatest
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/ledger/internal/proctest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -62,7 +60,7 @@ type TSA struct {
 	Untrusted []*x509.Certificate
 
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *proctest.Buffer
 	done   chan struct{}
 }
 
@@ -89,7 +87,7 @@ func (s *TSA) Output() string { return s.output.String() }
 // t (see the package documentation).
 func Binary(t testing.TB) string {
 	t.Helper()
-	return findBinary(t, "timestamp-server", "GOFLAGS= go install github.com/sigstore/timestamp-authority/cmd/timestamp-server@v1.2.9")
+	return proctest.FindBinary(t, "timestamp-server", "GOFLAGS= go install github.com/sigstore/timestamp-authority/cmd/timestamp-server@v1.2.9")
 }
 
 // Start starts a timestamp-server with the memory signer on a free
@@ -101,8 +99,8 @@ func Start(t testing.TB) *TSA {
 	machineLock(t)
 	home := t.TempDir() // keeps it from reading a $HOME/.timestamp-server.yaml
 	for attempt := 0; ; attempt++ {
-		port := freePort(t)
-		s := &TSA{URL: "http://127.0.0.1:" + strconv.Itoa(port), output: &syncBuffer{}, done: make(chan struct{})}
+		port := proctest.FreePort(t)
+		s := &TSA{URL: "http://127.0.0.1:" + strconv.Itoa(port), output: &proctest.Buffer{}, done: make(chan struct{})}
 		s.TimestampURL = s.URL + "/api/v1/timestamp"
 		s.cmd = exec.Command(bin, "serve",
 			"--host", "127.0.0.1",
@@ -212,52 +210,4 @@ func waitChain(url string, exited <-chan struct{}) ([]byte, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil, fmt.Errorf("no certificate chain at %s within 30s: %v", url, last)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func findBinary(t testing.TB, name, install string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", name)
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	msg := fmt.Sprintf("%s is not installed (not in PATH nor in $(go env GOPATH)/bin); install it with: %s", name, install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -13,21 +13,20 @@
 package witnesstest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/ledger/internal/proctest"
 	"github.com/exhibit-archive/exhibit/verify"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -43,7 +42,7 @@ type Witness struct {
 	URL string
 
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *proctest.Buffer
 	done   chan struct{}
 }
 
@@ -68,7 +67,7 @@ func (w *Witness) Stop() {
 // (see the package documentation).
 func Binary(t testing.TB) string {
 	t.Helper()
-	return findBinary(t, "omniwitness", "GOFLAGS= go install github.com/transparency-dev/witness/cmd/omniwitness@v0.0.0-20260720115447-2e1c6971d19e")
+	return proctest.FindBinary(t, "omniwitness", "GOFLAGS= go install github.com/transparency-dev/witness/cmd/omniwitness@v0.0.0-20260720115447-2e1c6971d19e")
 }
 
 // Start starts n omniwitness processes that witness the given logs, whose
@@ -125,8 +124,8 @@ func start(t testing.TB, bin, dir string, i int, logsFile string) *Witness {
 	}
 
 	for attempt := 0; ; attempt++ {
-		addr := freeAddr(t)
-		w := &Witness{Name: fmt.Sprintf("W%d", i), Key: key, URL: "http://" + addr, output: &syncBuffer{}, done: make(chan struct{})}
+		addr := "127.0.0.1:" + strconv.Itoa(proctest.FreePort(t))
+		w := &Witness{Name: fmt.Sprintf("W%d", i), Key: key, URL: "http://" + addr, output: &proctest.Buffer{}, done: make(chan struct{})}
 		w.cmd = exec.Command(bin,
 			"-listen", addr,
 			"-metrics_listen", "",
@@ -171,55 +170,6 @@ func waitHTTP(url string, exited <-chan struct{}) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("no HTTP answer at %s within 20s", url)
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func findBinary(t testing.TB, name, install string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", name)
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	msg := fmt.Sprintf("%s is not installed (not in PATH nor in $(go env GOPATH)/bin); install it with: %s", name, install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Output returns what the witness process has written so far.
