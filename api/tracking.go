@@ -371,7 +371,7 @@ type atomEntry struct {
 
 // changesFeed serves GET /feeds/changes.atom: one entry per change captured
 // in the last 90 days, newest first. Its ID is a URN derived from the log
-// key, each entry's from the version's record ID, so both are stable
+// origin (not its key, which may rotate), each entry's from the version's record ID, so both are stable
 // wherever the archive is served; links are relative to the feed.
 func (s *server) changesFeed(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
@@ -385,7 +385,7 @@ func (s *server) changesFeed(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	key := sha256.Sum256([]byte(s.a.Key().VKey))
+	key := sha256.Sum256([]byte(s.a.Config().Origin)) // stable across key rotations
 	f := atomFeed{
 		ID:        "urn:exhibit:feed:" + hex.EncodeToString(key[:16]) + ":changes",
 		Title:     "Changes to tracked documents",
