@@ -370,9 +370,10 @@ type atomEntry struct {
 }
 
 // changesFeed serves GET /feeds/changes.atom: one entry per change captured
-// in the last 90 days, newest first. Its ID is a URN derived from the log
-// origin (not its key, which may rotate), each entry's from the version's record ID, so both are stable
-// wherever the archive is served; links are relative to the feed.
+// in the last 90 days, newest first. Its ID is a URN derived from the log's
+// origin (not its key, which may rotate), each entry's from the version's
+// record ID, so both are stable wherever the archive is served; links are
+// relative to the feed.
 func (s *server) changesFeed(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	cs, err := s.a.Changes(r.Context(), now.Add(-feedWindow), "")
