@@ -43,8 +43,12 @@ func newRoot() *cobra.Command {
 		Short: "A verifiable evidence archive with signed snapshots",
 		Long: `exhibit captures a document (a URL or a file) with its provenance, stores its
 bytes by SHA-256, logs a signed in-toto statement about it in an append-only
-Merkle log (C2SP tlog-tiles, signed checkpoints), and gives every capture a
-record ID, a citation and an evidence bundle anyone can verify offline.`,
+Merkle log (C2SP tlog-tiles, signed checkpoints, optionally cosigned by
+witnesses and time-stamped by an RFC 3161 authority), and gives every
+capture a record ID, a citation, an evidence bundle anyone can verify
+offline and an evidence package for court. It also tracks documents over
+time: versions of their text, word diffs, and quoted provisions re-checked
+on every new version.`,
 		Version:       archive.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
