@@ -122,6 +122,19 @@ type recordPage struct {
 	// Snapshot, Bundle and Proof are the API paths of the snapshot (empty
 	// for a failed capture), the JSON bundle and the tlog-proof.
 	Snapshot, Bundle, Proof string
+	// VKeys are the log's keys, current first then earlier ones, space
+	// separated: the page's verification panel accepts any of them.
+	VKeys string
+}
+
+// vkeys returns the archive's verifier keys, current first, space
+// separated (for the verification panel).
+func (s *server) vkeys() string {
+	var v []string
+	for _, k := range s.a.Keys() {
+		v = append(v, k.VKey)
+	}
+	return strings.Join(v, " ")
 }
 
 // recordHTML serves GET /records/{id}: the citation record of one record.
@@ -154,7 +167,7 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	p := recordPage{
+	p := recordPage{VKeys: s.vkeys(),
 		C:        c,
 		Observed: rec.Statement.Predicate.Observed,
 		Claimed:  rec.Statement.Predicate.Claimed,

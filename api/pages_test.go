@@ -163,8 +163,8 @@ func checkPageHeaders(t *testing.T, resp *http.Response, wantType string) {
 // and event-handler attributes.
 var inlineCode = regexp.MustCompile(`<script>|<script [^>]*>[^<]|<style|<[a-z][^>]*\s(style|on[a-z]+)=`)
 
-// vkeyAttr finds the log key the page gives the verification script.
-var vkeyAttr = regexp.MustCompile(`data-vkey="([^"]*)"`)
+// vkeyAttr finds the log keys the page gives the verification script.
+var vkeyAttr = regexp.MustCompile(`data-vkeys="([^"]*)"`)
 
 func TestRecordPage(t *testing.T) {
 	f := newPageFixture(t)
@@ -215,7 +215,7 @@ func TestRecordPage(t *testing.T) {
 			}
 		}
 		if m := vkeyAttr.FindStringSubmatch(body); m == nil || html.UnescapeString(m[1]) != c.LogKey {
-			t.Errorf("data-vkey %q, want %q", m, c.LogKey)
+			t.Errorf("data-vkeys %q, want %q", m, c.LogKey)
 		}
 		if m := inlineCode.FindString(body); m != "" {
 			t.Errorf("page has inline code %q, which the CSP blocks", m)

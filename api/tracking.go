@@ -558,9 +558,10 @@ type trackingRecordPage struct {
 	E *verify.Entry
 	// Statement is the statement, indented JSON.
 	Statement string
-	VKey      string
-	Bundle    string
-	Proof     string
+	// VKey is the log's current key; VKeys all its keys (see recordPage).
+	VKey, VKeys string
+	Bundle      string
+	Proof       string
 }
 
 // trackingRecordHTML serves the page of a tracking record.
@@ -575,7 +576,7 @@ func (s *server) trackingRecordHTML(w http.ResponseWriter, r *http.Request, id s
 		s.failPage(w, r, err)
 		return
 	}
-	p := trackingRecordPage{T: t, E: t.Entry, Statement: string(st), VKey: s.a.Key().VKey,
+	p := trackingRecordPage{T: t, E: t.Entry, Statement: string(st), VKey: s.a.Key().VKey, VKeys: s.vkeys(),
 		Bundle: "/api/v1/records/" + t.RecordID + "/bundle"}
 	p.Proof = p.Bundle + "?format=tlog-proof"
 	s.renderPage(w, r, http.StatusOK, "tracking.html", p)

@@ -164,13 +164,18 @@
       return;
     }
 
-    // 2. The log key and the checkpoint's signature.
-    let key = null;
-    try {
-      key = await parseVKey(root.dataset.vkey);
-    } catch (e) {
-      fail("log-key", e);
+    // 2. The log's keys (current first, then earlier ones: a log may have
+    // rotated its key) and the checkpoint's signature by one of them.
+    const keys = [];
+    for (const v of (root.dataset.vkeys || "").split(" ").filter(Boolean)) {
+      try {
+        keys.push(await parseVKey(v));
+      } catch (e) {
+        fail("log-key", e);
+      }
     }
+    const key = keys.length > 0 ? keys[0] : null;
+    const edKeys = keys.filter((k) => k.type === 0x01);
     let cp = null;
     try {
       const note = b.checkpoint;
@@ -178,23 +183,24 @@
       if (split < 0) throw new Error("checkpoint has no signature block");
       const text = note.slice(0, split + 1);
       if (key === null) throw new Error("not checked: no usable log key");
-      if (key.type !== 0x01) {
+      if (edKeys.length === 0) {
         panel.report("checkpoint-signature", "unsupported",
-          "the log key has type 0x" + key.type.toString(16).padStart(2, "0") + " (ECDSA): this browser check supports Ed25519 only");
+          "the log's keys are not Ed25519 (ECDSA): this browser check supports Ed25519 only");
       } else {
-        let checked = false;
+        let signer = null;
         for (const line of note.slice(split + 2).split("\n")) {
-          if (!line.startsWith("\u2014 " + key.name + " ")) continue;
-          const sig = b64decode(line.slice(("\u2014 " + key.name + " ").length));
-          if (sig.length !== 68 || hex(sig.slice(0, 4)) !== key.id) continue;
-          if (!(await crypto.subtle.verify({ name: "Ed25519" }, key.key, sig.slice(4), enc.encode(text)))) {
-            throw new Error("signature by " + key.name + " (key ID " + key.id + ") does not verify over the checkpoint text");
+          for (const k of edKeys) {
+            if (!line.startsWith("\u2014 " + k.name + " ")) continue;
+            const sig = b64decode(line.slice(("\u2014 " + k.name + " ").length));
+            if (sig.length !== 68 || hex(sig.slice(0, 4)) !== k.id) continue;
+            if (!(await crypto.subtle.verify({ name: "Ed25519" }, k.key, sig.slice(4), enc.encode(text)))) {
+              throw new Error("signature by " + k.name + " (key ID " + k.id + ") does not verify over the checkpoint text");
+            }
+            signer = signer || k;
           }
-          checked = true;
-          break;
         }
-        if (!checked) throw new Error("no signature line by " + key.name + " with key ID " + key.id);
-        panel.report("checkpoint-signature", "ok", "Ed25519 signature by " + key.name + " (key ID " + key.id + ") verifies");
+        if (signer === null) throw new Error("no signature line by " + key.name + " with any of the log's key IDs " + edKeys.map((k) => k.id).join(", "));
+        panel.report("checkpoint-signature", "ok", "Ed25519 signature by " + signer.name + " (key ID " + signer.id + ") verifies");
       }
       const lines = text.slice(0, -1).split("\n");
       if (lines.length < 3) throw new Error("checkpoint body has " + lines.length + " lines, want at least 3");
@@ -209,23 +215,27 @@
       else fail("checkpoint-body", e);
     }
 
-    // 3. The DSSE signature over the statement.
+    // 3. The DSSE signature over the statement, by any of the log's keys.
     try {
       if (key === null) throw new Error("not checked: no usable log key");
       const env = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(b.entryBytes));
       if (env.payloadType !== "application/vnd.in-toto+json") throw new Error("payloadType is " + JSON.stringify(env.payloadType));
       if (!Array.isArray(env.signatures) || env.signatures.length === 0) throw new Error("no signatures");
-      if (key.type !== 0x01) {
-        panel.report("statement-signature", "unsupported", "the log key is not Ed25519: this browser check supports Ed25519 only");
+      if (edKeys.length === 0) {
+        panel.report("statement-signature", "unsupported", "the log's keys are not Ed25519: this browser check supports Ed25519 only");
       } else {
         const msg = pae(env.payloadType, b64decode(env.payload));
-        let ok = false;
+        let signer = null;
         for (const s of env.signatures) {
           const sig = b64decode(s.sig);
-          if (sig.length === 64 && await crypto.subtle.verify({ name: "Ed25519" }, key.key, sig, msg)) { ok = true; break; }
+          if (sig.length !== 64) continue;
+          for (const k of edKeys) {
+            if (await crypto.subtle.verify({ name: "Ed25519" }, k.key, sig, msg)) { signer = k; break; }
+          }
+          if (signer !== null) break;
         }
-        if (!ok) throw new Error("no signature verifies over PAE(payloadType, payload) under " + key.name);
-        panel.report("statement-signature", "ok", "Ed25519 signature over the DSSE PAE (" + msg.length + " bytes) verifies");
+        if (signer === null) throw new Error("no signature verifies over PAE(payloadType, payload) under the log's keys");
+        panel.report("statement-signature", "ok", "Ed25519 signature (key ID " + signer.id + ") over the DSSE PAE (" + msg.length + " bytes) verifies");
       }
     } catch (e) {
       fail("statement-signature", e);
