@@ -275,7 +275,8 @@ func Retire(ctx context.Context, dir, vkey string, policy []byte) (*Config, erro
 
 // checkSigners checks that an Ed25519 key signs checkpoints and that the
 // witness policy (newPolicy if set, else the archive's) lists one. It
-// returns newPolicy, checked, for the caller to write.
+// returns newPolicy, checked, for the caller to write, with a "log" line
+// added for each key of the log it does not list.
 func (c *Config) checkSigners(dir string, newPolicy []byte) ([]byte, error) {
 	signing, err := c.SigningKeys()
 	if err != nil {
@@ -309,7 +310,34 @@ func (c *Config) checkSigners(dir string, newPolicy []byte) ([]byte, error) {
 	if !ledger.PolicyListsSigner(p, signing) {
 		return nil, fmt.Errorf("%w: add the line \"log %s\" to the policy (and the new key to each witness's configuration), then give it with --witness-policy", ErrPolicyKey, c.VKey)
 	}
-	return newPolicy, nil
+	if newPolicy == nil {
+		return nil, nil
+	}
+	// The stored policy keeps naming every key of the log: the checkpoints
+	// of older records are signed by earlier keys, and exports, audits and
+	// verifiers check their cosignatures against this policy.
+	all, err := c.Keys()
+	if err != nil {
+		return nil, err
+	}
+	var add []byte
+	for _, k := range all {
+		listed := false
+		for _, l := range p.Logs {
+			listed = listed || l.Key.VKey == k.VKey
+		}
+		if !listed {
+			add = append(add, "log "+k.VKey+"\n"...)
+		}
+	}
+	if len(add) == 0 {
+		return newPolicy, nil
+	}
+	out := append(add, newPolicy...)
+	if _, err := verify.ParsePolicy(out); err != nil {
+		return nil, fmt.Errorf("%w: witness policy with the log's earlier keys added: %w", ErrInput, err)
+	}
+	return out, nil
 }
 
 func (c *Config) write(dir string) error {
