@@ -428,6 +428,11 @@ type Archive struct {
 	// and provisions of each tracked document.
 	declaring sync.Mutex
 	tracking  keyedMutex
+	// late completes captures whose witnesses' quorum came after their
+	// caller stopped waiting (finishLater), until lateCtx ends at Close.
+	late       sync.WaitGroup
+	lateCtx    context.Context
+	lateCancel context.CancelFunc
 }
 
 // OpenOptions configure Open.
@@ -468,6 +473,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
 	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger}
+	a.lateCtx, a.lateCancel = context.WithCancel(context.Background())
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -519,6 +525,10 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 func (a *Archive) Close(ctx context.Context) error {
 	var errs []error
 	a.stopRetry()
+	if a.lateCancel != nil {
+		a.lateCancel()
+		a.late.Wait()
+	}
 	if a.writer != nil {
 		err := a.writer.Close(ctx)
 		errs = append(errs, err)

@@ -376,11 +376,24 @@ func (a *Archive) prepare(ctx context.Context, subject string, p verify.Capture)
 func (a *Archive) finish(ctx context.Context, pend *pending) (*Record, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
-	st, entry := &pend.st, pend.entry
 	idx, signedCP, err := a.wait(ctx, pend.add)
 	if err != nil {
+		a.finishLater(err, pend.entry, func(ctx context.Context) error {
+			idx, signedCP, err := a.writer.Wait(ctx, pend.add)
+			if err == nil {
+				_, err = a.publish(ctx, pend, idx, signedCP)
+			}
+			return err
+		})
 		return nil, err
 	}
+	return a.publish(ctx, pend, idx, signedCP)
+}
+
+// publish writes the bundle of an entry published at idx under signedCP,
+// and indexes it.
+func (a *Archive) publish(ctx context.Context, pend *pending, idx uint64, signedCP []byte) (*Record, error) {
+	st, entry := &pend.st, pend.entry
 	cp, err := a.openCheckpoint(signedCP)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint published for entry %d: %w", idx, err)

@@ -181,9 +181,17 @@ func (a *Archive) prepareTracking(ctx context.Context, st any, set func(*TrackRe
 func (a *Archive) finishTracking(ctx context.Context, ps ...*trackPending) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
-	for _, p := range ps {
-		idx, signedCP, err := a.wait(ctx, p.add)
+	return a.finishTrackingWith(ctx, a.wait, ps)
+}
+
+func (a *Archive) finishTrackingWith(ctx context.Context, wait func(context.Context, *ledger.Pending) (uint64, []byte, error), ps []*trackPending) error {
+	for i, p := range ps {
+		idx, signedCP, err := wait(ctx, p.add)
 		if err != nil {
+			rest := ps[i:]
+			a.finishLater(err, p.entry, func(ctx context.Context) error {
+				return a.finishTrackingWith(ctx, a.writer.Wait, rest)
+			})
 			return err
 		}
 		cp, err := a.openCheckpoint(signedCP)

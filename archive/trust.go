@@ -223,7 +223,10 @@ var ErrNoQuorum = errors.New("no checkpoint published: the witness quorum could 
 // in the log and will be published, with a later checkpoint, once the
 // witnesses cosign; until then it is not acknowledged and has no bundle.
 type NoQuorumError struct {
-	Quorum string
+	// RecordID is the record the entry will be once published: a client
+	// that retries must not log the document again.
+	RecordID string
+	Quorum   string
 	Waited time.Duration
 	// Witnesses are the policy's witnesses with URLs, each probed when the
 	// wait ended.
@@ -250,11 +253,38 @@ func (e *NoQuorumError) Error() string {
 			ws = append(ws, w.Name+" answers")
 		}
 	}
-	return fmt.Sprintf("%v within %s (quorum %s; fail-closed): %s; the entry is sequenced and will be published when the witnesses cosign again",
-		ErrNoQuorum, e.Waited, e.Quorum, strings.Join(ws, ", "))
+	rec := "the entry"
+	if e.RecordID != "" {
+		rec = "record " + e.RecordID
+	}
+	return fmt.Sprintf("%v within %s (quorum %s; fail-closed): %s; %s is sequenced and will be published, with its bundle, when the witnesses cosign again",
+		ErrNoQuorum, e.Waited, e.Quorum, strings.Join(ws, ", "), rec)
 }
 
 func (e *NoQuorumError) Unwrap() error { return ErrNoQuorum }
+
+// finishLater, for a wait that ended with a *NoQuorumError, names the
+// entry's record in the error and completes it in the background: f waits
+// without the witness bound for the checkpoint that publishes the entry
+// (once the witnesses cosign), then writes its bundle and indexes it, so
+// that a long-running writer (exhibit serve) serves it. Close stops the
+// wait; the next writer to open the archive indexes what was left.
+func (a *Archive) finishLater(err error, entry []byte, f func(context.Context) error) {
+	var nq *NoQuorumError
+	if !errors.As(err, &nq) {
+		return
+	}
+	if nq.RecordID == "" {
+		nq.RecordID = verify.RecordID(entry)
+	}
+	a.late.Add(1)
+	go func() {
+		defer a.late.Done()
+		if err := f(a.lateCtx); err != nil && a.lateCtx.Err() == nil {
+			a.log.Error("publishing a record after its witnesses came back", "record", verify.RecordID(entry), "err", err)
+		}
+	}()
+}
 
 // wait is writer.Wait, bounded by the witness wait when witnessing fails
 // closed, so that a missing quorum is a clear error rather than a long

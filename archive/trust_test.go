@@ -460,3 +460,42 @@ func TestWitnessRefusesFork(t *testing.T) {
 		t.Errorf("probes: %+v", nq.Witnesses)
 	}
 }
+
+// TestLatePublication: a capture whose caller stopped waiting for the
+// witnesses (here after 1 ms, with all three up) is reported with its
+// record ID, and the open archive still publishes it once they cosign:
+// its bundle is written and it is indexed, so that a long-running writer
+// (exhibit serve) serves it, and a client that retries finds it.
+func TestLatePublication(t *testing.T) {
+	tr := newTrusted(t, false, false)
+	ctx := context.Background()
+	if err := tr.a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := archive.Open(ctx, tr.dir, archive.OpenOptions{Write: true, WitnessWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.a = a
+	p := filepath.Join(t.TempDir(), "late.txt")
+	os.WriteFile(p, []byte("published late"), 0o644)
+	_, err = a.CaptureFile(ctx, p, archive.FileOptions{Entity: "Example"})
+	var nq *archive.NoQuorumError
+	if !errors.As(err, &nq) || nq.RecordID == "" || !strings.Contains(err.Error(), nq.RecordID) {
+		t.Fatalf("capture: %v, want a *NoQuorumError naming the record", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rec, err := a.Get(ctx, nq.RecordID)
+		if err == nil && rec.Bundle != "" {
+			if _, rep := tr.check(t, rec); !rep.Verified {
+				t.Fatalf("late bundle: %+v", rep.Failed())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record %s not published and indexed 20 s later: %v", nq.RecordID, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
