@@ -157,4 +157,13 @@ func TestVerifyRefusesHugeInput(t *testing.T) {
 	f.Close()
 	exhibit(t, "init").want(t, 0)
 	exhibit(t, "verify", "huge.json").want(t, 2, "larger than any bundle")
+	z, err := os.Create("huge.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.WriteString("PK\x03\x04")
+	z.Truncate(5 << 30)
+	z.Close()
+	// Refused from its size (the message of the stat), before any read.
+	exhibit(t, "verify", "huge.zip").want(t, 2, "is 5368709120 bytes, larger than any")
 }

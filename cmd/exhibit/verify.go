@@ -208,12 +208,16 @@ const (
 // refusing one larger than any exhibit writes without reading it whole.
 func readInput(name string) ([]byte, error) {
 	var r io.Reader = os.Stdin
+	size := int64(-1)
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
 			return nil, fmt.Errorf("reading bundle: %w", err)
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
 		r = f
 	}
 	br := bufio.NewReader(r)
@@ -221,6 +225,9 @@ func readInput(name string) ([]byte, error) {
 	limit := int64(maxBundleInput)
 	if isPackage(name, head) {
 		limit = maxPackageInput
+	}
+	if size > limit {
+		return nil, fmt.Errorf("%s is %d bytes, larger than any bundle (%d bytes) or evidence package (%d bytes) exhibit writes", name, size, int64(maxBundleInput), int64(maxPackageInput))
 	}
 	data, err := io.ReadAll(io.LimitReader(br, limit+1))
 	if err != nil {
