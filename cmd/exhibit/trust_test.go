@@ -59,6 +59,10 @@ func TestWitnessedTimestampedCLI(t *testing.T) {
 	// Another TSA's roots: the timestamp check fails.
 	os.WriteFile("other.pem", []byte(otherRootPEM), 0o644)
 	exhibit(t, "verify", rec.Bundle, "--tsa-roots", "other.pem").want(t, 1, "FAIL timestamp")
+	// Without --policy and --tsa-roots the bundle still verifies, saying
+	// what it carries that was not checked.
+	exhibit(t, "verify", rec.Bundle).want(t, 0, "signature line(s) by other keys than the log's (witness cosignatures?), NOT checked: give the log's witness policy with --policy",
+		"the bundle carries an RFC 3161 time-stamp token, NOT checked: give the TSA's roots with --tsa-roots")
 	exhibit(t, "prove", strings.TrimSuffix(rec.Bundle[strings.LastIndex(rec.Bundle, "/")+1:], ".json"), "-o", "fresh.json").want(t, 0)
 	exhibit(t, "verify", "fresh.json", "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "tsa-chain.pem").want(t, 0, "ok   timestamp")
 

@@ -360,9 +360,23 @@ func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
 	fmt.Fprintf(w, "cite as:  %s\n", printable(cite))
 }
 
-// trustNotes says what the witnesses and the TSA attest, when checked.
+// trustNotes says what the witnesses and the TSA attest, when checked,
+// and what evidence the bundle carries that was not checked.
 func trustNotes(rep *verify.Report) []string {
 	var notes []string
+	if b := rep.Bundle; b != nil && rep.Witnessed == nil {
+		if n := cosignatureLines(b.Checkpoint, rep.Checkpoint.Origin); n > 0 {
+			notes = append(notes, fmt.Sprintf("the checkpoint carries %d signature line(s) by other keys than the log's (witness cosignatures?), NOT checked: give the log's witness policy with --policy", n))
+		}
+	}
+	if b := rep.Bundle; b != nil && rep.Timestamp == nil && !hasCheck(rep, verify.CheckTimestampToken) {
+		switch {
+		case b.Timestamp != nil:
+			notes = append(notes, "the bundle carries an RFC 3161 time-stamp token, NOT checked: give the TSA's roots with --tsa-roots")
+		case b.TimestampStatus == verify.TimestampPending:
+			notes = append(notes, "the bundle says its RFC 3161 time-stamp is pending: exhibit prove gives a fresh bundle with the token once the archive has it")
+		}
+	}
 	if w := rep.Witnessed; w != nil {
 		if w.QuorumMet {
 			notes = append(notes, fmt.Sprintf("witnessed: %d witness cosignature(s), quorum met", len(w.Cosignatures)))
@@ -374,4 +388,29 @@ func trustNotes(rep *verify.Report) []string {
 		notes = append(notes, fmt.Sprintf("the checkpoint existed no later than %s (TSA %s)", ts.GenTime.UTC().Format(time.RFC3339Nano), ts.TSA))
 	}
 	return notes
+}
+
+// cosignatureLines counts the signature lines of a signed note by keys
+// named other than origin.
+func cosignatureLines(note, origin string) int {
+	i := strings.LastIndex(note, "\n\n")
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, l := range strings.Split(note[i+2:], "\n") {
+		if strings.HasPrefix(l, "\u2014 ") && !strings.HasPrefix(l, "\u2014 "+origin+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+func hasCheck(rep *verify.Report, name string) bool {
+	for _, c := range rep.Checks {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }
