@@ -227,7 +227,7 @@ type NoQuorumError struct {
 	// that retries must not log the document again.
 	RecordID string
 	Quorum   string
-	Waited time.Duration
+	Waited   time.Duration
 	// Witnesses are the policy's witnesses with URLs, each probed when the
 	// wait ended.
 	Witnesses []WitnessProbe
