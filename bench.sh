@@ -18,16 +18,16 @@
 #       target: (7)/(8) >= 1.0 at each concurrency; (2) is shown beside them
 #       (all three measured in the same invocation per concurrency)
 #   (9) exhibit serve: tiles vs http.FileServer, records, concurrent captures
-#  (11) text extraction vs goquery parsing alone (target >= 0.5x), and one
-#       tracking round of the 19 corpus documents, end to end
-#
 #  (10) capture to a witnessed, time-stamped bundle (three local omniwitness,
 #       2 of 3, and a local sigstore timestamp-server) against the same
 #       capture without them, alternating, in one run; p50 and p99
 #                                                (BenchmarkTrustedCapture)
 #       target: witnessed p99 < 2 s
+#  (11) text extraction vs goquery parsing alone (target >= 0.5x), and one
+#       tracking round of the 19 corpus documents, end to end
+#                      (BenchmarkExtractVsParse, BenchmarkTrackCorpus)
 #
-# Usage: ./bench.sh   (from anywhere; about 5 minutes)
+# Usage: ./bench.sh   (from anywhere; about 8 minutes)
 #
 # Environment (defaults in brackets):
 #   EXHIBIT_BENCH_COPIES       distinct copies of the corpus per import [3]
