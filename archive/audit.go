@@ -359,6 +359,8 @@ func (a *Archive) auditBundleTrust(rep *verify.Report, file string, add func(kin
 		case err == nil:
 		case errors.As(err, &qe) && failOpen && t.failOpen:
 			// Published fail-open, as the bundle says.
+		case errors.As(err, &qe) && failOpen:
+			add("witness", file, "the checkpoint of size %d does not meet the witness quorum (the bundle's fail-open mark does not count in this fail-closed archive): %v", size, err)
 		case errors.As(err, &qe):
 			add("witness", file, "the checkpoint of size %d does not meet the witness quorum, and the bundle is not marked fail-open: %v", size, err)
 		default:
@@ -366,6 +368,11 @@ func (a *Archive) auditBundleTrust(rep *verify.Report, file string, add func(kin
 		}
 	}
 	if b.Timestamp == nil {
+		if t.tsa != nil && b.TimestampStatus != verify.TimestampPending {
+			if _, err := a.Timestamp(size); err == nil {
+				add("timestamp", file, "the bundle carries no time-stamp token, but the archive holds %s for its checkpoint (exhibit prove gives a bundle with it)", a.tsrPath(size))
+			}
+		}
 		return
 	}
 	if t.tsa == nil {

@@ -116,6 +116,12 @@ func TestAuditTrust(t *testing.T) {
 		})
 		want(t, got, "witness "+bundle(0)+`: the bundle says "witnessing": "fail-open", but the archive is not configured`)
 	})
+	t.Run("removed-bundle-token", func(t *testing.T) {
+		got := damage(t, func() {
+			editBundle(0, func(b *verify.Bundle) { b.Timestamp = nil })
+		})
+		want(t, got, "timestamp "+bundle(0)+": the bundle carries no time-stamp token, but the archive holds")
+	})
 	t.Run("swapped-bundle-token", func(t *testing.T) {
 		other := read(tsr(1))
 		got := damage(t, func() {
