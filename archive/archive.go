@@ -428,6 +428,8 @@ type Archive struct {
 	// and provisions of each tracked document.
 	declaring sync.Mutex
 	tracking  keyedMutex
+	// opened caches the tracking statements whose signatures were checked.
+	opened entryCache
 	// late completes captures whose witnesses' quorum came after their
 	// caller stopped waiting (finishLater), until lateCtx ends at Close.
 	late       sync.WaitGroup

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
+	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // Tracking documents over time.
@@ -247,12 +249,13 @@ func (a *Archive) GetTracking(ctx context.Context, id string) (*TrackRecord, err
 }
 
 func (a *Archive) trackFromIndex(row *index.TrackingRecord) (*TrackRecord, error) {
-	ent, err := a.openEntry(row.Entry)
+	leaf := rfc6962.DefaultHasher.HashLeaf(row.Entry)
+	if got := verify.RecordIDFromLeafHash(leaf); got != row.RecordID {
+		return nil, fmt.Errorf("record %s in the index holds the entry of %s", row.RecordID, got)
+	}
+	ent, err := a.opened.get(leaf, func() (*verify.Entry, error) { return a.openEntry(row.Entry) })
 	if err != nil {
 		return nil, fmt.Errorf("record %s in the index: %w", row.RecordID, err)
-	}
-	if got := verify.RecordID(row.Entry); got != row.RecordID {
-		return nil, fmt.Errorf("record %s in the index holds the entry of %s", row.RecordID, got)
 	}
 	r := &TrackRecord{RecordID: row.RecordID, Index: row.LeafIndex, Kind: row.Kind, Document: row.Document, Entry: ent, RawEntry: row.Entry}
 	if p := a.bundlePath(r.RecordID); fileExists(p) {
@@ -594,4 +597,38 @@ func abbreviate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// entryCache keeps tracking statements whose signatures were checked, by
+// the RFC 6962 leaf hash of their exact entry bytes, so that folding a
+// document's history (every round of exhibit track run, every page) does
+// not verify the same signatures again: the same bytes verify the same
+// way. It holds at most maxOpened entries and is emptied when full.
+type entryCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]*verify.Entry
+}
+
+const maxOpened = 50_000
+
+func (c *entryCache) get(leaf []byte, open func() (*verify.Entry, error)) (*verify.Entry, error) {
+	var k [32]byte
+	copy(k[:], leaf)
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	e, err := open()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxOpened {
+		c.m = map[[32]byte]*verify.Entry{}
+	}
+	c.m[k] = e
+	c.mu.Unlock()
+	return e, nil
 }
