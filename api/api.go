@@ -453,25 +453,23 @@ func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) witnessPolicy(w http.ResponseWriter, r *http.Request) {
-	p := s.a.WitnessPolicy()
-	if p == nil {
-		writeError(w, http.StatusNotFound, "this archive has no witness policy")
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Write(p)
+	serveTrustFile(w, s.a.WitnessPolicy(), "text/plain; charset=utf-8", "this archive has no witness policy")
 }
 
 func (s *server) tsaRoots(w http.ResponseWriter, r *http.Request) {
-	p := s.a.TSARoots()
-	if p == nil {
-		writeError(w, http.StatusNotFound, "this archive has no time-stamping authority")
+	serveTrustFile(w, s.a.TSARoots(), "application/pem-certificate-chain", "this archive has no time-stamping authority")
+}
+
+// serveTrustFile serves one of the archive's trust files (they may change
+// with a key rotation, so they are revalidated), or 404 with missing.
+func serveTrustFile(w http.ResponseWriter, body []byte, contentType, missing string) {
+	if body == nil {
+		writeError(w, http.StatusNotFound, missing)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-cache")
-	w.Write(p)
+	w.Write(body)
 }
 
 func (s *server) logInfo(w http.ResponseWriter, r *http.Request) {

@@ -289,14 +289,11 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 	if len(done) > 0 {
 		return nil, a.resultOf(ctx, res, done[0])
 	}
-	decl, declID, err := a.declaration(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	doc, err := a.Document(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	declID := doc.Declaration // the current revision, folded with the rest
 	snap := verify.SnapshotRef{RecordID: rec.RecordID, SHA256: rec.SHA256, CapturedAt: rec.CapturedAt}
 	extractor := verify.Extractor{Name: extract.Name, Version: extract.Version}
 	extraction := func(x verify.Extraction) ([]*trackPending, error) {
@@ -330,7 +327,7 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 	if rec.Statement != nil && rec.Statement.Predicate.Snapshot != nil {
 		mediaType = rec.Statement.Predicate.Snapshot.MediaType
 	}
-	out, err := extract.Extract(body, mediaType, extract.Rules{Select: decl.Predicate.Select, Remove: decl.Predicate.Remove})
+	out, err := extract.Extract(body, mediaType, extract.Rules{Select: doc.Select, Remove: doc.Remove})
 	if err != nil {
 		var xe *extract.Error
 		if errors.As(err, &xe) {

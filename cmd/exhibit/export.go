@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -160,9 +159,7 @@ func verifyPackage(cmd *cobra.Command, data []byte, keys verify.Keyring, opts ve
 	}
 	notes = append(notes, rep.Notes...)
 	if output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
+		if err := writeJSON(out, struct {
 			*verify.PackageReport
 			Notes    []string `json:"notes,omitempty"`
 			Citation string   `json:"citation,omitempty"`

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,10 +159,8 @@ unreadable input. BUNDLE "-" reads stdin.`,
 			}
 			out := cmd.OutOrStdout()
 			if output == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
 				notes, cite := summary(rep, pk)
-				if err := enc.Encode(struct {
+				if err := writeJSON(out, struct {
 					*verify.Report
 					Notes    []string `json:"notes,omitempty"`
 					Citation string   `json:"citation,omitempty"`
