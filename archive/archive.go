@@ -75,6 +75,9 @@ const (
 	objectsDir = "objects"
 	bundlesDir = "bundles"
 	indexFile  = "index.db"
+	// checkpointsDir keeps every checkpoint the log published (see
+	// ledger.Checkpoints).
+	checkpointsDir = "checkpoints"
 	lockFile   = "lock"
 )
 
@@ -264,7 +267,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			return nil, err
 		}
 	}
-	w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{})
+	w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{Keeper: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))})
 	if err != nil {
 		return nil, err
 	}
@@ -416,6 +419,8 @@ type Archive struct {
 	store  store.Store
 	index  *index.Index
 	reader *ledger.Reader
+	// kept holds every checkpoint the log published.
+	kept *ledger.Checkpoints
 	// Set only when opened for writing.
 	signer *ledger.Signer
 	writer *ledger.Writer
@@ -474,7 +479,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
-	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger}
+	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger, kept: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))}
 	a.lateCtx, a.lateCancel = context.WithCancel(context.Background())
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -509,6 +514,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 			return nil, err
 		}
 		o.Ledger.Keys = keys[1:]
+		o.Ledger.Keeper = a.kept
 		if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(dir, logDir), a.signer, o.Ledger); err != nil {
 			return nil, err
 		}

@@ -379,7 +379,7 @@ func (a *Archive) finish(ctx context.Context, pend *pending) (*Record, error) {
 	idx, signedCP, err := a.wait(ctx, pend.add)
 	if err != nil {
 		a.finishLater(err, pend.entry, func(ctx context.Context) error {
-			idx, signedCP, err := a.writer.Wait(ctx, pend.add)
+			idx, signedCP, err := a.waitKept(ctx, pend.add)
 			if err == nil {
 				_, err = a.publish(ctx, pend, idx, signedCP)
 			}

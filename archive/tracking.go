@@ -192,7 +192,7 @@ func (a *Archive) finishTrackingWith(ctx context.Context, wait func(context.Cont
 		if err != nil {
 			rest := ps[i:]
 			a.finishLater(err, p.entry, func(ctx context.Context) error {
-				return a.finishTrackingWith(ctx, a.writer.Wait, rest)
+				return a.finishTrackingWith(ctx, a.waitKept, rest)
 			})
 			return err
 		}

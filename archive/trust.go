@@ -291,15 +291,30 @@ func (a *Archive) finishLater(err error, entry []byte, f func(context.Context) e
 // wait.
 func (a *Archive) wait(ctx context.Context, p *ledger.Pending) (uint64, []byte, error) {
 	if a.trust.policy == nil || a.trust.failOpen {
-		return a.writer.Wait(ctx, p)
+		return a.waitKept(ctx, p)
 	}
 	wctx, cancel := context.WithTimeout(ctx, a.trust.witnessWait)
 	defer cancel()
-	idx, cp, err := a.writer.Wait(wctx, p)
+	idx, cp, err := a.waitKept(wctx, p)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return 0, nil, &NoQuorumError{Quorum: a.trust.policy.Quorum, Waited: a.trust.witnessWait, Witnesses: probeWitnesses(ctx, a.trust.policy)}
 	}
 	return idx, cp, err
+}
+
+// waitKept is writer.Wait, returning the signed checkpoint the entry was
+// first published with.
+func (a *Archive) waitKept(ctx context.Context, p *ledger.Pending) (uint64, []byte, error) {
+	idx, pub, err := a.writer.Wait(ctx, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	if pub.Signed == nil {
+		if pub.Signed, err = a.kept.Get(ctx, pub.Size); err != nil {
+			return 0, nil, err
+		}
+	}
+	return idx, pub.Signed, nil
 }
 
 // probeWitnesses asks each witness of p with a URL for anything (GET of

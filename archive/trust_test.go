@@ -415,7 +415,7 @@ func TestWitnessRefusesFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fork, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{})
+	fork, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}

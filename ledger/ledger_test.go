@@ -118,7 +118,7 @@ func TestWriter(t *testing.T) {
 	ctx := context.Background()
 	s := newSigner(t, false)
 	dir := t.TempDir()
-	w, err := ledger.OpenWriter(ctx, dir, s, ledger.Config{})
+	w, err := ledger.OpenWriter(ctx, dir, s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,8 @@ func TestWriter(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j, cp, err := w.Append(ctx, entries[i])
+			j, pub, err := w.Append(ctx, entries[i])
+			cp := pub.Signed
 			if err != nil {
 				t.Error(err)
 				return
@@ -227,7 +228,7 @@ func TestCheckPublished(t *testing.T) {
 	ctx := context.Background()
 	s := newSigner(t, false)
 	grow := func(dir string, prefix string, n int) (*verify.Checkpoint, []byte) {
-		w, err := ledger.OpenWriter(ctx, dir, s, ledger.Config{})
+		w, err := ledger.OpenWriter(ctx, dir, s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/verify"
@@ -18,6 +21,7 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Config tunes the appender. The zero value gives the defaults.
@@ -30,8 +34,8 @@ type Config struct {
 	// CheckpointInterval is the least time between two published
 	// checkpoints. Default 100ms, Tessera's POSIX minimum.
 	CheckpointInterval time.Duration
-	// PollInterval is how often a waiting Append re-reads the published
-	// checkpoint. Default 10ms.
+	// PollInterval is how often the writer reads the published checkpoint
+	// to keep it and acknowledge the entries it covers. Default 10ms.
 	PollInterval time.Duration
 	// GCInterval is how often partial tiles and entry bundles made
 	// obsolete by full ones are removed. Default 200ms, so that even a
@@ -57,6 +61,8 @@ type Config struct {
 	// reader accepts beside the signer's (see [NewReader]): after a key
 	// rotation, the earlier keys that signed checkpoints already published.
 	Keys []*verify.PublicKey
+	// Keeper keeps every checkpoint the log publishes. Required.
+	Keeper Keeper
 }
 
 func (c Config) withDefaults() Config {
@@ -78,31 +84,79 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Keeper keeps the checkpoints a log publishes (see [Checkpoints]). When
+// Keep returns nil the checkpoint must be durable: the writer acknowledges
+// entries only against kept checkpoints.
+type Keeper interface {
+	Keep(ctx context.Context, signed []byte, cp *verify.Checkpoint) error
+}
+
 // Writer appends to a log. Open one per process, and only while holding the
 // archive's write lock: Tessera's POSIX driver serialises writers, but
-// exhibit's index and bundles must follow the same order.
+// exhibit's index must follow the same order.
+//
+// Every checkpoint Tessera publishes is handed to the configured Keeper
+// before any entry is acknowledged against it, and before another
+// checkpoint is signed: the writer reads the published checkpoint every
+// PollInterval, and again whenever Tessera is about to sign a new one (its
+// publisher signs, witnesses and publishes one checkpoint at a time), so
+// that none is published without being kept, even between two polls.
 type Writer struct {
 	*Reader
 	appender *tessera.Appender
 	tessera  tessera.LogReader
 	shutdown func(context.Context) error
-	awaiter  *tessera.PublicationAwaiter
 	cancel   context.CancelFunc
+	keeper   Keeper
+	polled   chan struct{} // closed when the poller stops
+
+	keepMu sync.Mutex // serialises keepLatest
+
+	mu         sync.Mutex // guards what follows
+	kept       bool       // a checkpoint has been kept (or found kept)
+	keptSigned []byte
+	keptCP     *verify.Checkpoint
+	keptErr    error         // the last attempt to keep failed
+	changed    chan struct{} // closed and replaced at every change
+	// sizes are the tree sizes kept since the writer opened, increasing;
+	// recent holds the signed notes of the latest of them.
+	sizes  []uint64
+	recent map[uint64][]byte
 }
+
+// maxRecent bounds the signed checkpoints a Writer holds in memory.
+const maxRecent = 4096
 
 // OpenWriter opens (creating if needed) the Tessera POSIX log in dir for
 // appending, with checkpoints signed by s and its cosigners (Tessera's
 // additional checkpoint signers): every key's signature line, Ed25519 keys
-// first.
+// first. cfg.Keeper is required. Before it returns, the checkpoint the log
+// last published is kept.
 func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer, error) {
 	cfg = cfg.withDefaults()
+	if cfg.Keeper == nil {
+		return nil, errors.New("ledger: a writer needs a Keeper for the checkpoints it publishes")
+	}
 	drv, err := posix.New(ctx, posix.Config{Path: dir})
 	if err != nil {
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
 	}
+	keys := s.Keys()
+	for _, k := range cfg.Keys {
+		if keys.Lookup(k.VKey) == nil {
+			keys = append(keys, k)
+		}
+	}
+	w := &Writer{
+		Reader:  NewReader(dir, keys...),
+		keeper:  cfg.Keeper,
+		changed: make(chan struct{}),
+		polled:  make(chan struct{}),
+		recent:  map[uint64][]byte{},
+	}
 	signers := s.checkpointSigners()
 	opts := tessera.NewAppendOptions().
-		WithCheckpointSigner(signers[0], signers[1:]...).
+		WithCheckpointSigner(keepingSigner{signers[0], w}, signers[1:]...).
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithGarbageCollectionInterval(cfg.GCInterval).
@@ -115,26 +169,108 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		opts.WithWitnesses(wg, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout, FailOpen: cfg.WitnessFailOpen})
 	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w.cancel = cancel
 	app, shutdown, lr, err := tessera.NewAppender(bctx, drv, opts)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
 	}
-	keys := s.Keys()
-	for _, k := range cfg.Keys {
-		if keys.Lookup(k.VKey) == nil {
-			keys = append(keys, k)
+	w.appender, w.shutdown, w.tessera = app, shutdown, lr
+	if err := w.keepLatest(ctx); err != nil {
+		shutdown(ctx)
+		cancel()
+		return nil, err
+	}
+	go w.poll(bctx, cfg.PollInterval)
+	return w, nil
+}
+
+// keepingSigner is the log's first checkpoint signer, wrapped so that the
+// checkpoint published last is kept before Tessera signs the next one.
+type keepingSigner struct {
+	note.Signer
+	w *Writer
+}
+
+func (s keepingSigner) Sign(msg []byte) ([]byte, error) {
+	if err := s.w.keepLatest(context.Background()); err != nil {
+		return nil, fmt.Errorf("not signing a new checkpoint before the last one published is kept: %w", err)
+	}
+	return s.Signer.Sign(msg)
+}
+
+// poll keeps the published checkpoint every interval until ctx ends.
+func (w *Writer) poll(ctx context.Context, interval time.Duration) {
+	defer close(w.polled)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.keepLatest(ctx) // an error is kept for the waiters
+	}
+}
+
+// keepLatest reads the checkpoint the log publishes and, if it is new,
+// checks it and has it kept; then it wakes the waiters.
+func (w *Writer) keepLatest(ctx context.Context) error {
+	w.keepMu.Lock()
+	defer w.keepMu.Unlock()
+	raw, err := w.fetcher.ReadCheckpoint(ctx)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		w.mu.Lock()
+		same := w.kept && bytes.Equal(raw, w.keptSigned)
+		w.mu.Unlock()
+		if same {
+			return nil
+		}
+		err = w.keep(ctx, raw)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil || w.keptErr != nil {
+		w.keptErr = err
+		close(w.changed)
+		w.changed = make(chan struct{})
+	}
+	return err
+}
+
+// keep checks and keeps a newly published checkpoint. The caller holds
+// keepMu.
+func (w *Writer) keep(ctx context.Context, raw []byte) error {
+	cp, _, err := w.keys.OpenCheckpoint(raw)
+	if err != nil {
+		return fmt.Errorf("published checkpoint at %s: %w", filepath.Join(w.dir, layout.CheckpointPath), err)
+	}
+	w.mu.Lock()
+	prev := w.keptCP
+	w.mu.Unlock()
+	if prev != nil && cp.Size < prev.Size {
+		return fmt.Errorf("the log published a checkpoint of tree size %d after one of size %d", cp.Size, prev.Size)
+	}
+	if err := w.keeper.Keep(ctx, raw, cp); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.kept, w.keptSigned, w.keptCP, w.keptErr = true, raw, cp, nil
+	if n := len(w.sizes); n == 0 || w.sizes[n-1] < cp.Size {
+		w.sizes = append(w.sizes, cp.Size)
+		w.recent[cp.Size] = raw
+		if n+1 > maxRecent {
+			delete(w.recent, w.sizes[n+1-maxRecent-1])
 		}
 	}
-	r := NewReader(dir, keys...)
-	return &Writer{
-		Reader:   r,
-		appender: app,
-		tessera:  lr,
-		shutdown: shutdown,
-		awaiter:  tessera.NewPublicationAwaiter(bctx, r.fetcher.ReadCheckpoint, cfg.PollInterval),
-		cancel:   cancel,
-	}, nil
+	close(w.changed)
+	w.changed = make(chan struct{})
+	return nil
 }
 
 // witnessGroup checks a witness policy strictly with package verify, then
@@ -174,14 +310,21 @@ func PolicyListsSigner(p *verify.Policy, keys verify.Keyring) bool {
 	return false
 }
 
-// Append adds entry to the log and waits until a published checkpoint
-// commits to it. It returns the entry's index and that checkpoint (a signed
-// note). When it returns without error the entry is durably sequenced and
-// integrated. Entries over verify.MaxEntrySize are refused.
-func (w *Writer) Append(ctx context.Context, entry []byte) (uint64, []byte, error) {
+// Published is the checkpoint that first published an entry, as kept.
+type Published struct {
+	// Size is its tree size.
+	Size uint64
+	// Signed is the signed note, or nil when the writer no longer holds it
+	// in memory (then read it from the Keeper's store by Size).
+	Signed []byte
+}
+
+// Append adds entry to the log and waits until a kept checkpoint commits
+// to it (see [Writer.Wait]).
+func (w *Writer) Append(ctx context.Context, entry []byte) (uint64, Published, error) {
 	p, err := w.Add(ctx, entry)
 	if err != nil {
-		return 0, nil, err
+		return 0, Published{}, err
 	}
 	return w.Wait(ctx, p)
 }
@@ -203,47 +346,111 @@ func (w *Writer) Add(ctx context.Context, entry []byte) (*Pending, error) {
 	return &Pending{future: w.appender.Add(ctx, tessera.NewEntry(entry))}, nil
 }
 
-// Wait waits until a published checkpoint commits to the pending entry and
-// returns its index and that checkpoint (a signed note). When it returns
-// without error the entry is durably sequenced and integrated.
-func (w *Writer) Wait(ctx context.Context, p *Pending) (uint64, []byte, error) {
-	idx, cp, err := w.awaiter.Await(ctx, p.future)
+// Index waits until the pending entry is sequenced and returns its index
+// in the log. The entry is then durably in the log, but not yet
+// acknowledged: no kept checkpoint may commit to it yet.
+func (w *Writer) Index(p *Pending) (uint64, error) {
+	idx, err := p.future()
 	if err != nil {
-		return 0, nil, fmt.Errorf("appending to log: %w", err)
+		return 0, fmt.Errorf("appending to log: %w", err)
 	}
-	return idx.Index, cp, nil
+	return idx.Index, nil
 }
 
-// Sync waits until a published checkpoint covers every entry integrated
-// into the tree, including entries a previous process sequenced but did not
-// live to see published (after a crash). It returns that checkpoint.
+// Wait waits until a kept checkpoint commits to the pending entry and
+// returns its index and the first kept checkpoint that does (the one the
+// entry was published with). When it returns without error the entry is
+// durably sequenced and integrated, and that checkpoint durably kept. If
+// ctx ends first while keeping checkpoints fails, the error says why: the
+// entry is in the log all the same.
+func (w *Writer) Wait(ctx context.Context, p *Pending) (uint64, Published, error) {
+	idx, err := w.Index(p)
+	if err != nil {
+		return 0, Published{}, err
+	}
+	pub, err := w.WaitCovered(ctx, idx)
+	return idx, pub, err
+}
+
+// WaitCovered waits until a kept checkpoint commits to the entry at index
+// idx, and returns the first such checkpoint kept since the writer opened
+// (or, for an entry published before, the latest kept when it opened).
+func (w *Writer) WaitCovered(ctx context.Context, idx uint64) (Published, error) {
+	for {
+		w.mu.Lock()
+		ch, err := w.changed, w.keptErr
+		if w.kept && w.keptCP.Size > idx {
+			i, _ := slices.BinarySearch(w.sizes, idx+1)
+			size := w.sizes[i]
+			pub := Published{Size: size, Signed: w.recent[size]}
+			w.mu.Unlock()
+			return pub, nil
+		}
+		w.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return Published{}, fmt.Errorf("waiting for a checkpoint covering entry %d: %w; keeping the log's checkpoint failed: %w", idx, ctx.Err(), err)
+			}
+			return Published{}, fmt.Errorf("waiting for a checkpoint covering entry %d: %w", idx, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// Kept returns the latest kept checkpoint, or ErrNoCheckpoint.
+func (w *Writer) Kept() ([]byte, *verify.Checkpoint, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.kept {
+		return nil, nil, ErrNoCheckpoint
+	}
+	return w.keptSigned, w.keptCP, nil
+}
+
+// Changed returns a channel closed at the next change of the kept
+// checkpoint (or of the error keeping it).
+func (w *Writer) Changed() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.changed
+}
+
+// Sync waits until a kept checkpoint covers every entry integrated into the
+// tree, including entries a previous process sequenced but did not live to
+// see published (after a crash). It returns that checkpoint.
 func (w *Writer) Sync(ctx context.Context) ([]byte, *verify.Checkpoint, error) {
 	size, err := w.tessera.IntegratedSize(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the log's tree size: %w", err)
 	}
 	for {
-		signed, cp, err := w.Checkpoint(ctx)
-		if err != nil && !errors.Is(err, ErrNoCheckpoint) {
-			return nil, nil, err
-		}
-		if cp != nil && cp.Size >= size {
+		w.mu.Lock()
+		ch, kerr := w.changed, w.keptErr
+		if w.kept && w.keptCP.Size >= size {
+			signed, cp := w.keptSigned, w.keptCP
+			w.mu.Unlock()
 			return signed, cp, nil
 		}
+		w.mu.Unlock()
 		select {
 		case <-ctx.Done():
+			if kerr != nil {
+				return nil, nil, fmt.Errorf("waiting for a checkpoint of tree size %d: %w; keeping the log's checkpoint failed: %w", size, ctx.Err(), kerr)
+			}
 			return nil, nil, fmt.Errorf("waiting for a checkpoint of tree size %d: %w", size, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+		case <-ch:
 		}
 	}
 }
 
 // Close waits for every accepted entry to be integrated and covered by a
-// published checkpoint, then stops the appender.
+// published checkpoint, keeps that checkpoint, then stops the appender.
 func (w *Writer) Close(ctx context.Context) error {
 	err := w.shutdown(ctx)
 	w.cancel()
-	return err
+	<-w.polled
+	return errors.Join(err, w.keepLatest(ctx))
 }
 
 // Reader reads a log's checkpoint, tiles and entries from its directory,

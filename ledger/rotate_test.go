@@ -37,11 +37,12 @@ func TestCosigners(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			w, err := ledger.OpenWriter(ctx, dir, s, ledger.Config{})
+			w, err := ledger.OpenWriter(ctx, dir, s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, signed, err := w.Append(ctx, []byte("entry"))
+			_, pub, err := w.Append(ctx, []byte("entry"))
+			signed := pub.Signed
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,12 +117,13 @@ func TestKMSSigner(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{})
+			w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer w.Close(ctx)
-			_, signed, err := w.Append(ctx, []byte("entry"))
+			_, pub, err := w.Append(ctx, []byte("entry"))
+			signed := pub.Signed
 			if err != nil {
 				t.Fatal(err)
 			}

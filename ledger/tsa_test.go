@@ -22,7 +22,7 @@ func TestTSA(t *testing.T) {
 	ctx := context.Background()
 	tsa := tsatest.Start(t)
 	s := newSigner(t, false)
-	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{})
+	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,11 @@ func appendN(t *testing.T, w *ledger.Writer, n int) []byte {
 	var cp []byte
 	for i := range n {
 		var err error
-		if _, cp, err = w.Append(context.Background(), fmt.Appendf(nil, "entry %d at %d", i, time.Now().UnixNano())); err != nil {
+		var pub ledger.Published
+		if _, pub, err = w.Append(context.Background(), fmt.Appendf(nil, "entry %d at %d", i, time.Now().UnixNano())); err != nil {
 			t.Fatal(err)
 		}
+		cp = pub.Signed
 	}
 	signed, _, err := w.Sync(context.Background())
 	if err != nil {
@@ -47,7 +49,7 @@ func TestWitnessCosign(t *testing.T) {
 	ctx := context.Background()
 	s := newSigner(t, false)
 	ws := witnesstest.Start(t, 3, s.PublicKey())
-	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{})
+	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,7 @@ func TestWitnessRefusals(t *testing.T) {
 	ctx := context.Background()
 	s := newSigner(t, false)
 	ws := witnesstest.Start(t, 1, s.PublicKey())
-	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{})
+	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,12 +264,12 @@ func TestWriterWitnessPolicy(t *testing.T) {
 		"log " + newSigner(t, false).PublicKey().VKey + "\nquorum none\n",
 		"log " + s.PublicKey().VKey + "\nwitness W1 " + ws[0].Key.VKey + "\nquorum W1\n", // no URL
 	} {
-		if _, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{WitnessPolicy: []byte(bad)}); err == nil {
+		if _, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir()), WitnessPolicy: []byte(bad)}); err == nil {
 			t.Errorf("OpenWriter accepted the witness policy %q", bad)
 		}
 	}
 
-	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{WitnessPolicy: []byte(policyText), WitnessTimeout: time.Second})
+	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir()), WitnessPolicy: []byte(policyText), WitnessTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +281,8 @@ func TestWriterWitnessPolicy(t *testing.T) {
 		_ = w.Close(cctx)
 	}()
 	for i := range 3 {
-		_, cp, err := w.Append(ctx, fmt.Appendf(nil, "witnessed entry %d", i))
+		_, pub, err := w.Append(ctx, fmt.Appendf(nil, "witnessed entry %d", i))
+		cp := pub.Signed
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +325,7 @@ func TestWriterWitnessFailOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{WitnessPolicy: []byte(policyText), WitnessTimeout: time.Second, WitnessFailOpen: true})
+	w, err := ledger.OpenWriter(ctx, t.TempDir(), s, ledger.Config{Keeper: ledger.NewCheckpoints(t.TempDir()), WitnessPolicy: []byte(policyText), WitnessTimeout: time.Second, WitnessFailOpen: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +334,8 @@ func TestWriterWitnessFailOpen(t *testing.T) {
 	ws[2].Stop()
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, cp, err := w.Append(actx, []byte("published fail-open"))
+	_, pub, err := w.Append(actx, []byte("published fail-open"))
+	cp := pub.Signed
 	if err != nil {
 		t.Fatalf("Append with the quorum unreachable, fail-open: %v", err)
 	}
