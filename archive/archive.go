@@ -78,7 +78,7 @@ const (
 	// checkpointsDir keeps every checkpoint the log published (see
 	// ledger.Checkpoints).
 	checkpointsDir = "checkpoints"
-	lockFile   = "lock"
+	lockFile       = "lock"
 )
 
 // Config is the archive's exhibit.json.
