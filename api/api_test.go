@@ -139,7 +139,7 @@ func (f *fixture) get(t *testing.T, path string, hdr ...string) (*http.Response,
 
 func (f *fixture) logFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(f.a.Log().Dir(), filepath.FromSlash(rel)))
+	b, err := os.ReadFile(filepath.Join(f.a.Ledger().Dir(), filepath.FromSlash(rel)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func wantJSONError(t *testing.T, resp *http.Response, body []byte, status int) {
 func TestAPI(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	_, cp, err := f.a.Log().Checkpoint(ctx)
+	_, cp, err := f.a.Ledger().Checkpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,14 +524,14 @@ func TestAPI(t *testing.T) {
 		if bytes.Contains(body, []byte("x999")) || bytes.Contains(body, []byte("x31337")) {
 			t.Errorf("a request path leaked into a metric label")
 		}
-		_, cp, err := f.a.Log().Checkpoint(ctx)
+		_, cp, err := f.a.Ledger().Checkpoint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := metricValue(t, body, "exhibit_log_size"); got != float64(cp.Size) {
 			t.Errorf("exhibit_log_size = %v, want %d", got, cp.Size)
 		}
-		fi, err := os.Stat(filepath.Join(f.a.Log().Dir(), "checkpoint"))
+		fi, err := os.Stat(filepath.Join(f.a.Ledger().Dir(), "checkpoint"))
 		if err != nil {
 			t.Fatal(err)
 		}

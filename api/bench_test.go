@@ -172,12 +172,12 @@ func BenchmarkServeTile(b *testing.B) {
 	if len(recs) < layout.TileWidth {
 		b.Fatalf("%d records: no full tile", len(recs))
 	}
-	fsrv := httptest.NewServer(http.FileServer(http.Dir(a.Log().Dir())))
+	fsrv := httptest.NewServer(http.FileServer(http.Dir(a.Ledger().Dir())))
 	defer fsrv.Close()
 	esrv := httptest.NewServer(api.New(a, api.Options{Logger: slog.New(slog.DiscardHandler)}))
 	defer esrv.Close()
 	for _, p := range paths {
-		want, err := os.ReadFile(filepath.Join(a.Log().Dir(), filepath.FromSlash(p[1:])))
+		want, err := os.ReadFile(filepath.Join(a.Ledger().Dir(), filepath.FromSlash(p[1:])))
 		if err != nil {
 			b.Fatal(err)
 		}

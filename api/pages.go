@@ -24,7 +24,10 @@ import (
 	"strings"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -46,7 +49,7 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		if err != nil {
 			return s
 		}
-		return archive.HumanTime(t)
+		return cite.HumanTime(t)
 	},
 	// pct turns a similarity in [0, 1] into a percentage.
 	"pct": func(f float64) float64 { return f * 100 },
@@ -105,7 +108,7 @@ func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, verify.ErrRecordID), errors.Is(err, store.ErrDigest), errors.Is(err, archive.ErrInput):
 		p = errorPage{Status: http.StatusBadRequest, Title: "Bad request", Message: err.Error()}
-	case errors.Is(err, archive.ErrNotFound), errors.Is(err, archive.ErrNoDocument), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
+	case errors.Is(err, archive.ErrNotFound), errors.Is(err, track.ErrNoDocument), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
 		p = errorPage{Status: http.StatusNotFound, Title: "Not found", Message: err.Error()}
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
@@ -116,7 +119,7 @@ func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 
 // recordPage is the data of record.html.
 type recordPage struct {
-	C        *archive.Citation
+	C        *cite.Citation
 	Observed *verify.Observation
 	Claimed  *verify.Claim
 	// Snapshot, Bundle and Proof are the API paths of the snapshot (empty
@@ -152,25 +155,25 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/records/"+canon, http.StatusMovedPermanently)
 		return
 	}
-	rec, err := s.a.Get(ctx, id)
-	if errors.Is(err, archive.ErrNotFound) {
-		// Not a capture: a tracking record, or nothing.
-		s.trackingRecordHTML(w, r, id)
-		return
-	}
+	rec, b, err := s.a.Prove(ctx, id, archive.ProveOptions{})
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	c, _, err := s.a.Cite(ctx, id)
+	if rec.Statement.Capture == nil {
+		s.trackingRecordHTML(w, r, rec)
+		return
+	}
+	cp, err := verify.ParseCheckpoint(b.Checkpoint)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
+	c := cite.New(rec, cp, s.a.Key().VKey)
 	p := recordPage{VKeys: s.vkeys(),
 		C:        c,
-		Observed: rec.Statement.Predicate.Observed,
-		Claimed:  rec.Statement.Predicate.Claimed,
+		Observed: rec.Statement.Capture.Predicate.Observed,
+		Claimed:  rec.Statement.Capture.Predicate.Claimed,
 		Bundle:   "/api/v1/records/" + c.RecordID + "/bundle",
 	}
 	p.Proof = p.Bundle + "?format=tlog-proof"
@@ -186,7 +189,7 @@ type indexPage struct {
 	// Field is what Query was matched against: "", "url", "sha256",
 	// "entity" or "document".
 	Field   string
-	Records []*archive.Record
+	Records []*record.Record
 	// Older is the link to the next page of older records; empty on the
 	// last.
 	Older string

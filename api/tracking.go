@@ -5,7 +5,7 @@ package api
 // https://www.rfc-editor.org/rfc/rfc4287) and their pages.
 //
 //	GET /api/v1/documents                          {"documents": [DocumentSummary...]}
-//	GET /api/v1/documents/{id}                     archive.Document
+//	GET /api/v1/documents/{id}                     track.Document
 //	GET /api/v1/documents/{id}/versions            {"document_id", "versions": [...]}, oldest first
 //	GET /api/v1/versions/{record_id}/text          the version's text, text/markdown
 //	GET /api/v1/diff?from=V1&to=V2                 {"document_id", "from", "to", "summary", "chunks"}
@@ -21,7 +21,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -31,8 +30,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/textdiff"
+	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -94,7 +94,7 @@ type VersionSummary struct {
 	TextPath string `json:"text_path"`
 }
 
-func summarizeVersion(v *archive.VersionInfo) *VersionSummary {
+func summarizeVersion(v *track.VersionInfo) *VersionSummary {
 	if v == nil {
 		return nil
 	}
@@ -105,7 +105,7 @@ func summarizeVersion(v *archive.VersionInfo) *VersionSummary {
 
 // recentChanges counts a document's versions of kind "change" captured at
 // or after since.
-func recentChanges(d *archive.Document, since time.Time) int {
+func recentChanges(d *track.Document, since time.Time) int {
 	n := 0
 	for _, v := range d.Versions {
 		if v.Kind != verify.VersionChange {
@@ -119,7 +119,7 @@ func recentChanges(d *archive.Document, since time.Time) int {
 }
 
 func (s *server) documents(w http.ResponseWriter, r *http.Request) {
-	docs, err := s.a.Documents(r.Context())
+	docs, err := s.tr.Documents(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -141,13 +141,13 @@ func (s *server) documents(w http.ResponseWriter, r *http.Request) {
 
 // lookupDocument returns the document the request's {id} names; on failure
 // it has written the error.
-func (s *server) lookupDocument(w http.ResponseWriter, r *http.Request) (*archive.Document, bool) {
+func (s *server) lookupDocument(w http.ResponseWriter, r *http.Request) (*track.Document, bool) {
 	id := r.PathValue("id")
 	if err := verify.CheckDocumentID(id); err != nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("%s: %s", archive.ErrNoDocument, err))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("%s: %s", track.ErrNoDocument, err))
 		return nil, false
 	}
-	d, err := s.a.Document(r.Context(), id)
+	d, err := s.tr.Document(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, false
@@ -158,7 +158,7 @@ func (s *server) lookupDocument(w http.ResponseWriter, r *http.Request) (*archiv
 func (s *server) document(w http.ResponseWriter, r *http.Request) {
 	if d, ok := s.lookupDocument(w, r); ok {
 		if d.Versions == nil {
-			d.Versions = []*archive.VersionInfo{}
+			d.Versions = []*track.VersionInfo{}
 		}
 		writeJSON(w, d)
 	}
@@ -170,26 +170,26 @@ func (s *server) versions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := struct {
-		Document string                 `json:"document_id"`
-		Versions []*archive.VersionInfo `json:"versions"`
+		Document string               `json:"document_id"`
+		Versions []*track.VersionInfo `json:"versions"`
 	}{d.ID, d.Versions}
 	if out.Versions == nil {
-		out.Versions = []*archive.VersionInfo{}
+		out.Versions = []*track.VersionInfo{}
 	}
 	writeJSON(w, out)
 }
 
 // version returns a version record and its text, checked against the
 // digest the version signs.
-func (s *server) version(r *http.Request, id string) (*archive.TrackRecord, []byte, error) {
-	return s.a.VersionText(r.Context(), id)
+func (s *server) version(r *http.Request, id string) (*record.Record, []byte, error) {
+	return s.tr.VersionText(r.Context(), id)
 }
 
 // versionText serves a version's text. Its bytes never change (the version
 // signs their SHA-256, the ETag), so it is cached as immutable.
 func (s *server) versionText(w http.ResponseWriter, r *http.Request) {
 	v, text, err := s.version(r, r.PathValue("id"))
-	if errors.Is(err, archive.ErrNotVersion) {
+	if errors.Is(err, track.ErrNotVersion) {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
@@ -198,11 +198,11 @@ func (s *server) versionText(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", v.Entry.Version.Predicate.Text.MediaType)
+	h.Set("Content-Type", v.Statement.Version.Predicate.Text.MediaType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Cache-Control", cacheImmutable)
-	h.Set("ETag", `"`+v.Entry.Version.Predicate.Text.SHA256+`"`)
+	h.Set("ETag", `"`+v.Statement.Version.Predicate.Text.SHA256+`"`)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(text))
 }
 
@@ -228,14 +228,14 @@ type Diff struct {
 	Chunks   []textdiff.Chunk `json:"chunks"`
 }
 
-func diffVersion(v *archive.TrackRecord) DiffVersion {
-	p := &v.Entry.Version.Predicate
-	return DiffVersion{RecordID: v.RecordID, Number: p.Number, Kind: p.Kind, CapturedAt: p.Snapshot.CapturedAt, SHA256: p.Text.SHA256}
+func diffVersion(v *record.Record) DiffVersion {
+	p := &v.Statement.Version.Predicate
+	return DiffVersion{RecordID: v.ID, Number: p.Number, Kind: p.Kind, CapturedAt: p.Snapshot.CapturedAt, SHA256: p.Text.SHA256}
 }
 
 func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var recs [2]*archive.TrackRecord
+	var recs [2]*record.Record
 	var texts [2][]byte
 	for i, name := range []string{"from", "to"} {
 		id := q.Get(name)
@@ -244,7 +244,7 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v, text, err := s.version(r, id)
-		if errors.Is(err, archive.ErrNotVersion) {
+		if errors.Is(err, track.ErrNotVersion) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s=%s: %v", name, id, err))
 			return
 		}
@@ -254,8 +254,8 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 		}
 		recs[i], texts[i] = v, text
 	}
-	if recs[0].Document != recs[1].Document {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("from is a version of %s, to of %s: both must be versions of the same document", recs[0].Document, recs[1].Document))
+	if recs[0].DocumentID != recs[1].DocumentID {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("from is a version of %s, to of %s: both must be versions of the same document", recs[0].DocumentID, recs[1].DocumentID))
 		return
 	}
 	chunks, err := s.diffs.words(r.Context(), recs[0], recs[1], texts[0], texts[1])
@@ -268,17 +268,17 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ins, del := textdiff.Stats(chunks)
-	writeJSON(w, Diff{Document: recs[0].Document, From: diffVersion(recs[0]), To: diffVersion(recs[1]),
+	writeJSON(w, Diff{Document: recs[0].DocumentID, From: diffVersion(recs[0]), To: diffVersion(recs[1]),
 		Summary: textdiff.Summary(chunks), Inserted: ins, Deleted: del, Chunks: chunks})
 }
 
-// parseSince reads a since= value (see archive.ParseSince); empty means
+// parseSince reads a since= value (see track.ParseSince); empty means
 // def before now.
 func parseSince(v string, now time.Time, def time.Duration) (time.Time, error) {
 	if v == "" {
 		return now.Add(-def), nil
 	}
-	t, err := archive.ParseSince(v, now)
+	t, err := track.ParseSince(v, now)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("since=%w", err)
 	}
@@ -287,7 +287,7 @@ func parseSince(v string, now time.Time, def time.Duration) (time.Time, error) {
 
 // ChangeInfo is one change in GET /api/v1/changes.
 type ChangeInfo struct {
-	*archive.Change
+	*track.Change
 	// Summary counts the words the change inserted and deleted.
 	Summary string `json:"summary"`
 	// Diff, Text and Page are the paths of the change's diff against the
@@ -298,7 +298,7 @@ type ChangeInfo struct {
 }
 
 // changeInfos adds to each change its diff summary and links.
-func (s *server) changeInfos(r *http.Request, changes []*archive.Change) ([]ChangeInfo, error) {
+func (s *server) changeInfos(r *http.Request, changes []*track.Change) ([]ChangeInfo, error) {
 	out := make([]ChangeInfo, 0, len(changes))
 	for _, c := range changes {
 		summary, err := s.diffs.summary(r, s, c.Previous, c.Version)
@@ -322,7 +322,7 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	cs, err := s.a.Changes(r.Context(), since, q.Get("entity"))
+	cs, err := s.tr.Changes(r.Context(), since, q.Get("entity"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -376,7 +376,7 @@ type atomEntry struct {
 // relative to the feed.
 func (s *server) changesFeed(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	cs, err := s.a.Changes(r.Context(), now.Add(-feedWindow), "")
+	cs, err := s.tr.Changes(r.Context(), now.Add(-feedWindow), "")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -430,34 +430,6 @@ func (s *server) changesFeed(w http.ResponseWriter, r *http.Request) {
 	w.Write(buf.Bytes())
 }
 
-// TrackingInfo is the body of GET /api/v1/records/{id} for a tracking
-// record (a declaration, version, extraction, provision or provision
-// status): its statement as logged, and where its bundle is.
-type TrackingInfo struct {
-	RecordID string `json:"record_id"`
-	Index    uint64 `json:"index"`
-	// Kind is "declaration", "version", "extraction", "provision" or
-	// "provision-status".
-	Kind      string `json:"kind"`
-	Document  string `json:"document_id"`
-	Statement any    `json:"statement"`
-	// Bundle and Page are the paths of its evidence bundle and of the
-	// document's page.
-	Bundle string `json:"bundle"`
-	Page   string `json:"page"`
-}
-
-func (s *server) trackingRecord(w http.ResponseWriter, r *http.Request, id string) {
-	t, err := s.a.GetTracking(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, TrackingInfo{RecordID: t.RecordID, Index: t.Index, Kind: t.Kind, Document: t.Document,
-		Statement: t.Entry.Statement(), Bundle: "/api/v1/records/" + t.RecordID + "/bundle",
-		Page: "/documents/" + t.Document})
-}
-
 // The pages.
 
 // documentsPage is the data of documents.html.
@@ -466,7 +438,7 @@ type documentsPage struct {
 }
 
 func (s *server) documentsHTML(w http.ResponseWriter, r *http.Request) {
-	docs, err := s.a.Documents(r.Context())
+	docs, err := s.tr.Documents(r.Context())
 	if err != nil {
 		s.failPage(w, r, err)
 		return
@@ -485,7 +457,7 @@ func (s *server) documentsHTML(w http.ResponseWriter, r *http.Request) {
 
 // documentPage is the data of document.html.
 type documentPage struct {
-	D *archive.Document
+	D *track.Document
 	// Recent is the changes in the last 30 days.
 	Recent int
 	// Timeline is the versions, newest first.
@@ -497,8 +469,8 @@ type documentPage struct {
 // timelineVersion is a version on a document page, with its diff against
 // the version before it.
 type timelineVersion struct {
-	V         *archive.VersionInfo
-	Previous  *archive.VersionInfo
+	V         *track.VersionInfo
+	Previous  *track.VersionInfo
 	Diff      []textdiff.Chunk
 	Summary   string
 	TextPath  string
@@ -511,18 +483,18 @@ type timelineVersion struct {
 func (s *server) documentHTML(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := verify.CheckDocumentID(id); err != nil {
-		s.failPage(w, r, fmt.Errorf("%w: %s", archive.ErrNoDocument, err))
+		s.failPage(w, r, fmt.Errorf("%w: %s", track.ErrNoDocument, err))
 		return
 	}
-	d, err := s.a.Document(r.Context(), id)
+	d, err := s.tr.Document(r.Context(), id)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
 	p := documentPage{D: d, Recent: recentChanges(d, time.Now().Add(-recentWindow)), Numbers: map[string]int{}}
 	var prevText []byte
-	var prev *archive.VersionInfo
-	var prevRec *archive.TrackRecord
+	var prev *track.VersionInfo
+	var prevRec *record.Record
 	for _, v := range d.Versions {
 		p.Numbers[v.RecordID] = v.Number
 		vr, text, err := s.version(r, v.RecordID)
@@ -554,7 +526,7 @@ func (s *server) documentHTML(w http.ResponseWriter, r *http.Request) {
 
 // trackingRecordPage is the data of tracking.html.
 type trackingRecordPage struct {
-	T *archive.TrackRecord
+	T *record.Record
 	E *verify.Entry
 	// Statement is the statement, indented JSON.
 	Statement string
@@ -565,19 +537,10 @@ type trackingRecordPage struct {
 }
 
 // trackingRecordHTML serves the page of a tracking record.
-func (s *server) trackingRecordHTML(w http.ResponseWriter, r *http.Request, id string) {
-	t, err := s.a.GetTracking(r.Context(), id)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	st, err := json.MarshalIndent(t.Entry.Statement(), "", "  ")
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	p := trackingRecordPage{T: t, E: t.Entry, Statement: string(st), VKey: s.a.Key().VKey, VKeys: s.vkeys(),
-		Bundle: "/api/v1/records/" + t.RecordID + "/bundle"}
+func (s *server) trackingRecordHTML(w http.ResponseWriter, r *http.Request, t *record.Record) {
+	st := verify.IndentStatement(t.Payload)
+	p := trackingRecordPage{T: t, E: t.Statement, Statement: string(st), VKey: s.a.Key().VKey, VKeys: s.vkeys(),
+		Bundle: "/api/v1/records/" + t.ID + "/bundle"}
 	p.Proof = p.Bundle + "?format=tlog-proof"
 	s.renderPage(w, r, http.StatusOK, "tracking.html", p)
 }
@@ -609,8 +572,8 @@ func newDiffer() *differ {
 
 // words returns the word diff of two versions' texts, or an error wrapping
 // textdiff.ErrTooLarge.
-func (d *differ) words(ctx context.Context, from, to *archive.TrackRecord, a, b []byte) ([]textdiff.Chunk, error) {
-	e, err := d.get(ctx, from.RecordID, to.RecordID, func() ([]byte, []byte, error) { return a, b, nil })
+func (d *differ) words(ctx context.Context, from, to *record.Record, a, b []byte) ([]textdiff.Chunk, error) {
+	e, err := d.get(ctx, from.ID, to.ID, func() ([]byte, []byte, error) { return a, b, nil })
 	if err != nil {
 		return nil, err
 	}

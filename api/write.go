@@ -50,6 +50,8 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -143,6 +145,7 @@ func refusePrivate(network, address string, _ syscall.RawConn) error {
 // writeAPI serves the write routes.
 type writeAPI struct {
 	s              *server
+	in             *ingest.Ingester
 	tokens         *Tokens
 	fetch          capture.Options
 	maxUpload      int64
@@ -155,6 +158,7 @@ type writeAPI struct {
 func newWriteAPI(s *server, o Options) *writeAPI {
 	w := &writeAPI{
 		s:         s,
+		in:        ingest.New(s.a),
 		tokens:    o.Tokens,
 		fetch:     o.Fetch,
 		maxUpload: o.MaxUploadBytes,
@@ -242,7 +246,7 @@ type captureRequest struct {
 
 // WriteResult is the body of a write route's answer.
 type WriteResult struct {
-	Record *archive.Record `json:"record"`
+	Record *RecordInfo `json:"record"`
 	// Bundle is the record's evidence bundle (BundleMediaType) as JSON.
 	Bundle json.RawMessage `json:"bundle"`
 }
@@ -273,7 +277,7 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("url %q: want an absolute http or https URL", req.URL))
 		return
 	}
-	rec, err := wa.s.a.Capture(r.Context(), req.URL, archive.CaptureOptions{
+	rec, err := wa.in.Capture(r.Context(), req.URL, ingest.CaptureOptions{
 		Entity: req.Entity, Document: req.Document, Fetch: wa.fetch,
 	})
 	if err != nil {
@@ -359,7 +363,7 @@ func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `missing the field "url" (the claimed URL)`)
 		return
 	}
-	o := archive.FileOptions{Entity: fields["entity"], Document: fields["document"], URL: fields["url"], MediaType: fields["media_type"]}
+	o := ingest.FileOptions{Entity: fields["entity"], Document: fields["document"], URL: fields["url"], MediaType: fields["media_type"]}
 	if v := fields["fetched_at"]; v != "" {
 		t, err := verify.ParseTime(v)
 		if err != nil {
@@ -368,7 +372,7 @@ func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		o.FetchedAt = t
 	}
-	rec, err := wa.s.a.CaptureFile(r.Context(), file, o)
+	rec, err := wa.in.File(r.Context(), file, o)
 	if err != nil {
 		wa.fail(w, r, err)
 		return
@@ -449,24 +453,29 @@ func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	wa.s.fail(w, r, err)
 }
 
-// created answers 201 with the record and its bundle.
-func (wa *writeAPI) created(w http.ResponseWriter, r *http.Request, rec *archive.Record) {
-	wa.s.metrics.captures.WithLabelValues(rec.Statement.Predicate.Method, rec.Outcome).Inc()
-	_, b, err := wa.s.a.Prove(r.Context(), rec.RecordID)
+// created answers 201 with the record and its bundle, both from what the
+// write path returned: nothing is read back but the inclusion proof's
+// tiles.
+func (wa *writeAPI) created(w http.ResponseWriter, r *http.Request, rec *record.Record) {
+	wa.s.metrics.captures.WithLabelValues(rec.Method, rec.Outcome).Inc()
+	b, err := wa.s.a.Bundle(r.Context(), rec, archive.ProveOptions{})
 	if err != nil {
 		wa.s.fail(w, r, err)
 		return
 	}
-	out := *rec
-	out.Bundle = "/api/v1/records/" + rec.RecordID + "/bundle"
+	info, err := wa.s.recordInfo(rec, b)
+	if err != nil {
+		wa.s.fail(w, r, err)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Location", "/api/v1/records/"+rec.RecordID)
+	h.Set("Location", "/api/v1/records/"+rec.ID)
 	w.WriteHeader(http.StatusCreated)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(WriteResult{Record: &out, Bundle: b.Marshal()})
+	enc.Encode(WriteResult{Record: info, Bundle: b.Marshal()})
 }
 
 // rateLimiter is a token bucket per key: each holds up to burst requests

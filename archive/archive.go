@@ -1,7 +1,12 @@
-// Package archive is exhibit's capture pipeline: it fetches or receives a
-// document, stores its bytes in a content-addressed snapshot store, signs an
-// in-toto statement about it, appends that statement to the archive's
-// transparency log (package ledger), and indexes and cites the record.
+// Package archive is an exhibit archive: its lifecycle (Init, Open,
+// Close, its keys and store), its one write path and its read path. Every
+// record enters through [Archive.Submit] and [Archive.Await] (or
+// [Archive.Log]): a statement is checked, signed, appended to the
+// transparency log (package ledger), published by a checkpoint that is kept
+// for good, indexed, and handed back as a [record.Record]. Every record
+// leaves through [Archive.Get], [Archive.Prove] and [Archive.Search], which
+// read and never write. Documents come in through package ingest; tracking,
+// audit, citations and evidence packages build on this package.
 //
 // An archive is a directory:
 //
@@ -10,17 +15,24 @@
 //	witness-policy.txt  the witnesses and quorum (C2SP tlog-policy), if any
 //	tsa-roots.pem  the time-stamping authority's certificate chain, if any
 //	log/           the Tessera POSIX log (C2SP tlog-tiles layout: checkpoint, tile/)
-//	log/timestamps/<tree size>.tsr  RFC 3161 tokens over checkpoint bodies
+//	checkpoints/   every checkpoint the log published, and its RFC 3161 token (see ledger.Checkpoints)
 //	objects/       the snapshot store (package store): sha256/<2 hex>/<64 hex>
-//	bundles/       one evidence bundle per record, <record ID>.json, written at capture
-//	index.db       the SQLite index (package index), rebuildable from the log
+//	index.db       the SQLite index (package index), rebuildable from the log and checkpoints/
 //	lock           held (flock) by the one process allowed to write
 //
+// The evidence is the log, the kept checkpoints with their tokens, and the
+// objects; everything else is derived and can be deleted and rebuilt
+// (exhibit reindex). Evidence bundles are computed on demand (Prove). An
+// archive of format 1 also holds bundles/<record ID>.json and
+// log/timestamps/: Open for writing upgrades it (see Upgrade), recovering
+// the checkpoints and tokens they hold; they are then left as they are.
+//
 // Ordering guarantees: a snapshot is durable (fsynced and renamed into
-// place) before its statement is signed and appended; a capture is
-// acknowledged only after the log has published a checkpoint covering its
-// entry. A second process that tries to write the same archive is refused
-// with ErrLocked.
+// place) before its statement is signed and appended; a record is
+// acknowledged (Await returns it) only once a kept checkpoint (durable,
+// with its witnesses' cosignatures) covers its entry and the record is
+// indexed. A second process that tries to write the same archive is
+// refused with ErrLocked.
 //
 // The statement format is specified in package verify and docs/FORMATS.md.
 // Specifications followed: in-toto Statement v1
@@ -46,13 +58,13 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/durable"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -65,14 +77,17 @@ func init() {
 	}
 }
 
-// FormatVersion is the version of the archive directory layout.
-const FormatVersion = 1
+// FormatVersion is the version of the archive directory layout. Format 1
+// kept only the latest checkpoint, and one bundle file per record; format
+// 2 keeps every checkpoint (checkpoints/) and makes bundles on demand.
+const FormatVersion = 2
 
 const (
 	configFile = "exhibit.json"
 	keyFile    = "key.pem"
 	logDir     = "log"
 	objectsDir = "objects"
+	// bundlesDir held a bundle file per record, in format 1.
 	bundlesDir = "bundles"
 	indexFile  = "index.db"
 	// checkpointsDir keeps every checkpoint the log published (see
@@ -254,9 +269,6 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(dir, bundlesDir), 0o755); err != nil {
-		return nil, err
-	}
 	if policy != nil {
 		if err := WriteFileAtomic(filepath.Join(dir, witnessPolicyFile), policy, 0o644); err != nil {
 			return nil, err
@@ -274,7 +286,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err := w.Close(ctx); err != nil {
 		return nil, err
 	}
-	ix, err := index.Open(ctx, filepath.Join(dir, indexFile), false)
+	ix, err := index.Open(ctx, filepath.Join(dir, indexFile), index.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -329,8 +341,8 @@ func ReadConfig(dir string) (*Config, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
-	if c.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("%s: archive format version %d, this exhibit reads %d", dir, c.FormatVersion, FormatVersion)
+	if c.FormatVersion != FormatVersion && c.FormatVersion != 1 {
+		return nil, fmt.Errorf("%s: archive format version %d, this exhibit reads %d (and upgrades 1)", dir, c.FormatVersion, FormatVersion)
 	}
 	return &c, nil
 }
@@ -419,33 +431,28 @@ type Archive struct {
 	store  store.Store
 	index  *index.Index
 	reader *ledger.Reader
-	// kept holds every checkpoint the log published.
-	kept *ledger.Checkpoints
+	// kept holds every checkpoint the log published, and their tokens.
+	kept  *ledger.Checkpoints
+	log   *slog.Logger
+	trust *trust
 	// Set only when opened for writing.
-	signer *ledger.Signer
-	writer *ledger.Writer
-	lock   *dirLock
-	log    *slog.Logger
-	trust  *trust
-	// importing serialises imports of the same document.
-	importing keyedMutex
-	// declaring serialises declarations; tracking serialises the versions
-	// and provisions of each tracked document.
-	declaring sync.Mutex
-	tracking  keyedMutex
-	// opened caches the tracking statements whose signatures were checked.
-	opened entryCache
-	// late completes captures whose witnesses' quorum came after their
-	// caller stopped waiting (finishLater), until lateCtx ends at Close.
-	late       sync.WaitGroup
-	lateCtx    context.Context
-	lateCancel context.CancelFunc
+	signer  *ledger.Signer
+	writer  *ledger.Writer
+	lock    *dirLock
+	follow  *follower
+	stamper *stamper
+	stop    context.CancelFunc // stops the follower and the stamper
 }
+
+// ErrReadOnly is returned by the write path of an archive opened for
+// reading.
+var ErrReadOnly = errors.New("archive opened read-only")
 
 // OpenOptions configure Open.
 type OpenOptions struct {
 	// Write opens the archive for appending: it takes the write lock,
-	// loads the signing key and starts the log appender.
+	// loads the signing key and starts the log appender. An archive of an
+	// earlier format is upgraded first.
 	Write bool
 	// Lock takes the write lock without opening for writing, so that no
 	// other process changes the archive meanwhile (for an audit).
@@ -453,10 +460,11 @@ type OpenOptions struct {
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Ledger tunes the log appender. Its witness policy and fail-open
-	// setting come from the archive's configuration.
+	// setting come from the archive's configuration, its keeper is the
+	// archive's.
 	Ledger ledger.Config
-	// WitnessWait bounds how long, failing closed, a capture waits for a
-	// checkpoint with the witness quorum before it returns a
+	// WitnessWait bounds how long, failing closed, a record waits for a
+	// checkpoint with the witness quorum before Await returns a
 	// *NoQuorumError. Default 30s.
 	WitnessWait time.Duration
 	// TSATimeout bounds each request to the time-stamping authority.
@@ -467,9 +475,15 @@ type OpenOptions struct {
 	TSARetryInterval time.Duration
 }
 
-// Open opens the archive in dir. Opened for writing, it first brings the
-// index up to date with the log (after a crash, the log may hold entries
-// the index has not seen).
+// ErrUpgrade is returned by Open, for reading, of an archive of an earlier
+// format: opening it for writing once upgrades it.
+var ErrUpgrade = errors.New("the archive is of an earlier format: open it for writing once (exhibit upgrade) to upgrade it")
+
+// Open opens the archive in dir. Opened for writing, it upgrades an
+// archive of an earlier format, then brings the index up to date with the
+// log (after a crash, the log may hold entries, and checkpoints/ kept
+// checkpoints, the index has not seen) before it returns. Opened for
+// reading, it takes no lock and writes nothing.
 func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
@@ -480,7 +494,6 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
 	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger, kept: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))}
-	a.lateCtx, a.lateCancel = context.WithCancel(context.Background())
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -495,55 +508,86 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 			return nil, err
 		}
 	}
+	if cfg.FormatVersion != FormatVersion {
+		if !o.Write {
+			return nil, fmt.Errorf("%s: format %d: %w", dir, cfg.FormatVersion, ErrUpgrade)
+		}
+		if err := upgrade(ctx, dir, cfg, keys, a.log); err != nil {
+			return nil, fmt.Errorf("upgrading %s from format %d: %w", dir, cfg.FormatVersion, err)
+		}
+	}
 	if a.store, err = openStore(ctx, dir, cfg.Store); err != nil {
 		return nil, err
 	}
-	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), !o.Write && !o.Lock); err != nil {
+	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write}); err != nil {
 		return nil, err
 	}
 	if a.trust, err = loadTrust(dir, cfg, o.TSATimeout, o.WitnessWait); err != nil {
 		return nil, err
 	}
-	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.policyText, a.trust.failOpen
 	a.reader = ledger.NewReader(filepath.Join(dir, logDir), keys...)
 	if o.Write {
-		if fs, ok := a.store.(*store.FS); ok {
-			fs.CleanTemp()
-		}
-		if a.signer, err = cfg.loadSigners(ctx, dir); err != nil {
+		if err := a.openWriter(ctx, o); err != nil {
 			return nil, err
 		}
-		o.Ledger.Keys = keys[1:]
-		o.Ledger.Keeper = a.kept
-		if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(dir, logDir), a.signer, o.Ledger); err != nil {
-			return nil, err
-		}
-		a.reader = a.writer.Reader
-		if err := a.catchUp(ctx); err != nil {
-			return nil, err
-		}
-		a.startRetry(o.TSARetryInterval)
 	}
 	ok = true
 	return a, nil
 }
 
-// Close flushes the log (every accepted entry gets a published checkpoint)
-// and releases the archive.
+// openWriter loads the signing keys, starts the follower that indexes
+// what the log publishes and the stamper that time-stamps it, opens the
+// log for appending and catches up with it.
+func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
+	var err error
+	if fs, ok := a.store.(*store.FS); ok {
+		fs.CleanTemp()
+	}
+	if a.signer, err = a.cfg.loadSigners(ctx, a.dir); err != nil {
+		return err
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop = stop
+	a.follow = newFollower(a)
+	a.stamper = newStamper(a, o.TSARetryInterval)
+	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.policyText, a.trust.failOpen
+	o.Ledger.Keys = a.keys[1:]
+	o.Ledger.Keeper = keeper{a}
+	if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, o.Ledger); err != nil {
+		return err
+	}
+	a.reader = a.writer.Reader
+	if err := a.catchUp(ctx); err != nil {
+		return err
+	}
+	a.follow.start(bg)
+	a.stamper.start(bg)
+	return nil
+}
+
+// Close flushes the log (every accepted entry gets a kept checkpoint and
+// is indexed) and releases the archive.
 func (a *Archive) Close(ctx context.Context) error {
 	var errs []error
-	a.stopRetry()
-	if a.lateCancel != nil {
-		a.lateCancel()
-		a.late.Wait()
-	}
 	if a.writer != nil {
-		err := a.writer.Close(ctx)
-		errs = append(errs, err)
-		if err == nil {
-			errs = append(errs, a.markIndexed(ctx))
+		errs = append(errs, a.writer.Close(ctx))
+		if a.follow != nil && errs[0] == nil {
+			errs = append(errs, a.follow.flush(ctx))
+		}
+		if a.stamper != nil {
+			a.stamper.drain(ctx)
 		}
 		a.writer = nil
+	}
+	if a.stop != nil {
+		a.stop()
+		if a.follow != nil {
+			a.follow.wait()
+		}
+		if a.stamper != nil {
+			a.stamper.wait()
+		}
+		a.stop = nil
 	}
 	if a.index != nil {
 		errs = append(errs, a.index.Close())
@@ -572,8 +616,15 @@ func (a *Archive) Keys() verify.Keyring { return a.keys }
 // Store returns the snapshot store.
 func (a *Archive) Store() store.Store { return a.store }
 
-// Log returns a reader of the archive's log.
-func (a *Archive) Log() *ledger.Reader { return a.reader }
+// Index returns the archive's index, to query it (its writer is the
+// archive's).
+func (a *Archive) Index() *index.Index { return a.index }
+
+// Logger returns the logger the archive was opened with.
+func (a *Archive) Logger() *slog.Logger { return a.log }
+
+// Ledger returns a reader of the archive's log (its tiles and entries).
+func (a *Archive) Ledger() *ledger.Reader { return a.reader }
 
 // dirLock is an flock(2) held on the archive's lock file.
 type dirLock struct{ f *os.File }
@@ -603,44 +654,9 @@ func (l *dirLock) release() {
 	l.f.Close()
 }
 
-// writeBundle writes a bundle file atomically but without fsync: a bundle
-// is derived from the log and the index, which are durable, and one that is
-// missing or damaged is rewritten by exhibit reindex (and a missing one by
-// the next writer, see catchUp).
-func writeBundle(path string, b *verify.Bundle) error {
-	return writeFile(path, b.Marshal(), 0o644, false)
-}
-
-// WriteFileAtomic writes data to a temporary file beside path, fsyncs it
-// and renames it over path, so that path holds either its old or its new
-// content, durably.
+// WriteFileAtomic writes data to a temporary file beside path, fsyncs it,
+// renames it over path and fsyncs the directory, so that path holds either
+// its old or its new content, durably (see durable.WriteFile).
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return writeFile(path, data, perm, true)
-}
-
-// writeFile writes data to a temporary file beside path, fsyncs it if sync
-// is set, and renames it over path, so that path is never seen torn by a
-// running system.
-func writeFile(path string, data []byte, perm os.FileMode, sync bool) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	err = tmp.Chmod(perm)
-	if err == nil {
-		_, err = tmp.Write(data)
-	}
-	if err == nil && sync {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return durable.WriteFile(path, data, perm)
 }

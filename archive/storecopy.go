@@ -8,7 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
+
+	"github.com/exhibit-archive/exhibit/archive/internal/par"
 
 	"github.com/exhibit-archive/exhibit/archive/store"
 )
@@ -142,7 +143,7 @@ func (a *Archive) CopyStore(ctx context.Context, to StoreConfig, o CopyOptions) 
 
 	// Copy.
 	var done uint64
-	forEach(ctx, digests, o.Concurrency, func(d string) copyResult {
+	par.ForEach(ctx, digests, o.Concurrency, func(d string) copyResult {
 		return a.copyObject(ctx, dst, d)
 	}, func(r copyResult) {
 		switch {
@@ -168,8 +169,8 @@ func (a *Archive) CopyStore(ctx context.Context, to StoreConfig, o CopyOptions) 
 
 	// Verify: re-read everything from the destination.
 	done = 0
-	forEach(ctx, digests, o.Concurrency, func(d string) *Problem {
-		err := rehash(ctx, dst, d)
+	par.ForEach(ctx, digests, o.Concurrency, func(d string) *Problem {
+		err := store.Check(ctx, dst, d)
 		switch {
 		case err == nil:
 			return nil
@@ -274,41 +275,6 @@ func (a *Archive) copyObject(ctx context.Context, dst store.Store, d string) cop
 	return copyResult{existed: obj.Existed, size: obj.Size}
 }
 
-// forEach runs f on every item with n workers and calls collect with
-// each result, from the calling goroutine, in the order they finish. Once
-// ctx ends, the remaining items are not handed out.
-func forEach[T, R any](ctx context.Context, items []T, n int, f func(T) R, collect func(R)) {
-	jobs := make(chan T)
-	results := make(chan R)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				results <- f(d)
-			}
-		}()
-	}
-	go func() {
-		defer func() {
-			close(jobs)
-			wg.Wait()
-			close(results)
-		}()
-		for _, d := range items {
-			select {
-			case jobs <- d:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for r := range results {
-		collect(r)
-	}
-}
-
 // syncDir makes the entries of dir (a rename into it) durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -317,4 +283,14 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Problem is one thing found wrong with an object, a file or an entry,
+// by CopyStore or by an audit (package audit).
+type Problem struct {
+	// Kind says what is wrong, e.g. "corrupt", "missing", "store".
+	Kind string `json:"kind"`
+	// Where names the entry ("entry 12"), object (its digest) or file.
+	Where  string `json:"where"`
+	Detail string `json:"detail"`
 }

@@ -3,20 +3,18 @@ package archive
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -28,10 +26,6 @@ import (
 const (
 	witnessPolicyFile = "witness-policy.txt"
 	tsaRootsFile      = "tsa-roots.pem"
-	// timestampsDir, under the log directory, holds <tree size>.tsr: the
-	// DER TimeStampResp over the body of the checkpoint of that size, and
-	// <tree size>.pending for a checkpoint whose token is still to fetch.
-	timestampsDir = "timestamps"
 )
 
 // WitnessConfig is the "witness" member of exhibit.json.
@@ -159,14 +153,6 @@ type trust struct {
 
 	tsa      *ledger.TSAClient
 	tsaRoots []byte
-
-	stamping keyedMutex // by tree size
-	// failedAt is when the TSA last failed (Unix nanoseconds); captures do
-	// not ask it again for tsaBackoff, the retry loop does.
-	failedAt  atomic.Int64
-	pendingMu sync.Mutex
-	stop      context.CancelFunc
-	done      chan struct{}
 }
 
 // loadTrust reads the policy and TSA roots the configuration names.
@@ -263,60 +249,6 @@ func (e *NoQuorumError) Error() string {
 
 func (e *NoQuorumError) Unwrap() error { return ErrNoQuorum }
 
-// finishLater, for a wait that ended with a *NoQuorumError, names the
-// entry's record in the error and completes it in the background: f waits
-// without the witness bound for the checkpoint that publishes the entry
-// (once the witnesses cosign), then writes its bundle and indexes it, so
-// that a long-running writer (exhibit serve) serves it. Close stops the
-// wait; the next writer to open the archive indexes what was left.
-func (a *Archive) finishLater(err error, entry []byte, f func(context.Context) error) {
-	var nq *NoQuorumError
-	if !errors.As(err, &nq) {
-		return
-	}
-	if nq.RecordID == "" {
-		nq.RecordID = verify.RecordID(entry)
-	}
-	a.late.Add(1)
-	go func() {
-		defer a.late.Done()
-		if err := f(a.lateCtx); err != nil && a.lateCtx.Err() == nil {
-			a.log.Error("publishing a record after its witnesses came back", "record", verify.RecordID(entry), "err", err)
-		}
-	}()
-}
-
-// wait is writer.Wait, bounded by the witness wait when witnessing fails
-// closed, so that a missing quorum is a clear error rather than a long
-// wait.
-func (a *Archive) wait(ctx context.Context, p *ledger.Pending) (uint64, []byte, error) {
-	if a.trust.policy == nil || a.trust.failOpen {
-		return a.waitKept(ctx, p)
-	}
-	wctx, cancel := context.WithTimeout(ctx, a.trust.witnessWait)
-	defer cancel()
-	idx, cp, err := a.waitKept(wctx, p)
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return 0, nil, &NoQuorumError{Quorum: a.trust.policy.Quorum, Waited: a.trust.witnessWait, Witnesses: probeWitnesses(ctx, a.trust.policy)}
-	}
-	return idx, cp, err
-}
-
-// waitKept is writer.Wait, returning the signed checkpoint the entry was
-// first published with.
-func (a *Archive) waitKept(ctx context.Context, p *ledger.Pending) (uint64, []byte, error) {
-	idx, pub, err := a.writer.Wait(ctx, p)
-	if err != nil {
-		return 0, nil, err
-	}
-	if pub.Signed == nil {
-		if pub.Signed, err = a.kept.Get(ctx, pub.Size); err != nil {
-			return 0, nil, err
-		}
-	}
-	return idx, pub.Signed, nil
-}
-
 // probeWitnesses asks each witness of p with a URL for anything (GET of
 // its add-checkpoint endpoint, which it refuses with 405), to tell the
 // unreachable ones from those that answer.
@@ -350,6 +282,19 @@ func probeWitnesses(ctx context.Context, p *verify.Policy) []WitnessProbe {
 // has none.
 func (a *Archive) WitnessPolicy() []byte { return a.trust.policyText }
 
+// Policy returns the archive's witness policy, parsed, or nil when it has
+// none.
+func (a *Archive) Policy() *verify.Policy { return a.trust.policy }
+
+// TSATrust returns the trust anchors of the archive's time-stamping
+// authority, or nil when it has none.
+func (a *Archive) TSATrust() *verify.TimestampOptions {
+	if a.trust.tsa == nil {
+		return nil
+	}
+	return &a.trust.tsa.Trust
+}
+
 // WitnessFailOpen reports whether the archive publishes checkpoints without
 // its witnesses' quorum when they cannot give it (init --witness-fail-open).
 func (a *Archive) WitnessFailOpen() bool { return a.trust.failOpen }
@@ -362,240 +307,236 @@ func (a *Archive) TSARoots() []byte { return a.trust.tsaRoots }
 var ErrNoTimestamp = errors.New("no time-stamp token for that checkpoint")
 
 // Timestamp returns the stored RFC 3161 token (a DER TimeStampResp) of the
-// checkpoint of the given tree size, or an error wrapping ErrNoTimestamp.
-// The token is the archive's own file, checked when it was fetched; a
-// verifier checks it again against the checkpoint.
-func (a *Archive) Timestamp(size uint64) ([]byte, error) {
-	b, err := os.ReadFile(a.tsrPath(size))
-	if errors.Is(err, fs.ErrNotExist) {
+// kept checkpoint of the given tree size, or an error wrapping
+// ErrNoTimestamp. The token was checked when it was stored; a verifier
+// checks it again against the checkpoint.
+func (a *Archive) Timestamp(ctx context.Context, size uint64) ([]byte, error) {
+	b, err := a.kept.Timestamp(ctx, size)
+	if errors.Is(err, ledger.ErrNotKept) {
 		return nil, fmt.Errorf("tree size %d: %w", size, ErrNoTimestamp)
 	}
 	return b, err
 }
 
-func (a *Archive) tsrPath(size uint64) string {
-	return filepath.Join(a.dir, logDir, timestampsDir, strconv.FormatUint(size, 10)+".tsr")
+// stamper time-stamps every checkpoint the archive keeps (but the empty
+// tree's) with the archive's RFC 3161 authority, and stores each token
+// beside its checkpoint (ledger.Checkpoints.PutTimestamp), once. A
+// checkpoint is asked for as soon as it is kept; while the authority
+// fails, the checkpoints kept meanwhile are asked for again every retry
+// interval. Nothing else is ever rewritten: bundles made afterwards carry
+// the token.
+type stamper struct {
+	a        *Archive
+	interval time.Duration
+
+	mu       sync.Mutex
+	queue    []stampJob
+	attempts map[uint64]chan struct{} // closed when the attempt ends
+	signal   chan struct{}
+	// failedAt is when the TSA last failed (Unix nanoseconds); new
+	// checkpoints are not asked for during tsaBackoff, the retry loop
+	// asks again.
+	failedAt atomic.Int64
+	done     chan struct{}
 }
 
-func (a *Archive) pendingPath(size uint64) string {
-	return filepath.Join(a.dir, logDir, timestampsDir, strconv.FormatUint(size, 10)+".pending")
+type stampJob struct {
+	size   uint64
+	signed []byte
 }
 
-// timestamp returns the token of the signed checkpoint signedCP of tree
-// size size: the stored one if it verifies over this checkpoint, else a new
-// one from the TSA, stored (atomically, fsynced) before it is returned.
-func (a *Archive) timestamp(ctx context.Context, size uint64, signedCP []byte) ([]byte, error) {
-	defer a.trust.stamping.lock(strconv.FormatUint(size, 10))()
-	body, err := verify.CheckpointBody(signedCP)
-	if err != nil {
-		return nil, err
-	}
-	if b, err := os.ReadFile(a.tsrPath(size)); err == nil {
-		if _, err := verify.CheckTimestamp(b, body, a.trust.tsa.Trust); err != nil {
-			return nil, fmt.Errorf("stored time-stamp %s: %w", a.tsrPath(size), err)
-		}
-		return b, nil
-	}
-	tsr, _, err := a.trust.tsa.Timestamp(ctx, body)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(a.tsrPath(size)), 0o755); err != nil {
-		return nil, err
-	}
-	if err := WriteFileAtomic(a.tsrPath(size), tsr, 0o644); err != nil {
-		return nil, fmt.Errorf("storing time-stamp: %w", err)
-	}
-	return tsr, nil
-}
-
-// stamp completes a bundle with what the archive adds beside the proof:
-// the witnessing mode and the checkpoint's time-stamp token. When the TSA
-// cannot be reached the bundle says the token is pending; if recordID is
-// set, the record's bundle file is then rewritten once the token arrives.
-// stamp never fails: a TSA outage must not lose a record.
-func (a *Archive) stamp(ctx context.Context, b *verify.Bundle, size uint64, recordID string) {
-	if a.trust.policy != nil && a.trust.failOpen {
-		b.Witnessing = verify.WitnessingFailOpen
-	}
-	if a.trust.tsa == nil {
-		return
-	}
-	var tsr []byte
-	err := errTSABackoff
-	if time.Since(time.Unix(0, a.trust.failedAt.Load())) > tsaBackoff {
-		tsr, err = a.timestamp(ctx, size, []byte(b.Checkpoint))
-	} else if b, ferr := os.ReadFile(a.tsrPath(size)); ferr == nil {
-		tsr, err = b, nil // fetched meanwhile by the retry loop
-	}
-	if err == nil {
-		b.Timestamp, b.TimestampStatus = tsr, ""
-		return
-	}
-	var te *ledger.TSAError
-	if errors.As(err, &te) {
-		a.trust.failedAt.Store(time.Now().UnixNano())
-	}
-	a.log.Warn("time-stamp pending", "tree_size", size, "tsa", a.trust.tsa.URL, "err", err)
-	b.Timestamp, b.TimestampStatus = nil, verify.TimestampPending
-	if recordID != "" && a.writer != nil {
-		if err := a.addPending(size, b.Checkpoint, recordID); err != nil {
-			a.log.Error("recording a pending time-stamp", "tree_size", size, "err", err)
-		}
-	}
-}
-
-// pendingStamp is a <tree size>.pending file: a checkpoint still to
-// time-stamp and the records whose bundle files carry it.
-type pendingStamp struct {
-	Checkpoint string   `json:"checkpoint"`
-	Records    []string `json:"records"`
-}
-
-func (a *Archive) addPending(size uint64, signedCP, recordID string) error {
-	a.trust.pendingMu.Lock()
-	defer a.trust.pendingMu.Unlock()
-	p := a.pendingPath(size)
-	var ps pendingStamp
-	if b, err := os.ReadFile(p); err == nil {
-		if err := json.Unmarshal(b, &ps); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-	}
-	if ps.Checkpoint != "" && ps.Checkpoint != signedCP {
-		// Another signed form of the same body (other cosignatures): the
-		// token covers both; keep the first.
-		signedCP = ps.Checkpoint
-	}
-	ps.Checkpoint = signedCP
-	for _, r := range ps.Records {
-		if r == recordID {
-			return nil
-		}
-	}
-	ps.Records = append(ps.Records, recordID)
-	b, _ := json.Marshal(ps)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return WriteFileAtomic(p, b, 0o644)
-}
-
-// RetryTimestamps fetches the tokens still pending and rewrites the bundle
-// files that wait for them. It returns how many checkpoints are still
-// pending. The archive must be opened for writing.
-func (a *Archive) RetryTimestamps(ctx context.Context) (int, error) {
-	if a.trust.tsa == nil {
-		return 0, nil
-	}
-	ents, err := os.ReadDir(filepath.Join(a.dir, logDir, timestampsDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	left := 0
-	var errs []error
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".pending")
-		if !ok {
-			continue
-		}
-		size, err := strconv.ParseUint(name, 10, 64)
-		if err != nil {
-			continue
-		}
-		if err := a.retryTimestamp(ctx, size); err != nil {
-			left++
-			errs = append(errs, err)
-		}
-	}
-	return left, errors.Join(errs...)
-}
-
-func (a *Archive) retryTimestamp(ctx context.Context, size uint64) error {
-	ps, err := a.readPending(size)
-	if err != nil {
-		return err
-	}
-	// Fetch without holding pendingMu, so that captures are not held up.
-	tsr, err := a.timestamp(ctx, size, []byte(ps.Checkpoint))
-	if err != nil {
-		return err
-	}
-	a.trust.pendingMu.Lock()
-	defer a.trust.pendingMu.Unlock()
-	if ps, err = a.readPending(size); err != nil { // records may have been added
-		return err
-	}
-	for _, id := range ps.Records {
-		bp := a.bundlePath(id)
-		raw, err := os.ReadFile(bp)
-		if err != nil {
-			continue // rewritten by reindex when missing
-		}
-		bun, err := verify.ParseBundle(raw)
-		if err != nil || bun.Timestamp != nil || bun.TimestampStatus != verify.TimestampPending {
-			continue
-		}
-		if cp, err := a.openCheckpoint([]byte(bun.Checkpoint)); err != nil || cp.Size != size {
-			continue
-		}
-		bun.Timestamp, bun.TimestampStatus = tsr, ""
-		if err := writeBundle(bp, bun); err != nil {
-			return fmt.Errorf("rewriting bundle %s: %w", id, err)
-		}
-	}
-	a.log.Info("time-stamp obtained", "tree_size", size, "records", len(ps.Records))
-	return os.Remove(a.pendingPath(size))
-}
-
-func (a *Archive) readPending(size uint64) (*pendingStamp, error) {
-	p := a.pendingPath(size)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	var ps pendingStamp
-	if err := json.Unmarshal(b, &ps); err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	return &ps, nil
-}
-
-// startRetry runs RetryTimestamps now and then every interval until
-// stopRetry.
-func (a *Archive) startRetry(interval time.Duration) {
-	if a.trust.tsa == nil {
-		return
-	}
+func newStamper(a *Archive, interval time.Duration) *stamper {
 	if interval <= 0 {
 		interval = defaultTSARetryInterval
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.trust.stop, a.trust.done = cancel, make(chan struct{})
+	return &stamper{a: a, interval: interval, attempts: map[uint64]chan struct{}{}, signal: make(chan struct{}, 1)}
+}
+
+// enqueue asks for the token of a newly kept checkpoint.
+func (s *stamper) enqueue(size uint64, signed []byte) {
+	if s.a.trust.tsa == nil || size == 0 {
+		return
+	}
+	s.mu.Lock()
+	if _, ok := s.attempts[size]; !ok {
+		s.attempts[size] = make(chan struct{})
+		s.queue = append(s.queue, stampJob{size, signed})
+	}
+	s.mu.Unlock()
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// waitAttempt waits until the first attempt to time-stamp the checkpoint
+// of tree size size has ended (with a token or not), within the TSA's
+// timeout and ctx.
+func (s *stamper) waitAttempt(ctx context.Context, size uint64) {
+	s.mu.Lock()
+	ch := s.attempts[size]
+	s.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(s.a.trust.tsa.HTTPClient.Timeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// start runs the queue and the retry loop until ctx ends.
+func (s *stamper) start(ctx context.Context) {
+	if s.a.trust.tsa == nil {
+		return
+	}
+	s.done = make(chan struct{})
 	go func() {
-		defer close(a.trust.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
+		defer close(s.done)
+		retry := time.NewTicker(s.interval)
+		defer retry.Stop()
+		s.retry(ctx)
 		for {
-			if n, err := a.RetryTimestamps(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("time-stamps still pending", "checkpoints", n, "err", err)
-			}
+			s.run(ctx)
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case <-s.signal:
+			case <-retry.C:
+				s.retry(ctx)
 			}
 		}
 	}()
 }
 
-func (a *Archive) stopRetry() {
-	if a.trust != nil && a.trust.stop != nil {
-		a.trust.stop()
-		<-a.trust.done
-		a.trust.stop = nil
+func (s *stamper) wait() {
+	if s.done != nil {
+		<-s.done
 	}
+}
+
+// drain runs what is queued, at Close.
+func (s *stamper) drain(ctx context.Context) {
+	if s.a.trust.tsa != nil {
+		s.run(ctx)
+	}
+}
+
+// run asks for every queued checkpoint's token, in order.
+func (s *stamper) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		j := s.queue[0]
+		s.queue = s.queue[1:]
+		ch := s.attempts[j.size]
+		s.mu.Unlock()
+		err := errTSABackoff
+		if time.Since(time.Unix(0, s.failedAt.Load())) > tsaBackoff {
+			err = s.stamp(ctx, j.size, j.signed)
+		}
+		if err != nil {
+			s.a.log.Warn("time-stamp pending", "tree_size", j.size, "tsa", s.a.trust.tsa.URL, "err", err)
+		}
+		s.mu.Lock()
+		delete(s.attempts, j.size)
+		s.mu.Unlock()
+		close(ch)
+	}
+}
+
+// retry asks again for the token of every kept checkpoint that has none,
+// oldest first, until the authority fails.
+func (s *stamper) retry(ctx context.Context) {
+	cps, err := s.a.index.Checkpoints(ctx, true)
+	if err != nil {
+		s.a.log.Error("listing the checkpoints to time-stamp", "err", err)
+		return
+	}
+	left := 0
+	for i, c := range cps {
+		if c.Size == 0 {
+			continue
+		}
+		s.mu.Lock()
+		_, queued := s.attempts[c.Size]
+		s.mu.Unlock()
+		if queued {
+			continue
+		}
+		signed, err := s.a.kept.Get(ctx, c.Size)
+		if err == nil {
+			err = s.stamp(ctx, c.Size, signed)
+		}
+		if err != nil {
+			left = len(cps) - i
+			s.a.log.Warn("time-stamps still pending", "checkpoints", left, "err", err)
+			break
+		}
+	}
+	if left == 0 && len(cps) > 0 {
+		s.a.log.Info("time-stamps obtained", "checkpoints", len(cps))
+	}
+}
+
+// stamp gets, checks and stores the token of a kept checkpoint, unless it
+// is stored already, and has the index note it.
+func (s *stamper) stamp(ctx context.Context, size uint64, signed []byte) error {
+	if _, err := s.a.kept.Timestamp(ctx, size); err != nil {
+		body, err := verify.CheckpointBody(signed)
+		if err != nil {
+			return err
+		}
+		tsr, _, err := s.a.trust.tsa.Timestamp(ctx, body)
+		if err != nil {
+			var te *ledger.TSAError
+			if errors.As(err, &te) {
+				s.failedAt.Store(time.Now().UnixNano())
+			}
+			return err
+		}
+		if err := s.a.kept.PutTimestamp(ctx, size, tsr); err != nil {
+			return err
+		}
+	}
+	s.a.follow.addCheckpoint(index.Checkpoint{Size: size, Timestamped: true})
+	return nil
+}
+
+// RetryTimestamps asks, now, for the token of every kept checkpoint that
+// has none. It returns how many are still pending. The archive must be
+// opened for writing.
+func (a *Archive) RetryTimestamps(ctx context.Context) (int, error) {
+	if a.writer == nil {
+		return 0, ErrReadOnly
+	}
+	if a.trust.tsa == nil {
+		return 0, nil
+	}
+	a.stamper.retry(ctx)
+	// The follower notes the tokens in the index; count what is left
+	// from the store itself.
+	cps, err := a.index.Checkpoints(ctx, true)
+	if err != nil {
+		return 0, err
+	}
+	left := 0
+	for _, c := range cps {
+		if c.Size == 0 {
+			continue
+		}
+		if _, err := a.kept.Timestamp(ctx, c.Size); err != nil {
+			left++
+		}
+	}
+	if left > 0 {
+		return left, fmt.Errorf("%d checkpoints still lack a time-stamp", left)
+	}
+	return 0, nil
 }

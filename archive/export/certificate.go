@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -89,11 +90,11 @@ func newCertificate(p *verify.Package, key *verify.PublicKey) (*certificate, err
 
 func (c *certificate) captureSections(st *verify.Statement, files map[string][]byte) {
 	p := &st.Predicate
-	cite := archive.NewCitation(st, c.RecordID, c.bundle.Index, c.checkpoint, c.key.VKey)
-	c.Citation = cite.Text
-	title := cite.Document
-	if cite.Entity != "" && title != "" {
-		title = cite.Entity + ", " + title
+	ct := cite.New(record.New(c.RecordID, c.bundle.Index, &verify.Entry{PredicateType: st.PredicateType, Capture: st}, nil), c.checkpoint, c.key.VKey)
+	c.Citation = ct.Text
+	title := ct.Document
+	if ct.Entity != "" && title != "" {
+		title = ct.Entity + ", " + title
 	}
 	if title == "" {
 		title = st.Subject[0].Name
@@ -102,11 +103,11 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 
 	id := section{Heading: "1. Identification of the record (FRE 902(14): digital identification)"}
 	id.Rows = append(id.Rows, row{"Record ID", c.RecordID, true}, row{"Kind of record", "capture (" + p.Method + ", outcome " + p.Outcome + ")", false})
-	if cite.Entity != "" {
-		id.Rows = append(id.Rows, row{"Entity", cite.Entity, false})
+	if ct.Entity != "" {
+		id.Rows = append(id.Rows, row{"Entity", ct.Entity, false})
 	}
-	if cite.Document != "" {
-		id.Rows = append(id.Rows, row{"Document", cite.Document, false})
+	if ct.Document != "" {
+		id.Rows = append(id.Rows, row{"Document", ct.Document, false})
 	}
 	if s := p.Snapshot; s != nil {
 		id.Rows = append(id.Rows,
@@ -119,7 +120,7 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 		id.Rows = append(id.Rows, row{"Subject digest", st.SubjectDigest() + " (the SHA-256 of the URL: a failed capture has no snapshot)", true})
 		id.Paras = append(id.Paras, "This record attests a FAILED capture: exhibit obtained no document, and the record holds no snapshot. It shows that the capture was attempted and why it failed.")
 	}
-	id.Rows = append(id.Rows, row{"Citation", cite.Text, false})
+	id.Rows = append(id.Rows, row{"Citation", ct.Text, false})
 	c.Sections = append(c.Sections, id)
 
 	proc := section{Heading: "2. The capture process (FRE 902(13))"}
@@ -158,7 +159,7 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 		}
 		proc.Rows = append(proc.Rows, row{"Server address", orNone(o.PeerAddress, "(none: no connection)"), true})
 		if t := o.TLS; t != nil {
-			proc.Rows = append(proc.Rows, row{"TLS", archive.TLSSummary(t), false})
+			proc.Rows = append(proc.Rows, row{"TLS", cite.TLSSummary(t), false})
 			if t.ServerName != "" {
 				proc.Rows = append(proc.Rows, row{"TLS server name (SNI)", t.ServerName, true})
 			}
@@ -221,7 +222,7 @@ func (c *certificate) trackingSections(ent *verify.Entry) {
 	if c.text != "" {
 		id.Rows = append(id.Rows, row{"Version text in this package", c.text, true})
 	}
-	id.Paras = append(id.Paras, "What the record attests: "+archive.Describe(ent)+".")
+	id.Paras = append(id.Paras, "What the record attests: "+cite.Describe(ent)+".")
 	c.Sections = append(c.Sections, id)
 	proc := section{Heading: "2. The process (FRE 902(13))"}
 	proc.Paras = append(proc.Paras, "exhibit tracks a document by capturing it on a schedule and extracting its text with a declared, deterministic extractor; it records each new version of the text, each quoted provision, and each re-check of a provision against a newer version, as signed statements in the same log as its captures. Anyone with the same extractor version can extract the text again from the snapshot the statement names and compare.")

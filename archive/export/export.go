@@ -200,58 +200,25 @@ type Report struct {
 	Pending bool
 }
 
-// prove returns the record's statement and bundle: against signed if set,
-// else against the checkpoint of the bundle the archive wrote for the
-// record (with the token the archive holds for it), else against the
-// latest.
+// prove returns the record's statement and bundle: against signed, one of
+// the log's checkpoints, if set, else against the checkpoint the record
+// was first published with, with the token the archive holds for it.
 func prove(ctx context.Context, a *archive.Archive, id string, signed []byte) (*verify.Entry, *verify.Bundle, error) {
-	var ent *verify.Entry
-	var entry []byte
-	var index uint64
-	var witnessing string
-	stored, err := a.RecordBundle(id)
-	switch {
-	case errors.Is(err, archive.ErrNotFound):
-		e, latest, err := a.ProveEntry(ctx, id)
-		if err != nil || signed == nil {
-			return e, latest, err
-		}
-		ent, entry, index, witnessing = e, latest.Entry, latest.Index, latest.Witnessing
-	case err != nil:
-		return nil, nil, err
-	default:
-		canon, _ := verify.ParseRecordID(id) // parsed by RecordBundle
-		if got := verify.RecordID(stored.Entry); got != canon {
-			return nil, nil, fmt.Errorf("the archive's bundle file of record %s holds the entry of %s", canon, got)
-		}
-		if ent, _, _, err = a.Keys().OpenEntry(stored.Entry); err != nil {
-			return nil, nil, fmt.Errorf("the archive's bundle file of record %s: %w", canon, err)
-		}
-		entry, index, witnessing = stored.Entry, stored.Index, stored.Witnessing
-		if signed == nil {
-			signed = []byte(stored.Checkpoint)
-		}
-	}
-	cp, _, err := a.Keys().OpenCheckpoint(signed)
+	r, b, err := a.Prove(ctx, id, archive.ProveOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := a.Log().Prove(ctx, entry, index, signed, cp)
-	if err != nil {
-		return nil, nil, err
+	if signed != nil {
+		cp, _, err := a.Keys().OpenCheckpoint(signed)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.Published, r.Checkpoint = cp.Size, signed
+		if b, err = a.Bundle(ctx, r, archive.ProveOptions{}); err != nil {
+			return nil, nil, err
+		}
 	}
-	b.Witnessing = witnessing
-	switch tok, err := a.Timestamp(cp.Size); {
-	case err == nil:
-		b.Timestamp = tok
-	case !errors.Is(err, archive.ErrNoTimestamp):
-		return nil, nil, err
-	case stored != nil && stored.Timestamp != nil && stored.Checkpoint == string(signed):
-		b.Timestamp = stored.Timestamp
-	case a.TSARoots() != nil:
-		b.TimestampStatus = verify.TimestampPending
-	}
-	return ent, b, nil
+	return r.Statement, b, nil
 }
 
 // Derived regenerates a package's derived documents (certificate.html,

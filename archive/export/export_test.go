@@ -605,7 +605,7 @@ func TestTimestamp(t *testing.T) {
 	ctx := context.Background()
 	a := newArchive(t)
 	ids := records(t, a)
-	signed, _, err := a.Log().Checkpoint(ctx)
+	signed, _, err := a.Ledger().Checkpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -634,7 +634,7 @@ func TestTimestamp(t *testing.T) {
 	if _, err := a.CaptureFile(ctx, writeTemp(t, "more"), archive.FileOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	newer, _, _ := a.Log().Checkpoint(ctx)
+	newer, _, _ := a.Ledger().Checkpoint(ctx)
 	newerBody, _ := verify.CheckpointBody(newer)
 	forged := unzip(t, data)
 	forged[verify.PackageTimestamp] = tsa.stamp(t, newerBody)

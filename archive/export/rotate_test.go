@@ -73,7 +73,7 @@ func TestExportAfterRotation(t *testing.T) {
 	}
 	// The latest checkpoint, which only the new key signed, shares no key
 	// with the old record's statement.
-	latest, _, err := a.Log().Checkpoint(ctx)
+	latest, _, err := a.Ledger().Checkpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/PuerkitoBio/goquery"
-	"golang.org/x/net/html"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/net/html"
 )
 
 // corpusDir is the shared corpus of real policy snapshots, relative to this

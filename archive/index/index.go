@@ -1,10 +1,19 @@
-// Package index is exhibit's embedded lookup index: a SQLite database
-// (modernc.org/sqlite, pure Go) mapping record IDs to log positions,
-// statements and the fields people search by.
+// Package index is exhibit's lookup index: a SQLite database
+// (modernc.org/sqlite, pure Go) of every record of an archive's log, one
+// table for every statement kind, and of the tree sizes of the checkpoints
+// the log published.
 //
-// The log is the source of truth; the index is derived from it and can be
-// rebuilt from the log alone (exhibit reindex). It is opened in WAL mode so
-// that readers never block the single writer.
+// The log and the kept checkpoints are the source of truth; the index is
+// derived from them and can be rebuilt from them alone (exhibit reindex).
+// It holds each record's statement (the DSSE payload, as signed) and the
+// fields people search by, not the signed entry, which lives in the log
+// once. The archive that writes it checked every statement's signature
+// first; readers trust it as the archive's own cache (exhibit audit checks
+// it against the log).
+//
+// The database is in WAL mode so that readers never block the writer. One
+// writer fills it: [Index.Add] commits a round of records and checkpoints
+// in one transaction.
 package index
 
 import (
@@ -16,185 +25,198 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/verify"
 
 	_ "modernc.org/sqlite"
 )
 
-// Record is one indexed log entry.
-type Record struct {
-	RecordID  string
-	LeafIndex uint64
-	// SHA256 is the statement subject's digest (for a failed capture, the
-	// digest of its URL).
-	SHA256   string
-	URL      string
-	FinalURL string
-	Entity   string
-	Document string
-	Outcome  string
-	Method   string
-	// CapturedAt is the citation time, RFC 3339 UTC; Claimed tells whether
-	// it was claimed by a supplier rather than observed.
-	CapturedAt string
-	Claimed    bool
-	// Entry is the exact log entry (the DSSE envelope).
-	Entry []byte
-}
+// SchemaVersion is the version of the database's layout, stored in its
+// meta table. An index of another version is rebuilt (see [Open]).
+const SchemaVersion = 2
 
 // Index is an open index. It is safe for concurrent use.
 //
 // It keeps two pools: one connection that writes (SQLite has one writer at
 // a time anyway) and a few that only read, which WAL mode lets run beside
-// the writer. Concurrent Adds are committed together, in one transaction
-// per round (group commit).
+// the writer.
 type Index struct {
-	db *sql.DB // the writer, one connection
+	db *sql.DB // the writer, one connection; nil when read-only
 	r  *sql.DB // readers
-
-	mu      sync.Mutex
-	queue   []addRequest
-	writing bool
 }
-
-type addRequest struct {
-	rec  *Record
-	done chan error
-}
-
-// maxBatch bounds the records committed in one transaction.
-const maxBatch = 512
 
 // ErrNotFound is returned when no record matches.
 var ErrNotFound = errors.New("no such record")
+
+// ErrMissing is returned by Open, read-only, for a missing database.
+var ErrMissing = errors.New("the index is missing")
+
+// ErrSchema is returned by Open, read-only, for an index of another schema
+// version (a writer rebuilds it).
+var ErrSchema = errors.New("the index has another schema version")
 
 const schema = `
 CREATE TABLE IF NOT EXISTS records (
 	record_id   TEXT PRIMARY KEY,
 	leaf_index  INTEGER NOT NULL UNIQUE,
+	kind        TEXT NOT NULL,
 	sha256      TEXT NOT NULL,
 	url         TEXT NOT NULL,
-	final_url   TEXT NOT NULL,
 	entity      TEXT NOT NULL,
 	document    TEXT NOT NULL,
-	outcome     TEXT NOT NULL,
-	method      TEXT NOT NULL,
 	captured_at TEXT NOT NULL,
 	claimed     INTEGER NOT NULL,
-	entry       BLOB NOT NULL
+	doc         TEXT NOT NULL,
+	ref         TEXT NOT NULL,
+	at          TEXT NOT NULL,
+	statement   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_sha256 ON records(sha256);
 CREATE INDEX IF NOT EXISTS records_url ON records(url, captured_at);
-CREATE INDEX IF NOT EXISTS records_doc ON records(entity, document);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tracking (
-	record_id  TEXT PRIMARY KEY,
-	leaf_index INTEGER NOT NULL UNIQUE,
-	kind       TEXT NOT NULL,
-	doc        TEXT NOT NULL,
-	ref        TEXT NOT NULL,
-	at         TEXT NOT NULL,
-	entry      BLOB NOT NULL
+CREATE INDEX IF NOT EXISTS records_entity ON records(entity, document);
+CREATE INDEX IF NOT EXISTS records_doc ON records(doc, leaf_index);
+CREATE INDEX IF NOT EXISTS records_kind ON records(kind, at);
+CREATE INDEX IF NOT EXISTS records_ref ON records(ref);
+CREATE TABLE IF NOT EXISTS checkpoints (
+	size        INTEGER PRIMARY KEY,
+	timestamped INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS tracking_doc ON tracking(doc, leaf_index);
-CREATE INDEX IF NOT EXISTS tracking_kind ON tracking(kind, at);
-CREATE INDEX IF NOT EXISTS tracking_ref ON tracking(ref);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
 
-// ErrMissing is returned by Open with mustExist for a missing database.
-var ErrMissing = errors.New("the index is missing")
+// Options configure Open.
+type Options struct {
+	// ReadOnly opens an existing index for reading only: a missing
+	// database is ErrMissing, one of another schema version ErrSchema.
+	ReadOnly bool
+}
 
-// Open opens the index database at path, creating it unless mustExist is
-// set (then a missing database is ErrMissing: readers never create one).
-func Open(ctx context.Context, path string, mustExist bool) (*Index, error) {
-	if mustExist {
+// Open opens the index database at path. Opened for writing, it is created
+// if missing, and rebuilt empty (every table dropped) if it has another
+// schema version; Rebuilt then reports it, and the caller fills it again
+// from the log.
+func Open(ctx context.Context, path string, o Options) (*Index, error) {
+	if o.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("%s: %w (rebuild it from the log with exhibit reindex)", path, ErrMissing)
 		}
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
+	x := &Index{}
+	var err error
+	if !o.ReadOnly {
+		if x.db, err = sql.Open("sqlite", dsn); err != nil {
+			return nil, fmt.Errorf("index %s: %w", path, err)
+		}
+		x.db.SetMaxOpenConns(1)
+		if err := x.migrate(ctx); err != nil {
+			x.db.Close()
+			return nil, fmt.Errorf("index %s: %w", path, err)
+		}
+	}
+	if x.r, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+		x.Close()
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("index %s: %w", path, err)
+	x.r.SetMaxOpenConns(4)
+	if o.ReadOnly {
+		v, err := x.meta(ctx, "schema_version")
+		if err != nil || v != strconv.Itoa(SchemaVersion) {
+			x.Close()
+			return nil, fmt.Errorf("%s: %w (%q, want %d): open the archive for writing once (exhibit reindex) to rebuild it", path, ErrSchema, v, SchemaVersion)
+		}
 	}
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("index %s: %w", path, err)
+	return x, nil
+}
+
+// migrate creates the schema, dropping the tables of another version.
+func (x *Index) migrate(ctx context.Context) error {
+	var v string
+	err := x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
+	if err == nil && v == strconv.Itoa(SchemaVersion) {
+		return nil
 	}
-	r.SetMaxOpenConns(4)
-	return &Index{db: db, r: r}, nil
+	// A new database, or one of format 1 (no schema_version, a tracking
+	// table, entry BLOBs): start again.
+	if _, err := x.db.ExecContext(ctx, `DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS tracking; DROP TABLE IF EXISTS checkpoints; DROP TABLE IF EXISTS meta;`); err != nil {
+		return err
+	}
+	if _, err := x.db.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	_, err = x.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('schema_version', ?)`, strconv.Itoa(SchemaVersion))
+	return err
 }
 
 // Close closes the database.
-func (x *Index) Close() error { return errors.Join(x.r.Close(), x.db.Close()) }
-
-// Add inserts a record. Adding a record whose ID is already present is a
-// no-op, so replaying the log is safe.
-// When Add returns nil the record is committed: every later read sees it.
-func (x *Index) Add(ctx context.Context, r *Record) error {
-	req := addRequest{rec: r, done: make(chan error, 1)}
-	x.mu.Lock()
-	x.queue = append(x.queue, req)
-	if !x.writing {
-		x.writing = true
-		go x.writeLoop()
+func (x *Index) Close() error {
+	var errs []error
+	if x.r != nil {
+		errs = append(errs, x.r.Close())
 	}
-	x.mu.Unlock()
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	if x.db != nil {
+		errs = append(errs, x.db.Close())
 	}
+	return errors.Join(errs...)
 }
 
-// writeLoop commits queued records in rounds until the queue is empty.
-func (x *Index) writeLoop() {
-	for {
-		x.mu.Lock()
-		n := min(len(x.queue), maxBatch)
-		batch := x.queue[:n:n]
-		x.queue = x.queue[n:]
-		if n == 0 {
-			x.writing = false
-			x.mu.Unlock()
-			return
-		}
-		x.mu.Unlock()
-		err := x.insert(batch)
-		for _, req := range batch {
-			req.done <- err
-		}
-	}
+// Checkpoint is a kept checkpoint, as the index knows it.
+type Checkpoint struct {
+	Size        uint64
+	Timestamped bool
 }
 
-const insertSQL = `INSERT OR IGNORE INTO records
-	(record_id, leaf_index, sha256, url, final_url, entity, document, outcome, method, captured_at, claimed, entry)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+// Round is what Add commits at once: records, checkpoints, and the log
+// size the index then covers.
+type Round struct {
+	// Records are indexed; a record already present is left as it is, so
+	// replaying the log is safe. Each needs its Payload and Statement.
+	Records []*record.Record
+	// Checkpoints are the kept checkpoints to add (or, with Timestamped,
+	// to mark time-stamped).
+	Checkpoints []Checkpoint
+	// Size, if not zero, records that every entry below it is indexed.
+	Size uint64
+}
 
-func (x *Index) insert(batch []addRequest) error {
-	ctx := context.Background()
+// Add commits a round in one transaction. When it returns nil every later
+// read sees it.
+func (x *Index) Add(ctx context.Context, r Round) error {
+	if x.db == nil {
+		return errors.New("index: opened read-only")
+	}
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, insertSQL)
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
+	if len(r.Records) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO records
+			(record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		defer stmt.Close()
+		for _, rec := range r.Records {
+			digest := rec.Statement.SubjectDigest()
+			if _, err := stmt.ExecContext(ctx, rec.ID, int64(rec.Index), rec.Kind, digest, rec.URL, rec.Entity, rec.Document,
+				rec.CapturedAt, rec.Claimed, rec.DocumentID, rec.Ref, rec.At, rec.Payload); err != nil {
+				return fmt.Errorf("index: adding %s: %w", rec.ID, err)
+			}
+		}
 	}
-	defer stmt.Close()
-	for _, req := range batch {
-		r := req.rec
-		if _, err := stmt.ExecContext(ctx, r.RecordID, int64(r.LeafIndex), r.SHA256, r.URL, r.FinalURL, r.Entity, r.Document,
-			r.Outcome, r.Method, r.CapturedAt, r.Claimed, r.Entry); err != nil {
-			return fmt.Errorf("index: adding %s: %w", r.RecordID, err)
+	for _, c := range r.Checkpoints {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints(size, timestamped) VALUES(?, ?)
+			ON CONFLICT(size) DO UPDATE SET timestamped = MAX(timestamped, excluded.timestamped)`, int64(c.Size), c.Timestamped); err != nil {
+			return fmt.Errorf("index: checkpoint %d: %w", c.Size, err)
+		}
+	}
+	if r.Size > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('log_size', ?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(r.Size, 10)); err != nil {
+			return fmt.Errorf("index: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -203,42 +225,72 @@ func (x *Index) insert(batch []addRequest) error {
 	return nil
 }
 
-const cols = `record_id, leaf_index, sha256, url, final_url, entity, document, outcome, method, captured_at, claimed, entry`
+const cols = `record_id, leaf_index, statement`
 
-func scan(row interface{ Scan(...any) error }) (*Record, error) {
-	var r Record
+// scan reads a row of cols into a record, parsing its statement (whose
+// signature the writer checked before indexing it).
+func scan(row interface{ Scan(...any) error }) (*record.Record, error) {
+	var id string
 	var idx int64
-	if err := row.Scan(&r.RecordID, &idx, &r.SHA256, &r.URL, &r.FinalURL, &r.Entity, &r.Document,
-		&r.Outcome, &r.Method, &r.CapturedAt, &r.Claimed, &r.Entry); err != nil {
+	var payload []byte
+	if err := row.Scan(&id, &idx, &payload); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	r.LeafIndex = uint64(idx)
-	return &r, nil
+	st, err := verify.ParseEntryStatement(payload)
+	if err != nil {
+		return nil, fmt.Errorf("index: record %s: %w (rebuild the index with exhibit reindex)", id, err)
+	}
+	return record.New(id, uint64(idx), st, payload), nil
 }
 
-// Get returns the record with the given canonical record ID.
-func (x *Index) Get(ctx context.Context, recordID string) (*Record, error) {
+func (x *Index) query(ctx context.Context, q string, args ...any) ([]*record.Record, error) {
+	rows, err := x.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	var out []*record.Record
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Get returns the record with the given canonical record ID, with
+// Published set to the tree size of the first kept checkpoint that covers
+// it (zero if the index knows none), or an error wrapping ErrNotFound.
+func (x *Index) Get(ctx context.Context, recordID string) (*record.Record, error) {
 	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, recordID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Published, err = x.FirstCheckpoint(ctx, r.Index); errors.Is(err, ErrNotFound) {
+		err = nil
 	}
 	return r, err
 }
 
 // FindImported returns the record of an upload with the same URL, claimed
-// fetch time and digest, or ErrNotFound.
-func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*Record, error) {
+// fetch time and snapshot digest, or ErrNotFound.
+func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*record.Record, error) {
 	return scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
-		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 LIMIT 1`, url, fetchedAt, sha256))
+		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 AND kind = 'capture' LIMIT 1`, url, fetchedAt, sha256))
 }
 
-// Records yields every record in leaf-index order, from one reading
-// connection held until the iteration ends.
-func (x *Index) Records(ctx context.Context) iter.Seq2[*Record, error] {
-	return func(yield func(*Record, error) bool) {
+// Records yields every record in log order, from one reading connection
+// held until the iteration ends.
+func (x *Index) Records(ctx context.Context) iter.Seq2[*record.Record, error] {
+	return func(yield func(*record.Record, error) bool) {
 		rows, err := x.r.QueryContext(ctx, `SELECT `+cols+` FROM records ORDER BY leaf_index`)
 		if err != nil {
 			yield(nil, fmt.Errorf("index: %w", err))
@@ -257,76 +309,62 @@ func (x *Index) Records(ctx context.Context) iter.Seq2[*Record, error] {
 	}
 }
 
-// Count returns the number of indexed records, captures and tracking
-// records together.
+// Count returns the number of indexed records.
 func (x *Index) Count(ctx context.Context) (uint64, error) {
 	var n int64
-	if err := x.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM tracking)`).Scan(&n); err != nil {
+	if err := x.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: %w", err)
 	}
 	return uint64(n), nil
 }
 
+func (x *Index) meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := x.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("index: %w", err)
+	}
+	return v, nil
+}
+
 // Size returns the log size the index has caught up with: every entry with
 // a smaller index has been indexed.
 func (x *Index) Size(ctx context.Context) (uint64, error) {
-	var v string
-	err := x.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_size'`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("index: %w", err)
+	v, err := x.meta(ctx, "log_size")
+	if err != nil || v == "" {
+		return 0, err
 	}
 	return strconv.ParseUint(v, 10, 64)
 }
 
-// SetSize records that the index holds every entry below size.
-func (x *Index) SetSize(ctx context.Context, size uint64) error {
-	_, err := x.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('log_size', ?)
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(size, 10))
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	return nil
-}
-
-// Reset deletes every record, before a rebuild.
+// Reset deletes every record and checkpoint, before a rebuild.
 func (x *Index) Reset(ctx context.Context) error {
-	_, err := x.db.ExecContext(ctx, `DELETE FROM records; DELETE FROM tracking; DELETE FROM meta;`)
+	if x.db == nil {
+		return errors.New("index: opened read-only")
+	}
+	_, err := x.db.ExecContext(ctx, `DELETE FROM records; DELETE FROM checkpoints; DELETE FROM meta WHERE key = 'log_size';`)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	return nil
 }
 
-// MaxLeafIndex returns one more than the largest indexed leaf index (0 for
-// an empty index).
-func (x *Index) MaxLeafIndex(ctx context.Context) (uint64, error) {
-	var n sql.NullInt64
-	if err := x.r.QueryRowContext(ctx, `SELECT MAX(leaf_index) FROM records`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("index: %w", err)
-	}
-	if !n.Valid {
-		return 0, nil
-	}
-	return uint64(n.Int64) + 1, nil
-}
-
-// BySHA256 returns the newest record (largest leaf index) whose SHA256
-// column equals digest, a lowercase hex SHA-256, or ErrNotFound. It uses
-// the records_sha256 index. A failed capture's column holds the digest of
-// its URL, so the caller must check the statement's snapshot.
-func (x *Index) BySHA256(ctx context.Context, digest string) (*Record, error) {
+// BySHA256 returns the newest capture (largest leaf index) whose snapshot
+// has the given digest, or ErrNotFound. A failed capture's subject digest
+// is that of its URL: the caller checks the statement's snapshot.
+func (x *Index) BySHA256(ctx context.Context, digest string) (*record.Record, error) {
 	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
-		WHERE sha256 = ? ORDER BY leaf_index DESC LIMIT 1`, digest))
+		WHERE sha256 = ? AND kind = 'capture' ORDER BY leaf_index DESC LIMIT 1`, digest))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: sha256 %s", ErrNotFound, digest)
 	}
 	return r, err
 }
 
-// SearchQuery selects records by exact field values; empty fields match
+// SearchQuery selects captures by exact field values; empty fields match
 // anything. Results are newest first (highest leaf index first).
 type SearchQuery struct {
 	URL, SHA256, Entity, Document string
@@ -337,13 +375,13 @@ type SearchQuery struct {
 	Limit int
 }
 
-// Search returns the records matching q, newest first.
-func (x *Index) Search(ctx context.Context, q SearchQuery) ([]*Record, error) {
+// Search returns the captures matching q, newest first.
+func (x *Index) Search(ctx context.Context, q SearchQuery) ([]*record.Record, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
 	q.Limit = min(q.Limit, 500)
-	where := []string{"1=1"}
+	where := []string{"kind = 'capture'"}
 	var args []any
 	for _, c := range []struct{ col, v string }{{"url", q.URL}, {"sha256", q.SHA256}, {"entity", q.Entity}, {"document", q.Document}} {
 		if c.v != "" {
@@ -356,18 +394,95 @@ func (x *Index) Search(ctx context.Context, q SearchQuery) ([]*Record, error) {
 		args = append(args, int64(q.Before))
 	}
 	args = append(args, q.Limit)
-	rows, err := x.r.QueryContext(ctx, `SELECT `+cols+` FROM records WHERE `+strings.Join(where, " AND ")+` ORDER BY leaf_index DESC LIMIT ?`, args...)
+	return x.query(ctx, `SELECT `+cols+` FROM records WHERE `+strings.Join(where, " AND ")+` ORDER BY leaf_index DESC LIMIT ?`, args...)
+}
+
+// TrackingQuery selects tracking records; empty fields match anything.
+type TrackingQuery struct {
+	Document string
+	// Kinds, if any, restricts the kinds returned (record.Version, …).
+	Kinds []string
+	Ref   string
+	// Since, if set (RFC 3339 UTC), returns records with At >= Since.
+	Since string
+}
+
+// Tracking returns the tracking records matching q, in log order.
+func (x *Index) Tracking(ctx context.Context, q TrackingQuery) ([]*record.Record, error) {
+	where := "kind <> 'capture'"
+	var args []any
+	if q.Document != "" {
+		where += " AND doc = ?"
+		args = append(args, q.Document)
+	}
+	if q.Ref != "" {
+		where += " AND ref = ?"
+		args = append(args, q.Ref)
+	}
+	if q.Since != "" {
+		where += " AND at >= ?"
+		args = append(args, q.Since)
+	}
+	if len(q.Kinds) > 0 {
+		where += " AND kind IN (?" + strings.Repeat(",?", len(q.Kinds)-1) + ")"
+		for _, k := range q.Kinds {
+			args = append(args, k)
+		}
+	}
+	return x.query(ctx, `SELECT `+cols+` FROM records WHERE `+where+` ORDER BY leaf_index`, args...)
+}
+
+// FirstCheckpoint returns the tree size of the first kept checkpoint that
+// covers the entry at index idx (the smallest size over idx), or
+// ErrNotFound.
+func (x *Index) FirstCheckpoint(ctx context.Context, idx uint64) (uint64, error) {
+	var n sql.NullInt64
+	if err := x.r.QueryRowContext(ctx, `SELECT MIN(size) FROM checkpoints WHERE size > ?`, int64(idx)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	if !n.Valid {
+		return 0, fmt.Errorf("%w: no kept checkpoint covers entry %d", ErrNotFound, idx)
+	}
+	return uint64(n.Int64), nil
+}
+
+// LatestCheckpoint returns the largest kept checkpoint the index knows, or
+// ErrNotFound.
+func (x *Index) LatestCheckpoint(ctx context.Context) (Checkpoint, error) {
+	var c Checkpoint
+	var size int64
+	err := x.r.QueryRowContext(ctx, `SELECT size, timestamped FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &c.Timestamped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("%w: no kept checkpoint", ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("index: %w", err)
+	}
+	c.Size = uint64(size)
+	return c, nil
+}
+
+// Checkpoints returns the kept checkpoints the index knows, by increasing
+// size; with untimestamped, only those without a stored token.
+func (x *Index) Checkpoints(ctx context.Context, untimestamped bool) ([]Checkpoint, error) {
+	q := `SELECT size, timestamped FROM checkpoints ORDER BY size`
+	if untimestamped {
+		q = `SELECT size, timestamped FROM checkpoints WHERE timestamped = 0 ORDER BY size`
+	}
+	rows, err := x.r.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	defer rows.Close()
-	var out []*Record
+	var out []Checkpoint
 	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, err
+		var c Checkpoint
+		var size int64
+		if err := rows.Scan(&size, &c.Timestamped); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
 		}
-		out = append(out, r)
+		c.Size = uint64(size)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

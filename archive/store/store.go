@@ -89,3 +89,16 @@ func (e *DigestMismatchError) Is(target error) bool { return e.Stored && target 
 
 // ValidDigest reports whether s is 64 lowercase hex digits.
 func ValidDigest(s string) bool { return verify.IsSHA256Hex(s) }
+
+// Check reads the object digest from s to its end, so that its bytes are
+// hashed: it returns nil for an intact object, an error wrapping ErrCorrupt
+// for one that does not hash to its name, ErrNotFound for a missing one.
+func Check(ctx context.Context, s Store, digest string) error {
+	rc, err := s.Get(ctx, digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
+}

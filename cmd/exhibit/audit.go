@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/audit"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -14,20 +15,29 @@ func newAuditCmd(g *globals) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "audit [--output text|json]",
-		Short: "Re-check the whole archive: tree, signatures, snapshots",
-		Long: `Re-check the whole archive: verify the latest checkpoint's signature,
-recompute the Merkle tree from every log entry and compare its root, check
-every statement's signature, re-hash every stored object, and report
-objects that are missing (referenced, not stored), corrupt (bytes do not hash
-to their name) or orphaned (stored, referenced by nothing); an index record
-missing or not holding its log entry; a bundle file missing or not
-verifying; a signing key that is not the published one; and, when the
-archive has witnesses or a TSA, stored time-stamp tokens that do not verify
-or cover no checkpoint of their size, bundle files whose token is not the
-stored one, bundles marked fail-open in a fail-closed archive, and
-checkpoints without the witnesses' quorum. Every tracking statement is read
-too. Holds the archive's write lock while it runs. exhibit reindex repairs
-the index and bundles.
+		Short: "Re-check the whole archive: checkpoints, tree, signatures, snapshots",
+		Long: `Re-check the whole archive against itself:
+
+  - every kept checkpoint (checkpoints/): its signature under one of the
+    log's keys; with witnesses, its cosignatures against the witness policy
+    (the quorum, unless the archive publishes fail-open); with a TSA, its
+    RFC 3161 token over its body against the TSA's roots (checkpoints whose
+    token is still pending are counted, not reported); and that the log's
+    published checkpoint is kept;
+  - the tree: recomputed from every log entry, its root at each kept
+    checkpoint's size must be that checkpoint's root, and an RFC 6962
+    consistency proof from the log's tiles must verify between every two
+    consecutive kept checkpoints;
+  - every statement's signature, and its record in the index;
+  - every stored object, re-hashed: missing (referenced, not stored),
+    corrupt (bytes do not hash to their name) or orphaned (stored,
+    referenced by nothing);
+  - the signing key files against the published verifier keys;
+  - in an archive upgraded from format 1, every bundle file it still holds:
+    it verifies, for its entry, and its checkpoint is kept.
+
+Holds the archive's write lock while it runs. exhibit reindex rebuilds the
+index.
 
 Exit status 1 if any problem is found.`,
 		Args: exactArgs(0),
@@ -43,7 +53,7 @@ Exit status 1 if any problem is found.`,
 			}
 			defer a.Close(context.Background())
 			progress, finish := phasedProgress(func(p string) string { return "checking " + p })
-			rep, err := a.Audit(ctx, archive.AuditOptions{Progress: progress})
+			rep, err := audit.Run(ctx, a, audit.Options{Progress: progress})
 			finish()
 			if err != nil {
 				return err
@@ -55,9 +65,17 @@ Exit status 1 if any problem is found.`,
 				enc.Encode(rep)
 			} else {
 				fmt.Fprintf(out, "log      %d entries, checkpoint root %s\n", rep.LogSize, rep.Root)
+				fmt.Fprintf(out, "kept     %d checkpoints, consecutive ones consistent", rep.Checkpoints)
+				if rep.Timestamped > 0 || rep.Pending > 0 {
+					fmt.Fprintf(out, "; %d time-stamped, %d pending", rep.Timestamped, rep.Pending)
+				}
+				fmt.Fprintln(out)
 				fmt.Fprintf(out, "tree     %d entries read, recomputed root %s\n", rep.Entries, rep.TreeRoot)
 				fmt.Fprintf(out, "objects  %d re-hashed\n", rep.Objects)
 				fmt.Fprintf(out, "index    %d records\n", rep.Indexed)
+				if rep.Bundles > 0 {
+					fmt.Fprintf(out, "bundles  %d format-1 bundle files verified\n", rep.Bundles)
+				}
 				for _, p := range rep.Problems {
 					fmt.Fprintf(out, "PROBLEM  %-9s %s: %s\n", p.Kind, p.Where, p.Detail)
 				}
@@ -80,10 +98,12 @@ Exit status 1 if any problem is found.`,
 func newReindexCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reindex",
-		Short: "Rebuild the index from the log alone",
-		Long: `Rebuild index.db from the log: read every entry up to the latest signed
-checkpoint, check each statement's signature, and index it. The log is the
-source of truth; the index is only a lookup aid.`,
+		Short: "Rebuild the index from the log and the kept checkpoints alone",
+		Long: `Rebuild index.db from the log and checkpoints/: read every entry up to the
+latest kept checkpoint, check each statement's signature, and index it, with
+every kept checkpoint. The log and the kept checkpoints are the source of
+truth; the index is only a lookup aid, and may be deleted: the next command
+that writes rebuilds it too. An archive of format 1 is upgraded first.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -109,6 +129,47 @@ source of truth; the index is only a lookup aid.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "reindexed %d records from the log\n", n)
+			return a.Close(context.Background())
+		},
+	}
+}
+
+func newUpgradeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "upgrade",
+		Short: "Upgrade an archive written by an earlier exhibit",
+		Long: `Upgrade an archive of format 1 (which kept only the latest checkpoint, and one
+bundle file per record) to the current format: keep, in checkpoints/, the
+log's checkpoint and every checkpoint its bundle files and pending
+time-stamps hold whose signature verifies under one of the log's keys and
+that is consistent with the log, with the RFC 3161 tokens that verify over
+them; then rebuild the index. The bundle files are left as they are, and
+still verify. Any command that opens the archive for writing does the same;
+commands that only read refuse an archive of format 1 until it is upgraded.
+An archive of the current format is left as it is.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			cfg, err := archive.ReadConfig(g.archive)
+			if err != nil {
+				return err
+			}
+			from := cfg.FormatVersion
+			a, err := g.openWrite(ctx, cmd, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close(context.Background())
+			cps, err := a.Checkpoints(ctx)
+			if err != nil {
+				return err
+			}
+			if from == archive.FormatVersion {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is of format %d already: nothing to do\n", g.archive, from)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "upgraded %s from format %d to %d: %d checkpoints kept\n", g.archive, from, archive.FormatVersion, len(cps))
+			}
 			return a.Close(context.Background())
 		},
 	}

@@ -7,11 +7,16 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
@@ -81,9 +86,10 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			var rec *archive.Record
+			in := ingest.New(a)
+			var rec *record.Record
 			if isURL {
-				rec, err = a.Capture(ctx, target, archive.CaptureOptions{
+				rec, err = in.Capture(ctx, target, ingest.CaptureOptions{
 					Entity:   entity,
 					Document: document,
 					Fetch: capture.Options{
@@ -93,7 +99,7 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 					},
 				})
 			} else {
-				rec, err = a.CaptureFile(ctx, target, archive.FileOptions{
+				rec, err = in.File(ctx, target, ingest.FileOptions{
 					Entity: entity, Document: document, URL: claimURL, FetchedAt: at,
 				})
 			}
@@ -107,11 +113,11 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 			if err != nil {
 				return err
 			}
-			if err := printRecord(cmd.OutOrStdout(), output, rec, cite); err != nil {
+			if err := printRecord(cmd.OutOrStdout(), output, a, rec, cite); err != nil {
 				return err
 			}
 			if rec.Outcome == verify.OutcomeFailed {
-				return &exitError{code: 1, err: fmt.Errorf("capture failed (%s): %s; the failure is logged as record %s", rec.Failure.Reason, rec.Failure.Message, rec.RecordID)}
+				return &exitError{code: 1, err: fmt.Errorf("capture failed (%s): %s; the failure is logged as record %s", rec.Failure.Reason, rec.Failure.Message, rec.ID)}
 			}
 			return nil
 		},
@@ -129,24 +135,16 @@ archive's bundles/ directory. A missing archive is created with defaults.`,
 }
 
 // citeRecord builds the citation of a just-captured record against the
-// checkpoint in its bundle.
-func citeRecord(a *archive.Archive, rec *archive.Record) (*archive.Citation, error) {
-	b, err := os.ReadFile(rec.Bundle)
+// checkpoint it was published with, as the write path returned it.
+func citeRecord(a *archive.Archive, rec *record.Record) (*cite.Citation, error) {
+	cp, _, err := a.Keys().OpenCheckpoint(rec.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	bun, err := verify.ParseBundle(b)
-	if err != nil {
-		return nil, err
-	}
-	cp, err := verify.OpenCheckpoint([]byte(bun.Checkpoint), a.Key())
-	if err != nil {
-		return nil, err
-	}
-	return archive.NewCitation(rec.Statement, rec.RecordID, rec.Index, cp, a.Key().VKey), nil
+	return cite.New(rec, cp, a.Key().VKey), nil
 }
 
-func printRecord(w io.Writer, output string, rec *archive.Record, c *archive.Citation) error {
+func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Record, c *cite.Citation) error {
 	if output == "json" {
 		return json.NewEncoder(w).Encode(rec)
 	}
@@ -166,12 +164,12 @@ func printRecord(w io.Writer, output string, rec *archive.Record, c *archive.Cit
 	if c.TLSVerified != nil && !*c.TLSVerified && rec.Outcome != verify.OutcomeFailed {
 		fmt.Fprintf(w, "WARNING  the TLS certificate was NOT verified (%s)\n", c.TLS)
 	}
-	fmt.Fprintf(w, "record   %s\n", rec.RecordID)
+	fmt.Fprintf(w, "record   %s\n", rec.ID)
 	if rec.SHA256 != "" {
 		fmt.Fprintf(w, "sha256   %s\n", rec.SHA256)
 	}
-	fmt.Fprintf(w, "log      %s #%d\n", c.LogOrigin, rec.Index)
-	fmt.Fprintf(w, "bundle   %s\n", printable(rec.Bundle))
+	fmt.Fprintf(w, "log      %s #%d, published with checkpoint %d (%s)\n", c.LogOrigin, rec.Index, rec.Published,
+		printable(filepath.Join(a.Dir(), "checkpoints", filepath.FromSlash(ledger.CheckpointPath(rec.Published)))))
 	fmt.Fprintf(w, "cite as  %s\n", printable(c.Text))
 	return nil
 }

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/spf13/cobra"
 )
 
@@ -31,15 +32,17 @@ refused whole, with every bad line named. A document that cannot be imported
 exits with status 1.
 
 A progress bar shows on a terminal. With --output json, one JSON object per
-document is streamed to stdout as it completes (record_id, sha256, index,
-bundle, ...; skipped documents have "skipped": true, failures "error").
+document is streamed to stdout as it completes, in completion order: the
+manifest line and file it came from ("line", "file"), then its record
+(record_id, index, published, sha256, ...); skipped documents have
+"skipped": true and the earlier record, failures "error" and no record.
 A summary goes to stderr. A missing archive is created with defaults.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			entries, err := archive.ReadManifest(args[0])
+			entries, err := ingest.ReadManifest(args[0])
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
@@ -55,26 +58,27 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 			bar := newBar(len(entries), "importing")
 			var mu sync.Mutex
 			var failures []string
-			sum, err := a.Import(ctx, entries, archive.ImportOptions{
+			sum, err := ingest.New(a).Import(ctx, entries, ingest.ImportOptions{
 				Concurrency: concurrency,
-				OnRecord: func(e *archive.ManifestEntry, r *archive.Record, err error) {
+				OnResult: func(res ingest.ImportResult) {
+					e := res.Entry
 					if bar != nil {
 						bar.Add(1)
 					}
-					if errors.Is(err, context.Canceled) {
+					if errors.Is(res.Err, context.Canceled) {
 						return // interrupted, not failed: a re-run imports it
 					}
-					if err != nil {
+					if res.Err != nil {
 						mu.Lock()
-						failures = append(failures, printable(fmt.Sprintf("%s:%d: %s: %v", args[0], e.Line(), e.File, err)))
+						failures = append(failures, printable(fmt.Sprintf("%s:%d: %s: %v", args[0], e.Line(), e.File, res.Err)))
 						mu.Unlock()
-						if output == "json" {
-							enc.Encode(map[string]any{"file": e.File, "line": e.Line(), "url": e.URL, "error": err.Error()})
-						}
-						return
 					}
 					if output == "json" {
-						enc.Encode(r)
+						line := importLine{Line: e.Line(), File: e.File, Record: res.Record, Skipped: res.Skipped}
+						if res.Err != nil {
+							line.URL, line.Error = e.URL, res.Err.Error()
+						}
+						enc.Encode(line)
 					}
 				},
 			})
@@ -107,6 +111,17 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (summary only) or json (one object per record)")
-	cmd.Flags().IntVar(&concurrency, "concurrency", archive.DefaultImportConcurrency, "documents read, stored and signed at once (up to 4096 more wait for their checkpoint)")
+	cmd.Flags().IntVar(&concurrency, "concurrency", ingest.DefaultImportConcurrency, "documents read, stored and signed at once (up to 4096 more wait for their checkpoint)")
 	return cmd
+}
+
+// importLine is one line of exhibit import -o json: where in the manifest
+// a document came from, and its record or why it has none.
+type importLine struct {
+	Line int    `json:"line"`
+	File string `json:"file"`
+	*record.Record
+	Skipped bool   `json:"skipped,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Error   string `json:"error,omitempty"`
 }

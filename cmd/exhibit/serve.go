@@ -12,6 +12,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/spf13/cobra"
 )
 
@@ -149,8 +150,9 @@ Tracked documents are served at /documents, /api/v1/documents and
 // runTracking runs a tracking round every interval until ctx ends, logging
 // what each round did.
 func runTracking(ctx context.Context, a *archive.Archive, every time.Duration, log *slog.Logger) {
+	tr := track.New(a)
 	for {
-		rep, err := a.TrackRun(ctx, archive.RunOptions{})
+		rep, err := tr.Run(ctx, track.RunOptions{})
 		switch {
 		case ctx.Err() != nil:
 			return

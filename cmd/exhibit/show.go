@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,18 +10,25 @@ import (
 	"unicode/utf8"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/cite"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
 
 func newProveCmd(g *globals) *cobra.Command {
 	var outFile, format string
+	var latest bool
 	cmd := &cobra.Command{
-		Use:   "prove RECORD_ID [-o FILE] [--format json|tlog-proof]",
-		Short: "Write an evidence bundle for a record against the latest checkpoint",
-		Long: `Write a fresh evidence bundle for a record: its log entry, index, an RFC 6962
-inclusion proof and the latest signed checkpoint. Anyone can check it offline
-with exhibit verify and the log key.
+		Use:   "prove RECORD_ID [-o FILE] [--format json|tlog-proof] [--latest]",
+		Short: "Write an evidence bundle for a record",
+		Long: `Write the evidence bundle of a record, computed now: its log entry, index, an
+RFC 6962 inclusion proof and a signed checkpoint. By default the checkpoint
+is the one the record was first published with, as the archive kept it: with
+the witness cosignatures it was published with, and its RFC 3161 time-stamp
+token (or "timestamp_status": "pending" if the time-stamping authority has
+not answered yet). --latest proves it against the latest checkpoint instead.
+Anyone can check the bundle offline with exhibit verify and the log key.
+prove reads the archive only: it takes no lock and writes nothing.
 
 --format json (default) writes exhibit's bundle (media type
 application/vnd.exhibit.bundle.v1+json); tlog-proof writes the C2SP
@@ -43,7 +49,7 @@ Without -o the bundle goes to stdout.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			_, b, err := a.ProveEntry(ctx, args[0])
+			_, b, err := a.Prove(ctx, args[0], archive.ProveOptions{Latest: latest})
 			if err != nil {
 				return err
 			}
@@ -64,6 +70,7 @@ Without -o the bundle goes to stdout.`,
 	}
 	cmd.Flags().StringVarP(&outFile, "out", "o", "", "write the bundle to FILE instead of stdout")
 	cmd.Flags().StringVar(&format, "format", "json", "bundle format: json or tlog-proof")
+	cmd.Flags().BoolVar(&latest, "latest", false, "prove against the latest checkpoint, not the one the record was first published with")
 	return cmd
 }
 
@@ -74,8 +81,10 @@ func newShowCmd(g *globals) *cobra.Command {
 		Short: "Print a record's citation",
 		Long: `Print the citation record of a record: entity, document, record ID, captured
 time (UTC), SHA-256, URL and final URL, log origin and index, the checkpoint
-(size and root) it is proved against, and a one-line citation for a legal
-filing. The statement's signature and the inclusion proof are checked first.`,
+(size and root) it was first published with, and a one-line citation for a
+legal filing. The inclusion proof is checked first. For a tracking record,
+what it attests. show reads the archive only: it takes no lock and writes
+nothing.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json", "markdown"); err != nil {
@@ -91,17 +100,18 @@ filing. The statement's signature and the inclusion proof are checked first.`,
 				return err
 			}
 			defer a.Close(context.Background())
-			c, _, err := a.Cite(ctx, args[0])
-			if errors.Is(err, archive.ErrNotFound) {
-				// Not a capture: a tracking record?
-				if ent, b, terr := a.ProveEntry(ctx, args[0]); terr == nil {
-					return printTracking(cmd.OutOrStdout(), output, ent, b)
-				}
-			}
+			rec, b, err := a.Prove(ctx, args[0], archive.ProveOptions{})
 			if err != nil {
 				return err
 			}
-			return printCitation(cmd.OutOrStdout(), output, c)
+			if rec.Statement.Capture == nil {
+				return printTracking(cmd.OutOrStdout(), output, rec.Statement, b)
+			}
+			cp, err := verify.ParseCheckpoint(b.Checkpoint)
+			if err != nil {
+				return err
+			}
+			return printCitation(cmd.OutOrStdout(), output, cite.New(rec, cp, a.Key().VKey))
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or markdown")
@@ -119,13 +129,13 @@ func printTracking(w io.Writer, output string, e *verify.Entry, b *verify.Bundle
 			Description string `json:"description"`
 			LogIndex    uint64 `json:"log_index"`
 			Statement   any    `json:"statement"`
-		}{b.RecordID, e.Kind(), e.DocumentID(), archive.Describe(e), b.Index, e.Statement()})
+		}{b.RecordID, e.Kind(), e.DocumentID(), cite.Describe(e), b.Index, e.Statement()})
 	}
-	fmt.Fprintf(w, "%s record %s, entry %d of the log\n%s\n", e.Kind(), b.RecordID, b.Index, printable(archive.Describe(e)))
+	fmt.Fprintf(w, "%s record %s, entry %d of the log\n%s\n", e.Kind(), b.RecordID, b.Index, printable(cite.Describe(e)))
 	return nil
 }
 
-func printCitation(w io.Writer, output string, c *archive.Citation) error {
+func printCitation(w io.Writer, output string, c *cite.Citation) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -12,6 +12,8 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
@@ -34,7 +36,7 @@ statements in the log, provable like captures.`,
 }
 
 func newTrackAddCmd(g *globals) *cobra.Command {
-	var d archive.Declaration
+	var d track.Declaration
 	var output string
 	cmd := &cobra.Command{
 		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--every DURATION] [--id ID]",
@@ -53,18 +55,18 @@ next "exhibit track run".`,
 				return err
 			}
 			d.URL = args[0]
-			if d.Every < archive.MinEvery {
-				return usageError("--every %s: at least %s", d.Every, archive.MinEvery)
+			if d.Every < track.MinEvery {
+				return usageError("--every %s: at least %s", d.Every, track.MinEvery)
 			}
 			return g.withWrite(cmd, true, func(ctx context.Context, a *archive.Archive) error {
-				r, err := a.Track(ctx, d)
+				r, err := track.New(a).Declare(ctx, d)
 				if err != nil {
-					if errors.Is(err, archive.ErrTracked) {
+					if errors.Is(err, track.ErrTracked) {
 						return &exitError{code: 2, err: err}
 					}
 					return err
 				}
-				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.Document))
+				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.DocumentID))
 			})
 		},
 	}
@@ -74,7 +76,7 @@ next "exhibit track run".`,
 	f.StringVar(&d.ID, "id", "", "document ID (default: from entity and title)")
 	f.StringArrayVar(&d.Select, "select", nil, "CSS selector of the document's part of the page (repeatable)")
 	f.StringArrayVar(&d.Remove, "remove", nil, "CSS selector of a part to drop (repeatable)")
-	f.DurationVar(&d.Every, "every", archive.DefaultEvery, "capture interval")
+	f.DurationVar(&d.Every, "every", track.DefaultEvery, "capture interval")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.MarkFlagRequired("entity")
 	cmd.MarkFlagRequired("document")
@@ -104,10 +106,10 @@ new text as a technical upgrade.`,
 			if clearSel && cmd.Flags().Changed("select") || clrR && cmd.Flags().Changed("remove") {
 				return usageError("--no-select goes without --select, --no-remove without --remove")
 			}
-			if cmd.Flags().Changed("every") && every < archive.MinEvery {
-				return usageError("--every %s: at least %s", every, archive.MinEvery)
+			if cmd.Flags().Changed("every") && every < track.MinEvery {
+				return usageError("--every %s: at least %s", every, track.MinEvery)
 			}
-			var e archive.DeclarationEdit
+			var e track.DeclarationEdit
 			if cmd.Flags().Changed("url") {
 				e.URL = &url
 			}
@@ -121,14 +123,14 @@ new text as a technical upgrade.`,
 				e.Every = &every
 			}
 			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
-				r, err := a.EditDeclaration(ctx, args[0], e)
+				r, err := track.New(a).EditDeclaration(ctx, args[0], e)
 				if err != nil {
-					if errors.Is(err, archive.ErrNoDocument) {
+					if errors.Is(err, track.ErrNoDocument) {
 						return &exitError{code: 2, err: err}
 					}
 					return err
 				}
-				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("declaration revision %d of %s", r.Entry.Declaration.Predicate.Revision, r.Document))
+				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("declaration revision %d of %s", r.Statement.Declaration.Predicate.Revision, r.DocumentID))
 			})
 		},
 	}
@@ -143,11 +145,11 @@ new text as a technical upgrade.`,
 	return cmd
 }
 
-func printTrackRecord(w io.Writer, output string, r *archive.TrackRecord, what string) error {
+func printTrackRecord(w io.Writer, output string, r *record.Record, what string) error {
 	if output == "json" {
 		return writeJSON(w, r)
 	}
-	fmt.Fprintf(w, "%s\nrecord:  %s (log index %d)\nbundle:  %s\n", printable(what), r.RecordID, r.Index, r.Bundle)
+	fmt.Fprintf(w, "%s\nrecord:  %s (log index %d, published with checkpoint %d)\n", printable(what), r.ID, r.Index, r.Published)
 	return nil
 }
 
@@ -168,7 +170,7 @@ func newTrackListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
-				docs, err := a.Documents(ctx)
+				docs, err := track.New(a).Documents(ctx)
 				if err != nil {
 					return err
 				}
@@ -203,7 +205,7 @@ func orDash(s string) string {
 
 func newTrackRunCmd(g *globals) *cobra.Command {
 	var (
-		o        archive.RunOptions
+		o        track.RunOptions
 		once     bool
 		output   string
 		interval time.Duration
@@ -252,7 +254,7 @@ unknown DOCUMENT.`,
 			o.Fetch = capture.Options{Timeout: timeout}
 			out := cmd.OutOrStdout()
 			if output == "text" {
-				o.Progress = func(r *archive.TrackResult) { printTrackResult(out, r) }
+				o.Progress = func(r *track.TrackResult) { printTrackResult(out, r) }
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
@@ -265,7 +267,7 @@ unknown DOCUMENT.`,
 				if err != nil {
 					return err
 				}
-				rep, err := a.TrackRun(ctx, o)
+				rep, err := track.New(a).Run(ctx, o)
 				if cerr := a.Close(context.Background()); err == nil {
 					err = cerr
 				}
@@ -313,17 +315,17 @@ unknown DOCUMENT.`,
 	return cmd
 }
 
-func printTrackResult(w io.Writer, r *archive.TrackResult) {
+func printTrackResult(w io.Writer, r *track.TrackResult) {
 	var what string
 	switch r.Result {
 	case "first", "change", "upgrade":
-		v := r.Version.Entry.Version.Predicate
-		what = fmt.Sprintf("version %d (%s) %s", v.Number, r.Result, r.Version.RecordID)
+		v := r.Version.Statement.Version.Predicate
+		what = fmt.Sprintf("version %d (%s) %s", v.Number, r.Result, r.Version.ID)
 		if n := len(r.Statuses); n > 0 {
 			what += fmt.Sprintf(", %d provisions re-checked", n)
 		}
 	case "confirmed":
-		what = "unchanged, confirms version " + r.Extraction.Entry.Extraction.Predicate.Version
+		what = "unchanged, confirms version " + r.Extraction.Statement.Extraction.Predicate.Version
 	default:
 		what = r.Result + ": " + r.Reason
 	}
@@ -331,7 +333,7 @@ func printTrackResult(w io.Writer, r *archive.TrackResult) {
 	if r.Attempts > 1 {
 		retry = fmt.Sprintf(" (after %d attempts)", r.Attempts)
 	}
-	fmt.Fprintf(w, "%-40s snapshot %s%s: %s\n", r.Document, r.Capture.RecordID, retry, printable(what))
+	fmt.Fprintf(w, "%-40s snapshot %s%s: %s\n", r.Document, r.Capture.ID, retry, printable(what))
 }
 
 func newReextractCmd(g *globals) *cobra.Command {
@@ -351,7 +353,7 @@ document), and the document's provisions are re-checked against it.`,
 				return err
 			}
 			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
-				rep, err := a.Reextract(ctx, args[0])
+				rep, err := track.New(a).Reextract(ctx, args[0])
 				if err != nil {
 					return docError(err)
 				}
@@ -364,7 +366,7 @@ document), and the document's provisions are re-checked against it.`,
 					fmt.Fprintf(w, "  differs: %s\n", id)
 				}
 				if rep.Upgrade != nil {
-					fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Entry.Version.Predicate.Number, rep.Upgrade.RecordID, len(rep.Statuses))
+					fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Statement.Version.Predicate.Number, rep.Upgrade.ID, len(rep.Statuses))
 				} else {
 					fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
 				}
@@ -379,7 +381,7 @@ document), and the document's provisions are re-checked against it.`,
 // docError gives an unknown document or record, or a malformed record ID,
 // the usage exit status.
 func docError(err error) error {
-	if errors.Is(err, archive.ErrNoDocument) || errors.Is(err, archive.ErrNotFound) || errors.Is(err, verify.ErrRecordID) {
+	if errors.Is(err, track.ErrNoDocument) || errors.Is(err, archive.ErrNotFound) || errors.Is(err, verify.ErrRecordID) {
 		return &exitError{code: 2, err: err}
 	}
 	return err
@@ -400,7 +402,7 @@ whose text could not be extracted, and its provisions.`,
 				return err
 			}
 			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
-				d, err := a.Document(ctx, args[0])
+				d, err := track.New(a).Document(ctx, args[0])
 				if err != nil {
 					return docError(err)
 				}
@@ -439,7 +441,7 @@ whose text could not be extracted, and its provisions.`,
 	return cmd
 }
 
-func printProvisions(w io.Writer, d *archive.Document) {
+func printProvisions(w io.Writer, d *track.Document) {
 	fmt.Fprintf(w, "%d provisions\n", len(d.Provisions))
 	for _, p := range d.Provisions {
 		label := ""

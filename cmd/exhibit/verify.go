@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
@@ -315,11 +317,11 @@ func summary(rep *verify.Report, pk *verify.PublicKey) (notes []string, citation
 		return nil, ""
 	}
 	if rep.Statement == nil {
-		d := archive.Describe(rep.Entry)
+		d := cite.Describe(rep.Entry)
 		return trustNotes(rep), fmt.Sprintf("exhibit %s record %s, entry %d of log %s (tree size %d): %s",
 			rep.Entry.Kind(), rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, d)
 	}
-	c := archive.NewCitation(rep.Statement, rep.RecordID, rep.Bundle.Index, rep.Checkpoint, pk.VKey)
+	c := cite.New(record.New(rep.RecordID, rep.Bundle.Index, rep.Entry, nil), rep.Checkpoint, pk.VKey)
 	p := rep.Statement.Predicate
 	switch {
 	case p.Outcome == verify.OutcomeFailed:

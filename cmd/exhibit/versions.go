@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/textdiff"
+	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/spf13/cobra"
 )
 
@@ -33,16 +35,16 @@ list of chunks {"op": "equal"|"insert"|"delete", "text": ...} and a summary.`,
 				return usageError("--color %q: want auto, always or never", color)
 			}
 			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
-				va, ta, err := a.VersionText(ctx, args[0])
+				va, ta, err := track.New(a).VersionText(ctx, args[0])
 				if err != nil {
 					return docError(err)
 				}
-				vb, tb, err := a.VersionText(ctx, args[1])
+				vb, tb, err := track.New(a).VersionText(ctx, args[1])
 				if err != nil {
 					return docError(err)
 				}
-				if va.Document != vb.Document {
-					return usageError("%s is a version of %s, %s of %s: diff compares versions of one document", va.RecordID, va.Document, vb.RecordID, vb.Document)
+				if va.DocumentID != vb.DocumentID {
+					return usageError("%s is a version of %s, %s of %s: diff compares versions of one document", va.ID, va.DocumentID, vb.ID, vb.DocumentID)
 				}
 				chunks, err := textdiff.Words(string(ta), string(tb))
 				if err != nil {
@@ -55,12 +57,12 @@ list of chunks {"op": "equal"|"insert"|"delete", "text": ...} and a summary.`,
 						To       string           `json:"to"`
 						Summary  string           `json:"summary"`
 						Chunks   []textdiff.Chunk `json:"chunks"`
-					}{va.Document, va.RecordID, vb.RecordID, textdiff.Summary(chunks), chunks})
+					}{va.DocumentID, va.ID, vb.ID, textdiff.Summary(chunks), chunks})
 				}
 				w := cmd.OutOrStdout()
-				pa, pb := va.Entry.Version.Predicate, vb.Entry.Version.Predicate
+				pa, pb := va.Statement.Version.Predicate, vb.Statement.Version.Predicate
 				fmt.Fprintf(w, "%s: version %d (%s, captured %s) → version %d (%s, captured %s): %s\n\n",
-					va.Document, pa.Number, va.RecordID, pa.Snapshot.CapturedAt, pb.Number, vb.RecordID, pb.Snapshot.CapturedAt, textdiff.Summary(chunks))
+					va.DocumentID, pa.Number, va.ID, pa.Snapshot.CapturedAt, pb.Number, vb.ID, pb.Snapshot.CapturedAt, textdiff.Summary(chunks))
 				useColor := color == "always" || color == "auto" && isTerminal(os.Stdout) && w == os.Stdout
 				return textdiff.Render(w, sanitizeChunks(chunks), useColor, context_)
 			})
@@ -110,17 +112,17 @@ that first showed the change: the document changed no later than that.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			t, err := archive.ParseSince(since, time.Now())
+			t, err := track.ParseSince(since, time.Now())
 			if err != nil {
 				return usageError("--since: %v", err)
 			}
 			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
-				changes, err := a.Changes(ctx, t, entity)
+				changes, err := track.New(a).Changes(ctx, t, entity)
 				if err != nil {
 					return err
 				}
 				if entity != "" && len(changes) == 0 {
-					if docs, err := a.Documents(ctx); err == nil && !hasEntity(docs, entity) {
+					if docs, err := track.New(a).Documents(ctx); err == nil && !hasEntity(docs, entity) {
 						fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: no tracked document has the entity %q (entities are matched exactly; exhibit track list shows them)\n", entity)
 					}
 				}
@@ -143,7 +145,7 @@ that first showed the change: the document changed no later than that.`,
 	return cmd
 }
 
-func hasEntity(docs []*archive.Document, entity string) bool {
+func hasEntity(docs []*track.Document, entity string) bool {
 	for _, d := range docs {
 		if d.Entity == entity {
 			return true
@@ -153,7 +155,7 @@ func hasEntity(docs []*archive.Document, entity string) bool {
 }
 
 func newQuoteCmd(g *globals) *cobra.Command {
-	var o archive.QuoteOptions
+	var o track.QuoteOptions
 	var output string
 	cmd := &cobra.Command{
 		Use:   "quote VERSION_ID --exact TEXT [--prefix TEXT] [--suffix TEXT] [--label NAME]",
@@ -176,22 +178,22 @@ provision against each later version at once.`,
 				return err
 			}
 			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
-				p, statuses, err := a.Quote(ctx, args[0], o)
+				p, statuses, err := track.New(a).Quote(ctx, args[0], o)
 				if err != nil {
 					return docError(err)
 				}
 				if output == "json" {
 					return writeJSON(cmd.OutOrStdout(), struct {
-						Provision *archive.TrackRecord   `json:"provision"`
-						Statuses  []*archive.TrackRecord `json:"provision_statuses"`
+						Provision *record.Record   `json:"provision"`
+						Statuses  []*record.Record `json:"provision_statuses"`
 					}{p, statuses})
 				}
-				pp := p.Entry.Provision.Predicate
+				pp := p.Statement.Provision.Predicate
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "provision %s of %s: code points [%d, %d) of version %s\nbundle:  %s\n", p.RecordID, p.Document, pp.Position.Start, pp.Position.End, pp.Version, p.Bundle)
+				fmt.Fprintf(w, "provision %s of %s: code points [%d, %d) of version %s\n", p.ID, p.DocumentID, pp.Position.Start, pp.Position.End, pp.Version)
 				for _, s := range statuses {
-					sp := s.Entry.ProvisionStatus.Predicate
-					fmt.Fprintf(w, "  %-8s in later version %s (%s)\n", sp.Status, sp.Version, s.RecordID)
+					sp := s.Statement.ProvisionStatus.Predicate
+					fmt.Fprintf(w, "  %-8s in later version %s (%s)\n", sp.Status, sp.Version, s.ID)
 				}
 				return nil
 			})
@@ -218,17 +220,17 @@ func newProvisionsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
-				d, err := a.Document(ctx, args[0])
+				d, err := track.New(a).Document(ctx, args[0])
 				if err != nil {
 					return docError(err)
 				}
 				if output == "json" {
 					if d.Provisions == nil {
-						d.Provisions = []*archive.ProvisionInfo{}
+						d.Provisions = []*track.ProvisionInfo{}
 					}
 					return writeJSON(cmd.OutOrStdout(), struct {
-						Document   string                   `json:"document_id"`
-						Provisions []*archive.ProvisionInfo `json:"provisions"`
+						Document   string                 `json:"document_id"`
+						Provisions []*track.ProvisionInfo `json:"provisions"`
 					}{d.ID, d.Provisions})
 				}
 				printProvisions(cmd.OutOrStdout(), d)

@@ -1,58 +1,18 @@
-package archive
+// Package cite renders an archive's records for people: the citation
+// record of a capture, and the one-line citation a lawyer can paste into a
+// filing; and, for a tracking statement, one line that says what it
+// attests. Times are given in UTC (RFC 3339 in the fields, "8 May 2026,
+// 11:13:55 UTC" in the text).
+package cite
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 )
-
-// ErrNotFound is returned for a record ID the archive does not hold.
-var ErrNotFound = index.ErrNotFound
-
-// Get returns the record with the given ID (any form ParseRecordID
-// accepts). The statement's signature is checked before it is returned.
-func (a *Archive) Get(ctx context.Context, id string) (*Record, error) {
-	canon, err := verify.ParseRecordID(id)
-	if err != nil {
-		return nil, err
-	}
-	ir, err := a.index.Get(ctx, canon)
-	if err != nil {
-		return nil, err
-	}
-	return a.recordFromIndex(ir)
-}
-
-// Prove returns a fresh evidence bundle for the record against the latest
-// published checkpoint. The proof is checked before it is returned. With a
-// TSA, the bundle carries the checkpoint's time-stamp token, fetched now if
-// need be, or says it is pending.
-func (a *Archive) Prove(ctx context.Context, id string) (*Record, *verify.Bundle, error) {
-	r, b, _, err := a.prove(ctx, id)
-	return r, b, err
-}
-
-// prove is Prove, also returning the verified checkpoint the bundle holds.
-func (a *Archive) prove(ctx context.Context, id string) (*Record, *verify.Bundle, *verify.Checkpoint, error) {
-	r, err := a.Get(ctx, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	signed, cp, err := a.reader.Checkpoint(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	b, err := a.reader.Prove(ctx, r.Entry, r.Index, signed, cp)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	a.stamp(ctx, b, cp.Size, "")
-	return r, b, cp, nil
-}
 
 // Citation is a citation record: what a filing needs to identify a capture
 // and where to check it.
@@ -100,32 +60,23 @@ type Citation struct {
 	Text string `json:"citation"`
 }
 
-// Cite builds the citation record of a record, proved against the latest
-// checkpoint.
-func (a *Archive) Cite(ctx context.Context, id string) (*Citation, *verify.Bundle, error) {
-	r, b, cp, err := a.prove(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	return NewCitation(r.Statement, r.RecordID, r.Index, cp, a.key.VKey), b, nil
-}
-
-// NewCitation builds a citation from a verified statement and checkpoint.
-func NewCitation(st *verify.Statement, recordID string, index uint64, cp *verify.Checkpoint, vkey string) *Citation {
+// New builds the citation of a capture record from its statement and the
+// checkpoint it is proved against.
+func New(r *record.Record, cp *verify.Checkpoint, vkey string) *Citation {
+	st := r.Statement.Capture
 	p := &st.Predicate
-	at, claimed := st.CapturedAt()
 	c := &Citation{
-		Entity:         p.Entity,
-		Document:       p.Document,
-		RecordID:       recordID,
-		CapturedAt:     verify.FormatTime(at),
-		Claimed:        claimed,
+		Entity:         r.Entity,
+		Document:       r.Document,
+		RecordID:       r.ID,
+		CapturedAt:     r.CapturedAt,
+		Claimed:        r.Claimed,
 		Uploaded:       p.Method == verify.MethodUpload,
 		Method:         p.Method,
 		Outcome:        p.Outcome,
 		URL:            st.Subject[0].Name,
 		LogOrigin:      cp.Origin,
-		LogIndex:       index,
+		LogIndex:       r.Index,
 		CheckpointSize: cp.Size,
 		CheckpointRoot: fmt.Sprintf("%x", cp.Hash),
 		LogKey:         vkey,
@@ -229,23 +180,57 @@ func (c *Citation) line() string {
 // HumanTime renders t as "8 May 2026, 11:13:55 UTC".
 func HumanTime(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04:05 UTC") }
 
-// SearchQuery selects records; see index.SearchQuery.
-type SearchQuery = index.SearchQuery
-
-// Search returns the records matching q, newest first, each with its
-// statement's signature checked.
-func (a *Archive) Search(ctx context.Context, q SearchQuery) ([]*Record, error) {
-	irs, err := a.index.Search(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Record, 0, len(irs))
-	for _, ir := range irs {
-		r, err := a.recordFromIndex(ir)
-		if err != nil {
-			return nil, err
+// Describe says in one line what a tracking statement attests, for
+// people (verify's and show's output, record pages). For a capture it
+// returns "".
+func Describe(e *verify.Entry) string {
+	doc := e.DocumentID()
+	switch {
+	case e.Declaration != nil:
+		p := &e.Declaration.Predicate
+		sel := "the whole body"
+		if len(p.Select) > 0 {
+			sel = strings.Join(p.Select, ", ")
 		}
-		out = append(out, r)
+		if len(p.Remove) > 0 {
+			sel += " without " + strings.Join(p.Remove, ", ")
+		}
+		return fmt.Sprintf("declaration revision %d of %s (%s %s): %s, the part %s, captured every %s; declared %s",
+			p.Revision, doc, p.Entity, p.Document, p.URL, sel, time.Duration(p.EverySeconds)*time.Second, p.DeclaredAt)
+	case e.Version != nil:
+		p := &e.Version.Predicate
+		return fmt.Sprintf("version %d (%s) of %s: text SHA-256 %s (%d bytes), extracted by %s %s from snapshot %s (SHA-256 %s, captured %s) with declaration %s",
+			p.Number, p.Kind, doc, p.Text.SHA256, p.Text.Size, p.Extractor.Name, p.Extractor.Version, p.Snapshot.RecordID, p.Snapshot.SHA256, p.Snapshot.CapturedAt, p.Declaration)
+	case e.Extraction != nil:
+		p := &e.Extraction.Predicate
+		if p.Result == verify.ExtractionConfirmed {
+			return fmt.Sprintf("snapshot %s of %s (captured %s) has the text of version %s (SHA-256 %s): it confirms it", p.Snapshot.RecordID, doc, p.Snapshot.CapturedAt, p.Version, p.TextSHA256)
+		}
+		return fmt.Sprintf("no text could be extracted from snapshot %s of %s (captured %s): %s: %s", p.Snapshot.RecordID, doc, p.Snapshot.CapturedAt, p.Failure.Reason, p.Failure.Message)
+	case e.Provision != nil:
+		p := &e.Provision.Predicate
+		return fmt.Sprintf("provision of %s: %q stands at code points [%d, %d) of the text of version %s (SHA-256 %s); quoted %s",
+			doc, abbreviate(p.Quote.Exact, 200), p.Position.Start, p.Position.End, p.Version, p.Text.SHA256, p.RecordedAt)
+	case e.ProvisionStatus != nil:
+		p := &e.ProvisionStatus.Predicate
+		s := fmt.Sprintf("provision %s is %s in version %s of %s (text SHA-256 %s)", p.Provision, strings.ToUpper(p.Status), p.Version, doc, p.Text.SHA256)
+		switch p.Status {
+		case verify.ProvisionPresent:
+			s += fmt.Sprintf(", at code points [%d, %d)", p.Position.Start, p.Position.End)
+		case verify.ProvisionChanged:
+			s += fmt.Sprintf("; the closest passage, at [%d, %d), is %.1f%% similar: %q", p.Position.Start, p.Position.End, p.Similarity*100, abbreviate(p.Closest, 200))
+		case verify.ProvisionRemoved:
+			s += fmt.Sprintf("; no passage is more than %.1f%% similar", p.Similarity*100)
+		}
+		return s
 	}
-	return out, nil
+	return ""
+}
+
+func abbreviate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }

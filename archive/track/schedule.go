@@ -1,8 +1,7 @@
-package archive
+package track
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"sync"
@@ -10,6 +9,9 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/internal/par"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -68,8 +70,8 @@ func (d *Document) Due(now time.Time) bool {
 
 // lastCapture returns the newest capture of a tracked document (any
 // outcome), or nil.
-func (a *Archive) lastCapture(ctx context.Context, entity, document string) (*index.Record, error) {
-	recs, err := a.index.Search(ctx, index.SearchQuery{Entity: entity, Document: document, Limit: 1})
+func (t *Tracker) lastCapture(ctx context.Context, entity, document string) (*record.Record, error) {
+	recs, err := t.a.Index().Search(ctx, index.SearchQuery{Entity: entity, Document: document, Limit: 1})
 	if err != nil || len(recs) == 0 {
 		return nil, err
 	}
@@ -82,10 +84,7 @@ func (a *Archive) lastCapture(ctx context.Context, entity, document string) (*in
 // or failure. It returns when all are done or ctx is cancelled; an
 // interrupted document is left as it was (its capture, if logged, is
 // processed by the next run).
-func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error) {
-	if a.writer == nil {
-		return nil, errors.New("archive opened read-only")
-	}
+func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
@@ -101,13 +100,13 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	docs, err := a.Documents(ctx)
+	docs, err := t.Documents(ctx)
 	if err != nil {
 		return nil, err
 	}
 	rep := &RunReport{Tracked: len(docs), Results: []*TrackResult{}}
 	for _, d := range docs {
-		if err := a.recoverSnapshot(ctx, d); err != nil {
+		if err := t.recoverSnapshot(ctx, d); err != nil {
 			rep.Errors = append(rep.Errors, DocumentError{d.ID, err.Error()})
 		}
 	}
@@ -138,8 +137,8 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 	gate := &hostGate{delay: o.HostDelay, next: map[string]time.Time{}}
 	results := make([]*TrackResult, len(due))
 	errs := make([]error, len(due))
-	forEach(ctx, indices(len(due)), o.Concurrency, func(i int) int {
-		results[i], errs[i] = a.trackOne(ctx, due[i], gate, o)
+	par.ForEach(ctx, indices(len(due)), o.Concurrency, func(i int) int {
+		results[i], errs[i] = t.trackOne(ctx, due[i], gate, o)
 		return i
 	}, func(i int) {
 		if o.Progress != nil && results[i] != nil {
@@ -159,28 +158,24 @@ func (a *Archive) TrackRun(ctx context.Context, o RunOptions) (*RunReport, error
 // recoverSnapshot processes a tracked document's newest capture if a
 // process was killed after logging it but before logging what its text
 // did, so that no snapshot of a tracked document is left unread.
-func (a *Archive) recoverSnapshot(ctx context.Context, d *Document) error {
-	recs, err := a.index.Search(ctx, index.SearchQuery{Entity: d.Entity, Document: d.Document, Limit: 1})
+func (t *Tracker) recoverSnapshot(ctx context.Context, d *Document) error {
+	recs, err := t.a.Index().Search(ctx, index.SearchQuery{Entity: d.Entity, Document: d.Document, Limit: 1})
 	if err != nil || len(recs) == 0 {
 		return err
 	}
-	ir := recs[0]
-	if ir.Method != verify.MethodFetch || ir.Outcome == verify.OutcomeFailed {
+	rec := recs[0]
+	if rec.Method != verify.MethodFetch || rec.Outcome == verify.OutcomeFailed {
 		return nil
 	}
-	done, err := a.index.Tracking(ctx, index.TrackingQuery{Document: d.ID, Ref: ir.RecordID})
+	done, err := t.a.Index().Tracking(ctx, index.TrackingQuery{Document: d.ID, Ref: rec.ID})
 	if err != nil || len(done) > 0 {
-		return err
-	}
-	rec, err := a.recordFromIndex(ir)
-	if err != nil {
 		return err
 	}
 	if rec.URL != d.URL {
 		return nil // a capture of the same titles from elsewhere
 	}
-	a.log.Info("processing a snapshot left unread", "document", d.ID, "record", rec.RecordID)
-	_, err = a.ProcessSnapshot(ctx, d.ID, rec)
+	t.a.Logger().Info("processing a snapshot left unread", "document", d.ID, "record", rec.ID)
+	_, err = t.ProcessSnapshot(ctx, d.ID, rec)
 	return err
 }
 
@@ -192,7 +187,7 @@ func indices(n int) []int {
 	return s
 }
 
-func (a *Archive) trackOne(ctx context.Context, d *Document, gate *hostGate, o RunOptions) (*TrackResult, error) {
+func (t *Tracker) trackOne(ctx context.Context, d *Document, gate *hostGate, o RunOptions) (*TrackResult, error) {
 	host := ""
 	if u, err := url.Parse(d.URL); err == nil {
 		host = u.Host
@@ -202,16 +197,12 @@ func (a *Archive) trackOne(ctx context.Context, d *Document, gate *hostGate, o R
 		if err := gate.wait(ctx, host); err != nil {
 			return nil, err
 		}
-		name, c, err := a.fetch(ctx, d.URL, CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch})
+		sub, err := t.in.Submit(ctx, d.URL, ingest.CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch})
 		if err != nil {
 			return nil, err
 		}
-		pend, err := a.prepare(ctx, name, c)
-		if err != nil {
-			return nil, err
-		}
-		if attempt <= o.Retries && transient(newRecord(&pend.st, pend.entry, 0)) {
-			if _, err := a.finish(ctx, pend); err != nil {
+		if attempt <= o.Retries && transient(sub.Record()) {
+			if _, err := t.a.Await(ctx, sub); err != nil {
 				return nil, err
 			}
 			select {
@@ -222,7 +213,7 @@ func (a *Archive) trackOne(ctx context.Context, d *Document, gate *hostGate, o R
 			delay *= 2
 			continue
 		}
-		res, err := a.trackPrepared(ctx, d.ID, pend)
+		res, err := t.trackSubmitted(ctx, d.ID, sub)
 		if res != nil {
 			res.Attempts = attempt
 		}
@@ -231,7 +222,7 @@ func (a *Archive) trackOne(ctx context.Context, d *Document, gate *hostGate, o R
 }
 
 // transient reports a capture failure worth retrying.
-func transient(r *Record) bool {
+func transient(r *record.Record) bool {
 	switch r.Outcome {
 	case verify.OutcomeFailed:
 		switch r.Failure.Reason {

@@ -1,4 +1,4 @@
-package archive
+package track
 
 import (
 	"bytes"
@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/provision"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -83,8 +86,8 @@ type ExtractionFailure struct {
 }
 
 // Document folds a tracked document's log entries into its state.
-func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
-	recs, err := a.trackingRecords(ctx, index.TrackingQuery{Document: id})
+func (t *Tracker) Document(ctx context.Context, id string) (*Document, error) {
+	recs, err := t.records(ctx, index.TrackingQuery{Document: id})
 	if err != nil {
 		return nil, err
 	}
@@ -95,21 +98,21 @@ func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
 	versions := map[string]*VersionInfo{}
 	provs := map[string]*ProvisionInfo{}
 	for _, r := range recs {
-		e := r.Entry
+		e := r.Statement
 		switch {
 		case e.Declaration != nil:
 			p := &e.Declaration.Predicate
 			d.Entity, d.Document, d.URL, d.Select, d.Remove, d.EverySeconds = p.Entity, p.Document, p.URL, p.Select, p.Remove, p.EverySeconds
-			d.Declaration, d.Revision = r.RecordID, p.Revision
+			d.Declaration, d.Revision = r.ID, p.Revision
 			if p.Revision == 1 {
 				d.FirstTracked = p.DeclaredAt
 			}
 		case e.Version != nil:
 			p := &e.Version.Predicate
-			v := &VersionInfo{RecordID: r.RecordID, Number: p.Number, Kind: p.Kind, Declaration: p.Declaration,
+			v := &VersionInfo{RecordID: r.ID, Number: p.Number, Kind: p.Kind, Declaration: p.Declaration,
 				Extractor: p.Extractor, Text: p.Text, Snapshot: p.Snapshot, RecordedAt: p.RecordedAt, LastVerified: p.Snapshot.CapturedAt}
 			d.Versions = append(d.Versions, v)
-			versions[r.RecordID] = v
+			versions[r.ID] = v
 			d.Current = v
 			d.LastVerified = laterTime(d.LastVerified, v.LastVerified)
 			if p.Kind == verify.VersionChange {
@@ -120,24 +123,24 @@ func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
 			switch p.Result {
 			case verify.ExtractionConfirmed:
 				if v := versions[p.Version]; v != nil {
-					v.Confirmations = append(v.Confirmations, Confirmation{r.RecordID, p.Snapshot})
+					v.Confirmations = append(v.Confirmations, Confirmation{r.ID, p.Snapshot})
 					v.LastVerified = laterTime(v.LastVerified, p.Snapshot.CapturedAt)
 					if v == d.Current {
 						d.LastVerified = laterTime(d.LastVerified, p.Snapshot.CapturedAt)
 					}
 				}
 			case verify.ExtractionFailed:
-				d.Failures = append(d.Failures, &ExtractionFailure{r.RecordID, p.Snapshot, *p.Failure})
+				d.Failures = append(d.Failures, &ExtractionFailure{r.ID, p.Snapshot, *p.Failure})
 			}
 		case e.Provision != nil:
 			p := &e.Provision.Predicate
-			pi := &ProvisionInfo{RecordID: r.RecordID, Version: p.Version, Quote: p.Quote, Position: p.Position,
+			pi := &ProvisionInfo{RecordID: r.ID, Version: p.Version, Quote: p.Quote, Position: p.Position,
 				Label: p.Label, RecordedAt: p.RecordedAt, Status: verify.ProvisionPresent, StatusVersion: p.Version}
 			if v := versions[p.Version]; v != nil {
 				pi.StatusVersionKind = v.Kind
 			}
 			d.Provisions = append(d.Provisions, pi)
-			provs[r.RecordID] = pi
+			provs[r.ID] = pi
 		case e.ProvisionStatus != nil:
 			p := &e.ProvisionStatus.Predicate
 			if pi := provs[p.Provision]; pi != nil {
@@ -145,7 +148,7 @@ func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
 				if v := versions[p.Version]; v != nil {
 					kind = v.Kind
 				}
-				pi.History = append(pi.History, &StatusInfo{RecordID: r.RecordID, Version: p.Version, VersionKind: kind, Status: p.Status,
+				pi.History = append(pi.History, &StatusInfo{RecordID: r.ID, Version: p.Version, VersionKind: kind, Status: p.Status,
 					Position: p.Position, Closest: p.Closest, Similarity: p.Similarity, RecordedAt: p.RecordedAt})
 				pi.Status, pi.StatusVersion, pi.StatusVersionKind = p.Status, p.Version, kind
 			}
@@ -154,12 +157,12 @@ func (a *Archive) Document(ctx context.Context, id string) (*Document, error) {
 	if d.Declaration == "" {
 		return nil, fmt.Errorf("%w: %s has entries but no declaration", ErrNoDocument, id)
 	}
-	last, err := a.lastCapture(ctx, d.Entity, d.Document)
+	last, err := t.lastCapture(ctx, d.Entity, d.Document)
 	if err != nil {
 		return nil, err
 	}
 	if last != nil {
-		d.LastCapture, d.LastCaptureRecord, d.LastCaptureOutcome = last.CapturedAt, last.RecordID, last.Outcome
+		d.LastCapture, d.LastCaptureRecord, d.LastCaptureOutcome = last.CapturedAt, last.ID, last.Outcome
 	}
 	return d, nil
 }
@@ -180,14 +183,14 @@ func laterTime(a, b string) string {
 
 // Documents returns the state of every tracked document, in the order they
 // were first declared.
-func (a *Archive) Documents(ctx context.Context) ([]*Document, error) {
-	decls, err := a.declarations(ctx)
+func (t *Tracker) Documents(ctx context.Context) ([]*Document, error) {
+	decls, err := t.declarations(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*Document, 0, len(decls))
 	for _, st := range decls {
-		d, err := a.Document(ctx, st.DocumentID())
+		d, err := t.Document(ctx, st.DocumentID())
 		if err != nil {
 			return nil, err
 		}
@@ -198,15 +201,15 @@ func (a *Archive) Documents(ctx context.Context) ([]*Document, error) {
 
 // TrackResult is what one capture of a tracked document recorded.
 type TrackResult struct {
-	Document string  `json:"document_id"`
-	Capture  *Record `json:"capture"`
+	Document string         `json:"document_id"`
+	Capture  *record.Record `json:"capture"`
 	// Version is set when the text changed (or was first extracted);
 	// Extraction when it did not (confirmed) or could not be extracted
 	// (failed). Both are nil for a failed capture.
-	Version    *TrackRecord `json:"version,omitempty"`
-	Extraction *TrackRecord `json:"extraction,omitempty"`
+	Version    *record.Record `json:"version,omitempty"`
+	Extraction *record.Record `json:"extraction,omitempty"`
 	// Statuses are the provision-status records a new version made.
-	Statuses []*TrackRecord `json:"provision_statuses,omitempty"`
+	Statuses []*record.Record `json:"provision_statuses,omitempty"`
 	// Result is "first", "change", "upgrade", "confirmed", "failed" (no
 	// text extracted) or "capture_failed".
 	Result string `json:"result"`
@@ -220,38 +223,34 @@ type TrackResult struct {
 // did: a new version, a confirmation of the current one, or a failed
 // extraction. A failed capture is logged as such (as any capture) and
 // makes nothing more.
-func (a *Archive) TrackCapture(ctx context.Context, id string, o CaptureOptions) (*TrackResult, error) {
-	st, _, err := a.declaration(ctx, id)
+func (t *Tracker) Capture(ctx context.Context, id string, o ingest.CaptureOptions) (*TrackResult, error) {
+	st, _, err := t.declaration(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	p := &st.Predicate
 	o.Entity, o.Document = p.Entity, p.Document
-	name, c, err := a.fetch(ctx, p.URL, o)
+	sub, err := t.in.Submit(ctx, p.URL, o)
 	if err != nil {
 		return nil, err
 	}
-	pend, err := a.prepare(ctx, name, c)
-	if err != nil {
-		return nil, err
-	}
-	return a.trackPrepared(ctx, id, pend)
+	return t.trackSubmitted(ctx, id, sub)
 }
 
-// trackPrepared processes the snapshot of a capture handed to the log but
-// not yet published, so that the capture and the statements about its
-// text are published together (by the same checkpoint, as a rule). The
-// capture is acknowledged first; the result only once all are durable.
-func (a *Archive) trackPrepared(ctx context.Context, id string, pend *pending) (*TrackResult, error) {
-	defer a.tracking.lock(id)()
+// trackSubmitted processes the snapshot of a capture submitted to the log
+// but not yet acknowledged, so that the capture and the statements about
+// its text are published together (by the same checkpoint, as a rule).
+// The capture is acknowledged first; the result only once all are.
+func (t *Tracker) trackSubmitted(ctx context.Context, id string, sub *archive.Submission) (*TrackResult, error) {
+	defer t.docs.Lock(id)()
 	res := &TrackResult{Document: id, Attempts: 1}
-	ps, perr := a.prepareSnapshot(ctx, id, newRecord(&pend.st, pend.entry, 0), res)
-	rec, err := a.finish(ctx, pend)
+	ps, perr := t.prepareSnapshot(ctx, id, sub.Record(), res)
+	recs, err := t.a.Await(ctx, sub)
 	if err != nil {
 		return nil, err
 	}
-	res.Capture = rec
-	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
+	res.Capture = recs[0]
+	if err := errors.Join(t.finish(ctx, ps...), perr); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -261,11 +260,11 @@ func (a *Archive) trackPrepared(ctx context.Context, id string, pend *pending) (
 // published capture record) and logs a version, a confirmation or a
 // failed extraction for it. It is idempotent: a snapshot already processed
 // for the document returns what was recorded then.
-func (a *Archive) ProcessSnapshot(ctx context.Context, id string, rec *Record) (*TrackResult, error) {
-	defer a.tracking.lock(id)()
+func (t *Tracker) ProcessSnapshot(ctx context.Context, id string, rec *record.Record) (*TrackResult, error) {
+	defer t.docs.Lock(id)()
 	res := &TrackResult{Document: id, Capture: rec, Attempts: 1}
-	ps, perr := a.prepareSnapshot(ctx, id, rec, res)
-	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
+	ps, perr := t.prepareSnapshot(ctx, id, rec, res)
+	if err := errors.Join(t.finish(ctx, ps...), perr); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -274,7 +273,7 @@ func (a *Archive) ProcessSnapshot(ctx context.Context, id string, rec *Record) (
 // prepareSnapshot prepares the statements that process a snapshot; they
 // fill res as they are published. The caller holds the document's lock
 // until they are, and finishes those returned even with an error.
-func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, res *TrackResult) ([]*trackPending, error) {
+func (t *Tracker) prepareSnapshot(ctx context.Context, id string, rec *record.Record, res *TrackResult) ([]*pending, error) {
 	if rec.Outcome == verify.OutcomeFailed {
 		res.Result = "capture_failed"
 		if rec.Failure != nil {
@@ -282,28 +281,28 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 		}
 		return nil, nil
 	}
-	done, err := a.trackingRecords(ctx, index.TrackingQuery{Document: id, Ref: rec.RecordID, Kinds: []string{"version", "extraction"}})
+	done, err := t.records(ctx, index.TrackingQuery{Document: id, Ref: rec.ID, Kinds: []string{record.Version, record.Extraction}})
 	if err != nil {
 		return nil, err
 	}
 	if len(done) > 0 {
-		return nil, a.resultOf(ctx, res, done[0])
+		return nil, t.resultOf(ctx, res, done[0])
 	}
-	doc, err := a.Document(ctx, id)
+	doc, err := t.Document(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	declID := doc.Declaration // the current revision, folded with the rest
-	snap := verify.SnapshotRef{RecordID: rec.RecordID, SHA256: rec.SHA256, CapturedAt: rec.CapturedAt}
+	snap := verify.SnapshotRef{RecordID: rec.ID, SHA256: rec.SHA256, CapturedAt: rec.CapturedAt}
 	extractor := verify.Extractor{Name: extract.Name, Version: extract.Version}
-	extraction := func(x verify.Extraction) ([]*trackPending, error) {
+	extraction := func(x verify.Extraction) ([]*pending, error) {
 		x.Declaration, x.Snapshot, x.Extractor = declID, snap, extractor
-		x.RecordedAt, x.Tool = verify.FormatTime(time.Now()), tool()
-		p, err := a.prepareTracking(ctx, &verify.ExtractionStatement{
+		x.RecordedAt, x.Tool = verify.FormatTime(time.Now()), archive.Tool()
+		p, err := t.submit(ctx, &verify.ExtractionStatement{
 			Type: verify.StatementType, PredicateType: verify.ExtractionPredicateType,
 			Subject:   []verify.Subject{{Name: id, Digest: map[string]string{"sha256": rec.SHA256}}},
 			Predicate: x,
-		}, func(r *TrackRecord) { res.Extraction = r })
+		}, func(r *record.Record) { res.Extraction = r })
 		if err != nil {
 			return nil, err
 		}
@@ -311,23 +310,19 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 		if x.Failure != nil {
 			res.Reason = x.Failure.Reason + ": " + x.Failure.Message
 		}
-		return []*trackPending{p}, nil
+		return []*pending{p}, nil
 	}
-	fail := func(reason, msg string) ([]*trackPending, error) {
+	fail := func(reason, msg string) ([]*pending, error) {
 		return extraction(verify.Extraction{Result: verify.ExtractionFailed, Failure: &verify.Failure{Reason: reason, Message: msg}})
 	}
 	if rec.Outcome == verify.OutcomeHTTPError {
 		return fail("http_error", fmt.Sprintf("the server answered HTTP %d %s", rec.Status, http.StatusText(rec.Status)))
 	}
-	body, err := a.readSnapshot(ctx, rec.SHA256)
+	body, err := t.readSnapshot(ctx, rec.SHA256)
 	if err != nil {
 		return nil, err
 	}
-	mediaType := ""
-	if rec.Statement != nil && rec.Statement.Predicate.Snapshot != nil {
-		mediaType = rec.Statement.Predicate.Snapshot.MediaType
-	}
-	out, err := extract.Extract(body, mediaType, extract.Rules{Select: doc.Select, Remove: doc.Remove})
+	out, err := extract.Extract(body, rec.MediaType, extract.Rules{Select: doc.Select, Remove: doc.Remove})
 	if err != nil {
 		var xe *extract.Error
 		if errors.As(err, &xe) {
@@ -344,37 +339,37 @@ func (a *Archive) prepareSnapshot(ctx context.Context, id string, rec *Record, r
 	if doc.Current == nil {
 		kind = verify.VersionFirst
 	}
-	return a.prepareVersion(ctx, res, doc, declID, snap, kind, text, out.MediaType)
+	return t.prepareVersion(ctx, res, doc, declID, snap, kind, text, out.MediaType)
 }
 
 // prepareVersion stores a version's text and prepares the version
 // statement and the status of every provision of the document in it. On
 // error it still returns the statements already handed to the log, which
 // the caller must finish.
-func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, mediaType string) ([]*trackPending, error) {
-	obj, err := a.store.Put(ctx, bytes.NewReader(text), int64(len(text)), verify.SHA256Hex(text))
+func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, mediaType string) ([]*pending, error) {
+	obj, err := t.a.Store().Put(ctx, bytes.NewReader(text), int64(len(text)), verify.SHA256Hex(text))
 	if err != nil {
 		return nil, fmt.Errorf("storing the version's text: %w", err)
 	}
 	pv := verify.Version{Number: len(doc.Versions) + 1, Kind: kind, Declaration: declID, Snapshot: snap,
 		Extractor:  verify.Extractor{Name: extract.Name, Version: extract.Version},
 		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: mediaType},
-		RecordedAt: verify.FormatTime(time.Now()), Tool: tool()}
+		RecordedAt: verify.FormatTime(time.Now()), Tool: archive.Tool()}
 	if doc.Current != nil {
 		pv.Previous = doc.Current.RecordID
 	}
-	v, err := a.prepareTracking(ctx, &verify.VersionStatement{
+	v, err := t.submit(ctx, &verify.VersionStatement{
 		Type: verify.StatementType, PredicateType: verify.VersionPredicateType,
 		Subject:   []verify.Subject{{Name: doc.ID, Digest: map[string]string{"sha256": obj.SHA256}}},
 		Predicate: pv,
-	}, func(r *TrackRecord) { res.Version = r })
+	}, func(r *record.Record) { res.Version = r })
 	if err != nil {
 		return nil, err
 	}
 	res.Result = kind
-	ps := []*trackPending{v}
+	ps := []*pending{v}
 	for _, p := range doc.Provisions {
-		s, err := a.prepareRecheck(ctx, doc.ID, p.RecordID, p.Quote, v.recordID(), pv.Text, string(text), &res.Statuses)
+		s, err := t.prepareRecheck(ctx, doc.ID, p.RecordID, p.Quote, v.sub.ID(), pv.Text, string(text), &res.Statuses)
 		if err != nil {
 			return ps, err // what is in the log is finished by the caller
 		}
@@ -384,21 +379,21 @@ func (a *Archive) prepareVersion(ctx context.Context, res *TrackResult, doc *Doc
 }
 
 // resultOf rebuilds the result of a snapshot processed earlier.
-func (a *Archive) resultOf(ctx context.Context, res *TrackResult, r *TrackRecord) error {
+func (t *Tracker) resultOf(ctx context.Context, res *TrackResult, r *record.Record) error {
 	switch {
-	case r.Entry.Version != nil:
-		res.Version, res.Result = r, r.Entry.Version.Predicate.Kind
-		sts, err := a.trackingRecords(ctx, index.TrackingQuery{Document: res.Document, Kinds: []string{"provision-status"}})
+	case r.Statement.Version != nil:
+		res.Version, res.Result = r, r.Statement.Version.Predicate.Kind
+		sts, err := t.records(ctx, index.TrackingQuery{Document: res.Document, Kinds: []string{record.ProvisionStatus}})
 		if err != nil {
 			return err
 		}
 		for _, s := range sts {
-			if s.Entry.ProvisionStatus.Predicate.Version == r.RecordID {
+			if s.Statement.ProvisionStatus.Predicate.Version == r.ID {
 				res.Statuses = append(res.Statuses, s)
 			}
 		}
-	case r.Entry.Extraction != nil:
-		p := &r.Entry.Extraction.Predicate
+	case r.Statement.Extraction != nil:
+		p := &r.Statement.Extraction.Predicate
 		res.Extraction, res.Result = r, p.Result
 		if p.Failure != nil {
 			res.Reason = p.Failure.Reason + ": " + p.Failure.Message
@@ -409,10 +404,10 @@ func (a *Archive) resultOf(ctx context.Context, res *TrackResult, r *TrackRecord
 
 // prepareRecheck locates a provision's quote in a new version's text and
 // prepares its status statement, appended to *out once published.
-func (a *Archive) prepareRecheck(ctx context.Context, doc, provID string, q verify.TextQuoteSelector, versionID string, t verify.Text, text string, out *[]*TrackRecord) (*trackPending, error) {
+func (t *Tracker) prepareRecheck(ctx context.Context, doc, provID string, q verify.TextQuoteSelector, versionID string, txt verify.Text, text string, out *[]*record.Record) (*pending, error) {
 	loc := provision.Locate(text, provision.Quote{Exact: q.Exact, Prefix: q.Prefix, Suffix: q.Suffix})
-	ps := verify.ProvisionStatus{Provision: provID, Version: versionID, Text: t, Status: loc.Status,
-		RecordedAt: verify.FormatTime(time.Now()), Tool: tool()}
+	ps := verify.ProvisionStatus{Provision: provID, Version: versionID, Text: txt, Status: loc.Status,
+		RecordedAt: verify.FormatTime(time.Now()), Tool: archive.Tool()}
 	switch loc.Status {
 	case provision.Present:
 		ps.Position = &verify.TextPositionSelector{Type: "TextPositionSelector", Start: loc.Position.Start, End: loc.Position.End}
@@ -422,9 +417,9 @@ func (a *Archive) prepareRecheck(ctx context.Context, doc, provID string, q veri
 	case provision.Removed:
 		ps.Similarity = loc.Similarity
 	}
-	return a.prepareTracking(ctx, &verify.ProvisionStatusStatement{
+	return t.submit(ctx, &verify.ProvisionStatusStatement{
 		Type: verify.StatementType, PredicateType: verify.ProvisionStatusPredicateType,
-		Subject:   []verify.Subject{{Name: doc, Digest: map[string]string{"sha256": t.SHA256}}},
+		Subject:   []verify.Subject{{Name: doc, Digest: map[string]string{"sha256": txt.SHA256}}},
 		Predicate: ps,
-	}, func(r *TrackRecord) { *out = append(*out, r) })
+	}, func(r *record.Record) { *out = append(*out, r) })
 }

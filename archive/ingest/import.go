@@ -1,4 +1,4 @@
-package archive
+package ingest
 
 import (
 	"bufio"
@@ -12,11 +12,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -96,7 +97,7 @@ func ReadManifest(path string) ([]ManifestEntry, error) {
 			bad("missing fetched_at")
 			continue
 		}
-		if err := checkText(map[string]string{"entity": e.Entity, "document": e.Document, "url": e.URL}); err != nil {
+		if err := archive.CheckText(map[string]string{"entity": e.Entity, "document": e.Document, "url": e.URL}); err != nil {
 			bad("%v", err)
 			continue
 		}
@@ -139,9 +140,23 @@ type ImportOptions struct {
 	// Concurrency is the number of documents read, stored and signed at
 	// once. Default DefaultImportConcurrency.
 	Concurrency int
-	// OnRecord is called (serially) for each document: with its record
-	// (Existed set when it was skipped), or with an error.
-	OnRecord func(e *ManifestEntry, r *Record, err error)
+	// OnResult is called (serially, in completion order) for each
+	// document.
+	OnResult func(ImportResult)
+}
+
+// ImportResult is what became of one line of a manifest.
+type ImportResult struct {
+	// Entry is the manifest line (its number, Line(), and file).
+	Entry *ManifestEntry
+	// Record is the document's record: the one logged now, or, when
+	// Skipped, the earlier one.
+	Record  *record.Record
+	Skipped bool
+	// Err says why the document was not imported (nothing of it was
+	// logged), or wraps context.Canceled when the import was interrupted
+	// before it was acknowledged (a re-run finds it, or imports it).
+	Err error
 }
 
 // ImportSummary counts what an import did.
@@ -160,62 +175,57 @@ type ImportSummary struct {
 // Import archives every document of a manifest, concurrently. A document
 // already imported (same URL, claimed fetch time and SHA-256) is skipped.
 // A document that cannot be imported (missing file, digest mismatch) is
-// counted as failed and reported through OnRecord; it leaves nothing behind.
+// counted as failed and reported through OnResult; it leaves nothing behind.
 // The returned error is for the import as a whole (a cancelled context).
 //
 // Documents flow through two stages: Concurrency workers read, hash, store
-// and sign them and hand their statements to the log; then each waits,
-// without holding a worker, for the checkpoint that publishes it, and has
-// its bundle written and its record indexed. At most MaxPublishing
-// documents wait at once.
-func (a *Archive) Import(ctx context.Context, entries []ManifestEntry, o ImportOptions) (*ImportSummary, error) {
+// and sign them and submit their statements to the log; then each waits,
+// without holding a worker, for the checkpoint that publishes it. At most
+// MaxPublishing documents wait at once.
+func (in *Ingester) Import(ctx context.Context, entries []ManifestEntry, o ImportOptions) (*ImportSummary, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultImportConcurrency
 	}
 	start := time.Now()
 	sum := &ImportSummary{Total: len(entries)}
 	var mu sync.Mutex
-	report := func(e *ManifestEntry, r *Record, err error) {
+	report := func(res ImportResult) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
-		case errors.Is(err, context.Canceled):
+		case errors.Is(res.Err, context.Canceled):
 			sum.Interrupted++
-		case err != nil:
+		case res.Err != nil:
 			sum.Failed++
-		case r.Existed:
+		case res.Skipped:
 			sum.Skipped++
 		default:
 			sum.Imported++
 		}
-		if o.OnRecord != nil {
-			o.OnRecord(e, r, err)
+		if o.OnResult != nil {
+			o.OnResult(res)
 		}
 	}
 	work := make(chan *ManifestEntry)
 	publishing := make(chan struct{}, MaxPublishing)
 	var wg, finishing sync.WaitGroup
 	for range o.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for e := range work {
-				r, pend, unlock, err := a.importOne(ctx, e)
-				if pend == nil {
-					report(e, r, err)
+				r, sub, unlock, err := in.importOne(ctx, e)
+				if sub == nil {
+					report(ImportResult{Entry: e, Record: r, Skipped: r != nil, Err: err})
 					continue
 				}
 				publishing <- struct{}{}
-				finishing.Add(1)
-				go func() {
-					defer finishing.Done()
-					r, err := a.finish(ctx, pend)
+				finishing.Go(func() {
+					r, err := in.await1(ctx, sub)
 					unlock()
 					<-publishing
-					report(e, r, err)
-				}()
+					report(ImportResult{Entry: e, Record: r, Err: err})
+				})
 			}
-		}()
+		})
 	}
 	for i := range entries {
 		if ctx.Err() != nil {
@@ -235,14 +245,15 @@ func (a *Archive) Import(ctx context.Context, entries []ManifestEntry, o ImportO
 // and signs at once unless told otherwise.
 const DefaultImportConcurrency = 32
 
-// MaxPublishing bounds the documents handed to the log and waiting for
+// MaxPublishing bounds the documents submitted to the log and waiting for
 // their checkpoint during an import, beside the Concurrency being stored.
 const MaxPublishing = 4096
 
 // importOne skips a document already archived (returning its record), or
-// stores it and hands its statement to the log (returning the pending
-// entry and the unlock of its key, which the caller calls once finished).
-func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, *pending, func(), error) {
+// stores it and submits its statement to the log (returning the
+// submission and the unlock of its key, which the caller calls once it is
+// acknowledged).
+func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry) (*record.Record, *archive.Submission, func(), error) {
 	fetchedAt := verify.FormatTime(e.at)
 	f, err := os.OpenInRoot(e.base, e.File)
 	if err != nil {
@@ -262,22 +273,19 @@ func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, *pe
 	}
 	// Two lines of one manifest (or two imports) naming the same document
 	// must log it once: the second waits for the first, then finds it.
-	unlock := a.importing.lock(e.URL + "\n" + fetchedAt + "\n" + digest)
-	if ir, err := a.index.FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
-		r, err := a.recordFromIndex(ir)
-		if err != nil {
-			unlock()
-			return nil, nil, nil, err
-		}
-		// Trust the signed entry, not the index's columns.
+	unlock := in.importing.Lock(e.URL + "\n" + fetchedAt + "\n" + digest)
+	if r, err := in.a.Index().FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
+		// The statement, not only the index's columns, must say so.
 		if r.URL == e.URL && r.SHA256 == digest && r.CapturedAt == fetchedAt && r.Claimed {
 			unlock()
-			r.Existed = true
 			return r, nil, nil, nil
 		}
-		a.log.Warn("the index names a record that its entry contradicts; importing anew (run exhibit audit)", "record", r.RecordID, "url", e.URL)
+		in.a.Logger().Warn("the index names a record that its statement contradicts; importing anew (run exhibit audit)", "record", r.ID, "url", e.URL)
+	} else if !errors.Is(err, archive.ErrNotFound) {
+		unlock()
+		return nil, nil, nil, err
 	}
-	pend, err := a.prepareFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
+	sub, err := in.submitFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
 		Entity:    e.Entity,
 		Document:  e.Document,
 		URL:       e.URL,
@@ -288,59 +296,8 @@ func (a *Archive) importOne(ctx context.Context, e *ManifestEntry) (*Record, *pe
 		unlock()
 		return nil, nil, nil, err
 	}
-	return nil, pend, unlock, nil
+	return nil, sub, unlock, nil
 }
 
 // Line returns the entry's line number in its manifest.
 func (e *ManifestEntry) Line() int { return e.line }
-
-// keyedMutex serialises work on equal keys; its memory is released as soon
-// as no one holds or waits for a key.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*keyEntry
-}
-
-type keyEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key and returns its unlock function.
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyEntry{}
-	}
-	e := k.m[key]
-	if e == nil {
-		e = &keyEntry{}
-		k.m[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
-}
-
-// checkText rejects text that is not UTF-8, or that holds control
-// characters (which would reach terminals and filings), in the named fields.
-func checkText(fields map[string]string) error {
-	for name, v := range fields {
-		if !utf8.ValidString(v) {
-			return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInput, name, v)
-		}
-		if i := strings.IndexFunc(v, verify.IsControl); i >= 0 {
-			r, _ := utf8.DecodeRuneInString(v[i:])
-			return fmt.Errorf("%w: %s has a control or text-direction character (%U at byte %d)", ErrInput, name, r, i)
-		}
-	}
-	return nil
-}

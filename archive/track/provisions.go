@@ -1,4 +1,4 @@
-package archive
+package track
 
 import (
 	"context"
@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/provision"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -56,73 +58,73 @@ type QuoteOptions struct {
 
 // Quote records a provision: a clause quoted from a version's text. The
 // quote must stand in the text exactly once with the given prefix and
-// suffix, or ErrInput is returned, wrapping provision.ErrNotFound or
+// suffix, or archive.ErrInput is returned, wrapping provision.archive.ErrNotFound or
 // provision.ErrAmbiguous. If newer versions of the document exist, the
 // provision is checked against each of them in order, and the statuses are
 // returned.
-func (a *Archive) Quote(ctx context.Context, versionID string, o QuoteOptions) (*TrackRecord, []*TrackRecord, error) {
-	if err := checkText(map[string]string{"label": o.Label}); err != nil {
+func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (*record.Record, []*record.Record, error) {
+	if err := archive.CheckText(map[string]string{"label": o.Label}); err != nil {
 		return nil, nil, err
 	}
-	v, text, err := a.VersionText(ctx, versionID)
+	v, text, err := t.VersionText(ctx, versionID)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer a.tracking.lock(v.Document)()
-	pv := &v.Entry.Version.Predicate
+	defer t.docs.Lock(v.Document)()
+	pv := &v.Statement.Version.Predicate
 	q, pos, err := provision.Find(string(text), provision.Quote{Exact: o.Exact, Prefix: o.Prefix, Suffix: o.Suffix})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w, in version %d of %s (%s)", ErrInput, err, pv.Number, v.Document, v.RecordID)
+		return nil, nil, fmt.Errorf("%w: %w, in version %d of %s (%s)", archive.ErrInput, err, pv.Number, v.Document, v.ID)
 	}
-	existing, err := a.trackingRecords(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{"provision"}, Ref: v.RecordID})
+	existing, err := t.records(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{record.Provision}, Ref: v.ID})
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, e := range existing {
-		if ep := e.Entry.Provision.Predicate; ep.Position.Start == pos.Start && ep.Position.End == pos.End {
-			return nil, nil, fmt.Errorf("%w: this passage of version %d is already quoted as provision %s", ErrInput, pv.Number, e.RecordID)
+		if ep := e.Statement.Provision.Predicate; ep.Position.Start == pos.Start && ep.Position.End == pos.End {
+			return nil, nil, fmt.Errorf("%w: this passage of version %d is already quoted as provision %s", archive.ErrInput, pv.Number, e.ID)
 		}
 	}
-	var prov *TrackRecord
-	var statuses []*TrackRecord
-	pp, err := a.prepareTracking(ctx, &verify.ProvisionStatement{
+	var prov *record.Record
+	var statuses []*record.Record
+	pp, err := t.submit(ctx, &verify.ProvisionStatement{
 		Type: verify.StatementType, PredicateType: verify.ProvisionPredicateType,
 		Subject: []verify.Subject{{Name: v.Document, Digest: map[string]string{"sha256": pv.Text.SHA256}}},
 		Predicate: verify.Provision{
-			Version:    v.RecordID,
+			Version:    v.ID,
 			Text:       pv.Text,
 			Quote:      verify.TextQuoteSelector{Type: "TextQuoteSelector", Exact: q.Exact, Prefix: q.Prefix, Suffix: q.Suffix},
 			Position:   verify.TextPositionSelector{Type: "TextPositionSelector", Start: pos.Start, End: pos.End},
 			Label:      o.Label,
 			RecordedAt: verify.FormatTime(time.Now()),
-			Tool:       tool(),
+			Tool:       archive.Tool(),
 		},
-	}, func(r *TrackRecord) { prov = r })
+	}, func(r *record.Record) { prov = r })
 	if err != nil {
 		return nil, nil, err
 	}
-	ps := []*trackPending{pp}
+	ps := []*pending{pp}
 	// Carry it through the versions that came after the one quoted.
-	later, err := a.trackingRecords(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{"version"}})
+	later, err := t.records(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{record.Version}})
 	if err == nil {
 		for _, lv := range later {
-			lp := &lv.Entry.Version.Predicate
+			lp := &lv.Statement.Version.Predicate
 			if lp.Number <= pv.Number {
 				continue
 			}
 			var lt []byte
-			if lt, err = a.Text(ctx, lp.Text.SHA256); err != nil {
+			if lt, err = t.Text(ctx, lp.Text.SHA256); err != nil {
 				break
 			}
-			var s *trackPending
-			if s, err = a.prepareRecheck(ctx, v.Document, pp.recordID(), pp.ent.Provision.Predicate.Quote, lv.RecordID, lp.Text, string(lt), &statuses); err != nil {
+			var s *pending
+			if s, err = t.prepareRecheck(ctx, v.Document, pp.sub.ID(), pp.sub.Record().Statement.Provision.Predicate.Quote, lv.ID, lp.Text, string(lt), &statuses); err != nil {
 				break
 			}
 			ps = append(ps, s)
 		}
 	}
 	// What was handed to the log is finished even after an error.
-	if ferr := a.finishTracking(ctx, ps...); ferr != nil {
+	if ferr := t.finish(ctx, ps...); ferr != nil {
 		return nil, nil, ferr
 	}
 	if err != nil {
@@ -144,9 +146,9 @@ type ReextractReport struct {
 	// Upgrade is the version recorded when the newest snapshot's text
 	// differs from the current version's: a technical upgrade, not a
 	// change of the document. Nil when nothing changed.
-	Upgrade *TrackRecord `json:"upgrade,omitempty"`
+	Upgrade *record.Record `json:"upgrade,omitempty"`
 	// Statuses are the provision statuses the upgrade made.
-	Statuses []*TrackRecord `json:"provision_statuses,omitempty"`
+	Statuses []*record.Record `json:"provision_statuses,omitempty"`
 }
 
 // Reextract extracts the text of every stored snapshot of a tracked
@@ -156,12 +158,9 @@ type ReextractReport struct {
 // extracts gives a text other than the current version's, one version of
 // kind "upgrade" is recorded from it, and the document's provisions are
 // re-checked against it.
-func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, error) {
-	if a.writer == nil {
-		return nil, fmt.Errorf("archive opened read-only")
-	}
-	defer a.tracking.lock(id)()
-	doc, err := a.Document(ctx, id)
+func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, error) {
+	defer t.docs.Lock(id)()
+	doc, err := t.Document(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -201,16 +200,16 @@ func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, e
 	var newestText []byte
 	var newestType string
 	for _, s := range snaps {
-		rec, err := a.Get(ctx, s.ref.RecordID)
+		rec, err := t.a.Get(ctx, s.ref.RecordID)
 		if err != nil {
 			return nil, err
 		}
-		body, err := a.readSnapshot(ctx, s.ref.SHA256)
+		body, err := t.readSnapshot(ctx, s.ref.SHA256)
 		if err != nil {
 			return nil, err
 		}
 		rep.Snapshots++
-		out, err := extract.Extract(body, rec.Statement.Predicate.Snapshot.MediaType, rules)
+		out, err := extract.Extract(body, rec.MediaType, rules)
 		if err != nil {
 			if s.text != "" {
 				rep.Differ = append(rep.Differ, s.ref.RecordID)
@@ -226,8 +225,8 @@ func (a *Archive) Reextract(ctx context.Context, id string) (*ReextractReport, e
 		return rep, nil
 	}
 	res := &TrackResult{Document: id}
-	ps, perr := a.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText, newestType)
-	if err := errors.Join(a.finishTracking(ctx, ps...), perr); err != nil {
+	ps, perr := t.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText, newestType)
+	if err := errors.Join(t.finish(ctx, ps...), perr); err != nil {
 		return nil, err
 	}
 	rep.Upgrade, rep.Statuses = res.Version, res.Statuses
@@ -254,12 +253,12 @@ type Change struct {
 // Changes lists the changes (versions of kind "change"; first versions and
 // technical upgrades are not changes) captured at or after since, newest
 // first, optionally of one entity only.
-func (a *Archive) Changes(ctx context.Context, since time.Time, entity string) ([]*Change, error) {
-	recs, err := a.trackingRecords(ctx, index.TrackingQuery{Kinds: []string{"version"}, Since: verify.FormatTime(since)})
+func (t *Tracker) Changes(ctx context.Context, since time.Time, entity string) ([]*Change, error) {
+	recs, err := t.records(ctx, index.TrackingQuery{Kinds: []string{record.Version}, Since: verify.FormatTime(since)})
 	if err != nil {
 		return nil, err
 	}
-	decls, err := a.declarations(ctx)
+	decls, err := t.declarations(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -270,40 +269,33 @@ func (a *Archive) Changes(ctx context.Context, since time.Time, entity string) (
 	out := []*Change{}
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
-		p := &r.Entry.Version.Predicate
+		p := &r.Statement.Version.Predicate
 		d := byID[r.Document]
 		if p.Kind != verify.VersionChange || d == nil || (entity != "" && d.Entity != entity) {
 			continue
 		}
-		out = append(out, &Change{Document: r.Document, Entity: d.Entity, Title: d.Document, Version: r.RecordID,
+		out = append(out, &Change{Document: r.Document, Entity: d.Entity, Title: d.Document, Version: r.ID,
 			Number: p.Number, Previous: p.Previous, CapturedAt: p.Snapshot.CapturedAt, Snapshot: p.Snapshot.RecordID})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CapturedAt > out[j].CapturedAt })
 	return out, nil
 }
 
-// ErrNotVersion is returned (wrapped with ErrInput) for a record that is
+// ErrNotVersion is returned (wrapped with archive.ErrInput) for a record that is
 // not a version where a version is wanted.
-var ErrNotVersion = fmt.Errorf("%w: not a version record", ErrInput)
+var ErrNotVersion = fmt.Errorf("%w: not a version record", archive.ErrInput)
 
 // VersionText returns a version record and its text, checked against the
 // digest the version signs. A record of another kind is ErrNotVersion.
-func (a *Archive) VersionText(ctx context.Context, versionID string) (*TrackRecord, []byte, error) {
-	v, err := a.GetTracking(ctx, versionID)
-	if errors.Is(err, ErrNotFound) {
-		if canon, perr := verify.ParseRecordID(versionID); perr == nil {
-			if _, cerr := a.index.Get(ctx, canon); cerr == nil {
-				return nil, nil, fmt.Errorf("%w: %s is a capture record", ErrNotVersion, canon)
-			}
-		}
-	}
+func (t *Tracker) VersionText(ctx context.Context, versionID string) (*record.Record, []byte, error) {
+	v, err := t.a.Get(ctx, versionID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if v.Entry.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record", ErrNotVersion, v.RecordID, v.Kind)
+	if v.Statement.Version == nil {
+		return nil, nil, fmt.Errorf("%w: %s is a %s record", ErrNotVersion, v.ID, v.Kind)
 	}
-	text, err := a.Text(ctx, v.Entry.Version.Predicate.Text.SHA256)
+	text, err := t.Text(ctx, v.Statement.Version.Predicate.Text.SHA256)
 	if err != nil {
 		return nil, nil, err
 	}

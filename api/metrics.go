@@ -1,0 +1,112 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/transparency-dev/tessera/api/layout"
+)
+
+// metrics are the handler's Prometheus metrics, in a registry of its own.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	captures *prometheus.CounterVec
+	log      *slog.Logger
+}
+
+// noRoute is the route label of a request no pattern matched.
+const noRoute = "none"
+
+func newMetrics(lr *ledger.Reader, log *slog.Logger) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "exhibit_http_requests_total",
+			Help: "HTTP requests served, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "exhibit_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by route pattern.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+		captures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "exhibit_captures_total",
+			Help: "Records logged through the write API, by method (fetch, upload) and outcome (captured, http_error, failed).",
+		}, []string{"method", "outcome"}),
+		log: log,
+	}
+	m.reg.MustRegister(
+		m.requests,
+		m.duration,
+		m.captures,
+		&logCollector{r: lr, log: log},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// observe counts one served request.
+func (m *metrics) observe(pattern string, status int, d time.Duration) {
+	if pattern == "" {
+		pattern = noRoute
+	}
+	m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(pattern).Observe(d.Seconds())
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelError),
+		Registry: m.reg,
+	})
+}
+
+var (
+	logSizeDesc = prometheus.NewDesc("exhibit_log_size",
+		"Entries in the log, from its latest checkpoint (signature verified).", nil, nil)
+	checkpointAgeDesc = prometheus.NewDesc("exhibit_log_checkpoint_age_seconds",
+		"Seconds since the log's checkpoint file was last written.", nil, nil)
+)
+
+// logCollector reads the log's size and checkpoint age at scrape time.
+// While the log has no readable checkpoint, it reports neither.
+type logCollector struct {
+	r   *ledger.Reader
+	log *slog.Logger
+}
+
+func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- logSizeDesc
+	ch <- checkpointAgeDesc
+}
+
+func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	_, cp, err := c.r.Checkpoint(ctx)
+	if err != nil {
+		if !errors.Is(err, ledger.ErrNoCheckpoint) {
+			c.log.LogAttrs(ctx, slog.LevelError, "metrics: reading the checkpoint", slog.Any("error", err))
+		}
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(logSizeDesc, prometheus.GaugeValue, float64(cp.Size))
+	fi, err := os.Stat(filepath.Join(c.r.Dir(), filepath.FromSlash(layout.CheckpointPath)))
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelError, "metrics: checkpoint file", slog.Any("error", err))
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, time.Since(fi.ModTime()).Seconds())
+}

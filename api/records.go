@@ -1,0 +1,246 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// Records, their bundles, snapshots and search.
+
+// RecordInfo is the body of GET /api/v1/records/{id}, and the record of
+// a write route's answer: the record (of any kind: record_id, index,
+// kind, published and the fields of its kind, see record.Record), its
+// statement exactly as logged, for a capture its citation, and the paths
+// of its bundle and page.
+type RecordInfo struct {
+	*record.Record
+	Statement json.RawMessage `json:"statement"`
+	Citation  *cite.Citation  `json:"citation,omitempty"`
+	// Bundle is the API path of its evidence bundle, against the
+	// checkpoint it was published with; Page that of its page (for a
+	// tracking record, its document's).
+	Bundle string `json:"bundle"`
+	Page   string `json:"page"`
+}
+
+// recordInfo describes rec, proved by b (for a capture's citation).
+func (s *server) recordInfo(rec *record.Record, b *verify.Bundle) (*RecordInfo, error) {
+	info := &RecordInfo{Record: rec, Statement: rec.Payload, Bundle: "/api/v1/records/" + rec.ID + "/bundle", Page: "/records/" + rec.ID}
+	if rec.Statement.Capture != nil && b != nil {
+		cp, err := verify.ParseCheckpoint(b.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		info.Citation = cite.New(rec, cp, s.a.Key().VKey)
+	}
+	if rec.DocumentID != "" {
+		info.Page = "/documents/" + rec.DocumentID
+	}
+	return info, nil
+}
+
+func (s *server) record(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	rec, b, err := s.a.Prove(ctx, r.PathValue("id"), archive.ProveOptions{})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info, err := s.recordInfo(rec, b)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, info)
+}
+
+// bundle answers GET /api/v1/records/{id}/bundle[?format=json|tlog-proof]
+// [&checkpoint=first|latest]: the record's evidence bundle against the
+// checkpoint it was first published with (by default), or the latest.
+func (s *server) bundle(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "tlog-proof" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want json or tlog-proof", format))
+		return
+	}
+	var o archive.ProveOptions
+	switch c := q.Get("checkpoint"); c {
+	case "", "first":
+	case "latest":
+		o.Latest = true
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("checkpoint %q: want first or latest", c))
+		return
+	}
+	_, b, err := s.a.Prove(r.Context(), r.PathValue("id"), o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	if format == "tlog-proof" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(b.MarshalProof())
+		return
+	}
+	w.Header().Set("Content-Type", BundleMediaType)
+	w.Write(b.Marshal())
+}
+
+// snapshot serves a stored object. A snapshot's Content-Type is the media
+// type its verified statement gives (see snapshotType); any other object's
+// is application/octet-stream. With Content-Disposition: attachment,
+// nosniff and a sandbox CSP, archived HTML never runs in this origin.
+func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	digest := r.PathValue("hex")
+	if !store.ValidDigest(digest) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a lowercase hex SHA-256 digest", digest))
+		return
+	}
+	st := s.a.Store()
+	size, err := st.Stat(ctx, digest)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rc, err := st.Get(ctx, digest)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Content-Disposition", `attachment; filename="`+digest+`"`)
+	h.Set("Content-Type", s.snapshotType(ctx, digest))
+	h.Set("Cache-Control", cacheImmutable)
+	h.Set("ETag", `"`+digest+`"`)
+	if size > MaxRangeSnapshot {
+		// Too large to hold: stream it, and abort the response if the
+		// bytes turn out not to hash to their name.
+		h.Set("Accept-Ranges", "none")
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		if r.Method == http.MethodHead {
+			return
+		}
+		if _, err := io.Copy(w, rc); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "snapshot stream failed",
+				slog.String("sha256", digest), slog.Any("error", err))
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	// Reading to the end checks the digest before a byte is sent.
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// snapshotType returns the Content-Type for the stored object digest: the
+// media type of the snapshot as its newest verified statement gives it,
+// parsed and re-formatted so that no malformed value reaches the header;
+// application/octet-stream for an object that is no snapshot, a snapshot
+// without a valid media type, or when the statement cannot be read (the
+// bytes are still served: their digest is checked as they are read).
+func (s *server) snapshotType(ctx context.Context, digest string) string {
+	const fallback = "application/octet-stream"
+	mt, err := s.a.SnapshotInfo(ctx, digest)
+	if errors.Is(err, archive.ErrNotFound) {
+		return fallback
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "snapshot media type",
+			slog.String("sha256", digest), slog.Any("error", err))
+		return fallback
+	}
+	base, params, err := mime.ParseMediaType(mt)
+	if err != nil {
+		return fallback
+	}
+	if v := mime.FormatMediaType(base, params); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// searchResult is one record in a search answer: the record, and the API
+// paths of its details and its bundle.
+type searchResult struct {
+	*record.Record
+	Details string `json:"record"`
+	Bundle  string `json:"bundle"`
+}
+
+// search answers GET /api/v1/search?url=|sha256=|entity=|document=
+// [&limit=N][&before=INDEX]: exact matches over the index, newest first,
+// limit (default 50, at most 500) per page; "next" is the before= cursor of
+// the next page, absent on the last one. At least one criterion is needed.
+func (s *server) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sq := archive.SearchQuery{URL: q.Get("url"), SHA256: q.Get("sha256"), Entity: q.Get("entity"), Document: q.Get("document")}
+	if sq.URL == "" && sq.SHA256 == "" && sq.Entity == "" && sq.Document == "" {
+		writeError(w, http.StatusBadRequest, "search needs url, sha256, entity or document")
+		return
+	}
+	if sq.SHA256 != "" && !store.ValidDigest(sq.SHA256) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("sha256=%q: want 64 lowercase hex digits", sq.SHA256))
+		return
+	}
+	for name, dst := range map[string]*uint64{"before": &sq.Before} {
+		if q.Has(name) {
+			v, err := uintParam(r, name)
+			if err != nil || v == 0 {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s=%q: want a positive integer", name, q.Get(name)))
+				return
+			}
+			*dst = v
+		}
+	}
+	sq.Limit = 50
+	if q.Has("limit") {
+		v, err := uintParam(r, "limit")
+		if err != nil || v == 0 || v > 500 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit=%q: want 1 to 500", q.Get("limit")))
+			return
+		}
+		sq.Limit = int(v)
+	}
+	recs, err := s.a.Search(r.Context(), sq)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Records []searchResult `json:"records"`
+		Next    string         `json:"next,omitempty"`
+	}{Records: []searchResult{}}
+	for _, rec := range recs {
+		out.Records = append(out.Records, searchResult{Record: rec,
+			Details: "/api/v1/records/" + rec.ID, Bundle: "/api/v1/records/" + rec.ID + "/bundle"})
+	}
+	if len(recs) == sq.Limit && recs[len(recs)-1].Index > 0 {
+		out.Next = strconv.FormatUint(recs[len(recs)-1].Index, 10)
+	}
+	writeJSON(w, out)
+}

@@ -1,0 +1,313 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// keeper is the archive's ledger.Keeper: it keeps each checkpoint the log
+// publishes in checkpoints/ (durably, before the log acknowledges anything
+// against it), then has the follower index it and the stamper time-stamp
+// it.
+type keeper struct{ a *Archive }
+
+func (k keeper) Keep(ctx context.Context, signed []byte, cp *verify.Checkpoint) error {
+	if err := k.a.kept.Keep(ctx, signed, cp); err != nil {
+		return err
+	}
+	k.a.follow.addCheckpoint(index.Checkpoint{Size: cp.Size})
+	k.a.stamper.enqueue(cp.Size, signed)
+	return nil
+}
+
+// follower indexes the log as its checkpoints are kept: every entry below
+// the latest kept checkpoint, in order, with the checkpoints themselves,
+// one transaction a round. The records the write path holds are indexed
+// as they are; any other entry (logged by a process that died before its
+// record was indexed) is read back from the log and its signature checked.
+// It is the only writer of the index while the archive is open.
+type follower struct {
+	a *Archive
+
+	mu      sync.Mutex
+	held    map[uint64]*record.Record // by leaf index, until indexed
+	indexed uint64                    // every entry below is indexed
+	cps     []index.Checkpoint        // kept checkpoints not yet indexed
+	err     error                     // the last round's, until one succeeds
+	changed chan struct{}             // closed and replaced after every round
+	kick    chan struct{}
+	done    chan struct{}
+}
+
+func newFollower(a *Archive) *follower {
+	return &follower{a: a, held: map[uint64]*record.Record{}, changed: make(chan struct{}), kick: make(chan struct{}, 1)}
+}
+
+// addCheckpoint queues a kept checkpoint (or its time-stamp) for the index.
+func (f *follower) addCheckpoint(c index.Checkpoint) {
+	f.mu.Lock()
+	f.cps = append(f.cps, c)
+	f.mu.Unlock()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// hold gives the follower the record of an entry the write path holds, so
+// that it is indexed without being read back.
+func (f *follower) hold(r *record.Record) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Index >= f.indexed {
+		f.held[r.Index] = r
+	}
+}
+
+// start runs rounds whenever a checkpoint is kept, until ctx ends.
+func (f *follower) start(ctx context.Context) {
+	f.done = make(chan struct{})
+	go func() {
+		defer close(f.done)
+		for {
+			ch := f.a.writer.Changed()
+			if err := f.round(ctx); err != nil && ctx.Err() == nil {
+				f.a.log.Error("indexing the log", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+			case <-f.kick:
+			}
+		}
+	}()
+}
+
+func (f *follower) wait() {
+	if f.done != nil {
+		<-f.done
+	}
+}
+
+// flush runs a last round, after the log closed.
+func (f *follower) flush(ctx context.Context) error { return f.round(ctx) }
+
+// round indexes every entry up to the latest kept checkpoint.
+func (f *follower) round(ctx context.Context) error {
+	_, cp, err := f.a.writer.Kept()
+	if err != nil {
+		return err
+	}
+	to := cp.Size
+	f.mu.Lock()
+	from, cps := f.indexed, f.cps
+	f.cps = nil
+	var held []*record.Record
+	if to > from {
+		held = make([]*record.Record, to-from)
+		for i := from; i < to; i++ {
+			held[i-from] = f.held[i]
+		}
+	}
+	f.mu.Unlock()
+	if to <= from && len(cps) == 0 {
+		return nil
+	}
+	recs, err := f.records(ctx, from, held)
+	if err == nil {
+		err = f.a.index.Add(ctx, index.Round{Records: recs, Checkpoints: cps, Size: max(to, from)})
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		f.cps = append(cps, f.cps...)
+		f.err = fmt.Errorf("indexing entries %d to %d: %w", from, to, err)
+	} else {
+		f.err = nil
+		for i := from; i < to; i++ {
+			delete(f.held, i)
+		}
+		f.indexed = max(to, from)
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+	return err
+}
+
+// records returns the records of the entries from, from+1, …: those held,
+// and the others read from the log.
+func (f *follower) records(ctx context.Context, from uint64, held []*record.Record) ([]*record.Record, error) {
+	out := make([]*record.Record, 0, len(held))
+	for i := 0; i < len(held); {
+		if held[i] != nil {
+			out = append(out, held[i])
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(held) && held[j] == nil {
+			j++
+		}
+		for e, err := range f.a.reader.Entries(ctx, from+uint64(i), from+uint64(j)) {
+			if err != nil {
+				return nil, err
+			}
+			r, err := f.a.openRecord(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		i = j
+	}
+	return out, nil
+}
+
+// openRecord checks the signature of a log entry read back from the log
+// and returns its record.
+func (a *Archive) openRecord(e ledger.Entry) (*record.Record, error) {
+	st, _, _, err := a.keys.OpenEntry(e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("log entry %d: %w", e.Index, err)
+	}
+	env, err := verify.ParseEnvelope(e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("log entry %d: %w", e.Index, err)
+	}
+	return record.FromEntry(e.Data, e.Index, st, env.Payload), nil
+}
+
+// waitIndexed waits until the entry at idx is indexed.
+func (f *follower) waitIndexed(ctx context.Context, idx uint64) error {
+	for {
+		f.mu.Lock()
+		done, ch, err := f.indexed > idx, f.changed, f.err
+		f.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("waiting for entry %d to be indexed: %w; %w", idx, ctx.Err(), err)
+			}
+			return fmt.Errorf("waiting for entry %d to be indexed: %w", idx, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// catchUp brings the index up to date with the log and the kept
+// checkpoints, when the archive opens for writing.
+//
+// It first waits for a kept checkpoint covering every entry already in the
+// tree: a process killed after sequencing entries but before their
+// checkpoint was published leaves entries that are in the log all the
+// same, and that a re-run must see, or it would log the same documents
+// twice. A process killed after keeping checkpoints but before indexing
+// them leaves checkpoints/ ahead of the index: they are added.
+func (a *Archive) catchUp(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, appendTimeout)
+	defer cancel()
+	_, cp, err := a.writer.Sync(ctx)
+	if err != nil {
+		return err
+	}
+	from, err := a.index.Size(ctx)
+	if err != nil {
+		return err
+	}
+	if from > cp.Size {
+		return fmt.Errorf("the index covers %d entries but the log's checkpoint only %d: run exhibit reindex", from, cp.Size)
+	}
+	a.follow.indexed = from
+	if err := a.syncCheckpoints(ctx, cp.Size); err != nil {
+		return err
+	}
+	if err := a.follow.round(ctx); err != nil {
+		return err
+	}
+	if from < cp.Size {
+		a.log.Info("index caught up with the log", "from", from, "to", cp.Size)
+	}
+	return nil
+}
+
+// syncCheckpoints adds to the index the kept checkpoints it lacks, with
+// their tokens, when its latest is not latest (the size of the latest kept
+// checkpoint): after a crash, an upgrade, or a rebuild.
+func (a *Archive) syncCheckpoints(ctx context.Context, latest uint64) error {
+	have, err := a.index.LatestCheckpoint(ctx)
+	if err == nil && have.Size == latest {
+		return nil
+	}
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	all, err := a.kept.All(ctx)
+	if err != nil {
+		return err
+	}
+	cps := make([]index.Checkpoint, 0, len(all))
+	for _, k := range all {
+		cps = append(cps, index.Checkpoint{Size: k.Size, Timestamped: k.Timestamped})
+	}
+	return a.index.Add(ctx, index.Round{Checkpoints: cps})
+}
+
+// Reindex rebuilds the index from the log and the kept checkpoints alone:
+// it reads every entry up to the latest kept checkpoint, checks each
+// statement's signature, and indexes it. progress, if set, is called with
+// the number of entries done. It needs the archive opened for writing.
+func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)) (int, error) {
+	if a.writer == nil {
+		return 0, ErrReadOnly
+	}
+	_, cp, err := a.writer.Kept()
+	if err != nil {
+		return 0, err
+	}
+	// Hold off the follower: rebuild, then let it go on from there.
+	f := a.follow
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := a.index.Reset(ctx); err != nil {
+		return 0, err
+	}
+	if err := a.syncCheckpoints(ctx, ^uint64(0)); err != nil {
+		return 0, err
+	}
+	const batch = 1024
+	var recs []*record.Record
+	n := 0
+	for e, err := range a.reader.Entries(ctx, 0, cp.Size) {
+		if err != nil {
+			return n, err
+		}
+		r, err := a.openRecord(e)
+		if err != nil {
+			return n, err
+		}
+		recs = append(recs, r)
+		n++
+		if len(recs) == batch || uint64(n) == cp.Size {
+			if err := a.index.Add(ctx, index.Round{Records: recs, Size: uint64(n)}); err != nil {
+				return n, err
+			}
+			recs = recs[:0]
+			if progress != nil {
+				progress(uint64(n), cp.Size)
+			}
+		}
+	}
+	f.indexed = cp.Size
+	return n, nil
+}
