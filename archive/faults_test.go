@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ed25519"
 	"crypto/x509"
-	"database/sql"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -23,7 +20,10 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -32,7 +32,8 @@ import (
 // that verify; the archive stays sound throughout.
 func TestCaptureFaults(t *testing.T) {
 	ctx := ctxTimeout(t, 2*time.Minute)
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
+	in := ingest.New(a)
 	page := bytes.Repeat([]byte("<p>The policy text.</p>\n"), 200)
 
 	mux := http.NewServeMux()
@@ -107,23 +108,23 @@ func TestCaptureFaults(t *testing.T) {
 	}{
 		{name: "redirect loop", url: srv.URL + "/loop/a", wantOutcome: verify.OutcomeFailed, wantReason: "redirect_loop", wantStatus: 302, wantHops: 2},
 		{name: "redirect to itself", url: srv.URL + "/self", wantOutcome: verify.OutcomeFailed, wantReason: "redirect_loop", wantStatus: 301, wantHops: 1},
-		{name: "ten redirects", url: srv.URL + "/hop/10", wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: sha256Hex(page), wantHops: 10},
+		{name: "ten redirects", url: srv.URL + "/hop/10", wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: archivetest.SHA256(page), wantHops: 10},
 		{name: "eleven redirects", url: srv.URL + "/hop/11", wantOutcome: verify.OutcomeFailed, wantReason: "too_many_redirects", wantStatus: 307, wantHops: 11},
-		{name: "chunked", url: srv.URL + "/chunked", wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: sha256Hex(page)},
-		{name: "gzip", url: srv.URL + "/gzip", wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: sha256Hex(page)},
+		{name: "chunked", url: srv.URL + "/chunked", wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: archivetest.SHA256(page)},
+		{name: "gzip", url: srv.URL + "/gzip", wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: archivetest.SHA256(page)},
 		{name: "body over the limit", url: srv.URL + "/big", opts: capture.Options{MaxBodyBytes: 32 << 10}, wantOutcome: verify.OutcomeFailed, wantReason: "body_too_large", wantStatus: 200},
 		{name: "slower than the timeout", url: srv.URL + "/slow", opts: capture.Options{Timeout: 300 * time.Millisecond}, wantOutcome: verify.OutcomeFailed, wantReason: "timeout"},
-		{name: "404", url: srv.URL + "/missing", wantOutcome: verify.OutcomeHTTPError, wantStatus: 404, wantSHA: sha256Hex([]byte("gone fishing\n"))},
+		{name: "404", url: srv.URL + "/missing", wantOutcome: verify.OutcomeHTTPError, wantStatus: 404, wantSHA: archivetest.SHA256([]byte("gone fishing\n"))},
 		{name: "reset connection", url: "http://" + ln.Addr().String() + "/", wantOutcome: verify.OutcomeFailed, wantReason: "connection_reset"},
 		{name: "self-signed TLS", url: tlsSrv.URL + "/page", wantOutcome: verify.OutcomeFailed, wantReason: "tls"},
-		{name: "self-signed TLS, insecure", url: tlsSrv.URL + "/page", opts: capture.Options{InsecureSkipVerify: true}, wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: sha256Hex(page)},
+		{name: "self-signed TLS, insecure", url: tlsSrv.URL + "/page", opts: capture.Options{InsecureSkipVerify: true}, wantOutcome: verify.OutcomeCaptured, wantStatus: 200, wantSHA: archivetest.SHA256(page)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _, err := a.Log().Checkpoint(ctx)
+			before, _, err := a.Checkpoint(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rec, err := a.Capture(ctx, tc.url, archive.CaptureOptions{Entity: "Test", Document: tc.name, Fetch: tc.opts})
+			rec, err := in.Capture(ctx, tc.url, ingest.CaptureOptions{Entity: "Test", Document: tc.name, Fetch: tc.opts})
 			if err != nil {
 				t.Fatalf("Capture: %v", err)
 			}
@@ -139,30 +140,30 @@ func TestCaptureFaults(t *testing.T) {
 			if rec.SHA256 != tc.wantSHA {
 				t.Errorf("sha256 %s, want %s", rec.SHA256, tc.wantSHA)
 			}
-			if tc.wantHops > 0 && len(rec.Statement.Predicate.Observed.Redirects) != tc.wantHops {
-				t.Errorf("%d redirect hops recorded, want %d", len(rec.Statement.Predicate.Observed.Redirects), tc.wantHops)
+			if tc.wantHops > 0 && len(rec.Statement.Capture.Predicate.Observed.Redirects) != tc.wantHops {
+				t.Errorf("%d redirect hops recorded, want %d", len(rec.Statement.Capture.Predicate.Observed.Redirects), tc.wantHops)
 			}
-			rep := checkBundle(t, a, rec)
+			_, rep := archivetest.Check(t, a, rec, verify.Options{})
 			if rec.Outcome == verify.OutcomeFailed {
 				if rec.SHA256 != "" || rep.Statement.Predicate.Snapshot != nil {
 					t.Error("a failed capture has a snapshot")
 				}
-				if got := rep.Statement.SubjectDigest(); got != sha256Hex([]byte(tc.url)) {
+				if got := rep.Statement.SubjectDigest(); got != archivetest.SHA256([]byte(tc.url)) {
 					t.Errorf("failed capture's subject digest %s is not SHA-256 of its URL", got)
 				}
 			}
-			if after, _, _ := a.Log().Checkpoint(ctx); bytes.Equal(before, after) {
+			if after, _, _ := a.Checkpoint(ctx); bytes.Equal(before, after) {
 				t.Error("the log did not grow")
 			}
 		})
 	}
 
 	// The insecure TLS capture kept the certificate chain beside the snapshot.
-	rec, err := a.Capture(ctx, tlsSrv.URL+"/page", archive.CaptureOptions{Fetch: capture.Options{InsecureSkipVerify: true}})
+	rec, err := in.Capture(ctx, tlsSrv.URL+"/page", ingest.CaptureOptions{Fetch: capture.Options{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := rec.Statement.Predicate.Observed.TLS
+	tl := rec.Statement.Capture.Predicate.Observed.TLS
 	if tl == nil || tl.Verified || tl.Certificates < 1 || tl.CertificateChainSHA256 == "" {
 		t.Fatalf("TLS provenance %+v", tl)
 	}
@@ -180,24 +181,25 @@ func TestCaptureFaults(t *testing.T) {
 		t.Fatalf("certificate chain object: %v", err)
 	}
 
-	auditOK(t, a)
+	archivetest.AuditOK(t, a)
 }
 
 // TestConcurrentCaptures runs 50 captures at once in one process.
 func TestConcurrentCaptures(t *testing.T) {
 	ctx := ctxTimeout(t, time.Minute)
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
+	in := ingest.New(a)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "<html>document %s</html>", r.URL.Path)
 	}))
 	defer srv.Close()
 	var wg sync.WaitGroup
-	recs := make([]*archive.Record, 50)
+	recs := make([]*record.Record, 50)
 	for i := range recs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := a.Capture(ctx, fmt.Sprintf("%s/doc/%d", srv.URL, i), archive.CaptureOptions{})
+			r, err := in.Capture(ctx, fmt.Sprintf("%s/doc/%d", srv.URL, i), ingest.CaptureOptions{})
 			if err != nil {
 				t.Error(err)
 				return
@@ -214,16 +216,16 @@ func TestConcurrentCaptures(t *testing.T) {
 		if r.Outcome != verify.OutcomeCaptured {
 			t.Errorf("capture %d: %s", i, r.Outcome)
 		}
-		if want := sha256Hex([]byte(fmt.Sprintf("<html>document /doc/%d</html>", i))); r.SHA256 != want {
+		if want := archivetest.SHA256([]byte(fmt.Sprintf("<html>document /doc/%d</html>", i))); r.SHA256 != want {
 			t.Errorf("capture %d: sha256 %s, want %s", i, r.SHA256, want)
 		}
 		indices[r.Index] = true
-		checkBundle(t, a, r)
+		archivetest.Check(t, a, r, verify.Options{})
 	}
 	if len(indices) != 50 {
 		t.Errorf("%d distinct leaf indices, want 50", len(indices))
 	}
-	if rep := auditOK(t, a); rep.LogSize != 50 {
+	if rep := archivetest.AuditOK(t, a); rep.LogSize != 50 {
 		t.Errorf("log size %d", rep.LogSize)
 	}
 }
@@ -232,7 +234,7 @@ func TestConcurrentCaptures(t *testing.T) {
 // clear error, and reading still works meanwhile.
 func TestSecondWriter(t *testing.T) {
 	ctx := context.Background()
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	_, err := archive.Open(ctx, a.Dir(), archive.OpenOptions{Write: true})
 	if !errors.Is(err, archive.ErrLocked) {
 		t.Fatalf("second Open for writing: %v, want ErrLocked", err)
@@ -257,7 +259,7 @@ func TestSecondWriter(t *testing.T) {
 // TestInitRefuses: an existing archive is never overwritten.
 func TestInitRefuses(t *testing.T) {
 	ctx := context.Background()
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	cfg := a.Config()
 	_, err := archive.Init(ctx, a.Dir(), archive.InitOptions{})
 	if !errors.Is(err, archive.ErrExists) {
@@ -281,7 +283,7 @@ func TestInitRefuses(t *testing.T) {
 // up an index that missed entries (a crash between log and index).
 func TestReindex(t *testing.T) {
 	ctx := context.Background()
-	a, recs, _ := smallLog(t, 5)
+	a, recs, _ := archivetest.SmallLog(t, 5)
 	dir := a.Dir()
 	a.Close(ctx)
 	os.Remove(filepath.Join(dir, "index.db"))
@@ -295,9 +297,9 @@ func TestReindex(t *testing.T) {
 	defer b.Close(ctx)
 	// Open for writing caught up the empty index from the log.
 	for _, r := range recs {
-		got, err := b.Get(ctx, r.RecordID)
+		got, err := b.Get(ctx, r.ID)
 		if err != nil {
-			t.Fatalf("after catch-up, Get(%s): %v", r.RecordID, err)
+			t.Fatalf("after catch-up, Get(%s): %v", r.ID, err)
 		}
 		if got.Index != r.Index || got.SHA256 != r.SHA256 || got.URL != r.URL {
 			t.Errorf("after catch-up %+v, want %+v", got, r)
@@ -308,145 +310,22 @@ func TestReindex(t *testing.T) {
 		t.Fatalf("Reindex = %d, %v; want 5", n, err)
 	}
 	for _, r := range recs {
-		if _, err := b.Get(ctx, r.RecordID); err != nil {
-			t.Errorf("after Reindex, Get(%s): %v", r.RecordID, err)
+		if _, err := b.Get(ctx, r.ID); err != nil {
+			t.Errorf("after Reindex, Get(%s): %v", r.ID, err)
 		}
 	}
 	if _, err := b.Get(ctx, "EXR-00000-00000-00000-00000"); !errors.Is(err, archive.ErrNotFound) {
 		t.Errorf("Get of an unknown ID: %v, want ErrNotFound", err)
 	}
-	auditOK(t, b)
-}
-
-// TestAuditFindsDamage: a corrupted, a missing and a stray object are each
-// reported, and a corrupted snapshot fails on read.
-func TestAuditFindsDamage(t *testing.T) {
-	ctx := context.Background()
-	a, recs, _ := smallLog(t, 3)
-	objPath := func(d string) string { return filepath.Join(a.Dir(), "objects", "sha256", d[:2], d) }
-
-	corrupt := objPath(recs[0].SHA256)
-	os.Chmod(corrupt, 0o644)
-	os.WriteFile(corrupt, []byte("<html>altered</html>"), 0o644)
-	os.Remove(objPath(recs[1].SHA256))
-	stray := []byte("stray")
-	if _, err := a.Store().Put(ctx, bytes.NewReader(stray), int64(len(stray)), ""); err != nil {
-		t.Fatal(err)
-	}
-
-	rep, err := a.Audit(ctx, archive.AuditOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.OK {
-		t.Fatal("audit passed a damaged archive")
-	}
-	kinds := map[string]string{}
-	for _, p := range rep.Problems {
-		kinds[p.Kind] = p.Where
-	}
-	if kinds["corrupt"] != recs[0].SHA256 || kinds["missing"] != recs[1].SHA256 || kinds["orphaned"] != sha256Hex(stray) {
-		t.Errorf("problems %+v", rep.Problems)
-	}
-	rc, err := a.Store().Get(ctx, recs[0].SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(io.Discard, rc)
-	rc.Close()
-	if err == nil || !strings.Contains(err.Error(), "corrupt") {
-		t.Errorf("reading a corrupted object: %v", err)
-	}
-	// The bundle still verifies (the log is intact) but not with the
-	// corrupted snapshot.
-	b, _ := os.ReadFile(recs[0].Bundle)
-	cor, _ := os.ReadFile(corrupt)
-	r := verify.Check(b, a.Key(), verify.Options{Snapshot: bytes.NewReader(cor)})
-	if r.Verified || r.Failed().Name != verify.CheckSnapshotDigest {
-		t.Errorf("corrupted snapshot: %+v", r.Failed())
-	}
-}
-
-// TestAuditIndexAndBundles: an index record holding another entry, a
-// missing and a damaged bundle file, and a configuration publishing a key
-// other than the signing key are each reported; reindex repairs the index
-// and the bundles.
-func TestAuditIndexAndBundles(t *testing.T) {
-	ctx := context.Background()
-	a, recs, _ := smallLog(t, 4)
-	dir := a.Dir()
-	a.Close(ctx)
-
-	// Swap two records' entries in the index, behind exhibit's back.
-	db, err := sql.Open("sqlite", filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE records SET entry = ? WHERE record_id = ?`, recs[1].Entry, recs[0].RecordID); err != nil {
-		t.Fatal(err)
-	}
-	// And point another record at other content: a re-import must not trust it.
-	if _, err := db.Exec(`UPDATE records SET url = 'https://evil.example/', sha256 = ? WHERE record_id = ?`, strings.Repeat("0", 64), recs[2].RecordID); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	os.Remove(recs[2].Bundle)
-	b3, _ := os.ReadFile(recs[3].Bundle)
-	os.WriteFile(recs[3].Bundle, bytes.Replace(b3, []byte(`"index": 3`), []byte(`"index": 2`), 1), 0o644)
-
-	b, err := archive.Open(ctx, dir, archive.OpenOptions{Lock: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := b.Audit(ctx, archive.AuditOptions{})
-	b.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, p := range rep.Problems {
-		got[p.Kind]++
-	}
-	if rep.OK || got["index"] != 2 || got["bundle"] != 2 {
-		t.Fatalf("problems %+v, want 2 index and 2 bundle problems", rep.Problems)
-	}
-
-	b, err = archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Reindex(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	auditOK(t, b)
-	b.Close(ctx)
-
-	// A configuration that publishes another key is caught.
-	cfgPath := filepath.Join(dir, "exhibit.json")
-	cfg, _ := os.ReadFile(cfgPath)
-	var c map[string]any
-	json.Unmarshal(cfg, &c)
-	other, _ := verify.NewPublicKey("test.example/log", make(ed25519.PublicKey, 32))
-	c["vkey"] = other.VKey
-	cfg, _ = json.Marshal(c)
-	os.WriteFile(cfgPath, cfg, 0o644)
-	conf, err := archive.ReadConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := conf.CheckKeyFile(dir); !errors.Is(err, archive.ErrKeyMismatch) {
-		t.Errorf("CheckKeyFile with a swapped vkey: %v", err)
-	}
-	if _, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true}); !errors.Is(err, archive.ErrKeyMismatch) {
-		t.Errorf("Open for writing with a swapped vkey: %v", err)
-	}
+	archivetest.AuditOK(t, b)
 }
 
 // TestRedirectCredentials: credentials a server hands out in a redirect
 // are neither followed nor recorded.
 func TestRedirectCredentials(t *testing.T) {
 	ctx := context.Background()
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
+	in := ingest.New(a)
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/login" {
@@ -459,7 +338,7 @@ func TestRedirectCredentials(t *testing.T) {
 		w.Write([]byte("page"))
 	}))
 	defer srv.Close()
-	rec, err := a.Capture(ctx, srv.URL+"/login", archive.CaptureOptions{})
+	rec, err := in.Capture(ctx, srv.URL+"/login", ingest.CaptureOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,13 +348,13 @@ func TestRedirectCredentials(t *testing.T) {
 	if bytes.Contains(rec.Entry, []byte("hunter2")) || bytes.Contains(rec.Entry, []byte("admin")) {
 		t.Errorf("the logged entry holds the credentials: %s", rec.Entry)
 	}
-	if loc := rec.Statement.Predicate.Observed.Redirects[0].Location; !strings.Contains(loc, "redacted@") {
+	if loc := rec.Statement.Capture.Predicate.Observed.Redirects[0].Location; !strings.Contains(loc, "redacted@") {
 		t.Errorf("hop location %q", loc)
 	}
 	// Bad text in the archivist's own fields is refused before anything is stored.
 	f := filepath.Join(t.TempDir(), "doc.txt")
 	os.WriteFile(f, []byte("doc"), 0o644)
-	for _, o := range []archive.FileOptions{
+	for _, o := range []ingest.FileOptions{
 		{Entity: "Caf\xe9"},
 		{Document: "a\x1b[31mred"},
 		{Document: "c1\u0085"},
@@ -486,11 +365,17 @@ func TestRedirectCredentials(t *testing.T) {
 		{FetchedAt: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{FetchedAt: time.Now().Add(72 * time.Hour)},
 	} {
-		if _, err := a.CaptureFile(ctx, f, o); !errors.Is(err, archive.ErrInput) {
+		if _, err := in.File(ctx, f, o); !errors.Is(err, archive.ErrInput) {
 			t.Errorf("CaptureFile(%+v) = %v, want ErrInput", o, err)
 		}
 	}
-	if rep := auditOK(t, a); rep.LogSize != 1 || rep.Objects != 0 {
+	if rep := archivetest.AuditOK(t, a); rep.LogSize != 1 || rep.Objects != 0 {
 		t.Errorf("log size %d and %d objects, want 1 and 0", rep.LogSize, rep.Objects)
 	}
+}
+
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }

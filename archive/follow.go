@@ -156,7 +156,7 @@ func (f *follower) records(ctx context.Context, from uint64, held []*record.Reco
 		for j < len(held) && held[j] == nil {
 			j++
 		}
-		for e, err := range f.a.reader.Entries(ctx, from+uint64(i), from+uint64(j)) {
+		for e, err := range f.a.reader.Entries(ctx, from+uint64(i), from+uint64(j), from+uint64(len(held))) {
 			if err != nil {
 				return nil, err
 			}
@@ -288,7 +288,7 @@ func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)
 	const batch = 1024
 	var recs []*record.Record
 	n := 0
-	for e, err := range a.reader.Entries(ctx, 0, cp.Size) {
+	for e, err := range a.reader.Entries(ctx, 0, cp.Size, cp.Size) {
 		if err != nil {
 			return n, err
 		}

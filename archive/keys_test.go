@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -58,12 +60,12 @@ func TestExistingKeys(t *testing.T) {
 			defer a.Close(ctx)
 			f := filepath.Join(t.TempDir(), "doc.txt")
 			os.WriteFile(f, []byte("terms"), 0o644)
-			rec, err := a.CaptureFile(ctx, f, archive.FileOptions{URL: "https://keys.example/terms"})
+			rec, err := ingest.New(a).File(ctx, f, ingest.FileOptions{URL: "https://keys.example/terms"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkBundle(t, a, rec)
-			signed, _, _ := a.Log().Checkpoint(ctx)
+			archivetest.Check(t, a, rec, verify.Options{})
+			signed, _, _ := a.Checkpoint(ctx)
 			if v, err := note.NewVerifier(cfg.VKey); tc.xmodOK {
 				if err != nil {
 					t.Fatal(err)

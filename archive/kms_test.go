@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/sigstore/sigstore/pkg/signature/kms/fake"
@@ -47,12 +49,12 @@ func TestKMSKeys(t *testing.T) {
 	}
 	f := filepath.Join(t.TempDir(), "doc.txt")
 	os.WriteFile(f, []byte("terms"), 0o644)
-	rec, err := a.CaptureFile(ctx, f, archive.FileOptions{URL: "https://kms.example/terms"})
+	rec, err := ingest.New(a).File(ctx, f, ingest.FileOptions{URL: "https://kms.example/terms"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := archivetest.Bundle(t, a, rec)
 	a.Close(ctx)
-	b := mustRead(t, rec.Bundle)
 	if !xmodOpens(t, checkpointOf(t, b), ed.VKey) {
 		t.Error("the Ed25519 file key does not sign beside the KMS key")
 	}
@@ -71,11 +73,11 @@ func TestKMSKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auditOK(t, a)
+	archivetest.AuditOK(t, a)
 	if _, err := a.Reindex(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	auditOK(t, a)
+	archivetest.AuditOK(t, a)
 	a.Close(ctx)
 
 	// The same KMS key, but the provider gives another key: Open refuses.
@@ -98,12 +100,13 @@ func TestKMSKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err = a.CaptureFile(ctx2, f, archive.FileOptions{URL: "https://kms.example/terms"})
+	rec, err = ingest.New(a).File(ctx2, f, ingest.FileOptions{URL: "https://kms.example/terms"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	b = archivetest.Bundle(t, a, rec)
 	a.Close(ctx2)
-	if k, _ := cfg.Key(); !xmodOpens(t, checkpointOf(t, mustRead(t, rec.Bundle)), k.VKey) {
+	if k, _ := cfg.Key(); !xmodOpens(t, checkpointOf(t, b), k.VKey) {
 		t.Error("the Ed25519 KMS key's checkpoint does not open with x/mod note")
 	}
 	if _, err := ledger.NewKMSSigner(ctx2, "fakekms://ed", "kms.example/log"); err != nil {

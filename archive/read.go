@@ -61,16 +61,6 @@ func (a *Archive) Prove(ctx context.Context, id string, o ProveOptions) (*record
 // Bundle is Prove for a record the caller holds (from the write path, or
 // Get): what the record holds (its entry, its checkpoint) is used as it is.
 func (a *Archive) Bundle(ctx context.Context, r *record.Record, o ProveOptions) (*verify.Bundle, error) {
-	entry := r.Entry
-	if entry == nil {
-		var err error
-		if entry, err = a.entry(ctx, r.Index); err != nil {
-			return nil, err
-		}
-	}
-	if got := verify.RecordID(entry); got != r.ID {
-		return nil, fmt.Errorf("record %s: the log holds the entry of %s at index %d (the index disagrees with the log: run exhibit reindex)", r.ID, got, r.Index)
-	}
 	var signed []byte
 	var cp *verify.Checkpoint
 	var err error
@@ -88,6 +78,15 @@ func (a *Archive) Bundle(ctx context.Context, r *record.Record, o ProveOptions) 
 	}
 	if cp.Size <= r.Index {
 		return nil, fmt.Errorf("record %s at index %d: the checkpoint of tree size %d does not cover it", r.ID, r.Index, cp.Size)
+	}
+	entry := r.Entry
+	if entry == nil {
+		if entry, err = a.entry(ctx, r.Index, cp.Size); err != nil {
+			return nil, err
+		}
+	}
+	if got := verify.RecordID(entry); got != r.ID {
+		return nil, fmt.Errorf("record %s: the log holds the entry of %s at index %d (the index disagrees with the log: run exhibit reindex)", r.ID, got, r.Index)
 	}
 	b, err := a.reader.Prove(ctx, entry, r.Index, signed, cp)
 	if err != nil {
@@ -110,9 +109,10 @@ func (a *Archive) Bundle(ctx context.Context, r *record.Record, o ProveOptions) 
 	return b, nil
 }
 
-// entry reads the log entry at index idx.
-func (a *Archive) entry(ctx context.Context, idx uint64) ([]byte, error) {
-	for e, err := range a.reader.Entries(ctx, idx, idx+1) {
+// entry reads the log entry at index idx of the log's tree of the given
+// size.
+func (a *Archive) entry(ctx context.Context, idx, size uint64) ([]byte, error) {
+	for e, err := range a.reader.Entries(ctx, idx, idx+1, size) {
 		if err != nil {
 			return nil, fmt.Errorf("reading log entry %d: %w", idx, err)
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -31,14 +33,11 @@ func captureClosed(t *testing.T, dir, text string) []byte {
 	defer a.Close(ctx)
 	f := filepath.Join(t.TempDir(), "doc.txt")
 	os.WriteFile(f, []byte(text), 0o644)
-	rec, err := a.CaptureFile(ctx, f, archive.FileOptions{URL: "https://rotate.example/" + text})
+	rec, err := ingest.New(a).File(ctx, f, ingest.FileOptions{URL: "https://rotate.example/" + text})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(rec.Bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := archivetest.Bundle(t, a, rec)
 	if rep := verify.Check(b, a.Key(), verify.Options{Keys: a.Keys()[1:]}); !rep.Verified {
 		t.Fatalf("bundle does not verify under the archive's keys: %+v", rep.Failed())
 	}
@@ -55,11 +54,11 @@ func reindexAndAudit(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer a.Close(ctx)
-	auditOK(t, a)
+	archivetest.AuditOK(t, a)
 	if _, err := a.Reindex(ctx, nil); err != nil {
 		t.Fatalf("Reindex: %v", err)
 	}
-	auditOK(t, a)
+	archivetest.AuditOK(t, a)
 }
 
 // verifies reports whether bundle verifies when only keys are trusted, and
@@ -217,7 +216,7 @@ func TestRotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close(ctx)
-	if _, cp, err := a.Log().Checkpoint(ctx); err != nil || cp.Size != 3 {
+	if _, cp, err := a.Checkpoint(ctx); err != nil || cp.Size != 3 {
 		t.Errorf("checkpoint %v, %v; want size 3", cp, err)
 	}
 	if got := len(a.Keys()); got != 2 {
@@ -327,21 +326,21 @@ func TestRotateECDSA(t *testing.T) {
 // operator must give them the new key first.
 func TestRotateWitnessed(t *testing.T) {
 	ctx := context.Background()
-	tr := newTrusted(t, false, false)
-	old := tr.a.Key()
-	if err := tr.a.Close(ctx); err != nil {
+	tr := archivetest.NewTrusted(t, archivetest.TrustOptions{})
+	old := tr.A.Key()
+	if err := tr.A.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := archive.Rotate(ctx, tr.dir, archive.RotateOptions{NoOverlap: true}); !errors.Is(err, archive.ErrPolicyKey) {
+	if _, err := archive.Rotate(ctx, tr.Dir, archive.RotateOptions{NoOverlap: true}); !errors.Is(err, archive.ErrPolicyKey) {
 		t.Fatalf("rotation without overlap, policy naming the old key: %v, want ErrPolicyKey", err)
 	}
-	cfg, err := archive.Rotate(ctx, tr.dir, archive.RotateOptions{})
+	cfg, err := archive.Rotate(ctx, tr.Dir, archive.RotateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	nw, _ := cfg.Key()
 	capture := func(text string) ([]byte, error) {
-		a, err := archive.Open(ctx, tr.dir, archive.OpenOptions{Write: true, WitnessWait: 3 * time.Second,
+		a, err := archive.Open(ctx, tr.Dir, archive.OpenOptions{Write: true, WitnessWait: 3 * time.Second,
 			Ledger: ledger.Config{WitnessTimeout: time.Second}})
 		if err != nil {
 			t.Fatal(err)
@@ -353,29 +352,29 @@ func TestRotateWitnessed(t *testing.T) {
 		}()
 		f := filepath.Join(t.TempDir(), "doc.txt")
 		os.WriteFile(f, []byte(text), 0o644)
-		rec, err := a.CaptureFile(ctx, f, archive.FileOptions{URL: "https://rotate.example/" + text})
+		rec, err := ingest.New(a).File(ctx, f, ingest.FileOptions{URL: "https://rotate.example/" + text})
 		if err != nil {
 			return nil, err
 		}
-		return os.ReadFile(rec.Bundle)
+		return archivetest.Bundle(t, a, rec), nil
 	}
 	b, err := capture("overlap")
 	if err != nil {
 		t.Fatalf("capture during the overlap: %v", err)
 	}
 	for _, keys := range [][]*verify.PublicKey{{old}, {nw, old}} {
-		o := tr.opts
+		o := tr.Verify
 		o.Keys = keys[1:]
 		if rep := verify.Check(b, keys[0], o); !rep.Verified {
 			t.Errorf("overlap bundle under %d key(s) with the policy: %+v", len(keys), rep.Failed())
 		}
 	}
-	if _, err := archive.Retire(ctx, tr.dir, old.VKey, nil); !errors.Is(err, archive.ErrPolicyKey) {
+	if _, err := archive.Retire(ctx, tr.Dir, old.VKey, nil); !errors.Is(err, archive.ErrPolicyKey) {
 		t.Fatalf("retiring the key the policy names: %v, want ErrPolicyKey", err)
 	}
 	// A new policy naming only the new key: the archive keeps a line for
 	// the old one, whose checkpoints older records carry.
-	text := mustRead(t, filepath.Join(tr.dir, "witness-policy.txt"))
+	text := mustRead(t, filepath.Join(tr.Dir, "witness-policy.txt"))
 	var witnesses []string
 	for _, l := range strings.Split(string(text), "\n") {
 		if !strings.HasPrefix(l, "log ") {
@@ -383,10 +382,10 @@ func TestRotateWitnessed(t *testing.T) {
 		}
 	}
 	newPolicy := []byte("log " + nw.VKey + "\n" + strings.Join(witnesses, "\n"))
-	if _, err := archive.Retire(ctx, tr.dir, old.VKey, newPolicy); err != nil {
+	if _, err := archive.Retire(ctx, tr.Dir, old.VKey, newPolicy); err != nil {
 		t.Fatal(err)
 	}
-	stored := mustRead(t, filepath.Join(tr.dir, "witness-policy.txt"))
+	stored := mustRead(t, filepath.Join(tr.Dir, "witness-policy.txt"))
 	if !strings.Contains(string(stored), "log "+old.VKey+"\n") || !strings.HasSuffix(string(stored), string(newPolicy)) {
 		t.Errorf("the stored witness policy does not keep the old key beside the new one:\n%s", stored)
 	}
@@ -394,7 +393,7 @@ func TestRotateWitnessed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := tr.opts
+	o := tr.Verify
 	o.Policy = pol
 	if rep := verify.Check(b, old, o); !rep.Verified {
 		t.Errorf("an overlap bundle against the stored policy after retire: %+v", rep.Failed())

@@ -14,15 +14,20 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/audit"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/store/s3"
 	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
+	"github.com/exhibit-archive/exhibit/verify"
 )
 
 // TestS3Corpus runs the main job with snapshots in a real S3 server: the
 // corpus imported into a bucket verifies with snapshots read back from it,
 // and audits clean.
 func TestS3Corpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := archivetest.Corpus(t, "policies")
 	g := s3test.Start(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
@@ -46,25 +51,25 @@ func TestS3Corpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close(context.Background())
-	me, err := archive.ReadManifest(filepath.Join(dir, "manifest.jsonl"))
+	me, err := ingest.ReadManifest(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []*archive.Record
-	sum, err := a.Import(ctx, me, archive.ImportOptions{OnRecord: func(e *archive.ManifestEntry, r *archive.Record, err error) {
-		if err != nil {
-			t.Errorf("%s: %v", e.File, err)
+	var recs []*record.Record
+	sum, err := ingest.New(a).Import(ctx, me, ingest.ImportOptions{OnResult: func(res ingest.ImportResult) {
+		if res.Err != nil {
+			t.Errorf("%s: %v", res.Entry.File, res.Err)
 			return
 		}
-		recs = append(recs, r)
+		recs = append(recs, res.Record)
 	}})
 	if err != nil || sum.Imported != 302 {
 		t.Fatalf("import into S3: %+v, %v", sum, err)
 	}
 	for _, r := range recs {
-		checkBundle(t, a, r) // reads the snapshot back from S3, hash-checked
+		archivetest.Check(t, a, r, verify.Options{}) // reads the snapshot back from S3, hash-checked
 	}
-	rep := auditOK(t, a)
+	rep := archivetest.AuditOK(t, a)
 	if rep.Objects != 280 {
 		t.Errorf("%d objects in the bucket, want 280", rep.Objects)
 	}
@@ -76,7 +81,7 @@ func TestS3Corpus(t *testing.T) {
 	if err := os.WriteFile(path, []byte("<html>altered</html>"), 0o644); err != nil {
 		t.Fatalf("corrupting %s: %v", path, err)
 	}
-	bad, err := a.Audit(ctx, archive.AuditOptions{})
+	bad, err := audit.Run(ctx, a, audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +190,7 @@ func TestS3KilledMidImport(t *testing.T) {
 	}
 	manifest := filepath.Join(docs, "m.jsonl")
 	os.WriteFile(manifest, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	me, err := archive.ReadManifest(manifest)
+	me, err := ingest.ReadManifest(manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,10 +200,10 @@ func TestS3KilledMidImport(t *testing.T) {
 	stopped := make(chan struct{})
 	// Four workers, so that storing stays well behind the first checkpoints
 	// however loaded the machine: the outage must catch documents unstored.
-	sum, err := a.Import(ctx, me, archive.ImportOptions{Concurrency: 4, OnRecord: func(_ *archive.ManifestEntry, r *archive.Record, err error) {
+	sum, err := ingest.New(a).Import(ctx, me, ingest.ImportOptions{Concurrency: 4, OnResult: func(res ingest.ImportResult) {
 		mu.Lock()
 		defer mu.Unlock()
-		if err == nil {
+		if res.Err == nil {
 			done++
 		}
 		if done == 10 {
@@ -215,7 +220,7 @@ func TestS3KilledMidImport(t *testing.T) {
 		t.Fatalf("summary %+v: want some imported and some failed", sum)
 	}
 	g.Restart()
-	rep, err := a.Audit(ctx, archive.AuditOptions{})
+	rep, err := audit.Run(ctx, a, audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +232,11 @@ func TestS3KilledMidImport(t *testing.T) {
 	if rep.LogSize != uint64(sum.Imported) {
 		t.Errorf("log has %d entries, %d were acknowledged", rep.LogSize, sum.Imported)
 	}
-	sum2, err := a.Import(ctx, me, archive.ImportOptions{})
+	sum2, err := ingest.New(a).Import(ctx, me, ingest.ImportOptions{})
 	if err != nil || sum2.Failed != 0 || sum2.Imported+sum2.Skipped != 300 || sum2.Skipped != sum.Imported {
 		t.Fatalf("re-run after restart: %+v, %v", sum2, err)
 	}
-	if rep := auditOK(t, a); rep.LogSize != 300 {
+	if rep := archivetest.AuditOK(t, a); rep.LogSize != 300 {
 		t.Errorf("log size %d after the re-run, want 300", rep.LogSize)
 	}
 }

@@ -22,6 +22,8 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -275,7 +277,7 @@ func TestSchemaArchive(t *testing.T) {
 	defer srv.Close()
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
-	fetchOpts := archive.CaptureOptions{
+	fetchOpts := ingest.CaptureOptions{
 		Entity:   "Schema Corp",
 		Document: "Schema Policy",
 		Fetch:    capture.Options{RootCAs: roots, Timeout: 30 * time.Second},
@@ -294,10 +296,10 @@ func TestSchemaArchive(t *testing.T) {
 	type result struct {
 		name            string
 		method, outcome string
-		rec             *archive.Record
+		rec             *record.Record
 	}
 	var results []result
-	rec, err := a.CaptureFile(ctx, file, archive.FileOptions{
+	rec, err := ingest.New(a).File(ctx, file, ingest.FileOptions{
 		URL:       "https://example.org/policy",
 		FetchedAt: time.Date(2026, 5, 1, 9, 0, 0, 123456789, time.UTC),
 		Entity:    "Example Corp",
@@ -307,7 +309,7 @@ func TestSchemaArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	results = append(results, result{"upload", verify.MethodUpload, verify.OutcomeCaptured, rec})
-	rec, err = a.CaptureFile(ctx, file, archive.FileOptions{}) // no claims at all
+	rec, err = ingest.New(a).File(ctx, file, ingest.FileOptions{}) // no claims at all
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +319,7 @@ func TestSchemaArchive(t *testing.T) {
 		{"http error", srv.URL + "/missing", verify.OutcomeHTTPError},
 		{"failed fetch", goneURL, verify.OutcomeFailed},
 	} {
-		rec, err := a.Capture(ctx, c.url, fetchOpts)
+		rec, err := ingest.New(a).Capture(ctx, c.url, fetchOpts)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -332,17 +334,18 @@ func TestSchemaArchive(t *testing.T) {
 		if st.Predicate.Method != r.method {
 			t.Errorf("%s: method %q, want %q", r.name, st.Predicate.Method, r.method)
 		}
-		b, err := os.ReadFile(r.rec.Bundle)
+		bun, err := a.Bundle(ctx, r.rec, archive.ProveOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		b := bun.Marshal()
 		schemaMustValidate(t, r.name+" bundle", set.bundle, b)
 		if rep := verify.Check(b, a.Key(), verify.Options{}); !rep.Verified {
 			f := rep.Failed()
 			t.Errorf("%s: bundle does not verify: %s: %s", r.name, f.Name, f.Detail)
 		}
 		// A fresh proof against the latest checkpoint, too.
-		_, fresh, err := a.Prove(ctx, r.rec.RecordID)
+		_, fresh, err := a.Prove(ctx, r.rec.ID, archive.ProveOptions{Latest: true})
 		if err != nil {
 			t.Fatal(err)
 		}

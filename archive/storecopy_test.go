@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/archive/store/s3"
 	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
+	"github.com/exhibit-archive/exhibit/verify"
 )
 
 // s3Dest starts an S3 server, puts its credentials in the environment and
@@ -54,7 +56,7 @@ func objectPath(a *archive.Archive, digest string) string {
 func TestCopyStore(t *testing.T) {
 	_, sc := s3Dest(t)
 	ctx := ctxTimeout(t, 2*time.Minute)
-	a, recs, _ := smallLog(t, 6)
+	a, recs, _ := archivetest.SmallLog(t, 6)
 	dir := a.Dir()
 	src := storeSizes(t, a.Store())
 	var bytes int64
@@ -117,9 +119,9 @@ func TestCopyStore(t *testing.T) {
 		t.Errorf("the bucket holds %d objects, want %d", len(got), len(src))
 	}
 	for _, r := range recs {
-		checkBundle(t, b, r) // the snapshot read back from S3, hash-checked
+		archivetest.Check(t, b, r, verify.Options{}) // the snapshot read back from S3, hash-checked
 	}
-	if rep := auditOK(t, b); rep.Objects != len(src) {
+	if rep := archivetest.AuditOK(t, b); rep.Objects != len(src) {
 		t.Errorf("audit re-hashed %d objects, want %d", rep.Objects, len(src))
 	}
 	if _, err := b.CopyStore(ctx, sc, archive.CopyOptions{}); !errors.Is(err, archive.ErrInput) {
@@ -133,7 +135,7 @@ func TestCopyStore(t *testing.T) {
 func TestCopyStoreResume(t *testing.T) {
 	_, sc := s3Dest(t)
 	ctx := ctxTimeout(t, 2*time.Minute)
-	a, recs, _ := smallLog(t, 8)
+	a, recs, _ := archivetest.SmallLog(t, 8)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rep, err := a.CopyStore(cctx, sc, archive.CopyOptions{Concurrency: 1, CreateBucket: true, Progress: func(phase string, done, total uint64) {
@@ -160,9 +162,9 @@ func TestCopyStoreResume(t *testing.T) {
 		t.Fatalf("resumed copy's report %+v after %+v", rep2, rep)
 	}
 	for _, r := range recs {
-		checkBundle(t, a, r) // the open archive reads from S3 now
+		archivetest.Check(t, a, r, verify.Options{}) // the open archive reads from S3 now
 	}
-	auditOK(t, a)
+	archivetest.AuditOK(t, a)
 }
 
 // TestCopyStoreCorrupt: a corrupt source object is reported, not copied,
@@ -170,7 +172,7 @@ func TestCopyStoreResume(t *testing.T) {
 func TestCopyStoreCorrupt(t *testing.T) {
 	g, sc := s3Dest(t)
 	ctx := ctxTimeout(t, 2*time.Minute)
-	a, recs, _ := smallLog(t, 5)
+	a, recs, _ := archivetest.SmallLog(t, 5)
 	bad := map[string]bool{}
 	for i, alter := range []func([]byte) []byte{
 		func(b []byte) []byte { return append(b, "appended"...) }, // another size
@@ -220,7 +222,7 @@ func TestCopyStoreCorrupt(t *testing.T) {
 // refusals.
 func TestCopyStoreFolder(t *testing.T) {
 	ctx := ctxTimeout(t, time.Minute)
-	a, recs, _ := smallLog(t, 3)
+	a, recs, _ := archivetest.SmallLog(t, 3)
 	dir := a.Dir()
 	a.Close(ctx)
 
@@ -259,7 +261,7 @@ func TestCopyStoreFolder(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "objects2", "sha256", r.SHA256[:2], r.SHA256)); err != nil {
 			t.Error(err)
 		}
-		checkBundle(t, a, r)
+		archivetest.Check(t, a, r, verify.Options{})
 	}
-	auditOK(t, a)
+	archivetest.AuditOK(t, a)
 }

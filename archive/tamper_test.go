@@ -10,71 +10,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// smallLog makes an archive with n file captures and returns them.
-func smallLog(t *testing.T, n int) (*archive.Archive, []*archive.Record, []string) {
-	t.Helper()
-	ctx := context.Background()
-	a := newArchive(t)
-	dir := t.TempDir()
-	recs := make([]*archive.Record, n)
-	files := make([]string, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range n {
-		files[i] = filepath.Join(dir, fmt.Sprintf("doc%d.html", i))
-		os.WriteFile(files[i], []byte(fmt.Sprintf("<html><body>Policy version %d</body></html>\n", i)), 0o644)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			r, err := a.CaptureFile(ctx, files[i], archive.FileOptions{
-				Entity: "Example", Document: "Privacy Policy",
-				URL: "https://example.org/privacy", FetchedAt: time.Date(2026, 5, 8, 11, 13, i, 0, time.UTC),
-			})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			recs[i] = r
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	// Order both by log index.
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(x, y int) bool { return recs[order[x]].Index < recs[order[y]].Index })
-	sr, sf := make([]*archive.Record, n), make([]string, n)
-	for i, j := range order {
-		sr[i], sf[i] = recs[j], files[j]
-	}
-	recs, files = sr, sf
-	return a, recs, files
-}
-
 // TestTamper mutates each part of a bundle, the snapshot and the key in
 // turn: every mutation is rejected, by the check responsible for it.
 func TestTamper(t *testing.T) {
 	ctx := context.Background()
-	a, recs, files := smallLog(t, 7)
-	_, good, err := a.Prove(ctx, recs[2].RecordID)
+	a, recs, files := archivetest.SmallLog(t, 7)
+	_, good, err := a.Prove(ctx, recs[2].ID, archive.ProveOptions{Latest: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,12 +101,12 @@ func TestTamper(t *testing.T) {
 		{name: "entry swapped for another record's", wantCheck: verify.CheckInclusionProof, bundle: func() []byte {
 			b := clone()
 			b.Entry = recs[3].Entry
-			b.RecordID = recs[3].RecordID
+			b.RecordID = recs[3].ID
 			return b.Marshal()
 		}},
 		{name: "record ID", wantCheck: verify.CheckRecordID, bundle: func() []byte {
 			b := clone()
-			b.RecordID = recs[3].RecordID
+			b.RecordID = recs[3].ID
 			return b.Marshal()
 		}},
 		{name: "record ID malformed", wantCheck: verify.CheckRecordID, bundle: func() []byte {
@@ -281,8 +233,8 @@ func mustRead(t *testing.T, p string) []byte {
 // from the tiles on disk, and its record proofs, match.
 func TestInterop(t *testing.T) {
 	ctx := context.Background()
-	a, recs, _ := smallLog(t, 300) // more than one full tile (256)
-	signed, cp, err := a.Log().Checkpoint(ctx)
+	a, recs, _ := archivetest.SmallLog(t, 300) // more than one full tile (256)
+	signed, cp, err := a.Checkpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +250,7 @@ func TestInterop(t *testing.T) {
 		t.Errorf("checkpoint text %q", n.Text)
 	}
 
-	tr := tileReader{dir: a.Log().Dir()}
+	tr := tileReader{dir: a.Ledger().Dir()}
 	var root tlog.Hash
 	copy(root[:], cp.Hash)
 	th, err := tlog.TreeHash(int64(cp.Size), tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: root}, tr))
@@ -309,7 +261,7 @@ func TestInterop(t *testing.T) {
 		t.Fatalf("x/mod computes root %x from the tiles, the checkpoint says %x", th, root)
 	}
 	for _, i := range []int{0, 1, 255, 256, 299} {
-		_, b, err := a.Prove(ctx, recs[i].RecordID)
+		_, b, err := a.Prove(ctx, recs[i].ID, archive.ProveOptions{Latest: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -176,7 +176,7 @@ func TestWriter(t *testing.T) {
 	{
 		// Recompute roots of prefixes by reading the entries back.
 		got := map[uint64][]byte{}
-		for e, err := range r.Entries(ctx, 0, n) {
+		for e, err := range r.Entries(ctx, 0, n, n) {
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -553,14 +553,20 @@ type Entry struct {
 }
 
 // Entries yields the entries with indices in [from, to), in order, reading
-// entry bundles. Requires to <= the integrated tree size.
-func (r *Reader) Entries(ctx context.Context, from, to uint64) iter.Seq2[Entry, error] {
+// entry bundles. size is the size of a tree the log has published (the
+// entry bundles are read as that tree has them: its last one may be
+// partial). Requires to <= size <= the integrated tree size.
+func (r *Reader) Entries(ctx context.Context, from, to, size uint64) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		if from >= to {
 			return
 		}
-		size := func(context.Context) (uint64, error) { return to, nil }
-		for b, err := range client.EntryBundles(ctx, 4, size, r.fetcher.ReadEntryBundle, from, to-from) {
+		if to > size {
+			yield(Entry{}, fmt.Errorf("entries up to %d asked of a tree of size %d", to, size))
+			return
+		}
+		treeSize := func(context.Context) (uint64, error) { return size, nil }
+		for b, err := range client.EntryBundles(ctx, 4, treeSize, r.fetcher.ReadEntryBundle, from, to-from) {
 			if err != nil {
 				yield(Entry{}, fmt.Errorf("reading entry bundle: %w", err))
 				return

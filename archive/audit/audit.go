@@ -275,7 +275,7 @@ func (au *auditor) tree(ctx context.Context, cps []*kept, latest *kept) error {
 	if err := compare(); err != nil {
 		return err
 	}
-	for e, err := range a.Ledger().Entries(ctx, 0, latest.size) {
+	for e, err := range a.Ledger().Entries(ctx, 0, latest.size, latest.size) {
 		if err != nil {
 			au.add("tree", fmt.Sprintf("entry %d", rep.Entries), "%v", err)
 			break
@@ -410,7 +410,7 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 	defer stop()
 	rec, err, ok := next()
 	var indexed uint64
-	for e, eerr := range a.Ledger().Entries(ctx, 0, size) {
+	for e, eerr := range a.Ledger().Entries(ctx, 0, size, size) {
 		if eerr != nil {
 			return // reported by tree
 		}
@@ -440,6 +440,13 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 		rec, err, ok = next()
 	}
 	au.rep.Indexed = indexed
+	bad, err := ix.CheckColumns(ctx)
+	if err != nil {
+		au.add("index", "index.db", "%v", err)
+	}
+	for _, m := range bad {
+		au.add("index", "index.db", "record %s: its columns %s are not what its statement says: run exhibit reindex", m.RecordID, strings.Join(m.Columns, ", "))
+	}
 	have, err := ix.Checkpoints(ctx, false)
 	if err != nil {
 		au.add("index", "index.db", "%v", err)

@@ -486,3 +486,54 @@ func (x *Index) Checkpoints(ctx context.Context, untimestamped bool) ([]Checkpoi
 	}
 	return out, rows.Err()
 }
+
+// ColumnMismatch is an indexed record whose search columns are not what
+// its statement says (an index changed behind exhibit's back).
+type ColumnMismatch struct {
+	RecordID string
+	// Columns are the columns that differ.
+	Columns []string
+}
+
+// CheckColumns returns every record whose search columns differ from the
+// values derived from its own statement.
+func (x *Index) CheckColumns(ctx context.Context) ([]ColumnMismatch, error) {
+	rows, err := x.r.QueryContext(ctx, `SELECT record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement FROM records ORDER BY leaf_index`)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	var out []ColumnMismatch
+	for rows.Next() {
+		var id, kind, digest, url, entity, document, capturedAt, doc, ref, at string
+		var idx int64
+		var claimed bool
+		var payload []byte
+		if err := rows.Scan(&id, &idx, &kind, &digest, &url, &entity, &document, &capturedAt, &claimed, &doc, &ref, &at, &payload); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		st, err := verify.ParseEntryStatement(payload)
+		if err != nil {
+			out = append(out, ColumnMismatch{RecordID: id, Columns: []string{"statement"}})
+			continue
+		}
+		r := record.New(id, uint64(idx), st, payload)
+		var diff []string
+		for _, c := range []struct {
+			name      string
+			got, want any
+		}{
+			{"kind", kind, r.Kind}, {"sha256", digest, st.SubjectDigest()}, {"url", url, r.URL},
+			{"entity", entity, r.Entity}, {"document", document, r.Document}, {"captured_at", capturedAt, r.CapturedAt},
+			{"claimed", claimed, r.Claimed}, {"doc", doc, r.DocumentID}, {"ref", ref, r.Ref}, {"at", at, r.At},
+		} {
+			if c.got != c.want {
+				diff = append(diff, c.name)
+			}
+		}
+		if len(diff) > 0 {
+			out = append(out, ColumnMismatch{RecordID: id, Columns: diff})
+		}
+	}
+	return out, rows.Err()
+}

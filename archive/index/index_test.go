@@ -1,0 +1,253 @@
+package index_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// capture returns the record of a capture statement built by hand: an
+// upload of url, claimed fetched at, with content digest.
+func capture(t *testing.T, idx uint64, url, entity, document string, at time.Time, digest string) *record.Record {
+	t.Helper()
+	st := verify.Statement{
+		Type:          verify.StatementType,
+		PredicateType: verify.CapturePredicateType,
+		Subject:       []verify.Subject{{Name: url, Digest: map[string]string{"sha256": digest}}},
+		Predicate: verify.Capture{
+			Entity: entity, Document: document,
+			Method: verify.MethodUpload, Outcome: verify.OutcomeCaptured,
+			Snapshot: &verify.Snapshot{SHA256: digest, Size: 10, MediaType: "text/html"},
+			Observed: &verify.Observation{StartedAt: verify.FormatTime(at.Add(time.Hour)), FileName: "doc.html"},
+			Claimed:  &verify.Claim{URL: url, FetchedAt: verify.FormatTime(at)},
+			Tool:     verify.Tool{Name: "exhibit", Version: "test"},
+		},
+	}
+	return statement(t, idx, st)
+}
+
+// statement returns the record of a statement (any kind), with a made-up
+// record ID.
+func statement(t *testing.T, idx uint64, st any) *record.Record {
+	t.Helper()
+	payload, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent, err := verify.ParseEntryStatement(payload)
+	if err != nil {
+		t.Fatalf("statement %d: %v", idx, err)
+	}
+	return record.New(verify.RecordID(fmt.Appendf(nil, "entry %d", idx)), idx, ent, payload)
+}
+
+func digest(s string) string { return verify.SHA256Hex([]byte(s)) }
+
+func open(t *testing.T, path string, o index.Options) *index.Index {
+	t.Helper()
+	x, err := index.Open(context.Background(), path, o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return x
+}
+
+func TestIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	if _, err := index.Open(ctx, path, index.Options{ReadOnly: true}); !errors.Is(err, index.ErrMissing) {
+		t.Fatalf("read-only Open of a missing index: %v, want ErrMissing", err)
+	}
+	x := open(t, path, index.Options{})
+	at := time.Date(2026, 5, 8, 11, 13, 55, 0, time.UTC)
+	recs := []*record.Record{
+		capture(t, 0, "https://example.org/privacy", "Example", "Privacy", at, digest("a")),
+		capture(t, 1, "https://example.org/terms", "Example", "Terms", at, digest("b")),
+		capture(t, 2, "https://example.org/privacy", "Example", "Privacy", at.Add(24*time.Hour), digest("c")),
+		statement(t, 3, &verify.DeclarationStatement{
+			Type: verify.StatementType, PredicateType: verify.DeclarationPredicateType,
+			Subject: []verify.Subject{{Name: "example-privacy", Digest: map[string]string{"sha256": digest("example-privacy")}}},
+			Predicate: verify.Declaration{Entity: "Example", Document: "Privacy", URL: "https://example.org/privacy",
+				EverySeconds: 86400, Revision: 1, DeclaredAt: verify.FormatTime(at), Tool: verify.Tool{Name: "exhibit", Version: "test"}},
+		}),
+	}
+	if err := x.Add(ctx, index.Round{Records: recs[:2], Checkpoints: []index.Checkpoint{{Size: 0}, {Size: 2}}, Size: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// Adding again is a no-op, so that replaying the log is safe.
+	if err := x.Add(ctx, index.Round{Records: recs, Checkpoints: []index.Checkpoint{{Size: 4}, {Size: 2, Timestamped: true}}, Size: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := x.Count(ctx); err != nil || n != 4 {
+		t.Errorf("Count = %d, %v; want 4", n, err)
+	}
+	if n, err := x.Size(ctx); err != nil || n != 4 {
+		t.Errorf("Size = %d, %v; want 4", n, err)
+	}
+
+	for _, tc := range []struct {
+		idx       uint64
+		published uint64
+	}{{0, 2}, {1, 2}, {2, 4}, {3, 4}} {
+		r, err := x.Get(ctx, recs[tc.idx].ID)
+		if err != nil {
+			t.Fatalf("Get(%s): %v", recs[tc.idx].ID, err)
+		}
+		if r.Index != tc.idx || r.Published != tc.published || r.Kind != recs[tc.idx].Kind || string(r.Payload) != string(recs[tc.idx].Payload) {
+			t.Errorf("Get(entry %d) = index %d published %d kind %s; want published %d", tc.idx, r.Index, r.Published, r.Kind, tc.published)
+		}
+	}
+	if _, err := x.Get(ctx, "EXR-00000-00000-00000-00000"); !errors.Is(err, index.ErrNotFound) {
+		t.Errorf("Get of an unknown ID: %v", err)
+	}
+
+	// Search finds captures only, newest first, by exact fields, paged.
+	for _, tc := range []struct {
+		name string
+		q    index.SearchQuery
+		want []uint64
+	}{
+		{"url", index.SearchQuery{URL: "https://example.org/privacy"}, []uint64{2, 0}},
+		{"entity", index.SearchQuery{Entity: "Example"}, []uint64{2, 1, 0}},
+		{"entity and document", index.SearchQuery{Entity: "Example", Document: "Terms"}, []uint64{1}},
+		{"sha256", index.SearchQuery{SHA256: digest("c")}, []uint64{2}},
+		{"page", index.SearchQuery{Entity: "Example", Limit: 2}, []uint64{2, 1}},
+		{"next page", index.SearchQuery{Entity: "Example", Limit: 2, Before: 1}, []uint64{0}},
+		{"nothing", index.SearchQuery{URL: "https://example.org/nothing"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := x.Search(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var idx []uint64
+			for _, r := range got {
+				idx = append(idx, r.Index)
+			}
+			if fmt.Sprint(idx) != fmt.Sprint(tc.want) {
+				t.Errorf("Search(%+v) = %v, want %v", tc.q, idx, tc.want)
+			}
+		})
+	}
+	if r, err := x.FindImported(ctx, "https://example.org/privacy", verify.FormatTime(at), digest("a")); err != nil || r.Index != 0 {
+		t.Errorf("FindImported = %v, %v; want entry 0", r, err)
+	}
+	if _, err := x.FindImported(ctx, "https://example.org/privacy", verify.FormatTime(at), digest("b")); !errors.Is(err, index.ErrNotFound) {
+		t.Errorf("FindImported of another digest: %v, want ErrNotFound", err)
+	}
+	if r, err := x.BySHA256(ctx, digest("b")); err != nil || r.Index != 1 {
+		t.Errorf("BySHA256 = %v, %v", r, err)
+	}
+	tr, err := x.Tracking(ctx, index.TrackingQuery{Document: "example-privacy", Kinds: []string{record.Declaration}})
+	if err != nil || len(tr) != 1 || tr[0].Index != 3 {
+		t.Errorf("Tracking = %v, %v", tr, err)
+	}
+	if tr, err := x.Tracking(ctx, index.TrackingQuery{Kinds: []string{record.Version}}); err != nil || len(tr) != 0 {
+		t.Errorf("Tracking of versions = %v, %v", tr, err)
+	}
+
+	// Checkpoints.
+	if n, err := x.FirstCheckpoint(ctx, 3); err != nil || n != 4 {
+		t.Errorf("FirstCheckpoint(3) = %d, %v", n, err)
+	}
+	if _, err := x.FirstCheckpoint(ctx, 4); !errors.Is(err, index.ErrNotFound) {
+		t.Errorf("FirstCheckpoint beyond the kept: %v", err)
+	}
+	if c, err := x.LatestCheckpoint(ctx); err != nil || c.Size != 4 || c.Timestamped {
+		t.Errorf("LatestCheckpoint = %+v, %v", c, err)
+	}
+	if cs, err := x.Checkpoints(ctx, true); err != nil || fmt.Sprint(cs) != "[{0 false} {4 false}]" {
+		t.Errorf("Checkpoints without a token = %v, %v", cs, err)
+	}
+	if bad, err := x.CheckColumns(ctx); err != nil || len(bad) != 0 {
+		t.Errorf("CheckColumns = %v, %v", bad, err)
+	}
+
+	// A reader sees what the writer committed; it cannot write.
+	r := open(t, path, index.Options{ReadOnly: true})
+	if n, err := r.Count(ctx); err != nil || n != 4 {
+		t.Errorf("reader Count = %d, %v", n, err)
+	}
+	if err := r.Add(ctx, index.Round{Size: 5}); err == nil {
+		t.Error("a read-only index accepted a write")
+	}
+
+	// Reset empties it for a rebuild.
+	if err := x.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := x.Count(ctx); n != 0 {
+		t.Errorf("Count after Reset = %d", n)
+	}
+	if _, err := x.LatestCheckpoint(ctx); !errors.Is(err, index.ErrNotFound) {
+		t.Errorf("LatestCheckpoint after Reset: %v", err)
+	}
+}
+
+// TestIndexSchema: an index of format 1 (an entry BLOB per record, a
+// tracking table, no schema version) is dropped and recreated by a writer,
+// and refused by a reader.
+func TestIndexSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE records (record_id TEXT PRIMARY KEY, leaf_index INTEGER, entry BLOB);
+		CREATE TABLE tracking (record_id TEXT PRIMARY KEY);
+		CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+		INSERT INTO records VALUES ('EXR-X', 0, x'00');
+		INSERT INTO meta VALUES ('log_size', '1');`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := index.Open(ctx, path, index.Options{ReadOnly: true}); !errors.Is(err, index.ErrSchema) {
+		t.Fatalf("read-only Open of a format-1 index: %v, want ErrSchema", err)
+	}
+	x := open(t, path, index.Options{})
+	if n, err := x.Size(ctx); err != nil || n != 0 {
+		t.Errorf("a rebuilt index covers %d entries (%v), want 0", n, err)
+	}
+	if err := x.Add(ctx, index.Round{Records: []*record.Record{capture(t, 0, "https://example.org/", "E", "D", time.Now(), digest("x"))}, Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	r := open(t, path, index.Options{ReadOnly: true})
+	if n, err := r.Count(ctx); err != nil || n != 1 {
+		t.Errorf("reader Count = %d, %v", n, err)
+	}
+}
+
+// TestIndexColumns: a column changed behind exhibit's back is found.
+func TestIndexColumns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	x := open(t, path, index.Options{})
+	rec := capture(t, 0, "https://example.org/", "E", "D", time.Now(), digest("x"))
+	if err := x.Add(ctx, index.Round{Records: []*record.Record{rec}, Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE records SET url = 'https://evil.example/', claimed = 0`); err != nil {
+		t.Fatal(err)
+	}
+	bad, err := x.CheckColumns(ctx)
+	if err != nil || len(bad) != 1 || bad[0].RecordID != rec.ID || fmt.Sprint(bad[0].Columns) != "[url claimed]" {
+		t.Errorf("CheckColumns = %+v, %v", bad, err)
+	}
+}
