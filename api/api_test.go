@@ -26,7 +26,11 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -45,38 +49,31 @@ const n = 260
 type fixture struct {
 	a     *archive.Archive
 	srv   *httptest.Server
-	recs  []*archive.Record
+	recs  []*record.Record
 	files [][]byte
 	logs  *bytes.Buffer
 	logMu *sync.Mutex
 }
 
-// newFixture builds a real archive of n captured files, closes it, reopens
-// it read-only and serves it.
+// newFixture builds a real archive of n captured files (archived HTML
+// holding a script), closes it, reopens it read-only and serves it.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"}); err != nil {
-		t.Fatal(err)
-	}
-	w, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := archivetest.New(t, archive.InitOptions{Origin: "test.example/log"})
+	in := ingest.New(w)
 	docs := t.TempDir()
-	f := &fixture{recs: make([]*archive.Record, n), files: make([][]byte, n), logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	f := &fixture{recs: make([]*record.Record, n), files: make([][]byte, n), logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
 	for i := range n {
 		f.files[i] = []byte(fmt.Sprintf("<html><body><script>alert(%d)</script>Policy version %d</body></html>\n", i, i))
 		p := filepath.Join(docs, fmt.Sprintf("doc%d.html", i))
 		os.WriteFile(p, f.files[i], 0o644)
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			r, err := w.CaptureFile(ctx, p, archive.FileOptions{
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r, err := in.File(ctx, p, ingest.FileOptions{
 				Entity: "Example", Document: "Privacy Policy",
 				URL: "https://example.org/privacy", FetchedAt: time.Date(2026, 5, 8, 11, 13, 0, i, time.UTC),
 			})
@@ -85,19 +82,13 @@ func newFixture(t *testing.T) *fixture {
 				return
 			}
 			f.recs[i] = r
-		}()
+		})
 	}
 	wg.Wait()
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if t.Failed() {
 		t.FailNow()
 	}
-	if f.a, err = archive.Open(ctx, dir, archive.OpenOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.a.Close(context.Background()) })
+	f.a = archivetest.Reopen(t, w, archive.OpenOptions{})
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{f.logMu, f.logs}, nil))
 	f.srv = httptest.NewServer(api.New(f.a, api.Options{Logger: logger}))
 	t.Cleanup(f.srv.Close)
@@ -140,6 +131,17 @@ func (f *fixture) get(t *testing.T, path string, hdr ...string) (*http.Response,
 func (f *fixture) logFile(t *testing.T, rel string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(f.a.Ledger().Dir(), filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// keptFile returns the kept checkpoint of tree size size as stored in the
+// archive's checkpoints/ directory (with suffix ".tsr", its token).
+func keptFile(t *testing.T, a *archive.Archive, size uint64, suffix string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(a.Dir(), "checkpoints", filepath.FromSlash(ledger.CheckpointPath(size))+suffix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +197,13 @@ func TestAPI(t *testing.T) {
 	t.Run("checkpoint", func(t *testing.T) {
 		resp, body := f.get(t, "/checkpoint")
 		wantStatus(t, resp, body, 200)
+		// The latest kept checkpoint, which, the log being at rest, is
+		// also the one the log publishes.
+		if want := keptFile(t, f.a, n, ""); !bytes.Equal(body, want) {
+			t.Errorf("checkpoint body differs from the kept checkpoint:\n%s\nwant\n%s", body, want)
+		}
 		if want := f.logFile(t, layout.CheckpointPath); !bytes.Equal(body, want) {
-			t.Errorf("checkpoint body differs from the file:\n%s\nwant\n%s", body, want)
+			t.Errorf("checkpoint body differs from the log's file:\n%s\nwant\n%s", body, want)
 		}
 		got, err := verify.OpenCheckpoint(body, f.a.Key())
 		if err != nil {
@@ -208,6 +215,55 @@ func TestAPI(t *testing.T) {
 		wantHeader(t, resp, "Content-Type", "text/plain; charset=utf-8")
 		wantHeader(t, resp, "Cache-Control", "public, max-age=2")
 		wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+	})
+
+	t.Run("kept checkpoints", func(t *testing.T) {
+		kept, err := f.a.Checkpoints(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kept) == 0 || kept[len(kept)-1].Size != n {
+			t.Fatalf("kept checkpoints %+v, want the last of size %d", kept, n)
+		}
+		// Every record's first checkpoint is kept and served, for good.
+		firsts := map[uint64]bool{}
+		for _, r := range f.recs {
+			if r.Published <= r.Index || r.Published > n {
+				t.Fatalf("record %s at index %d published with tree size %d", r.ID, r.Index, r.Published)
+			}
+			firsts[r.Published] = true
+		}
+		for _, k := range kept {
+			delete(firsts, k.Size)
+			if k.Timestamped {
+				t.Errorf("checkpoint %d has a token in an archive without a TSA", k.Size)
+			}
+			p := "/checkpoints/" + ledger.CheckpointPath(k.Size)
+			resp, body := f.get(t, p)
+			wantStatus(t, resp, body, 200)
+			if !bytes.Equal(body, keptFile(t, f.a, k.Size, "")) {
+				t.Errorf("%s: served bytes differ from the kept checkpoint", p)
+			}
+			c, err := verify.OpenCheckpoint(body, f.a.Key())
+			if err != nil || c.Size != k.Size {
+				t.Errorf("%s: %v, size %v", p, err, c)
+			}
+			wantHeader(t, resp, "Content-Type", "text/plain; charset=utf-8")
+			wantHeader(t, resp, "Cache-Control", "public, max-age=31536000, immutable")
+			wantHeader(t, resp, "X-Content-Type-Options", "nosniff")
+			wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+			// No TSA: no token.
+			resp, body = f.get(t, p+".tsr")
+			wantJSONError(t, resp, body, 404)
+		}
+		if len(firsts) > 0 {
+			t.Errorf("records published with checkpoints that are not kept: %v", firsts)
+		}
+		resp, body := f.get(t, "/checkpoints/"+ledger.CheckpointPath(n), "Accept-Encoding", "gzip")
+		wantStatus(t, resp, body, 200)
+		wantHeader(t, resp, "Content-Encoding", "gzip")
+		resp, body = f.get(t, "/checkpoints/"+ledger.CheckpointPath(n+1))
+		wantJSONError(t, resp, body, 404)
 	})
 
 	full0, full0Path := layout.TilePath(0, 0, 0), "/"+layout.TilePath(0, 0, 0)
@@ -275,6 +331,8 @@ func TestAPI(t *testing.T) {
 			"/index.html", "/records/", "/static/", "/tile", "/tile/", "/tile/0", "/tile/0/", "/tile/entries/", "/tile/0/x001", "/tile/0/x000/000",
 			"/tile/0/0", "/tile/0/0000", "/tile/0/+00", "/tile/00/000", "/tile/64/000", "/tile/0/000.p/0",
 			"/tile/0/000.p/256", "/tile/0/000.p/04", "/tile/0/000/", "/checkpoint/",
+			"/checkpoints/", "/checkpoints/1", "/checkpoints/0260", "/checkpoints/x000/260", "/checkpoints/260/",
+			"/checkpoints/../exhibit.json", "/checkpoints/%2e%2e/key.pem", "/checkpoints/260.tsr/", "/checkpoints/260.json",
 		} {
 			resp, body := f.get(t, p)
 			if resp.StatusCode != http.StatusNotFound {
@@ -304,8 +362,8 @@ func TestAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range []*archive.Record{f.recs[0], f.recs[n-1], f.recs[n/2]} {
-			_, b, err := f.a.Prove(ctx, r.RecordID)
+		for _, r := range []*record.Record{f.recs[0], f.recs[n-1], f.recs[n/2]} {
+			_, b, err := f.a.Prove(ctx, r.ID, archive.ProveOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -349,27 +407,40 @@ func TestAPI(t *testing.T) {
 
 	t.Run("records", func(t *testing.T) {
 		r := f.recs[3]
-		for _, id := range []string{r.RecordID, strings.ToLower(r.RecordID), strings.ReplaceAll(strings.TrimPrefix(r.RecordID, "EXR-"), "-", "")} {
+		for _, id := range []string{r.ID, strings.ToLower(r.ID), strings.ReplaceAll(strings.TrimPrefix(r.ID, "EXR-"), "-", "")} {
 			resp, body := f.get(t, "/api/v1/records/"+id)
 			wantStatus(t, resp, body, 200)
 			wantHeader(t, resp, "Content-Type", "application/json")
-			var got struct {
-				Citation  archive.Citation `json:"citation"`
-				Statement struct {
-					Type      string `json:"_type"`
-					Predicate struct {
-						Entity string `json:"entity"`
-					} `json:"predicate"`
-				} `json:"statement"`
-			}
+			var got api.RecordInfo
 			if err := json.Unmarshal(body, &got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Citation.RecordID != r.RecordID || got.Citation.LogIndex != r.Index || got.Citation.SHA256 != r.SHA256 || got.Citation.CheckpointSize != n {
-				t.Errorf("citation %+v for %+v", got.Citation, r)
+			// The record's fields, as the write path returned them.
+			if got.Record == nil || got.ID != r.ID || got.Index != r.Index || got.Kind != record.Capture || got.Published != r.Published ||
+				got.SHA256 != r.SHA256 || got.URL != r.URL || got.Entity != "Example" || got.CapturedAt != r.CapturedAt || !got.Claimed {
+				t.Errorf("record %s for %+v", body, r)
 			}
-			if got.Statement.Type == "" || got.Statement.Predicate.Entity != "Example" {
-				t.Errorf("statement %s", body)
+			// The citation is against the checkpoint it was first
+			// published with.
+			if c := got.Citation; c == nil || c.RecordID != r.ID || c.LogIndex != r.Index || c.SHA256 != r.SHA256 || c.CheckpointSize != r.Published {
+				t.Errorf("citation %+v for %+v", c, r)
+			}
+			var st struct {
+				Type      string `json:"_type"`
+				Predicate struct {
+					Entity string `json:"entity"`
+				} `json:"predicate"`
+			}
+			if err := json.Unmarshal(got.Statement, &st); err != nil || st.Type == "" || st.Predicate.Entity != "Example" {
+				t.Errorf("statement %s: %v", got.Statement, err)
+			}
+			// The statement exactly as logged.
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, got.Statement); err != nil || !bytes.Equal(compact.Bytes(), r.Payload) {
+				t.Errorf("statement %s, want the logged %s", compact.Bytes(), r.Payload)
+			}
+			if got.Bundle != "/api/v1/records/"+r.ID+"/bundle" || got.Page != "/records/"+r.ID {
+				t.Errorf("bundle %q, page %q", got.Bundle, got.Page)
 			}
 		}
 		resp, body := f.get(t, "/api/v1/records/not-an-id")
@@ -382,27 +453,57 @@ func TestAPI(t *testing.T) {
 
 	t.Run("bundle", func(t *testing.T) {
 		r := f.recs[7]
-		resp, body := f.get(t, "/api/v1/records/"+r.RecordID+"/bundle")
+		for _, q := range []string{"", "?checkpoint=first", "?format=json", "?format=json&checkpoint=first"} {
+			resp, body := f.get(t, "/api/v1/records/"+r.ID+"/bundle"+q)
+			wantStatus(t, resp, body, 200)
+			wantHeader(t, resp, "Content-Type", verify.BundleMediaType)
+			rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.ID, Snapshot: bytes.NewReader(f.files[7])})
+			if !rep.Verified {
+				t.Errorf("bundle%s does not verify: %+v", q, rep.Failed())
+			}
+			// By default, against the checkpoint the record was first
+			// published with: the very one the write path acknowledged.
+			if rep.Checkpoint == nil || rep.Checkpoint.Size != r.Published {
+				t.Errorf("bundle%s is not against the checkpoint the record was published with (%d)", q, r.Published)
+			}
+			if rep.Bundle == nil || rep.Bundle.Checkpoint != string(r.Checkpoint) {
+				t.Errorf("bundle%s: checkpoint differs from the one the record was acknowledged with", q)
+			}
+		}
+		resp, body := f.get(t, "/api/v1/records/"+r.ID+"/bundle?checkpoint=latest")
 		wantStatus(t, resp, body, 200)
 		wantHeader(t, resp, "Content-Type", verify.BundleMediaType)
-		rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.RecordID, Snapshot: bytes.NewReader(f.files[7])})
+		rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.ID, Snapshot: bytes.NewReader(f.files[7])})
 		if !rep.Verified {
-			t.Errorf("bundle does not verify: %+v", rep.Failed())
+			t.Errorf("latest bundle does not verify: %+v", rep.Failed())
 		}
 		if rep.Checkpoint == nil || rep.Checkpoint.Size != n {
-			t.Errorf("bundle is not against the latest checkpoint")
+			t.Errorf("?checkpoint=latest: bundle is not against the latest checkpoint")
 		}
-		resp, body = f.get(t, "/api/v1/records/"+r.RecordID+"/bundle?format=tlog-proof")
-		wantStatus(t, resp, body, 200)
-		wantHeader(t, resp, "Content-Type", "text/plain; charset=utf-8")
-		if !bytes.HasPrefix(body, []byte(verify.ProofHeader+"\n")) {
-			t.Errorf("tlog-proof starts %.40q", body)
+		for _, q := range []string{"?format=tlog-proof", "?format=tlog-proof&checkpoint=latest"} {
+			resp, body = f.get(t, "/api/v1/records/"+r.ID+"/bundle"+q)
+			wantStatus(t, resp, body, 200)
+			wantHeader(t, resp, "Content-Type", "text/plain; charset=utf-8")
+			if !bytes.HasPrefix(body, []byte(verify.ProofHeader+"\n")) {
+				t.Errorf("tlog-proof starts %.40q", body)
+			}
+			rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.ID})
+			if !rep.Verified {
+				t.Errorf("tlog-proof%s does not verify: %+v", q, rep.Failed())
+			}
+			if want := map[bool]uint64{false: r.Published, true: n}[strings.Contains(q, "latest")]; rep.Checkpoint == nil || rep.Checkpoint.Size != want {
+				t.Errorf("tlog-proof%s: not against the checkpoint of size %d", q, want)
+			}
 		}
-		if rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.RecordID}); !rep.Verified {
-			t.Errorf("tlog-proof does not verify: %+v", rep.Failed())
+		for _, q := range []string{"?format=xml", "?checkpoint=newest", "?checkpoint=260", "?checkpoint="} {
+			resp, body = f.get(t, "/api/v1/records/"+r.ID+"/bundle"+q)
+			if q == "?checkpoint=" {
+				// Empty is the default.
+				wantStatus(t, resp, body, 200)
+				continue
+			}
+			wantJSONError(t, resp, body, 400)
 		}
-		resp, body = f.get(t, "/api/v1/records/"+r.RecordID+"/bundle?format=xml")
-		wantJSONError(t, resp, body, 400)
 		resp, body = f.get(t, "/api/v1/records/EXR-bad!/bundle")
 		wantJSONError(t, resp, body, 400)
 		resp, body = f.get(t, "/api/v1/records/"+verify.RecordID([]byte("nothing logged"))+"/bundle")
@@ -452,7 +553,7 @@ func TestAPI(t *testing.T) {
 	t.Run("proofs", func(t *testing.T) {
 		leaves := make(map[uint64][]byte)
 		for _, r := range f.recs {
-			_, b, err := f.a.Prove(ctx, r.RecordID)
+			_, b, err := f.a.Prove(ctx, r.ID, archive.ProveOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -648,14 +749,8 @@ func (r httpTileReader) SaveTiles([]tlog.Tile, [][]byte) {}
 // re-formatted; anything else's is application/octet-stream.
 func TestSnapshotMediaType(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"}); err != nil {
-		t.Fatal(err)
-	}
-	w, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := archivetest.New(t, archive.InitOptions{Origin: "test.example/log"})
+	in := ingest.New(w)
 	docs := t.TempDir()
 	capture := func(name, data, mediaType string) string {
 		t.Helper()
@@ -663,7 +758,7 @@ func TestSnapshotMediaType(t *testing.T) {
 		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r, err := w.CaptureFile(ctx, p, archive.FileOptions{Entity: "Example", Document: name, MediaType: mediaType})
+		r, err := in.File(ctx, p, ingest.FileOptions{Entity: "Example", Document: name, MediaType: mediaType})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -683,14 +778,7 @@ func TestSnapshotMediaType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a, err := archive.Open(ctx, dir, archive.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
+	a := archivetest.Reopen(t, w, archive.OpenOptions{})
 	srv := httptest.NewServer(api.New(a, api.Options{}))
 	t.Cleanup(srv.Close)
 
@@ -738,7 +826,9 @@ func TestSearch(t *testing.T) {
 		Records []struct {
 			RecordID string `json:"record_id"`
 			Index    uint64 `json:"index"`
+			Kind     string `json:"kind"`
 			URL      string `json:"url"`
+			Record   string `json:"record"`
 			Bundle   string `json:"bundle"`
 		} `json:"records"`
 		Next string `json:"next"`
@@ -762,6 +852,9 @@ func TestSearch(t *testing.T) {
 			if r.Index >= last || seen[r.RecordID] || r.URL != "https://example.org/privacy" {
 				t.Fatalf("record %+v out of order or repeated", r)
 			}
+			if r.Kind != record.Capture || r.Record != "/api/v1/records/"+r.RecordID || r.Bundle != "/api/v1/records/"+r.RecordID+"/bundle" {
+				t.Fatalf("record %+v: kind or paths", r)
+			}
 			last = r.Index
 			seen[r.RecordID] = true
 		}
@@ -781,10 +874,15 @@ func TestSearch(t *testing.T) {
 	resp, body := f.get(t, "/api/v1/search?sha256="+r.SHA256)
 	wantStatus(t, resp, body, 200)
 	json.Unmarshal(body, &got)
-	if len(got.Records) != 1 || got.Records[0].RecordID != r.RecordID {
+	if len(got.Records) != 1 || got.Records[0].RecordID != r.ID {
 		t.Fatalf("search by sha256: %s", body)
 	}
 	resp, body = f.get(t, got.Records[0].Bundle)
+	wantStatus(t, resp, body, 200)
+	if rep := verify.Check(body, f.a.Key(), verify.Options{RecordID: r.ID, Snapshot: bytes.NewReader(f.files[7])}); !rep.Verified {
+		t.Errorf("the bundle a search links does not verify: %+v", rep.Failed())
+	}
+	resp, body = f.get(t, got.Records[0].Record)
 	wantStatus(t, resp, body, 200)
 	// No match is an empty list; bad queries are 400.
 	resp, body = f.get(t, "/api/v1/search?entity=Nobody")

@@ -11,7 +11,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +28,8 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/transparency-dev/tessera/api/layout"
 )
@@ -41,58 +42,13 @@ const (
 	benchWarmupReqs = 1000  // untimed requests before each read load
 )
 
-// benchArchive builds a read-only archive of recs captured files, like
-// newFixture, for a benchmark.
-func benchArchive(b *testing.B, recs int) (*archive.Archive, []*archive.Record) {
+// benchArchive builds a read-only archive of recs captured files (the
+// shared archivetest.SmallLog, closed and reopened read-only) for a
+// benchmark.
+func benchArchive(b *testing.B, recs int) (*archive.Archive, []*record.Record) {
 	b.Helper()
-	ctx := context.Background()
-	dir := filepath.Join(b.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "bench.example/log"}); err != nil {
-		b.Fatal(err)
-	}
-	w, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	docs := b.TempDir()
-	out := make([]*archive.Record, recs)
-	errs := make(chan error, recs)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for i := range recs {
-		p := filepath.Join(docs, fmt.Sprintf("doc%d.html", i))
-		if err := os.WriteFile(p, []byte(fmt.Sprintf("<html><body>Policy version %d</body></html>\n", i)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			r, err := w.CaptureFile(ctx, p, archive.FileOptions{
-				Entity: "Example", Document: "Privacy Policy",
-				URL: "https://example.org/privacy", FetchedAt: time.Date(2026, 5, 8, 11, 13, 0, i, time.UTC),
-			})
-			if err != nil {
-				errs <- err
-				return
-			}
-			out[i] = r
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-	if err := w.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	a, err := archive.Open(ctx, dir, archive.OpenOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { a.Close(context.Background()) })
-	return a, out
+	w, out, _ := archivetest.SmallLog(b, recs)
+	return archivetest.Reopen(b, w, archive.OpenOptions{}), out
 }
 
 // benchClient is a client for conc concurrent goroutines to one host,
@@ -206,7 +162,7 @@ func BenchmarkServeRecord(b *testing.B) {
 	defer srv.Close()
 	paths := make([]string, len(recs))
 	for i, r := range recs {
-		paths[i] = "/api/v1/records/" + r.RecordID
+		paths[i] = "/api/v1/records/" + r.ID
 	}
 	runLoad(b, benchClient(benchReaders, false), srv.URL, paths)
 }
@@ -218,17 +174,8 @@ func BenchmarkServeRecord(b *testing.B) {
 // number of clients and the rate limit is off, so no request is refused;
 // a 503 would be retried after its Retry-After and counted in its time.
 func BenchmarkServeCapture(b *testing.B) {
-	ctx := context.Background()
-	dir := filepath.Join(b.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "bench.example/log"}); err != nil {
-		b.Fatal(err)
-	}
-	a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	tokens := api.NewTokens(dir)
+	a := archivetest.New(b, archive.InitOptions{Origin: "bench.example/log"})
+	tokens := api.NewTokens(a.Dir())
 	_, token, err := tokens.Create("bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -318,7 +265,7 @@ func BenchmarkServeCapture(b *testing.B) {
 				b.Fatalf("%s: record %+v", r.url, res.Record)
 			}
 			snap := fmt.Sprintf("<html><body>Terms of service at %s</body></html>\n", strings.TrimPrefix(r.url, pages.URL))
-			rep := verify.Check(res.Bundle, a.Key(), verify.Options{RecordID: res.Record.RecordID, Snapshot: strings.NewReader(snap)})
+			rep := verify.Check(res.Bundle, a.Key(), verify.Options{RecordID: res.Record.ID, Snapshot: strings.NewReader(snap)})
 			if !rep.Verified {
 				b.Fatalf("%s: bundle does not verify: %+v", r.url, rep)
 			}

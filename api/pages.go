@@ -164,7 +164,7 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		s.trackingRecordHTML(w, r, rec)
 		return
 	}
-	cp, err := verify.ParseCheckpoint(b.Checkpoint)
+	cp, _, err := s.a.Keys().OpenCheckpoint([]byte(b.Checkpoint))
 	if err != nil {
 		s.failPage(w, r, err)
 		return

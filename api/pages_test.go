@@ -22,7 +22,12 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/verify"
 )
 
 // Hostile text in a record's entity and document: it must reach the page as
@@ -37,12 +42,22 @@ const wantCSP = "default-src 'self'; script-src 'self'; style-src 'self'; object
 type pageFixture struct {
 	a       *archive.Archive
 	srv     *httptest.Server
-	fetched *archive.Record   // a fetch over TLS through one redirect, hostile entity and document
-	upload  *archive.Record   // an upload with a stated URL and fetch time
-	all     []*archive.Record // every record, oldest first
+	fetched *record.Record   // a fetch over TLS through one redirect, hostile entity and document
+	upload  *record.Record   // an upload with a stated URL and fetch time
+	all     []*record.Record // every record, oldest first
 	mu      sync.Mutex
 	// tamper, when set, rewrites the JSON bundle the server sends.
 	tamper func(b []byte) []byte
+	// latest, when set, has a page's bundle (its path without a query)
+	// proved against the latest checkpoint rather than the record's
+	// first.
+	latest bool
+}
+
+func (f *pageFixture) setLatest(v bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.latest = v
 }
 
 func (f *pageFixture) setTamper(fn func(b []byte) []byte) {
@@ -68,16 +83,11 @@ func newPageFixture(t *testing.T) *pageFixture {
 	t.Cleanup(origin.Close)
 	pool := origin.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "pages.example/log"}); err != nil {
-		t.Fatal(err)
-	}
-	w, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := archivetest.New(t, archive.InitOptions{Origin: "pages.example/log"})
+	in := ingest.New(w)
 	f := &pageFixture{}
-	f.fetched, err = w.Capture(ctx, origin.URL+"/start", archive.CaptureOptions{
+	var err error
+	f.fetched, err = in.Capture(ctx, origin.URL+"/start", ingest.CaptureOptions{
 		Entity: hostileEntity, Document: hostileDocument, Fetch: capture.Options{RootCAs: pool},
 	})
 	if err != nil {
@@ -91,7 +101,7 @@ func newPageFixture(t *testing.T) *pageFixture {
 	for i := range 4 {
 		p := filepath.Join(docs, fmt.Sprintf("doc%d.html", i))
 		os.WriteFile(p, []byte(fmt.Sprintf("<p>Privacy policy v%d</p>\n", i)), 0o644)
-		r, err := w.CaptureFile(ctx, p, archive.FileOptions{
+		r, err := in.File(ctx, p, ingest.FileOptions{
 			Entity: "Zoom", Document: "Zoom Privacy Statement",
 			URL: "https://zoom.example/privacy", FetchedAt: time.Date(2026, 5, 8, 11, 13, 55, 0, time.UTC),
 		})
@@ -101,19 +111,17 @@ func newPageFixture(t *testing.T) *pageFixture {
 		f.upload = r
 		f.all = append(f.all, r)
 	}
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if f.a, err = archive.Open(ctx, dir, archive.OpenOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.a.Close(context.Background()) })
+	f.a = archivetest.Reopen(t, w, archive.OpenOptions{})
 	h := api.New(f.a, api.Options{})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		tamper := f.tamper
+		tamper, latest := f.tamper, f.latest
 		f.mu.Unlock()
-		if tamper == nil || !strings.HasSuffix(r.URL.Path, "/bundle") || r.URL.RawQuery != "" {
+		query := r.URL.RawQuery
+		if latest && strings.HasSuffix(r.URL.Path, "/bundle") && query == "" {
+			r.URL.RawQuery = "checkpoint=latest"
+		}
+		if tamper == nil || !strings.HasSuffix(r.URL.Path, "/bundle") || query != "" {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -171,16 +179,26 @@ func TestRecordPage(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("fetch", func(t *testing.T) {
-		c, _, err := f.a.Cite(ctx, f.fetched.RecordID)
+		// The citation of the record, against the checkpoint it was first
+		// published with.
+		rec, b, err := f.a.Prove(ctx, f.fetched.ID, archive.ProveOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, body := f.get(t, "/records/"+f.fetched.RecordID)
+		cp, err := verify.OpenCheckpoint([]byte(b.Checkpoint), f.a.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cite.New(rec, cp, f.a.Key().VKey)
+		if c.RecordID != f.fetched.ID || c.CheckpointSize != f.fetched.Published {
+			t.Fatalf("citation %+v of %+v", c, f.fetched)
+		}
+		resp, body := f.get(t, "/records/"+f.fetched.ID)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
 		checkPageHeaders(t, resp, "text/html; charset=utf-8")
-		obs := f.fetched.Statement.Predicate.Observed
+		obs := f.fetched.Statement.Capture.Predicate.Observed
 		for _, want := range []string{
 			html.EscapeString(hostileEntity),
 			html.EscapeString(hostileDocument),
@@ -188,7 +206,7 @@ func TestRecordPage(t *testing.T) {
 			fmt.Sprintf("index <span id=\"f-log-index\">%d</span>", c.LogIndex),
 			fmt.Sprintf(`tree size <span id="f-checkpoint-size">%d</span>`, c.CheckpointSize),
 			c.CheckpointRoot,
-			archive.HumanTime(mustTime(t, c.CapturedAt)),
+			cite.HumanTime(mustTime(t, c.CapturedAt)),
 			html.EscapeString(c.Text),
 			html.EscapeString(obs.RequestedURL),
 			"<td>302</td><td class=\"url\">/final</td>",
@@ -223,7 +241,7 @@ func TestRecordPage(t *testing.T) {
 	})
 
 	t.Run("upload", func(t *testing.T) {
-		resp, body := f.get(t, "/records/"+f.upload.RecordID)
+		resp, body := f.get(t, "/records/"+f.upload.ID)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
@@ -268,12 +286,12 @@ func TestRecordPage(t *testing.T) {
 	})
 
 	t.Run("canonical redirect", func(t *testing.T) {
-		lower := strings.ToLower(strings.ReplaceAll(f.upload.RecordID, "-", ""))
+		lower := strings.ToLower(strings.ReplaceAll(f.upload.ID, "-", ""))
 		resp, _ := f.get(t, "/records/"+lower)
 		if got, want := resp.StatusCode, http.StatusMovedPermanently; got != want {
 			t.Fatalf("status %d, want %d", got, want)
 		}
-		if got, want := resp.Header.Get("Location"), "/records/"+f.upload.RecordID; got != want {
+		if got, want := resp.Header.Get("Location"), "/records/"+f.upload.ID; got != want {
 			t.Errorf("Location = %q, want %q", got, want)
 		}
 	})
@@ -324,13 +342,13 @@ func TestIndexPage(t *testing.T) {
 		wantIDs int
 		first   string
 	}{
-		{"", 5, f.upload.RecordID},
-		{"Zoom", 4, f.upload.RecordID},
-		{"Zoom Privacy Statement", 4, f.upload.RecordID}, // 20 Crockford letters, yet a title
-		{hostileEntity, 1, f.fetched.RecordID},
-		{sha, 1, f.fetched.RecordID},
-		{strings.ToUpper(sha), 1, f.fetched.RecordID},
-		{"https://zoom.example/privacy", 4, f.upload.RecordID},
+		{"", 5, f.upload.ID},
+		{"Zoom", 4, f.upload.ID},
+		{"Zoom Privacy Statement", 4, f.upload.ID}, // 20 Crockford letters, yet a title
+		{hostileEntity, 1, f.fetched.ID},
+		{sha, 1, f.fetched.ID},
+		{strings.ToUpper(sha), 1, f.fetched.ID},
+		{"https://zoom.example/privacy", 4, f.upload.ID},
 		{"nobody", 0, ""},
 	} {
 		t.Run(tc.q, func(t *testing.T) {
@@ -355,8 +373,8 @@ func TestIndexPage(t *testing.T) {
 		})
 	}
 	t.Run("record ID", func(t *testing.T) {
-		resp, _ := f.get(t, "/?q="+strings.ToLower(f.fetched.RecordID))
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/records/"+f.fetched.RecordID {
+		resp, _ := f.get(t, "/?q="+strings.ToLower(f.fetched.ID))
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/records/"+f.fetched.ID {
 			t.Errorf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
@@ -413,31 +431,44 @@ func TestRecordPageBrowserVerify(t *testing.T) {
 	f := newPageFixture(t)
 	allSteps := []string{"bundle-parse", "checkpoint-signature", "checkpoint-body", "statement-signature", "leaf-hash", "record-id", "inclusion-proof"}
 
-	// Every leaf of a 5-leaf tree: proofs that take the left, right and
-	// last-node branches of the RFC 9162 fold.
-	for _, rec := range f.all {
-		t.Run(fmt.Sprintf("ok/index-%d", rec.Index), func(t *testing.T) {
-			dom := dumpDOM(t, bin, f.srv.URL+"/records/"+rec.RecordID)
-			m := resultRE.FindStringSubmatch(dom)
-			if m == nil {
-				t.Fatalf("no verification result in the DOM:\n%s", dom)
-			}
-			if m[1] != "ok" || !strings.HasPrefix(m[2], "verified") {
-				t.Errorf("result %q %q, want verified", m[1], m[2])
-			}
-			steps := panelSteps(dom)
-			for _, name := range allSteps {
-				if s, ok := steps[name]; !ok || s[0] != "ok" {
-					t.Errorf("step %s: %v, want ok", name, s)
+	// Every record against the checkpoint it was first published with
+	// (each the last leaf of its tree, the uploads being sequential), and
+	// every leaf of the 5-leaf tree against the latest: proofs that take
+	// the left, right and last-node branches of the RFC 9162 fold.
+	for _, latest := range []bool{false, true} {
+		for _, rec := range f.all {
+			t.Run(fmt.Sprintf("ok/latest=%v/index-%d", latest, rec.Index), func(t *testing.T) {
+				f.setLatest(latest)
+				defer f.setLatest(false)
+				dom := dumpDOM(t, bin, f.srv.URL+"/records/"+rec.ID)
+				m := resultRE.FindStringSubmatch(dom)
+				if m == nil {
+					t.Fatalf("no verification result in the DOM:\n%s", dom)
 				}
-			}
-			if len(steps) != len(allSteps) {
-				t.Errorf("%d steps reported, want %d: %v", len(steps), len(allSteps), steps)
-			}
-			if !strings.Contains(dom, `id="copy-citation">`) {
-				t.Error("copy button still hidden with JavaScript on")
-			}
-		})
+				if m[1] != "ok" || !strings.HasPrefix(m[2], "verified") {
+					t.Errorf("result %q %q, want verified", m[1], m[2])
+				}
+				steps := panelSteps(dom)
+				for _, name := range allSteps {
+					if s, ok := steps[name]; !ok || s[0] != "ok" {
+						t.Errorf("step %s: %v, want ok", name, s)
+					}
+				}
+				if len(steps) != len(allSteps) {
+					t.Errorf("%d steps reported, want %d: %v", len(steps), len(allSteps), steps)
+				}
+				want := rec.Published
+				if latest {
+					want = uint64(len(f.all))
+				}
+				if s := steps["checkpoint-body"]; !strings.Contains(s[1], fmt.Sprintf("tree size %d,", want)) {
+					t.Errorf("checkpoint-body %q, want tree size %d", s[1], want)
+				}
+				if !strings.Contains(dom, `id="copy-citation">`) {
+					t.Error("copy button still hidden with JavaScript on")
+				}
+			})
+		}
 	}
 
 	for _, tc := range []struct {
@@ -489,7 +520,7 @@ func TestRecordPageBrowserVerify(t *testing.T) {
 				return out
 			})
 			defer f.setTamper(nil)
-			dom := dumpDOM(t, bin, f.srv.URL+"/records/"+f.upload.RecordID)
+			dom := dumpDOM(t, bin, f.srv.URL+"/records/"+f.upload.ID)
 			m := resultRE.FindStringSubmatch(dom)
 			if m == nil {
 				t.Fatalf("no verification result in the DOM:\n%s", dom)

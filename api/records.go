@@ -42,7 +42,7 @@ type RecordInfo struct {
 func (s *server) recordInfo(rec *record.Record, b *verify.Bundle) (*RecordInfo, error) {
 	info := &RecordInfo{Record: rec, Statement: rec.Payload, Bundle: "/api/v1/records/" + rec.ID + "/bundle", Page: "/records/" + rec.ID}
 	if rec.Statement.Capture != nil && b != nil {
-		cp, err := verify.ParseCheckpoint(b.Checkpoint)
+		cp, _, err := s.a.Keys().OpenCheckpoint([]byte(b.Checkpoint))
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,10 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -47,10 +50,10 @@ type trackFixture struct {
 	srv *httptest.Server
 	doc string // the tracked document with a change
 	// v1, v2 are its versions, other's the other document's only version.
-	v1, v2, other    *archive.TrackRecord
+	v1, v2, other    *record.Record
 	text1, text2     []byte
-	provision        *archive.TrackRecord
-	confirm, capture *archive.Record
+	provision        *record.Record
+	confirm, capture *record.Record
 }
 
 // newTrackFixture tracks two documents from a live HTTP server whose page
@@ -75,26 +78,23 @@ func newTrackFixture(t *testing.T) *trackFixture {
 	}))
 	t.Cleanup(origin.Close)
 
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "tracking.example/log"}); err != nil {
-		t.Fatal(err)
-	}
-	w, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := archivetest.New(t, archive.InitOptions{Origin: "tracking.example/log"})
+	tr := track.New(w)
 	f := &trackFixture{}
-	d, err := w.Track(ctx, archive.Declaration{Entity: "Zoom", Document: "Zoom Privacy Statement", URL: origin.URL + "/privacy", Select: []string{"main"}})
+	d, err := tr.Declare(ctx, track.Declaration{Entity: "Zoom", Document: "Zoom Privacy Statement", URL: origin.URL + "/privacy", Select: []string{"main"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.doc = d.Document
-	if _, err := w.Track(ctx, archive.Declaration{Entity: "Example", Document: "Terms", URL: origin.URL + "/terms"}); err != nil {
+	if d.Kind != record.Declaration {
+		t.Fatalf("declaration record of kind %q", d.Kind)
+	}
+	f.doc = d.DocumentID
+	if _, err := tr.Declare(ctx, track.Declaration{Entity: "Example", Document: "Terms", URL: origin.URL + "/terms"}); err != nil {
 		t.Fatal(err)
 	}
-	capture := func(id, want string) *archive.TrackResult {
+	capture := func(id, want string) *track.TrackResult {
 		t.Helper()
-		res, err := w.TrackCapture(ctx, id, archive.CaptureOptions{})
+		res, err := tr.Capture(ctx, id, ingest.CaptureOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func newTrackFixture(t *testing.T) *trackFixture {
 	f.v1 = capture(f.doc, "first").Version
 	f.confirm = capture(f.doc, "confirmed").Capture
 	f.other = capture("example-terms", "first").Version
-	f.provision, _, err = w.Quote(ctx, f.v1.RecordID, archive.QuoteOptions{Exact: quoted, Label: "AI model training"})
+	f.provision, _, err = tr.Quote(ctx, f.v1.ID, track.QuoteOptions{Exact: quoted, Label: "AI model training"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,25 +115,19 @@ func newTrackFixture(t *testing.T) *trackFixture {
 	mu.Unlock()
 	res := capture(f.doc, "change")
 	f.v2, f.capture = res.Version, res.Capture
-	if len(res.Statuses) != 1 || res.Statuses[0].Entry.ProvisionStatus.Predicate.Status != verify.ProvisionChanged {
+	if len(res.Statuses) != 1 || res.Statuses[0].Statement.ProvisionStatus.Predicate.Status != verify.ProvisionChanged {
 		t.Fatalf("provision statuses after the change: %+v", res.Statuses)
 	}
-	if _, f.text1, err = w.VersionText(ctx, f.v1.RecordID); err != nil {
+	if _, f.text1, err = tr.VersionText(ctx, f.v1.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, f.text2, err = w.VersionText(ctx, f.v2.RecordID); err != nil {
+	if _, f.text2, err = tr.VersionText(ctx, f.v2.ID); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(f.text2), hostileInDoc) {
 		t.Fatalf("version 2's text does not hold %q:\n%s", hostileInDoc, f.text2)
 	}
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if f.a, err = archive.Open(ctx, dir, archive.OpenOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.a.Close(context.Background()) })
+	f.a = archivetest.Reopen(t, w, archive.OpenOptions{})
 	f.srv = httptest.NewServer(api.New(f.a, api.Options{}))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -172,13 +166,13 @@ func TestDocumentsAPI(t *testing.T) {
 		if z.ID != f.doc || z.Entity != "Zoom" || z.Document != "Zoom Privacy Statement" || !strings.HasSuffix(z.URL, "/privacy") {
 			t.Errorf("first document %+v", z)
 		}
-		if z.Versions != 2 || z.RecentChanges != 1 || z.Current == nil || z.Current.RecordID != f.v2.RecordID || z.Current.Kind != "change" || z.Current.Number != 2 {
+		if z.Versions != 2 || z.RecentChanges != 1 || z.Current == nil || z.Current.RecordID != f.v2.ID || z.Current.Kind != "change" || z.Current.Number != 2 {
 			t.Errorf("versions %d, recent changes %d, current %+v", z.Versions, z.RecentChanges, z.Current)
 		}
 		if z.FirstTracked == "" || z.LastVerified == "" || z.LastCapture == "" {
 			t.Errorf("first tracked %q, last verified %q, last capture %q", z.FirstTracked, z.LastVerified, z.LastCapture)
 		}
-		if z.Page != "/documents/"+f.doc || z.API != "/api/v1/documents/"+f.doc || z.Current.TextPath != "/api/v1/versions/"+f.v2.RecordID+"/text" {
+		if z.Page != "/documents/"+f.doc || z.API != "/api/v1/documents/"+f.doc || z.Current.TextPath != "/api/v1/versions/"+f.v2.ID+"/text" {
 			t.Errorf("links %q %q %q", z.Page, z.API, z.Current.TextPath)
 		}
 		if o := got.Documents[1]; o.ID != "example-terms" || o.Versions != 1 || o.RecentChanges != 0 {
@@ -187,30 +181,30 @@ func TestDocumentsAPI(t *testing.T) {
 	})
 
 	t.Run("document", func(t *testing.T) {
-		var d archive.Document
+		var d track.Document
 		f.getJSON(t, "/api/v1/documents/"+f.doc, &d)
-		if len(d.Versions) != 2 || d.Versions[0].RecordID != f.v1.RecordID || d.Versions[1].RecordID != f.v2.RecordID {
+		if len(d.Versions) != 2 || d.Versions[0].RecordID != f.v1.ID || d.Versions[1].RecordID != f.v2.ID {
 			t.Fatalf("versions %+v", d.Versions)
 		}
-		if len(d.Versions[0].Confirmations) != 1 || d.Versions[0].Confirmations[0].Snapshot.RecordID != f.confirm.RecordID {
+		if len(d.Versions[0].Confirmations) != 1 || d.Versions[0].Confirmations[0].Snapshot.RecordID != f.confirm.ID {
 			t.Errorf("version 1 confirmations %+v", d.Versions[0].Confirmations)
 		}
-		if d.Changes != 1 || d.Current == nil || d.Current.RecordID != f.v2.RecordID {
+		if d.Changes != 1 || d.Current == nil || d.Current.RecordID != f.v2.ID {
 			t.Errorf("changes %d, current %+v", d.Changes, d.Current)
 		}
 		if len(d.Provisions) != 1 {
 			t.Fatalf("provisions %+v", d.Provisions)
 		}
 		p := d.Provisions[0]
-		if p.RecordID != f.provision.RecordID || p.Status != "changed" || p.StatusVersion != f.v2.RecordID || len(p.History) != 1 || p.Label != "AI model training" {
+		if p.RecordID != f.provision.ID || p.Status != "changed" || p.StatusVersion != f.v2.ID || len(p.History) != 1 || p.Label != "AI model training" {
 			t.Errorf("provision %+v", p)
 		}
 	})
 
 	t.Run("versions", func(t *testing.T) {
 		var got struct {
-			Document string                 `json:"document_id"`
-			Versions []*archive.VersionInfo `json:"versions"`
+			Document string               `json:"document_id"`
+			Versions []*track.VersionInfo `json:"versions"`
 		}
 		f.getJSON(t, "/api/v1/documents/"+f.doc+"/versions", &got)
 		if got.Document != f.doc || len(got.Versions) != 2 || got.Versions[0].Number != 1 || got.Versions[1].Number != 2 || got.Versions[1].Kind != "change" {
@@ -219,24 +213,24 @@ func TestDocumentsAPI(t *testing.T) {
 	})
 
 	t.Run("text", func(t *testing.T) {
-		resp, body := f.get(t, "/api/v1/versions/"+f.v2.RecordID+"/text")
+		resp, body := f.get(t, "/api/v1/versions/"+f.v2.ID+"/text")
 		wantStatus(t, resp, body, http.StatusOK)
 		sum := sha256.Sum256(body)
-		if string(body) != string(f.text2) || hex.EncodeToString(sum[:]) != f.v2.Entry.Version.Predicate.Text.SHA256 {
+		if string(body) != string(f.text2) || hex.EncodeToString(sum[:]) != f.v2.Statement.Version.Predicate.Text.SHA256 {
 			t.Errorf("text %q, want version 2's", body)
 		}
 		wantHeader(t, resp, "Content-Type", "text/markdown; charset=utf-8")
 		wantHeader(t, resp, "ETag", `"`+hex.EncodeToString(sum[:])+`"`)
 		wantHeader(t, resp, "X-Content-Type-Options", "nosniff")
 		wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
-		resp, body = f.get(t, "/api/v1/versions/"+f.v2.RecordID+"/text", "If-None-Match", resp.Header.Get("ETag"))
+		resp, body = f.get(t, "/api/v1/versions/"+f.v2.ID+"/text", "If-None-Match", resp.Header.Get("ETag"))
 		wantStatus(t, resp, body, http.StatusNotModified)
 	})
 
 	t.Run("diff", func(t *testing.T) {
 		var d api.Diff
-		f.getJSON(t, "/api/v1/diff?from="+f.v1.RecordID+"&to="+f.v2.RecordID, &d)
-		if d.Document != f.doc || d.From.RecordID != f.v1.RecordID || d.To.RecordID != f.v2.RecordID || d.From.Number != 1 || d.To.Number != 2 {
+		f.getJSON(t, "/api/v1/diff?from="+f.v1.ID+"&to="+f.v2.ID, &d)
+		if d.Document != f.doc || d.From.RecordID != f.v1.ID || d.To.RecordID != f.v2.ID || d.From.Number != 1 || d.To.Number != 2 {
 			t.Errorf("diff header %+v", d)
 		}
 		var older, newer strings.Builder
@@ -270,10 +264,10 @@ func TestDocumentsAPI(t *testing.T) {
 				t.Fatalf("changes%s: %+v", q, got.Changes)
 			}
 			c := got.Changes[0]
-			if c.Version != f.v2.RecordID || c.Previous != f.v1.RecordID || c.Document != f.doc || c.Entity != "Zoom" || c.Number != 2 || c.Snapshot != f.capture.RecordID {
+			if c.Version != f.v2.ID || c.Previous != f.v1.ID || c.Document != f.doc || c.Entity != "Zoom" || c.Number != 2 || c.Snapshot != f.capture.ID {
 				t.Errorf("changes%s: %+v", q, c.Change)
 			}
-			if c.Summary == "" || c.Diff != "/api/v1/diff?from="+f.v1.RecordID+"&to="+f.v2.RecordID || c.Page != "/documents/"+f.doc {
+			if c.Summary == "" || c.Diff != "/api/v1/diff?from="+f.v1.ID+"&to="+f.v2.ID || c.Page != "/documents/"+f.doc {
 				t.Errorf("changes%s: summary %q, diff %q, page %q", q, c.Summary, c.Diff, c.Page)
 			}
 		}
@@ -287,19 +281,46 @@ func TestDocumentsAPI(t *testing.T) {
 	})
 
 	t.Run("records", func(t *testing.T) {
-		var got api.TrackingInfo
-		f.getJSON(t, "/api/v1/records/"+f.v2.RecordID, &got)
-		st, _ := got.Statement.(map[string]any)
-		if got.Kind != "version" || got.Document != f.doc || got.Index != f.v2.Index || st["predicateType"] != verify.VersionPredicateType {
-			t.Errorf("record %+v", got)
+		// Every kind of record answers in the one shape: the record's
+		// fields, its statement as logged, and its paths.
+		for _, c := range []struct {
+			rec  *record.Record
+			kind string
+			ref  string
+		}{
+			{f.v2, record.Version, f.capture.ID},
+			{f.provision, record.Provision, f.v1.ID},
+		} {
+			var got api.RecordInfo
+			f.getJSON(t, "/api/v1/records/"+c.rec.ID, &got)
+			if got.Record == nil || got.ID != c.rec.ID || got.Kind != c.kind || got.DocumentID != f.doc || got.Index != c.rec.Index ||
+				got.Published != c.rec.Published || got.Published <= got.Index || got.Ref != c.ref || got.SHA256 != c.rec.SHA256 {
+				t.Errorf("record %+v, want %+v", got.Record, c.rec)
+			}
+			var st map[string]any
+			if err := json.Unmarshal(got.Statement, &st); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{record.Version: verify.VersionPredicateType, record.Provision: verify.ProvisionPredicateType}[c.kind]
+			if st["predicateType"] != want {
+				t.Errorf("%s statement %s", c.kind, got.Statement)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, got.Statement); err != nil || !bytes.Equal(compact.Bytes(), c.rec.Payload) {
+				t.Errorf("%s statement %s, want the logged %s", c.kind, compact.Bytes(), c.rec.Payload)
+			}
+			if got.Citation != nil {
+				t.Errorf("a %s record has a citation: %+v", c.kind, got.Citation)
+			}
+			if got.Bundle != "/api/v1/records/"+c.rec.ID+"/bundle" || got.Page != "/documents/"+f.doc {
+				t.Errorf("bundle path %q, page %q", got.Bundle, got.Page)
+			}
 		}
-		if got.Bundle != "/api/v1/records/"+f.v2.RecordID+"/bundle" {
-			t.Errorf("bundle path %q", got.Bundle)
-		}
-		// A capture still answers with its citation.
+		// A capture answers with its citation too.
 		var rec api.RecordInfo
-		f.getJSON(t, "/api/v1/records/"+f.capture.RecordID, &rec)
-		if rec.Citation == nil || rec.Citation.RecordID != f.capture.RecordID {
+		f.getJSON(t, "/api/v1/records/"+f.capture.ID, &rec)
+		if rec.Record == nil || rec.Kind != record.Capture || rec.Citation == nil || rec.Citation.RecordID != f.capture.ID ||
+			rec.Citation.CheckpointSize != f.capture.Published || rec.Page != "/records/"+f.capture.ID {
 			t.Errorf("capture record %+v", rec)
 		}
 	})
@@ -310,7 +331,7 @@ func TestDocumentsAPI(t *testing.T) {
 		// (Options.Text).
 		for _, c := range []struct {
 			name string
-			rec  *archive.TrackRecord
+			rec  *record.Record
 			opts func() verify.Options
 		}{
 			{"version", f.v2, func() verify.Options { return verify.Options{Snapshot: bytes.NewReader(f.text2)} }},
@@ -318,11 +339,11 @@ func TestDocumentsAPI(t *testing.T) {
 			{"other-version", f.other, func() verify.Options { return verify.Options{} }},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				resp, body := f.get(t, "/api/v1/records/"+c.rec.RecordID+"/bundle")
+				resp, body := f.get(t, "/api/v1/records/"+c.rec.ID+"/bundle")
 				wantStatus(t, resp, body, http.StatusOK)
 				wantHeader(t, resp, "Content-Type", api.BundleMediaType)
 				o := c.opts()
-				o.RecordID = c.rec.RecordID
+				o.RecordID = c.rec.ID
 				rep := verify.Check(body, f.a.Key(), o)
 				if !rep.Verified {
 					t.Fatalf("bundle does not verify: %+v", rep.Checks)
@@ -338,10 +359,10 @@ func TestDocumentsAPI(t *testing.T) {
 						t.Errorf("the provision's bundle verifies against version 2's text")
 					}
 				}
-				resp, body = f.get(t, "/api/v1/records/"+c.rec.RecordID+"/bundle?format=tlog-proof")
+				resp, body = f.get(t, "/api/v1/records/"+c.rec.ID+"/bundle?format=tlog-proof")
 				wantStatus(t, resp, body, http.StatusOK)
 				o = c.opts()
-				o.RecordID = c.rec.RecordID
+				o.RecordID = c.rec.ID
 				if rep := verify.Check(body, f.a.Key(), o); !rep.Verified {
 					t.Fatalf("tlog-proof does not verify: %+v", rep.Checks)
 				}
@@ -360,13 +381,13 @@ func TestDocumentsAPI(t *testing.T) {
 			{"/api/v1/documents/Not_An_ID", 404, "no such tracked document"},
 			{"/api/v1/documents/no-such-document/versions", 404, ""},
 			{"/api/v1/versions/" + unknown + "/text", 404, ""},
-			{"/api/v1/versions/" + f.provision.RecordID + "/text", 404, "not a version"},
-			{"/api/v1/versions/" + f.capture.RecordID + "/text", 404, ""},
+			{"/api/v1/versions/" + f.provision.ID + "/text", 404, "not a version"},
+			{"/api/v1/versions/" + f.capture.ID + "/text", 404, ""},
 			{"/api/v1/versions/nonsense/text", 400, ""},
-			{"/api/v1/diff?from=" + f.v1.RecordID, 400, "missing query parameter"},
-			{"/api/v1/diff?from=" + f.v1.RecordID + "&to=" + f.other.RecordID, 400, "same document"},
-			{"/api/v1/diff?from=" + f.provision.RecordID + "&to=" + f.v2.RecordID, 400, "not a version"},
-			{"/api/v1/diff?from=" + unknown + "&to=" + f.v2.RecordID, 404, ""},
+			{"/api/v1/diff?from=" + f.v1.ID, 400, "missing query parameter"},
+			{"/api/v1/diff?from=" + f.v1.ID + "&to=" + f.other.ID, 400, "same document"},
+			{"/api/v1/diff?from=" + f.provision.ID + "&to=" + f.v2.ID, 400, "not a version"},
+			{"/api/v1/diff?from=" + unknown + "&to=" + f.v2.ID, 404, ""},
 			{"/api/v1/changes?since=yesterday", 400, "since="},
 			{"/api/v1/changes?since=-5d", 400, "since="},
 			{"/api/v1/changes?since=2026-13-01", 400, "RFC 3339"},
@@ -436,11 +457,11 @@ func TestChangesFeed(t *testing.T) {
 		t.Fatalf("%d entries, want 1:\n%s", len(feed.Entries), body)
 	}
 	e := feed.Entries[0]
-	capturedAt := f.v2.Entry.Version.Predicate.Snapshot.CapturedAt
-	if e.ID != "urn:exhibit:record:"+f.v2.RecordID || e.Title != "Zoom Zoom Privacy Statement changed" || e.Updated != capturedAt || e.Updated != feed.Updated {
+	capturedAt := f.v2.Statement.Version.Predicate.Snapshot.CapturedAt
+	if e.ID != "urn:exhibit:record:"+f.v2.ID || e.Title != "Zoom Zoom Privacy Statement changed" || e.Updated != capturedAt || e.Updated != feed.Updated {
 		t.Errorf("entry id %q, title %q, updated %q (captured %q)", e.ID, e.Title, e.Updated, capturedAt)
 	}
-	if !strings.Contains(e.Summary, "words") || !strings.Contains(e.Summary, f.v2.RecordID) {
+	if !strings.Contains(e.Summary, "words") || !strings.Contains(e.Summary, f.v2.ID) {
 		t.Errorf("entry summary %q", e.Summary)
 	}
 	alt := false
@@ -476,13 +497,13 @@ func TestDocumentPages(t *testing.T) {
 		for _, want := range []string{
 			"Zoom recorded 1 documented change in the last 30 days.",
 			"First tracked", "Last verified",
-			`href="/records/` + f.v1.RecordID + `"`, `href="/records/` + f.v2.RecordID + `"`,
-			`href="/records/` + f.capture.RecordID + `"`, `href="/records/` + f.provision.RecordID + `"`,
+			`href="/records/` + f.v1.ID + `"`, `href="/records/` + f.v2.ID + `"`,
+			`href="/records/` + f.capture.ID + `"`, `href="/records/` + f.provision.ID + `"`,
 			"Version 2", "Version 1", "first version",
 			"<del>consent</del>", "<ins>notice</ins>",
 			"&lt;script&gt;alert(&#39;diff&#39;)&lt;/script&gt;",
 			"AI model training", "changed as of version 2", quoted,
-			"/api/v1/diff?from=" + f.v1.RecordID + "&amp;to=" + f.v2.RecordID,
+			"/api/v1/diff?from=" + f.v1.ID + "&amp;to=" + f.v2.ID,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("document page lacks %q", want)
@@ -501,10 +522,10 @@ func TestDocumentPages(t *testing.T) {
 	})
 
 	t.Run("tracking-record", func(t *testing.T) {
-		for _, r := range []*archive.TrackRecord{f.v2, f.provision} {
-			resp, body := pf.get(t, "/records/"+r.RecordID)
+		for _, r := range []*record.Record{f.v2, f.provision} {
+			resp, body := pf.get(t, "/records/"+r.ID)
 			checkPageHeaders(t, resp, "text/html; charset=utf-8")
-			for _, want := range []string{r.RecordID, `href="/documents/` + f.doc + `"`, `data-bundle="/api/v1/records/` + r.RecordID + `/bundle"`, r.Kind} {
+			for _, want := range []string{r.ID, `href="/documents/` + f.doc + `"`, `data-bundle="/api/v1/records/` + r.ID + `/bundle"`, r.Kind} {
 				if !strings.Contains(body, want) {
 					t.Errorf("record page of %s lacks %q", r.Kind, want)
 				}
@@ -534,9 +555,9 @@ func TestTrackingPagesBrowser(t *testing.T) {
 			t.Errorf("document page DOM lacks %q", want)
 		}
 	}
-	for _, r := range []*archive.TrackRecord{f.v2, f.provision} {
+	for _, r := range []*record.Record{f.v2, f.provision} {
 		t.Run(r.Kind, func(t *testing.T) {
-			dom := dumpDOM(t, bin, f.srv.URL+"/records/"+r.RecordID)
+			dom := dumpDOM(t, bin, f.srv.URL+"/records/"+r.ID)
 			m := resultRE.FindStringSubmatch(dom)
 			if m == nil || m[1] != "ok" {
 				t.Fatalf("verify result %v; steps %v", m, panelSteps(dom))

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/textdiff"
 )
 
 func TestDiffer(t *testing.T) {
 	d := newDiffer()
 	ctx := context.Background()
-	a, b := &archive.TrackRecord{RecordID: "A"}, &archive.TrackRecord{RecordID: "B"}
+	a, b := &record.Record{ID: "A"}, &record.Record{ID: "B"}
 	ch, err := d.words(ctx, a, b, []byte("we do not sell"), []byte("we sell"))
 	if err != nil || textdiff.Summary(ch) != "+0 −2 words" {
 		t.Fatalf("words: %v %v", ch, err)
@@ -29,7 +30,7 @@ func TestDiffer(t *testing.T) {
 		t.Errorf("not cached: %v", ch2)
 	}
 	big := []byte(strings.Repeat("word ", textdiff.MaxBytes/5+1))
-	c := &archive.TrackRecord{RecordID: "C"}
+	c := &record.Record{ID: "C"}
 	if _, err := d.words(ctx, a, c, big, nil); !errors.Is(err, textdiff.ErrTooLarge) {
 		t.Errorf("huge texts: %v", err)
 	}

@@ -2,14 +2,13 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -35,18 +36,10 @@ type writeFixture struct {
 // with token, it first creates a token and sets o.Tokens.
 func newWriteFixture(t *testing.T, o api.Options, token bool) *writeFixture {
 	t.Helper()
-	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
-	f := &writeFixture{a: a, tokens: api.NewTokens(dir)}
+	a := archivetest.New(t, archive.InitOptions{Origin: "test.example/log"})
+	f := &writeFixture{a: a, tokens: api.NewTokens(a.Dir())}
 	if token {
+		var err error
 		if _, f.token, err = f.tokens.Create("test", time.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -87,33 +80,90 @@ func (f *writeFixture) captureURL(t *testing.T, u string) (*http.Response, []byt
 	return f.post(t, "/api/v1/captures", "application/json", f.token, bytes.NewReader(b))
 }
 
-// wantResult checks a 201 answer and that its bundle verifies.
-func (f *writeFixture) wantResult(t *testing.T, resp *http.Response, body []byte, snapshot []byte) *archive.Record {
+// wantResult checks a 201 answer: its record, that its bundle verifies,
+// and that both are what the read API serves for the record.
+func (f *writeFixture) wantResult(t *testing.T, resp *http.Response, body []byte, snapshot []byte) *api.RecordInfo {
 	t.Helper()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("status %d, want 201: %s", resp.StatusCode, body)
 	}
-	var res struct {
-		Record *archive.Record `json:"record"`
-		Bundle json.RawMessage `json:"bundle"`
-	}
+	var res api.WriteResult
 	if err := json.Unmarshal(body, &res); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := resp.Header.Get("Location"), "/api/v1/records/"+res.Record.RecordID; got != want {
+	rec := res.Record
+	if rec == nil || rec.Record == nil {
+		t.Fatalf("no record: %s", body)
+	}
+	if got, want := resp.Header.Get("Location"), "/api/v1/records/"+rec.ID; got != want {
 		t.Errorf("Location = %q, want %q", got, want)
 	}
-	if got, want := res.Record.Bundle, "/api/v1/records/"+res.Record.RecordID+"/bundle"; got != want {
+	if got, want := rec.Bundle, "/api/v1/records/"+rec.ID+"/bundle"; got != want {
 		t.Errorf("record.bundle = %q, want %q", got, want)
 	}
-	vo := verify.Options{RecordID: res.Record.RecordID}
+	if got, want := rec.Page, "/records/"+rec.ID; got != want {
+		t.Errorf("record.page = %q, want %q", got, want)
+	}
+	if rec.Kind != record.Capture || rec.Published <= rec.Index {
+		t.Errorf("record kind %q, index %d, published %d", rec.Kind, rec.Index, rec.Published)
+	}
+	if c := rec.Citation; c == nil || c.RecordID != rec.ID || c.LogIndex != rec.Index || c.CheckpointSize != rec.Published || c.Outcome != rec.Outcome {
+		t.Errorf("citation %+v", c)
+	}
+	vo := verify.Options{RecordID: rec.ID}
 	if snapshot != nil {
 		vo.Snapshot = bytes.NewReader(snapshot)
 	}
-	if rep := verify.Check(res.Bundle, f.a.Key(), vo); !rep.Verified {
+	rep := verify.Check(res.Bundle, f.a.Key(), vo)
+	if !rep.Verified {
 		t.Errorf("bundle does not verify: %+v", rep)
+	} else if rep.Checkpoint.Size != rec.Published {
+		t.Errorf("bundle against tree size %d, want the record's checkpoint %d", rep.Checkpoint.Size, rec.Published)
 	}
-	return res.Record
+	// The statement in the record is the one the bundle's entry signs.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, rec.Statement); err != nil {
+		t.Errorf("record.statement %s: %v", rec.Statement, err)
+	}
+	if rep.Bundle != nil {
+		env, err := verify.ParseEnvelope(rep.Bundle.Entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(compact.Bytes(), env.Payload) {
+			t.Errorf("record.statement %s is not the logged statement %s", rec.Statement, env.Payload)
+		}
+	}
+	// The read API serves the same record and the same bundle.
+	r2, err := f.srv.Client().Get(f.srv.URL + resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := io.ReadAll(r2.Body)
+	r2.Body.Close()
+	var got api.RecordInfo
+	if err := json.Unmarshal(b2, &got); r2.StatusCode != 200 || err != nil {
+		t.Fatalf("GET record: %d %v: %s", r2.StatusCode, err, b2)
+	}
+	var gotSt bytes.Buffer
+	json.Compact(&gotSt, got.Statement)
+	if !reflect.DeepEqual(got.Record, rec.Record) || !reflect.DeepEqual(got.Citation, rec.Citation) ||
+		got.Bundle != rec.Bundle || got.Page != rec.Page || !bytes.Equal(gotSt.Bytes(), compact.Bytes()) {
+		t.Errorf("GET record:\n%s\nwant the write answer's\n%s", b2, body)
+	}
+	r3, err := f.srv.Client().Get(f.srv.URL + rec.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3, _ := io.ReadAll(r3.Body)
+	r3.Body.Close()
+	var served, want bytes.Buffer
+	json.Compact(&served, b3)
+	json.Compact(&want, res.Bundle)
+	if r3.StatusCode != 200 || served.Len() == 0 || !bytes.Equal(served.Bytes(), want.Bytes()) {
+		t.Errorf("GET bundle: %d\n%s\nwant the write answer's\n%s", r3.StatusCode, b3, want.Bytes())
+	}
+	return rec
 }
 
 const page = "<html><body>Terms of service</body></html>\n"
@@ -135,8 +185,8 @@ func TestWriteCapture(t *testing.T) {
 	if rec.Outcome != "captured" || rec.Status != 200 || rec.URL != tgt.URL+"/terms" || rec.Entity != "Example" {
 		t.Errorf("record = %+v", rec)
 	}
-	// The record is served by the read API too.
-	r2, err := f.srv.Client().Get(f.srv.URL + "/api/v1/records/" + rec.RecordID)
+	// The record is served by the read API too (wantResult checked it).
+	r2, err := f.srv.Client().Get(f.srv.URL + "/api/v1/records/" + rec.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,8 +257,25 @@ func TestWriteUpload(t *testing.T) {
 		rec.Outcome != "captured" || rec.Document != "Privacy Policy" {
 		t.Errorf("record = %+v", rec)
 	}
-	if got := rec.Statement; got != nil {
-		t.Errorf("statement leaked into JSON")
+	// The record's JSON holds the statement as logged ("statement"), and
+	// none of the holder's own fields (parsed statement, payload, entry,
+	// checkpoint).
+	if got := rec.Record.Statement; got != nil {
+		t.Errorf("the parsed statement leaked into JSON")
+	}
+	if rec.Payload != nil || rec.Entry != nil || rec.Checkpoint != nil {
+		t.Errorf("payload, entry or checkpoint leaked into JSON")
+	}
+	var keys map[string]json.RawMessage
+	json.Unmarshal(b, &keys)
+	json.Unmarshal(keys["record"], &keys)
+	for k := range keys {
+		if strings.EqualFold(k, "payload") || strings.EqualFold(k, "entry") || strings.EqualFold(k, "checkpoint") {
+			t.Errorf("record JSON has %q", k)
+		}
+	}
+	if _, ok := keys["statement"]; !ok {
+		t.Errorf("record JSON lacks the statement")
 	}
 
 	t.Run("oversize", func(t *testing.T) {

@@ -570,25 +570,20 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 func (a *Archive) Close(ctx context.Context) error {
 	var errs []error
 	if a.writer != nil {
-		errs = append(errs, a.writer.Close(ctx))
-		if a.follow != nil && errs[0] == nil {
+		err := a.writer.Close(ctx)
+		errs = append(errs, err)
+		if err == nil {
 			errs = append(errs, a.follow.flush(ctx))
 		}
-		if a.stamper != nil {
-			a.stamper.drain(ctx)
-		}
-		a.writer = nil
+		a.stamper.drain(ctx)
 	}
 	if a.stop != nil {
 		a.stop()
-		if a.follow != nil {
-			a.follow.wait()
-		}
-		if a.stamper != nil {
-			a.stamper.wait()
-		}
+		a.follow.wait()
+		a.stamper.wait()
 		a.stop = nil
 	}
+	a.writer = nil
 	if a.index != nil {
 		errs = append(errs, a.index.Close())
 		a.index = nil

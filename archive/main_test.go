@@ -9,6 +9,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("EXHIBIT_CHILD") == "import" {
+		importChild()
+	}
 	// Tessera logs through klog; keep test output readable.
 	klog.SetSlogLogger(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
