@@ -83,13 +83,14 @@ done
 [ -n "$vgw" ] || echo "bench.sh: $vgw_hint" >&2
 
 echo
-echo "== (1)-(4), (7)-(8) archive benchmarks, one invocation per concurrency (rounds: $rounds)"
+echo "== (1)-(4), (7)-(8) import benchmarks (archive/ingest), one invocation per concurrency (rounds: $rounds)"
 go test -c -o "$tmp/archive.test" ./archive
+go test -c -o "$tmp/ingest.test" ./archive/ingest
 : >"$tmp/bench.txt"
 for r in $(seq "$rounds"); do
 	for c in $concs; do
 		echo "-- round $r, concurrency $c"
-		(cd archive && EXHIBIT_BENCH_CONC=$c "$tmp/archive.test" -test.run '^$' \
+		(cd archive/ingest && EXHIBIT_BENCH_CONC=$c "$tmp/ingest.test" -test.run '^$' \
 			-test.bench '^Benchmark(TesseraAppend|ImportSmall|SequentialFsync|ImportCorpus|PutObjectLoop|ImportCorpusS3)$' \
 			-test.benchtime 1x -test.timeout 60m) >"$tmp/out" 2>&1 ||
 			echo "bench.sh: the benchmarks failed; the table lacks what did not run" >&2
@@ -290,13 +291,13 @@ printf '%-34s p50 %s ms, p99 %s ms %s (target p99 < 2000 ms); plain, same run: p
 # (11) tracking: text extraction throughput on the corpus (MB/s of HTML)
 # against goquery parsing the same files alone, measured in the same
 # benchmark (archive/extract BenchmarkExtractVsParse; target >= 0.5x); and
-# tracking the 19 corpus documents once, end to end (archive
+# tracking the 19 corpus documents once, end to end (archive/track
 # BenchmarkTrackCorpus: capture over loopback, extract, log, publish).
 echo
 echo "== (11) tracking (rounds: $rounds)"
 (cd archive/extract && go test -run '^$' -bench 'BenchmarkExtractVsParse' -benchtime=5x -count "$rounds" .) >"$tmp/track-out" 2>&1 ||
 	echo "bench.sh: the extraction benchmark failed" >&2
-(cd archive && go test -run '^$' -bench 'BenchmarkTrackCorpus' -benchtime=3x -count "$rounds" -timeout 30m .) >>"$tmp/track-out" 2>&1 ||
+(cd archive/track && go test -run '^$' -bench 'BenchmarkTrackCorpus' -benchtime=3x -count "$rounds" -timeout 30m .) >>"$tmp/track-out" 2>&1 ||
 	echo "bench.sh: the tracking benchmark failed" >&2
 grep '^Benchmark' "$tmp/track-out" || true
 track_metric() {

@@ -79,7 +79,7 @@ func TestKilledImport(t *testing.T) {
 
 	acked := map[string]bool{}
 	var fresh []string // acknowledged since the last check
-	killed := 0 // runs killed before they finished
+	killed := 0        // runs killed before they finished
 	run := func(kill bool) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "EXHIBIT_CHILD=import", "EXHIBIT_CHILD_ARCHIVE="+dir, "EXHIBIT_CHILD_MANIFEST="+manifest)

@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/export"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/verify"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -26,13 +28,13 @@ func certificateText(t *testing.T, data []byte) (html, instructions string) {
 // the hash "stated in this section", a citation with plain typographic
 // quotes, and FRE 902(11)'s notice.
 func TestCertificateWording(t *testing.T) {
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	ids := records(t, a)
-	quoted, err := a.CaptureFile(context.Background(), writeTemp(t, "terms"), archive.FileOptions{Entity: "Acme", Document: `The "Best" Terms`})
+	quoted, err := ingest.New(a).File(context.Background(), writeTemp(t, "terms"), ingest.FileOptions{Entity: "Acme", Document: `The "Best" Terms`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids["quoted"] = quoted.RecordID
+	ids["quoted"] = quoted.ID
 	for name, id := range ids {
 		html, _ := certificateText(t, build(t, a, id, export.Options{}))
 		for _, bad := range []string{"Every statement below is read from data signed", "the value above", `\"`} {
@@ -75,12 +77,12 @@ func TestCertificateWording(t *testing.T) {
 // certificate and VERIFY.md say the line was not checked, not that the
 // checkpoint has no cosignature.
 func TestCertificateNoWitnesses(t *testing.T) {
-	a := newArchive(t)
-	rec, err := a.CaptureFile(context.Background(), writeTemp(t, "unwitnessed"), archive.FileOptions{Entity: "Example"})
+	a := archivetest.New(t, archive.InitOptions{})
+	rec, err := ingest.New(a).File(context.Background(), writeTemp(t, "unwitnessed"), ingest.FileOptions{Entity: "Example"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := a.RecordBundle(rec.RecordID)
+	_, stored, err := a.Prove(context.Background(), rec.ID, archive.ProveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestCertificateNoWitnesses(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(signed), "\n"), "\n")
 	cp := stored.Checkpoint + lines[len(lines)-1] + "\n"
 	policy := []byte("log " + a.Key().VKey + "\nquorum none\n")
-	html, md := certificateText(t, build(t, a, rec.RecordID, export.Options{Policy: policy, Checkpoint: []byte(cp)}))
+	html, md := certificateText(t, build(t, a, rec.ID, export.Options{Policy: policy, Checkpoint: []byte(cp)}))
 	for _, doc := range []struct{ name, text string }{{"certificate.html", html}, {"VERIFY.md", md}} {
 		if strings.Contains(doc.text, "none on this checkpoint") || strings.Contains(doc.text, "cosignatures ()") {
 			t.Errorf("%s says the checkpoint has no cosignature", doc.name)

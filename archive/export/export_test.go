@@ -23,33 +23,16 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/cite"
 	"github.com/exhibit-archive/exhibit/archive/export"
 	"github.com/exhibit-archive/exhibit/archive/extract"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
 )
-
-func newArchive(t *testing.T) *archive.Archive {
-	t.Helper()
-	return newArchiveKey(t, nil)
-}
-
-// newArchiveKey creates an archive signing with keyPEM (nil: a new Ed25519
-// key).
-func newArchiveKey(t *testing.T, keyPEM []byte) *archive.Archive {
-	t.Helper()
-	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log", KeyPEM: keyPEM}); err != nil {
-		t.Fatalf("Init: %v", err)
-	}
-	a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { a.Close(context.Background()) })
-	return a
-}
 
 const page = `<!DOCTYPE html><html><head><title>Conditions générales</title></head><body><main><h1>Datenschutzerklärung — 隐私政策</h1><p>We keep your data for 30 days.</p></main></body></html>`
 
@@ -74,26 +57,27 @@ func records(t *testing.T, a *archive.Archive) map[string]string {
 	plain := httptest.NewServer(mux)
 	t.Cleanup(plain.Close)
 
+	in := ingest.New(a)
 	ids := map[string]string{}
-	rec, err := a.Capture(ctx, tlsSrv.URL+"/old", archive.CaptureOptions{Entity: "Zoë & Co", Document: "Privacy <Policy> 隐私", Fetch: capture.Options{InsecureSkipVerify: true}})
+	rec, err := in.Capture(ctx, tlsSrv.URL+"/old", ingest.CaptureOptions{Entity: "Zoë & Co", Document: "Privacy <Policy> 隐私", Fetch: capture.Options{InsecureSkipVerify: true}})
 	if err != nil || rec.Outcome != verify.OutcomeCaptured {
 		t.Fatalf("TLS capture: %v %+v", err, rec)
 	}
-	if rec.Statement.Predicate.Observed.TLS.CertificateChainSHA256 == "" {
+	if rec.Statement.Capture.Predicate.Observed.TLS.CertificateChainSHA256 == "" {
 		t.Fatal("TLS capture stored no chain")
 	}
-	ids["tls"] = rec.RecordID
-	if rec, err = a.Capture(ctx, plain.URL+"/policy", archive.CaptureOptions{Entity: "Plain"}); err != nil {
+	ids["tls"] = rec.ID
+	if rec, err = in.Capture(ctx, plain.URL+"/policy", ingest.CaptureOptions{Entity: "Plain"}); err != nil {
 		t.Fatal(err)
 	}
-	ids["http"] = rec.RecordID
+	ids["http"] = rec.ID
 
 	f := filepath.Join(t.TempDir(), "terms.html")
 	os.WriteFile(f, []byte(page), 0o644)
-	if rec, err = a.CaptureFile(ctx, f, archive.FileOptions{Entity: "Ünïcode Ltd", Document: "Terms — 条款 \u0645\u0631\u062d\u0628\u0627", URL: "https://example.org/terms?a=1&b=<2>", FetchedAt: time.Date(2026, 5, 8, 11, 13, 55, 0, time.UTC)}); err != nil {
+	if rec, err = in.File(ctx, f, ingest.FileOptions{Entity: "Ünïcode Ltd", Document: "Terms — 条款 \u0645\u0631\u062d\u0628\u0627", URL: "https://example.org/terms?a=1&b=<2>", FetchedAt: time.Date(2026, 5, 8, 11, 13, 55, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
-	ids["upload"] = rec.RecordID
+	ids["upload"] = rec.ID
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,10 +85,10 @@ func records(t *testing.T, a *archive.Archive) map[string]string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	if rec, err = a.Capture(ctx, "http://"+addr+"/gone", archive.CaptureOptions{}); err != nil || rec.Outcome != verify.OutcomeFailed {
+	if rec, err = in.Capture(ctx, "http://"+addr+"/gone", ingest.CaptureOptions{}); err != nil || rec.Outcome != verify.OutcomeFailed {
 		t.Fatalf("failed capture: %v %+v", err, rec)
 	}
-	ids["failed"] = rec.RecordID
+	ids["failed"] = rec.ID
 	return ids
 }
 
@@ -118,6 +102,35 @@ func build(t *testing.T, a *archive.Archive, id string, o export.Options) []byte
 		t.Fatalf("Build %s: report %+v", id, rep)
 	}
 	return data
+}
+
+// published returns the tree size of the checkpoint the record id was
+// first published with.
+func published(t *testing.T, a *archive.Archive, id string) uint64 {
+	t.Helper()
+	rec, err := a.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Published <= rec.Index {
+		t.Fatalf("record %s at index %d: published with tree size %d", id, rec.Index, rec.Published)
+	}
+	return rec.Published
+}
+
+// bundleSize returns the tree size of the checkpoint a package's bundle
+// is proved against.
+func bundleSize(t *testing.T, a *archive.Archive, files map[string][]byte) uint64 {
+	t.Helper()
+	b, err := verify.ParseBundle(files[verify.PackageBundle])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, _, err := a.Keys().OpenCheckpoint([]byte(b.Checkpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp.Size
 }
 
 func check(data []byte, key *verify.PublicKey) *verify.PackageReport {
@@ -147,7 +160,7 @@ func unzip(t *testing.T, data []byte) map[string][]byte {
 // TestExport exports each kind of capture, checks the package, its
 // layout and its determinism, and reads the certificate.
 func TestExport(t *testing.T) {
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	ids := records(t, a)
 	for name, id := range ids {
 		t.Run(name, func(t *testing.T) {
@@ -161,6 +174,11 @@ func TestExport(t *testing.T) {
 				t.Error("a second export of the same record differs")
 			}
 			files := unzip(t, data)
+			// By default the bundle is proved against the checkpoint the
+			// record was first published with, not the latest.
+			if got, want := bundleSize(t, a, files), published(t, a, id); got != want {
+				t.Errorf("the package's bundle is against tree size %d, want %d (the checkpoint the record was first published with)", got, want)
+			}
 			want := []string{"MANIFEST.json", "SHA256SUMS", "VERIFY.md", "bundle.json", "bundle.tlog-proof", "certificate.html", "certificate.pdf", "log-key.vkey", "provenance.json"}
 			switch name {
 			case "tls":
@@ -260,7 +278,7 @@ func pdfText(t *testing.T, pdf []byte) string {
 // updates MANIFEST.json and SHA256SUMS to match, a file removed, and a
 // file added.
 func TestTamper(t *testing.T) {
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	ids := records(t, a)
 	for _, name := range []string{"tls", "failed"} {
 		data := build(t, a, ids[name], export.Options{})
@@ -320,7 +338,7 @@ func TestTamper(t *testing.T) {
 		})
 	}
 	t.Run("other-key", func(t *testing.T) {
-		other := newArchive(t)
+		other := archivetest.New(t, archive.InitOptions{})
 		data := build(t, a, ids["tls"], export.Options{})
 		rep := check(data, other.Key())
 		if rep.Verified {
@@ -426,8 +444,8 @@ func TestStockTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(ek)
-	ecdsaArchive := newArchiveKey(t, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	a := newArchive(t)
+	ecdsaArchive := archivetest.New(t, archive.InitOptions{KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})})
+	a := archivetest.New(t, archive.InitOptions{})
 	ids := records(t, a)
 	ids["ecdsa"] = records(t, ecdsaArchive)["tls"]
 	for name, id := range ids {
@@ -497,7 +515,7 @@ func verifySteps(t *testing.T, pkg string) *exec.Cmd {
 // verifies, the witnesses check reports it, and a note says the policy was
 // the package's own.
 func TestPolicy(t *testing.T) {
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	ids := records(t, a)
 	pol := []byte("log " + a.Key().VKey + "\nquorum none\n")
 	data := build(t, a, ids["upload"], export.Options{Policy: pol})
@@ -521,7 +539,7 @@ func TestPolicy(t *testing.T) {
 
 // TestManifestJSON pins the manifest's members.
 func TestManifestJSON(t *testing.T) {
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	ids := records(t, a)
 	files := unzip(t, build(t, a, ids["http"], export.Options{}))
 	var m map[string]any
@@ -543,34 +561,35 @@ func TestManifestJSON(t *testing.T) {
 // provision quoted from it (with the text it is checked against).
 func TestExportTracking(t *testing.T) {
 	ctx := context.Background()
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, page)
 	}))
 	t.Cleanup(srv.Close)
-	decl, err := a.Track(ctx, archive.Declaration{Entity: "Acme", Document: "Privacy Policy", URL: srv.URL + "/policy", Select: []string{"main"}})
+	tr := track.New(a)
+	decl, err := tr.Declare(ctx, track.Declaration{Entity: "Acme", Document: "Privacy Policy", URL: srv.URL + "/policy", Select: []string{"main"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := a.TrackCapture(ctx, decl.Document, archive.CaptureOptions{})
+	res, err := tr.Capture(ctx, decl.DocumentID, ingest.CaptureOptions{})
 	if err != nil || res.Version == nil {
-		t.Fatalf("TrackCapture: %v %+v", err, res)
+		t.Fatalf("Capture: %v %+v", err, res)
 	}
-	prov, _, err := a.Quote(ctx, res.Version.RecordID, archive.QuoteOptions{Exact: "We keep your data for 30 days."})
+	prov, _, err := tr.Quote(ctx, res.Version.ID, track.QuoteOptions{Exact: "We keep your data for 30 days."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*archive.TrackRecord{decl, res.Version, prov} {
+	for _, r := range []*record.Record{decl, res.Version, prov} {
 		t.Run(r.Kind, func(t *testing.T) {
-			data := build(t, a, r.RecordID, export.Options{})
+			data := build(t, a, r.ID, export.Options{})
 			rep := check(data, a.Key())
 			if !rep.Verified {
 				f := rep.Failed()
 				t.Fatalf("%s (%s): %s", f.Name, f.File, f.Detail)
 			}
 			files := unzip(t, data)
-			text := verify.TextName(r.Entry)
+			text := verify.TextName(r.Statement)
 			if (text != "") != (r.Kind != "declaration") {
 				t.Fatalf("text file %q for a %s", text, r.Kind)
 			}
@@ -585,10 +604,10 @@ func TestExportTracking(t *testing.T) {
 				wantNamed(t, check(zipData, a.Key()), text)
 			}
 			html := stdhtml.UnescapeString(string(files["certificate.html"]))
-			if !strings.Contains(html, "What the record attests: "+archive.Describe(r.Entry)) {
+			if !strings.Contains(html, "What the record attests: "+cite.Describe(r.Statement)) {
 				t.Errorf("certificate.html does not describe the %s", r.Kind)
 			}
-			if r.Kind == "version" && !strings.Contains(html, "That snapshot is not in this package: it is the snapshot of capture record "+res.Version.Entry.Version.Predicate.Snapshot.RecordID+", whose own evidence package (exhibit export ") {
+			if r.Kind == "version" && !strings.Contains(html, "That snapshot is not in this package: it is the snapshot of capture record "+res.Version.Statement.Version.Predicate.Snapshot.RecordID+", whose own evidence package (exhibit export ") {
 				t.Error("certificate.html does not say where the version's snapshot is")
 			}
 		})
@@ -603,7 +622,7 @@ func TestExportTracking(t *testing.T) {
 func TestTimestamp(t *testing.T) {
 	tsa := newOpenSSLTSA(t)
 	ctx := context.Background()
-	a := newArchive(t)
+	a := archivetest.New(t, archive.InitOptions{})
 	ids := records(t, a)
 	signed, _, err := a.Ledger().Checkpoint(ctx)
 	if err != nil {
@@ -631,7 +650,7 @@ func TestTimestamp(t *testing.T) {
 	}
 
 	// A token over another checkpoint (the log has grown since).
-	if _, err := a.CaptureFile(ctx, writeTemp(t, "more"), archive.FileOptions{}); err != nil {
+	if _, err := ingest.New(a).File(ctx, writeTemp(t, "more"), ingest.FileOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	newer, _, _ := a.Ledger().Checkpoint(ctx)

@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/export"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 )
 
 // TestExportAfterRotation: a record made before a key rotation is exported
@@ -18,21 +21,18 @@ import (
 // checkpoint its key did not sign.
 func TestExportAfterRotation(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "archive")
-	cfg, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "test.example/log"})
+	dir := archivetest.Init(t, archive.InitOptions{})
+	cfg, err := archive.ReadConfig(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	old, _ := cfg.Key()
-	capture := func(text string) *archive.Record {
-		a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+	capture := func(text string) *record.Record {
+		a := archivetest.Open(t, dir, archive.OpenOptions{Write: true})
 		defer a.Close(ctx)
 		f := filepath.Join(t.TempDir(), "doc.txt")
 		os.WriteFile(f, []byte(text), 0o644)
-		rec, err := a.CaptureFile(ctx, f, archive.FileOptions{URL: "https://test.example/" + text})
+		rec, err := ingest.New(a).File(ctx, f, ingest.FileOptions{URL: "https://test.example/" + text})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,14 +45,11 @@ func TestExportAfterRotation(t *testing.T) {
 	nw, _ := cfg.Key()
 	r2 := capture("during")
 
-	a, err := archive.Open(ctx, dir, archive.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep := check(build(t, a, r1.RecordID, export.Options{}), old); !rep.Verified {
+	a := archivetest.Open(t, dir, archive.OpenOptions{})
+	if rep := check(build(t, a, r1.ID, export.Options{}), old); !rep.Verified {
 		t.Errorf("old record, package under the old key: %+v", rep.Failed())
 	}
-	if rep := check(build(t, a, r2.RecordID, export.Options{}), nw); !rep.Verified {
+	if rep := check(build(t, a, r2.ID, export.Options{}), nw); !rep.Verified {
 		t.Errorf("new record, package under the new key: %+v", rep.Failed())
 	}
 	a.Close(ctx)
@@ -61,15 +58,15 @@ func TestExportAfterRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	capture("after")
-	a, err = archive.Open(ctx, dir, archive.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(ctx)
+	a = archivetest.Open(t, dir, archive.OpenOptions{})
 	// By default a record is exported against the checkpoint it was
-	// published with, which its own key signed.
-	if rep := check(build(t, a, r1.RecordID, export.Options{}), old); !rep.Verified {
+	// first published with, which its own key signed.
+	data := build(t, a, r1.ID, export.Options{})
+	if rep := check(data, old); !rep.Verified {
 		t.Errorf("old record after the overlap, against its own checkpoint: %+v", rep.Failed())
+	}
+	if got := bundleSize(t, a, unzip(t, data)); got != r1.Published {
+		t.Errorf("old record after the overlap: exported against tree size %d, want %d (the checkpoint it was first published with)", got, r1.Published)
 	}
 	// The latest checkpoint, which only the new key signed, shares no key
 	// with the old record's statement.
@@ -77,7 +74,7 @@ func TestExportAfterRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := export.Build(ctx, a, r1.RecordID, export.Options{Checkpoint: latest}); !errors.Is(err, export.ErrNoCommonKey) {
+	if _, _, err := export.Build(ctx, a, r1.ID, export.Options{Checkpoint: latest}); !errors.Is(err, export.ErrNoCommonKey) {
 		t.Errorf("an old record against the latest checkpoint, which its key did not sign: %v, want ErrNoCommonKey", err)
 	}
 }

@@ -5,93 +5,22 @@ import (
 	"errors"
 	"fmt"
 	stdhtml "html"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/export"
-	"github.com/exhibit-archive/exhibit/ledger"
-	"github.com/exhibit-archive/exhibit/ledger/tsatest"
-	"github.com/exhibit-archive/exhibit/ledger/witnesstest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
-// trustedArchive is an archive initialised with three real omniwitness
-// witnesses under a 2-of-3 policy and a real timestamp-server, behind a
-// proxy that can play dead.
-type trustedArchive struct {
-	a      *archive.Archive
-	ws     []*witnesstest.Witness
-	policy []byte // as the archive stores it
-	tsa    *tsatest.TSA
-	tsaOff atomic.Bool
-}
-
-func newTrustedArchive(t *testing.T, failOpen bool) *trustedArchive {
-	t.Helper()
-	ctx := context.Background()
-	keyPEM, err := ledger.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ledger.NewSigner(keyPEM, "trust.example/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &trustedArchive{}
-	tr.ws = witnesstest.Start(t, 3, s.PublicKey())
-	ws := tr.ws
-	policy := ws[0].PolicyLine() + ws[1].PolicyLine() + ws[2].PolicyLine() + "group two-of-three 2 W1 W2 W3\nquorum two-of-three\n"
-	tr.tsa = tsatest.Start(t)
-	target, _ := url.Parse(tr.tsa.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tr.tsaOff.Load() {
-			http.Error(w, "down for the test", http.StatusServiceUnavailable)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "trust.example/log", KeyPEM: keyPEM, WitnessPolicy: []byte(policy), WitnessFailOpen: failOpen,
-		TSAURL: srv.URL + "/api/v1/timestamp", TSARootsPEM: tr.tsa.ChainPEM}); err != nil {
-		t.Fatal(err)
-	}
-	if tr.policy, err = os.ReadFile(filepath.Join(dir, "witness-policy.txt")); err != nil {
-		t.Fatal(err)
-	}
-	tr.a, err = archive.Open(ctx, dir, archive.OpenOptions{
-		Write:            true,
-		Ledger:           ledger.Config{WitnessTimeout: time.Second},
-		WitnessWait:      4 * time.Second,
-		TSATimeout:       2 * time.Second,
-		TSARetryInterval: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		tr.a.Close(cctx)
-	})
-	return tr
-}
-
-// options are a verifier's: the archive's policy and the TSA's root,
-// obtained independently.
-func (tr *trustedArchive) options() verify.PackageOptions {
-	return verify.PackageOptions{Policy: tr.policy, TSARoots: tr.tsa.Roots, Derived: export.Derived}
+// packageOptions are a verifier's: the archive's policy and the TSA's
+// root, obtained independently.
+func packageOptions(tr *archivetest.Trusted) verify.PackageOptions {
+	return verify.PackageOptions{Policy: tr.PolicyText, TSARoots: tr.TSA.Roots, Derived: export.Derived}
 }
 
 func failedCheck(rep *verify.PackageReport, name, file string) *verify.PackageCheck {
@@ -122,13 +51,13 @@ func failures(rep *verify.PackageReport) string {
 // tampered token, a tampered cosignature and a swapped policy.txt are each
 // rejected by the check and file they concern.
 func TestTrustedPackage(t *testing.T) {
-	tr := newTrustedArchive(t, false)
+	tr := archivetest.NewTrusted(t, archivetest.TrustOptions{TSA: true})
 	ctx := context.Background()
-	rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "the witnessed document"), archive.FileOptions{Entity: "Example"})
+	rec, err := ingest.New(tr.A).File(ctx, writeTemp(t, "the witnessed document"), ingest.FileOptions{Entity: "Example"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := build(t, tr.a, rec.RecordID, export.Options{})
+	data := build(t, tr.A, rec.ID, export.Options{})
 	files := unzip(t, data)
 	for _, f := range []string{verify.PackagePolicy, verify.PackageTimestamp, verify.PackageCheckpointBody, verify.PackageTSAChain} {
 		if _, ok := files[f]; !ok {
@@ -136,7 +65,7 @@ func TestTrustedPackage(t *testing.T) {
 		}
 	}
 
-	rep := verify.CheckPackage(data, tr.a.Key(), tr.options())
+	rep := verify.CheckPackage(data, tr.A.Key(), packageOptions(tr))
 	if !rep.Verified {
 		t.Fatalf("the package does not verify: %s", failures(rep))
 	}
@@ -185,7 +114,7 @@ func TestTrustedPackage(t *testing.T) {
 			os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
 			os.WriteFile(filepath.Join(dir, n), b, 0o644)
 		}
-		os.WriteFile(filepath.Join(dir, "TSA-ROOT.pem"), tr.tsa.RootPEM, 0o644)
+		os.WriteFile(filepath.Join(dir, "TSA-ROOT.pem"), tr.TSA.RootPEM, 0o644)
 		cmd := verifySteps(t, dir)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -211,7 +140,7 @@ func TestTrustedPackage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return verify.CheckPackage(zipData, tr.a.Key(), tr.options())
+		return verify.CheckPackage(zipData, tr.A.Key(), packageOptions(tr))
 	}
 	bundle := func(t *testing.T, files map[string][]byte) *verify.Bundle {
 		t.Helper()
@@ -280,13 +209,13 @@ func TestTrustedPackage(t *testing.T) {
 	t.Run("policy", func(t *testing.T) {
 		rep := tamper(t, func(f map[string][]byte) {
 			// The same log, a quorum of one witness the forger controls.
-			f[verify.PackagePolicy] = []byte("log " + tr.a.Key().VKey + "\nquorum none\n")
+			f[verify.PackagePolicy] = []byte("log " + tr.A.Key().VKey + "\nquorum none\n")
 		})
 		if failedCheck(rep, verify.CheckPackagePolicy, verify.PackagePolicy) == nil {
 			t.Errorf("no failed witnesses check naming %s: %s", verify.PackagePolicy, failures(rep))
 		}
 		// Without the verifier's policy, the package's is only reported.
-		rep = verify.CheckPackage(data, tr.a.Key(), verify.PackageOptions{TSARoots: tr.tsa.Roots})
+		rep = verify.CheckPackage(data, tr.A.Key(), verify.PackageOptions{TSARoots: tr.TSA.Roots})
 		if !rep.Verified || !strings.Contains(strings.Join(rep.Notes, "\n"), "package's policy.txt") {
 			t.Errorf("without --policy: verified %v, notes %q", rep.Verified, rep.Notes)
 		}
@@ -295,13 +224,13 @@ func TestTrustedPackage(t *testing.T) {
 	// A record captured while the TSA is down: its package says the token
 	// is pending.
 	t.Run("pending", func(t *testing.T) {
-		tr.tsaOff.Store(true)
-		defer tr.tsaOff.Store(false)
-		rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "captured while the TSA is down"), archive.FileOptions{Entity: "Example"})
+		tr.TSAOff.Store(true)
+		defer tr.TSAOff.Store(false)
+		rec, err := ingest.New(tr.A).File(ctx, writeTemp(t, "captured while the TSA is down"), ingest.FileOptions{Entity: "Example"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, rep, err := export.Build(ctx, tr.a, rec.RecordID, export.Options{})
+		data, rep, err := export.Build(ctx, tr.A, rec.ID, export.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,14 +249,38 @@ func TestTrustedPackage(t *testing.T) {
 				t.Errorf("%s does not say the token is pending", n)
 			}
 		}
-		vrep := verify.CheckPackage(data, tr.a.Key(), tr.options())
+		vrep := verify.CheckPackage(data, tr.A.Key(), packageOptions(tr))
 		c := failedCheck(vrep, verify.CheckPackageTimestamp, verify.PackageBundle)
 		if vrep.Verified || c == nil || !errors.Is(c.Err, verify.ErrTimestampPending) {
 			t.Errorf("with TSA roots: verified %v: %s", vrep.Verified, failures(vrep))
 		}
-		vrep = verify.CheckPackage(data, tr.a.Key(), verify.PackageOptions{Policy: tr.policy, Derived: export.Derived})
+		vrep = verify.CheckPackage(data, tr.A.Key(), verify.PackageOptions{Policy: tr.PolicyText, Derived: export.Derived})
 		if !vrep.Verified || !strings.Contains(strings.Join(vrep.Notes, "\n"), "pending") {
 			t.Errorf("without TSA roots: verified %v, notes %q: %s", vrep.Verified, vrep.Notes, failures(vrep))
+		}
+
+		// Once the TSA answers again and the archive has the token, the
+		// same record exports with it, against the same checkpoint.
+		tr.TSAOff.Store(false)
+		if left, err := tr.A.RetryTimestamps(ctx); err != nil || left != 0 {
+			t.Fatalf("RetryTimestamps: %d left: %v", left, err)
+		}
+		data, rep, err = export.Build(ctx, tr.A, rec.ID, export.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Pending || !rep.Verified {
+			t.Fatalf("after the token arrived: pending %v, verified %v: %s", rep.Pending, rep.Verified, failures(rep.PackageReport))
+		}
+		files = unzip(t, data)
+		if _, ok := files[verify.PackageTimestamp]; !ok {
+			t.Error("a package exported once the token arrived holds none")
+		}
+		if got := bundleSize(t, tr.A, files); got != rec.Published {
+			t.Errorf("after the token arrived: exported against tree size %d, want %d", got, rec.Published)
+		}
+		if vrep := verify.CheckPackage(data, tr.A.Key(), packageOptions(tr)); !vrep.Verified {
+			t.Errorf("after the token arrived, with TSA roots: %s", failures(vrep))
 		}
 	})
 }
@@ -337,21 +290,21 @@ func TestTrustedPackage(t *testing.T) {
 // with the verifier's policy, reporting the quorum NOT met, as a bundle's
 // check does. Without the bundle's fail-open mark it fails.
 func TestFailOpenPackage(t *testing.T) {
-	tr := newTrustedArchive(t, true)
+	tr := archivetest.NewTrusted(t, archivetest.TrustOptions{FailOpen: true, TSA: true})
 	ctx := context.Background()
-	tr.ws[1].Stop()
-	tr.ws[2].Stop()
-	rec, err := tr.a.CaptureFile(ctx, writeTemp(t, "witnessed by one"), archive.FileOptions{Entity: "Example"})
+	tr.Witnesses[1].Stop()
+	tr.Witnesses[2].Stop()
+	rec, err := ingest.New(tr.A).File(ctx, writeTemp(t, "witnessed by one"), ingest.FileOptions{Entity: "Example"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := build(t, tr.a, rec.RecordID, export.Options{})
-	if rep := verify.CheckPackage(data, tr.a.Key(), tr.options()); rep.Verified {
+	data := build(t, tr.A, rec.ID, export.Options{})
+	if rep := verify.CheckPackage(data, tr.A.Key(), packageOptions(tr)); rep.Verified {
 		t.Fatal("a package without the quorum verifies for a verifier who does not accept fail-open")
 	}
-	opts := tr.options()
+	opts := packageOptions(tr)
 	opts.AcceptFailOpen = true
-	rep := verify.CheckPackage(data, tr.a.Key(), opts)
+	rep := verify.CheckPackage(data, tr.A.Key(), opts)
 	if !rep.Verified {
 		t.Fatalf("the package does not verify: %s", failures(rep))
 	}
@@ -382,7 +335,7 @@ func TestFailOpenPackage(t *testing.T) {
 	files[verify.PackageBundle] = b.Marshal()
 	rewriteManifest(t, files)
 	zipData, _ := verify.WritePackage(files)
-	rep = verify.CheckPackage(zipData, tr.a.Key(), opts)
+	rep = verify.CheckPackage(zipData, tr.A.Key(), opts)
 	if c := failedCheck(rep, verify.CheckPackagePolicy, verify.PackageBundle); c == nil || !errors.Is(c.Err, verify.ErrQuorum) {
 		t.Errorf("without the fail-open mark: %s", failures(rep))
 	}

@@ -70,13 +70,13 @@ func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 	if err != nil {
 		return nil, nil, err
 	}
-	defer t.docs.Lock(v.Document)()
+	defer t.docs.Lock(v.DocumentID)()
 	pv := &v.Statement.Version.Predicate
 	q, pos, err := provision.Find(string(text), provision.Quote{Exact: o.Exact, Prefix: o.Prefix, Suffix: o.Suffix})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w, in version %d of %s (%s)", archive.ErrInput, err, pv.Number, v.Document, v.ID)
+		return nil, nil, fmt.Errorf("%w: %w, in version %d of %s (%s)", archive.ErrInput, err, pv.Number, v.DocumentID, v.ID)
 	}
-	existing, err := t.records(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{record.Provision}, Ref: v.ID})
+	existing, err := t.records(ctx, index.TrackingQuery{Document: v.DocumentID, Kinds: []string{record.Provision}, Ref: v.ID})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,7 +89,7 @@ func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 	var statuses []*record.Record
 	pp, err := t.submit(ctx, &verify.ProvisionStatement{
 		Type: verify.StatementType, PredicateType: verify.ProvisionPredicateType,
-		Subject: []verify.Subject{{Name: v.Document, Digest: map[string]string{"sha256": pv.Text.SHA256}}},
+		Subject: []verify.Subject{{Name: v.DocumentID, Digest: map[string]string{"sha256": pv.Text.SHA256}}},
 		Predicate: verify.Provision{
 			Version:    v.ID,
 			Text:       pv.Text,
@@ -105,7 +105,7 @@ func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 	}
 	ps := []*pending{pp}
 	// Carry it through the versions that came after the one quoted.
-	later, err := t.records(ctx, index.TrackingQuery{Document: v.Document, Kinds: []string{record.Version}})
+	later, err := t.records(ctx, index.TrackingQuery{Document: v.DocumentID, Kinds: []string{record.Version}})
 	if err == nil {
 		for _, lv := range later {
 			lp := &lv.Statement.Version.Predicate
@@ -117,7 +117,7 @@ func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 				break
 			}
 			var s *pending
-			if s, err = t.prepareRecheck(ctx, v.Document, pp.sub.ID(), pp.sub.Record().Statement.Provision.Predicate.Quote, lv.ID, lp.Text, string(lt), &statuses); err != nil {
+			if s, err = t.prepareRecheck(ctx, v.DocumentID, pp.sub.ID(), pp.sub.Record().Statement.Provision.Predicate.Quote, lv.ID, lp.Text, string(lt), &statuses); err != nil {
 				break
 			}
 			ps = append(ps, s)
@@ -270,11 +270,11 @@ func (t *Tracker) Changes(ctx context.Context, since time.Time, entity string) (
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
 		p := &r.Statement.Version.Predicate
-		d := byID[r.Document]
+		d := byID[r.DocumentID]
 		if p.Kind != verify.VersionChange || d == nil || (entity != "" && d.Entity != entity) {
 			continue
 		}
-		out = append(out, &Change{Document: r.Document, Entity: d.Entity, Title: d.Document, Version: r.ID,
+		out = append(out, &Change{Document: r.DocumentID, Entity: d.Entity, Title: d.Document, Version: r.ID,
 			Number: p.Number, Previous: p.Previous, CapturedAt: p.Snapshot.CapturedAt, Snapshot: p.Snapshot.RecordID})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CapturedAt > out[j].CapturedAt })

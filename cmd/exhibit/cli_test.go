@@ -20,6 +20,7 @@ import (
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"k8s.io/klog/v2"
 )
 
@@ -81,34 +82,47 @@ func TestQuickStart(t *testing.T) {
 		"--entity", "GitHub", "--document", "Privacy Policy", "--fetched-at", "2026-08-22T00:30:13Z", "-o", "json")
 	r.want(t, 0, "created archive ./exhibit-archive")
 	var rec struct {
-		RecordID string `json:"record_id"`
-		SHA256   string `json:"sha256"`
-		Index    *int   `json:"index"`
-		Bundle   string `json:"bundle"`
+		RecordID  string `json:"record_id"`
+		SHA256    string `json:"sha256"`
+		Index     *int   `json:"index"`
+		Published uint64 `json:"published"`
+		Bundle    string `json:"bundle"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
 		t.Fatalf("capture -o json: %v\n%s", err, r.stdout)
 	}
-	if rec.SHA256 != "845abd0e30de13a21e94ea9646250232c35de33d2a45e162f6e066071b6ccb54" || rec.Index == nil || *rec.Index != 0 || !strings.HasPrefix(rec.RecordID, "EXR-") {
+	if rec.SHA256 != "845abd0e30de13a21e94ea9646250232c35de33d2a45e162f6e066071b6ccb54" || rec.Index == nil || *rec.Index != 0 || !strings.HasPrefix(rec.RecordID, "EXR-") || rec.Published != 1 {
 		t.Fatalf("capture record %+v", rec)
 	}
+	// No bundle file is written: the checkpoint the record was first
+	// published with is kept, and its bundle is computed on demand.
+	if rec.Bundle != "" {
+		t.Errorf("capture -o json names a bundle file %q", rec.Bundle)
+	}
+	if _, err := os.Stat(filepath.Join("exhibit-archive", "bundles")); !os.IsNotExist(err) {
+		t.Errorf("capture wrote bundles/: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join("exhibit-archive", "checkpoints", filepath.FromSlash(ledger.CheckpointPath(1)))); err != nil {
+		t.Errorf("the checkpoint the record was published with is not kept: %v", err)
+	}
+	bundle := proveFile(t, rec.RecordID)
 
 	exhibit(t, "show", rec.RecordID).want(t, 0,
 		"Entity:         GitHub", "Record ID:      "+rec.RecordID, "SHA-256:        "+rec.SHA256, "URL (claimed):  https://docs.github.com/",
 		`GitHub, “Privacy Policy” (copy supplied to exhibit `, `stated as fetched 22 August 2026, 00:30:13 UTC), exhibit record `+rec.RecordID)
 	exhibit(t, "show", strings.ToLower(rec.RecordID), "-o", "markdown").want(t, 0, "| Record ID | "+rec.RecordID+" |")
 
-	exhibit(t, "verify", rec.Bundle, "--snapshot", doc).want(t, 0, "ok   inclusion-proof", "ok   snapshot-digest", "verified: record "+rec.RecordID,
+	exhibit(t, "verify", bundle, "--snapshot", doc).want(t, 0, "ok   inclusion-proof", "ok   snapshot-digest", "verified: record "+rec.RecordID,
 		"note:     a copy supplied to exhibit out of band", "cite as:  GitHub")
-	exhibit(t, "verify", rec.Bundle, "--record-id", rec.RecordID).want(t, 0, "and it is the cited "+rec.RecordID)
+	exhibit(t, "verify", bundle, "--record-id", rec.RecordID).want(t, 0, "and it is the cited "+rec.RecordID)
 
 	// With the key alone, no archive.
 	key := exhibit(t, "log-key")
 	key.want(t, 0)
 	vkey := strings.TrimSpace(key.stdout)
 	os.WriteFile("log.vkey", []byte(vkey+"\n"), 0o644)
-	exhibit(t, "verify", rec.Bundle, "--key", vkey, "--archive", "nowhere").want(t, 0, "verified")
-	exhibit(t, "verify", rec.Bundle, "--key", "log.vkey", "--archive", "nowhere").want(t, 0, "verified")
+	exhibit(t, "verify", bundle, "--key", vkey, "--archive", "nowhere").want(t, 0, "verified")
+	exhibit(t, "verify", bundle, "--key", "log.vkey", "--archive", "nowhere").want(t, 0, "verified")
 
 	// prove, in both forms, verifies.
 	exhibit(t, "prove", rec.RecordID, "-o", "b.json").want(t, 0)
@@ -119,11 +133,11 @@ func TestQuickStart(t *testing.T) {
 	}
 
 	// A tampered copy fails with status 1 and names the check.
-	b, _ := os.ReadFile(rec.Bundle)
+	b, _ := os.ReadFile(bundle)
 	os.WriteFile("tampered.json", bytes.Replace(b, []byte(`"index": 0`), []byte(`"index": 1`), 1), 0o644)
 	exhibit(t, "verify", "tampered.json").want(t, 1, "FAIL inclusion-proof", "NOT VERIFIED")
 	// A different file as the snapshot fails.
-	exhibit(t, "verify", rec.Bundle, "--snapshot", "tampered.json").want(t, 1, "FAIL snapshot-digest")
+	exhibit(t, "verify", bundle, "--snapshot", "tampered.json").want(t, 1, "FAIL snapshot-digest")
 	// JSON report.
 	j := exhibit(t, "verify", "tampered.json", "-o", "json")
 	j.want(t, 1)
@@ -143,17 +157,18 @@ func TestQuickStart(t *testing.T) {
 	os.WriteFile("garbage", []byte("not a bundle"), 0o644)
 	exhibit(t, "verify", "garbage").want(t, 1, "FAIL bundle-parse")
 	exhibit(t, "verify", "missing.json").want(t, 2, "reading bundle")
-	exhibit(t, "verify", rec.Bundle, "--key", "example.org+00000000+AAAA").want(t, 2, "invalid verifier key")
-	exhibit(t, "verify", rec.Bundle, "--archive", "nowhere").want(t, 2, "no trusted key")
+	exhibit(t, "verify", bundle, "--key", "example.org+00000000+AAAA").want(t, 2, "invalid verifier key")
+	exhibit(t, "verify", bundle, "--archive", "nowhere").want(t, 2, "no trusted key")
 	exhibit(t, "verify").want(t, 2)
-	exhibit(t, "verify", rec.Bundle, "--record-id", "bogus").want(t, 2, "invalid record ID")
-	exhibit(t, "verify", rec.Bundle, "--key", "nonexistent.vkey").want(t, 2, "neither a verifier key")
-	exhibit(t, "verify", rec.Bundle, "--snapshot", ".").want(t, 2, "not a regular file")
+	exhibit(t, "verify", bundle, "--record-id", "bogus").want(t, 2, "invalid record ID")
+	exhibit(t, "verify", bundle, "--key", "nonexistent.vkey").want(t, 2, "neither a verifier key")
+	exhibit(t, "verify", bundle, "--snapshot", ".").want(t, 2, "not a regular file")
 	exhibit(t, "show", "garbage").want(t, 2, "invalid record ID")
 	exhibit(t, "show", "EXR-00000-00000-00000-00000").want(t, 1, "no such record")
-	exhibit(t, "verify", rec.Bundle, "--output", "yaml").want(t, 2)
+	exhibit(t, "verify", bundle, "--output", "yaml").want(t, 2)
 
-	exhibit(t, "audit").want(t, 0, "audit: ok")
+	// The empty tree's checkpoint and the record's are kept.
+	exhibit(t, "audit").want(t, 0, "kept     2 checkpoints, consecutive ones consistent", "audit: ok")
 	exhibit(t, "reindex").want(t, 0, "reindexed 1 records")
 	exhibit(t, "init").want(t, 1, "already exists")
 }
@@ -173,7 +188,8 @@ func TestCaptureURL(t *testing.T) {
 	defer srv.Close()
 	exhibit(t, "init", "--origin", "test.example/log").want(t, 0, "origin  test.example/log", "log key test.example/log+")
 	exhibit(t, "capture", srv.URL+"/page", "--entity", "Example", "--document", "Terms").want(t, 0,
-		"captured "+srv.URL+"/page", "sha256   "+sha256hex("<html>hello</html>"), "log      test.example/log #0")
+		"captured "+srv.URL+"/page", "sha256   "+sha256hex("<html>hello</html>"),
+		"log      test.example/log #0, published with checkpoint 1 ("+filepath.Join("exhibit-archive", "checkpoints", filepath.FromSlash(ledger.CheckpointPath(1)))+")")
 	r := exhibit(t, "capture", srv.URL+"/loop", "-o", "json")
 	r.want(t, 1, `"outcome":"failed"`, "redirect_loop", "the failure is logged as record EXR-")
 	// An untrusted TLS server: refused by default, captured and flagged
@@ -202,16 +218,79 @@ func TestImport(t *testing.T) {
 {"entity":"E","document":"D","url":"https://x.example/b","fetched_at":"2024-01-02T00:00:00Z","file":"b.html"}
 `), 0o644)
 	r := exhibit(t, "import", "m.jsonl", "-o", "json")
-	r.want(t, 0, "imported 2, skipped 0", `"record_id":"EXR-`, `"bundle":`)
-	if n := strings.Count(r.stdout, "\n"); n != 2 {
-		t.Errorf("import -o json printed %d lines, want 2", n)
+	r.want(t, 0, "imported 2, skipped 0", `"record_id":"EXR-`, `"published":`)
+	lines := importOuts(t, r.stdout)
+	if len(lines) != 2 {
+		t.Errorf("import -o json printed %d lines, want 2", len(lines))
+	}
+	ids := map[string]string{}
+	for _, l := range lines {
+		// The manifest line and file, then the record.
+		if want := map[string]int{"a.html": 1, "b.html": 2}[l.File]; l.Line != want || l.Skipped || l.Error != "" || !strings.HasPrefix(l.RecordID, "EXR-") || l.Published <= l.Index {
+			t.Errorf("import -o json: %+v", l)
+		}
+		ids[l.File] = l.RecordID
+		// Its bundle, against the checkpoint it was published with, verifies.
+		exhibit(t, "verify", proveFile(t, l.RecordID), "--snapshot", l.File).want(t, 0, "verified: record "+l.RecordID)
+	}
+	if lines[0].Line == lines[1].Line || ids["a.html"] == ids["b.html"] {
+		t.Errorf("import -o json: %+v", lines)
 	}
 	exhibit(t, "import", "m.jsonl").want(t, 0, "imported 0, skipped 2")
+	// Again with -o json: each skipped with its earlier record.
+	r = exhibit(t, "import", "m.jsonl", "-o", "json")
+	r.want(t, 0, "imported 0, skipped 2")
+	for _, l := range importOuts(t, r.stdout) {
+		if !l.Skipped || l.RecordID != ids[l.File] || l.Error != "" {
+			t.Errorf("import -o json, re-run: %+v, want skipped, record %s", l, ids[l.File])
+		}
+	}
 	os.WriteFile("bad.jsonl", []byte(`{"url":"https://x.example/a","file":"a.html"}`+"\n"), 0o644)
 	exhibit(t, "import", "bad.jsonl").want(t, 2, "bad.jsonl:1: missing fetched_at")
 	os.WriteFile("wrong.jsonl", []byte(`{"url":"https://x.example/c","fetched_at":"2024-01-01T00:00:00Z","file":"a.html","sha256":"`+strings.Repeat("ab", 32)+`"}`+"\n"), 0o644)
 	exhibit(t, "import", "wrong.jsonl").want(t, 1, "failed 1", "content hashes to")
+	r = exhibit(t, "import", "wrong.jsonl", "-o", "json")
+	r.want(t, 1, "failed 1")
+	if l := importOuts(t, r.stdout); len(l) != 1 || l[0].Line != 1 || l[0].File != "a.html" || !strings.Contains(l[0].Error, "content hashes to") || l[0].RecordID != "" {
+		t.Errorf("import -o json of a failure: %+v", l)
+	}
 	exhibit(t, "audit").want(t, 0, "audit: ok", "log      2 entries")
+}
+
+// importOut is a line of exhibit import -o json, as a reader decodes it.
+type importOut struct {
+	Line      int    `json:"line"`
+	File      string `json:"file"`
+	RecordID  string `json:"record_id"`
+	Index     uint64 `json:"index"`
+	Published uint64 `json:"published"`
+	Skipped   bool   `json:"skipped"`
+	Error     string `json:"error"`
+}
+
+func importOuts(t *testing.T, stdout string) []importOut {
+	t.Helper()
+	var out []importOut
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	for dec.More() {
+		var l importOut
+		if err := dec.Decode(&l); err != nil {
+			t.Fatalf("import -o json: %v\n%s", err, stdout)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// proveFile writes the bundle of a record (exhibit prove, against the
+// checkpoint the record was first published with) to ID.json in the
+// current directory and returns that name: what capture used to write in
+// the archive's bundles/.
+func proveFile(t *testing.T, id string, args ...string) string {
+	t.Helper()
+	name := id + ".json"
+	exhibit(t, append([]string{"prove", id, "-o", name}, args...)...).want(t, 0)
+	return name
 }
 
 func sha256hex(s string) string {
@@ -237,9 +316,11 @@ func TestInitS3(t *testing.T) {
 	os.WriteFile("doc.html", []byte("<p>terms</p>"), 0o644)
 	r := exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms", "-o", "json")
 	r.want(t, 0)
-	var rec struct{ Bundle, SHA256 string }
+	var rec struct {
+		RecordID string `json:"record_id"`
+	}
 	json.Unmarshal([]byte(r.stdout), &rec)
-	exhibit(t, "verify", rec.Bundle, "--snapshot", "doc.html").want(t, 0, "verified")
+	exhibit(t, "verify", proveFile(t, rec.RecordID), "--snapshot", "doc.html").want(t, 0, "verified")
 	exhibit(t, "audit").want(t, 0, "objects  1 re-hashed", "audit: ok")
 	if cfg, _ := os.ReadFile("exhibit-archive/exhibit.json"); strings.Contains(string(cfg), g.SecretKey) {
 		t.Error("the secret key was written to exhibit.json")
@@ -293,10 +374,14 @@ func TestVerifyOnline(t *testing.T) {
 	}
 	r := exhibit(t, "capture", "d0.html", "--url", "https://example.org/0", "-o", "json")
 	r.want(t, 0)
-	var rec struct{ Bundle string }
+	var rec struct {
+		RecordID string `json:"record_id"`
+	}
 	json.Unmarshal([]byte(r.stdout), &rec)
 	exhibit(t, "capture", "d1.html", "--url", "https://example.org/1").want(t, 0)
 	exhibit(t, "capture", "d2.html", "--url", "https://example.org/2").want(t, 0)
+	// The bundle against the checkpoint the first record was published with.
+	bundle := proveFile(t, rec.RecordID)
 
 	a, err := archive.Open(context.Background(), "exhibit-archive", archive.OpenOptions{})
 	if err != nil {
@@ -305,7 +390,7 @@ func TestVerifyOnline(t *testing.T) {
 	defer a.Close(context.Background())
 	srv := httptest.NewServer(api.New(a, api.Options{}))
 	defer srv.Close()
-	exhibit(t, "verify", rec.Bundle, "--log", srv.URL).want(t, 0, "ok   log-consistency", "serves tree size 3", "contains the bundle's tree size 1")
+	exhibit(t, "verify", bundle, "--log", srv.URL).want(t, 0, "ok   log-consistency", "serves tree size 3", "contains the bundle's tree size 1")
 	// A log that is not this one (another archive's) fails the check.
 	other := t.TempDir()
 	exhibit(t, "--archive", other+"/a", "capture", "d1.html", "--url", "https://example.org/1").want(t, 0)
@@ -316,5 +401,5 @@ func TestVerifyOnline(t *testing.T) {
 	defer b.Close(context.Background())
 	srv2 := httptest.NewServer(api.New(b, api.Options{}))
 	defer srv2.Close()
-	exhibit(t, "verify", rec.Bundle, "--log", srv2.URL).want(t, 1, "FAIL log-consistency")
+	exhibit(t, "verify", bundle, "--log", srv2.URL).want(t, 1, "FAIL log-consistency")
 }

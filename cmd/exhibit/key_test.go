@@ -18,20 +18,22 @@ import (
 // list the keys, and audit and reindex throughout.
 func TestKeyRotate(t *testing.T) {
 	inTemp(t)
-	capture := func(name string) string {
+	// capture returns the record ID and its bundle, proved at once against
+	// the checkpoint the record was published with.
+	capture := func(name string) (string, string) {
 		t.Helper()
 		os.WriteFile(name, []byte("terms of "+name), 0o644)
 		r := exhibit(t, "capture", name, "--url", "https://rotate.example/"+name, "-o", "json")
 		r.want(t, 0)
 		var rec struct {
-			Bundle string `json:"bundle"`
+			RecordID string `json:"record_id"`
 		}
 		if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
 			t.Fatalf("capture -o json: %v\n%s", err, r.stdout)
 		}
-		return rec.Bundle
+		return rec.RecordID, proveFile(t, rec.RecordID)
 	}
-	b1 := capture("one.txt")
+	id1, b1 := capture("one.txt")
 	r := exhibit(t, "log-key")
 	r.want(t, 0)
 	old := strings.TrimSpace(r.stdout)
@@ -46,7 +48,7 @@ func TestKeyRotate(t *testing.T) {
 	}
 	exhibit(t, "log-key", "--all").want(t, 0, nw+"\n"+old+"\n")
 	exhibit(t, "key", "list").want(t, 0, "current "+nw+" key-", "overlap "+old+" key.pem replaced ")
-	b2 := capture("two.txt")
+	_, b2 := capture("two.txt")
 
 	exhibit(t, "verify", b1, "--key", old, "--archive", "nowhere").want(t, 0, "verified")
 	exhibit(t, "verify", b1, "--key", nw, "--archive", "nowhere").want(t, 1, "FAIL checkpoint-signature")
@@ -62,10 +64,17 @@ func TestKeyRotate(t *testing.T) {
 	exhibit(t, "key", "retire", old).want(t, 0, "retired     "+old)
 	exhibit(t, "key", "retire", old).want(t, 1, "not a previous key still signing")
 	exhibit(t, "key", "list").want(t, 0, "retired "+old+" key.pem replaced ", " retired 20")
-	b3 := capture("three.txt")
+	_, b3 := capture("three.txt")
 	exhibit(t, "verify", b3, "--key", old, "--archive", "nowhere").want(t, 1, "FAIL checkpoint-signature")
 	exhibit(t, "verify", b3, "--key", nw, "--archive", "nowhere").want(t, 0, "verified")
 	exhibit(t, "verify", b1, "--key", old, "--archive", "nowhere").want(t, 0, "verified")
+	// Proved again now, the old record's bundle is still against the
+	// checkpoint it was first published with, which the old key signed.
+	exhibit(t, "prove", id1, "-o", "b1-again.json").want(t, 0)
+	if again, _ := os.ReadFile("b1-again.json"); string(again) != readFile(t, b1) {
+		t.Error("the old record's bundle, proved after the retirement, differs from the one proved at capture")
+	}
+	exhibit(t, "verify", "b1-again.json", "--key", old, "--archive", "nowhere").want(t, 0, "verified")
 	exhibit(t, "reindex").want(t, 0, "reindexed 3 records")
 	exhibit(t, "audit").want(t, 0, "audit: ok")
 
@@ -95,4 +104,13 @@ func TestKeyRotate(t *testing.T) {
 	// A KMS reference no provider serves is refused with the reason.
 	t.Setenv("PATH", t.TempDir())
 	exhibit(t, "key", "rotate", "--key", "awskms:///arn:aws:kms:eu-west-1:111122223333:key/x").want(t, 1, "no awskms provider compiled in")
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

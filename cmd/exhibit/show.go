@@ -107,7 +107,7 @@ nothing.`,
 			if rec.Statement.Capture == nil {
 				return printTracking(cmd.OutOrStdout(), output, rec.Statement, b)
 			}
-			cp, err := verify.ParseCheckpoint(b.Checkpoint)
+			cp, _, err := a.Keys().OpenCheckpoint([]byte(b.Checkpoint))
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/track"
 )
 
 // policyServer serves one changing policy page.
@@ -66,7 +66,7 @@ func TestTrackWorkflow(t *testing.T) {
 
 	r = exhibit(t, "history", "acme-privacy-policy", "-o", "json")
 	r.want(t, 0)
-	var doc archive.Document
+	var doc track.Document
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestTrackWorkflow(t *testing.T) {
 	exhibit(t, "reextract", "acme-privacy-policy").want(t, 0, "nothing recorded", "3 snapshots extracted again; 2 give a different text")
 	exhibit(t, "provisions", "acme-privacy-policy").want(t, 0, "a technical upgrade: the text extracted again, not a change of the document")
 	exhibit(t, "changes", "--since", "1h", "-o", "json").want(t, 0)
-	var changes []archive.Change
+	var changes []track.Change
 	json.Unmarshal([]byte(exhibit(t, "changes", "--since", "1h", "-o", "json").stdout), &changes)
 	if len(changes) != 1 {
 		t.Errorf("an upgrade counted as a change: %+v", changes)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,33 +44,55 @@ func TestWitnessedTimestampedCLI(t *testing.T) {
 	r := exhibit(t, "capture", "doc.txt", "--url", "https://example.org/doc", "-o", "json")
 	r.want(t, 0)
 	var rec struct {
-		Bundle string `json:"bundle"`
+		RecordID  string `json:"record_id"`
+		Published uint64 `json:"published"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	r = exhibit(t, "verify", rec.Bundle, "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "exhibit-archive/tsa-roots.pem")
+	// The checkpoint the record was first published with is kept with its
+	// token beside it; the bundle against it carries its cosignatures and
+	// that token.
+	kept := filepath.Join("exhibit-archive", "checkpoints", filepath.FromSlash(ledger.CheckpointPath(rec.Published)))
+	for _, f := range []string{kept, kept + ".tsr"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("not kept: %v", err)
+		}
+	}
+	bundle := proveFile(t, rec.RecordID)
+	r = exhibit(t, "verify", bundle, "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "exhibit-archive/tsa-roots.pem")
 	t.Log(r.stdout)
 	r.want(t, 0,
 		"ok   witness-cosignatures  quorum two-of-three met; ", "witnessed no later than ",
 		"ok   timestamp             the checkpoint existed no later than ",
 		"note:     witnessed: ", "note:     the checkpoint existed no later than ")
-	r = exhibit(t, "verify", rec.Bundle, "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "tsa-chain.pem", "-o", "json")
+	r = exhibit(t, "verify", bundle, "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "tsa-chain.pem", "-o", "json")
 	r.want(t, 0, `"name": "witness-cosignatures"`, `"name": "timestamp"`)
 	// Another TSA's roots: the timestamp check fails.
 	os.WriteFile("other.pem", []byte(otherRootPEM), 0o644)
-	exhibit(t, "verify", rec.Bundle, "--tsa-roots", "other.pem").want(t, 1, "FAIL timestamp")
+	exhibit(t, "verify", bundle, "--tsa-roots", "other.pem").want(t, 1, "FAIL timestamp")
 	// Without --policy and --tsa-roots the bundle still verifies, saying
 	// what it carries that was not checked.
-	exhibit(t, "verify", rec.Bundle).want(t, 0, "signature line(s) by other keys than the log's (witness cosignatures?), NOT checked: give the log's witness policy with --policy",
+	exhibit(t, "verify", bundle).want(t, 0, "signature line(s) by other keys than the log's (witness cosignatures?), NOT checked: give the log's witness policy with --policy",
 		"the bundle carries an RFC 3161 time-stamp token, NOT checked: give the TSA's roots with --tsa-roots")
-	exhibit(t, "prove", strings.TrimSuffix(rec.Bundle[strings.LastIndex(rec.Bundle, "/")+1:], ".json"), "-o", "fresh.json").want(t, 0)
-	exhibit(t, "verify", "fresh.json", "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "tsa-chain.pem").want(t, 0, "ok   timestamp")
+	// Once the log has grown, --latest proves the record against the
+	// latest checkpoint, cosigned and time-stamped too; by default prove
+	// still gives the checkpoint it was first published with.
+	os.WriteFile("doc2.txt", []byte("another witnessed document\n"), 0o644)
+	exhibit(t, "capture", "doc2.txt", "--url", "https://example.org/doc2").want(t, 0)
+	exhibit(t, "prove", rec.RecordID, "--latest", "-o", "fresh.json").want(t, 0)
+	exhibit(t, "verify", "fresh.json", "--policy", "exhibit-archive/witness-policy.txt", "--tsa-roots", "tsa-chain.pem").want(t, 0, "ok   timestamp", "ok   witness-cosignatures", fmt.Sprintf("(tree size %d)", rec.Published+1))
+	exhibit(t, "prove", rec.RecordID, "-o", "first.json").want(t, 0)
+	if readFile(t, "first.json") != readFile(t, bundle) {
+		t.Error("prove without --latest no longer gives the checkpoint the record was first published with")
+	}
+
+	exhibit(t, "audit").want(t, 0, "time-stamped, 0 pending", "audit: ok")
 
 	// The evidence package, with no flags: the archive's policy, the
 	// cosigned checkpoint and its token; verified with the verifier's
 	// policy and TSA root.
-	id := strings.TrimSuffix(rec.Bundle[strings.LastIndex(rec.Bundle, "/")+1:], ".json")
+	id := rec.RecordID
 	exhibit(t, "export", id, "-o", "p.zip").want(t, 0, "witnesses: 2 cosignature(s): ", "timestamp: the checkpoint existed no later than ")
 	os.WriteFile("tsa-root.pem", tsa.RootPEM, 0o644)
 	r = exhibit(t, "verify", "p.zip", "--policy", "policy.txt", "--tsa-roots", "tsa-root.pem")
@@ -90,7 +113,7 @@ func TestWitnessedTimestampedCLI(t *testing.T) {
 		Checkpoint string `json:"checkpoint"`
 		Timestamp  string `json:"timestamp"`
 	}
-	raw, _ := os.ReadFile(rec.Bundle)
+	raw, _ := os.ReadFile(bundle)
 	json.Unmarshal(raw, &b)
 	tsr, err := base64.StdEncoding.DecodeString(b.Timestamp)
 	if err != nil || len(tsr) == 0 {
@@ -105,7 +128,7 @@ func TestWitnessedTimestampedCLI(t *testing.T) {
 	// The same with the shell pipeline the README shows.
 	sh := `jq -r .timestamp "$1" | base64 -d > cp.tsr && jq -r .checkpoint "$1" | sed '/^$/,$d' > cp.body && openssl ts -verify -data cp.body -in cp.tsr -CAfile exhibit-archive/tsa-roots.pem`
 	if _, err := exec.LookPath("jq"); err == nil {
-		if out, err := exec.Command("sh", "-c", sh, "sh", rec.Bundle).CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") {
+		if out, err := exec.Command("sh", "-c", sh, "sh", bundle).CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") {
 			t.Errorf("README pipeline: %v\n%s", err, out)
 		}
 	}
