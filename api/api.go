@@ -4,22 +4,34 @@
 // It serves two things:
 //
 //   - The transparency log, per C2SP tlog-tiles (https://c2sp.org/tlog-tiles):
-//     GET /checkpoint, GET /tile/<L>/<N>[.p/<W>] and
-//     GET /tile/entries/<N>[.p/<W>], byte for byte as stored in the
-//     archive's log directory. The checkpoint and entry bundles are gzipped
-//     for clients that accept it; hash tiles, incompressible, never are. Any tlog-tiles client (Tessera's, x/mod's
-//     sumdb/tlog) can fetch the log, check the signed checkpoint against the
-//     log key and compute proofs from the tiles. Tiles are served as stored,
-//     unverified: like every tlog-tiles client, a reader checks them against
-//     a signed checkpoint. The checkpoint is served only after its signature
-//     verifies under the archive's key.
+//     GET /checkpoint (the latest checkpoint the archive kept, see below),
+//     GET /tile/<L>/<N>[.p/<W>] and GET /tile/entries/<N>[.p/<W>], byte for
+//     byte as stored in the archive's log directory. The checkpoint and
+//     entry bundles are gzipped for clients that accept it; hash tiles,
+//     incompressible, never are. Any tlog-tiles client (Tessera's, x/mod's
+//     sumdb/tlog) can fetch the log, check the signed checkpoint against
+//     the log key and compute proofs from the tiles. Tiles are served as
+//     stored, unverified: like every tlog-tiles client, a reader checks
+//     them against a signed checkpoint. A checkpoint is served only after
+//     its signature verifies under one of the archive's keys.
+//
+//   - Every checkpoint the log published, as the archive keeps it
+//     (docs/FORMATS.md 5.7): GET /checkpoints/<N> is the checkpoint of tree
+//     size N (<N> in the path encoding of tlog-tiles tile indexes,
+//     "x001/x234/067" for 1234067), with the witness cosignatures it was
+//     published with, and GET /checkpoints/<N>.tsr its RFC 3161 token
+//     (application/timestamp-reply), 404 until the archive has it. Neither
+//     ever changes (Cache-Control: immutable).
 //
 //   - A JSON API under /api/v1/:
 //
 //     GET /api/v1/log                              {"origin", "size", "root" (hex), "vkey"}
-//     GET /api/v1/records/{id}                     {"citation", "statement"}; for a
-//     tracking record {"record_id", "kind", "document_id", "statement", ...}
-//     GET /api/v1/records/{id}/bundle[?format=tlog-proof]
+//     GET /api/v1/records/{id}                     a record of any kind (RecordInfo):
+//     {"record_id", "index", "kind", "published", its fields, "statement",
+//     "citation" (a capture's), "bundle", "page"}
+//     GET /api/v1/records/{id}/bundle[?format=tlog-proof][&checkpoint=latest]
+//     its evidence bundle, made now, against the checkpoint it was first
+//     published with (or the latest)
 //     GET /api/v1/snapshots/sha256/{hex}           a stored object's bytes
 //     GET /api/v1/proofs/inclusion?index=N&size=M  {"proof": [base64 hashes]}
 //     GET /api/v1/proofs/consistency?from=N&to=M   {"proof": [base64 hashes]}
@@ -55,20 +67,23 @@
 //     ServeMux pattern that matched (such as "GET /api/v1/records/{id}"),
 //     or "none" when none did, so label values stay few whatever paths
 //     clients ask for; code is the HTTP status. The log gauges are read at
-//     scrape time: the size from the latest checkpoint, after its signature
-//     verifies, and the age from the checkpoint file's modification time.
-//     Both are absent while the log has no readable checkpoint.
+//     scrape time: the size from the latest kept checkpoint, after its
+//     signature verifies, and the age from its file's modification time
+//     (when it was kept: its publication). Both are absent while the log has
+//     no readable checkpoint.
 //
 //   - A write API, off unless Options.Tokens holds a bearer token (see
 //     write.go): POST /api/v1/captures captures a URL from this server,
 //     POST /api/v1/snapshots archives an uploaded file with its claimed
-//     URL and time. Each answers 201 with the new record and its bundle.
+//     URL and time. Each answers 201 with the new record (RecordInfo) and
+//     its bundle, made from what the write path returned.
 //
 //   - Witnessing and trusted time (docs/FORMATS.md 5.5, 5.6):
 //
 //     GET /timestamps/<tree size>.tsr      the RFC 3161 TimeStampResp (DER,
-//     application/timestamp-reply) over the body of the checkpoint of
-//     that size, as stored in log/timestamps; 404 if the archive has none
+//     application/timestamp-reply) over the body of the kept checkpoint
+//     of that size (where format 1 published tokens; the same as
+//     /checkpoints/<N>.tsr); 404 if the archive has none
 //     GET /api/v1/witness-policy           the archive's C2SP tlog-policy
 //     (text/plain), 404 without witnesses
 //     GET /api/v1/tsa-roots                its TSA's certificate chain
@@ -76,13 +91,15 @@
 //
 //     Like tiles, tokens are served as stored: a reader checks one against
 //     a signed checkpoint and the TSA roots it trusts. A bundle from
-//     /api/v1/records/{id}/bundle carries the token of its checkpoint
-//     (fetched from the TSA then if need be), or says it is pending, and
-//     is marked fail-open when the archive publishes fail-open.
+//     /api/v1/records/{id}/bundle carries the token of its checkpoint if
+//     the archive has it, or says it is pending (the archive's writer asks
+//     the TSA; serving never does), and is marked fail-open when the
+//     archive publishes fail-open.
 //
 // GET /healthz answers 200 "ok". Every response carries
 // Access-Control-Allow-Origin: *. Nothing but the write API writes to the
-// archive.
+// archive: served read-only, the handler takes no lock, calls no outside
+// service and changes no file.
 package api
 
 import (
@@ -168,7 +185,7 @@ func New(a *archive.Archive, o Options) http.Handler {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.metrics = newMetrics(a.Ledger(), s.log)
+	s.metrics = newMetrics(a, s.log)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -6,15 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/transparency-dev/tessera/api/layout"
 )
 
 // metrics are the handler's Prometheus metrics, in a registry of its own.
@@ -29,7 +28,7 @@ type metrics struct {
 // noRoute is the route label of a request no pattern matched.
 const noRoute = "none"
 
-func newMetrics(lr *ledger.Reader, log *slog.Logger) *metrics {
+func newMetrics(a *archive.Archive, log *slog.Logger) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -51,7 +50,7 @@ func newMetrics(lr *ledger.Reader, log *slog.Logger) *metrics {
 		m.requests,
 		m.duration,
 		m.captures,
-		&logCollector{r: lr, log: log},
+		&logCollector{a: a, log: log},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -78,13 +77,13 @@ var (
 	logSizeDesc = prometheus.NewDesc("exhibit_log_size",
 		"Entries in the log, from its latest checkpoint (signature verified).", nil, nil)
 	checkpointAgeDesc = prometheus.NewDesc("exhibit_log_checkpoint_age_seconds",
-		"Seconds since the log's checkpoint file was last written.", nil, nil)
+		"Seconds since the log's latest checkpoint was published (kept).", nil, nil)
 )
 
 // logCollector reads the log's size and checkpoint age at scrape time.
 // While the log has no readable checkpoint, it reports neither.
 type logCollector struct {
-	r   *ledger.Reader
+	a   *archive.Archive
 	log *slog.Logger
 }
 
@@ -95,15 +94,15 @@ func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx := context.Background()
-	_, cp, err := c.r.Checkpoint(ctx)
+	_, cp, err := c.a.Checkpoint(ctx)
 	if err != nil {
-		if !errors.Is(err, ledger.ErrNoCheckpoint) {
+		if !errors.Is(err, ledger.ErrNoCheckpoint) && !errors.Is(err, archive.ErrNotFound) {
 			c.log.LogAttrs(ctx, slog.LevelError, "metrics: reading the checkpoint", slog.Any("error", err))
 		}
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(logSizeDesc, prometheus.GaugeValue, float64(cp.Size))
-	fi, err := os.Stat(filepath.Join(c.r.Dir(), filepath.FromSlash(layout.CheckpointPath)))
+	fi, err := os.Stat(c.a.CheckpointFile(cp.Size))
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelError, "metrics: checkpoint file", slog.Any("error", err))
 		return

@@ -4,11 +4,11 @@ package api
 // bearer tokens.
 //
 //	POST /api/v1/captures    JSON {"url", "entity", "document"}: capture the
-//	                         URL from this server (archive.Capture)
+//	                         URL from this server (ingest.Ingester.Capture)
 //	POST /api/v1/snapshots   multipart/form-data: fields url (the claimed
 //	                         URL), fetched_at (the claimed fetch time, RFC
 //	                         3339, optional), entity, document, and a file
-//	                         part "file" (archive.CaptureFile)
+//	                         part "file" (ingest.Ingester.File)
 //
 // Both answer 201 Created with Location: /api/v1/records/{id} and the body
 // {"record": {...}, "bundle": <the record's evidence bundle>} for every

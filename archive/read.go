@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/record"
@@ -158,6 +159,13 @@ func (a *Archive) CheckpointAt(ctx context.Context, size uint64) ([]byte, *verif
 		return nil, nil, fmt.Errorf("kept checkpoint %d: it is of tree size %d", size, cp.Size)
 	}
 	return signed, cp, nil
+}
+
+// CheckpointFile returns the path of the file that keeps the checkpoint of
+// tree size size (whether or not it is kept); its token's is the same with
+// ".tsr" appended.
+func (a *Archive) CheckpointFile(size uint64) string {
+	return filepath.Join(a.kept.Dir(), filepath.FromSlash(ledger.CheckpointPath(size)))
 }
 
 // Checkpoints returns the kept checkpoints, by increasing tree size.
