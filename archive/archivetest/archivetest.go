@@ -187,6 +187,8 @@ type Trusted struct {
 	TSA        *tsatest.TSA
 	// TSAOff, set, has the TSA's proxy answer 503.
 	TSAOff atomic.Bool
+	// TSARequests counts the requests the TSA's proxy received.
+	TSARequests atomic.Int64
 	// Verify are a verifier's options: the policy and the TSA's roots.
 	Verify verify.Options
 	// Open are the options the archive was opened with.
@@ -231,6 +233,7 @@ func NewTrusted(t testing.TB, o TrustOptions) *Trusted {
 		target, _ := url.Parse(tr.TSA.URL)
 		proxy := httputil.NewSingleHostReverseProxy(target)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tr.TSARequests.Add(1)
 			if tr.TSAOff.Load() {
 				http.Error(w, "down for the test", http.StatusServiceUnavailable)
 				return
