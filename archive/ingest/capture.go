@@ -189,7 +189,7 @@ type FileOptions struct {
 	MediaType string
 }
 
-// CaptureFile archives a file received out of band. Its statement records
+// File archives a file received out of band. Its statement records
 // what exhibit observed (the file name, size, digest and the time it was
 // received) apart from what was claimed (URL and fetch time).
 func (in *Ingester) File(ctx context.Context, path string, o FileOptions) (*record.Record, error) {
