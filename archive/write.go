@@ -40,6 +40,16 @@ func (s *Submission) Record() *record.Record {
 	return &r
 }
 
+// Writable returns nil when the archive is open for writing, else
+// ErrReadOnly: callers that store anything before they Submit check it
+// first, so that a read-only archive is never written to.
+func (a *Archive) Writable() error {
+	if a.writer == nil {
+		return ErrReadOnly
+	}
+	return nil
+}
+
 // EntryTooLargeError is returned by Submit for a statement whose signed
 // entry is over the C2SP tlog-tiles limit (verify.MaxEntrySize). Nothing
 // is logged.

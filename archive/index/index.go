@@ -281,10 +281,18 @@ func (x *Index) Get(ctx context.Context, recordID string) (*record.Record, error
 }
 
 // FindImported returns the record of an upload with the same URL, claimed
-// fetch time and snapshot digest, or ErrNotFound.
+// fetch time and snapshot digest (with Published set, as Get does), or
+// ErrNotFound.
 func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*record.Record, error) {
-	return scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
+	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
 		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 AND kind = 'capture' LIMIT 1`, url, fetchedAt, sha256))
+	if err != nil {
+		return nil, err
+	}
+	if r.Published, err = x.FirstCheckpoint(ctx, r.Index); errors.Is(err, ErrNotFound) {
+		err = nil
+	}
+	return r, err
 }
 
 // Records yields every record in log order, from one reading connection

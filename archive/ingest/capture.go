@@ -91,6 +91,9 @@ func (in *Ingester) await1(ctx context.Context, s *archive.Submission) (*record.
 // subject name and predicate, not yet logged.
 func (in *Ingester) fetch(ctx context.Context, rawURL string, o CaptureOptions) (string, verify.Capture, error) {
 	var none verify.Capture
+	if err := in.a.Writable(); err != nil {
+		return "", none, err
+	}
 	if u, err := url.Parse(rawURL); err == nil {
 		if err := archive.CheckNoCredentials(u); err != nil {
 			return "", none, err
@@ -213,6 +216,9 @@ func (in *Ingester) captureFile(ctx context.Context, f *os.File, path string, o 
 // submitFile stores the open file f, named path, and hands its statement
 // to the log.
 func (in *Ingester) submitFile(ctx context.Context, f *os.File, path string, o FileOptions) (*archive.Submission, error) {
+	if err := in.a.Writable(); err != nil {
+		return nil, err
+	}
 	if o.URL != "" {
 		if err := checkClaimedURL(o.URL); err != nil {
 			return nil, err

@@ -183,6 +183,9 @@ type ImportSummary struct {
 // without holding a worker, for the checkpoint that publishes it. At most
 // MaxPublishing documents wait at once.
 func (in *Ingester) Import(ctx context.Context, entries []ManifestEntry, o ImportOptions) (*ImportSummary, error) {
+	if err := in.a.Writable(); err != nil {
+		return nil, err
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultImportConcurrency
 	}
@@ -278,11 +281,6 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry) (*record.Re
 		// The statement, not only the index's columns, must say so.
 		if r.URL == e.URL && r.SHA256 == digest && r.CapturedAt == fetchedAt && r.Claimed {
 			unlock()
-			// As Get has it: the checkpoint it was first published with,
-			// which its bundle is proved against by default.
-			if r.Published, err = in.a.Index().FirstCheckpoint(ctx, r.Index); err != nil && !errors.Is(err, archive.ErrNotFound) {
-				return nil, nil, nil, err
-			}
 			return r, nil, nil, nil
 		}
 		in.a.Logger().Warn("the index names a record that its statement contradicts; importing anew (run exhibit audit)", "record", r.ID, "url", e.URL)

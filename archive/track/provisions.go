@@ -58,7 +58,7 @@ type QuoteOptions struct {
 
 // Quote records a provision: a clause quoted from a version's text. The
 // quote must stand in the text exactly once with the given prefix and
-// suffix, or archive.ErrInput is returned, wrapping provision.archive.ErrNotFound or
+// suffix, or archive.ErrInput is returned, wrapping provision.ErrNotFound or
 // provision.ErrAmbiguous. If newer versions of the document exist, the
 // provision is checked against each of them in order, and the statuses are
 // returned.
@@ -159,6 +159,9 @@ type ReextractReport struct {
 // kind "upgrade" is recorded from it, and the document's provisions are
 // re-checked against it.
 func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, error) {
+	if err := t.a.Writable(); err != nil {
+		return nil, err
+	}
 	defer t.docs.Lock(id)()
 	doc, err := t.Document(ctx, id)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
-// RunOptions configure TrackRun.
+// RunOptions configure Run.
 type RunOptions struct {
 	// All captures every tracked document, due or not.
 	All bool
@@ -41,7 +41,7 @@ type RunOptions struct {
 	Progress func(*TrackResult)
 }
 
-// RunReport is what TrackRun did.
+// RunReport is what Run did.
 type RunReport struct {
 	// Tracked is the number of tracked documents; Due the number captured.
 	Tracked int            `json:"tracked"`
@@ -78,13 +78,16 @@ func (t *Tracker) lastCapture(ctx context.Context, entity, document string) (*re
 	return recs[0], nil
 }
 
-// TrackRun captures every tracked document that is due (all of them with
+// Run captures every tracked document that is due (all of them with
 // o.All), at most o.Concurrency at once and o.HostDelay apart per host,
 // retrying transient failures, and records each one's version, confirmation
 // or failure. It returns when all are done or ctx is cancelled; an
 // interrupted document is left as it was (its capture, if logged, is
 // processed by the next run).
 func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
+	if err := t.a.Writable(); err != nil {
+		return nil, err
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}

@@ -219,7 +219,7 @@ type TrackResult struct {
 	Attempts int `json:"attempts"`
 }
 
-// TrackCapture captures a tracked document now and records what its text
+// Capture captures a tracked document now and records what its text
 // did: a new version, a confirmation of the current one, or a failed
 // extraction. A failed capture is logged as such (as any capture) and
 // makes nothing more.
