@@ -39,10 +39,10 @@ type Options struct {
 	// as policy.txt. If nil, the archive's witness policy, when it has one.
 	Policy []byte
 	// Checkpoint is the signed checkpoint to prove the record against. It
-	// must be a checkpoint of the archive's log, at least as large as the
-	// record's index. If nil, the checkpoint of the bundle the archive
-	// wrote when it logged the record (with the witnesses' cosignatures it
-	// was published with), or, for a record without one, the latest.
+	// must be a checkpoint of the archive's log, larger than the record's
+	// index. If nil, the checkpoint the record was first published with,
+	// as the archive keeps it (with the witnesses' cosignatures it was
+	// published with).
 	Checkpoint []byte
 	// Timestamp is an RFC 3161 TimeStampResp (DER) over the body of the
 	// checkpoint the bundle is proved against, written in the bundle and
@@ -281,4 +281,4 @@ func packageKey(keys verify.Keyring, b *verify.Bundle) (*verify.PublicKey, error
 // Options.Checkpoint made after a key rotation whose overlap has ended,
 // for a record made before it. By default Build proves a record against
 // the checkpoint it was published with, which its key signed.
-var ErrNoCommonKey = errors.New("no single key of the log signs both the record's statement and the checkpoint (the record predates a key rotation whose overlap has ended): prove it against a checkpoint of its time, such as the one in its bundle file")
+var ErrNoCommonKey = errors.New("no single key of the log signs both the record's statement and the checkpoint (the record predates a key rotation whose overlap has ended): prove it against a checkpoint of its time, such as the one it was first published with (the default)")

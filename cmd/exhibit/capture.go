@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/cite"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
-	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
@@ -30,7 +28,7 @@ func newCaptureCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "capture URL | FILE --url URL",
-		Short: "Capture a document with its provenance, log it and write its bundle",
+		Short: "Capture a document with its provenance and log it",
 		Long: `Capture a document into the archive and print its record.
 
 capture URL fetches over HTTP(S) and records the provenance: every redirect
@@ -46,8 +44,10 @@ of band: the statement records the URL and time as claims, apart from what
 exhibit observed (file name, size, digest, time received).
 
 The command returns once the snapshot is stored and a signed checkpoint
-covering the log entry is published; the evidence bundle is written to the
-archive's bundles/ directory. A missing archive is created with defaults.`,
+covering the log entry is published and kept (checkpoints/ in the archive);
+it prints the record, the checkpoint it was published with, and its
+citation. exhibit prove writes its evidence bundle. A missing archive is
+created with defaults.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -169,7 +169,7 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 		fmt.Fprintf(w, "sha256   %s\n", rec.SHA256)
 	}
 	fmt.Fprintf(w, "log      %s #%d, published with checkpoint %d (%s)\n", c.LogOrigin, rec.Index, rec.Published,
-		printable(filepath.Join(a.Dir(), "checkpoints", filepath.FromSlash(ledger.CheckpointPath(rec.Published)))))
+		printable(a.CheckpointFile(rec.Published)))
 	fmt.Fprintf(w, "cite as  %s\n", printable(c.Text))
 	return nil
 }

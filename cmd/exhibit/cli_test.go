@@ -221,7 +221,7 @@ func TestImport(t *testing.T) {
 	r.want(t, 0, "imported 2, skipped 0", `"record_id":"EXR-`, `"published":`)
 	lines := importOuts(t, r.stdout)
 	if len(lines) != 2 {
-		t.Errorf("import -o json printed %d lines, want 2", len(lines))
+		t.Fatalf("import -o json printed %d lines, want 2:\n%s", len(lines), r.stdout)
 	}
 	ids := map[string]string{}
 	for _, l := range lines {

@@ -25,7 +25,7 @@ func newExportCmd(g *globals) *cobra.Command {
 		Long: `Write a record's evidence package, one zip file: the snapshot (or a version's
 text), the signed statement (provenance.json), the stored TLS certificate
 chain and headers it names, the evidence bundle (JSON and C2SP tlog-proof,
-against the latest checkpoint), the log key, a citation certificate (HTML
+against the checkpoint the record was first published with), the log key, a citation certificate (HTML
 and PDF) stating the facts in the terms of US Federal Rules of Evidence
 902(13) and 902(14) with a certification for a qualified person to
 complete, VERIFY.md (how to check it with exhibit verify and with

@@ -59,9 +59,10 @@ with an Ed25519 key, then make the other key current with exhibit key
 rotate, the Ed25519 key co-signing).
 
 --tsa URL is an RFC 3161 time-stamping authority, and --tsa-roots PEM its
-certificate chain (or root), the trust anchor. The checkpoint of every new
-bundle is time-stamped (log/timestamps/<tree size>.tsr); while the TSA is
-unreachable, bundles say the token is pending and it is fetched later.
+certificate chain (or root), the trust anchor. Every checkpoint the log
+publishes is time-stamped, its token kept beside it (checkpoints/<tree
+size>.tsr); while the TSA is unreachable, bundles say the token is pending,
+and the archive asks again while it is open for writing.
 Before anything is written, init asks the TSA for one trial token and
 refuses to create the archive when the request fails or the token does not
 verify against --tsa-roots; --tsa-unchecked creates it anyway, with a
