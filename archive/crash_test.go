@@ -12,7 +12,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
@@ -56,7 +55,7 @@ func importChild() {
 }
 
 // TestKilledImport kills (SIGKILL) a concurrent import at random points,
-// twenty times, each time restarting it: every record acknowledged before a
+// twenty times, each time restarting it with more documents: every record acknowledged before a
 // kill proves afterwards against a kept checkpoint and verifies, the audit
 // is clean, and when the import finally completes nothing has been logged
 // twice.
@@ -67,20 +66,29 @@ func TestKilledImport(t *testing.T) {
 	ctx := context.Background()
 	dir := archivetest.Init(t, archive.InitOptions{Origin: "kill.example/log"})
 	docs := t.TempDir()
-	const n = 3000
+	// Run i imports the first (i+1)*step documents: those of the runs
+	// before (skipped, or imported if a kill cut them short) and step new
+	// ones, and is killed after a random number of the new ones were
+	// acknowledged, with others in flight.
+	const runs, step = 20, 300
+	const n = (runs + 1) * step
 	var lines []string
+	manifests := make([]string, runs+1)
 	for i := range n {
 		name := fmt.Sprintf("%d.html", i)
-		os.WriteFile(filepath.Join(docs, name), fmt.Appendf(nil, "<p>document %d %s</p>", i, strings.Repeat("x", 1000+i)), 0o644)
+		os.WriteFile(filepath.Join(docs, name), fmt.Appendf(nil, "<p>document %d %s</p>", i, strings.Repeat("x", 1000+i%500)), 0o644)
 		lines = append(lines, fmt.Sprintf(`{"url":"https://kill.example/%d","fetched_at":"2026-01-01T00:00:00Z","file":%q}`, i, name))
+		if (i+1)%step == 0 {
+			r := (i+1)/step - 1
+			manifests[r] = filepath.Join(docs, fmt.Sprintf("manifest-%d.jsonl", r))
+			os.WriteFile(manifests[r], []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+		}
 	}
-	manifest := filepath.Join(docs, "manifest.jsonl")
-	os.WriteFile(manifest, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 
 	acked := map[string]bool{}
-	var fresh []string // acknowledged since the last check
+	var fresh []string // first acknowledged since the last check
 	killed := 0        // runs killed before they finished
-	run := func(kill bool) {
+	run := func(manifest string, killAfter int) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "EXHIBIT_CHILD=import", "EXHIBIT_CHILD_ARCHIVE="+dir, "EXHIBIT_CHILD_MANIFEST="+manifest)
 		out, err := cmd.StdoutPipe()
@@ -92,26 +100,28 @@ func TestKilledImport(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if kill {
-			delay := time.Duration(50+rand.IntN(700)) * time.Millisecond
-			go func() {
-				time.Sleep(delay)
-				cmd.Process.Signal(syscall.SIGKILL)
-			}()
-		}
 		sc := bufio.NewScanner(out)
+		newAcks := 0
 		for sc.Scan() {
-			acked[sc.Text()] = true
-			fresh = append(fresh, sc.Text())
+			id := sc.Text()
+			if !acked[id] {
+				newAcks++
+				fresh = append(fresh, id)
+			}
+			acked[id] = true
+			if killAfter > 0 && newAcks == killAfter {
+				cmd.Process.Signal(syscall.SIGKILL)
+			}
 		}
 		err = cmd.Wait()
-		if !kill && err != nil {
+		switch {
+		case killAfter == 0 && err != nil:
 			t.Fatalf("import: %v\n%s", err, stderr.String())
-		}
-		if kill && err != nil && !strings.Contains(err.Error(), "killed") {
+		case killAfter > 0 && err == nil:
+			// It finished before the kill reached it.
+		case killAfter > 0 && !strings.Contains(err.Error(), "killed"):
 			t.Fatalf("import: %v\n%s", err, stderr.String())
-		}
-		if kill && err != nil {
+		case killAfter > 0:
 			killed++
 		}
 	}
@@ -132,12 +142,12 @@ func TestKilledImport(t *testing.T) {
 			}
 		}
 	}
-	for i := range 20 {
-		run(true)
+	for i := range runs {
+		run(manifests[i], 1+rand.IntN(step-50))
 		check(i)
 		fresh = fresh[:0]
 	}
-	run(false)
+	run(manifests[runs], 0)
 	a := archivetest.Open(t, dir, archive.OpenOptions{Write: true})
 	rep := archivetest.AuditOK(t, a)
 	seen := map[string]string{}
@@ -159,7 +169,7 @@ func TestKilledImport(t *testing.T) {
 		}
 	}
 	t.Logf("%d records acknowledged across %d runs killed mid-import and a last run", len(acked), killed)
-	if killed < 10 {
-		t.Errorf("only %d of 20 runs were killed before they finished: the kills test nothing", killed)
+	if killed < runs/2 {
+		t.Errorf("only %d of %d runs were killed before they finished: the kills test nothing", killed, runs)
 	}
 }

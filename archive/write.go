@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -77,14 +78,21 @@ func (a *Archive) Submit(ctx context.Context, st any) (*Submission, error) {
 	if a.writer == nil {
 		return nil, ErrReadOnly
 	}
+	// Never log what a verifier would reject.
+	ent, err := verify.NewEntry(st)
+	if err != nil {
+		return nil, fmt.Errorf("refusing to log: %w", err)
+	}
 	payload, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
-	// Never log what a verifier would reject.
-	ent, err := verify.ParseEntryStatement(payload)
-	if err != nil {
-		return nil, fmt.Errorf("refusing to log: %w", err)
+	if bytes.Contains(payload, []byte("\ufffd")) {
+		// encoding/json may have replaced invalid UTF-8 in a string with
+		// U+FFFD: what is logged is the payload; read it back.
+		if ent, err = verify.ParseEntryStatement(payload); err != nil {
+			return nil, fmt.Errorf("refusing to log: %w", err)
+		}
 	}
 	entry, err := a.signer.SignStatement(payload)
 	if err != nil {

@@ -375,30 +375,80 @@ func parseTyped[P any](payload []byte, predicateType string, check func(*TypedSt
 	if err := decodeStrict(payload, &s); err != nil {
 		return nil, err
 	}
-	if s.Type != StatementType {
-		return nil, fmt.Errorf("_type is %q, want %q", s.Type, StatementType)
-	}
-	if s.PredicateType != predicateType {
-		return nil, fmt.Errorf("predicateType is %q, want %q", s.PredicateType, predicateType)
-	}
-	if len(s.Subject) != 1 {
-		return nil, fmt.Errorf("%d subjects, want 1", len(s.Subject))
-	}
-	sub := s.Subject[0]
-	if err := CheckDocumentID(sub.Name); err != nil {
-		return nil, fmt.Errorf("subject name: %v", err)
-	}
-	d, ok := sub.Digest["sha256"]
-	if !ok || !IsSHA256Hex(d) {
-		return nil, fmt.Errorf("subject digest sha256 %q is not 64 lowercase hex digits", d)
-	}
-	if len(sub.Digest) != 1 {
-		return nil, fmt.Errorf("subject has %d digests, want sha256 alone", len(sub.Digest))
-	}
-	if err := check(&s); err != nil {
+	if err := checkTyped(&s, predicateType, check); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// checkTyped checks a tracking statement's envelope fields (type,
+// predicate type, one subject named by a document ID with a SHA-256
+// digest), then its predicate with check.
+func checkTyped[P any](s *TypedStatement[P], predicateType string, check func(*TypedStatement[P]) error) error {
+	if s.Type != StatementType {
+		return fmt.Errorf("_type is %q, want %q", s.Type, StatementType)
+	}
+	if s.PredicateType != predicateType {
+		return fmt.Errorf("predicateType is %q, want %q", s.PredicateType, predicateType)
+	}
+	if len(s.Subject) != 1 {
+		return fmt.Errorf("%d subjects, want 1", len(s.Subject))
+	}
+	sub := s.Subject[0]
+	if err := CheckDocumentID(sub.Name); err != nil {
+		return fmt.Errorf("subject name: %v", err)
+	}
+	d, ok := sub.Digest["sha256"]
+	if !ok || !IsSHA256Hex(d) {
+		return fmt.Errorf("subject digest sha256 %q is not 64 lowercase hex digits", d)
+	}
+	if len(sub.Digest) != 1 {
+		return fmt.Errorf("subject has %d digests, want sha256 alone", len(sub.Digest))
+	}
+	return check(s)
+}
+
+// NewEntry wraps a statement of one of exhibit's predicate types (a
+// pointer to a Statement, DeclarationStatement, VersionStatement,
+// ExtractionStatement, ProvisionStatement or ProvisionStatusStatement) in
+// an Entry, and checks its rules as ParseEntryStatement does once it has
+// decoded one. It is for the statements a writer builds, before it signs
+// them: what strict decoding also rejects (unknown or duplicate keys,
+// non-canonical encodings) cannot come out of encoding/json. Errors wrap
+// ErrStatement.
+func NewEntry(st any) (*Entry, error) {
+	var e *Entry
+	var err error
+	switch s := st.(type) {
+	case *Statement:
+		e = &Entry{PredicateType: s.PredicateType, Capture: s}
+		if s.PredicateType != CapturePredicateType {
+			err = fmt.Errorf("predicateType is %q, want %q", s.PredicateType, CapturePredicateType)
+		} else {
+			err = s.check()
+		}
+	case *DeclarationStatement:
+		e = &Entry{PredicateType: s.PredicateType, Declaration: s}
+		err = checkTyped(s, DeclarationPredicateType, checkDeclaration)
+	case *VersionStatement:
+		e = &Entry{PredicateType: s.PredicateType, Version: s}
+		err = checkTyped(s, VersionPredicateType, checkVersion)
+	case *ExtractionStatement:
+		e = &Entry{PredicateType: s.PredicateType, Extraction: s}
+		err = checkTyped(s, ExtractionPredicateType, checkExtraction)
+	case *ProvisionStatement:
+		e = &Entry{PredicateType: s.PredicateType, Provision: s}
+		err = checkTyped(s, ProvisionPredicateType, checkProvision)
+	case *ProvisionStatusStatement:
+		e = &Entry{PredicateType: s.PredicateType, ProvisionStatus: s}
+		err = checkTyped(s, ProvisionStatusPredicateType, checkProvisionStatus)
+	default:
+		return nil, fmt.Errorf("%w: %T is not one of exhibit's statements", ErrStatement, st)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrStatement, kindOf(e.PredicateType), err)
+	}
+	return e, nil
 }
 
 // CheckDocumentID checks a tracked document's ID: 1 to 100 characters,

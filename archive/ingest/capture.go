@@ -27,6 +27,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/internal/keyed"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -206,16 +207,45 @@ func (in *Ingester) File(ctx context.Context, path string, o FileOptions) (*reco
 
 // captureFile archives the open file f, named path.
 func (in *Ingester) captureFile(ctx context.Context, f *os.File, path string, o FileOptions) (*record.Record, error) {
-	s, err := in.submitFile(ctx, f, path, o)
+	d, err := in.storeFile(ctx, f, path, o)
+	if err != nil {
+		return nil, err
+	}
+	s, err := d.submit(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return in.await1(ctx, s)
 }
 
-// submitFile stores the open file f, named path, and hands its statement
-// to the log.
-func (in *Ingester) submitFile(ctx context.Context, f *os.File, path string, o FileOptions) (*archive.Submission, error) {
+// stored is a document stored, perhaps not yet durably, and the statement
+// to log about it once it is.
+type stored struct {
+	in      *Ingester
+	subject string
+	p       verify.Capture
+	durable func() error
+}
+
+// submit waits until the document is durable, then submits its statement.
+func (d *stored) submit(ctx context.Context) (*archive.Submission, error) {
+	if err := d.durable(); err != nil {
+		return nil, err
+	}
+	return d.in.submitCapture(ctx, d.subject, d.p)
+}
+
+// asyncPutter is a store that can make objects durable in groups (the
+// local folder: store.FS).
+type asyncPutter interface {
+	PutAsync(ctx context.Context, r io.Reader, size int64, want string) (store.Object, func() error, error)
+}
+
+// storeFile stores the open file f, named path, and returns the statement
+// to log once it is durable. Of a store that makes objects durable in
+// groups it does not wait for that: an import goes on storing while the
+// file system flushes, and one flush serves many documents.
+func (in *Ingester) storeFile(ctx context.Context, f *os.File, path string, o FileOptions) (*stored, error) {
 	if err := in.a.Writable(); err != nil {
 		return nil, err
 	}
@@ -244,7 +274,13 @@ func (in *Ingester) submitFile(ctx context.Context, f *os.File, path string, o F
 	if mt == "" {
 		mt = detectMediaType(f, path)
 	}
-	obj, err := in.a.Store().Put(ctx, f, fi.Size(), o.SHA256)
+	var obj store.Object
+	durable := func() error { return nil }
+	if ap, ok := in.a.Store().(asyncPutter); ok {
+		obj, durable, err = ap.PutAsync(ctx, f, fi.Size(), o.SHA256)
+	} else {
+		obj, err = in.a.Store().Put(ctx, f, fi.Size(), o.SHA256)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -272,7 +308,7 @@ func (in *Ingester) submitFile(ctx context.Context, f *os.File, path string, o F
 	if name == "" {
 		name = filepath.Base(path)
 	}
-	return in.submitCapture(ctx, name, p)
+	return &stored{in: in, subject: name, p: p, durable: durable}, nil
 }
 
 // checkClaimedURL requires an absolute URL without credentials.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -178,10 +179,12 @@ type ImportSummary struct {
 // counted as failed and reported through OnResult; it leaves nothing behind.
 // The returned error is for the import as a whole (a cancelled context).
 //
-// Documents flow through two stages: Concurrency workers read, hash, store
-// and sign them and submit their statements to the log; then each waits,
-// without holding a worker, for the checkpoint that publishes it. At most
-// MaxPublishing documents wait at once.
+// Documents flow through two stages: Concurrency workers read, hash and
+// store them; then each waits, without holding a worker, until its
+// snapshot is durable (in the local folder, one group flush serves the
+// documents stored meanwhile), has its statement signed and submitted to
+// the log, and waits for the checkpoint that publishes it. At most
+// MaxPublishing documents are in the second stage at once.
 func (in *Ingester) Import(ctx context.Context, entries []ManifestEntry, o ImportOptions) (*ImportSummary, error) {
 	if err := in.a.Writable(); err != nil {
 		return nil, err
@@ -190,6 +193,12 @@ func (in *Ingester) Import(ctx context.Context, entries []ManifestEntry, o Impor
 		o.Concurrency = DefaultImportConcurrency
 	}
 	start := time.Now()
+	seen, err := in.uploads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs := &roots{m: map[string]*os.Root{}}
+	defer rs.close()
 	sum := &ImportSummary{Total: len(entries)}
 	var mu sync.Mutex
 	report := func(res ImportResult) {
@@ -215,16 +224,22 @@ func (in *Ingester) Import(ctx context.Context, entries []ManifestEntry, o Impor
 	for range o.Concurrency {
 		wg.Go(func() {
 			for e := range work {
-				r, sub, unlock, err := in.importOne(ctx, e)
-				if sub == nil {
+				r, d, unlock, err := in.importOne(ctx, e, seen, rs)
+				if d == nil {
 					report(ImportResult{Entry: e, Record: r, Skipped: r != nil, Err: err})
 					continue
 				}
 				publishing <- struct{}{}
 				finishing.Go(func() {
-					r, err := in.await1(ctx, sub)
-					unlock()
-					<-publishing
+					defer func() { <-publishing }()
+					defer unlock()
+					sub, err := d.submit(ctx)
+					if err == nil {
+						r, err = in.await1(ctx, sub)
+					}
+					if err == nil {
+						seen.add(e.key(r.SHA256))
+					}
 					report(ImportResult{Entry: e, Record: r, Err: err})
 				})
 			}
@@ -253,12 +268,15 @@ const DefaultImportConcurrency = 32
 const MaxPublishing = 4096
 
 // importOne skips a document already archived (returning its record), or
-// stores it and submits its statement to the log (returning the
-// submission and the unlock of its key, which the caller calls once it is
-// acknowledged).
-func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry) (*record.Record, *archive.Submission, func(), error) {
+// stores it (returning the statement to log once it is durable, and the
+// unlock of its key, which the caller calls once it is acknowledged).
+func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploadSet, roots *roots) (*record.Record, *stored, func(), error) {
 	fetchedAt := verify.FormatTime(e.at)
-	f, err := os.OpenInRoot(e.base, e.File)
+	root, err := roots.open(e.base)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f, err := root.Open(e.File)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -266,7 +284,10 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry) (*record.Re
 	digest := e.SHA256
 	if digest == "" {
 		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
+		buf := copyBuffers.Get().(*[]byte)
+		_, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *buf)
+		copyBuffers.Put(buf)
+		if err != nil {
 			return nil, nil, nil, err
 		}
 		digest = hex.EncodeToString(h.Sum(nil))
@@ -276,8 +297,11 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry) (*record.Re
 	}
 	// Two lines of one manifest (or two imports) naming the same document
 	// must log it once: the second waits for the first, then finds it.
-	unlock := in.importing.Lock(e.URL + "\n" + fetchedAt + "\n" + digest)
-	if r, err := in.a.Index().FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
+	key := e.key(digest)
+	unlock := in.importing.Lock(key)
+	if !seen.has(key) {
+		// Not in the archive when the import began, nor imported since.
+	} else if r, err := in.a.Index().FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
 		// The statement, not only the index's columns, must say so.
 		if r.URL == e.URL && r.SHA256 == digest && r.CapturedAt == fetchedAt && r.Claimed {
 			unlock()
@@ -288,7 +312,7 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry) (*record.Re
 		unlock()
 		return nil, nil, nil, err
 	}
-	sub, err := in.submitFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
+	d, err := in.storeFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
 		Entity:    e.Entity,
 		Document:  e.Document,
 		URL:       e.URL,
@@ -299,8 +323,81 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry) (*record.Re
 		unlock()
 		return nil, nil, nil, err
 	}
-	return nil, sub, unlock, nil
+	return nil, d, unlock, nil
 }
 
 // Line returns the entry's line number in its manifest.
 func (e *ManifestEntry) Line() int { return e.line }
+
+// key identifies the document of a manifest line, of the given digest.
+func (e *ManifestEntry) key(digest string) string {
+	return e.URL + "\n" + verify.FormatTime(e.at) + "\n" + digest
+}
+
+// uploadSet holds hashes of the identities (ManifestEntry.key) of the
+// uploads in the archive, so that an import looks up in the index only the
+// documents that may be there already: a hash seen may be a collision (the
+// index says), one not seen is surely absent.
+type uploadSet struct {
+	seed maphash.Seed
+	mu   sync.Mutex
+	m    map[uint64]struct{}
+}
+
+// uploads reads the identities of the archive's uploads.
+func (in *Ingester) uploads(ctx context.Context) (*uploadSet, error) {
+	s := &uploadSet{seed: maphash.MakeSeed(), m: map[uint64]struct{}{}}
+	for u, err := range in.a.Index().Uploads(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		s.add(u.URL + "\n" + u.FetchedAt + "\n" + u.SHA256)
+	}
+	return s, nil
+}
+
+func (s *uploadSet) add(key string) {
+	h := maphash.String(s.seed, key)
+	s.mu.Lock()
+	s.m[h] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *uploadSet) has(key string) bool {
+	h := maphash.String(s.seed, key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[h]
+	return ok
+}
+
+// roots opens each manifest's folder once, as the root its files are
+// opened in (they may not leave it).
+type roots struct {
+	mu sync.Mutex
+	m  map[string]*os.Root
+}
+
+func (r *roots) open(dir string) (*os.Root, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if root := r.m[dir]; root != nil {
+		return root, nil
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	r.m[dir] = root
+	return root, nil
+}
+
+func (r *roots) close() {
+	for _, root := range r.m {
+		root.Close()
+	}
+}
+
+// copyBuffers are the buffers files are hashed through (io.Copy would
+// allocate one per file).
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

@@ -29,6 +29,10 @@ import (
 type FS struct {
 	root   string
 	syncer groupSyncer
+	// linkTemps is set where objects are written as unnamed files
+	// (O_TMPFILE) and linked into place.
+	linkTemps bool
+	shards    sync.Map // shard directories known to exist
 }
 
 var _ Store = (*FS)(nil)
@@ -49,7 +53,9 @@ func NewFS(cfg FSConfig) (*FS, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	return &FS{root: cfg.Path}, nil
+	s := &FS{root: cfg.Path}
+	s.linkTemps = probeLinkTemp(filepath.Join(cfg.Path, "tmp"))
+	return s, nil
 }
 
 // Location implements Store.
@@ -67,89 +73,173 @@ func (s *FS) path(digest string) string {
 
 // Put implements Store.
 func (s *FS) Put(ctx context.Context, r io.Reader, size int64, want string) (Object, error) {
-	if want != "" && !ValidDigest(want) {
-		return Object{}, fmt.Errorf("store: expected digest %q: %w", want, ErrDigest)
+	obj, durable, err := s.PutAsync(ctx, r, size, want)
+	if err == nil {
+		err = durable()
 	}
-	tmp, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "put-*")
 	if err != nil {
-		return Object{}, fmt.Errorf("store: %w", err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
-	if err != nil {
-		return Object{}, fmt.Errorf("store: writing object: %w", err)
-	}
-	if size >= 0 && n != size {
-		return Object{}, fmt.Errorf("store: read %d bytes, want %d", n, size)
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if want != "" && got != want {
-		return Object{}, &DigestMismatchError{Want: want, Got: got}
-	}
-	obj := Object{SHA256: got, Size: n}
-	dst := s.path(got)
-	if _, err := os.Stat(dst); err == nil {
-		// Another Put may have renamed it there and not yet made it
-		// durable: wait for that as well.
-		obj.Existed = true
-		if err := s.makeDurable(dst, true); err != nil {
-			return Object{}, fmt.Errorf("store: syncing: %w", err)
-		}
-		return obj, nil
-	}
-	if err := tmp.Chmod(0o444); err != nil {
-		return Object{}, fmt.Errorf("store: %w", err)
-	}
-	if !haveSyncfs {
-		if err := tmp.Sync(); err != nil {
-			return Object{}, fmt.Errorf("store: fsync: %w", err)
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return Object{}, fmt.Errorf("store: %w", err)
-	}
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Object{}, fmt.Errorf("store: %w", err)
-	}
-	// Rename is atomic; a concurrent Put of the same bytes renames
-	// identical content over it, which is harmless.
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return Object{}, fmt.Errorf("store: %w", err)
-	}
-	committed = true
-	if err := s.makeDurable(dst, false); err != nil {
-		return Object{}, fmt.Errorf("store: syncing: %w", err)
+		return Object{}, err
 	}
 	return obj, nil
 }
 
-// makeDurable makes the object at path, renamed into place, durable: by a
-// group syncfs where there is one, else by fsyncing its directory (and the
-// file itself, unless the caller already has).
-func (s *FS) makeDurable(path string, syncFile bool) error {
+// PutAsync is Put, but for durability: it returns as soon as the object is
+// complete at its name, with a function that waits until it is durable and
+// returns nil then (or why it could not be made so). On Linux one group
+// syncfs serves every object put before it started, so that callers that
+// put many objects before they wait pay for few flushes; elsewhere the
+// object is fsynced before PutAsync returns. Nothing may depend on the
+// object (a log entry naming it, say) before durable returns nil.
+func (s *FS) PutAsync(ctx context.Context, r io.Reader, size int64, want string) (obj Object, durable func() error, err error) {
+	if want != "" && !ValidDigest(want) {
+		return Object{}, nil, fmt.Errorf("store: expected digest %q: %w", want, ErrDigest)
+	}
+	tmp, err := s.newTemp()
+	if err != nil {
+		return Object{}, nil, fmt.Errorf("store: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.abort()
+		}
+	}()
+	h := sha256.New()
+	buf := copyBuffers.Get().(*[]byte)
+	n, err := io.CopyBuffer(io.MultiWriter(tmp.f, h), ctxReader{ctx, r}, *buf)
+	copyBuffers.Put(buf)
+	if err != nil {
+		return Object{}, nil, fmt.Errorf("store: writing object: %w", err)
+	}
+	if size >= 0 && n != size {
+		return Object{}, nil, fmt.Errorf("store: read %d bytes, want %d", n, size)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if want != "" && got != want {
+		return Object{}, nil, &DigestMismatchError{Want: want, Got: got}
+	}
+	obj = Object{SHA256: got, Size: n}
+	dst := s.path(got)
+	if !haveSyncfs {
+		if err := tmp.f.Sync(); err != nil {
+			return Object{}, nil, fmt.Errorf("store: fsync: %w", err)
+		}
+	}
+	if err := s.mkShard(filepath.Dir(dst)); err != nil {
+		return Object{}, nil, fmt.Errorf("store: %w", err)
+	}
+	existed, err := tmp.commit(dst)
+	committed = err == nil
+	if err != nil {
+		return Object{}, nil, fmt.Errorf("store: %w", err)
+	}
+	// An object that existed may have been put there by a Put not yet
+	// durable: wait for that as well.
+	obj.Existed = existed
+	return obj, s.makeDurable(dst, existed), nil
+}
+
+// mkShard creates a shard directory (sha256/<2 hex>) once.
+func (s *FS) mkShard(dir string) error {
+	if _, ok := s.shards.Load(dir); ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	s.shards.Store(dir, true)
+	return nil
+}
+
+// temp is an object being written: a file without a name yet, or with a
+// temporary one.
+type temp struct {
+	f *os.File
+	// commit gives the file its name dst, unless dst exists (existed is
+	// then true and the file is dropped), and closes it.
+	commit func(dst string) (existed bool, err error)
+	// abort drops the file.
+	abort func()
+}
+
+// newTemp returns a new temporary file in the store: an unnamed one where
+// the file system can (linkTemp), else a named one under tmp/ that commit
+// renames into place.
+func (s *FS) newTemp() (*temp, error) {
+	if s.linkTemps {
+		if t, err := linkTemp(filepath.Join(s.root, "tmp")); err == nil {
+			return t, nil
+		}
+	}
+	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "put-*")
+	if err != nil {
+		return nil, err
+	}
+	return &temp{
+		f: f,
+		commit: func(dst string) (bool, error) {
+			if _, err := os.Stat(dst); err == nil {
+				f.Close()
+				os.Remove(f.Name())
+				return true, nil
+			}
+			err := f.Chmod(0o444)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				// Rename is atomic; a concurrent Put of the same bytes
+				// renames identical content over it, which is harmless.
+				err = os.Rename(f.Name(), dst)
+			}
+			if err != nil {
+				os.Remove(f.Name())
+			}
+			return false, err
+		},
+		abort: func() {
+			f.Close()
+			os.Remove(f.Name())
+		},
+	}, nil
+}
+
+// copyBuffers are the buffers Put copies through (io.Copy would allocate
+// one per call: an import of small documents would be mostly garbage).
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// makeDurable starts making the object at path, renamed into place,
+// durable, and returns the wait for it: by a group syncfs where there is
+// one, else by fsyncing its directory (and the file itself, unless the
+// caller already has) before it returns.
+func (s *FS) makeDurable(path string, syncFile bool) func() error {
 	if haveSyncfs {
-		return s.syncer.sync(s.root)
-	}
-	if syncFile {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return err
+		wait := s.syncer.later(s.root)
+		return func() error {
+			if err := wait(); err != nil {
+				return fmt.Errorf("store: syncing: %w", err)
+			}
+			return nil
 		}
 	}
-	return syncDir(filepath.Dir(path))
+	err := func() error {
+		if syncFile {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			err = f.Sync()
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return syncDir(filepath.Dir(path))
+	}()
+	if err != nil {
+		err = fmt.Errorf("store: syncing: %w", err)
+	}
+	return func() error { return err }
 }
 
 // Get implements Store.
@@ -288,7 +378,8 @@ type groupSyncer struct {
 	running bool
 }
 
-func (g *groupSyncer) sync(path string) error {
+// later joins the next round and returns the wait for it.
+func (g *groupSyncer) later(path string) func() error {
 	ch := make(chan error, 1)
 	g.mu.Lock()
 	g.waiters = append(g.waiters, ch)
@@ -297,7 +388,7 @@ func (g *groupSyncer) sync(path string) error {
 		go g.loop(path)
 	}
 	g.mu.Unlock()
-	return <-ch
+	return sync.OnceValue(func() error { return <-ch })
 }
 
 func (g *groupSyncer) loop(path string) {
