@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,6 +183,27 @@ func FuzzCheckTimestamp(f *testing.F) {
 		ts, err := CheckTimestamp(b, msg, TimestampOptions{Roots: roots, Untrusted: certs})
 		if err == nil && (ts.Certificate == nil || ts.GenTime.IsZero()) {
 			t.Fatalf("verified without a signer or time: %+v", ts)
+		}
+	})
+}
+
+// FuzzNewEntry: whatever ParseEntryStatement accepts, NewEntry accepts
+// too, as the same kind: a writer checks its statements by the same rules
+// a verifier reads them with.
+func FuzzNewEntry(f *testing.F) {
+	addSeeds(f, "statement.json")
+	for _, st := range validTracking() {
+		b, _ := json.Marshal(st)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := ParseEntryStatement(b)
+		if err != nil {
+			return
+		}
+		n, err := NewEntry(e.Statement())
+		if err != nil || n.Kind() != e.Kind() {
+			t.Fatalf("ParseEntryStatement accepts %s; NewEntry: %v", b, err)
 		}
 	})
 }

@@ -210,3 +210,65 @@ func FuzzEntryStatement(f *testing.F) {
 		}
 	})
 }
+
+// TestNewEntry: a writer's statement is checked by the same rules as a
+// decoded one: each valid statement is accepted, as the same kind, and a
+// statement that breaks a rule is refused, as ParseEntryStatement refuses
+// its JSON.
+func TestNewEntry(t *testing.T) {
+	for kind, st := range validTracking() {
+		e, err := NewEntry(st)
+		if err != nil || e.Kind() != kind || e.Statement() != st {
+			t.Errorf("valid %s: %v", kind, err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		st   func() any
+	}{
+		{"declaration without URL", func() any {
+			s := validTracking()["declaration"].(*DeclarationStatement)
+			s.Predicate.URL = ""
+			return s
+		}},
+		{"version with a bad document ID", func() any {
+			s := validTracking()["version"].(*VersionStatement)
+			s.Subject[0].Name = "Acme Privacy"
+			return s
+		}},
+		{"extraction confirmed with a failure", func() any {
+			s := validTracking()["extraction"].(*ExtractionStatement)
+			s.Predicate.Failure = &Failure{Reason: "no_match", Message: "x"}
+			return s
+		}},
+		{"provision whose position does not span the quote", func() any {
+			s := validTracking()["provision"].(*ProvisionStatement)
+			s.Predicate.Position.End++
+			return s
+		}},
+		{"provision status of an unknown status", func() any {
+			s := validTracking()["provision-status"].(*ProvisionStatusStatement)
+			s.Predicate.Status = "moved"
+			return s
+		}},
+		{"capture without an observed block", func() any {
+			return &Statement{Type: StatementType, PredicateType: CapturePredicateType, Subject: subj("https://acme.example/", tSnap),
+				Predicate: Capture{Method: MethodUpload, Outcome: OutcomeCaptured, Snapshot: &Snapshot{SHA256: tSnap}, Tool: tTool}}
+		}},
+		{"capture under another predicate type", func() any {
+			return &Statement{Type: StatementType, PredicateType: VersionPredicateType, Subject: subj("https://acme.example/", tSnap)}
+		}},
+		{"not a statement", func() any { return &Tool{} }},
+	} {
+		st := c.st()
+		_, err := NewEntry(st)
+		if !errors.Is(err, ErrStatement) {
+			t.Errorf("%s: NewEntry = %v, want ErrStatement", c.name, err)
+		}
+		if b, jerr := json.Marshal(st); jerr == nil {
+			if _, perr := ParseEntryStatement(b); perr == nil {
+				t.Errorf("%s: ParseEntryStatement accepts what NewEntry refuses", c.name)
+			}
+		}
+	}
+}
