@@ -214,7 +214,7 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 // caller already has) before it returns.
 func (s *FS) makeDurable(path string, syncFile bool) func() error {
 	if haveSyncfs {
-		wait := s.syncer.later(s.root)
+		wait := s.syncer.later(s.root, path)
 		return func() error {
 			if err := wait(); err != nil {
 				return fmt.Errorf("store: syncing: %w", err)
@@ -368,30 +368,43 @@ func (s *FS) CleanTemp() error {
 	return nil
 }
 
-// groupSyncer makes writes durable in rounds: every caller of sync waits for
-// a round that started after it called, and one round (one syncfs(2) of
-// the file system) serves every caller waiting for it. This is group
-// commit: under concurrency, one flush covers many objects.
+// groupSyncer makes objects durable in rounds: every caller of later
+// waits for a round that started after it called. A round of a few
+// objects fsyncs each and its directory; a round of more, one syncfs(2) of
+// the file system, which serves them all (it also flushes other writes to
+// the same file system, so it costs more than a few fsyncs when little
+// waits). This is group commit: under concurrency, one flush covers many
+// objects.
 type groupSyncer struct {
 	mu      sync.Mutex
-	waiters []chan error
+	waiters []syncWaiter
 	running bool
 }
 
-// later joins the next round and returns the wait for it.
-func (g *groupSyncer) later(path string) func() error {
+type syncWaiter struct {
+	path string // the object, renamed or linked into place
+	done chan error
+}
+
+// fsyncRound is the largest round made durable by fsyncs rather than by
+// one syncfs.
+const fsyncRound = 4
+
+// later joins the next round for the object at path and returns the wait
+// for it.
+func (g *groupSyncer) later(root, path string) func() error {
 	ch := make(chan error, 1)
 	g.mu.Lock()
-	g.waiters = append(g.waiters, ch)
+	g.waiters = append(g.waiters, syncWaiter{path, ch})
 	if !g.running {
 		g.running = true
-		go g.loop(path)
+		go g.loop(root)
 	}
 	g.mu.Unlock()
 	return sync.OnceValue(func() error { return <-ch })
 }
 
-func (g *groupSyncer) loop(path string) {
+func (g *groupSyncer) loop(root string) {
 	for {
 		g.mu.Lock()
 		batch := g.waiters
@@ -402,9 +415,37 @@ func (g *groupSyncer) loop(path string) {
 			return
 		}
 		g.mu.Unlock()
-		err := syncFS(path)
-		for _, ch := range batch {
-			ch <- err
+		var err error
+		if len(batch) <= fsyncRound {
+			err = syncFiles(batch)
+		} else {
+			err = syncFS(root)
+		}
+		for _, w := range batch {
+			w.done <- err
 		}
 	}
+}
+
+// syncFiles fsyncs each object and each of their directories once.
+func syncFiles(ws []syncWaiter) error {
+	dirs := map[string]bool{}
+	for _, w := range ws {
+		f, err := os.Open(w.path)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
+		}
+		dirs[filepath.Dir(w.path)] = true
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
