@@ -35,7 +35,7 @@ import (
 
 // SchemaVersion is the version of the database's layout, stored in its
 // meta table. An index of another version is rebuilt (see [Open]).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Index is an open index. It is safe for concurrent use.
 //
@@ -57,10 +57,13 @@ var ErrMissing = errors.New("the index is missing")
 // version (a writer rebuilds it).
 var ErrSchema = errors.New("the index has another schema version")
 
+// The table is keyed by leaf index, so that a writer appends in key order.
+// The lookups of captures and of tracking statements are partial indexes
+// of each kind's rows, so that a row pays only for its kind's.
 const schema = `
 CREATE TABLE IF NOT EXISTS records (
-	record_id   TEXT PRIMARY KEY,
-	leaf_index  INTEGER NOT NULL UNIQUE,
+	leaf_index  INTEGER PRIMARY KEY,
+	record_id   TEXT NOT NULL UNIQUE,
 	kind        TEXT NOT NULL,
 	sha256      TEXT NOT NULL,
 	url         TEXT NOT NULL,
@@ -73,12 +76,12 @@ CREATE TABLE IF NOT EXISTS records (
 	at          TEXT NOT NULL,
 	statement   BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_sha256 ON records(sha256);
-CREATE INDEX IF NOT EXISTS records_url ON records(url, captured_at);
-CREATE INDEX IF NOT EXISTS records_entity ON records(entity, document);
-CREATE INDEX IF NOT EXISTS records_doc ON records(doc, leaf_index);
-CREATE INDEX IF NOT EXISTS records_kind ON records(kind, at);
-CREATE INDEX IF NOT EXISTS records_ref ON records(ref);
+CREATE INDEX IF NOT EXISTS records_sha256 ON records(sha256) WHERE kind = 'capture';
+CREATE INDEX IF NOT EXISTS records_url ON records(url, captured_at) WHERE kind = 'capture';
+CREATE INDEX IF NOT EXISTS records_entity ON records(entity, document) WHERE kind = 'capture';
+CREATE INDEX IF NOT EXISTS records_doc ON records(doc, leaf_index) WHERE kind <> 'capture';
+CREATE INDEX IF NOT EXISTS records_kind ON records(kind, at) WHERE kind <> 'capture';
+CREATE INDEX IF NOT EXISTS records_ref ON records(ref) WHERE kind <> 'capture';
 CREATE TABLE IF NOT EXISTS checkpoints (
 	size        INTEGER PRIMARY KEY,
 	timestamped INTEGER NOT NULL

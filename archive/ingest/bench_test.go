@@ -74,6 +74,55 @@ func BenchmarkTesseraAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkCreateFiles is the bound of BenchmarkImportSmall that is not the
+// log's: the rate at which the file system creates the files an import of
+// the same 1 KiB documents must create, one per document, named by its
+// SHA-256 in 256 shard directories, written from the import's concurrency
+// of goroutines, then made durable by one syncfs at the end (the least an
+// import's group commit can do). Nothing is read, signed or logged.
+func BenchmarkCreateFiles(b *testing.B) {
+	n := envInt(b, "EXHIBIT_BENCH_DOCS", 2000)
+	doc := make([]byte, smallDocSize)
+	for _, c := range concurrencies(b) {
+		b.Run(fmt.Sprintf("conc=%d", c), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				dir := b.TempDir()
+				for i := range 256 {
+					os.MkdirAll(filepath.Join(dir, fmt.Sprintf("%02x", i)), 0o755)
+				}
+				syscall.Sync()
+				b.StartTimer()
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range c {
+					wg.Go(func() {
+						for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+							sum := sha256.Sum256(fmt.Appendf(doc[:0:0], "%d", i))
+							p := filepath.Join(dir, fmt.Sprintf("%02x", sum[0]), fmt.Sprintf("%x", sum))
+							if err := os.WriteFile(p, doc, 0o444); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				f, err := os.Open(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				err = syscallSyncfs(f)
+				f.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRate(b, n)
+		})
+	}
+}
+
 // BenchmarkImportSmall imports distinct 1 KiB documents into a new archive
 // through Ingester.Import, the product path, at each concurrency.
 func BenchmarkImportSmall(b *testing.B) {
@@ -511,3 +560,4 @@ func gatewayPID(g *s3test.Gateway) int {
 	}
 	return 0
 }
+
