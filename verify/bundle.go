@@ -51,8 +51,8 @@ type Bundle struct {
 	// Timestamp, if set, is an RFC 3161 TimeStampResp (DER) from the
 	// archive's time-stamping authority over the checkpoint's body (see
 	// [CheckpointBody]): the checkpoint, and so the entry, existed no later
-	// than its time. It is what exhibit stores in log/timestamps/<tree
-	// size>.tsr.
+	// than its time. It is what exhibit keeps beside the checkpoint,
+	// checkpoints/<tree size path>.tsr (docs/FORMATS.md 5.7).
 	Timestamp []byte `json:"timestamp,omitempty"`
 	// TimestampStatus is [TimestampPending] when the archive has a
 	// time-stamping authority but has no token for the checkpoint yet (the
