@@ -97,13 +97,22 @@ func TestEvidenceOutlivesFiles(t *testing.T) {
 	}
 }
 
-// tree hashes every file under dir, but SQLite's coordination files.
+// tree hashes every file under dir, but SQLite's coordination files, and
+// notes the modification time of every directory but dir itself (where
+// SQLite creates and removes those).
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			if p != dir {
+				fi, _ := d.Info()
+				out[p] = fmt.Sprintf("dir %v", fi.ModTime())
+			}
+			return nil
 		}
 		if strings.HasSuffix(p, "-shm") || strings.HasSuffix(p, "-wal") {
 			return nil

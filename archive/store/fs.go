@@ -29,9 +29,10 @@ import (
 type FS struct {
 	root   string
 	syncer groupSyncer
-	// linkTemps is set where objects are written as unnamed files
-	// (O_TMPFILE) and linked into place.
-	linkTemps bool
+	// linkTemps reports whether objects are written as unnamed files
+	// (O_TMPFILE) and linked into place: probed at the first Put, so that
+	// a store only read is not written to.
+	linkTemps func() bool
 	shards    sync.Map // shard directories known to exist
 }
 
@@ -53,9 +54,8 @@ func NewFS(cfg FSConfig) (*FS, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	s := &FS{root: cfg.Path}
-	s.linkTemps = probeLinkTemp(filepath.Join(cfg.Path, "tmp"))
-	return s, nil
+	tmp := filepath.Join(cfg.Path, "tmp")
+	return &FS{root: cfg.Path, linkTemps: sync.OnceValue(func() bool { return probeLinkTemp(tmp) })}, nil
 }
 
 // Location implements Store.
@@ -166,7 +166,7 @@ type temp struct {
 // the file system can (linkTemp), else a named one under tmp/ that commit
 // renames into place.
 func (s *FS) newTemp() (*temp, error) {
-	if s.linkTemps {
+	if s.linkTemps() {
 		if t, err := linkTemp(filepath.Join(s.root, "tmp")); err == nil {
 			return t, nil
 		}
