@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/textdiff"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 )
 
 func TestDiffer(t *testing.T) {
@@ -58,7 +58,7 @@ func TestShown(t *testing.T) {
 func TestWriteFailNoQuorum(t *testing.T) {
 	wa := &writeAPI{s: &server{log: slog.New(slog.DiscardHandler)}}
 	w := httptest.NewRecorder()
-	err := fmt.Errorf("logging: %w", &archive.NoQuorumError{Quorum: "two-of-three", Waited: 30 * time.Second})
+	err := fmt.Errorf("logging: %w", &trust.NoQuorumError{Quorum: "two-of-three", Waited: 30 * time.Second})
 	wa.fail(w, httptest.NewRequest("POST", "/api/v1/captures", nil), err)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "two-of-three") {
 		t.Errorf("status %d, Retry-After %q, body %s", w.Code, w.Header().Get("Retry-After"), w.Body)

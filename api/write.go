@@ -52,6 +52,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -443,7 +444,7 @@ func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// The client went away; nothing was logged.
 		return
 	}
-	if errors.Is(err, archive.ErrNoQuorum) {
+	if errors.Is(err, trust.ErrNoQuorum) {
 		// Fail-closed witnessing: the entry is sequenced and will be
 		// published once the witnesses are back; the client may retry.
 		w.Header().Set("Retry-After", "60")

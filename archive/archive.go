@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -63,6 +64,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/ledger/durable"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -114,9 +116,9 @@ type Config struct {
 	CreatedAt    string        `json:"created_at"`
 	// Witness, if set, has every checkpoint cosigned by the witnesses of
 	// a policy before it is published.
-	Witness *WitnessConfig `json:"witness,omitempty"`
+	Witness *trust.WitnessConfig `json:"witness,omitempty"`
 	// TSA, if set, has every checkpoint a bundle refers to time-stamped.
-	TSA *TSAConfig `json:"tsa,omitempty"`
+	TSA *trust.TSAConfig `json:"tsa,omitempty"`
 }
 
 var (
@@ -165,7 +167,7 @@ type InitOptions struct {
 	// tsa-roots.pem. Default: no time-stamps.
 	TSAURL      string
 	TSARootsPEM []byte
-	// TSAUnchecked skips the trial time-stamp request ([ProbeTSA]) Init
+	// TSAUnchecked skips the trial time-stamp request (trust.Probe) Init
 	// otherwise sends to TSAURL, and checks against TSARootsPEM, before it
 	// writes anything; the URL and the roots' form are still checked.
 	TSAUnchecked bool
@@ -217,21 +219,24 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	}
 	var policy []byte
 	if o.WitnessPolicy != nil {
-		if err := checkWitnessKey(signer.PublicKey()); err != nil {
-			return nil, err
+		if err := trust.CheckWitnessKey(signer.PublicKey()); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInput, err)
 		}
-		if policy, err = prepareWitnessPolicy(o.WitnessPolicy, signer.PublicKey()); err != nil {
-			return nil, err
+		if policy, err = trust.PreparePolicy(o.WitnessPolicy, signer.PublicKey()); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInput, err)
 		}
 	} else if o.WitnessFailOpen {
 		return nil, fmt.Errorf("%w: fail-open witnessing needs a witness policy", ErrInput)
 	}
 	if o.TSAURL != "" || o.TSARootsPEM != nil {
-		if err := checkTSA(o.TSAURL, o.TSARootsPEM); err != nil {
-			return nil, err
+		if u, err := url.Parse(o.TSAURL); err == nil && u.User != nil {
+			return nil, ErrCredentials
+		}
+		if err := trust.CheckTSA(o.TSAURL, o.TSARootsPEM); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInput, err)
 		}
 		if !o.TSAUnchecked {
-			if err := ProbeTSA(ctx, o.TSAURL, o.TSARootsPEM, origin, 0); err != nil {
+			if err := trust.Probe(ctx, o.TSAURL, o.TSARootsPEM, origin, 0); err != nil {
 				return nil, err
 			}
 		}
@@ -304,10 +309,10 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		cfg.KeyFile = ""
 	}
 	if policy != nil {
-		cfg.Witness = &WitnessConfig{PolicyFile: witnessPolicyFile, FailOpen: o.WitnessFailOpen}
+		cfg.Witness = &trust.WitnessConfig{PolicyFile: witnessPolicyFile, FailOpen: o.WitnessFailOpen}
 	}
 	if o.TSAURL != "" {
-		cfg.TSA = &TSAConfig{URL: o.TSAURL, RootsFile: tsaRootsFile}
+		cfg.TSA = &trust.TSAConfig{URL: o.TSAURL, RootsFile: tsaRootsFile}
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := WriteFileAtomic(filepath.Join(dir, configFile), append(b, '\n'), 0o644); err != nil {
@@ -434,13 +439,13 @@ type Archive struct {
 	// kept holds every checkpoint the log published, and their tokens.
 	kept  *ledger.Checkpoints
 	log   *slog.Logger
-	trust *trust
+	trust *trust.Setup
 	// Set only when opened for writing.
 	signer  *ledger.Signer
 	writer  *ledger.Writer
 	lock    *dirLock
 	follow  *follower
-	stamper *stamper
+	stamper *trust.Stamper     // nil without a TSA
 	stop    context.CancelFunc // stops the follower and the stamper
 }
 
@@ -465,7 +470,7 @@ type OpenOptions struct {
 	Ledger ledger.Config
 	// WitnessWait bounds how long, failing closed, a record waits for a
 	// checkpoint with the witness quorum before Await returns a
-	// *NoQuorumError. Default 30s.
+	// *trust.NoQuorumError. Default 30s.
 	WitnessWait time.Duration
 	// TSATimeout bounds each request to the time-stamping authority.
 	// Default 5s.
@@ -522,7 +527,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write}); err != nil {
 		return nil, err
 	}
-	if a.trust, err = loadTrust(dir, cfg, o.TSATimeout, o.WitnessWait); err != nil {
+	if a.trust, err = trust.Load(dir, cfg.Witness, cfg.TSA, o.TSATimeout, o.WitnessWait); err != nil {
 		return nil, err
 	}
 	a.reader = ledger.NewReader(filepath.Join(dir, logDir), keys...)
@@ -550,7 +555,7 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 	a.stop = stop
 	a.follow = newFollower(a)
 	a.stamper = newStamper(a, o.TSARetryInterval)
-	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.policyText, a.trust.failOpen
+	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.PolicyText, a.trust.FailOpen
 	o.Ledger.Keys = a.keys[1:]
 	o.Ledger.Keeper = keeper{a}
 	if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, o.Ledger); err != nil {
@@ -561,7 +566,9 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 		return err
 	}
 	a.follow.start(bg)
-	a.stamper.start(bg)
+	if a.stamper != nil {
+		a.stamper.Start(bg)
+	}
 	return nil
 }
 
@@ -575,12 +582,16 @@ func (a *Archive) Close(ctx context.Context) error {
 		if err == nil {
 			errs = append(errs, a.follow.flush(ctx))
 		}
-		a.stamper.drain(ctx)
+		if a.stamper != nil {
+			a.stamper.Drain(ctx)
+		}
 	}
 	if a.stop != nil {
 		a.stop()
 		a.follow.wait()
-		a.stamper.wait()
+		if a.stamper != nil {
+			a.stamper.Wait()
+		}
 		a.stop = nil
 	}
 	a.writer = nil

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger/tsatest"
 )
 
@@ -89,7 +90,7 @@ func TestInitWitnessKey(t *testing.T) {
 	policy := []byte(witnessPolicyLine(t, "witness.example/w1") + "quorum W1\n")
 	dir := filepath.Join(t.TempDir(), "archive")
 	_, err := archive.Init(context.Background(), dir, archive.InitOptions{Origin: "init.example/log", KeyPEM: ecdsaKeyPEM(t), WitnessPolicy: policy})
-	if !errors.Is(err, archive.ErrWitnessKey) || !errors.Is(err, archive.ErrInput) || !strings.Contains(err.Error(), "exhibit key rotate") {
+	if !errors.Is(err, trust.ErrWitnessKey) || !errors.Is(err, archive.ErrInput) || !strings.Contains(err.Error(), "exhibit key rotate") {
 		t.Fatalf("Init with an ECDSA key and witnesses: %v", err)
 	}
 	wroteNothing(t, dir)
@@ -119,7 +120,7 @@ func TestInitProbesTSA(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "archive")
 			_, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "init.example/log", TSAURL: c.url, TSARootsPEM: c.roots})
-			if !errors.Is(err, archive.ErrTSACheck) {
+			if !errors.Is(err, trust.ErrTSACheck) {
 				t.Fatalf("Init: %v, want ErrTSACheck", err)
 			}
 			wroteNothing(t, dir)

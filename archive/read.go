@@ -93,10 +93,10 @@ func (a *Archive) Bundle(ctx context.Context, r *record.Record, o ProveOptions) 
 	if err != nil {
 		return nil, err
 	}
-	if a.trust.policy != nil && a.trust.failOpen {
+	if a.trust.Policy != nil && a.trust.FailOpen {
 		b.Witnessing = verify.WitnessingFailOpen
 	}
-	if a.trust.tsa != nil {
+	if a.trust.TSA != nil {
 		tsr, err := a.kept.Timestamp(ctx, cp.Size)
 		switch {
 		case err == nil:

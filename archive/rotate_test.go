@@ -15,6 +15,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -398,7 +399,7 @@ func TestRotateWitnessed(t *testing.T) {
 	if rep := verify.Check(b, old, o); !rep.Verified {
 		t.Errorf("an overlap bundle against the stored policy after retire: %+v", rep.Failed())
 	}
-	var nq *archive.NoQuorumError
+	var nq *trust.NoQuorumError
 	if _, err := capture("after"); !errors.As(err, &nq) {
 		t.Errorf("capture with witnesses that do not know the new key: %v, want a *NoQuorumError", err)
 	}

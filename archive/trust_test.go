@@ -18,6 +18,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -128,8 +129,8 @@ func TestWitnessedTimestampedCapture(t *testing.T) {
 	// Two witnesses down: fail closed, with a clear error.
 	tr.Witnesses[1].Stop()
 	_, err = archivetest.UploadErr(t, tr.A)
-	var nq *archive.NoQuorumError
-	if !errors.Is(err, archive.ErrNoQuorum) || !errors.As(err, &nq) || nq.Quorum != "two-of-three" {
+	var nq *trust.NoQuorumError
+	if !errors.Is(err, trust.ErrNoQuorum) || !errors.As(err, &nq) || nq.Quorum != "two-of-three" {
 		t.Fatalf("capture with two witnesses down: %v, want ErrNoQuorum", err)
 	}
 	for i, w := range nq.Witnesses {
@@ -338,7 +339,7 @@ func TestWitnessRefusesFork(t *testing.T) {
 	tr.Witnesses[2].Stop()
 	start := time.Now()
 	_, err = archivetest.UploadErr(t, tr.A)
-	var nq *archive.NoQuorumError
+	var nq *trust.NoQuorumError
 	if !errors.As(err, &nq) {
 		t.Fatalf("capture with W1 refusing and W3 down: %v, want a *NoQuorumError", err)
 	}
@@ -364,7 +365,7 @@ func TestLatePublication(t *testing.T) {
 	a := archivetest.Open(t, tr.Dir, archive.OpenOptions{Write: true, WitnessWait: time.Millisecond})
 	tr.A = a
 	_, err := archivetest.UploadErr(t, a)
-	var nq *archive.NoQuorumError
+	var nq *trust.NoQuorumError
 	if !errors.As(err, &nq) || nq.RecordID == "" || !strings.Contains(err.Error(), nq.RecordID) {
 		t.Fatalf("capture: %v, want a *NoQuorumError naming the record", err)
 	}

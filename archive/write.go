@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -115,7 +116,8 @@ func (a *Archive) Submit(ctx context.Context, st any) (*Submission, error) {
 // published with (Published, Checkpoint), and, with a time-stamping
 // authority, that checkpoint has been time-stamped or its token is
 // pending. When the witness quorum fails closed, Await returns a
-// *NoQuorumError once OpenOptions.WitnessWait has passed: the entry is in
+// *trust.NoQuorumError (wrapping trust.ErrNoQuorum) once
+// OpenOptions.WitnessWait has passed: the entry is in
 // the log and is published, and indexed, once the witnesses cosign.
 //
 // On error, the records acknowledged before are returned. Submissions not
@@ -173,7 +175,9 @@ func (a *Archive) await(ctx context.Context, s *Submission) (*record.Record, err
 			return nil, err
 		}
 	}
-	a.stamper.waitAttempt(ctx, pub.Size)
+	if a.stamper != nil {
+		a.stamper.WaitAttempt(ctx, pub.Size)
+	}
 	r := *s.rec
 	r.Published, r.Checkpoint = pub.Size, pub.Signed
 	s.done, s.out = true, &r
@@ -184,14 +188,14 @@ func (a *Archive) await(ctx context.Context, s *Submission) (*record.Record, err
 // within the witness wait when witnessing fails closed, so that a missing
 // quorum is a clear error rather than a long wait.
 func (a *Archive) waitCovered(ctx context.Context, r *record.Record) (ledger.Published, error) {
-	if a.trust.policy == nil || a.trust.failOpen {
+	if a.trust.Policy == nil || a.trust.FailOpen {
 		return a.writer.WaitCovered(ctx, r.Index)
 	}
-	wctx, cancel := context.WithTimeout(ctx, a.trust.witnessWait)
+	wctx, cancel := context.WithTimeout(ctx, a.trust.WitnessWait)
 	defer cancel()
 	pub, err := a.writer.WaitCovered(wctx, r.Index)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return pub, &NoQuorumError{RecordID: r.ID, Quorum: a.trust.policy.Quorum, Waited: a.trust.witnessWait, Witnesses: probeWitnesses(ctx, a.trust.policy)}
+		return pub, &trust.NoQuorumError{RecordID: r.ID, Quorum: a.trust.Policy.Quorum, Waited: a.trust.WitnessWait, Witnesses: trust.ProbeWitnesses(ctx, a.trust.Policy)}
 	}
 	return pub, err
 }

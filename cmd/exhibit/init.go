@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/spf13/cobra"
 )
@@ -123,7 +124,7 @@ replaces.`,
 					return usageError("--tsa-unchecked goes with --tsa URL")
 				}
 				opts.TSAUnchecked = true
-				if err := archive.ProbeTSA(ctx, tsaURL, opts.TSARootsPEM, origin, 0); errors.Is(err, archive.ErrTSACheck) {
+				if err := trust.Probe(ctx, tsaURL, opts.TSARootsPEM, origin, 0); errors.Is(err, trust.ErrTSACheck) {
 					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: warning: %v; creating the archive anyway (--tsa-unchecked): bundles will say their time-stamp is pending until the TSA answers\n", err)
 				} else if err != nil {
 					return err
