@@ -560,4 +560,3 @@ func gatewayPID(g *s3test.Gateway) int {
 	}
 	return 0
 }
-
