@@ -31,7 +31,7 @@ import (
 // its documented outcome; failures are logged as failed-capture records
 // that verify; the archive stays sound throughout.
 func TestCaptureFaults(t *testing.T) {
-	ctx := ctxTimeout(t, 2*time.Minute)
+	ctx := archivetest.Context(t, 2*time.Minute)
 	a := archivetest.New(t, archive.InitOptions{})
 	in := ingest.New(a)
 	page := bytes.Repeat([]byte("<p>The policy text.</p>\n"), 200)
@@ -186,7 +186,7 @@ func TestCaptureFaults(t *testing.T) {
 
 // TestConcurrentCaptures runs 50 captures at once in one process.
 func TestConcurrentCaptures(t *testing.T) {
-	ctx := ctxTimeout(t, time.Minute)
+	ctx := archivetest.Context(t, time.Minute)
 	a := archivetest.New(t, archive.InitOptions{})
 	in := ingest.New(a)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -372,10 +372,4 @@ func TestRedirectCredentials(t *testing.T) {
 	if rep := archivetest.AuditOK(t, a); rep.LogSize != 1 || rep.Objects != 0 {
 		t.Errorf("log size %d and %d objects, want 1 and 0", rep.LogSize, rep.Objects)
 	}
-}
-
-func ctxTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }

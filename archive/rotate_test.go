@@ -135,7 +135,7 @@ func TestRotate(t *testing.T) {
 	if reread, err := archive.ReadConfig(dir); err != nil || reread.VKey != nw.VKey || len(reread.PreviousKeys) != 1 {
 		t.Fatalf("exhibit.json after rotation: %+v, %v", reread, err)
 	}
-	if _, err := archive.Rotate(ctx, dir, archive.RotateOptions{KeyPEM: mustRead(t, filepath.Join(dir, "key.pem"))}); !errors.Is(err, archive.ErrKeyKnown) {
+	if _, err := archive.Rotate(ctx, dir, archive.RotateOptions{KeyPEM: archivetest.ReadFile(t, filepath.Join(dir, "key.pem"))}); !errors.Is(err, archive.ErrKeyKnown) {
 		t.Errorf("rotating back to the old key: %v, want ErrKeyKnown", err)
 	}
 	b2 := captureClosed(t, dir, "during")
@@ -375,7 +375,7 @@ func TestRotateWitnessed(t *testing.T) {
 	}
 	// A new policy naming only the new key: the archive keeps a line for
 	// the old one, whose checkpoints older records carry.
-	text := mustRead(t, filepath.Join(tr.Dir, "witness-policy.txt"))
+	text := archivetest.ReadFile(t, filepath.Join(tr.Dir, "witness-policy.txt"))
 	var witnesses []string
 	for _, l := range strings.Split(string(text), "\n") {
 		if !strings.HasPrefix(l, "log ") {
@@ -386,7 +386,7 @@ func TestRotateWitnessed(t *testing.T) {
 	if _, err := archive.Retire(ctx, tr.Dir, old.VKey, newPolicy); err != nil {
 		t.Fatal(err)
 	}
-	stored := mustRead(t, filepath.Join(tr.Dir, "witness-policy.txt"))
+	stored := archivetest.ReadFile(t, filepath.Join(tr.Dir, "witness-policy.txt"))
 	if !strings.Contains(string(stored), "log "+old.VKey+"\n") || !strings.HasSuffix(string(stored), string(newPolicy)) {
 		t.Errorf("the stored witness policy does not keep the old key beside the new one:\n%s", stored)
 	}

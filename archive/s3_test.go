@@ -31,7 +31,7 @@ func TestS3Corpus(t *testing.T) {
 	g := s3test.Start(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
-	ctx := ctxTimeout(t, 5*time.Minute)
+	ctx := archivetest.Context(t, 5*time.Minute)
 
 	adir := filepath.Join(t.TempDir(), "archive")
 	sc := archive.StoreConfig{Type: "s3", Bucket: "evidence", Prefix: "corpus/", Endpoint: g.Endpoint, PathStyle: true,
@@ -77,10 +77,7 @@ func TestS3Corpus(t *testing.T) {
 	// storage, is caught by the audit.
 	victim := recs[1].SHA256
 	path := filepath.Join(g.DataDir, "evidence", "corpus", "sha256", victim[:2], victim)
-	os.Chmod(path, 0o644)
-	if err := os.WriteFile(path, []byte("<html>altered</html>"), 0o644); err != nil {
-		t.Fatalf("corrupting %s: %v", path, err)
-	}
+	archivetest.Rewrite(t, path, []byte("<html>altered</html>"))
 	bad, err := audit.Run(ctx, a, audit.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +166,7 @@ func TestS3KilledMidImport(t *testing.T) {
 	g := s3test.Start(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
-	ctx := ctxTimeout(t, 3*time.Minute)
+	ctx := archivetest.Context(t, 3*time.Minute)
 	adir := filepath.Join(t.TempDir(), "archive")
 	sc := archive.StoreConfig{Type: "s3", Bucket: "killed", Endpoint: g.Endpoint, PathStyle: true, RetryDeadline: "100ms"}
 	if _, err := archive.Init(ctx, adir, archive.InitOptions{Origin: "s3.test/killed", Store: sc, CreateBucket: true}); err != nil {

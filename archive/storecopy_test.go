@@ -55,7 +55,7 @@ func objectPath(a *archive.Archive, digest string) string {
 // left as it was.
 func TestCopyStore(t *testing.T) {
 	_, sc := s3Dest(t)
-	ctx := ctxTimeout(t, 2*time.Minute)
+	ctx := archivetest.Context(t, 2*time.Minute)
 	a, recs, _ := archivetest.SmallLog(t, 6)
 	dir := a.Dir()
 	src := storeSizes(t, a.Store())
@@ -134,7 +134,7 @@ func TestCopyStore(t *testing.T) {
 // the rest are copied, and the archive switches.
 func TestCopyStoreResume(t *testing.T) {
 	_, sc := s3Dest(t)
-	ctx := ctxTimeout(t, 2*time.Minute)
+	ctx := archivetest.Context(t, 2*time.Minute)
 	a, recs, _ := archivetest.SmallLog(t, 8)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -171,7 +171,7 @@ func TestCopyStoreResume(t *testing.T) {
 // and keeps the archive on its folder; the other objects are copied.
 func TestCopyStoreCorrupt(t *testing.T) {
 	g, sc := s3Dest(t)
-	ctx := ctxTimeout(t, 2*time.Minute)
+	ctx := archivetest.Context(t, 2*time.Minute)
 	a, recs, _ := archivetest.SmallLog(t, 5)
 	bad := map[string]bool{}
 	for i, alter := range []func([]byte) []byte{
@@ -221,7 +221,7 @@ func TestCopyStoreCorrupt(t *testing.T) {
 // TestCopyStoreFolder copies to another folder, without S3, and checks the
 // refusals.
 func TestCopyStoreFolder(t *testing.T) {
-	ctx := ctxTimeout(t, time.Minute)
+	ctx := archivetest.Context(t, time.Minute)
 	a, recs, _ := archivetest.SmallLog(t, 3)
 	dir := a.Dir()
 	a.Close(ctx)

@@ -163,7 +163,7 @@ func TestTamper(t *testing.T) {
 		}},
 		{name: "wrong key", wantCheck: verify.CheckCheckpointSignature, key: otherKey, bundle: func() []byte { return good.Marshal() }},
 		{name: "snapshot", wantCheck: verify.CheckSnapshotDigest, snapshot: append(bytes.Clone(snapshot), ' '), bundle: func() []byte { return good.Marshal() }},
-		{name: "snapshot of another record", wantCheck: verify.CheckSnapshotDigest, snapshot: mustRead(t, files[3]), bundle: func() []byte { return good.Marshal() }},
+		{name: "snapshot of another record", wantCheck: verify.CheckSnapshotDigest, snapshot: archivetest.ReadFile(t, files[3]), bundle: func() []byte { return good.Marshal() }},
 		{name: "tlog-proof index", wantCheck: verify.CheckInclusionProof, bundle: func() []byte {
 			return bytes.Replace(good.MarshalProof(), []byte("\nindex 2\n"), []byte("\nindex 3\n"), 1)
 		}},
@@ -218,14 +218,6 @@ func TestTamper(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustRead(t *testing.T, p string) []byte {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestInterop checks exhibit's log with independent code: checkpoints open

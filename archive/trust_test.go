@@ -2,14 +2,8 @@ package archive_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +14,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/tsatest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -213,7 +208,7 @@ func tamperTrust(t *testing.T, tr *archivetest.Trusted, b, other *verify.Bundle)
 	} else {
 		flipped[i] = 'A'
 	}
-	untrusted := selfSignedRoot(t)
+	_, untrusted := tsatest.UntrustedRoot(t)
 
 	for _, c := range []struct {
 		name   string
@@ -260,36 +255,6 @@ func tamperTrust(t *testing.T, tr *archivetest.Trusted, b, other *verify.Bundle)
 			}
 		})
 	}
-}
-
-// selfSignedRoot returns a pool with a fresh self-signed CA: a TSA root
-// that signed nothing.
-func selfSignedRoot(t *testing.T) *x509.CertPool {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "untrusted test root"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := x509.NewCertPool()
-	p.AddCert(c)
-	return p
 }
 
 // TestWitnessRefusesFork: a witness that has cosigned a fork of the log (a

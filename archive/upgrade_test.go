@@ -49,11 +49,11 @@ func legacyBundles(t *testing.T, dir string) map[string][]byte {
 // keys but the current one, its witness policy and its TSA's roots.
 func verifierOptions(t *testing.T, dir string, keys verify.Keyring) verify.Options {
 	t.Helper()
-	pol, err := verify.ParsePolicy(mustRead(t, filepath.Join(dir, "witness-policy.txt")))
+	pol, err := verify.ParsePolicy(archivetest.ReadFile(t, filepath.Join(dir, "witness-policy.txt")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tsa, err := verify.ParseTSARoots(mustRead(t, filepath.Join(dir, "tsa-roots.pem")))
+	tsa, err := verify.ParseTSARoots(archivetest.ReadFile(t, filepath.Join(dir, "tsa-roots.pem")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,11 @@
 package archivetest
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -49,6 +51,67 @@ func Corpus(t testing.TB, collection string) string {
 		t.Skipf("the corpus is missing at %s; skipping (it lives in ../shared/corpus beside the repository)", dir)
 	}
 	return dir
+}
+
+// CorpusEntry is one line of a corpus collection's manifest.jsonl.
+type CorpusEntry struct {
+	Entity, Document, URL string
+	FetchedAt             string `json:"fetched_at"`
+	File, SHA256          string
+	Size                  int64
+}
+
+// ReadCorpus reads the manifest of the corpus collection in dir (see
+// Corpus), in its order.
+func ReadCorpus(t testing.TB, dir string) []CorpusEntry {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []CorpusEntry
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e CorpusEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ReadFile returns the contents of the file at path, failing the test if
+// it cannot be read.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Rewrite replaces a file of an archive, read-only ones too (an object, a
+// kept checkpoint, a token), behind exhibit's back, as an attacker or a
+// failing disk would.
+func Rewrite(t testing.TB, path string, b []byte) {
+	t.Helper()
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, b, 0o444); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Context returns a context cancelled after d or when the test ends.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // Init creates an archive in a new temporary directory and returns the

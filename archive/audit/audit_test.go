@@ -59,25 +59,6 @@ func want(t *testing.T, got []string, prefix string) {
 	t.Errorf("no problem %q in %q", prefix, got)
 }
 
-// rewrite replaces a read-only file of the archive (a kept checkpoint or
-// token), behind exhibit's back.
-func rewrite(t *testing.T, path string, b []byte) {
-	t.Helper()
-	os.Chmod(path, 0o644)
-	if err := os.WriteFile(path, b, 0o444); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func read(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestAuditFindsDamage: a corrupted, a missing and a stray object are each
 // reported, and a corrupted snapshot fails on read.
 func TestAuditFindsDamage(t *testing.T) {
@@ -86,8 +67,7 @@ func TestAuditFindsDamage(t *testing.T) {
 	objPath := func(d string) string { return filepath.Join(a.Dir(), "objects", "sha256", d[:2], d) }
 
 	corrupt := objPath(recs[0].SHA256)
-	os.Chmod(corrupt, 0o644)
-	os.WriteFile(corrupt, []byte("<html>altered</html>"), 0o644)
+	archivetest.Rewrite(t, corrupt, []byte("<html>altered</html>"))
 	os.Remove(objPath(recs[1].SHA256))
 	stray := []byte("stray")
 	if _, err := a.Store().Put(ctx, bytes.NewReader(stray), int64(len(stray)), ""); err != nil {
@@ -120,7 +100,7 @@ func TestAuditFindsDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := verify.Check(b.Marshal(), a.Key(), verify.Options{Snapshot: bytes.NewReader(read(t, corrupt))})
+	r := verify.Check(b.Marshal(), a.Key(), verify.Options{Snapshot: bytes.NewReader(archivetest.ReadFile(t, corrupt))})
 	if r.Verified || r.Failed().Name != verify.CheckSnapshotDigest {
 		t.Errorf("corrupted snapshot: %+v", r.Failed())
 	}
@@ -177,7 +157,7 @@ func TestAuditIndex(t *testing.T) {
 	// A configuration that publishes another key is caught.
 	cfgPath := filepath.Join(dir, "exhibit.json")
 	var c map[string]any
-	json.Unmarshal(read(t, cfgPath), &c)
+	json.Unmarshal(archivetest.ReadFile(t, cfgPath), &c)
 	other, _ := verify.NewPublicKey("test.example/log", make(ed25519.PublicKey, 32))
 	c["vkey"] = other.VKey
 	cfg, _ := json.Marshal(c)
@@ -217,23 +197,23 @@ func TestAuditCheckpoints(t *testing.T) {
 		t.Helper()
 		saved := map[string][]byte{}
 		for _, c := range cps {
-			saved[path(c.Size)] = read(t, path(c.Size))
+			saved[path(c.Size)] = archivetest.ReadFile(t, path(c.Size))
 		}
 		f()
 		rep := run(t, a)
 		for p, b := range saved {
-			rewrite(t, p, b)
+			archivetest.Rewrite(t, p, b)
 		}
 		return problems(rep)
 	}
 	t.Run("forged root", func(t *testing.T) {
 		got := damage(t, func() {
-			b := read(t, path(mid))
+			b := archivetest.ReadFile(t, path(mid))
 			lines := strings.SplitN(string(b), "\n", 4)
 			root, _ := base64.StdEncoding.DecodeString(lines[2])
 			root[0] ^= 1
 			lines[2] = base64.StdEncoding.EncodeToString(root)
-			rewrite(t, path(mid), []byte(strings.Join(lines, "\n")))
+			archivetest.Rewrite(t, path(mid), []byte(strings.Join(lines, "\n")))
 		})
 		want(t, got, "checkpoint checkpoints/"+ledger.CheckpointPath(mid)+": ")
 	})
@@ -241,12 +221,12 @@ func TestAuditCheckpoints(t *testing.T) {
 		keyPEM, _ := ledger.GenerateKey()
 		s, _ := ledger.NewSigner(keyPEM, a.Key().Name)
 		got := damage(t, func() {
-			body, _ := verify.CheckpointBody(read(t, path(mid)))
+			body, _ := verify.CheckpointBody(archivetest.ReadFile(t, path(mid)))
 			sig, _ := s.Sign(body)
 			var note bytes.Buffer
 			note.Write(body)
 			note.WriteString("\n— " + s.Name() + " " + base64.StdEncoding.EncodeToString(append(be32(s.KeyHash()), sig...)) + "\n")
-			rewrite(t, path(mid), note.Bytes())
+			archivetest.Rewrite(t, path(mid), note.Bytes())
 		})
 		want(t, got, "checkpoint checkpoints/"+ledger.CheckpointPath(mid)+": ")
 	})
@@ -260,7 +240,7 @@ func TestAuditCheckpoints(t *testing.T) {
 	})
 	t.Run("misnamed", func(t *testing.T) {
 		got := damage(t, func() {
-			rewrite(t, path(mid), read(t, path(cps[1].Size)))
+			archivetest.Rewrite(t, path(mid), archivetest.ReadFile(t, path(cps[1].Size)))
 		})
 		want(t, got, "checkpoint checkpoints/"+ledger.CheckpointPath(mid)+": kept checkpoint")
 	})
@@ -303,28 +283,28 @@ func TestAuditTrust(t *testing.T) {
 		t.Helper()
 		saved := map[string][]byte{}
 		for i := range sizes {
-			saved[cp(i)], saved[cp(i)+".tsr"] = read(t, cp(i)), read(t, cp(i)+".tsr")
+			saved[cp(i)], saved[cp(i)+".tsr"] = archivetest.ReadFile(t, cp(i)), archivetest.ReadFile(t, cp(i)+".tsr")
 		}
 		f()
 		rep := run(t, tr.A)
 		for p, b := range saved {
-			rewrite(t, p, b)
+			archivetest.Rewrite(t, p, b)
 		}
 		return problems(rep)
 	}
 	t.Run("corrupt-token", func(t *testing.T) {
 		got := damage(t, func() {
-			b := read(t, cp(0)+".tsr")
+			b := archivetest.ReadFile(t, cp(0)+".tsr")
 			b[len(b)-10] ^= 1
-			rewrite(t, cp(0)+".tsr", b)
+			archivetest.Rewrite(t, cp(0)+".tsr", b)
 		})
 		want(t, got, "timestamp "+where(0)+".tsr: does not verify")
 	})
 	t.Run("swapped-tokens", func(t *testing.T) {
 		got := damage(t, func() {
-			a, b := read(t, cp(0)+".tsr"), read(t, cp(1)+".tsr")
-			rewrite(t, cp(0)+".tsr", b)
-			rewrite(t, cp(1)+".tsr", a)
+			a, b := archivetest.ReadFile(t, cp(0)+".tsr"), archivetest.ReadFile(t, cp(1)+".tsr")
+			archivetest.Rewrite(t, cp(0)+".tsr", b)
+			archivetest.Rewrite(t, cp(1)+".tsr", a)
 		})
 		want(t, got, "timestamp "+where(0)+".tsr: does not verify")
 		want(t, got, "timestamp "+where(1)+".tsr: does not verify")
@@ -332,12 +312,12 @@ func TestAuditTrust(t *testing.T) {
 	t.Run("no-quorum", func(t *testing.T) {
 		got := damage(t, func() {
 			var keep []string
-			for _, l := range strings.SplitAfter(string(read(t, cp(0))), "\n") {
+			for _, l := range strings.SplitAfter(string(archivetest.ReadFile(t, cp(0))), "\n") {
 				if !strings.HasPrefix(l, "— ") || strings.HasPrefix(l, "— trust.example/log ") {
 					keep = append(keep, l)
 				}
 			}
-			rewrite(t, cp(0), []byte(strings.Join(keep, "")))
+			archivetest.Rewrite(t, cp(0), []byte(strings.Join(keep, "")))
 		})
 		want(t, got, "witness "+where(0)+": the checkpoint of tree size")
 	})

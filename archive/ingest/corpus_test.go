@@ -27,11 +27,11 @@ import (
 // second import skips everything, naming the records of the first.
 func TestCorpus(t *testing.T) {
 	dir := archivetest.Corpus(t, "policies")
-	entries := readCorpus(t, dir)
+	entries := archivetest.ReadCorpus(t, dir)
 	if len(entries) != 302 {
 		t.Fatalf("corpus has %d entries, want 302", len(entries))
 	}
-	ctx := ctxTimeout(t, 5*time.Minute)
+	ctx := archivetest.Context(t, 5*time.Minute)
 	a := archivetest.New(t, archive.InitOptions{})
 	in := ingest.New(a)
 

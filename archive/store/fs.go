@@ -222,20 +222,13 @@ func (s *FS) makeDurable(path string, syncFile bool) func() error {
 			return nil
 		}
 	}
-	err := func() error {
-		if syncFile {
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			err = f.Sync()
-			f.Close()
-			if err != nil {
-				return err
-			}
-		}
-		return syncDir(filepath.Dir(path))
-	}()
+	var err error
+	if syncFile {
+		err = fsyncFile(path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
 	if err != nil {
 		err = fmt.Errorf("store: syncing: %w", err)
 	}
@@ -427,17 +420,22 @@ func (g *groupSyncer) loop(root string) {
 	}
 }
 
+// fsyncFile opens the file at path and fsyncs it.
+func fsyncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	return err
+}
+
 // syncFiles fsyncs each object and each of their directories once.
 func syncFiles(ws []syncWaiter) error {
 	dirs := map[string]bool{}
 	for _, w := range ws {
-		f, err := os.Open(w.path)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
+		if err := fsyncFile(w.path); err != nil {
 			return err
 		}
 		dirs[filepath.Dir(w.path)] = true

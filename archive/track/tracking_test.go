@@ -53,7 +53,7 @@ func readDeclarations(t testing.TB) map[string]corpusDeclaration {
 type timeMachine struct {
 	mu    sync.Mutex
 	round int
-	docs  map[string][]corpusEntry // document ID -> snapshots, oldest first
+	docs  map[string][]archivetest.CorpusEntry // document ID -> snapshots, oldest first
 	dir   string
 }
 
@@ -85,13 +85,13 @@ func (tm *timeMachine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestTrackCorpus(t *testing.T) {
 	dir := archivetest.Corpus(t, "policies")
 	decls := readDeclarations(t)
-	ctx := ctxTimeout(t, 10*time.Minute)
+	ctx := archivetest.Context(t, 10*time.Minute)
 	a := archivetest.New(t, archive.InitOptions{})
 	tr := track.New(a)
 
-	tm := &timeMachine{docs: map[string][]corpusEntry{}, dir: dir}
+	tm := &timeMachine{docs: map[string][]archivetest.CorpusEntry{}, dir: dir}
 	rounds := 0
-	for _, e := range readCorpus(t, dir) {
+	for _, e := range archivetest.ReadCorpus(t, dir) {
 		id := track.DocumentIDFor(e.Entity, e.Document)
 		tm.docs[id] = append(tm.docs[id], e)
 		rounds = max(rounds, len(tm.docs[id]))
@@ -411,8 +411,8 @@ func extractFor(t *testing.T, body []byte, d corpusDeclaration) string {
 func BenchmarkTrackCorpus(b *testing.B) {
 	dir := archivetest.Corpus(b, "policies")
 	decls := readDeclarations(b)
-	latest := map[string]corpusEntry{}
-	for _, e := range readCorpus(b, dir) {
+	latest := map[string]archivetest.CorpusEntry{}
+	for _, e := range archivetest.ReadCorpus(b, dir) {
 		latest[track.DocumentIDFor(e.Entity, e.Document)] = e
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -458,7 +458,7 @@ func BenchmarkTrackCorpus(b *testing.B) {
 // failed extractions that keep the current version; an HTTP error is
 // recorded as such; a transient failure is retried.
 func TestTrackBadInput(t *testing.T) {
-	ctx := ctxTimeout(t, 2*time.Minute)
+	ctx := archivetest.Context(t, 2*time.Minute)
 	a := archivetest.New(t, archive.InitOptions{})
 	tr := track.New(a)
 	var mu sync.Mutex
@@ -591,7 +591,7 @@ func makePDF(t *testing.T, text string) []byte {
 // by a process that died before logging what its text did is processed by
 // the next run, even though the document is not due.
 func TestTrackRecoversUnreadSnapshot(t *testing.T) {
-	ctx := ctxTimeout(t, time.Minute)
+	ctx := archivetest.Context(t, time.Minute)
 	a := archivetest.New(t, archive.InitOptions{})
 	tr := track.New(a)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -5,11 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -100,7 +96,8 @@ func TestCheckTSA(t *testing.T) {
 	if err := trust.Probe(ctx, tsa.URL+"/api/v1/timestamp", tsa.ChainPEM, "trust.example/log", 0); err != nil {
 		t.Errorf("Probe of a working TSA: %v", err)
 	}
-	if err := trust.Probe(ctx, tsa.URL+"/api/v1/timestamp", selfSignedPEM(t), "trust.example/log", 0); !errors.Is(err, trust.ErrTSACheck) {
+	untrustedPEM, _ := tsatest.UntrustedRoot(t)
+	if err := trust.Probe(ctx, tsa.URL+"/api/v1/timestamp", untrustedPEM, "trust.example/log", 0); !errors.Is(err, trust.ErrTSACheck) {
 		t.Errorf("Probe against another TSA's roots: %v, want ErrTSACheck", err)
 	}
 }
@@ -184,28 +181,4 @@ func TestStamper(t *testing.T) {
 	// enqueued is not waited for.
 	s.Enqueue(0, nil)
 	s.WaitAttempt(ctx, 0)
-}
-
-// selfSignedPEM returns a fresh self-signed CA certificate, PEM: a TSA
-// root that signed nothing.
-func selfSignedPEM(t *testing.T) []byte {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "untrusted test root"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

@@ -191,9 +191,10 @@ provision against each later version at once.`,
 				pp := p.Statement.Provision.Predicate
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "provision %s of %s: code points [%d, %d) of version %s\n", p.ID, p.DocumentID, pp.Position.Start, pp.Position.End, pp.Version)
+				fmt.Fprintf(w, "  logged at index %d, published with checkpoint %d\n", p.Index, p.Published)
 				for _, s := range statuses {
 					sp := s.Statement.ProvisionStatus.Predicate
-					fmt.Fprintf(w, "  %-8s in later version %s (%s)\n", sp.Status, sp.Version, s.ID)
+					fmt.Fprintf(w, "  %-8s in later version %s (%s, log index %d)\n", sp.Status, sp.Version, s.ID, s.Index)
 				}
 				return nil
 			})
