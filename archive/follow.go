@@ -38,6 +38,10 @@ func (k keeper) Keep(ctx context.Context, signed []byte, cp *verify.Checkpoint) 
 type follower struct {
 	a *Archive
 
+	// busy is held by a round, and by Reindex, for their whole run: one
+	// writer of the index at a time.
+	busy sync.Mutex
+
 	mu      sync.Mutex
 	held    map[uint64]*record.Record // by leaf index, until indexed
 	indexed uint64                    // every entry below is indexed
@@ -104,6 +108,8 @@ func (f *follower) flush(ctx context.Context) error { return f.round(ctx) }
 
 // round indexes every entry up to the latest kept checkpoint.
 func (f *follower) round(ctx context.Context) error {
+	f.busy.Lock()
+	defer f.busy.Unlock()
 	_, cp, err := f.a.writer.Kept()
 	if err != nil {
 		return err
@@ -273,17 +279,24 @@ func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)
 	if a.writer == nil {
 		return 0, ErrReadOnly
 	}
+	// Hold off the follower: rebuild, then let it go on from there.
+	f := a.follow
+	f.busy.Lock()
+	defer f.busy.Unlock()
 	_, cp, err := a.writer.Kept()
 	if err != nil {
 		return 0, err
 	}
-	// Hold off the follower: rebuild, then let it go on from there.
-	f := a.follow
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if err := a.index.Reset(ctx); err != nil {
 		return 0, err
 	}
+	// The follower goes on from what the index holds, even on error.
+	var done uint64
+	defer func() {
+		f.mu.Lock()
+		f.indexed = done
+		f.mu.Unlock()
+	}()
 	if err := a.syncCheckpoints(ctx, ^uint64(0)); err != nil {
 		return 0, err
 	}
@@ -304,12 +317,12 @@ func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)
 			if err := a.index.Add(ctx, index.Round{Records: recs, Size: uint64(n)}); err != nil {
 				return n, err
 			}
+			done = uint64(n)
 			recs = recs[:0]
 			if progress != nil {
 				progress(uint64(n), cp.Size)
 			}
 		}
 	}
-	f.indexed = cp.Size
 	return n, nil
 }
