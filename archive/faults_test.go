@@ -317,6 +317,46 @@ func TestReindex(t *testing.T) {
 	if _, err := b.Get(ctx, "EXR-00000-00000-00000-00000"); !errors.Is(err, archive.ErrNotFound) {
 		t.Errorf("Get of an unknown ID: %v, want ErrNotFound", err)
 	}
+
+	// Reindex while records are written: the index ends with every one.
+	in := ingest.New(b)
+	docs := t.TempDir()
+	var wg sync.WaitGroup
+	var more []*record.Record
+	var mu sync.Mutex
+	for i := range 200 {
+		wg.Go(func() {
+			f := filepath.Join(docs, fmt.Sprintf("doc%d.html", i))
+			os.WriteFile(f, []byte(fmt.Sprintf("<html>written during a reindex %d</html>", i)), 0o644)
+			r, err := in.File(ctx, f, ingest.FileOptions{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			more = append(more, r)
+			mu.Unlock()
+		})
+	}
+	written := make(chan struct{})
+	go func() { wg.Wait(); close(written) }()
+	for reindexed := 0; ; reindexed++ {
+		select {
+		case <-written:
+		default:
+			if _, err := b.Reindex(ctx, nil); err != nil {
+				t.Fatalf("Reindex during writes: %v", err)
+			}
+			continue
+		}
+		t.Logf("%d reindexes during the writes", reindexed)
+		break
+	}
+	for _, r := range append(recs, more...) {
+		if got, err := b.Get(ctx, r.ID); err != nil || got.Index != r.Index {
+			t.Errorf("after Reindex during writes, Get(%s): %v", r.ID, err)
+		}
+	}
 	archivetest.AuditOK(t, b)
 }
 
