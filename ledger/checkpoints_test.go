@@ -155,7 +155,15 @@ func TestWriterKeepsEveryCheckpoint(t *testing.T) {
 		pendings = append(pendings, p)
 		time.Sleep(150 * time.Millisecond) // more than the checkpoint interval
 	}
-	// Every entry but the last is covered by a checkpoint kept by the hook.
+	// Every entry but the last is covered by a checkpoint kept by the
+	// hook: the first kept one that covers it. (Usually each entry has a
+	// checkpoint of its own; on a slow machine, say under the race
+	// detector, Tessera may integrate two in one.)
+	type published struct {
+		idx  uint64
+		size uint64
+	}
+	var pubs []published
 	for i, p := range pendings[:len(pendings)-1] {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		idx, pub, err := w.Wait(wctx, p)
@@ -164,12 +172,28 @@ func TestWriterKeepsEveryCheckpoint(t *testing.T) {
 			t.Fatalf("entry %d: %v", i, err)
 		}
 		b, err := kept.Get(ctx, pub.Size)
-		if err != nil || !bytes.Equal(b, pub.Signed) || pub.Size != idx+1 {
-			t.Errorf("entry %d at %d: published with %d (%v); want the kept checkpoint of size %d", i, idx, pub.Size, err, idx+1)
+		if err != nil || !bytes.Equal(b, pub.Signed) || pub.Size <= idx {
+			t.Errorf("entry %d at %d: published with %d (%v); want a kept checkpoint covering it", i, idx, pub.Size, err)
 		}
+		pubs = append(pubs, published{idx, pub.Size})
 	}
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+	all, err := kept.All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := map[uint64]bool{}
+	for _, k := range all {
+		sizes[k.Size] = true
+	}
+	for _, p := range pubs {
+		for s := p.idx + 1; s < p.size; s++ {
+			if sizes[s] {
+				t.Errorf("entry %d: published with %d, but the kept checkpoint %d covers it first", p.idx, p.size, s)
+			}
+		}
 	}
 	close(stop)
 	watched.Wait()
@@ -186,9 +210,9 @@ func TestWriterKeepsEveryCheckpoint(t *testing.T) {
 			t.Errorf("published checkpoint of size %d not kept: %v", c.Size, err)
 		}
 	}
-	all, err := kept.All(ctx)
-	if err != nil || len(all) != 13 { // sizes 0 to 12
-		t.Errorf("kept %d checkpoints (%v), want 13: %+v", len(all), err, all)
+	// Sizes 0 to 12, but for the few entries integrated with the next.
+	if len(all) < 10 || all[0].Size != 0 || all[len(all)-1].Size != 12 {
+		t.Errorf("kept %d checkpoints, want most of the sizes 0 to 12, with both: %+v", len(all), all)
 	}
 }
 
