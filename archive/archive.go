@@ -291,11 +291,18 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err := w.Close(ctx); err != nil {
 		return nil, err
 	}
+	// The index knows the empty tree's checkpoint, kept above.
 	ix, err := index.Open(ctx, filepath.Join(dir, indexFile), index.Options{})
 	if err != nil {
 		return nil, err
 	}
-	ix.Close()
+	err = ix.Add(ctx, index.Round{Checkpoints: []index.Checkpoint{{Size: 0}}})
+	if cerr := ix.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
 	cfg := &Config{
 		FormatVersion: FormatVersion,
 		Origin:        origin,
@@ -460,7 +467,9 @@ type OpenOptions struct {
 	// earlier format is upgraded first.
 	Write bool
 	// Lock takes the write lock without opening for writing, so that no
-	// other process changes the archive meanwhile (for an audit).
+	// other process changes the archive meanwhile (for an audit). It
+	// writes nothing: on a read-only copy, the lock file is locked as it
+	// is (and no lock is needed where there is no lock file to lock).
 	Lock bool
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
@@ -508,8 +517,13 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 			a.Close(ctx)
 		}
 	}()
-	if o.Write || o.Lock {
+	switch {
+	case o.Write:
 		if a.lock, err = lock(dir); err != nil {
+			return nil, err
+		}
+	case o.Lock:
+		if a.lock, err = lockToRead(dir); err != nil {
 			return nil, err
 		}
 	}
@@ -526,6 +540,9 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	}
 	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write}); err != nil {
 		return nil, err
+	}
+	if err := a.index.Damaged(); err != nil {
+		a.log.Warn("the index was damaged; rebuilding it from the log", "index", filepath.Join(dir, indexFile), "err", err)
 	}
 	if a.trust, err = trust.Load(dir, cfg.Witness, cfg.TSA, o.TSATimeout, o.WitnessWait); err != nil {
 		return nil, err
@@ -633,7 +650,10 @@ func (a *Archive) Logger() *slog.Logger { return a.log }
 func (a *Archive) Ledger() *ledger.Reader { return a.reader }
 
 // dirLock is an flock(2) held on the archive's lock file.
-type dirLock struct{ f *os.File }
+type dirLock struct {
+	f        *os.File
+	readOnly bool // opened by lockToRead: release writes nothing
+}
 
 func lock(dir string) (*dirLock, error) {
 	p := filepath.Join(dir, lockFile)
@@ -654,8 +674,36 @@ func lock(dir string) (*dirLock, error) {
 	return &dirLock{f: f}, nil
 }
 
+// lockToRead takes the write lock as lock does, but writes nothing: the
+// lock file is opened read-only, and an archive without one (a read-only
+// copy of one that never had a writer) needs no lock.
+func lockToRead(dir string) (*dirLock, error) {
+	p := filepath.Join(dir, lockFile)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(p)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w (%s); wait for it to finish", dir, ErrLocked, strings.TrimSpace(string(holder)))
+		}
+		return nil, fmt.Errorf("locking %s: %w", p, err)
+	}
+	return &dirLock{f: f, readOnly: true}, nil
+}
+
 func (l *dirLock) release() {
-	l.f.Truncate(0)
+	if l == nil {
+		return
+	}
+	if !l.readOnly {
+		l.f.Truncate(0)
+	}
 	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	l.f.Close()
 }

@@ -287,6 +287,10 @@ func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)
 	if err != nil {
 		return 0, err
 	}
+	// What the index knew of the kept checkpoints and their tokens is
+	// compared with what checkpoints/ holds after the rebuild: one lost
+	// is said, not forgotten in silence.
+	knew, _ := a.index.Checkpoints(ctx, false)
 	if err := a.index.Reset(ctx); err != nil {
 		return 0, err
 	}
@@ -300,6 +304,7 @@ func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)
 	if err := a.syncCheckpoints(ctx, ^uint64(0)); err != nil {
 		return 0, err
 	}
+	a.warnLost(ctx, knew)
 	const batch = 1024
 	var recs []*record.Record
 	n := 0
@@ -325,4 +330,26 @@ func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)
 		}
 	}
 	return n, nil
+}
+
+// warnLost logs each checkpoint, or token, that the index knew as kept and
+// checkpoints/ no longer holds.
+func (a *Archive) warnLost(ctx context.Context, knew []index.Checkpoint) {
+	all, err := a.kept.All(ctx)
+	if err != nil {
+		return
+	}
+	have := map[uint64]ledger.KeptFile{}
+	for _, k := range all {
+		have[k.Size] = k
+	}
+	for _, c := range knew {
+		k, ok := have[c.Size]
+		switch {
+		case !ok:
+			a.log.Warn("a kept checkpoint is missing: the evidence of when the records it covers were published is lost; restore it from a backup or a mirror", "checkpoint", a.CheckpointFile(c.Size))
+		case c.Timestamped && !k.Timestamped:
+			a.log.Warn("a checkpoint's time-stamp is missing: restore it from a backup or a mirror", "token", a.CheckpointFile(c.Size)+".tsr")
+		}
+	}
 }

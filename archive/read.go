@@ -128,13 +128,14 @@ func (a *Archive) Checkpoint(ctx context.Context) ([]byte, *verify.Checkpoint, e
 	if a.writer != nil {
 		return a.writer.Kept()
 	}
-	// The log's published checkpoint, if it is kept (as it is but for the
-	// moments between its publication and its keeping), else the latest
-	// the index knows.
-	signed, cp, err := a.reader.Checkpoint(ctx)
+	// The kept checkpoint of the tree the log publishes (the log's own
+	// file may be a later re-publication of it, newly signed), if it is
+	// kept (as it is but for the moments between its publication and its
+	// keeping), else the latest the index knows.
+	_, cp, err := a.reader.Checkpoint(ctx)
 	if err == nil {
-		if kept, kerr := a.kept.Get(ctx, cp.Size); kerr == nil && bytes.Equal(kept, signed) {
-			return signed, cp, nil
+		if signed, kcp, kerr := a.CheckpointAt(ctx, cp.Size); kerr == nil && bytes.Equal(kcp.Hash, cp.Hash) {
+			return signed, kcp, nil
 		}
 	}
 	c, err := a.index.LatestCheckpoint(ctx)

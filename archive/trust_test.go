@@ -1,6 +1,7 @@
 package archive_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/ledger/tsatest"
@@ -348,6 +350,59 @@ func TestLatePublication(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestWitnessedRepublication: a witnessed log that stays idle publishes its
+// checkpoint again, newly cosigned (Tessera's republication, here every
+// 500ms): the checkpoint first published stays the kept evidence, the
+// archive goes on logging, a writer opened after it too, and the audit is
+// clean. (An archive used to become unwritable after ten idle minutes.)
+func TestWitnessedRepublication(t *testing.T) {
+	tr := archivetest.NewTrusted(t, archivetest.TrustOptions{TSA: true})
+	ctx := context.Background()
+	if err := tr.A.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	o := tr.Open
+	o.Ledger.RepublishInterval = 500 * time.Millisecond
+	tr.A = archivetest.Open(t, tr.Dir, o)
+	first := archivetest.Upload(t, tr.A)
+	published := filepath.Join(tr.Dir, "log", "checkpoint")
+	republished := func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !time.Now().After(deadline) {
+			if b, err := os.ReadFile(published); err == nil && !bytes.Equal(b, first.Checkpoint) && bytes.HasPrefix(b, first.Checkpoint[:bytes.Index(first.Checkpoint, []byte("\n\n"))]) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("the log did not republish its checkpoint, newly cosigned")
+	}
+	republished()
+	second := archivetest.Upload(t, tr.A)
+	if second.Published <= first.Published {
+		t.Fatalf("second record published with %d, first with %d", second.Published, first.Published)
+	}
+	if err := tr.A.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Idle, closed: reopen and let it republish, then reopen again.
+	tr.A = archivetest.Open(t, tr.Dir, o)
+	first = second
+	republished()
+	tr.A = archivetest.Reopen(t, tr.A, o)
+	third := archivetest.Upload(t, tr.A)
+	for _, r := range []*record.Record{first, second, third} {
+		b, rep := tr.Check(t, r)
+		if !rep.Verified {
+			t.Fatalf("%s: %+v", r.ID, rep.Failed())
+		}
+		if b.Checkpoint != string(archivetest.ReadFile(t, tr.A.CheckpointFile(r.Published))) {
+			t.Errorf("%s: bundle not against its kept checkpoint %d", r.ID, r.Published)
+		}
+	}
+	archivetest.AuditOK(t, tr.A)
 }
 
 func fileHolds(path string, b []byte) bool {

@@ -186,7 +186,8 @@ func (a *Archive) await(ctx context.Context, s *Submission) (*record.Record, err
 
 // waitCovered waits for a kept checkpoint covering the record's entry,
 // within the witness wait when witnessing fails closed, so that a missing
-// quorum is a clear error rather than a long wait.
+// quorum is a clear error rather than a long wait. (When the checkpoints
+// cannot be kept, that is the error, not the witnesses.)
 func (a *Archive) waitCovered(ctx context.Context, r *record.Record) (ledger.Published, error) {
 	if a.trust.Policy == nil || a.trust.FailOpen {
 		return a.writer.WaitCovered(ctx, r.Index)
@@ -194,7 +195,7 @@ func (a *Archive) waitCovered(ctx context.Context, r *record.Record) (ledger.Pub
 	wctx, cancel := context.WithTimeout(ctx, a.trust.WitnessWait)
 	defer cancel()
 	pub, err := a.writer.WaitCovered(wctx, r.Index)
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && a.writer.KeepErr() == nil {
 		return pub, &trust.NoQuorumError{RecordID: r.ID, Quorum: a.trust.Policy.Quorum, Waited: a.trust.WitnessWait, Witnesses: trust.ProbeWitnesses(ctx, a.trust.Policy)}
 	}
 	return pub, err

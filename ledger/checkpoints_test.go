@@ -14,6 +14,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
+	"golang.org/x/mod/sumdb/note"
 )
 
 func TestCheckpointPath(t *testing.T) {
@@ -281,5 +282,105 @@ func TestWriterKeeperFails(t *testing.T) {
 		if _, err := k.Get(ctx, n); err != nil {
 			t.Errorf("checkpoint %d not kept: %v", n, err)
 		}
+	}
+}
+
+// TestWriterRepublication: an idle log publishes its checkpoint again
+// (Tessera's republication, here every 300ms), newly signed: with an ECDSA
+// key its bytes differ. The first checkpoint of the tree stays the kept
+// one, the writer goes on appending, and a writer opened after a
+// republication does too. A checkpoint of the same size with another root
+// is refused as a fork.
+func TestWriterRepublication(t *testing.T) {
+	ctx := context.Background()
+	s := newSigner(t, true)
+	dir := t.TempDir()
+	kept := ledger.NewCheckpoints(filepath.Join(dir, "checkpoints"))
+	cfg := ledger.Config{Keeper: kept, RepublishInterval: 300 * time.Millisecond}
+	logDir := filepath.Join(dir, "log")
+	w, err := ledger.OpenWriter(ctx, logDir, s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, first, err := w.Append(ctx, []byte("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait for a republication of tree 1.
+	republished := func(size uint64) []byte {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			b, err := os.ReadFile(filepath.Join(logDir, "checkpoint"))
+			if err == nil && !bytes.Equal(b, first.Signed) {
+				if cp, err := verify.OpenCheckpoint(b, s.PublicKey()); err != nil || cp.Size != size {
+					t.Fatalf("the log published %v (%v), want tree %d again", cp, err, size)
+				}
+				return b
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("the log did not republish its checkpoint")
+		return nil
+	}
+	republished(1)
+	time.Sleep(50 * time.Millisecond) // a few polls
+	if b, err := kept.Get(ctx, 1); err != nil || !bytes.Equal(b, first.Signed) {
+		t.Errorf("after a republication, kept checkpoint 1 is %q (%v), want the first", b, err)
+	}
+	if signed, _, err := w.Kept(); err != nil || !bytes.Equal(signed, first.Signed) {
+		t.Errorf("after a republication, Kept() = %q (%v), want the first", signed, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	idx, pub, err := w.Append(actx, []byte("second"))
+	cancel()
+	if err != nil || idx != 1 || pub.Size != 2 {
+		t.Fatalf("Append after a republication: %d, %+v, %v", idx, pub, err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Reopen; once it republished tree 2, reopen again: the writer keeps
+	// the first checkpoint of tree 2 and appends.
+	if w, err = ledger.OpenWriter(ctx, logDir, s, cfg); err != nil {
+		t.Fatal(err)
+	}
+	first = pub
+	again := republished(2)
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(logDir, "checkpoint")); !bytes.Equal(b, again) {
+		t.Fatal("the log's checkpoint changed again before the reopen; the test is too slow")
+	}
+	if w, err = ledger.OpenWriter(ctx, logDir, s, cfg); err != nil {
+		t.Fatalf("opening a log whose checkpoint is a republication: %v", err)
+	}
+	if signed, _, err := w.Kept(); err != nil || !bytes.Equal(signed, first.Signed) {
+		t.Errorf("reopened, Kept() = %q (%v), want the first checkpoint of tree 2", signed, err)
+	}
+	actx, cancel = context.WithTimeout(ctx, 5*time.Second)
+	idx, pub, err = w.Append(actx, []byte("third"))
+	cancel()
+	if err != nil || idx != 2 || pub.Size != 3 {
+		t.Fatalf("Append after reopening: %d, %+v, %v", idx, pub, err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A fork: tree 3 kept with another root. The writer refuses to open.
+	os.Chmod(filepath.Join(dir, "checkpoints", "003"), 0o644)
+	forged, err := note.Sign(&note.Note{Text: "ledger.example/log\n3\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "checkpoints", "003"), forged, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := ledger.OpenWriter(ctx, logDir, s, cfg); err == nil {
+		w.Close(ctx)
+		t.Fatal("opened a log whose kept checkpoint of its tree size has another root")
 	}
 }

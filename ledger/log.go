@@ -57,6 +57,14 @@ type Config struct {
 	// (Tessera's WitnessOptions.FailOpen). Default false: fail closed, no
 	// checkpoint without the quorum.
 	WitnessFailOpen bool
+	// RepublishInterval is how long the log stays idle before Tessera
+	// publishes its checkpoint again, for the tree it already published:
+	// newly signed, and newly cosigned by the witnesses, to show that the
+	// log has not moved on in secret. A re-publication is not kept (the
+	// checkpoint first published for that tree is); it changes nothing
+	// for the records. Default 10 minutes
+	// (tessera.DefaultCheckpointRepublishInterval); negative disables it.
+	RepublishInterval time.Duration
 	// Keys are further keys of the log whose checkpoints the writer's
 	// reader accepts beside the signer's (see [NewReader]): after a key
 	// rotation, the earlier keys that signed checkpoints already published.
@@ -80,6 +88,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GCInterval == 0 {
 		c.GCInterval = 200 * time.Millisecond
+	}
+	if c.RepublishInterval == 0 {
+		c.RepublishInterval = tessera.DefaultCheckpointRepublishInterval
 	}
 	return c
 }
@@ -116,8 +127,11 @@ type Writer struct {
 	kept       bool       // a checkpoint has been kept (or found kept)
 	keptSigned []byte
 	keptCP     *verify.Checkpoint
-	keptErr    error         // the last attempt to keep failed
-	changed    chan struct{} // closed and replaced at every change
+	keptErr    error // the last attempt to keep failed
+	// seen is the checkpoint the log published last, as read: the kept
+	// one, or a re-publication of the same tree (see keep).
+	seen    []byte
+	changed chan struct{} // closed and replaced at every change
 	// sizes are the tree sizes kept since the writer opened, increasing;
 	// recent holds the signed notes of the latest of them.
 	sizes  []uint64
@@ -159,6 +173,7 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		WithCheckpointSigner(keepingSigner{signers[0], w}, signers[1:]...).
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithCheckpointRepublishInterval(cfg.RepublishInterval).
 		WithGarbageCollectionInterval(cfg.GCInterval).
 		WithPushback(1 << 16)
 	if cfg.WitnessPolicy != nil {
@@ -225,7 +240,7 @@ func (w *Writer) keepLatest(ctx context.Context) error {
 	}
 	if err == nil {
 		w.mu.Lock()
-		same := w.kept && bytes.Equal(raw, w.keptSigned)
+		same := w.kept && bytes.Equal(raw, w.seen)
 		w.mu.Unlock()
 		if same {
 			return nil
@@ -255,15 +270,37 @@ func (w *Writer) keep(ctx context.Context, raw []byte) error {
 	if prev != nil && cp.Size < prev.Size {
 		return fmt.Errorf("the log published a checkpoint of tree size %d after one of size %d", cp.Size, prev.Size)
 	}
+	if prev != nil && cp.Size == prev.Size {
+		if !sameTree(cp, prev) {
+			return fmt.Errorf("the log published a checkpoint of tree size %d with another root hash than the one kept: a fork", cp.Size)
+		}
+		// A re-publication of the tree kept (RepublishInterval): the
+		// checkpoint first published for it stays the evidence.
+		w.mu.Lock()
+		w.seen, w.keptErr = raw, nil
+		w.mu.Unlock()
+		return nil
+	}
+	signed := raw
 	if err := w.keeper.Keep(ctx, raw, cp); err != nil {
-		return err
+		// A re-publication of a tree kept before this writer opened keeps
+		// the first checkpoint too.
+		var ce *CheckpointConflictError
+		if !errors.As(err, &ce) {
+			return err
+		}
+		first, _, oerr := w.keys.OpenCheckpoint(ce.Kept)
+		if oerr != nil || !sameTree(cp, first) {
+			return err
+		}
+		signed = ce.Kept
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.kept, w.keptSigned, w.keptCP, w.keptErr = true, raw, cp, nil
+	w.kept, w.keptSigned, w.keptCP, w.keptErr, w.seen = true, signed, cp, nil, raw
 	if n := len(w.sizes); n == 0 || w.sizes[n-1] < cp.Size {
 		w.sizes = append(w.sizes, cp.Size)
-		w.recent[cp.Size] = raw
+		w.recent[cp.Size] = signed
 		if n+1 > maxRecent {
 			delete(w.recent, w.sizes[n+1-maxRecent-1])
 		}
@@ -271,6 +308,12 @@ func (w *Writer) keep(ctx context.Context, raw []byte) error {
 	close(w.changed)
 	w.changed = make(chan struct{})
 	return nil
+}
+
+// sameTree reports whether two checkpoints are of the same tree: the same
+// origin, size and root hash (their signatures may differ).
+func sameTree(a, b *verify.Checkpoint) bool {
+	return a.Origin == b.Origin && a.Size == b.Size && bytes.Equal(a.Hash, b.Hash)
 }
 
 // witnessGroup checks a witness policy strictly with package verify, then
@@ -406,6 +449,15 @@ func (w *Writer) Kept() ([]byte, *verify.Checkpoint, error) {
 		return nil, nil, ErrNoCheckpoint
 	}
 	return w.keptSigned, w.keptCP, nil
+}
+
+// KeepErr returns the error of the last attempt to keep the published
+// checkpoint, or nil if it succeeded: while it is not nil, nothing new is
+// acknowledged.
+func (w *Writer) KeepErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.keptErr
 }
 
 // Changed returns a channel closed at the next change of the kept

@@ -22,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/internal/par"
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/store"
@@ -133,10 +134,11 @@ func (au *auditor) ref(d, where string) {
 
 // kept is a kept checkpoint, opened.
 type kept struct {
-	size   uint64
-	where  string
-	signed []byte
-	cp     *verify.Checkpoint // nil if it does not verify
+	size        uint64
+	timestamped bool // its token is stored
+	where       string
+	signed      []byte
+	cp          *verify.Checkpoint // nil if it does not verify
 }
 
 func (au *auditor) run(ctx context.Context) (*Report, error) {
@@ -182,7 +184,7 @@ func (au *auditor) checkpoints(ctx context.Context) ([]*kept, error) {
 	policy, tsa := a.Policy(), a.TSATrust()
 	var out []*kept
 	for i, f := range all {
-		k := &kept{size: f.Size, where: "checkpoints/" + ledger.CheckpointPath(f.Size)}
+		k := &kept{size: f.Size, timestamped: f.Timestamped, where: "checkpoints/" + ledger.CheckpointPath(f.Size)}
 		out = append(out, k)
 		if i%256 == 0 {
 			au.o.Progress("checkpoints", uint64(i), uint64(len(all)))
@@ -230,7 +232,8 @@ func (au *auditor) checkpoints(ctx context.Context) ([]*kept, error) {
 	return out, nil
 }
 
-// published checks that the checkpoint the log publishes is kept.
+// published checks that the checkpoint the log publishes is kept, or is a
+// re-publication of the kept tree.
 func (au *auditor) published(ctx context.Context, latest *kept) {
 	signed, cp, err := au.a.Ledger().Checkpoint(ctx)
 	switch {
@@ -238,7 +241,13 @@ func (au *auditor) published(ctx context.Context, latest *kept) {
 		au.add("checkpoint", "log/checkpoint", "the log has no published checkpoint")
 	case err != nil:
 		au.add("checkpoint", "log/checkpoint", "%v", err)
-	case cp.Size != latest.size || !bytes.Equal(signed, latest.signed):
+	case bytes.Equal(signed, latest.signed):
+	case cp.Origin == latest.cp.Origin && cp.Size == latest.size && bytes.Equal(cp.Hash, latest.cp.Hash):
+		// A re-publication of the latest kept tree, newly signed and
+		// cosigned (ledger.Config.RepublishInterval): the first is kept.
+	case cp.Size == latest.size:
+		au.add("checkpoint", "log/checkpoint", "the log publishes a checkpoint of tree size %d with another root hash than the kept one: a fork", cp.Size)
+	default:
 		au.add("checkpoint", "log/checkpoint", "the log publishes a checkpoint of tree size %d that is not the latest kept (%d): open the archive for writing to keep it", cp.Size, latest.size)
 	}
 }
@@ -396,7 +405,7 @@ func (au *auditor) objects(ctx context.Context) {
 	}
 	for _, d := range stored {
 		if _, ok := au.refs[d]; !ok {
-			au.add("orphaned", d, "stored but referenced by no log entry (left by a capture interrupted before its statement was logged; re-running that capture or import logs it)")
+			au.add("orphaned", d, "stored but referenced by no log entry up to the latest kept checkpoint: left by a writer stopped before its statement was logged, or before the checkpoint covering it was published (opening the archive for writing publishes that one; re-running the capture or import logs the other)")
 		}
 	}
 }
@@ -452,18 +461,22 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 		au.add("index", "index.db", "%v", err)
 		return
 	}
-	known := map[uint64]bool{}
+	known := map[uint64]index.Checkpoint{}
 	for _, c := range have {
-		known[c.Size] = true
+		known[c.Size] = c
 	}
 	for _, k := range cps {
-		if !known[k.size] {
+		c, ok := known[k.size]
+		switch {
+		case !ok:
 			au.add("index", k.where, "the index does not know this kept checkpoint: run exhibit reindex")
+		case c.Timestamped && !k.timestamped:
+			au.add("timestamp", k.where+".tsr", "missing, though the index records it as stored: the checkpoint's time-stamp is lost; restore the file from a backup or a mirror (exhibit reindex would forget it)")
 		}
 		delete(known, k.size)
 	}
 	for s := range known {
-		au.add("index", "index.db", "the index names a kept checkpoint of tree size %d that checkpoints/ lacks: run exhibit reindex", s)
+		au.add("checkpoint", "checkpoints/"+ledger.CheckpointPath(s), "missing, though the index records it as kept: evidence of when the records it covers were published is lost; restore the file from a backup or a mirror (exhibit reindex would forget it)")
 	}
 }
 

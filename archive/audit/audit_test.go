@@ -238,6 +238,13 @@ func TestAuditCheckpoints(t *testing.T) {
 		want(t, got, "checkpoint log/checkpoint: the log publishes a checkpoint of tree size")
 		want(t, got, "index ")
 	})
+	t.Run("one deleted", func(t *testing.T) {
+		got := damage(t, func() {
+			os.Chmod(path(mid), 0o644)
+			os.Remove(path(mid))
+		})
+		want(t, got, "checkpoint checkpoints/"+ledger.CheckpointPath(mid)+": missing, though the index records it as kept: evidence")
+	})
 	t.Run("misnamed", func(t *testing.T) {
 		got := damage(t, func() {
 			archivetest.Rewrite(t, path(mid), archivetest.ReadFile(t, path(cps[1].Size)))
@@ -308,6 +315,13 @@ func TestAuditTrust(t *testing.T) {
 		})
 		want(t, got, "timestamp "+where(0)+".tsr: does not verify")
 		want(t, got, "timestamp "+where(1)+".tsr: does not verify")
+	})
+	t.Run("deleted-token", func(t *testing.T) {
+		got := damage(t, func() {
+			os.Chmod(cp(1)+".tsr", 0o644)
+			os.Remove(cp(1) + ".tsr")
+		})
+		want(t, got, "timestamp "+where(1)+".tsr: missing, though the index records it as stored")
 	})
 	t.Run("no-quorum", func(t *testing.T) {
 		got := damage(t, func() {

@@ -11,9 +11,11 @@
 // first; readers trust it as the archive's own cache (exhibit audit checks
 // it against the log).
 //
-// The database is in WAL mode so that readers never block the writer. One
-// writer fills it: [Index.Add] commits a round of records and checkpoints
-// in one transaction.
+// One writer fills it: [Index.Add] commits a round of records and
+// checkpoints in one transaction. Readers open it read-only and write
+// nothing (it keeps a rollback journal, not a write-ahead log, whose
+// readers would write): any number of processes read beside the writer,
+// and a read-only copy of an archive reads as well.
 package index
 
 import (
@@ -22,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"os"
 	"strconv"
@@ -30,7 +33,8 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SchemaVersion is the version of the database's layout, stored in its
@@ -40,11 +44,11 @@ const SchemaVersion = 3
 // Index is an open index. It is safe for concurrent use.
 //
 // It keeps two pools: one connection that writes (SQLite has one writer at
-// a time anyway) and a few that only read, which WAL mode lets run beside
-// the writer.
+// a time anyway) and a few that only read.
 type Index struct {
-	db *sql.DB // the writer, one connection; nil when read-only
-	r  *sql.DB // readers
+	db      *sql.DB // the writer, one connection; nil when read-only
+	r       *sql.DB // readers
+	damaged error   // see Damaged
 }
 
 // ErrNotFound is returned when no record matches.
@@ -93,46 +97,108 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 type Options struct {
 	// ReadOnly opens an existing index for reading only: a missing
 	// database is ErrMissing, one of another schema version ErrSchema.
+	// Nothing is written, created or locked but for SQLite's advisory
+	// read locks: a read-only copy of an archive serves reads.
 	ReadOnly bool
 }
 
 // Open opens the index database at path. Opened for writing, it is created
-// if missing, and rebuilt empty (every table dropped) if it has another
-// schema version; Rebuilt then reports it, and the caller fills it again
-// from the log.
+// if missing, and started again empty (every table dropped) if it has
+// another schema version or is damaged beyond SQLite's reading (see
+// [Index.Damaged]); the caller fills it again from the log.
 func Open(ctx context.Context, path string, o Options) (*Index, error) {
 	if o.ReadOnly {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("%s: %w (rebuild it from the log with exhibit reindex)", path, ErrMissing)
+		return openReader(ctx, path)
+	}
+	x, err := openWriter(ctx, path)
+	if err != nil && IsDamaged(err) {
+		// The index is a cache of the log: a damaged one is dropped and
+		// rebuilt from the log, which it never replaces.
+		for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+			if rerr := os.Remove(path + suffix); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				return nil, fmt.Errorf("index %s: %w; removing it to rebuild it: %w", path, err, rerr)
+			}
+		}
+		damaged := err
+		if x, err = openWriter(ctx, path); err == nil {
+			x.damaged = damaged
 		}
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)"
+	return x, err
+}
+
+// The writer keeps a rollback journal (truncated, not deleted, after each
+// commit), not a write-ahead log: readers of a WAL database create and
+// write its -shm and -wal files, so a reader would change the archive and
+// could not read a read-only copy of it. Readers and the writer take
+// SQLite's advisory locks and wait for each other (busy_timeout); the
+// writer commits once a round.
+const (
+	writerDSN = "?_pragma=journal_mode(TRUNCATE)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)"
+	readerDSN = "?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(10000)"
+)
+
+func openWriter(ctx context.Context, path string) (*Index, error) {
 	x := &Index{}
 	var err error
-	if !o.ReadOnly {
-		if x.db, err = sql.Open("sqlite", dsn); err != nil {
-			return nil, fmt.Errorf("index %s: %w", path, err)
-		}
-		x.db.SetMaxOpenConns(1)
-		if err := x.migrate(ctx); err != nil {
-			x.db.Close()
-			return nil, fmt.Errorf("index %s: %w", path, err)
-		}
+	if x.db, err = sql.Open("sqlite", "file:"+path+writerDSN); err != nil {
+		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
-	if x.r, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+	x.db.SetMaxOpenConns(1)
+	if err := x.migrate(ctx); err != nil {
+		x.db.Close()
+		return nil, fmt.Errorf("index %s: %w", path, err)
+	}
+	if x.r, err = sql.Open("sqlite", "file:"+path+readerDSN); err != nil {
 		x.Close()
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
 	x.r.SetMaxOpenConns(4)
-	if o.ReadOnly {
-		v, err := x.meta(ctx, "schema_version")
-		if err != nil || v != strconv.Itoa(SchemaVersion) {
-			x.Close()
-			return nil, fmt.Errorf("%s: %w (%q, want %d): open the archive for writing once (exhibit reindex) to rebuild it", path, ErrSchema, v, SchemaVersion)
+	return x, nil
+}
+
+func openReader(ctx context.Context, path string) (*Index, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: %w (rebuild it from the log with exhibit reindex)", path, ErrMissing)
+	}
+	x := &Index{}
+	var err error
+	if x.r, err = sql.Open("sqlite", "file:"+path+readerDSN); err != nil {
+		return nil, fmt.Errorf("index %s: %w", path, err)
+	}
+	x.r.SetMaxOpenConns(4)
+	v, err := x.meta(ctx, "schema_version")
+	switch {
+	case err != nil:
+		x.Close()
+		if IsDamaged(err) {
+			return nil, fmt.Errorf("%s: %w: open the archive for writing once (exhibit reindex) to rebuild it from the log", path, err)
 		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	case v != strconv.Itoa(SchemaVersion):
+		x.Close()
+		return nil, fmt.Errorf("%s: %w (%q, want %d): open the archive for writing once (exhibit reindex) to rebuild it", path, ErrSchema, v, SchemaVersion)
 	}
 	return x, nil
 }
+
+// IsDamaged reports whether err is SQLite's report of a database file that
+// is not one, or is malformed.
+func IsDamaged(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return true
+	}
+	return false
+}
+
+// Damaged returns, for an index Open found damaged and started again, what
+// SQLite reported; nil otherwise.
+func (x *Index) Damaged() error { return x.damaged }
 
 // migrate creates the schema, dropping the tables of another version.
 func (x *Index) migrate(ctx context.Context) error {

@@ -1,12 +1,15 @@
 package index_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,6 +229,51 @@ func TestIndexSchema(t *testing.T) {
 	r := open(t, path, index.Options{ReadOnly: true})
 	if n, err := r.Count(ctx); err != nil || n != 1 {
 		t.Errorf("reader Count = %d, %v", n, err)
+	}
+}
+
+// TestIndexDamaged: an index file that is not a database, or is cut
+// short, is refused by a reader with an error that says so and how to
+// rebuild it, and dropped and started again by a writer (the log rebuilds
+// it).
+func TestIndexDamaged(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		damage func(path string)
+	}{
+		{"not a database", func(path string) {
+			os.WriteFile(path, bytes.Repeat([]byte("not SQLite "), 500), 0o644)
+		}},
+		{"cut short", func(path string) { os.Truncate(path, 8192) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "index.db")
+			x := open(t, path, index.Options{})
+			var recs []*record.Record
+			for i := range 200 {
+				recs = append(recs, capture(t, uint64(i), fmt.Sprintf("https://example.org/%d", i), "E", "D", time.Now(), digest(strings.Repeat("x", i))))
+			}
+			if err := x.Add(ctx, index.Round{Records: recs, Size: 200}); err != nil {
+				t.Fatal(err)
+			}
+			x.Close()
+			c.damage(path)
+			_, err := index.Open(ctx, path, index.Options{ReadOnly: true})
+			if !index.IsDamaged(err) || !strings.Contains(err.Error(), "exhibit reindex") {
+				t.Fatalf("read-only Open of a damaged index: %v", err)
+			}
+			w := open(t, path, index.Options{})
+			if !index.IsDamaged(w.Damaged()) {
+				t.Errorf("Damaged() = %v after a rebuild", w.Damaged())
+			}
+			if n, err := w.Size(ctx); err != nil || n != 0 {
+				t.Errorf("a restarted index covers %d entries (%v), want 0", n, err)
+			}
+			if err := w.Add(ctx, index.Round{Records: recs[:1], Size: 1}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

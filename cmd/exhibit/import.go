@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
+	"os"
 
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -31,12 +32,18 @@ refused whole, with every bad line named. A document that cannot be imported
 (missing file, digest mismatch) is reported and stores nothing; exhibit then
 exits with status 1.
 
-A progress bar shows on a terminal. With --output json, one JSON object per
-document is streamed to stdout as it completes, in completion order: the
-manifest line and file it came from ("line", "file"), then its record
-(record_id, index, published, sha256, ...); skipped documents have
-"skipped": true and the earlier record, failures "error" and no record.
-A summary goes to stderr. A missing archive is created with defaults.`,
+Each document gets one line on stdout as it completes, in completion order:
+the manifest line and the file it came from, then its record ID, log index
+and the tree size of the checkpoint it was first published with, tab-separated:
+
+  manifest.jsonl:12	docs/privacy.html	EXR-…	#41	published 64
+
+(or "skipped 64", with the earlier record, for a document already archived).
+Failures, then a summary, go to stderr. With --output json, the lines are
+JSON objects: "line", "file", then the record (record_id, index, published,
+sha256, ...); skipped documents have "skipped": true, failures "error" and
+no record. A progress bar shows on stderr when it is a terminal and stdout
+is not. A missing archive is created with defaults.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -55,9 +62,11 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 			defer a.Close(context.Background())
 			out := cmd.OutOrStdout()
 			enc := json.NewEncoder(out)
-			bar := newBar(len(entries), "importing")
-			var mu sync.Mutex
-			var failures []string
+			var bar *progressbar.ProgressBar
+			if f, ok := out.(*os.File); !ok || !isTerminal(f) {
+				bar = newBar(len(entries), "importing")
+			}
+			var failures []string // OnResult is called serially
 			sum, err := ingest.New(a).Import(ctx, entries, ingest.ImportOptions{
 				Concurrency: concurrency,
 				OnResult: func(res ingest.ImportResult) {
@@ -69,16 +78,21 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 						return // interrupted, not failed: a re-run imports it
 					}
 					if res.Err != nil {
-						mu.Lock()
 						failures = append(failures, printable(fmt.Sprintf("%s:%d: %s: %v", args[0], e.Line(), e.File, res.Err)))
-						mu.Unlock()
 					}
-					if output == "json" {
+					switch {
+					case output == "json":
 						line := importLine{Line: e.Line(), File: e.File, Record: res.Record, Skipped: res.Skipped}
 						if res.Err != nil {
 							line.URL, line.Error = e.URL, res.Err.Error()
 						}
 						enc.Encode(line)
+					case res.Err == nil && res.Record != nil:
+						status := "published"
+						if res.Skipped {
+							status = "skipped"
+						}
+						fmt.Fprintf(out, "%s:%d\t%s\t%s\t#%d\t%s %d\n", args[0], e.Line(), printable(e.File), res.Record.ID, res.Record.Index, status, res.Record.Published)
 					}
 				},
 			})
@@ -110,7 +124,7 @@ A summary goes to stderr. A missing archive is created with defaults.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (summary only) or json (one object per record)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (one tab-separated line per document) or json (one object per document)")
 	cmd.Flags().IntVar(&concurrency, "concurrency", ingest.DefaultImportConcurrency, "documents read, stored and signed at once (up to 4096 more wait for their checkpoint)")
 	return cmd
 }

@@ -33,10 +33,15 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM).
 
 The log is served per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for
-byte as stored: GET /checkpoint, /tile/<L>/<N>[.p/<W>] and
-/tile/entries/<N>[.p/<W>]. The JSON API lives under /api/v1/: log, records/{id},
-records/{id}/bundle[?format=tlog-proof], snapshots/sha256/{hex},
-proofs/inclusion?index=N&size=M and proofs/consistency?from=N&to=M. A snapshot
+byte as stored: GET /checkpoint (the latest kept checkpoint),
+/tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>]. Every checkpoint the log
+has published is kept and served, immutable, at /checkpoints/<N> (N the tree
+size in the tiles' path encoding, e.g. /checkpoints/x001/234), its RFC 3161
+token at /checkpoints/<N>.tsr. The JSON API lives under /api/v1/: log,
+records/{id}, records/{id}/bundle[?checkpoint=first|latest][&format=tlog-proof]
+(by default against the checkpoint the record was first published with),
+snapshots/sha256/{hex}, proofs/inclusion?index=N&size=M,
+proofs/consistency?from=N&to=M, witness-policy and tsa-roots. A snapshot
 is served as an attachment with the media type its signed statement gives
 (sandboxed, never sniffed); other stored objects as application/octet-stream.
 Pages: GET /records/{id} shows a record's citation record and provenance,
