@@ -249,7 +249,7 @@ func consistent(ctx context.Context, r *ledger.Reader, cp, latest *verify.Checkp
 	if err != nil {
 		return err
 	}
-	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, latest.Size, p, cp.Hash, latest.Hash); err != nil {
+	if err := verify.ProofError(proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, latest.Size, p, cp.Hash, latest.Hash)); err != nil {
 		return fmt.Errorf("not consistent with the log's tree of size %d: %w", latest.Size, err)
 	}
 	return nil

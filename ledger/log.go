@@ -582,7 +582,7 @@ func (r *Reader) Prove(ctx context.Context, entry []byte, index uint64, signedCP
 		return nil, err
 	}
 	leaf := rfc6962.DefaultHasher.HashLeaf(entry)
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, leaf, p, cp.Hash); err != nil {
+	if err := verify.ProofError(proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, leaf, p, cp.Hash)); err != nil {
 		return nil, fmt.Errorf("the log's own proof for index %d does not verify (the log may be corrupt): %w", index, err)
 	}
 	if p == nil {

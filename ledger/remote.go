@@ -93,7 +93,7 @@ func Follow(ctx context.Context, logURL string, key *verify.PublicKey, cp *verif
 	if err != nil {
 		return raw, latest, fmt.Errorf("building a consistency proof from %s's tiles: %w", logURL, err)
 	}
-	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, latest.Size, p, cp.Hash, latest.Hash); err != nil {
+	if err := verify.ProofError(proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, latest.Size, p, cp.Hash, latest.Hash)); err != nil {
 		return raw, latest, fork(p, "no consistency from tree size %d to %d: %v", cp.Size, latest.Size, err)
 	}
 	return raw, latest, nil

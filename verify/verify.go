@@ -216,7 +216,7 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	} else if len(b.Entry) > MaxEntrySize {
 		add(CheckInclusionProof, errors.New("not checked: the entry is over the size limit"), "")
 	} else {
-		err := proof.VerifyInclusion(rfc6962.DefaultHasher, b.Index, cp.Size, leaf, b.InclusionProof, cp.Hash)
+		err := ProofError(proof.VerifyInclusion(rfc6962.DefaultHasher, b.Index, cp.Size, leaf, b.InclusionProof, cp.Hash))
 		if err != nil {
 			err = fmt.Errorf("entry at index %d does not lead to the root of tree size %d: %w", b.Index, cp.Size, err)
 		}
@@ -464,3 +464,23 @@ func policyListsAny(p *Policy, ring Keyring) bool {
 	}
 	return false
 }
+
+// ProofError makes an error of package transparency-dev/merkle/proof
+// readable on one line: a root mismatch gives both roots in hex (the
+// package prints them as lists of bytes, over several lines). It wraps
+// err, and returns nil for nil.
+func ProofError(err error) error {
+	var rm proof.RootMismatchError
+	if !errors.As(err, &rm) {
+		return err
+	}
+	return &proofError{err: err, msg: fmt.Sprintf("the proof leads to root %x, not to the expected root %x", rm.CalculatedRoot, rm.ExpectedRoot)}
+}
+
+type proofError struct {
+	err error
+	msg string
+}
+
+func (e *proofError) Error() string { return e.msg }
+func (e *proofError) Unwrap() error { return e.err }

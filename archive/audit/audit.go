@@ -344,7 +344,7 @@ func (au *auditor) consistency(ctx context.Context, cps []*kept) {
 		if prev != nil && prev.size > 0 {
 			p, err := au.a.Ledger().ConsistencyProof(ctx, prev.size, k.size)
 			if err == nil {
-				err = proof.VerifyConsistency(rfc6962.DefaultHasher, prev.size, k.size, p, prev.cp.Hash, k.cp.Hash)
+				err = verify.ProofError(proof.VerifyConsistency(rfc6962.DefaultHasher, prev.size, k.size, p, prev.cp.Hash, k.cp.Hash))
 			}
 			if err != nil {
 				au.add("consistency", k.where, "from the kept checkpoint of tree size %d: %v", prev.size, err)
