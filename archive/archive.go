@@ -128,7 +128,7 @@ var (
 	// ErrNoArchive is returned by Open for a directory without an archive.
 	ErrNoArchive = errors.New("no archive there")
 	// ErrLocked is returned when another process is writing the archive.
-	ErrLocked = errors.New("the archive is being written by another exhibit process")
+	ErrLocked = errors.New("the archive is locked by another exhibit process")
 )
 
 // InitOptions configure a new archive.
@@ -436,13 +436,14 @@ func (c *Config) previousVKeys() []string {
 
 // Archive is an open archive. Methods are safe for concurrent use.
 type Archive struct {
-	dir    string
-	cfg    *Config
-	key    *verify.PublicKey
-	keys   verify.Keyring // key first, then the previous keys
-	store  store.Store
-	index  *index.Index
-	reader *ledger.Reader
+	dir      string
+	cfg      *Config
+	key      *verify.PublicKey
+	keys     verify.Keyring // key first, then the previous keys
+	store    store.Store
+	index    *index.Index
+	indexErr error // see IndexErr
+	reader   *ledger.Reader
 	// kept holds every checkpoint the log published, and their tokens.
 	kept  *ledger.Checkpoints
 	log   *slog.Logger
@@ -471,6 +472,11 @@ type OpenOptions struct {
 	// writes nothing: on a read-only copy, the lock file is locked as it
 	// is (and no lock is needed where there is no lock file to lock).
 	Lock bool
+	// IndexOptional, for reading, opens the archive even when its index
+	// cannot be opened (missing, damaged, of another schema): Index is
+	// then nil, and IndexErr says why (for an audit, which reports it
+	// and checks the rest).
+	IndexOptional bool
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 	// Ledger tunes the log appender. Its witness policy and fail-open
@@ -539,9 +545,11 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		return nil, err
 	}
 	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write}); err != nil {
-		return nil, err
-	}
-	if err := a.index.Damaged(); err != nil {
+		if o.Write || !o.IndexOptional {
+			return nil, err
+		}
+		a.index, a.indexErr = nil, err
+	} else if err := a.index.Damaged(); err != nil {
 		a.log.Warn("the index was damaged; rebuilding it from the log", "index", filepath.Join(dir, indexFile), "err", err)
 	}
 	if a.trust, err = trust.Load(dir, cfg.Witness, cfg.TSA, o.TSATimeout, o.WitnessWait); err != nil {
@@ -640,8 +648,13 @@ func (a *Archive) Keys() verify.Keyring { return a.keys }
 func (a *Archive) Store() store.Store { return a.store }
 
 // Index returns the archive's index, to query it (its writer is the
-// archive's).
+// archive's). It is nil only for an archive opened with IndexOptional
+// whose index could not be opened: see IndexErr.
 func (a *Archive) Index() *index.Index { return a.index }
+
+// IndexErr returns why the index could not be opened (see
+// OpenOptions.IndexOptional), or nil.
+func (a *Archive) IndexErr() error { return a.indexErr }
 
 // Logger returns the logger the archive was opened with.
 func (a *Archive) Logger() *slog.Logger { return a.log }
@@ -665,7 +678,7 @@ func lock(dir string) (*dirLock, error) {
 		holder, _ := os.ReadFile(p)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w (%s); wait for it to finish", dir, ErrLocked, strings.TrimSpace(string(holder)))
+			return nil, fmt.Errorf("%s: %w (%s); wait for it to finish", dir, ErrLocked, lockHolder(holder))
 		}
 		return nil, fmt.Errorf("locking %s: %w", p, err)
 	}
@@ -690,11 +703,20 @@ func lockToRead(dir string) (*dirLock, error) {
 		holder, _ := os.ReadFile(p)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w (%s); wait for it to finish", dir, ErrLocked, strings.TrimSpace(string(holder)))
+			return nil, fmt.Errorf("%s: %w (%s); wait for it to finish", dir, ErrLocked, lockHolder(holder))
 		}
 		return nil, fmt.Errorf("locking %s: %w", p, err)
 	}
 	return &dirLock{f: f, readOnly: true}, nil
+}
+
+// lockHolder says who holds the lock, from the lock file's contents: a
+// writer notes its pid there; an audit, which writes nothing, does not.
+func lockHolder(b []byte) string {
+	if h := strings.TrimSpace(string(b)); h != "" {
+		return h
+	}
+	return "an audit, or a writer that has just started"
 }
 
 func (l *dirLock) release() {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,6 +287,10 @@ func TestReindex(t *testing.T) {
 	a, recs, _ := archivetest.SmallLog(t, 5)
 	dir := a.Dir()
 	a.Close(ctx)
+	// A reader opened before the index is deleted reads the one the
+	// writer rebuilds, once there is one.
+	ro := archivetest.Open(t, dir, archive.OpenOptions{})
+	defer ro.Close(ctx)
 	os.Remove(filepath.Join(dir, "index.db"))
 	os.Remove(filepath.Join(dir, "index.db-wal"))
 	os.Remove(filepath.Join(dir, "index.db-shm"))
@@ -340,6 +345,30 @@ func TestReindex(t *testing.T) {
 	}
 	written := make(chan struct{})
 	go func() { wg.Wait(); close(written) }()
+	// Meanwhile a reader never misses a record: each rebuild is whole
+	// before it replaces the index.
+	var missed atomic.Int64
+	var reading sync.WaitGroup
+	reading.Go(func() {
+		for {
+			select {
+			case <-written:
+				return
+			default:
+			}
+			for _, r := range recs {
+				if _, err := ro.Get(ctx, r.ID); err != nil {
+					missed.Add(1)
+				}
+			}
+		}
+	})
+	defer func() {
+		reading.Wait()
+		if n := missed.Load(); n > 0 {
+			t.Errorf("a reader missed records %d times during the reindexes", n)
+		}
+	}()
 	for reindexed := 0; ; reindexed++ {
 		select {
 		case <-written:
@@ -353,8 +382,10 @@ func TestReindex(t *testing.T) {
 		break
 	}
 	for _, r := range append(recs, more...) {
-		if got, err := b.Get(ctx, r.ID); err != nil || got.Index != r.Index {
-			t.Errorf("after Reindex during writes, Get(%s): %v", r.ID, err)
+		for _, a := range []*archive.Archive{b, ro} {
+			if got, err := a.Get(ctx, r.ID); err != nil || got.Index != r.Index {
+				t.Errorf("after Reindex during writes, Get(%s): %v", r.ID, err)
+			}
 		}
 	}
 	archivetest.AuditOK(t, b)

@@ -133,6 +133,16 @@ func (f *follower) round(ctx context.Context) error {
 	if err == nil {
 		err = f.a.index.Add(ctx, index.Round{Records: recs, Checkpoints: cps, Size: max(to, from)})
 	}
+	if index.IsDamaged(err) {
+		// The index is a cache of the log: rebuild it from there.
+		f.a.log.Warn("the index is damaged; rebuilding it from the log", "err", err)
+		if _, err = f.a.rebuildIndex(ctx, nil); err == nil {
+			f.mu.Lock()
+			f.changed = notify(f.changed)
+			f.mu.Unlock()
+			return nil
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
@@ -145,9 +155,14 @@ func (f *follower) round(ctx context.Context) error {
 		}
 		f.indexed = max(to, from)
 	}
-	close(f.changed)
-	f.changed = make(chan struct{})
+	f.changed = notify(f.changed)
 	return err
+}
+
+// notify closes ch, to wake its waiters, and returns its replacement.
+func notify(ch chan struct{}) chan struct{} {
+	close(ch)
+	return make(chan struct{})
 }
 
 // records returns the records of the entries from, from+1, …: those held,
@@ -229,12 +244,29 @@ func (a *Archive) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	err = a.catchUpIndex(ctx, cp)
+	if index.IsDamaged(err) || errors.Is(err, errIndexAhead) {
+		// The index is a cache of the log: rebuild it from there.
+		a.log.Warn("the index is damaged or is not this log's; rebuilding it from the log", "err", err)
+		if _, err = a.rebuildIndex(ctx, nil); err == nil {
+			err = a.catchUpIndex(ctx, cp)
+		}
+	}
+	return err
+}
+
+// errIndexAhead is catchUpIndex's error for an index that covers more of
+// the log than the log has (an index of another copy of the archive).
+var errIndexAhead = errors.New("the index is ahead of the log")
+
+// catchUpIndex is catchUp once the log's checkpoint is kept.
+func (a *Archive) catchUpIndex(ctx context.Context, cp *verify.Checkpoint) error {
 	from, err := a.index.Size(ctx)
 	if err != nil {
 		return err
 	}
 	if from > cp.Size {
-		return fmt.Errorf("the index covers %d entries but the log's checkpoint only %d: run exhibit reindex", from, cp.Size)
+		return fmt.Errorf("%w: it covers %d entries, the log's checkpoint %d", errIndexAhead, from, cp.Size)
 	}
 	a.follow.indexed = from
 	if err := a.syncCheckpoints(ctx, cp.Size); err != nil {
@@ -260,6 +292,11 @@ func (a *Archive) syncCheckpoints(ctx context.Context, latest uint64) error {
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
 		return err
 	}
+	return a.addKept(ctx, a.index)
+}
+
+// addKept adds every kept checkpoint, with its token's presence, to ix.
+func (a *Archive) addKept(ctx context.Context, ix *index.Index) error {
 	all, err := a.kept.All(ctx)
 	if err != nil {
 		return err
@@ -268,67 +305,78 @@ func (a *Archive) syncCheckpoints(ctx context.Context, latest uint64) error {
 	for _, k := range all {
 		cps = append(cps, index.Checkpoint{Size: k.Size, Timestamped: k.Timestamped})
 	}
-	return a.index.Add(ctx, index.Round{Checkpoints: cps})
+	return ix.Add(ctx, index.Round{Checkpoints: cps})
 }
 
 // Reindex rebuilds the index from the log and the kept checkpoints alone:
 // it reads every entry up to the latest kept checkpoint, checks each
-// statement's signature, and indexes it. progress, if set, is called with
-// the number of entries done. It needs the archive opened for writing.
+// statement's signature, and indexes it, into a new index that replaces
+// the old one once it is complete (readers, here and in other processes,
+// read the old one until then). progress, if set, is called with the
+// number of entries done. It needs the archive opened for writing.
 func (a *Archive) Reindex(ctx context.Context, progress func(done, total uint64)) (int, error) {
 	if a.writer == nil {
 		return 0, ErrReadOnly
 	}
 	// Hold off the follower: rebuild, then let it go on from there.
-	f := a.follow
-	f.busy.Lock()
-	defer f.busy.Unlock()
+	a.follow.busy.Lock()
+	defer a.follow.busy.Unlock()
+	return a.rebuildIndex(ctx, progress)
+}
+
+// rebuildIndex is Reindex; the caller holds the follower's busy lock.
+func (a *Archive) rebuildIndex(ctx context.Context, progress func(done, total uint64)) (int, error) {
 	_, cp, err := a.writer.Kept()
 	if err != nil {
 		return 0, err
 	}
 	// What the index knew of the kept checkpoints and their tokens is
-	// compared with what checkpoints/ holds after the rebuild: one lost
-	// is said, not forgotten in silence.
+	// compared with what checkpoints/ holds: one lost is said, not
+	// forgotten in silence.
 	knew, _ := a.index.Checkpoints(ctx, false)
-	if err := a.index.Reset(ctx); err != nil {
-		return 0, err
-	}
-	// The follower goes on from what the index holds, even on error.
-	var done uint64
-	defer func() {
-		f.mu.Lock()
-		f.indexed = done
-		f.mu.Unlock()
-	}()
-	if err := a.syncCheckpoints(ctx, ^uint64(0)); err != nil {
-		return 0, err
-	}
 	a.warnLost(ctx, knew)
-	const batch = 1024
-	var recs []*record.Record
 	n := 0
-	for e, err := range a.reader.Entries(ctx, 0, cp.Size, cp.Size) {
-		if err != nil {
-			return n, err
+	err = a.index.Rebuild(ctx, func(nx *index.Index) error {
+		if err := a.addKept(ctx, nx); err != nil {
+			return err
 		}
-		r, err := a.openRecord(e)
-		if err != nil {
-			return n, err
+		const batch = 1024
+		var recs []*record.Record
+		for e, err := range a.reader.Entries(ctx, 0, cp.Size, cp.Size) {
+			if err != nil {
+				return err
+			}
+			r, err := a.openRecord(e)
+			if err != nil {
+				return err
+			}
+			recs = append(recs, r)
+			n++
+			if len(recs) == batch || uint64(n) == cp.Size {
+				if err := nx.Add(ctx, index.Round{Records: recs, Size: uint64(n)}); err != nil {
+					return err
+				}
+				recs = recs[:0]
+				if progress != nil {
+					progress(uint64(n), cp.Size)
+				}
+			}
 		}
-		recs = append(recs, r)
-		n++
-		if len(recs) == batch || uint64(n) == cp.Size {
-			if err := a.index.Add(ctx, index.Round{Records: recs, Size: uint64(n)}); err != nil {
-				return n, err
-			}
-			done = uint64(n)
-			recs = recs[:0]
-			if progress != nil {
-				progress(uint64(n), cp.Size)
-			}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	// The follower goes on from there.
+	f := a.follow
+	f.mu.Lock()
+	f.indexed = cp.Size
+	for i := range f.held {
+		if i < cp.Size {
+			delete(f.held, i)
 		}
 	}
+	f.mu.Unlock()
 	return n, nil
 }
 

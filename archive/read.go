@@ -174,6 +174,12 @@ func (a *Archive) Checkpoints(ctx context.Context) ([]ledger.KeptFile, error) {
 	return a.kept.All(ctx)
 }
 
+// LoneTokens returns the tree sizes of the time-stamp tokens stored without
+// their checkpoint: kept checkpoints lost.
+func (a *Archive) LoneTokens(ctx context.Context) ([]uint64, error) {
+	return a.kept.LoneTokens(ctx)
+}
+
 // SearchQuery selects captures; see index.SearchQuery.
 type SearchQuery = index.SearchQuery
 

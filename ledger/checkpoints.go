@@ -167,6 +167,12 @@ type KeptFile struct {
 // are not the store's (temporary files of an interrupted write, names that
 // do not parse) are skipped.
 func (c *Checkpoints) All(ctx context.Context) ([]KeptFile, error) {
+	all, _, err := c.walk(ctx)
+	return all, err
+}
+
+// walk lists the kept checkpoints, and the tokens without one.
+func (c *Checkpoints) walk(ctx context.Context) ([]KeptFile, []uint64, error) {
 	stamped := map[uint64]bool{}
 	var out []KeptFile
 	err := filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
@@ -199,13 +205,26 @@ func (c *Checkpoints) All(ctx context.Context) ([]KeptFile, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listing kept checkpoints: %w", err)
+		return nil, nil, fmt.Errorf("listing kept checkpoints: %w", err)
 	}
 	slices.SortFunc(out, func(a, b KeptFile) int { return cmpUint(a.Size, b.Size) })
 	for i := range out {
 		out[i].Timestamped = stamped[out[i].Size]
+		delete(stamped, out[i].Size)
 	}
-	return out, nil
+	var lone []uint64
+	for n := range stamped {
+		lone = append(lone, n)
+	}
+	slices.Sort(lone)
+	return out, lone, nil
+}
+
+// LoneTokens returns the tree sizes of the tokens stored without their
+// checkpoint, increasing: each is a kept checkpoint lost.
+func (c *Checkpoints) LoneTokens(ctx context.Context) ([]uint64, error) {
+	_, lone, err := c.walk(ctx)
+	return lone, err
 }
 
 func cmpUint(a, b uint64) int {

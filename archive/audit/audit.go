@@ -90,7 +90,8 @@ type Options struct {
 //     checkpoint's root at its size, and an RFC 6962 consistency proof
 //     from the log's tiles verifies between every two consecutive kept
 //     checkpoints;
-//   - every statement's signature, and the index's record of it;
+//   - every statement's signature, and the index's record of it (an
+//     index that cannot be opened, with IndexOptional, is reported);
 //   - every stored object, re-hashed: missing, corrupt and orphaned ones;
 //   - format-1 bundle files, if any: each verifies, for its entry, and its
 //     checkpoint is kept.
@@ -103,7 +104,7 @@ func Run(ctx context.Context, a *archive.Archive, o Options) (*Report, error) {
 	if o.Progress == nil {
 		o.Progress = func(string, uint64, uint64) {}
 	}
-	au := &auditor{a: a, o: o, rep: &Report{Problems: []Problem{}}, refs: map[string]string{}}
+	au := &auditor{a: a, o: o, rep: &Report{Problems: []Problem{}}, refs: map[string]string{}, lost: map[uint64]bool{}}
 	return au.run(ctx)
 }
 
@@ -115,6 +116,9 @@ type auditor struct {
 	// refs maps each object digest a statement references to the first
 	// entry that does.
 	refs map[string]string
+	// lost are the tree sizes of kept checkpoints found missing beside
+	// their token.
+	lost map[uint64]bool
 }
 
 func (au *auditor) add(kind, where, format string, args ...any) {
@@ -168,7 +172,11 @@ func (au *auditor) run(ctx context.Context) (*Report, error) {
 	}
 	au.consistency(ctx, cps)
 	au.objects(ctx)
-	au.index(ctx, cps, latest.size)
+	if err := a.IndexErr(); err != nil {
+		au.add("index", "index.db", "%v", err)
+	} else {
+		au.index(ctx, cps, latest.size)
+	}
 	au.bundles(ctx)
 	return rep.finish(), nil
 }
@@ -229,6 +237,14 @@ func (au *auditor) checkpoints(ctx context.Context) ([]*kept, error) {
 		}
 	}
 	au.o.Progress("checkpoints", uint64(len(all)), uint64(len(all)))
+	lone, err := a.LoneTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range lone {
+		au.lost[n] = true
+		au.add("checkpoint", "checkpoints/"+ledger.CheckpointPath(n), "missing, though its time-stamp token is stored beside it: evidence of when the records it covers were published is lost; restore the file from a backup or a mirror")
+	}
 	return out, nil
 }
 
@@ -476,6 +492,9 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 		delete(known, k.size)
 	}
 	for s := range known {
+		if au.lost[s] {
+			continue // reported with its lone token
+		}
 		au.add("checkpoint", "checkpoints/"+ledger.CheckpointPath(s), "missing, though the index records it as kept: evidence of when the records it covers were published is lost; restore the file from a backup or a mirror (exhibit reindex would forget it)")
 	}
 }
@@ -535,10 +554,12 @@ func (au *auditor) bundles(ctx context.Context) {
 			au.add("bundle", file, "does not verify: %s: %s", f.Name, f.Detail)
 			continue
 		}
-		r, err := a.Index().Get(ctx, id)
-		if err != nil || r.Index != rep.Bundle.Index {
-			au.add("bundle", file, "record %s is not at index %d in the index (%v)", id, rep.Bundle.Index, err)
-			continue
+		if ix := a.Index(); ix != nil {
+			r, err := ix.Get(ctx, id)
+			if err != nil || r.Index != rep.Bundle.Index {
+				au.add("bundle", file, "record %s is not at index %d in the index (%v)", id, rep.Bundle.Index, err)
+				continue
+			}
 		}
 		kept, _, err := a.CheckpointAt(ctx, rep.Checkpoint.Size)
 		if err != nil || !bytes.Equal(kept, []byte(rep.Bundle.Checkpoint)) {

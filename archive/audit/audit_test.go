@@ -154,6 +154,22 @@ func TestAuditIndex(t *testing.T) {
 	archivetest.AuditOK(t, b)
 	b.Close(ctx)
 
+	// An index that is not a database: the audit says so and checks the
+	// rest, which is sound; a writer rebuilds it.
+	archivetest.Rewrite(t, filepath.Join(dir, "index.db"), bytes.Repeat([]byte("not SQLite "), 1000))
+	if _, err := archive.Open(ctx, dir, archive.OpenOptions{Lock: true}); err == nil || !strings.Contains(err.Error(), "exhibit reindex") {
+		t.Errorf("Open of an archive whose index is not a database: %v", err)
+	}
+	b = archivetest.Open(t, dir, archive.OpenOptions{Lock: true, IndexOptional: true})
+	rep = run(t, b)
+	b.Close(ctx)
+	if got := problems(rep); len(got) != 1 || !strings.HasPrefix(got[0], "index index.db: ") || rep.LogSize != 4 {
+		t.Errorf("audit of an archive whose index is not a database: %q (log size %d)", got, rep.LogSize)
+	}
+	b = archivetest.Open(t, dir, archive.OpenOptions{Write: true})
+	archivetest.AuditOK(t, b)
+	b.Close(ctx)
+
 	// A configuration that publishes another key is caught.
 	cfgPath := filepath.Join(dir, "exhibit.json")
 	var c map[string]any
@@ -315,6 +331,16 @@ func TestAuditTrust(t *testing.T) {
 		})
 		want(t, got, "timestamp "+where(0)+".tsr: does not verify")
 		want(t, got, "timestamp "+where(1)+".tsr: does not verify")
+	})
+	t.Run("deleted-checkpoint", func(t *testing.T) {
+		got := damage(t, func() {
+			os.Chmod(cp(0), 0o644)
+			os.Remove(cp(0))
+		})
+		want(t, got, "checkpoint "+where(0)+": missing, though its time-stamp token is stored beside it")
+		if len(got) != 1 {
+			t.Errorf("a deleted checkpoint reported %d times: %q", len(got), got)
+		}
 	})
 	t.Run("deleted-token", func(t *testing.T) {
 		got := damage(t, func() {

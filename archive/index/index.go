@@ -27,8 +27,10 @@ import (
 	"io/fs"
 	"iter"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -46,9 +48,13 @@ const SchemaVersion = 3
 // It keeps two pools: one connection that writes (SQLite has one writer at
 // a time anyway) and a few that only read.
 type Index struct {
+	path    string
 	db      *sql.DB // the writer, one connection; nil when read-only
-	r       *sql.DB // readers
 	damaged error   // see Damaged
+
+	mu    sync.Mutex // guards the readers' pool, replaced with the file
+	r     *sql.DB
+	rFile os.FileInfo // the file r reads
 }
 
 // ErrNotFound is returned when no record matches.
@@ -114,10 +120,8 @@ func Open(ctx context.Context, path string, o Options) (*Index, error) {
 	if err != nil && IsDamaged(err) {
 		// The index is a cache of the log: a damaged one is dropped and
 		// rebuilt from the log, which it never replaces.
-		for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
-			if rerr := os.Remove(path + suffix); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-				return nil, fmt.Errorf("index %s: %w; removing it to rebuild it: %w", path, err, rerr)
-			}
+		if rerr := removeDB(path); rerr != nil {
+			return nil, fmt.Errorf("index %s: %w; removing it to rebuild it: %w", path, err, rerr)
 		}
 		damaged := err
 		if x, err = openWriter(ctx, path); err == nil {
@@ -139,7 +143,7 @@ const (
 )
 
 func openWriter(ctx context.Context, path string) (*Index, error) {
-	x := &Index{}
+	x := &Index{path: path}
 	var err error
 	if x.db, err = sql.Open("sqlite", "file:"+path+writerDSN); err != nil {
 		return nil, fmt.Errorf("index %s: %w", path, err)
@@ -149,38 +153,143 @@ func openWriter(ctx context.Context, path string) (*Index, error) {
 		x.db.Close()
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
-	if x.r, err = sql.Open("sqlite", "file:"+path+readerDSN); err != nil {
+	if x.r, x.rFile, err = openPool(path); err != nil {
 		x.Close()
-		return nil, fmt.Errorf("index %s: %w", path, err)
+		return nil, err
 	}
-	x.r.SetMaxOpenConns(4)
 	return x, nil
 }
 
 func openReader(ctx context.Context, path string) (*Index, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%s: %w (rebuild it from the log with exhibit reindex)", path, ErrMissing)
-	}
-	x := &Index{}
+	x := &Index{path: path}
 	var err error
-	if x.r, err = sql.Open("sqlite", "file:"+path+readerDSN); err != nil {
-		return nil, fmt.Errorf("index %s: %w", path, err)
+	if x.r, x.rFile, err = openPool(path); err != nil {
+		return nil, err
 	}
-	x.r.SetMaxOpenConns(4)
 	v, err := x.meta(ctx, "schema_version")
 	switch {
 	case err != nil:
 		x.Close()
-		if IsDamaged(err) {
-			return nil, fmt.Errorf("%s: %w: open the archive for writing once (exhibit reindex) to rebuild it from the log", path, err)
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w: open the archive for writing once (exhibit reindex) to rebuild it from the log", path, err)
 	case v != strconv.Itoa(SchemaVersion):
 		x.Close()
 		return nil, fmt.Errorf("%s: %w (%q, want %d): open the archive for writing once (exhibit reindex) to rebuild it", path, ErrSchema, v, SchemaVersion)
 	}
 	return x, nil
 }
+
+// openPool opens the pool of reading connections on the file at path, and
+// returns the file's identity.
+func openPool(path string) (*sql.DB, os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w (rebuild it from the log with exhibit reindex)", path, ErrMissing)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+readerDSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("index %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	return db, fi, nil
+}
+
+// reader returns the pool of reading connections. A writer may replace the
+// index file (a rebuild, see [Index.Rebuild], or by another process, after
+// the file was deleted or damaged): a reader that finds another file at
+// the index's path reads that one from then on. A reader whose file is
+// gone goes on with the one it has.
+func (x *Index) reader() *sql.DB {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	fi, err := os.Stat(x.path)
+	if err != nil || os.SameFile(fi, x.rFile) {
+		return x.r
+	}
+	db, fi, err := openPool(x.path)
+	if err != nil {
+		return x.r
+	}
+	old := x.r
+	x.r, x.rFile = db, fi
+	go old.Close() // once its queries end
+	return x.r
+}
+
+// Rebuild builds a new index from scratch beside the current one, with
+// fill adding to it, and moves it into place (fsynced, renamed over the
+// index, the directory fsynced) once fill returns nil: until then, readers
+// in this process and others read the index as it was, whole. On error the
+// index is left as it was. The caller serialises Rebuild with every other
+// write (Add).
+func (x *Index) Rebuild(ctx context.Context, fill func(*Index) error) error {
+	if x.db == nil {
+		return errors.New("index: opened read-only")
+	}
+	tmp := x.path + ".rebuild"
+	removeDB(tmp)
+	nx, err := openWriter(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	if err := fill(nx); err != nil {
+		nx.Close()
+		removeDB(tmp)
+		return err
+	}
+	if err := nx.Close(); err != nil {
+		removeDB(tmp)
+		return indexErr(err)
+	}
+	if err := syncFile(tmp); err != nil {
+		removeDB(tmp)
+		return indexErr(err)
+	}
+	// The writer's connection is on the old file: close it (its journal
+	// is then empty, and not taken for the new file's), move the new file
+	// in, and reopen.
+	if err := x.db.Close(); err != nil {
+		return indexErr(err)
+	}
+	x.db = nil
+	if err := os.Rename(tmp, x.path); err != nil {
+		return indexErr(err)
+	}
+	os.Remove(tmp + "-journal")
+	if err := syncDir(filepath.Dir(x.path)); err != nil {
+		return indexErr(err)
+	}
+	if x.db, err = sql.Open("sqlite", "file:"+x.path+writerDSN); err != nil {
+		return fmt.Errorf("index %s: %w", x.path, err)
+	}
+	x.db.SetMaxOpenConns(1)
+	x.damaged = nil
+	x.reader()
+	return nil
+}
+
+// removeDB removes a database file and its journals.
+func removeDB(path string) error {
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) error { return syncFile(dir) }
 
 // IsDamaged reports whether err is SQLite's report of a database file that
 // is not one, or is malformed.
@@ -194,6 +303,18 @@ func IsDamaged(err error) bool {
 		return true
 	}
 	return false
+}
+
+// indexErr wraps an error of the database. One that a writer would mend
+// says so: a damaged file (rebuilt from the log), or a transaction a
+// writer left half done when it died (rolled back), which a read-only
+// reader cannot undo itself.
+func indexErr(err error) error {
+	var se *sqlite.Error
+	if IsDamaged(err) || errors.As(err, &se) && se.Code() == sqlite3.SQLITE_READONLY_ROLLBACK {
+		return fmt.Errorf("index: %w (open the archive for writing once, e.g. exhibit reindex, to mend it from the log)", err)
+	}
+	return fmt.Errorf("index: %w", err)
 }
 
 // Damaged returns, for an index Open found damaged and started again, what
@@ -222,9 +343,11 @@ func (x *Index) migrate(ctx context.Context) error {
 // Close closes the database.
 func (x *Index) Close() error {
 	var errs []error
+	x.mu.Lock()
 	if x.r != nil {
 		errs = append(errs, x.r.Close())
 	}
+	x.mu.Unlock()
 	if x.db != nil {
 		errs = append(errs, x.db.Close())
 	}
@@ -258,7 +381,7 @@ func (x *Index) Add(ctx context.Context, r Round) error {
 	}
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("index: %w", err)
+		return indexErr(err)
 	}
 	defer tx.Rollback()
 	if len(r.Records) > 0 {
@@ -266,7 +389,7 @@ func (x *Index) Add(ctx context.Context, r Round) error {
 			(record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
-			return fmt.Errorf("index: %w", err)
+			return indexErr(err)
 		}
 		defer stmt.Close()
 		for _, rec := range r.Records {
@@ -286,11 +409,11 @@ func (x *Index) Add(ctx context.Context, r Round) error {
 	if r.Size > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('log_size', ?)
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(r.Size, 10)); err != nil {
-			return fmt.Errorf("index: %w", err)
+			return indexErr(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("index: %w", err)
+		return indexErr(err)
 	}
 	return nil
 }
@@ -307,7 +430,7 @@ func scan(row interface{ Scan(...any) error }) (*record.Record, error) {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
-		return nil, fmt.Errorf("index: %w", err)
+		return nil, indexErr(err)
 	}
 	st, err := decodeStatement(payload)
 	if err != nil {
@@ -379,9 +502,9 @@ func payloadSubjects(e *verify.Entry) []verify.Subject {
 }
 
 func (x *Index) query(ctx context.Context, q string, args ...any) ([]*record.Record, error) {
-	rows, err := x.r.QueryContext(ctx, q, args...)
+	rows, err := x.reader().QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("index: %w", err)
+		return nil, indexErr(err)
 	}
 	defer rows.Close()
 	var out []*record.Record
@@ -399,7 +522,7 @@ func (x *Index) query(ctx context.Context, q string, args ...any) ([]*record.Rec
 // Published set to the tree size of the first kept checkpoint that covers
 // it (zero if the index knows none), or an error wrapping ErrNotFound.
 func (x *Index) Get(ctx context.Context, recordID string) (*record.Record, error) {
-	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
+	r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, recordID)
 	}
@@ -416,7 +539,7 @@ func (x *Index) Get(ctx context.Context, recordID string) (*record.Record, error
 // fetch time and snapshot digest (with Published set, as Get does), or
 // ErrNotFound.
 func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*record.Record, error) {
-	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
+	r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records
 		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 AND kind = 'capture' LIMIT 1`, url, fetchedAt, sha256))
 	if err != nil {
 		return nil, err
@@ -431,9 +554,9 @@ func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string)
 // held until the iteration ends.
 func (x *Index) Records(ctx context.Context) iter.Seq2[*record.Record, error] {
 	return func(yield func(*record.Record, error) bool) {
-		rows, err := x.r.QueryContext(ctx, `SELECT `+cols+` FROM records ORDER BY leaf_index`)
+		rows, err := x.reader().QueryContext(ctx, `SELECT `+cols+` FROM records ORDER BY leaf_index`)
 		if err != nil {
-			yield(nil, fmt.Errorf("index: %w", err))
+			yield(nil, indexErr(err))
 			return
 		}
 		defer rows.Close()
@@ -444,7 +567,7 @@ func (x *Index) Records(ctx context.Context) iter.Seq2[*record.Record, error] {
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(nil, fmt.Errorf("index: %w", err))
+			yield(nil, indexErr(err))
 		}
 	}
 }
@@ -452,20 +575,20 @@ func (x *Index) Records(ctx context.Context) iter.Seq2[*record.Record, error] {
 // Count returns the number of indexed records.
 func (x *Index) Count(ctx context.Context) (uint64, error) {
 	var n int64
-	if err := x.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("index: %w", err)
+	if err := x.reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
+		return 0, indexErr(err)
 	}
 	return uint64(n), nil
 }
 
 func (x *Index) meta(ctx context.Context, key string) (string, error) {
 	var v string
-	err := x.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	err := x.reader().QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("index: %w", err)
+		return "", indexErr(err)
 	}
 	return v, nil
 }
@@ -480,23 +603,11 @@ func (x *Index) Size(ctx context.Context) (uint64, error) {
 	return strconv.ParseUint(v, 10, 64)
 }
 
-// Reset deletes every record and checkpoint, before a rebuild.
-func (x *Index) Reset(ctx context.Context) error {
-	if x.db == nil {
-		return errors.New("index: opened read-only")
-	}
-	_, err := x.db.ExecContext(ctx, `DELETE FROM records; DELETE FROM checkpoints; DELETE FROM meta WHERE key = 'log_size';`)
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	return nil
-}
-
 // BySHA256 returns the newest capture (largest leaf index) whose snapshot
 // has the given digest, or ErrNotFound. A failed capture's subject digest
 // is that of its URL: the caller checks the statement's snapshot.
 func (x *Index) BySHA256(ctx context.Context, digest string) (*record.Record, error) {
-	r, err := scan(x.r.QueryRowContext(ctx, `SELECT `+cols+` FROM records
+	r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records
 		WHERE sha256 = ? AND kind = 'capture' ORDER BY leaf_index DESC LIMIT 1`, digest))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: sha256 %s", ErrNotFound, digest)
@@ -577,8 +688,8 @@ func (x *Index) Tracking(ctx context.Context, q TrackingQuery) ([]*record.Record
 // ErrNotFound.
 func (x *Index) FirstCheckpoint(ctx context.Context, idx uint64) (uint64, error) {
 	var n sql.NullInt64
-	if err := x.r.QueryRowContext(ctx, `SELECT MIN(size) FROM checkpoints WHERE size > ?`, int64(idx)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("index: %w", err)
+	if err := x.reader().QueryRowContext(ctx, `SELECT MIN(size) FROM checkpoints WHERE size > ?`, int64(idx)).Scan(&n); err != nil {
+		return 0, indexErr(err)
 	}
 	if !n.Valid {
 		return 0, fmt.Errorf("%w: no kept checkpoint covers entry %d", ErrNotFound, idx)
@@ -591,12 +702,12 @@ func (x *Index) FirstCheckpoint(ctx context.Context, idx uint64) (uint64, error)
 func (x *Index) LatestCheckpoint(ctx context.Context) (Checkpoint, error) {
 	var c Checkpoint
 	var size int64
-	err := x.r.QueryRowContext(ctx, `SELECT size, timestamped FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &c.Timestamped)
+	err := x.reader().QueryRowContext(ctx, `SELECT size, timestamped FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &c.Timestamped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("%w: no kept checkpoint", ErrNotFound)
 	}
 	if err != nil {
-		return c, fmt.Errorf("index: %w", err)
+		return c, indexErr(err)
 	}
 	c.Size = uint64(size)
 	return c, nil
@@ -609,9 +720,9 @@ func (x *Index) Checkpoints(ctx context.Context, untimestamped bool) ([]Checkpoi
 	if untimestamped {
 		q = `SELECT size, timestamped FROM checkpoints WHERE timestamped = 0 ORDER BY size`
 	}
-	rows, err := x.r.QueryContext(ctx, q)
+	rows, err := x.reader().QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("index: %w", err)
+		return nil, indexErr(err)
 	}
 	defer rows.Close()
 	var out []Checkpoint
@@ -619,7 +730,7 @@ func (x *Index) Checkpoints(ctx context.Context, untimestamped bool) ([]Checkpoi
 		var c Checkpoint
 		var size int64
 		if err := rows.Scan(&size, &c.Timestamped); err != nil {
-			return nil, fmt.Errorf("index: %w", err)
+			return nil, indexErr(err)
 		}
 		c.Size = uint64(size)
 		out = append(out, c)
@@ -638,9 +749,9 @@ type ColumnMismatch struct {
 // CheckColumns returns every record whose search columns differ from the
 // values derived from its own statement.
 func (x *Index) CheckColumns(ctx context.Context) ([]ColumnMismatch, error) {
-	rows, err := x.r.QueryContext(ctx, `SELECT record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement FROM records ORDER BY leaf_index`)
+	rows, err := x.reader().QueryContext(ctx, `SELECT record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement FROM records ORDER BY leaf_index`)
 	if err != nil {
-		return nil, fmt.Errorf("index: %w", err)
+		return nil, indexErr(err)
 	}
 	defer rows.Close()
 	var out []ColumnMismatch
@@ -650,7 +761,7 @@ func (x *Index) CheckColumns(ctx context.Context) ([]ColumnMismatch, error) {
 		var claimed bool
 		var payload []byte
 		if err := rows.Scan(&id, &idx, &kind, &digest, &url, &entity, &document, &capturedAt, &claimed, &doc, &ref, &at, &payload); err != nil {
-			return nil, fmt.Errorf("index: %w", err)
+			return nil, indexErr(err)
 		}
 		st, err := verify.ParseEntryStatement(payload)
 		if err != nil { // the audit checks the rules, strictly
@@ -686,16 +797,16 @@ type Upload struct{ URL, FetchedAt, SHA256 string }
 // fetch time, from one reading connection held until the iteration ends.
 func (x *Index) Uploads(ctx context.Context) iter.Seq2[Upload, error] {
 	return func(yield func(Upload, error) bool) {
-		rows, err := x.r.QueryContext(ctx, `SELECT url, captured_at, sha256 FROM records WHERE kind = 'capture' AND claimed = 1`)
+		rows, err := x.reader().QueryContext(ctx, `SELECT url, captured_at, sha256 FROM records WHERE kind = 'capture' AND claimed = 1`)
 		if err != nil {
-			yield(Upload{}, fmt.Errorf("index: %w", err))
+			yield(Upload{}, indexErr(err))
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var u Upload
 			if err := rows.Scan(&u.URL, &u.FetchedAt, &u.SHA256); err != nil {
-				yield(Upload{}, fmt.Errorf("index: %w", err))
+				yield(Upload{}, indexErr(err))
 				return
 			}
 			if !yield(u, nil) {
@@ -703,7 +814,7 @@ func (x *Index) Uploads(ctx context.Context) iter.Seq2[Upload, error] {
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Upload{}, fmt.Errorf("index: %w", err))
+			yield(Upload{}, indexErr(err))
 		}
 	}
 }

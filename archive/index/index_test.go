@@ -185,15 +185,42 @@ func TestIndex(t *testing.T) {
 		t.Error("a read-only index accepted a write")
 	}
 
-	// Reset empties it for a rebuild.
-	if err := x.Reset(ctx); err != nil {
+	// Rebuild builds a new index aside: while it is filled, and when the
+	// fill fails, readers read the index as it was; then the writer and
+	// the reader (another Index on the file) read the new one.
+	boom := errors.New("boom")
+	if err := x.Rebuild(ctx, func(nx *index.Index) error {
+		if err := nx.Add(ctx, index.Round{Records: recs[:1], Size: 1}); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("Rebuild with a failing fill: %v", err)
+	}
+	if n, err := r.Count(ctx); err != nil || n != 4 {
+		t.Errorf("after a failed Rebuild, reader Count = %d, %v", n, err)
+	}
+	if err := x.Rebuild(ctx, func(nx *index.Index) error {
+		if n, err := r.Count(ctx); err != nil || n != 4 {
+			t.Errorf("during Rebuild, reader Count = %d, %v", n, err)
+		}
+		return nx.Add(ctx, index.Round{Records: recs[:1], Size: 1})
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := x.Count(ctx); n != 0 {
-		t.Errorf("Count after Reset = %d", n)
+	for _, ix := range []*index.Index{x, r} {
+		if n, err := ix.Count(ctx); err != nil || n != 1 {
+			t.Errorf("after Rebuild, Count = %d, %v; want 1", n, err)
+		}
+		if _, err := ix.LatestCheckpoint(ctx); !errors.Is(err, index.ErrNotFound) {
+			t.Errorf("LatestCheckpoint after Rebuild: %v", err)
+		}
 	}
-	if _, err := x.LatestCheckpoint(ctx); !errors.Is(err, index.ErrNotFound) {
-		t.Errorf("LatestCheckpoint after Reset: %v", err)
+	if err := x.Add(ctx, index.Round{Records: recs[1:2], Size: 2}); err != nil {
+		t.Fatalf("Add after Rebuild: %v", err)
+	}
+	if n, err := r.Count(ctx); err != nil || n != 2 {
+		t.Errorf("reader Count after Rebuild and Add = %d, %v; want 2", n, err)
 	}
 }
 

@@ -179,7 +179,9 @@ func (s *Stamper) run(ctx context.Context) {
 func (s *Stamper) Retry(ctx context.Context) (int, error) {
 	sizes, err := s.c.Unstamped(ctx)
 	if err != nil {
-		s.c.Log.Error("listing the checkpoints to time-stamp", "err", err)
+		if ctx.Err() == nil {
+			s.c.Log.Error("listing the checkpoints to time-stamp", "err", err)
+		}
 		return 0, err
 	}
 	done := 0

@@ -47,7 +47,7 @@ Exit status 1 if any problem is found.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			a, err := archive.Open(ctx, g.archive, archive.OpenOptions{Lock: true, Logger: g.logger})
+			a, err := archive.Open(ctx, g.archive, archive.OpenOptions{Lock: true, IndexOptional: true, Logger: g.logger})
 			if err != nil {
 				return err
 			}
