@@ -155,7 +155,7 @@ func verifyPackage(cmd *cobra.Command, data []byte, keys verify.Keyring, opts ve
 	var notes []string
 	var cite string
 	if rep.Bundle != nil && rep.Verified {
-		notes, cite = summary(rep.Bundle, pk)
+		notes, cite = summary(rep.Bundle, pk, false)
 	}
 	notes = append(notes, rep.Notes...)
 	if output == "json" {

@@ -161,7 +161,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 			}
 			out := cmd.OutOrStdout()
 			if output == "json" {
-				notes, cite := summary(rep, pk)
+				notes, cite := summary(rep, pk, true)
 				if err := writeJSON(out, struct {
 					*verify.Report
 					Notes    []string `json:"notes,omitempty"`
@@ -311,14 +311,19 @@ func publishedCheck(ctx context.Context, logURL string, keys verify.Keyring, rep
 }
 
 // summary says, for a verified report, what a reader must know beyond the
-// checks, and the citation.
-func summary(rep *verify.Report, pk *verify.PublicKey) (notes []string, citation string) {
+// checks, and the citation. With trust, it says what the witnesses and the
+// TSA attest, or that they were not checked (a package's report says so
+// itself, from its own checks).
+func summary(rep *verify.Report, pk *verify.PublicKey, trust bool) (notes []string, citation string) {
 	if !rep.Verified {
 		return nil, ""
 	}
 	if rep.Statement == nil {
 		d := cite.Describe(rep.Entry)
-		return trustNotes(rep), fmt.Sprintf("exhibit %s record %s, entry %d of log %s (tree size %d): %s",
+		if trust {
+			notes = trustNotes(rep)
+		}
+		return notes, fmt.Sprintf("exhibit %s record %s, entry %d of log %s (tree size %d): %s",
 			rep.Entry.Kind(), rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, d)
 	}
 	c := cite.New(record.New(rep.RecordID, rep.Bundle.Index, rep.Entry, nil), rep.Checkpoint, pk.VKey)
@@ -334,7 +339,9 @@ func summary(rep *verify.Report, pk *verify.PublicKey) (notes []string, citation
 	if c.TLSVerified != nil && !*c.TLSVerified {
 		notes = append(notes, "the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)")
 	}
-	notes = append(notes, trustNotes(rep)...)
+	if trust {
+		notes = append(notes, trustNotes(rep)...)
+	}
 	return notes, c.Text
 }
 
@@ -352,7 +359,7 @@ func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
 	}
 	fmt.Fprintf(w, "\nverified: record %s is entry %d of log %s (tree size %d), signed by %s\n",
 		rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, pk.VKey)
-	notes, cite := summary(rep, pk)
+	notes, cite := summary(rep, pk, true)
 	for _, n := range notes {
 		fmt.Fprintf(w, "note:     %s\n", printable(n))
 	}
