@@ -48,9 +48,10 @@ each check by name:
                         cosignature by a policy witness verifies; which
                         witnesses signed and when ("witnessed no later
                         than"); whether the quorum is met. Signatures by
-                        keys the policy does not name are ignored. A bundle
-                        marked "witnessing": "fail-open" passes without the
-                        quorum, reported as "quorum NOT met"
+                        keys the policy does not name are ignored. With
+                        --accept-fail-open, a bundle marked "witnessing":
+                        "fail-open" passes without the quorum, reported as
+                        "quorum NOT met"
   timestamp             (with --tsa-roots PEM, the TSA's chain or root) the
                         bundle's RFC 3161 token verifies over the checkpoint:
                         it "existed no later than" the token's time; fails
