@@ -188,7 +188,8 @@ echo
 echo "== (6) exhibit import --concurrency $mem_conc of $mem_records 200-byte documents"
 "$tmp/benchtool" small -n "$mem_records" -size 200 "$tmp/mem" >/dev/null
 "$tmp/benchtool" run -result "$tmp/run" -- \
-	"$tmp/exhibit" --archive "$tmp/mem-archive" import --concurrency "$mem_conc" "$tmp/mem/manifest.jsonl" 2>&1 | grep -v '^exhibit: created archive' || true
+	"$tmp/exhibit" --archive "$tmp/mem-archive" import --concurrency "$mem_conc" "$tmp/mem/manifest.jsonl" 2>&1 |
+	grep -v -e '^exhibit: created archive' -e '	published [0-9]*$' -e '	skipped [0-9]*$' || true
 mem_kib=$(sed -n 's/.*maxrss_kib=\([0-9]*\).*/\1/p' "$tmp/run")
 mem_exit=$(sed -n 's/.*exit=\([0-9]*\).*/\1/p' "$tmp/run")
 mem_wall=$(sed -n 's/^wall_s=\([^ ]*\).*/\1/p' "$tmp/run")
