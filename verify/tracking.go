@@ -39,6 +39,11 @@ const (
 	// extracted again after a declaration or extractor change. It is not a
 	// change of the document.
 	VersionUpgrade = "upgrade"
+	// VersionLinks is a new text that differs from the previous
+	// version's only in the targets of its links (where a link leads, not
+	// what a reader reads). It is not counted as a change of the
+	// document's text.
+	VersionLinks = "links"
 )
 
 // Results of an extraction, in [Extraction.Result].
@@ -142,13 +147,39 @@ type Text struct {
 	MediaType string `json:"media_type"`
 }
 
+// Values of [Decoding.From].
+const (
+	DecodedFromBOM     = "bom"
+	DecodedFromUTF8    = "utf-8"
+	DecodedFromHeader  = "header"
+	DecodedFromMeta    = "meta"
+	DecodedFromDefault = "default"
+)
+
+// Decoding says how a snapshot's bytes were decoded to text.
+type Decoding struct {
+	// Charset is the WHATWG name of the encoding used ("utf-8",
+	// "windows-1252", ...).
+	Charset string `json:"charset"`
+	// From is what decided it: a byte order mark ("bom"), the body being
+	// valid UTF-8 ("utf-8"), the Content-Type header ("header"), a <meta>
+	// in the page ("meta"), or nothing ("default": windows-1252).
+	From string `json:"from"`
+	// Declared is the encoding the header or page declared when another
+	// was used (a body that is valid UTF-8 is read as UTF-8).
+	Declared string `json:"declared,omitempty"`
+	// Replaced counts the bytes the decoding could not read, each shown as
+	// U+FFFD in the text: a version with Replaced > 0 lost characters.
+	Replaced int `json:"replaced,omitempty"`
+}
+
 // Version is a version of a tracked document: its text, extracted from a
 // snapshot with a declaration revision and an extractor. One is recorded
 // only when the text differs from the document's current version.
 type Version struct {
 	// Number counts the document's versions, from 1, upgrades included.
 	Number int `json:"number"`
-	// Kind is VersionFirst, VersionChange or VersionUpgrade.
+	// Kind is VersionFirst, VersionChange, VersionUpgrade or VersionLinks.
 	Kind string `json:"kind"`
 	// Previous is the record ID of version Number-1 (empty for the first).
 	Previous string `json:"previous,omitempty"`
@@ -157,6 +188,10 @@ type Version struct {
 	Snapshot    SnapshotRef `json:"snapshot"`
 	Extractor   Extractor   `json:"extractor"`
 	Text        Text        `json:"text"`
+	// Decoding says how the snapshot's bytes were decoded to text (HTML
+	// and plain text; absent for PDF and in versions recorded before it
+	// was recorded).
+	Decoding *Decoding `json:"decoding,omitempty"`
 	// RecordedAt is when the version was recorded, RFC 3339 UTC.
 	RecordedAt string `json:"recorded_at"`
 	Tool       Tool   `json:"tool"`
@@ -556,9 +591,19 @@ func checkVersion(s *VersionStatement) error {
 		return fmt.Errorf("subject digest %s differs from text.sha256 %s", s.SubjectDigest(), p.Text.SHA256)
 	}
 	switch p.Kind {
-	case VersionFirst, VersionChange, VersionUpgrade:
+	case VersionFirst, VersionChange, VersionUpgrade, VersionLinks:
 	default:
 		return fmt.Errorf("unknown kind %q", p.Kind)
+	}
+	if d := p.Decoding; d != nil {
+		switch d.From {
+		case DecodedFromBOM, DecodedFromUTF8, DecodedFromHeader, DecodedFromMeta, DecodedFromDefault:
+		default:
+			return fmt.Errorf("decoding.from %q: want bom, utf-8, header, meta or default", d.From)
+		}
+		if d.Charset == "" || strings.ContainsFunc(d.Charset+d.Declared, IsControl) || d.Replaced < 0 {
+			return fmt.Errorf("decoding %+v: want a charset, no control characters and replaced ≥ 0", *d)
+		}
 	}
 	if p.Number < 1 {
 		return fmt.Errorf("number %d, want 1 or more", p.Number)

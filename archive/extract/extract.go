@@ -9,16 +9,21 @@
 //
 // # Inputs
 //
-//   - HTML (text/html, application/xhtml+xml): the charset comes from the
-//     Content-Type header, a byte order mark or a <meta> tag, in the order
-//     of the WHATWG encoding sniffing algorithm
-//     (golang.org/x/net/html/charset.DetermineEncoding); without any of them a
-//     body that is valid UTF-8 is read as UTF-8 and anything else as
-//     windows-1252. The page is parsed with golang.org/x/net/html, which
-//     accepts broken markup as browsers do, and converted to Markdown.
+//   - HTML (text/html, application/xhtml+xml): decoded to UTF-8 by these
+//     rules, in order: a byte order mark; a body that is valid UTF-8 (with
+//     bytes above 0x7F) is UTF-8, whatever it declares; the Content-Type
+//     header's charset; a <meta charset> or <meta http-equiv> anywhere in
+//     the head (not only in its first 1,024 bytes); an ASCII body is
+//     UTF-8; anything else is windows-1252. Result.Decoding says which
+//     rule decided, the charset declared when another was used, and how
+//     many bytes could not be decoded (each becomes U+FFFD): a decoding
+//     that loses bytes is never silent. The page is parsed with
+//     golang.org/x/net/html, which accepts broken markup as browsers do,
+//     and converted to Markdown.
 //   - PDF (application/pdf, or a body starting with "%PDF-" whatever its
 //     declared type): the text of each page, pages separated by a blank line.
-//   - Plain text (text/plain): decoded to UTF-8 and normalised.
+//   - Plain text (text/plain): decoded by the same rules (without <meta>;
+//     an unknown charset label is ReasonMalformed) and normalised.
 //
 // A missing or application/octet-stream Content-Type is sniffed with
 // net/http.DetectContentType.
@@ -33,16 +38,26 @@
 //     inputs are removed;
 //   - an image becomes its alt text, or nothing;
 //   - a link within the page (href "#..."), to a javascript: URL or
-//     without href becomes its text, a link without text is dropped, and other link targets lose
-//     tracking parameters (see StripTracking); Cloudflare-obfuscated
-//     e-mail addresses and character references in mailto: links are
-//     decoded;
+//     without href becomes its text, and a link without text is dropped;
+//   - other link targets are resolved against the page's URL (ExtractURL;
+//     or its <base href>) and lose the query parameters that are noise
+//     (see StripTracking: tracking parameters, cache-busters and values
+//     that are the time of the fetch); Cloudflare-obfuscated e-mail
+//     addresses and character references in mailto: links are decoded,
+//     and mailto: addresses lower-cased;
 //   - non-ASCII white space (such as no-break spaces) becomes a space;
 //   - every attribute is dropped except a link's href and title, <ol start>,
 //     colspan and rowspan, and a table's role.
 //
-// Relative link targets are kept relative. PDF and plain-text sources give
-// plain text, not Markdown.
+// The Markdown holds no markup that is not the page's text: no HTML
+// comment between adjacent lists, no "<br />" in table cells (a line break
+// in a cell is a space), and "<" and ">" of the text are written as the
+// escapes "\<" and ">" ("\>" at the start of a line), not as "&lt;" and
+// "&gt;". [WithoutLinkTargets] gives a text without its link targets, to
+// tell a change of the text from a change of where links lead.
+//
+// Without a page URL (Extract), relative link targets are kept relative.
+// PDF and plain-text sources give plain text, not Markdown.
 //
 // In every case Result.Text is UTF-8 in Unicode normalisation form C with
 // "\n" line endings, no trailing spaces or tabs on any line, no leading
@@ -53,7 +68,7 @@
 //
 // # Determinism
 //
-// Extract is a pure function of (body, contentType, Rules), Name and
+// ExtractURL is a pure function of (body, contentType, page URL, Rules), Name and
 // Version: it reads no clock, network, environment or global mutable state,
 // and its output does not depend on map order or concurrency. Markup noise
 // does not reach the text: script and style contents and their nonces,
@@ -67,10 +82,15 @@
 // be bumped whenever the output for some input changes, including through an
 // upgrade of a dependency, so that a third party re-running the recorded
 // extractor version on the recorded snapshot obtains byte-identical text.
-// Version "1" is this package built with github.com/andybalholm/cascadia
+// Version "1" was this package built with github.com/andybalholm/cascadia
 // v1.3.4, golang.org/x/net v0.60.0, golang.org/x/text v0.42.0,
 // github.com/JohannesKaufmann/html-to-markdown/v2 v2.5.2 and
-// github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0.
+// github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0. Version "2"
+// decodes valid UTF-8 as UTF-8 and reports the decoding, writes no markup
+// into the text, resolves links against the page's URL and drops
+// per-fetch query parameters; it is built with cascadia v1.3.4,
+// golang.org/x/net v0.61.0, golang.org/x/text v0.43.0, html-to-markdown
+// v2.5.2 and ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0.
 package extract
 
 import (
@@ -90,7 +110,7 @@ import (
 // whenever output for some input changes.
 const (
 	Name    = "exhibit-extract"
-	Version = "1"
+	Version = "2"
 )
 
 // MaxInput is the largest body Extract accepts, in bytes. Larger bodies are
@@ -123,6 +143,10 @@ type Result struct {
 	// Source is the kind of input the text came from: SourceHTML,
 	// SourcePDF or SourceText.
 	Source string
+	// Decoding says how an HTML or plain-text body was decoded (nil for
+	// PDF). Decoding.Replaced > 0 means bytes were lost: the text has
+	// U+FFFD in their place.
+	Decoding *Decoding
 }
 
 // Reasons carried by *Error.
@@ -184,8 +208,19 @@ func errorf(reason string, cause error, format string, args ...any) *Error {
 // checked. A body longer than MaxInput is rejected before anything else, so
 // a caller reading a snapshot need read at most MaxInput+1 bytes. Errors are
 // always of type *Error; see the Reason constants. Extract is safe for
-// concurrent use.
+// concurrent use. Relative link targets stay relative: ExtractURL resolves
+// them.
 func Extract(body []byte, contentType string, r Rules) (*Result, error) {
+	return ExtractURL(body, contentType, "", r)
+}
+
+// ExtractURL is Extract for a body fetched from pageURL, the URL it was
+// finally served from (after redirects): relative link targets are
+// resolved against it, or against the page's <base href>, as a browser
+// resolves them, so that the same page served from the same place gives
+// the same text however its links are written. An empty or unparsable
+// pageURL leaves relative targets as they are (an uploaded file).
+func ExtractURL(body []byte, contentType, pageURL string, r Rules) (*Result, error) {
 	if len(body) > MaxInput {
 		return nil, errorf(ReasonTooLarge, nil, "body is %d bytes, more than MaxInput (%d)", len(body), MaxInput)
 	}
@@ -193,35 +228,36 @@ func Extract(body []byte, contentType string, r Rules) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	mediaType, params, _ := mime.ParseMediaType(contentType)
+	mediaType, _, _ := mime.ParseMediaType(contentType)
 	mediaType = strings.ToLower(mediaType)
 	if bytes.HasPrefix(body, []byte("%PDF-")) {
 		mediaType = "application/pdf"
 	}
 	if mediaType == "" || mediaType == "application/octet-stream" {
-		mediaType, params, _ = mime.ParseMediaType(http.DetectContentType(body))
+		mediaType, _, _ = mime.ParseMediaType(http.DetectContentType(body))
 		if mediaType == "application/pdf" || mediaType == "" {
 			// DetectContentType finds "%PDF-" only at offset 0, already
 			// handled; anything else it calls a PDF is not one we read.
 			mediaType = "application/octet-stream"
 		}
 		// The sniffer's charset is a guess, not a declaration.
-		contentType, params = "", nil
+		contentType = ""
 	}
 	var (
 		text   string
 		source string
+		dec    *Decoding
 		mt     = MediaTypePlain
 	)
 	switch mediaType {
 	case "text/html", "application/xhtml+xml":
-		text, err = extractHTML(body, contentType, sel)
+		text, dec, err = extractHTML(body, contentType, pageURL, sel)
 		source, mt = SourceHTML, MediaTypeMarkdown
 	case "application/pdf":
 		text, err = extractPDF(body)
 		source = SourcePDF
 	case "text/plain":
-		text, err = decodeText(body, params["charset"])
+		text, dec, err = decodeText(body, contentType)
 		source = SourceText
 	default:
 		return nil, errorf(ReasonUnsupportedMediaType, nil, "media type %q is not HTML, PDF or plain text", mediaType)
@@ -233,7 +269,7 @@ func Extract(body []byte, contentType string, r Rules) (*Result, error) {
 	if text == "" {
 		return nil, errorf(ReasonNoText, nil, "no text left after extracting the %s body", source)
 	}
-	return &Result{Text: text, MediaType: mt, Source: source}, nil
+	return &Result{Text: text, MediaType: mt, Source: source, Decoding: dec}, nil
 }
 
 // Normalize applies the output normalisation described in the package

@@ -1,7 +1,8 @@
 package extract
 
 import (
-	"bytes"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"unicode"
@@ -15,13 +16,14 @@ import (
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
-	"golang.org/x/net/html/charset"
 )
 
 var markdown = sync.OnceValue(func() *converter.Converter {
 	return converter.NewConverter(converter.WithPlugins(
 		base.NewBasePlugin(),
-		commonmark.NewCommonmarkPlugin(),
+		// No "<!--THE END-->" between adjacent lists: it is no text of
+		// the page, and a reader's quote across it would not be found.
+		commonmark.NewCommonmarkPlugin(commonmark.WithListEndComment(false)),
 		// GitHub Flavored Markdown tables, padded minimally so that an
 		// edit in one cell does not re-pad its whole column.
 		table.NewTablePlugin(
@@ -35,34 +37,21 @@ var markdown = sync.OnceValue(func() *converter.Converter {
 	))
 })
 
-// decodeHTML returns body as UTF-8, following the WHATWG encoding sniffing
-// algorithm as implemented by charset.DetermineEncoding.
-func decodeHTML(body []byte, contentType string) ([]byte, error) {
-	enc, name, _ := charset.DetermineEncoding(body, contentType)
-	if name == "utf-8" {
-		return bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF")), nil
-	}
-	b, err := enc.NewDecoder().Bytes(body)
+func extractHTML(body []byte, contentType, pageURL string, c *compiled) (string, *Decoding, error) {
+	b, dec, err := decode(body, contentType, true)
 	if err != nil {
-		return nil, errorf(ReasonMalformed, err, "body does not decode as %s", name)
+		return "", nil, err
 	}
-	return bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF")), nil
-}
-
-func extractHTML(body []byte, contentType string, c *compiled) (string, error) {
-	b, err := decodeHTML(body, contentType)
+	doc, err := html.Parse(strings.NewReader(b))
 	if err != nil {
-		return "", err
-	}
-	doc, err := html.Parse(bytes.NewReader(b))
-	if err != nil {
-		// A bytes.Reader does not fail: this is nesting deeper than
+		// A strings.Reader does not fail: this is nesting deeper than
 		// the parser's limit of 512 open elements.
-		return "", errorf(ReasonMalformed, err, "HTML does not parse")
+		return "", nil, errorf(ReasonMalformed, err, "HTML does not parse")
 	}
+	base := baseURL(doc, pageURL)
 	nodes, err := selectNodes(doc, c)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	root := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
 	for _, n := range nodes {
@@ -82,13 +71,69 @@ func extractHTML(body []byte, contentType string, c *compiled) (string, error) {
 		}
 		root.AppendChild(div)
 	}
+	if base != nil {
+		resolveLinks(root, base)
+	}
 	clean(root)
 	md, err := markdown().ConvertNode(root)
 	if err != nil {
-		return "", errorf(ReasonMalformed, err, "HTML does not convert to Markdown")
+		return "", nil, errorf(ReasonMalformed, err, "HTML does not convert to Markdown")
 	}
-	return string(md), nil
+	return unmask(string(md)), dec, nil
 }
+
+// The converter writes "<" and ">" of the text as "&lt;" and "&gt;", which
+// a reader quoting the page does not type. clean puts these
+// noncharacters in their place, which the converter leaves alone, and
+// unmask writes them as Markdown escapes: "\<" (so that no HTML tag is
+// read), and ">" but at the start of a line ("\>", no block quote).
+const (
+	maskLT = '\uFDD0'
+	maskGT = '\uFDD1'
+)
+
+// unmask writes the masked "<" and ">" back, and drops the "<br />" the
+// table plugin writes for a line break inside a cell: a cell reads as one
+// line.
+func unmask(md string) string {
+	if strings.Contains(md, "<br />") {
+		lines := strings.Split(md, "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, "|") {
+				lines[i] = brInCell.ReplaceAllString(l, " ")
+			}
+		}
+		md = strings.Join(lines, "\n")
+	}
+	if !strings.ContainsRune(md, maskLT) && !strings.ContainsRune(md, maskGT) {
+		return md
+	}
+	var b strings.Builder
+	b.Grow(len(md) + 8)
+	lineStart := true
+	for _, r := range md {
+		switch r {
+		case maskLT:
+			b.WriteString(`\<`)
+		case maskGT:
+			if lineStart {
+				b.WriteByte('\\')
+			}
+			b.WriteByte('>')
+		default:
+			b.WriteRune(r)
+		}
+		switch {
+		case r == '\n':
+			lineStart = true
+		case r != ' ' && r != '\t':
+			lineStart = false
+		}
+	}
+	return b.String()
+}
+
+var brInCell = regexp.MustCompile(`(?:[ \t]*<br />)+[ \t]*`)
 
 // selectNodes applies the built-in removals, then Rules.Remove, then
 // Rules.Select, and returns the selected elements, outermost only, in
@@ -259,7 +304,7 @@ func clean(n *html.Node) {
 			}
 			clean(ch)
 		} else if ch.Type == html.TextNode {
-			ch.Data = plainSpaces(ch.Data)
+			ch.Data = mask(plainSpaces(ch.Data), inCode(n))
 		}
 		ch = next
 	}
@@ -282,6 +327,38 @@ func plainSpaces(s string) string {
 	return s
 }
 
+// mask replaces "<" and ">" in text outside code with maskLT and maskGT,
+// and drops the two noncharacters where a page has them.
+func mask(s string, code bool) string {
+	if !strings.ContainsAny(s, "<>\uFDD0\uFDD1") {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == maskLT || r == maskGT:
+			return -1
+		case code:
+			return r
+		case r == '<':
+			return maskLT
+		case r == '>':
+			return maskGT
+		}
+		return r
+	}, s)
+}
+
+// inCode reports whether n is, or is inside, a <pre> or <code> element,
+// whose text the converter writes as it is.
+func inCode(n *html.Node) bool {
+	for ; n != nil; n = n.Parent {
+		if n.Type == html.ElementNode && (n.DataAtom == atom.Pre || n.DataAtom == atom.Code) {
+			return true
+		}
+	}
+	return false
+}
+
 func keepAttrs(n *html.Node, keys ...string) {
 	out := n.Attr[:0]
 	for _, a := range n.Attr {
@@ -293,6 +370,69 @@ func keepAttrs(n *html.Node, keys ...string) {
 		}
 	}
 	n.Attr = out
+}
+
+// baseURL returns the URL relative links of doc resolve against: the first
+// <base href> resolved against pageURL, or pageURL; nil if pageURL is not
+// an absolute URL.
+func baseURL(doc *html.Node, pageURL string) *url.URL {
+	u, err := url.Parse(strings.TrimSpace(pageURL))
+	if err != nil || !u.IsAbs() {
+		return nil
+	}
+	if b := findBase(doc); b != "" {
+		if bu, err := u.Parse(b); err == nil && bu.IsAbs() {
+			return bu
+		}
+	}
+	return u
+}
+
+func findBase(n *html.Node) string {
+	if n.Type == html.ElementNode && n.DataAtom == atom.Base {
+		for _, a := range n.Attr {
+			if a.Namespace == "" && a.Key == "href" {
+				return strings.TrimSpace(a.Val)
+			}
+		}
+	}
+	if n.Type == html.ElementNode && n.DataAtom == atom.Body {
+		return ""
+	}
+	for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
+		if b := findBase(ch); b != "" {
+			return b
+		}
+	}
+	return ""
+}
+
+// resolveLinks makes the relative targets of the links under n absolute.
+// Fragment-only and javascript: targets are left alone (clean turns those
+// links into their text), and so are absolute ones, byte for byte.
+func resolveLinks(n *html.Node, base *url.URL) {
+	for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
+		if ch.Type != html.ElementNode {
+			continue
+		}
+		if ch.DataAtom == atom.A {
+			for i := range ch.Attr {
+				a := &ch.Attr[i]
+				if a.Namespace != "" || a.Key != "href" {
+					continue
+				}
+				href := strings.TrimSpace(a.Val)
+				if !leadsOut(href) {
+					break
+				}
+				if u, err := url.Parse(href); err == nil && !u.IsAbs() {
+					a.Val = base.ResolveReference(u).String()
+				}
+				break
+			}
+		}
+		resolveLinks(ch, base)
+	}
 }
 
 // cfEmailPath is the link target Cloudflare's e-mail address obfuscation
@@ -318,6 +458,14 @@ func cleanHref(href string) string {
 				break
 			}
 			href = u
+		}
+		// Addresses are compared without case (RFC 5321 leaves the
+		// local part's case to the receiving host; no real one uses
+		// it), and pages vary it: "Privacy@Example.com".
+		addr, rest, _ := strings.Cut(href[7:], "?")
+		href = "mailto:" + strings.ToLower(addr)
+		if rest != "" {
+			href += "?" + rest
 		}
 	}
 	return StripTracking(href)

@@ -3,6 +3,7 @@ package extract
 import (
 	"net/url"
 	"strings"
+	"time"
 )
 
 // trackingParams are the query parameters StripTracking removes, besides
@@ -31,13 +32,71 @@ func isTracking(key string) bool {
 	return strings.HasPrefix(key, "utm_") || trackingSet[key]
 }
 
+// cacheBusters are the names of query parameters whose value is made
+// afresh for each response (a random number or the time), whatever it is.
+var cacheBusters = map[string]bool{
+	"_": true, "cb": true, "cachebuster": true, "cache_buster": true, "cachebust": true,
+	"nocache": true, "no_cache": true, "rnd": true, "rand": true, "random": true,
+	"timestamp": true, "ts": true, "_t": true, "_ts": true,
+}
+
+// isVolatile reports whether a query parameter varies from one fetch of
+// the same page to the next: a cache-buster by name, or a value that is a
+// point in time: Unix seconds or milliseconds between 2001 and 2100, or a
+// date or date-time such as 2026-05-08, 20260508 or
+// 2026-05-08T09:30:00Z.
+func isVolatile(key, value string) bool {
+	if k, err := url.QueryUnescape(key); err == nil {
+		key = k
+	}
+	if cacheBusters[strings.ToLower(strings.TrimSpace(key))] {
+		return true
+	}
+	if v, err := url.QueryUnescape(value); err == nil {
+		value = v
+	}
+	return isTimeValue(strings.TrimSpace(value))
+}
+
+// isTimeValue reports whether v is a point in time as isVolatile says.
+func isTimeValue(v string) bool {
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return s != ""
+	}
+	switch {
+	case len(v) == 10 && digits(v):
+		return v >= "1000000000" && v <= "4102444800"
+	case len(v) == 13 && digits(v):
+		return v >= "1000000000000" && v <= "4102444800000"
+	case len(v) == 8 && digits(v):
+		_, err := time.Parse("20060102", v)
+		return err == nil && v >= "2001" && v < "2101"
+	case len(v) >= 10 && digits(v[:4]) && v[4] == '-' && digits(v[5:7]) && v[7] == '-' && digits(v[8:10]):
+		if _, err := time.Parse(time.DateOnly, v[:10]); err != nil {
+			return false
+		}
+		return len(v) == 10 || v[10] == 'T' || v[10] == 't' || v[10] == ' '
+	}
+	return false
+}
+
 // StripTracking returns href without its tracking query parameters: those
 // whose name, percent-decoded and compared case-insensitively, starts with
 // "utm_" or is one of fbclid, gclid, dclid, gbraid, wbraid, msclkid, yclid,
 // twclid, ttclid, li_fat_id, igshid, mc_cid, mc_eid, _ga, _gl, _hsenc,
 // _hsmi, __hstc, __hssc, __hsfp, hsCtaTracking, mkt_tok, oly_anon_id,
 // oly_enc_id, vero_id, vero_conv, rb_clickid, s_cid, ref_src, spm, trk and
-// trkCampaign. Everything else (the order, spelling and encoding of the
+// trkCampaign; and the parameters that vary from one fetch to the next:
+// cache-busters by name (_, cb, cachebuster, cache_buster, cachebust,
+// nocache, no_cache, rnd, rand, random, timestamp, ts, _t, _ts) and any
+// whose value is a point in time (Unix seconds or milliseconds from 2001
+// to 2100, a date such as 2026-05-08 or 20260508, or a date-time starting
+// with one). Everything else (the order, spelling and encoding of the
 // other parameters, and the fragment) is kept byte for byte; a query left
 // empty loses its "?". href need not be a valid URL.
 func StripTracking(href string) string {
@@ -57,8 +116,8 @@ func StripTracking(href string) string {
 	kept := make([]string, 0, 4)
 	changed := false
 	for p := range strings.SplitSeq(query, "&") {
-		key, _, _ := strings.Cut(p, "=")
-		if isTracking(key) {
+		key, value, _ := strings.Cut(p, "=")
+		if isTracking(key) || isVolatile(key, value) {
 			changed = true
 			continue
 		}

@@ -200,8 +200,7 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 	sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].ref.CapturedAt < snaps[j].ref.CapturedAt })
 	rules := extract.Rules{Select: doc.Select, Remove: doc.Remove}
 	var newest *snap
-	var newestText []byte
-	var newestType string
+	var newestOut *extract.Result
 	for _, s := range snaps {
 		rec, err := t.a.Get(ctx, s.ref.RecordID)
 		if err != nil {
@@ -212,7 +211,7 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 			return nil, err
 		}
 		rep.Snapshots++
-		out, err := extract.Extract(body, rec.MediaType, rules)
+		out, err := extract.ExtractURL(body, rec.MediaType, pageURL(rec), rules)
 		if err != nil {
 			if s.text != "" {
 				rep.Differ = append(rep.Differ, s.ref.RecordID)
@@ -222,13 +221,13 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 		if verify.SHA256Hex([]byte(out.Text)) != s.text {
 			rep.Differ = append(rep.Differ, s.ref.RecordID)
 		}
-		newest, newestText, newestType = s, []byte(out.Text), out.MediaType
+		newest, newestOut = s, out
 	}
-	if newest == nil || doc.Current == nil || verify.SHA256Hex(newestText) == doc.Current.Text.SHA256 {
+	if newest == nil || doc.Current == nil || verify.SHA256Hex([]byte(newestOut.Text)) == doc.Current.Text.SHA256 {
 		return rep, nil
 	}
 	res := &TrackResult{Document: id}
-	ps, perr := t.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, newestText, newestType)
+	ps, perr := t.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, []byte(newestOut.Text), newestOut)
 	if err := errors.Join(t.finish(ctx, ps...), perr); err != nil {
 		return nil, err
 	}

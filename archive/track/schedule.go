@@ -47,6 +47,10 @@ type RunReport struct {
 	Tracked int            `json:"tracked"`
 	Due     int            `json:"due"`
 	Results []*TrackResult `json:"results"`
+	// Earlier are the results of captures made before this run and read
+	// now (see UnreadSnapshot): a capture made before the document was
+	// tracked, or one a killed process left unread.
+	Earlier []*TrackResult `json:"earlier,omitempty"`
 	// Errors are the documents the archive could not process (not failed
 	// captures, which are results).
 	Errors []DocumentError `json:"errors,omitempty"`
@@ -109,8 +113,14 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 	}
 	rep := &RunReport{Tracked: len(docs), Results: []*TrackResult{}}
 	for _, d := range docs {
-		if err := t.recoverSnapshot(ctx, d); err != nil {
+		res, err := t.recoverSnapshot(ctx, d)
+		if err != nil {
 			rep.Errors = append(rep.Errors, DocumentError{d.ID, err.Error()})
+		} else if res != nil {
+			rep.Earlier = append(rep.Earlier, res)
+			if o.Progress != nil {
+				o.Progress(res)
+			}
 		}
 	}
 	only := map[string]bool{}
@@ -161,25 +171,33 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 // recoverSnapshot processes a tracked document's newest capture if a
 // process was killed after logging it but before logging what its text
 // did, so that no snapshot of a tracked document is left unread.
-func (t *Tracker) recoverSnapshot(ctx context.Context, d *Document) error {
+func (t *Tracker) recoverSnapshot(ctx context.Context, d *Document) (*TrackResult, error) {
+	rec, err := t.UnreadSnapshot(ctx, d)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	t.a.Logger().Info("processing a snapshot left unread", "document", d.ID, "record", rec.ID)
+	return t.ProcessSnapshot(ctx, d.ID, rec)
+}
+
+// UnreadSnapshot returns the newest capture of a tracked document's URL
+// under its entity and title if nothing was recorded yet about its text
+// (a capture made before the document was tracked, or one a killed
+// process left unread), or nil. The next track run reads it first.
+func (t *Tracker) UnreadSnapshot(ctx context.Context, d *Document) (*record.Record, error) {
 	recs, err := t.a.Index().Search(ctx, index.SearchQuery{Entity: d.Entity, Document: d.Document, Limit: 1})
 	if err != nil || len(recs) == 0 {
-		return err
+		return nil, err
 	}
 	rec := recs[0]
-	if rec.Method != verify.MethodFetch || rec.Outcome == verify.OutcomeFailed {
-		return nil
+	if rec.Method != verify.MethodFetch || rec.Outcome == verify.OutcomeFailed || rec.URL != d.URL {
+		return nil, nil // a capture of the same titles from elsewhere
 	}
 	done, err := t.a.Index().Tracking(ctx, index.TrackingQuery{Document: d.ID, Ref: rec.ID})
 	if err != nil || len(done) > 0 {
-		return err
+		return nil, err
 	}
-	if rec.URL != d.URL {
-		return nil // a capture of the same titles from elsewhere
-	}
-	t.a.Logger().Info("processing a snapshot left unread", "document", d.ID, "record", rec.ID)
-	_, err = t.ProcessSnapshot(ctx, d.ID, rec)
-	return err
+	return rec, nil
 }
 
 func indices(n int) []int {

@@ -58,12 +58,15 @@ type VersionInfo struct {
 	RecordID string `json:"record_id"`
 	Number   int    `json:"number"`
 	// Kind is "first", "change" or "upgrade".
-	Kind        string             `json:"kind"`
-	Declaration string             `json:"declaration"`
-	Extractor   verify.Extractor   `json:"extractor"`
-	Text        verify.Text        `json:"text"`
-	Snapshot    verify.SnapshotRef `json:"snapshot"`
-	RecordedAt  string             `json:"recorded_at"`
+	Kind        string           `json:"kind"`
+	Declaration string           `json:"declaration"`
+	Extractor   verify.Extractor `json:"extractor"`
+	Text        verify.Text      `json:"text"`
+	// Decoding is how the snapshot was decoded (nil for PDF and older
+	// versions); Decoding.Replaced > 0 means characters were lost.
+	Decoding   *verify.Decoding   `json:"decoding,omitempty"`
+	Snapshot   verify.SnapshotRef `json:"snapshot"`
+	RecordedAt string             `json:"recorded_at"`
 	// Confirmations are the later snapshots whose text was this version's
 	// (each logged as an extraction record).
 	Confirmations []Confirmation `json:"confirmations,omitempty"`
@@ -110,7 +113,7 @@ func (t *Tracker) Document(ctx context.Context, id string) (*Document, error) {
 		case e.Version != nil:
 			p := &e.Version.Predicate
 			v := &VersionInfo{RecordID: r.ID, Number: p.Number, Kind: p.Kind, Declaration: p.Declaration,
-				Extractor: p.Extractor, Text: p.Text, Snapshot: p.Snapshot, RecordedAt: p.RecordedAt, LastVerified: p.Snapshot.CapturedAt}
+				Extractor: p.Extractor, Text: p.Text, Decoding: p.Decoding, Snapshot: p.Snapshot, RecordedAt: p.RecordedAt, LastVerified: p.Snapshot.CapturedAt}
 			d.Versions = append(d.Versions, v)
 			versions[r.ID] = v
 			d.Current = v
@@ -215,7 +218,8 @@ type TrackResult struct {
 	Result string `json:"result"`
 	// Reason explains a "failed" or "capture_failed" result.
 	Reason string `json:"reason,omitempty"`
-	// Attempts is the number of captures made (retries included).
+	// Attempts is the number of captures made (retries included): 0 for
+	// a capture made earlier and read now.
 	Attempts int `json:"attempts"`
 }
 
@@ -262,7 +266,7 @@ func (t *Tracker) trackSubmitted(ctx context.Context, id string, sub *archive.Su
 // for the document returns what was recorded then.
 func (t *Tracker) ProcessSnapshot(ctx context.Context, id string, rec *record.Record) (*TrackResult, error) {
 	defer t.docs.Lock(id)()
-	res := &TrackResult{Document: id, Capture: rec, Attempts: 1}
+	res := &TrackResult{Document: id, Capture: rec}
 	ps, perr := t.prepareSnapshot(ctx, id, rec, res)
 	if err := errors.Join(t.finish(ctx, ps...), perr); err != nil {
 		return nil, err
@@ -322,7 +326,8 @@ func (t *Tracker) prepareSnapshot(ctx context.Context, id string, rec *record.Re
 	if err != nil {
 		return nil, err
 	}
-	out, err := extract.Extract(body, rec.MediaType, extract.Rules{Select: doc.Select, Remove: doc.Remove})
+	rules := extract.Rules{Select: doc.Select, Remove: doc.Remove}
+	out, err := extract.ExtractURL(body, rec.MediaType, pageURL(rec), rules)
 	if err != nil {
 		var xe *extract.Error
 		if errors.As(err, &xe) {
@@ -335,26 +340,81 @@ func (t *Tracker) prepareSnapshot(ctx context.Context, id string, rec *record.Re
 	if cur := doc.Current; cur != nil && cur.Text.SHA256 == digest {
 		return extraction(verify.Extraction{Result: verify.ExtractionConfirmed, Version: cur.RecordID, TextSHA256: digest})
 	}
-	kind := verify.VersionChange
-	if doc.Current == nil {
-		kind = verify.VersionFirst
+	kind := verify.VersionFirst
+	if doc.Current != nil {
+		if kind, err = t.changeKind(ctx, doc, rules, out.Text); err != nil {
+			return nil, err
+		}
 	}
-	return t.prepareVersion(ctx, res, doc, declID, snap, kind, text, out.MediaType)
+	return t.prepareVersion(ctx, res, doc, declID, snap, kind, text, out)
+}
+
+// pageURL is the URL relative links of a captured page resolve against:
+// where it was finally fetched from, or nothing for an upload.
+func pageURL(rec *record.Record) string {
+	if rec.FinalURL != "" {
+		return rec.FinalURL
+	}
+	if rec.Method == "fetch" {
+		return rec.URL
+	}
+	return ""
+}
+
+// changeKind says what a new text of a document that has a current
+// version is: VersionLinks if it differs from the current text only in
+// link targets; VersionUpgrade if the current version was extracted by
+// another extractor or declaration revision and the current version's
+// snapshot, extracted again now, gives the new text (the document did not
+// change, its extraction did); VersionChange otherwise.
+func (t *Tracker) changeKind(ctx context.Context, doc *Document, rules extract.Rules, text string) (string, error) {
+	cur := doc.Current
+	prev, err := t.Text(ctx, cur.Text.SHA256)
+	if err != nil {
+		return "", err
+	}
+	if extract.WithoutLinkTargets(string(prev)) == extract.WithoutLinkTargets(text) {
+		return verify.VersionLinks, nil
+	}
+	if cur.Extractor == (verify.Extractor{Name: extract.Name, Version: extract.Version}) && cur.Declaration == doc.Declaration {
+		return verify.VersionChange, nil
+	}
+	rec, err := t.a.Get(ctx, cur.Snapshot.RecordID)
+	if err != nil {
+		return "", err
+	}
+	body, err := t.readSnapshot(ctx, cur.Snapshot.SHA256)
+	if err != nil {
+		return "", err
+	}
+	again, err := extract.ExtractURL(body, rec.MediaType, pageURL(rec), rules)
+	switch {
+	case err != nil:
+		return verify.VersionChange, nil // the old snapshot no longer extracts: nothing to compare
+	case again.Text == text:
+		return verify.VersionUpgrade, nil
+	case extract.WithoutLinkTargets(again.Text) == extract.WithoutLinkTargets(text):
+		return verify.VersionLinks, nil
+	}
+	return verify.VersionChange, nil
 }
 
 // prepareVersion stores a version's text and prepares the version
 // statement and the status of every provision of the document in it. On
 // error it still returns the statements already handed to the log, which
 // the caller must finish.
-func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, mediaType string) ([]*pending, error) {
+func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, out *extract.Result) ([]*pending, error) {
 	obj, err := t.a.Store().Put(ctx, bytes.NewReader(text), int64(len(text)), verify.SHA256Hex(text))
 	if err != nil {
 		return nil, fmt.Errorf("storing the version's text: %w", err)
 	}
 	pv := verify.Version{Number: len(doc.Versions) + 1, Kind: kind, Declaration: declID, Snapshot: snap,
 		Extractor:  verify.Extractor{Name: extract.Name, Version: extract.Version},
-		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: mediaType},
+		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: out.MediaType},
 		RecordedAt: verify.FormatTime(time.Now()), Tool: archive.Tool()}
+	if d := out.Decoding; d != nil {
+		pv.Decoding = &verify.Decoding{Charset: d.Charset, From: d.From, Declared: d.Declared, Replaced: d.Replaced}
+	}
 	if doc.Current != nil {
 		pv.Previous = doc.Current.RecordID
 	}

@@ -59,14 +59,25 @@ next "exhibit track run".`,
 				return usageError("--every %s: at least %s", d.Every, track.MinEvery)
 			}
 			return g.withWrite(cmd, true, func(ctx context.Context, a *archive.Archive) error {
-				r, err := track.New(a).Declare(ctx, d)
+				t := track.New(a)
+				r, err := t.Declare(ctx, d)
 				if err != nil {
 					if errors.Is(err, track.ErrTracked) {
 						return &exitError{code: 2, err: err}
 					}
 					return err
 				}
-				return printTrackRecord(cmd.OutOrStdout(), output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.DocumentID))
+				w := cmd.OutOrStdout()
+				if err := printTrackRecord(w, output, r, fmt.Sprintf("tracking %s (declaration revision 1)", r.DocumentID)); err != nil || output == "json" {
+					return err
+				}
+				if doc, err := t.Document(ctx, r.DocumentID); err == nil {
+					if earlier, err := t.UnreadSnapshot(ctx, doc); err == nil && earlier != nil {
+						fmt.Fprintf(w, "the next track run starts from an earlier capture of this URL as %s, %s: record %s, captured %s\n",
+							printable(earlier.Entity), printable(earlier.Document), earlier.ID, earlier.CapturedAt)
+					}
+				}
+				return nil
 			})
 		},
 	}
@@ -285,7 +296,7 @@ unknown DOCUMENT.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %s: %s\n", e.Document, printable(e.Error))
 					failed = true
 				}
-				for _, r := range rep.Results {
+				for _, r := range append(rep.Earlier, rep.Results...) {
 					failed = failed || r.Result == "capture_failed" || r.Result == "failed"
 				}
 				if once {
@@ -318,11 +329,11 @@ unknown DOCUMENT.`,
 func printTrackResult(w io.Writer, r *track.TrackResult) {
 	var what string
 	switch r.Result {
-	case "first", "change", "upgrade":
+	case "first", "change", "upgrade", "links":
 		v := r.Version.Statement.Version.Predicate
 		what = fmt.Sprintf("version %d (%s) %s", v.Number, r.Result, r.Version.ID)
 		if n := len(r.Statuses); n > 0 {
-			what += fmt.Sprintf(", %d provisions re-checked", n)
+			what += ", " + plural(n, "provision", "provisions") + " re-checked"
 		}
 	case "confirmed":
 		what = "unchanged, confirms version " + r.Extraction.Statement.Extraction.Predicate.Version
@@ -333,7 +344,11 @@ func printTrackResult(w io.Writer, r *track.TrackResult) {
 	if r.Attempts > 1 {
 		retry = fmt.Sprintf(" (after %d attempts)", r.Attempts)
 	}
-	fmt.Fprintf(w, "%-40s snapshot %s%s: %s\n", r.Document, r.Capture.ID, retry, printable(what))
+	earlier := ""
+	if r.Attempts == 0 {
+		earlier = " (an earlier capture, " + r.Capture.CapturedAt + ")"
+	}
+	fmt.Fprintf(w, "%-40s snapshot %s%s%s: %s\n", r.Document, r.Capture.ID, retry, earlier, printable(what))
 }
 
 func newReextractCmd(g *globals) *cobra.Command {
@@ -361,12 +376,12 @@ document), and the document's provisions are re-checked against it.`,
 					return writeJSON(cmd.OutOrStdout(), rep)
 				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%d snapshots extracted again; %d give a different text than recorded\n", rep.Snapshots, len(rep.Differ))
+				fmt.Fprintf(w, "%s extracted again; %d give a different text than recorded\n", plural(rep.Snapshots, "snapshot", "snapshots"), len(rep.Differ))
 				for _, id := range rep.Differ {
 					fmt.Fprintf(w, "  differs: %s\n", id)
 				}
 				if rep.Upgrade != nil {
-					fmt.Fprintf(w, "recorded version %d (upgrade) %s, %d provisions re-checked\n", rep.Upgrade.Statement.Version.Predicate.Number, rep.Upgrade.ID, len(rep.Statuses))
+					fmt.Fprintf(w, "recorded version %d (upgrade) %s, %s re-checked\n", rep.Upgrade.Statement.Version.Predicate.Number, rep.Upgrade.ID, plural(len(rep.Statuses), "provision", "provisions"))
 				} else {
 					fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
 				}
@@ -416,15 +431,18 @@ whose text could not be extracted, and its provisions.`,
 					fmt.Fprintf(w, "last capture:  %s, %s (%s)\n", d.LastCapture, d.LastCaptureOutcome, d.LastCaptureRecord)
 				}
 				fmt.Fprintf(w, "declaration:   revision %d, %s\n", d.Revision, d.Declaration)
-				fmt.Fprintf(w, "\n%d versions, %d changes\n", len(d.Versions), d.Changes)
+				fmt.Fprintf(w, "\n%s, %s\n", plural(len(d.Versions), "version", "versions"), plural(d.Changes, "change", "changes"))
 				for _, v := range d.Versions {
 					fmt.Fprintf(w, "  v%-3d %-7s %s  %s  (%d bytes of text, snapshot %s)\n", v.Number, v.Kind, v.Snapshot.CapturedAt, v.RecordID, v.Text.Size, v.Snapshot.RecordID)
+					if n := decodingNote(v.Decoding); n != "" {
+						fmt.Fprintf(w, "         %s\n", n)
+					}
 					for _, c := range v.Confirmations {
 						fmt.Fprintf(w, "         confirmed %s  snapshot %s\n", c.Snapshot.CapturedAt, c.Snapshot.RecordID)
 					}
 				}
 				if len(d.Failures) > 0 {
-					fmt.Fprintf(w, "\n%d snapshots without extractable text\n", len(d.Failures))
+					fmt.Fprintf(w, "\n%s without extractable text\n", plural(len(d.Failures), "snapshot", "snapshots"))
 					for _, f := range d.Failures {
 						fmt.Fprintf(w, "  %s  snapshot %s: %s: %s\n", f.Snapshot.CapturedAt, f.Snapshot.RecordID, f.Failure.Reason, printable(f.Failure.Message))
 					}
@@ -442,7 +460,7 @@ whose text could not be extracted, and its provisions.`,
 }
 
 func printProvisions(w io.Writer, d *track.Document) {
-	fmt.Fprintf(w, "%d provisions\n", len(d.Provisions))
+	fmt.Fprintln(w, plural(len(d.Provisions), "provision", "provisions"))
 	for _, p := range d.Provisions {
 		label := ""
 		if p.Label != "" {
@@ -468,12 +486,50 @@ func printProvisions(w io.Writer, d *track.Document) {
 	}
 }
 
-// upgradeNote marks a status taken in a technical upgrade.
+// upgradeNote marks a status taken in a version that is no change of the
+// document's text.
 func upgradeNote(kind string) string {
-	if kind == "upgrade" {
+	switch kind {
+	case "upgrade":
 		return " [a technical upgrade: the text extracted again, not a change of the document]"
+	case "links":
+		return " [only link targets changed]"
 	}
 	return ""
+}
+
+// decodingNote says how a version's snapshot was decoded when that is
+// worth a reader's attention: bytes lost, or a declared charset overridden.
+func decodingNote(d *verify.Decoding) string {
+	if d == nil {
+		return ""
+	}
+	var parts []string
+	if d.Replaced > 0 {
+		parts = append(parts, fmt.Sprintf("WARNING: %s not valid %s, shown as U+FFFD in the text", plural(d.Replaced, "byte sequence", "byte sequences"), d.Charset))
+	}
+	if d.Declared != "" {
+		parts = append(parts, fmt.Sprintf("read as %s (%s), not as the declared %s", d.Charset, decodedFrom(d.From), printable(d.Declared)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func decodedFrom(from string) string {
+	switch from {
+	case verify.DecodedFromUTF8:
+		return "the bytes are valid UTF-8"
+	case verify.DecodedFromDefault:
+		return "the declared charset is unknown"
+	}
+	return "from the " + from
+}
+
+// plural returns "1 version" or "2 versions".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func abbreviate(s string, n int) string {

@@ -86,13 +86,13 @@ func TestTrackWorkflow(t *testing.T) {
 	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 2 (change)", "2 provisions re-checked")
 
 	r = exhibit(t, "history", "acme-privacy-policy")
-	r.want(t, 0, "2 versions, 1 changes", "2 provisions", "CHANGED", "PRESENT")
+	r.want(t, 0, "2 versions, 1 change", "2 provisions", "CHANGED", "PRESENT")
 	if err := json.Unmarshal([]byte(exhibit(t, "history", "acme-privacy-policy", "-o", "json").stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
 	v2 := doc.Versions[1].RecordID
 	exhibit(t, "diff", v1, v2, "--color", "never").want(t, 0, "[-do not-]{+may+}", "+1 −2 words")
-	exhibit(t, "changes", "--since", "1h").want(t, 0, "1 changes since", "acme-privacy-policy")
+	exhibit(t, "changes", "--since", "1h").want(t, 0, "1 change since", "acme-privacy-policy")
 	exhibit(t, "changes", "--since", "yesterday").want(t, 2, "--since")
 	exhibit(t, "provisions", "acme-privacy-policy").want(t, 0, "changed  in "+v2, "present  in "+v2)
 	exhibit(t, "provisions", "acme-privacy-policy", "-o", "json").want(t, 0, `"document_id": "acme-privacy-policy"`, `"provisions": [`)
@@ -138,7 +138,7 @@ func TestTrackWorkflow(t *testing.T) {
 	ps.mu.Unlock()
 	exhibit(t, "track", "run", "--once", "--all").want(t, 1, "failed: no_match")
 	r = exhibit(t, "history", "acme-privacy-policy")
-	r.want(t, 0, "3 versions", "1 snapshots without extractable text", "no_match")
+	r.want(t, 0, "3 versions", "1 snapshot without extractable text", "no_match")
 	if _, err := os.Stat(filepath.Join("exhibit-archive", "exhibit.json")); err != nil {
 		t.Fatal(err)
 	}

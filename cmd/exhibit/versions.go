@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,9 +10,11 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/provision"
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/textdiff"
 	"github.com/exhibit-archive/exhibit/archive/track"
+	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
 
@@ -130,7 +133,7 @@ that first showed the change: the document changed no later than that.`,
 					return writeJSON(cmd.OutOrStdout(), changes)
 				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%d changes since %s\n", len(changes), t.UTC().Format(time.RFC3339))
+				fmt.Fprintf(w, "%s since %s\n", plural(len(changes), "change", "changes"), t.UTC().Format(time.RFC3339))
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				for _, c := range changes {
 					fmt.Fprintf(tw, "%s\t%s\t%s %s\tv%d\t%s\t(diff %s %s)\n", c.CapturedAt, c.Document, printable(c.Entity), printable(c.Title), c.Number, c.Version, c.Previous, c.Version)
@@ -152,6 +155,49 @@ func hasEntity(docs []*track.Document, entity string) bool {
 		}
 	}
 	return false
+}
+
+func newTextCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "text VERSION_ID [--output text|json]",
+		Short: "Print a version's text, the text provisions quote",
+		Long: `Print the text of a version (a record ID) of a tracked document, exactly as
+stored and signed: Markdown for HTML pages, plain text for PDF and text
+files. Its SHA-256 is checked against the digest the version record signs
+before anything is printed. Offsets of provisions (TextPositionSelector)
+count Unicode code points in this text, and "exhibit quote" matches --exact
+against it. JSON output adds the version's number, document, digest, media
+type and how the snapshot was decoded.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
+				v, text, err := track.New(a).VersionText(ctx, args[0])
+				if err != nil {
+					return docError(err)
+				}
+				p := v.Statement.Version.Predicate
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), struct {
+						Version   string           `json:"version"`
+						Document  string           `json:"document_id"`
+						Number    int              `json:"number"`
+						Kind      string           `json:"kind"`
+						Text      verify.Text      `json:"text_info"`
+						Decoding  *verify.Decoding `json:"decoding,omitempty"`
+						TextValue string           `json:"text"`
+					}{v.ID, v.DocumentID, p.Number, p.Kind, p.Text, p.Decoding, string(text)})
+				}
+				_, err = cmd.OutOrStdout().Write(text)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
 }
 
 func newQuoteCmd(g *globals) *cobra.Command {
@@ -179,6 +225,9 @@ provision against each later version at once.`,
 			}
 			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
 				p, statuses, err := track.New(a).Quote(ctx, args[0], o)
+				if errors.Is(err, provision.ErrNotFound) {
+					err = fmt.Errorf("%w\n(exhibit text %s prints the version's text, which the quote must match)", err, args[0])
+				}
 				if err != nil {
 					return docError(err)
 				}

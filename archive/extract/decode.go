@@ -1,0 +1,218 @@
+package extract
+
+import (
+	"bytes"
+	"mime"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// Values of Decoding.From: what decided the character encoding.
+const (
+	// FromBOM: a byte order mark.
+	FromBOM = "bom"
+	// FromUTF8: the body is valid UTF-8 (and has bytes above 0x7F, or
+	// declares nothing), whatever it declares.
+	FromUTF8 = "utf-8"
+	// FromHeader: the charset parameter of the Content-Type header.
+	FromHeader = "header"
+	// FromMeta: a <meta charset> or <meta http-equiv=Content-Type> in the
+	// page's head, wherever it stands in it.
+	FromMeta = "meta"
+	// FromDefault: nothing above; the body is read as windows-1252.
+	FromDefault = "default"
+)
+
+// Decoding says how the bytes of an HTML or plain-text body were decoded
+// to text. A version statement records it, so that a decoding that lost
+// bytes is never silent.
+type Decoding struct {
+	// Charset is the WHATWG name of the encoding used, such as "utf-8"
+	// or "windows-1252".
+	Charset string `json:"charset"`
+	// From is what decided it: FromBOM, FromUTF8, FromHeader, FromMeta or
+	// FromDefault.
+	From string `json:"from"`
+	// Declared is the encoding the header or a <meta> declared, by its
+	// WHATWG name (or the label as given when it names no encoding), when
+	// it is not the one used: a body that is valid UTF-8 is read as UTF-8
+	// whatever it declares.
+	Declared string `json:"declared,omitempty"`
+	// Replaced counts the U+FFFD replacement characters the decoding put
+	// in place of bytes that are not valid in Charset. Zero means no byte
+	// was lost.
+	Replaced int `json:"replaced,omitempty"`
+}
+
+// metaScanLimit bounds how far into the body a <meta> declaring the
+// charset is looked for (the head of even the largest pages ends well
+// before it).
+const metaScanLimit = 512 << 10
+
+// decode returns body as UTF-8 text and how it was decoded. The rules, in
+// order: a byte order mark; a body that is valid UTF-8 with bytes above
+// 0x7F is UTF-8 (a page declared as, or defaulting to, windows-1252 whose
+// bytes are valid UTF-8 is, in practice, always UTF-8 mislabelled, and
+// reading it as windows-1252 turns "é" into "Ã©"); the Content-Type
+// header's charset; for HTML, a <meta> in the head (anywhere in it, not
+// only within its first 1,024 bytes as browsers look); an ASCII body is
+// UTF-8; anything else is windows-1252.
+func decode(body []byte, contentType string, isHTML bool) (string, *Decoding, error) {
+	for _, b := range []struct {
+		bom  string
+		name string
+	}{{"\xEF\xBB\xBF", "utf-8"}, {"\xFE\xFF", "utf-16be"}, {"\xFF\xFE", "utf-16le"}} {
+		if bytes.HasPrefix(body, []byte(b.bom)) {
+			return decodeAs(body[len(b.bom):], b.name, &Decoding{From: FromBOM})
+		}
+	}
+	declared, from := "", ""
+	if _, params, err := mime.ParseMediaType(contentType); err == nil && strings.TrimSpace(params["charset"]) != "" {
+		declared, from = params["charset"], FromHeader
+	} else if isHTML {
+		if l := metaCharset(body); l != "" {
+			declared, from = l, FromMeta
+		}
+	}
+	if utf8.Valid(body) && (hasHighBit(body) || declared == "") {
+		d := &Decoding{From: FromUTF8}
+		if declared != "" {
+			if _, name := charset.Lookup(declared); name != "utf-8" {
+				d.Declared = canonical(declared)
+			}
+		}
+		return decodeAs(body, "utf-8", d)
+	}
+	if declared != "" {
+		if _, name := charset.Lookup(declared); name != "" {
+			if from == FromMeta && strings.HasPrefix(name, "utf-16") {
+				name = "utf-8" // WHATWG: a <meta> cannot declare UTF-16
+			}
+			return decodeAs(body, name, &Decoding{From: from})
+		}
+		if !isHTML {
+			return "", nil, errorf(ReasonMalformed, nil, "unknown charset %q", declared)
+		}
+		// A browser ignores an unknown label and goes on sniffing.
+		return decodeAs(body, "windows-1252", &Decoding{From: FromDefault, Declared: declared})
+	}
+	return decodeAs(body, "windows-1252", &Decoding{From: FromDefault})
+}
+
+// canonical returns the WHATWG name of an encoding label, or the label
+// itself if it names none.
+func canonical(label string) string {
+	if _, name := charset.Lookup(label); name != "" {
+		return name
+	}
+	return strings.TrimSpace(label)
+}
+
+func decodeAs(body []byte, name string, d *Decoding) (string, *Decoding, error) {
+	d.Charset = name
+	var enc encoding.Encoding
+	if name == "utf-8" {
+		enc = unicode.UTF8 // the WHATWG decoder: one U+FFFD per bad sequence
+	} else {
+		enc, _ = charset.Lookup(name)
+	}
+	if name == "utf-8" && utf8.Valid(body) {
+		return string(body), d, nil
+	}
+	b, err := enc.NewDecoder().Bytes(body)
+	if err != nil {
+		return "", nil, errorf(ReasonMalformed, err, "body does not decode as %s", name)
+	}
+	const fffd = "\uFFFD"
+	d.Replaced = bytes.Count(b, []byte(fffd))
+	if name == "utf-8" {
+		d.Replaced -= bytes.Count(body, []byte(fffd)) // encoded in the page
+	}
+	return string(bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))), d, nil
+}
+
+func hasHighBit(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// metaCharset returns the charset label declared by the first <meta
+// charset> or <meta http-equiv="Content-Type" content="...; charset=...">
+// before the page's body, within metaScanLimit bytes, or "".
+func metaCharset(body []byte) string {
+	if len(body) > metaScanLimit {
+		body = body[:metaScanLimit]
+	}
+	z := html.NewTokenizer(bytes.NewReader(body))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return ""
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			switch string(name) {
+			case "body":
+				return ""
+			case "meta":
+				var cs, equiv, content string
+				for hasAttr {
+					var k, v []byte
+					k, v, hasAttr = z.TagAttr()
+					switch string(k) {
+					case "charset":
+						cs = string(v)
+					case "http-equiv":
+						equiv = string(v)
+					case "content":
+						content = string(v)
+					}
+				}
+				if strings.TrimSpace(cs) != "" {
+					return strings.TrimSpace(cs)
+				}
+				if strings.EqualFold(strings.TrimSpace(equiv), "content-type") {
+					if l := contentCharset(content); l != "" {
+						return l
+					}
+				}
+			}
+		}
+	}
+}
+
+// contentCharset extracts the charset from a <meta content> value, as the
+// WHATWG "algorithm for extracting a character encoding from a meta
+// element".
+func contentCharset(s string) string {
+	i := strings.Index(strings.ToLower(s), "charset")
+	if i < 0 {
+		return ""
+	}
+	s = strings.TrimLeft(s[i+len("charset"):], " \t\n\f\r")
+	if !strings.HasPrefix(s, "=") {
+		return ""
+	}
+	s = strings.TrimLeft(s[1:], " \t\n\f\r")
+	if s == "" {
+		return ""
+	}
+	if q := s[0]; q == '"' || q == '\'' {
+		if j := strings.IndexByte(s[1:], q); j >= 0 {
+			return s[1 : 1+j]
+		}
+		return ""
+	}
+	if j := strings.IndexAny(s, " \t\n\f\r;"); j >= 0 {
+		s = s[:j]
+	}
+	return s
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/exhibit-archive/exhibit/archive/track"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// rawServer serves one page with the given Content-Type, byte for byte.
+type rawServer struct {
+	mu          sync.Mutex
+	contentType string
+	body        string
+}
+
+func (s *rawServer) set(contentType, body string) {
+	s.mu.Lock()
+	s.contentType, s.body = contentType, body
+	s.mu.Unlock()
+}
+
+func (s *rawServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w.Header().Set("Content-Type", s.contentType)
+	w.Write([]byte(s.body))
+}
+
+func history(t *testing.T, id string) *track.Document {
+	t.Helper()
+	r := exhibit(t, "history", id, "-o", "json")
+	r.want(t, 0)
+	var d track.Document
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatal(err)
+	}
+	return &d
+}
+
+// TestTrackTextQuality follows the text-quality cases of issue 13 through
+// the CLI: a UTF-8 page declaring nothing, a version differing only in
+// link targets, a declaration edit that makes the next capture an
+// upgrade, bytes lost in decoding said in history, exhibit text, the
+// quote hint, and track add after an earlier capture of the same page.
+func TestTrackTextQuality(t *testing.T) {
+	inTemp(t)
+	s := &rawServer{}
+	pad := strings.Repeat("<!-- padding -->", 100)
+	page := func(links, extra string) string {
+		return `<!doctype html><html><head><title>Politique</title>` + pad + `</head><body><main>` +
+			`<h1>Données “personnelles”</h1><p>Nous n’utilisons pas vos données &gt; 30 jours. ` + links + `</p>` + extra + `</main></body></html>`
+	}
+	s.set("text/html", page(`<a href="/cgu?date=2026-12-04">CGU</a> <a href="mailto:DPO@Example.fr">DPO</a>`, ""))
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	// An earlier capture of the page, under the titles tracking uses.
+	exhibit(t, "capture", srv.URL+"/p", "--entity", "Exemple", "--document", "Politique").want(t, 0)
+	exhibit(t, "track", "add", srv.URL+"/p", "--entity", "Exemple", "--document", "Politique", "--every", "1h").
+		want(t, 0, "tracking exemple-politique", "the next track run starts from an earlier capture of this URL")
+	exhibit(t, "track", "run", "--once").want(t, 0, "(an earlier capture, ", "version 1 (first)")
+	d := history(t, "exemple-politique")
+	v1 := d.Versions[0]
+	if dec := v1.Decoding; dec == nil || dec.Charset != "utf-8" || dec.From != verify.DecodedFromUTF8 || dec.Replaced != 0 {
+		t.Errorf("decoding %+v, want utf-8 from the bytes", dec)
+	}
+	r := exhibit(t, "text", v1.RecordID)
+	r.want(t, 0, "# Données “personnelles”", "Nous n’utilisons pas vos données > 30 jours.", "]("+srv.URL+"/cgu)", "(mailto:dpo@example.fr)")
+	exhibit(t, "text", v1.RecordID, "-o", "json").want(t, 0, `"decoding": {`, `"charset": "utf-8"`, `"text": "# Données`)
+	exhibit(t, "text", v1.Snapshot.RecordID).want(t, 2, "not a version record")
+	exhibit(t, "quote", v1.RecordID, "--exact", "vos données &gt; 30").want(t, 2, "exhibit text "+v1.RecordID)
+	exhibit(t, "quote", v1.RecordID, "--exact", "pas vos données > 30 jours").want(t, 0, "provision EXR-")
+
+	// Only a link target changes: a version of its own kind, no change.
+	s.set("text/html", page(`<a href="/cgu-2027">CGU</a> <a href="mailto:dpo@example.fr">DPO</a>`, ""))
+	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 2 (links)")
+	exhibit(t, "history", "exemple-politique").want(t, 0, "2 versions, 0 changes", "v2   links")
+	exhibit(t, "changes", "--since", "1h").want(t, 0, "0 changes since")
+
+	// A declaration edit: the next capture of the same page is an
+	// upgrade, not a change of the document.
+	exhibit(t, "track", "edit", "exemple-politique", "--remove", "h1").want(t, 0, "declaration revision 2")
+	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 3 (upgrade)")
+	exhibit(t, "changes", "--since", "1h").want(t, 0, "0 changes since")
+
+	// Declared UTF-8, but two bytes are not: a change whose lost bytes
+	// history says.
+	s.set("text/html; charset=utf-8", strings.Replace(page(`<a href="/cgu-2027">CGU</a>`, "<p>Fin \xe9t\xe9.</p>"), "“personnelles”", "personnelles", 1))
+	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 4 (change)")
+	d = history(t, "exemple-politique")
+	if dec := d.Versions[3].Decoding; dec == nil || dec.Replaced != 2 || dec.From != verify.DecodedFromHeader {
+		t.Errorf("decoding %+v, want 2 replaced, from the header", dec)
+	}
+	exhibit(t, "history", "exemple-politique").want(t, 0, "WARNING: 2 byte sequences not valid utf-8", "4 versions, 1 change")
+	exhibit(t, "prove", d.Versions[3].RecordID, "-o", "v4.json").want(t, 0)
+	exhibit(t, "verify", "v4.json").want(t, 0, "version 4 (change)")
+	exhibit(t, "audit").want(t, 0)
+}
