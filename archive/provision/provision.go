@@ -383,7 +383,7 @@ func locate(text []rune, q Quote) Result {
 	var in, out []Position
 	for _, s := range occurrences(text, exact) {
 		p := Position{s, s + len(exact)}
-		if _, ok := context(text, p, q); ok {
+		if _, ok := contextAgreement(text, p, q); ok {
 			in = append(in, p)
 		} else {
 			out = append(out, p)
@@ -404,10 +404,10 @@ func locate(text []rune, q Quote) Result {
 	}
 	ps := search(text, exact, 0, len(text), 8, skip)
 	for _, c := range ps {
-		if _, ok := context(text, c.pos, q); !ok {
+		if _, ok := contextAgreement(text, c.pos, q); !ok {
 			if wide := sentences(text, c.pos, 2*len(exact)+40); wide == c.pos {
 				continue
-			} else if _, ok := context(text, wide, q); !ok {
+			} else if _, ok := contextAgreement(text, wide, q); !ok {
 				continue
 			}
 		}
@@ -439,13 +439,13 @@ func changed(text []rune, quote string, c passage) Result {
 	return Result{Status: Changed, Position: pos, Closest: string(text[pos.Start:pos.End]), Similarity: sim}
 }
 
-// context compares the text around p with the quote's prefix and suffix.
+// contextAgreement compares the text around p with the quote's prefix and suffix.
 // Each recorded side is compared with as many code points of the text
 // just before (prefix) or after (suffix) p, fewer at the text's edges; it
 // agrees when they are at least ChangedThreshold similar. It returns the
 // sum of the sides' similarities and whether a side agrees (true when the
 // quote records neither).
-func context(text []rune, p Position, q Quote) (float64, bool) {
+func contextAgreement(text []rune, p Position, q Quote) (float64, bool) {
 	if q.Prefix == "" && q.Suffix == "" {
 		return 0, true
 	}
@@ -467,7 +467,7 @@ func context(text []rune, p Position, q Quote) (float64, bool) {
 func bestInContext(text []rune, ps []Position, q Quote) Position {
 	best, bestScore := ps[0], -1.0
 	for _, p := range ps {
-		if s, _ := context(text, p, q); s > bestScore {
+		if s, _ := contextAgreement(text, p, q); s > bestScore {
 			best, bestScore = p, s
 		}
 	}
