@@ -61,7 +61,9 @@ const (
 	// ProvisionChanged: the quote is gone, but a passage close to it is
 	// there (Closest, Similarity).
 	ProvisionChanged = "changed"
-	// ProvisionRemoved: nothing close to the quote is left.
+	// ProvisionRemoved: the quote's passage is gone, and nothing close to
+	// it is left in its place (a passage like it elsewhere, in Elsewhere,
+	// is another clause).
 	ProvisionRemoved = "removed"
 )
 
@@ -264,10 +266,26 @@ type ProvisionStatus struct {
 	Closest string `json:"closest,omitempty"`
 	// Similarity of the closest passage to the quote, from 0 to 1 with
 	// three decimals: 1 - (Levenshtein distance in code points) / (the
-	// longer one's length). Set when changed or removed.
+	// longer one's length). Set when changed, or when removed and
+	// something of the provision's passage is left (below 0.5).
 	Similarity float64 `json:"similarity,omitempty"`
-	RecordedAt string  `json:"recorded_at"`
-	Tool       Tool    `json:"tool"`
+	// Elsewhere (removed only, optional) notes a passage at least 0.5
+	// similar to the quote that stands elsewhere in the text, outside the
+	// provision's place: not the provision's position.
+	Elsewhere  *ProvisionElsewhere `json:"elsewhere,omitempty"`
+	RecordedAt string              `json:"recorded_at"`
+	Tool       Tool                `json:"tool"`
+}
+
+// ProvisionElsewhere is a passage like a removed provision's quote that
+// stands outside the provision's place in the version: a note for the
+// reader, not where the provision is.
+type ProvisionElsewhere struct {
+	// Position is the passage's, in the version's text.
+	Position TextPositionSelector `json:"position"`
+	// Similarity of the passage to the quote, as in ProvisionStatus, from
+	// 0.5 to 1 (1: the quote verbatim).
+	Similarity float64 `json:"similarity"`
 }
 
 // Entry is a log entry's statement, opened: PredicateType says which one
@@ -726,6 +744,17 @@ func checkProvisionStatus(s *ProvisionStatusStatement) error {
 		}
 	default:
 		return fmt.Errorf("unknown status %q", p.Status)
+	}
+	if el := p.Elsewhere; el != nil {
+		if p.Status != ProvisionRemoved {
+			return fmt.Errorf("a %s provision has no passage elsewhere (only a removed one does)", p.Status)
+		}
+		if el.Position.Type != "TextPositionSelector" || el.Position.Start < 0 || el.Position.End <= el.Position.Start {
+			return fmt.Errorf("elsewhere.position %+v is not a TextPositionSelector with 0 <= start < end", el.Position)
+		}
+		if el.Similarity < 0.5 || el.Similarity > 1 || math.Round(el.Similarity*1000)/1000 != el.Similarity {
+			return fmt.Errorf("elsewhere.similarity %v is not in [0.5, 1] with at most three decimals", el.Similarity)
+		}
 	}
 	if p.Position != nil && (p.Position.Type != "TextPositionSelector" || p.Position.Start < 0 || p.Position.End <= p.Position.Start) {
 		return fmt.Errorf("position %+v is not a TextPositionSelector with 0 <= start < end", *p.Position)

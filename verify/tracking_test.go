@@ -61,6 +61,19 @@ func mutateJSON(t *testing.T, v any, f func(m map[string]any)) []byte {
 
 func pred(m map[string]any) map[string]any { return m["predicate"].(map[string]any) }
 
+// removed makes a changed provision status removed, with a similarity of
+// what is left at its place.
+func removed(m map[string]any) {
+	p := pred(m)
+	p["status"], p["similarity"] = "removed", 0.25
+	delete(p, "position")
+	delete(p, "closest")
+}
+
+func elsewhere(start, end int, sim float64) map[string]any {
+	return map[string]any{"position": map[string]any{"type": "TextPositionSelector", "start": start, "end": end}, "similarity": sim}
+}
+
 func TestTrackingStatements(t *testing.T) {
 	for kind, st := range validTracking() {
 		b, _ := json.Marshal(st)
@@ -124,6 +137,19 @@ func TestTrackingStatements(t *testing.T) {
 		{"provision-status", "removed with a position", func(m map[string]any) { pred(m)["status"] = "removed"; delete(pred(m), "closest") }},
 		{"provision-status", "similarity over 1", func(m map[string]any) { pred(m)["similarity"] = 1.5 }},
 		{"provision-status", "similarity with four decimals", func(m map[string]any) { pred(m)["similarity"] = 0.6251 }},
+		{"provision-status", "changed with a passage elsewhere", func(m map[string]any) { pred(m)["elsewhere"] = elsewhere(0, 5, 1) }},
+		{"provision-status", "elsewhere below 0.5", func(m map[string]any) { removed(m); pred(m)["elsewhere"] = elsewhere(0, 5, 0.4) }},
+		{"provision-status", "elsewhere over 1", func(m map[string]any) { removed(m); pred(m)["elsewhere"] = elsewhere(0, 5, 1.001) }},
+		{"provision-status", "elsewhere with four decimals", func(m map[string]any) { removed(m); pred(m)["elsewhere"] = elsewhere(0, 5, 0.6251) }},
+		{"provision-status", "elsewhere empty", func(m map[string]any) { removed(m); pred(m)["elsewhere"] = elsewhere(5, 5, 1) }},
+		{"provision-status", "elsewhere negative", func(m map[string]any) { removed(m); pred(m)["elsewhere"] = elsewhere(-1, 5, 1) }},
+		{"provision-status", "elsewhere without a position", func(m map[string]any) { removed(m); pred(m)["elsewhere"] = map[string]any{"similarity": 1} }},
+		{"provision-status", "elsewhere with an unknown field", func(m map[string]any) {
+			removed(m)
+			el := elsewhere(0, 5, 1)
+			el["closest"] = "We do"
+			pred(m)["elsewhere"] = el
+		}},
 	} {
 		t.Run(c.kind+"/"+c.name, func(t *testing.T) {
 			b := mutateJSON(t, validTracking()[c.kind], c.f)
@@ -270,5 +296,34 @@ func TestNewEntry(t *testing.T) {
 				t.Errorf("%s: ParseEntryStatement accepts what NewEntry refuses", c.name)
 			}
 		}
+	}
+}
+
+// TestProvisionStatusElsewhere: a removed status may name a passage like
+// the quote elsewhere; statements written before the field existed still
+// parse.
+func TestProvisionStatusElsewhere(t *testing.T) {
+	s := validTracking()["provision-status"].(*ProvisionStatusStatement)
+	s.Predicate.Status, s.Predicate.Position, s.Predicate.Closest, s.Predicate.Similarity = ProvisionRemoved, nil, "", 0.125
+	s.Predicate.Elsewhere = &ProvisionElsewhere{Position: TextPositionSelector{Type: "TextPositionSelector", Start: 3, End: 9}, Similarity: 1}
+	if _, err := NewEntry(s); err != nil {
+		t.Fatalf("NewEntry: %v", err)
+	}
+	b, _ := json.Marshal(s)
+	e, err := ParseEntryStatement(b)
+	if err != nil {
+		t.Fatalf("ParseEntryStatement: %v", err)
+	}
+	if el := e.ProvisionStatus.Predicate.Elsewhere; el == nil || *el != *s.Predicate.Elsewhere {
+		t.Errorf("elsewhere read back as %+v", el)
+	}
+	if !strings.Contains(string(b), `"elsewhere":{"position":{"type":"TextPositionSelector","start":3,"end":9},"similarity":1},"recorded_at"`) {
+		t.Errorf("elsewhere not written as documented: %s", b)
+	}
+	// As exhibit wrote removed statuses before.
+	old := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"acme-privacy","digest":{"sha256":"` + tSHA + `"}}],"predicateType":"` + ProvisionStatusPredicateType +
+		`","predicate":{"provision":"` + tID1 + `","version":"` + tID2 + `","text":{"sha256":"` + tSHA + `","size":50,"media_type":"text/markdown; charset=utf-8"},"status":"removed","similarity":0.312,"recorded_at":"` + tTime + `","tool":{"name":"exhibit","version":"0.1.0"}}}`
+	if e, err := ParseEntryStatement([]byte(old)); err != nil || e.ProvisionStatus.Predicate.Elsewhere != nil {
+		t.Errorf("an earlier removed status: %v", err)
 	}
 }

@@ -220,7 +220,10 @@ func Describe(e *verify.Entry) string {
 		case verify.ProvisionChanged:
 			s += fmt.Sprintf("; the closest passage, at [%d, %d), is %.1f%% similar: %q", p.Position.Start, p.Position.End, p.Similarity*100, abbreviate(p.Closest, 200))
 		case verify.ProvisionRemoved:
-			s += fmt.Sprintf("; no passage is more than %.1f%% similar", p.Similarity*100)
+			s += fmt.Sprintf("; nothing left at its place is more than %.1f%% similar", p.Similarity*100)
+			if el := p.Elsewhere; el != nil {
+				s += fmt.Sprintf(" (another passage, %.1f%% similar, stands at code points [%d, %d); it is not the provision)", el.Similarity*100, el.Position.Start, el.Position.End)
+			}
 		}
 		return s
 	}

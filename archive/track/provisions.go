@@ -14,6 +14,8 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/provision"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/store"
+	"github.com/exhibit-archive/exhibit/archive/textdiff"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -46,7 +48,86 @@ type StatusInfo struct {
 	Position    *verify.TextPositionSelector `json:"position,omitempty"`
 	Closest     string                       `json:"closest,omitempty"`
 	Similarity  float64                      `json:"similarity,omitempty"`
-	RecordedAt  string                       `json:"recorded_at"`
+	// Elsewhere (removed only) notes a passage like the quote outside the
+	// provision's place: not the provision.
+	Elsewhere  *verify.ProvisionElsewhere `json:"elsewhere,omitempty"`
+	RecordedAt string                     `json:"recorded_at"`
+}
+
+// lastPlace returns where provision p last stood: the text digest of the
+// version of its latest present or changed status and its passage there,
+// or, before any, those of the version quoted and the quote. The digest
+// is "" when that version is not among the document's.
+func (d *Document) lastPlace(p *ProvisionInfo) (string, provision.Position) {
+	numbers := map[string]int{}
+	digests := map[string]string{}
+	for _, v := range d.Versions {
+		numbers[v.RecordID], digests[v.RecordID] = v.Number, v.Text.SHA256
+	}
+	version, pos := p.Version, p.Position
+	for _, h := range p.History {
+		if (h.Status == verify.ProvisionPresent || h.Status == verify.ProvisionChanged) && h.Position != nil && numbers[h.Version] >= numbers[version] {
+			version, pos = h.Version, *h.Position
+		}
+	}
+	return digests[version], provision.Position{Start: pos.Start, End: pos.End}
+}
+
+// follower re-checks provisions against one new text, each followed from
+// the text of the version it last stood in ([provision.Diff.Follow]); it
+// diffs each earlier text once.
+type follower struct {
+	t    *Tracker
+	text string
+	// diffs by the earlier text's digest; nil when that text is not in
+	// the store or too large to diff.
+	diffs map[string]*provision.Diff
+}
+
+func (t *Tracker) follower(text string) *follower {
+	return &follower{t: t, text: text, diffs: map[string]*provision.Diff{}}
+}
+
+// know gives the follower an earlier text it need not read from the
+// store.
+func (f *follower) know(digest string, text []byte) error {
+	if _, ok := f.diffs[digest]; ok {
+		return nil
+	}
+	d, err := provision.NewDiff(string(text), f.text)
+	if errors.Is(err, textdiff.ErrTooLarge) {
+		d, err = nil, nil
+	}
+	f.diffs[digest] = d
+	return err
+}
+
+// locate re-checks q, whose passage stood at at in the text with the
+// given digest, against the new text. When that text is unknown ("") or
+// not in the store, or too large to diff, the quote selector alone
+// decides ([provision.Locate]).
+func (f *follower) locate(ctx context.Context, q verify.TextQuoteSelector, from string, at provision.Position) (provision.Result, error) {
+	pq := provision.Quote{Exact: q.Exact, Prefix: q.Prefix, Suffix: q.Suffix}
+	if from == "" {
+		return provision.Locate(f.text, pq), nil
+	}
+	if _, ok := f.diffs[from]; !ok {
+		old, err := f.t.Text(ctx, from)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			f.diffs[from] = nil
+		case err != nil:
+			return provision.Result{}, err
+		default:
+			if err := f.know(from, old); err != nil {
+				return provision.Result{}, err
+			}
+		}
+	}
+	if d := f.diffs[from]; d != nil {
+		return d.Follow(pq, at), nil
+	}
+	return provision.Locate(f.text, pq), nil
 }
 
 // QuoteOptions describe a provision: the quoted text and, to tell a
@@ -60,8 +141,8 @@ type QuoteOptions struct {
 // quote must stand in the text exactly once with the given prefix and
 // suffix, or archive.ErrInput is returned, wrapping provision.ErrNotFound or
 // provision.ErrAmbiguous. If newer versions of the document exist, the
-// provision is checked against each of them in order, and the statuses are
-// returned.
+// provision is followed through each of them in order (each from the last
+// one it stood in), and the statuses are returned.
 func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (*record.Record, []*record.Record, error) {
 	if err := archive.CheckText(map[string]string{"label": o.Label}); err != nil {
 		return nil, nil, err
@@ -104,9 +185,15 @@ func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 		return nil, nil, err
 	}
 	ps := []*pending{pp}
-	// Carry it through the versions that came after the one quoted.
+	// Carry it through the versions that came after the one quoted, in
+	// order, each from the last version it stood in.
 	later, err := t.records(ctx, index.TrackingQuery{Document: v.DocumentID, Kinds: []string{record.Version}})
 	if err == nil {
+		sort.SliceStable(later, func(i, j int) bool {
+			return later[i].Statement.Version.Predicate.Number < later[j].Statement.Version.Predicate.Number
+		})
+		quote := pp.sub.Record().Statement.Provision.Predicate.Quote
+		from, fromText, at := pv.Text.SHA256, text, pos
 		for _, lv := range later {
 			lp := &lv.Statement.Version.Predicate
 			if lp.Number <= pv.Number {
@@ -116,11 +203,22 @@ func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 			if lt, err = t.Text(ctx, lp.Text.SHA256); err != nil {
 				break
 			}
+			f := t.follower(string(lt))
+			var loc provision.Result
+			if err = f.know(from, fromText); err != nil {
+				break
+			}
+			if loc, err = f.locate(ctx, quote, from, at); err != nil {
+				break
+			}
 			var s *pending
-			if s, err = t.prepareRecheck(ctx, v.DocumentID, pp.sub.ID(), pp.sub.Record().Statement.Provision.Predicate.Quote, lv.ID, lp.Text, string(lt), &statuses); err != nil {
+			if s, err = t.prepareRecheck(ctx, v.DocumentID, pp.sub.ID(), loc, lv.ID, lp.Text, &statuses); err != nil {
 				break
 			}
 			ps = append(ps, s)
+			if loc.Status != provision.Removed {
+				from, fromText, at = lp.Text.SHA256, lt, loc.Position
+			}
 		}
 	}
 	// What was handed to the log is finished even after an error.

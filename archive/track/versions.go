@@ -152,7 +152,7 @@ func (t *Tracker) Document(ctx context.Context, id string) (*Document, error) {
 					kind = v.Kind
 				}
 				pi.History = append(pi.History, &StatusInfo{RecordID: r.ID, Version: p.Version, VersionKind: kind, Status: p.Status,
-					Position: p.Position, Closest: p.Closest, Similarity: p.Similarity, RecordedAt: p.RecordedAt})
+					Position: p.Position, Closest: p.Closest, Similarity: p.Similarity, Elsewhere: p.Elsewhere, RecordedAt: p.RecordedAt})
 				pi.Status, pi.StatusVersion, pi.StatusVersionKind = p.Status, p.Version, kind
 			}
 		}
@@ -428,10 +428,17 @@ func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Doc
 	}
 	res.Result = kind
 	ps := []*pending{v}
+	// Each provision is followed from the version it last stood in.
+	f := t.follower(string(text))
 	for _, p := range doc.Provisions {
-		s, err := t.prepareRecheck(ctx, doc.ID, p.RecordID, p.Quote, v.sub.ID(), pv.Text, string(text), &res.Statuses)
+		from, at := doc.lastPlace(p)
+		loc, err := f.locate(ctx, p.Quote, from, at)
 		if err != nil {
 			return ps, err // what is in the log is finished by the caller
+		}
+		s, err := t.prepareRecheck(ctx, doc.ID, p.RecordID, loc, v.sub.ID(), pv.Text, &res.Statuses)
+		if err != nil {
+			return ps, err
 		}
 		ps = append(ps, s)
 	}
@@ -462,10 +469,10 @@ func (t *Tracker) resultOf(ctx context.Context, res *TrackResult, r *record.Reco
 	return nil
 }
 
-// prepareRecheck locates a provision's quote in a new version's text and
-// prepares its status statement, appended to *out once published.
-func (t *Tracker) prepareRecheck(ctx context.Context, doc, provID string, q verify.TextQuoteSelector, versionID string, txt verify.Text, text string, out *[]*record.Record) (*pending, error) {
-	loc := provision.Locate(text, provision.Quote{Exact: q.Exact, Prefix: q.Prefix, Suffix: q.Suffix})
+// prepareRecheck prepares the status statement of a provision re-checked
+// against a new version (loc is where it stands there), appended to *out
+// once published.
+func (t *Tracker) prepareRecheck(ctx context.Context, doc, provID string, loc provision.Result, versionID string, txt verify.Text, out *[]*record.Record) (*pending, error) {
 	ps := verify.ProvisionStatus{Provision: provID, Version: versionID, Text: txt, Status: loc.Status,
 		RecordedAt: verify.FormatTime(time.Now()), Tool: archive.Tool()}
 	switch loc.Status {
@@ -476,6 +483,10 @@ func (t *Tracker) prepareRecheck(ctx context.Context, doc, provID string, q veri
 		ps.Closest, ps.Similarity = loc.Closest, loc.Similarity
 	case provision.Removed:
 		ps.Similarity = loc.Similarity
+		if el := loc.Elsewhere; el != nil {
+			ps.Elsewhere = &verify.ProvisionElsewhere{Similarity: el.Similarity,
+				Position: verify.TextPositionSelector{Type: "TextPositionSelector", Start: el.Position.Start, End: el.Position.End}}
+		}
 	}
 	return t.submit(ctx, &verify.ProvisionStatusStatement{
 		Type: verify.StatementType, PredicateType: verify.ProvisionStatusPredicateType,

@@ -476,9 +476,12 @@ func printProvisions(w io.Writer, d *track.Document) {
 			case "changed":
 				extra = fmt.Sprintf(" (similarity %.3f): %q", h.Similarity, abbreviate(h.Closest, 80))
 			case "removed":
-				extra = " (no similar passage)"
+				extra = " (nothing similar left at its place)"
 				if h.Similarity > 0 {
-					extra = fmt.Sprintf(" (closest similarity %.3f)", h.Similarity)
+					extra = fmt.Sprintf(" (what is left at its place: similarity %.3f)", h.Similarity)
+				}
+				if el := h.Elsewhere; el != nil {
+					extra += fmt.Sprintf("; another passage, %.3f similar, stands at [%d, %d)", el.Similarity, el.Position.Start, el.Position.End)
 				}
 			}
 			fmt.Fprintf(w, "    %-8s in %s%s%s\n", h.Status, h.Version, upgradeNote(h.VersionKind), printable(extra))

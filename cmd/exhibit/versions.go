@@ -216,8 +216,11 @@ not found, or found more than once, is refused (exit status 2).
 
 On every new version of the document the provision is re-checked and gets a
 status record: present (with its new position), changed (the closest
-passage and its similarity) or removed. Quoting an older version checks the
-provision against each later version at once.`,
+passage and its similarity) or removed. A provision is followed by its
+position, through the word diff from the version it last stood in: an
+identical or similar sentence elsewhere is not taken for it, only noted
+when it is removed. Quoting an older version checks the provision against
+each later version in turn.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
