@@ -14,6 +14,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/provision"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -370,6 +371,9 @@ func pageURL(rec *record.Record) string {
 func (t *Tracker) changeKind(ctx context.Context, doc *Document, rules extract.Rules, text string) (string, error) {
 	cur := doc.Current
 	prev, err := t.Text(ctx, cur.Text.SHA256)
+	if errors.Is(err, store.ErrNotFound) {
+		return verify.VersionChange, nil // nothing to compare with
+	}
 	if err != nil {
 		return "", err
 	}
@@ -384,6 +388,9 @@ func (t *Tracker) changeKind(ctx context.Context, doc *Document, rules extract.R
 		return "", err
 	}
 	body, err := t.readSnapshot(ctx, cur.Snapshot.SHA256)
+	if errors.Is(err, store.ErrNotFound) {
+		return verify.VersionChange, nil
+	}
 	if err != nil {
 		return "", err
 	}
