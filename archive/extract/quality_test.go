@@ -183,3 +183,45 @@ func TestWithoutLinkTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestHasChild(t *testing.T) {
+	body := `<html><body>
+<section><h2>Terms</h2><p>Keep this.</p></section>
+<section><div><h2>Nested</h2></div><p>Not this.</p></section>
+<section><ul><li><a href="https://x.example/">link</a></li></ul><p>And this.</p></section>
+<section><ol><li>item</li></ol><p>Nor this.</p></section>
+</body></html>`
+	for _, tc := range []struct {
+		sel        string
+		want, lack []string
+	}{
+		{"section:has(> h2)", []string{"Keep this."}, []string{"Not this.", "And this."}},
+		{"section:has(h2)", []string{"Keep this.", "Not this."}, []string{"And this."}},
+		{"section:has(> ul > li a)", []string{"And this."}, []string{"Keep this.", "Nor this."}},
+		{"section:has(> ul li), section:has(> H2)", []string{"Keep this.", "And this."}, []string{"Not this.", "Nor this."}},
+		{"section:has(> h2, > ol)", []string{"Keep this.", "Nor this."}, []string{"Not this.", "And this."}},
+		{"section:not(:has(> h2))", []string{"Not this.", "And this."}, []string{"Keep this."}},
+	} {
+		res, err := Extract([]byte(body), "text/html", Rules{Select: []string{tc.sel}})
+		if err != nil {
+			t.Errorf("%s: %v", tc.sel, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(res.Text, w) {
+				t.Errorf("%s: text lacks %q:\n%s", tc.sel, w, res.Text)
+			}
+		}
+		for _, l := range tc.lack {
+			if strings.Contains(res.Text, l) {
+				t.Errorf("%s: text has %q:\n%s", tc.sel, l, res.Text)
+			}
+		}
+	}
+	for _, bad := range []string{"section:has(+ h2)", "section:has(~ p)", "section:has(> h2, p)", "section:has(> h2", "section:has(>)", "section:has(> a + b)"} {
+		err := Rules{Select: []string{bad}}.Check()
+		if reason(err) != ReasonBadSelector || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%s: err = %v, want bad_selector naming it", bad, err)
+		}
+	}
+}

@@ -9,7 +9,10 @@ import (
 // (https://docs.opentermsarchive.org/terms/reference/declaration/). Each
 // entry is a CSS selector group in the syntax of
 // github.com/andybalholm/cascadia (the selector engine of goquery), for
-// example "main article" or ".cookie-banner, #nav".
+// example "main article" or ".cookie-banner, #nav", and :has() with a
+// relative selector starting with ">" as in Selectors Level 4
+// ("section:has(> h2.terms)"), which is rewritten into cascadia's
+// :haschild() and :has(); one starting with "+" or "~" is refused.
 //
 // The zero value selects the whole <body> and removes nothing beyond the
 // built-in removals listed in the package documentation, which apply first.
@@ -47,7 +50,11 @@ func (r Rules) compile() (*compiled, error) {
 		dst   *[]cascadia.Sel
 	}{{"select", r.Select, &c.sel}, {"remove", r.Remove, &c.rem}} {
 		for i, s := range list.src {
-			g, err := cascadia.ParseGroup(s)
+			rs, err := rewriteHas(s)
+			if err != nil {
+				return nil, errorf(ReasonBadSelector, err, "%s[%d] %q does not compile", list.field, i, s)
+			}
+			g, err := cascadia.ParseGroup(rs)
 			if err != nil {
 				return nil, errorf(ReasonBadSelector, err, "%s[%d] %q does not compile", list.field, i, s)
 			}
