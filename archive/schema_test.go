@@ -37,7 +37,7 @@ const (
 
 // schemaSet holds the compiled schemas.
 type schemaSet struct {
-	statement, envelope, bundle *jsonschema.Schema
+	statement, envelope, bundle, tracking *jsonschema.Schema
 	// raw is each schema file decoded with encoding/json, by base name.
 	raw map[string]map[string]any
 }
@@ -104,7 +104,64 @@ func schemaCompile(t *testing.T) *schemaSet {
 	if set.bundle, err = c.Compile(schemaBaseURL + "bundle.schema.json"); err != nil {
 		t.Fatal(err)
 	}
+	if set.tracking, err = c.Compile(schemaBaseURL + "tracking.schema.json"); err != nil {
+		t.Fatal(err)
+	}
 	return set
+}
+
+// TestSchemaTrackingAdditions validates a declaration with range selectors
+// and a version with its decoding against the tracking schema, and checks
+// that the schema refuses what verify refuses in them.
+func TestSchemaTrackingAdditions(t *testing.T) {
+	set := schemaCompile(t)
+	const (
+		id   = "EXR-YECPK-983AW-FBDTJ-1T056"
+		when = "2026-05-08T11:13:55.250Z"
+	)
+	sha := strings.Repeat("a", 64)
+	tool := verify.Tool{Name: "exhibit", Version: "test"}
+	decl := &verify.DeclarationStatement{Type: verify.StatementType, PredicateType: verify.DeclarationPredicateType,
+		Subject: []verify.Subject{{Name: "acme-privacy", Digest: map[string]string{"sha256": verify.SHA256Hex([]byte("acme-privacy"))}}},
+		Predicate: verify.Declaration{Entity: "Acme", Document: "Privacy", URL: "https://acme.example/p",
+			SelectRanges: []verify.Range{{StartBefore: "#a", EndAfter: "#b"}}, RemoveRanges: []verify.Range{{StartAfter: "h2:has(> a)", EndBefore: "footer"}},
+			EverySeconds: 3600, Revision: 1, DeclaredAt: when, Tool: tool}}
+	ver := &verify.VersionStatement{Type: verify.StatementType, PredicateType: verify.VersionPredicateType,
+		Subject: []verify.Subject{{Name: "acme-privacy", Digest: map[string]string{"sha256": sha}}},
+		Predicate: verify.Version{Number: 2, Kind: verify.VersionLinks, Previous: id, Declaration: id,
+			Snapshot: verify.SnapshotRef{RecordID: id, SHA256: sha, CapturedAt: when}, Extractor: verify.Extractor{Name: "exhibit-extract", Version: "2"},
+			Text:     verify.Text{SHA256: sha, Size: 10, MediaType: "text/markdown; charset=utf-8"},
+			Decoding: &verify.Decoding{Charset: "utf-8", From: verify.DecodedFromUTF8, Declared: "windows-1252", Replaced: 3}, RecordedAt: when, Tool: tool}}
+	for name, st := range map[string]any{"declaration": decl, "version": ver} {
+		b, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := verify.ParseEntryStatement(b); err != nil {
+			t.Fatalf("%s: verify refuses it: %v", name, err)
+		}
+		schemaMustValidate(t, name, set.tracking, b)
+	}
+	bad := func(name string, st any) {
+		t.Helper()
+		b, _ := json.Marshal(st)
+		if err := schemaValidate(set.tracking, b); err == nil {
+			t.Errorf("%s: the schema accepts it", name)
+		}
+		if _, err := verify.ParseEntryStatement(b); err == nil {
+			t.Errorf("%s: verify accepts it", name)
+		}
+	}
+	d2 := *decl
+	d2.Predicate.SelectRanges = []verify.Range{{StartBefore: "#a", StartAfter: "#b", EndBefore: "#c"}}
+	bad("range with two starts", &d2)
+	d2.Predicate.SelectRanges = []verify.Range{{StartBefore: "#a"}}
+	bad("range without an end", &d2)
+	v2 := *ver
+	v2.Predicate.Decoding = &verify.Decoding{Charset: "utf-8", From: "guess"}
+	bad("unknown decoding source", &v2)
+	v2.Predicate.Decoding = &verify.Decoding{From: verify.DecodedFromHeader}
+	bad("decoding without charset", &v2)
 }
 
 // schemaValidate validates the JSON document data against sch.

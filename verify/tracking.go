@@ -103,6 +103,17 @@ func (s *TypedStatement[P]) SubjectDigest() string { return s.Subject[0].Digest[
 // DocumentID returns the subject's name: the tracked document's ID.
 func (s *TypedStatement[P]) DocumentID() string { return s.Subject[0].Name }
 
+// Range is an Open Terms Archive range selector: the part of a page from
+// just before or after the first element matching one CSS selector to just
+// before or after the first matching another. Exactly one of StartBefore
+// and StartAfter, and one of EndBefore and EndAfter, is set.
+type Range struct {
+	StartBefore string `json:"startBefore,omitempty"`
+	StartAfter  string `json:"startAfter,omitempty"`
+	EndBefore   string `json:"endBefore,omitempty"`
+	EndAfter    string `json:"endAfter,omitempty"`
+}
+
 // Declaration says where a tracked document is and what part of the page
 // it is, as Open Terms Archive's declarations do.
 type Declaration struct {
@@ -114,6 +125,11 @@ type Declaration struct {
 	// body. Remove are selectors of parts to drop from those.
 	Select []string `json:"select,omitempty"`
 	Remove []string `json:"remove,omitempty"`
+	// SelectRanges and RemoveRanges are Open Terms Archive range
+	// selectors: parts of the page from one point to another, selected or
+	// removed (see [Range]).
+	SelectRanges []Range `json:"select_ranges,omitempty"`
+	RemoveRanges []Range `json:"remove_ranges,omitempty"`
 	// EverySeconds is how often the document is captured, in seconds.
 	EverySeconds int64 `json:"every_seconds"`
 	// Revision counts the declaration's revisions, from 1; Previous is the
@@ -578,7 +594,14 @@ func checkDeclaration(s *DeclarationStatement) error {
 			return fmt.Errorf("%s %q has a control character", name, v)
 		}
 	}
-	for _, sel := range append(append([]string(nil), p.Select...), p.Remove...) {
+	sels := append(append([]string(nil), p.Select...), p.Remove...)
+	for _, r := range append(append([]Range(nil), p.SelectRanges...), p.RemoveRanges...) {
+		if (r.StartBefore == "") == (r.StartAfter == "") || (r.EndBefore == "") == (r.EndAfter == "") {
+			return fmt.Errorf("range %+v: want one of startBefore and startAfter, and one of endBefore and endAfter", r)
+		}
+		sels = append(sels, r.StartBefore+r.StartAfter, r.EndBefore+r.EndAfter)
+	}
+	for _, sel := range sels {
 		if strings.TrimSpace(sel) == "" || strings.ContainsFunc(sel, IsControl) {
 			return fmt.Errorf("selector %q is empty or has a control character", sel)
 		}

@@ -32,9 +32,10 @@ func validTracking() map[string]any {
 	ex := Extractor{Name: "exhibit-extract", Version: "1"}
 	return map[string]any{
 		"declaration": &DeclarationStatement{Type: StatementType, PredicateType: DeclarationPredicateType, Subject: subj("acme-privacy", SHA256Hex([]byte("acme-privacy"))),
-			Predicate: Declaration{Entity: "Acme", Document: "Privacy", URL: "https://acme.example/privacy", Select: []string{"main"}, EverySeconds: 3600, Revision: 2, Previous: tID1, DeclaredAt: tTime, Tool: tTool}},
+			Predicate: Declaration{Entity: "Acme", Document: "Privacy", URL: "https://acme.example/privacy", Select: []string{"main"}, SelectRanges: []Range{{StartBefore: "#a", EndAfter: "#b"}}, EverySeconds: 3600, Revision: 2, Previous: tID1, DeclaredAt: tTime, Tool: tTool}},
 		"version": &VersionStatement{Type: StatementType, PredicateType: VersionPredicateType, Subject: subj("acme-privacy", tSHA),
-			Predicate: Version{Number: 2, Kind: VersionChange, Previous: tID1, Declaration: tID3, Snapshot: snap, Extractor: ex, Text: text, RecordedAt: tTime, Tool: tTool}},
+			Predicate: Version{Number: 2, Kind: VersionChange, Previous: tID1, Declaration: tID3, Snapshot: snap, Extractor: ex, Text: text,
+				Decoding: &Decoding{Charset: "utf-8", From: DecodedFromUTF8, Declared: "windows-1252", Replaced: 2}, RecordedAt: tTime, Tool: tTool}},
 		"extraction": &ExtractionStatement{Type: StatementType, PredicateType: ExtractionPredicateType, Subject: subj("acme-privacy", tSnap),
 			Predicate: Extraction{Result: ExtractionConfirmed, Declaration: tID3, Snapshot: snap, Extractor: ex, Version: tID1, TextSHA256: tSHA, RecordedAt: tTime, Tool: tTool}},
 		"provision": &ProvisionStatement{Type: StatementType, PredicateType: ProvisionPredicateType, Subject: subj("acme-privacy", tSHA),
@@ -101,6 +102,21 @@ func TestTrackingStatements(t *testing.T) {
 		{"declaration", "control character in a selector", func(m map[string]any) { pred(m)["select"] = []any{"main\x1b[2J"} }},
 		{"declaration", "bidi override in the entity", func(m map[string]any) { pred(m)["entity"] = "Ac\u202eme" }},
 		{"declaration", "unknown field", func(m map[string]any) { pred(m)["extra"] = 1 }},
+		{"declaration", "range without an end", func(m map[string]any) { pred(m)["select_ranges"] = []any{map[string]any{"startBefore": "#a"}} }},
+		{"declaration", "range with two starts", func(m map[string]any) {
+			pred(m)["remove_ranges"] = []any{map[string]any{"startBefore": "#a", "startAfter": "#b", "endBefore": "#c"}}
+		}},
+		{"declaration", "range with an unknown key", func(m map[string]any) {
+			pred(m)["select_ranges"] = []any{map[string]any{"startBefore": "#a", "endBefore": "#c", "endAt": "#d"}}
+		}},
+		{"declaration", "control character in a range", func(m map[string]any) {
+			pred(m)["select_ranges"] = []any{map[string]any{"startBefore": "#a\x1b", "endBefore": "#c"}}
+		}},
+		{"version", "unknown decoding source", func(m map[string]any) { pred(m)["decoding"] = map[string]any{"charset": "utf-8", "from": "guess"} }},
+		{"version", "decoding without charset", func(m map[string]any) { pred(m)["decoding"] = map[string]any{"from": "header"} }},
+		{"version", "negative replacements", func(m map[string]any) {
+			pred(m)["decoding"] = map[string]any{"charset": "utf-8", "from": "header", "replaced": -1}
+		}},
 		{"version", "subject is not the text", func(m map[string]any) {
 			m["subject"].([]any)[0].(map[string]any)["digest"] = map[string]any{"sha256": tSnap}
 		}},

@@ -3,6 +3,7 @@ package extract
 import (
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"unicode"
@@ -136,8 +137,9 @@ func unmask(md string) string {
 var brInCell = regexp.MustCompile(`(?:[ \t]*<br />)+[ \t]*`)
 
 // selectNodes applies the built-in removals, then Rules.Remove, then
-// Rules.Select, and returns the selected elements, outermost only, in
-// document order.
+// Rules.RemoveRanges, then Rules.Select and Rules.SelectRanges, and returns
+// the selected elements (outermost only) and copies of the selected
+// ranges, in document order.
 func selectNodes(doc *html.Node, c *compiled) ([]*html.Node, error) {
 	strip(doc)
 	var drop []*html.Node
@@ -149,28 +151,53 @@ func selectNodes(doc *html.Node, c *compiled) ([]*html.Node, error) {
 			n.Parent.RemoveChild(n)
 		}
 	}
-	if len(c.sel) == 0 {
-		if b := findBody(doc); b != nil {
-			return []*html.Node{b}, nil
-		}
+	body := findBody(doc)
+	if body == nil {
 		return nil, errorf(ReasonNoText, nil, "document has no <body>")
 	}
-	var out []*html.Node
+	if len(c.remRanges) > 0 {
+		if err := removeRanges(body, c.remRanges); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.sel) == 0 && len(c.selRanges) == 0 {
+		return []*html.Node{body}, nil
+	}
+	var out []selected
+	var p *positions
+	if len(c.selRanges) > 0 {
+		p = number(doc)
+		var err error
+		if out, err = selectRanges(body, p, c.selRanges); err != nil {
+			return nil, err
+		}
+	}
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
 			if ch.Type == html.ElementNode && matchAny(c.sel, ch) {
-				out = append(out, ch)
+				pos := 0
+				if p != nil {
+					pos = p.pre[ch]
+				}
+				out = append(out, selected{pos, ch})
 				continue
 			}
 			walk(ch)
 		}
 	}
-	walk(doc)
+	if len(c.sel) > 0 {
+		walk(doc)
+	}
 	if len(out) == 0 {
 		return nil, errorf(ReasonNoMatch, nil, "no element matches the select rules %q", c.selSrc)
 	}
-	return out, nil
+	sort.SliceStable(out, func(i, j int) bool { return out[i].pos < out[j].pos })
+	nodes := make([]*html.Node, len(out))
+	for i, s := range out {
+		nodes[i] = s.node
+	}
+	return nodes, nil
 }
 
 func matchAny(sels []cascadia.Sel, n *html.Node) bool {

@@ -225,3 +225,69 @@ func TestHasChild(t *testing.T) {
 		}
 	}
 }
+
+func TestRanges(t *testing.T) {
+	body := `<html><body><main>
+<h1 id="top">Privacy</h1>
+<p>Intro.</p>
+<h2 id="data">Data we collect</h2>
+<ul><li>Name</li><li id="cut">Audio</li><li>Email</li></ul>
+<p>We do not train models on audio.</p>
+<h2 id="end">Contact</h2>
+<p>Write to us.</p>
+<aside id="ad">Advert</aside>
+</main><footer id="foot">Footer</footer></body></html>`
+	for _, tc := range []struct {
+		desc       string
+		r          Rules
+		want, lack []string
+	}{
+		{"startBefore/endBefore", Rules{SelectRanges: []Range{{StartBefore: "#data", EndBefore: "#end"}}},
+			[]string{"## Data we collect", "- Name", "We do not train models on audio."}, []string{"Intro.", "Contact", "Write to us."}},
+		{"startAfter/endAfter", Rules{SelectRanges: []Range{{StartAfter: "#data", EndAfter: "#end"}}},
+			[]string{"- Name", "## Contact"}, []string{"Data we collect", "Write to us."}},
+		{"a range ending inside a list keeps the list", Rules{SelectRanges: []Range{{StartBefore: "#data", EndBefore: "#cut"}}},
+			[]string{"## Data we collect", "- Name"}, []string{"Audio", "Email", "train"}},
+		{"ranges and selectors in document order", Rules{Select: []string{"#top"}, SelectRanges: []Range{{StartBefore: "#end", EndAfter: "#end"}, {StartBefore: "#data", EndAfter: "#data"}}},
+			[]string{"# Privacy\n\n## Data we collect\n\n## Contact\n"}, []string{"Intro."}},
+		{"remove range", Rules{Select: []string{"main"}, RemoveRanges: []Range{{StartBefore: "#end", EndAfter: "#ad"}}},
+			[]string{"Intro.", "We do not train models on audio."}, []string{"Contact", "Write to us.", "Advert"}},
+		{"remove range whose end is missing removes nothing", Rules{Select: []string{"main"}, RemoveRanges: []Range{{StartBefore: "#end", EndAfter: "#nosuch"}}},
+			[]string{"Contact"}, nil},
+		{"with :has(> …)", Rules{SelectRanges: []Range{{StartBefore: "h2#data", EndBefore: "ul:has(> li#cut)"}}},
+			[]string{"## Data we collect"}, []string{"Name"}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			res, err := Extract([]byte(body), "text/html", tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(res.Text, w) {
+					t.Errorf("text lacks %q:\n%s", w, res.Text)
+				}
+			}
+			for _, l := range tc.lack {
+				if strings.Contains(res.Text, l) {
+					t.Errorf("text has %q:\n%s", l, res.Text)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		desc   string
+		r      Rules
+		reason string
+	}{
+		{"start missing", Rules{SelectRanges: []Range{{StartBefore: "#nosuch", EndBefore: "#end"}}}, ReasonNoMatch},
+		{"end before start", Rules{SelectRanges: []Range{{StartBefore: "#end", EndBefore: "#data"}}}, ReasonNoMatch},
+		{"two starts", Rules{SelectRanges: []Range{{StartBefore: "#data", StartAfter: "#top", EndBefore: "#end"}}}, ReasonBadSelector},
+		{"no end", Rules{SelectRanges: []Range{{StartBefore: "#data"}}}, ReasonBadSelector},
+		{"bad selector", Rules{RemoveRanges: []Range{{StartBefore: "p[", EndBefore: "#end"}}}, ReasonBadSelector},
+	} {
+		_, err := Extract([]byte(body), "text/html", tc.r)
+		if reason(err) != tc.reason || !strings.Contains(err.Error(), "range") && !strings.Contains(err.Error(), "_ranges") {
+			t.Errorf("%s: err = %v, want %s naming the range", tc.desc, err, tc.reason)
+		}
+	}
+}

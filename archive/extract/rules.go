@@ -16,8 +16,6 @@ import (
 //
 // The zero value selects the whole <body> and removes nothing beyond the
 // built-in removals listed in the package documentation, which apply first.
-// Open Terms Archive's range selectors ({startBefore, endBefore}) are not
-// supported.
 type Rules struct {
 	// Select lists selectors for the elements that make up the document.
 	// The text is the elements matched by any of them, outermost only, in
@@ -27,11 +25,19 @@ type Rules struct {
 	// Select is applied. All of them are matched against the page before
 	// any element is removed, so their order does not matter.
 	Remove []string `json:"remove,omitempty"`
+	// SelectRanges and RemoveRanges are Open Terms Archive range
+	// selectors: parts of the page selected or removed from one point to
+	// another (see Range). Range removals apply after Remove; a part a
+	// range selects stands with the elements Select matches, in document
+	// order.
+	SelectRanges []Range `json:"select_ranges,omitempty"`
+	RemoveRanges []Range `json:"remove_ranges,omitempty"`
 }
 
 type compiled struct {
-	sel, rem []cascadia.Sel
-	selSrc   []string
+	sel, rem             []cascadia.Sel
+	selRanges, remRanges []*compiledRange
+	selSrc               []string
 }
 
 // Check reports whether every selector compiles. The error is an *Error with
@@ -61,6 +67,19 @@ func (r Rules) compile() (*compiled, error) {
 			for _, m := range g {
 				*list.dst = append(*list.dst, m)
 			}
+		}
+	}
+	for _, list := range []struct {
+		field string
+		src   []Range
+		dst   *[]*compiledRange
+	}{{"select_ranges", r.SelectRanges, &c.selRanges}, {"remove_ranges", r.RemoveRanges, &c.remRanges}} {
+		for i, rg := range list.src {
+			cr, err := rg.compile()
+			if err != nil {
+				return nil, errorf(ReasonBadSelector, err, "%s[%d] %s does not compile", list.field, i, rg)
+			}
+			*list.dst = append(*list.dst, cr)
 		}
 	}
 	return c, nil

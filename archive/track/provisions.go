@@ -296,7 +296,7 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 		}
 	}
 	sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].ref.CapturedAt < snaps[j].ref.CapturedAt })
-	rules := extract.Rules{Select: doc.Select, Remove: doc.Remove}
+	rules := doc.rules()
 	var newest *snap
 	var newestOut *extract.Result
 	for _, s := range snaps {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,9 +68,10 @@ type Declaration struct {
 	Entity   string
 	Document string
 	URL      string
-	// Select and Remove are CSS selectors (see package extract).
-	Select []string
-	Remove []string
+	// Select and Remove are CSS selectors (see package extract);
+	// SelectRanges and RemoveRanges Open Terms Archive range selectors.
+	Select, Remove             []string
+	SelectRanges, RemoveRanges []verify.Range
 	// Every is the capture interval; default DefaultEvery, at least
 	// MinEvery.
 	Every time.Duration
@@ -193,7 +195,7 @@ func (d *Declaration) check() error {
 	if err := verify.CheckDocumentID(d.ID); err != nil {
 		return fmt.Errorf("%w: %v", archive.ErrInput, err)
 	}
-	if err := (extract.Rules{Select: d.Select, Remove: d.Remove}).Check(); err != nil {
+	if err := rules(d.Select, d.Remove, d.SelectRanges, d.RemoveRanges).Check(); err != nil {
 		return fmt.Errorf("%w: %v", archive.ErrInput, err)
 	}
 	return nil
@@ -232,6 +234,7 @@ func (t *Tracker) declare(ctx context.Context, d Declaration, revision int, prev
 		Predicate: verify.Declaration{
 			Entity: d.Entity, Document: d.Document, URL: d.URL,
 			Select: d.Select, Remove: d.Remove,
+			SelectRanges: d.SelectRanges, RemoveRanges: d.RemoveRanges,
 			EverySeconds: int64(d.Every / time.Second),
 			Revision:     revision, Previous: previous,
 			DeclaredAt: verify.FormatTime(time.Now()),
@@ -243,9 +246,10 @@ func (t *Tracker) declare(ctx context.Context, d Declaration, revision int, prev
 
 // DeclarationEdit changes a declaration; nil fields are kept.
 type DeclarationEdit struct {
-	URL            *string
-	Select, Remove *[]string
-	Every          *time.Duration
+	URL                        *string
+	Select, Remove             *[]string
+	SelectRanges, RemoveRanges *[]verify.Range
+	Every                      *time.Duration
 }
 
 // EditDeclaration records a new revision of a document's declaration. It
@@ -259,7 +263,8 @@ func (t *Tracker) EditDeclaration(ctx context.Context, id string, e DeclarationE
 		return nil, err
 	}
 	p := &cur.Predicate
-	d := Declaration{ID: id, Entity: p.Entity, Document: p.Document, URL: p.URL, Select: p.Select, Remove: p.Remove, Every: time.Duration(p.EverySeconds) * time.Second}
+	d := Declaration{ID: id, Entity: p.Entity, Document: p.Document, URL: p.URL, Select: p.Select, Remove: p.Remove,
+		SelectRanges: p.SelectRanges, RemoveRanges: p.RemoveRanges, Every: time.Duration(p.EverySeconds) * time.Second}
 	if e.URL != nil {
 		d.URL = *e.URL
 	}
@@ -269,16 +274,35 @@ func (t *Tracker) EditDeclaration(ctx context.Context, id string, e DeclarationE
 	if e.Remove != nil {
 		d.Remove = *e.Remove
 	}
+	if e.SelectRanges != nil {
+		d.SelectRanges = *e.SelectRanges
+	}
+	if e.RemoveRanges != nil {
+		d.RemoveRanges = *e.RemoveRanges
+	}
 	if e.Every != nil {
 		d.Every = *e.Every
 	}
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	if d.URL == p.URL && equalStrings(d.Select, p.Select) && equalStrings(d.Remove, p.Remove) && int64(d.Every/time.Second) == p.EverySeconds {
+	if d.URL == p.URL && equalStrings(d.Select, p.Select) && equalStrings(d.Remove, p.Remove) &&
+		slices.Equal(d.SelectRanges, p.SelectRanges) && slices.Equal(d.RemoveRanges, p.RemoveRanges) && int64(d.Every/time.Second) == p.EverySeconds {
 		return nil, fmt.Errorf("%w: the edit changes nothing in revision %d of %s", archive.ErrInput, p.Revision, id)
 	}
 	return t.declare(ctx, d, p.Revision+1, rec)
+}
+
+// rules returns the extraction rules of a declaration.
+func rules(sel, rem []string, selR, remR []verify.Range) extract.Rules {
+	conv := func(rs []verify.Range) []extract.Range {
+		var out []extract.Range
+		for _, r := range rs {
+			out = append(out, extract.Range(r))
+		}
+		return out
+	}
+	return extract.Rules{Select: sel, Remove: rem, SelectRanges: conv(selR), RemoveRanges: conv(remR)}
 }
 
 func equalStrings(a, b []string) bool {

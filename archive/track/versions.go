@@ -26,6 +26,9 @@ type Document struct {
 	URL      string   `json:"url"`
 	Select   []string `json:"select,omitempty"`
 	Remove   []string `json:"remove,omitempty"`
+	// SelectRanges and RemoveRanges are Open Terms Archive range selectors.
+	SelectRanges []verify.Range `json:"select_ranges,omitempty"`
+	RemoveRanges []verify.Range `json:"remove_ranges,omitempty"`
 	// EverySeconds is the capture interval in seconds.
 	EverySeconds int64 `json:"every_seconds"`
 	// Declaration is the record ID of the current declaration revision.
@@ -89,6 +92,11 @@ type ExtractionFailure struct {
 	Failure  verify.Failure     `json:"failure"`
 }
 
+// rules returns the document's extraction rules.
+func (d *Document) rules() extract.Rules {
+	return rules(d.Select, d.Remove, d.SelectRanges, d.RemoveRanges)
+}
+
 // Document folds a tracked document's log entries into its state.
 func (t *Tracker) Document(ctx context.Context, id string) (*Document, error) {
 	recs, err := t.records(ctx, index.TrackingQuery{Document: id})
@@ -107,6 +115,7 @@ func (t *Tracker) Document(ctx context.Context, id string) (*Document, error) {
 		case e.Declaration != nil:
 			p := &e.Declaration.Predicate
 			d.Entity, d.Document, d.URL, d.Select, d.Remove, d.EverySeconds = p.Entity, p.Document, p.URL, p.Select, p.Remove, p.EverySeconds
+			d.SelectRanges, d.RemoveRanges = p.SelectRanges, p.RemoveRanges
 			d.Declaration, d.Revision = r.ID, p.Revision
 			if p.Revision == 1 {
 				d.FirstTracked = p.DeclaredAt
@@ -327,7 +336,7 @@ func (t *Tracker) prepareSnapshot(ctx context.Context, id string, rec *record.Re
 	if err != nil {
 		return nil, err
 	}
-	rules := extract.Rules{Select: doc.Select, Remove: doc.Remove}
+	rules := doc.rules()
 	out, err := extract.ExtractURL(body, rec.MediaType, pageURL(rec), rules)
 	if err != nil {
 		var xe *extract.Error

@@ -102,3 +102,36 @@ func TestTrackTextQuality(t *testing.T) {
 	exhibit(t, "verify", "v4.json").want(t, 0, "version 4 (change)")
 	exhibit(t, "audit").want(t, 0)
 }
+
+// TestTrackRanges declares a document by an Open Terms Archive range
+// selector and a :has(> ...) selector.
+func TestTrackRanges(t *testing.T) {
+	inTemp(t)
+	s := &rawServer{}
+	s.set("text/html; charset=utf-8", `<html><body><main><h1>Terms</h1><p>Intro.</p><h2 id="ai">AI</h2><p>We do not train on your data.</p>
+<h2 id="law">Law</h2><p>French law.</p></main><section><h3>Cookies</h3><p>Cookie text.</p></section></body></html>`)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	exhibit(t, "track", "add", srv.URL, "--entity", "X", "--document", "T", "--select-range", `{"startBefore":"#ai"}`).
+		want(t, 2, "one of endBefore and endAfter")
+	exhibit(t, "track", "add", srv.URL, "--entity", "X", "--document", "T", "--select-range", `{"startBefore":"#ai","endBefore":"#law","x":1}`).
+		want(t, 2, "unknown field")
+	exhibit(t, "track", "add", srv.URL, "--entity", "X", "--document", "T", "--select", "section:has(+ p)").
+		want(t, 2, "not supported")
+	exhibit(t, "track", "add", srv.URL, "--entity", "X", "--document", "T",
+		"--select-range", `{"startBefore":"#ai","endBefore":"#law"}`, "--select", "section:has(> h3)").want(t, 0, "tracking x-t")
+	exhibit(t, "track", "run", "--once").want(t, 0, "version 1 (first)")
+	d := history(t, "x-t")
+	if len(d.SelectRanges) != 1 || d.SelectRanges[0].StartBefore != "#ai" {
+		t.Errorf("select ranges %+v", d.SelectRanges)
+	}
+	exhibit(t, "text", d.Versions[0].RecordID).want(t, 0, "## AI\n\nWe do not train on your data.\n\n### Cookies\n\nCookie text.\n")
+	r := exhibit(t, "text", d.Versions[0].RecordID)
+	if strings.Contains(r.stdout, "Intro.") || strings.Contains(r.stdout, "French law.") {
+		t.Errorf("text outside the range:\n%s", r.stdout)
+	}
+	exhibit(t, "track", "edit", "x-t", "--no-select", "--select-range", `{"startAfter":"#ai","endAfter":"#law"}`).want(t, 2, "--no-select goes without")
+	exhibit(t, "track", "edit", "x-t", "--select-range", `{"startAfter":"#ai","endAfter":"#law"}`).want(t, 0, "declaration revision 2")
+	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 2 (upgrade)")
+	exhibit(t, "audit").want(t, 0)
+}

@@ -39,12 +39,17 @@ func newTrackAddCmd(g *globals) *cobra.Command {
 	var d track.Declaration
 	var output string
 	cmd := &cobra.Command{
-		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--every DURATION] [--id ID]",
+		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--every DURATION] [--id ID]",
 		Short: "Declare a document to track",
 		Long: `Declare a document to track, logging revision 1 of its declaration.
 
 --select picks the parts of the page that are the document (repeatable;
-default the whole body); --remove drops parts of those (repeatable). --every
+default the whole body); --remove drops parts of those (repeatable). CSS
+selectors are Selectors Level 4 as cascadia reads them, with :has(> ...).
+--select-range and --remove-range take Open Terms Archive range selectors,
+the part of the page from one point to another, as JSON:
+'{"startBefore":"#data","endBefore":"#contact"}' (startBefore or startAfter,
+endBefore or endAfter; each the first element a CSS selector matches). --every
 is the capture interval (default 24h, at least 1m). --id is the document's ID
 (lowercase letters, digits, hyphens), by default derived from the entity and
 title, e.g. "github-privacy-policy". The document is first captured by the
@@ -87,6 +92,8 @@ next "exhibit track run".`,
 	f.StringVar(&d.ID, "id", "", "document ID (default: from entity and title)")
 	f.StringArrayVar(&d.Select, "select", nil, "CSS selector of the document's part of the page (repeatable)")
 	f.StringArrayVar(&d.Remove, "remove", nil, "CSS selector of a part to drop (repeatable)")
+	f.Var(&rangesFlag{&d.SelectRanges}, "select-range", `range of the page that is the document, as Open Terms Archive writes it: '{"startBefore":"#a","endBefore":"#b"}' (repeatable)`)
+	f.Var(&rangesFlag{&d.RemoveRanges}, "remove-range", "range of the page to drop, as --select-range (repeatable)")
 	f.DurationVar(&d.Every, "every", track.DefaultEvery, "capture interval")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.MarkFlagRequired("entity")
@@ -98,15 +105,17 @@ func newTrackEditCmd(g *globals) *cobra.Command {
 	var (
 		output, url    string
 		sel, rem       []string
+		selR, remR     []verify.Range
 		every          time.Duration
 		clearSel, clrR bool
 	)
 	cmd := &cobra.Command{
-		Use:   "edit DOCUMENT [--url URL] [--select CSS]... [--remove CSS]... [--every DURATION]",
+		Use:   "edit DOCUMENT [--url URL] [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--every DURATION]",
 		Short: "Record a new revision of a document's declaration",
 		Long: `Record a new revision of a tracked document's declaration. Only the flags
-given change: --select or --remove replace the whole list (--no-select and
---no-remove empty it). Versions name the declaration revision that made
+given change: --select, --remove, --select-range or --remove-range replace
+the whole list (--no-select empties the selectors and ranges that select,
+--no-remove those that remove). Versions name the declaration revision that made
 them; after changing selectors, "exhibit reextract DOCUMENT" records the
 new text as a technical upgrade.`,
 		Args: exactArgs(1),
@@ -114,8 +123,8 @@ new text as a technical upgrade.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			if clearSel && cmd.Flags().Changed("select") || clrR && cmd.Flags().Changed("remove") {
-				return usageError("--no-select goes without --select, --no-remove without --remove")
+			if clearSel && (cmd.Flags().Changed("select") || cmd.Flags().Changed("select-range")) || clrR && (cmd.Flags().Changed("remove") || cmd.Flags().Changed("remove-range")) {
+				return usageError("--no-select goes without --select or --select-range, --no-remove without --remove or --remove-range")
 			}
 			if cmd.Flags().Changed("every") && every < track.MinEvery {
 				return usageError("--every %s: at least %s", every, track.MinEvery)
@@ -129,6 +138,12 @@ new text as a technical upgrade.`,
 			}
 			if cmd.Flags().Changed("remove") || clrR {
 				e.Remove = &rem
+			}
+			if cmd.Flags().Changed("select-range") || clearSel {
+				e.SelectRanges = &selR
+			}
+			if cmd.Flags().Changed("remove-range") || clrR {
+				e.RemoveRanges = &remR
 			}
 			if cmd.Flags().Changed("every") {
 				e.Every = &every
@@ -149,11 +164,44 @@ new text as a technical upgrade.`,
 	f.StringVar(&url, "url", "", "new URL")
 	f.StringArrayVar(&sel, "select", nil, "CSS selector of the document's part (repeatable; replaces the list)")
 	f.StringArrayVar(&rem, "remove", nil, "CSS selector of a part to drop (repeatable; replaces the list)")
+	f.Var(&rangesFlag{&selR}, "select-range", "range of the page that is the document, as in track add (repeatable; replaces the list)")
+	f.Var(&rangesFlag{&remR}, "remove-range", "range of the page to drop (repeatable; replaces the list)")
 	f.BoolVar(&clearSel, "no-select", false, "select the whole body")
 	f.BoolVar(&clrR, "no-remove", false, "drop nothing")
 	f.DurationVar(&every, "every", 0, "capture interval")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// rangesFlag reads Open Terms Archive range selectors, one JSON object per
+// flag.
+type rangesFlag struct{ dst *[]verify.Range }
+
+func (f *rangesFlag) String() string {
+	if f.dst == nil || len(*f.dst) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(*f.dst)
+	return string(b)
+}
+
+func (f *rangesFlag) Type() string { return "JSON" }
+
+func (f *rangesFlag) Set(v string) error {
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	var r verify.Range
+	if err := dec.Decode(&r); err != nil {
+		return fmt.Errorf(`%q: want a JSON object such as {"startBefore":"#a","endBefore":"#b"}: %v`, v, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%q: one range per flag", v)
+	}
+	if (r.StartBefore == "") == (r.StartAfter == "") || (r.EndBefore == "") == (r.EndAfter == "") {
+		return fmt.Errorf("%q: want one of startBefore and startAfter, and one of endBefore and endAfter", v)
+	}
+	*f.dst = append(*f.dst, r)
+	return nil
 }
 
 func printTrackRecord(w io.Writer, output string, r *record.Record, what string) error {
