@@ -62,13 +62,13 @@ const metaScanLimit = 512 << 10
 // header's charset; for HTML, a <meta> in the head (anywhere in it, not
 // only within its first 1,024 bytes as browsers look); an ASCII body is
 // UTF-8; anything else is windows-1252.
-func decode(body []byte, contentType string, isHTML bool) (string, *Decoding, error) {
+func decode(body []byte, contentType string, isHTML bool) ([]byte, *Decoding, error) {
 	for _, b := range []struct {
 		bom  string
 		name string
 	}{{"\xEF\xBB\xBF", "utf-8"}, {"\xFE\xFF", "utf-16be"}, {"\xFF\xFE", "utf-16le"}} {
 		if bytes.HasPrefix(body, []byte(b.bom)) {
-			return decodeAs(body[len(b.bom):], b.name, &Decoding{From: FromBOM})
+			return decodeAs(body[len(b.bom):], b.name, &Decoding{From: FromBOM}, b.name == "utf-8" && utf8.Valid(body[len(b.bom):]))
 		}
 	}
 	declared, from := "", ""
@@ -79,29 +79,30 @@ func decode(body []byte, contentType string, isHTML bool) (string, *Decoding, er
 			declared, from = l, FromMeta
 		}
 	}
-	if utf8.Valid(body) && (hasHighBit(body) || declared == "") {
+	valid := utf8.Valid(body)
+	if valid && (hasHighBit(body) || declared == "") {
 		d := &Decoding{From: FromUTF8}
 		if declared != "" {
 			if _, name := charset.Lookup(declared); name != "utf-8" {
 				d.Declared = canonical(declared)
 			}
 		}
-		return decodeAs(body, "utf-8", d)
+		return decodeAs(body, "utf-8", d, true)
 	}
 	if declared != "" {
 		if _, name := charset.Lookup(declared); name != "" {
 			if from == FromMeta && strings.HasPrefix(name, "utf-16") {
 				name = "utf-8" // WHATWG: a <meta> cannot declare UTF-16
 			}
-			return decodeAs(body, name, &Decoding{From: from})
+			return decodeAs(body, name, &Decoding{From: from}, valid)
 		}
 		if !isHTML {
-			return "", nil, errorf(ReasonMalformed, nil, "unknown charset %q", declared)
+			return nil, nil, errorf(ReasonMalformed, nil, "unknown charset %q", declared)
 		}
 		// A browser ignores an unknown label and goes on sniffing.
-		return decodeAs(body, "windows-1252", &Decoding{From: FromDefault, Declared: declared})
+		return decodeAs(body, "windows-1252", &Decoding{From: FromDefault, Declared: declared}, valid)
 	}
-	return decodeAs(body, "windows-1252", &Decoding{From: FromDefault})
+	return decodeAs(body, "windows-1252", &Decoding{From: FromDefault}, valid)
 }
 
 // canonical returns the WHATWG name of an encoding label, or the label
@@ -113,27 +114,29 @@ func canonical(label string) string {
 	return strings.TrimSpace(label)
 }
 
-func decodeAs(body []byte, name string, d *Decoding) (string, *Decoding, error) {
+// decodeAs decodes body from the encoding name; valid says whether body is
+// valid UTF-8 (then, for UTF-8, it is returned as it is, not copied).
+func decodeAs(body []byte, name string, d *Decoding, valid bool) ([]byte, *Decoding, error) {
 	d.Charset = name
+	if name == "utf-8" && valid {
+		return body, d, nil
+	}
 	var enc encoding.Encoding
 	if name == "utf-8" {
 		enc = unicode.UTF8 // the WHATWG decoder: one U+FFFD per bad sequence
 	} else {
 		enc, _ = charset.Lookup(name)
 	}
-	if name == "utf-8" && utf8.Valid(body) {
-		return string(body), d, nil
-	}
 	b, err := enc.NewDecoder().Bytes(body)
 	if err != nil {
-		return "", nil, errorf(ReasonMalformed, err, "body does not decode as %s", name)
+		return nil, nil, errorf(ReasonMalformed, err, "body does not decode as %s", name)
 	}
 	const fffd = "\uFFFD"
 	d.Replaced = bytes.Count(b, []byte(fffd))
 	if name == "utf-8" {
 		d.Replaced -= bytes.Count(body, []byte(fffd)) // encoded in the page
 	}
-	return string(bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))), d, nil
+	return bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF")), d, nil
 }
 
 func hasHighBit(b []byte) bool {

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"net/url"
 	"regexp"
 	"sort"
@@ -43,9 +44,9 @@ func extractHTML(body []byte, contentType, pageURL string, c *compiled) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	doc, err := html.Parse(strings.NewReader(b))
+	doc, err := html.Parse(bytes.NewReader(b))
 	if err != nil {
-		// A strings.Reader does not fail: this is nesting deeper than
+		// A bytes.Reader does not fail: this is nesting deeper than
 		// the parser's limit of 512 open elements.
 		return "", nil, errorf(ReasonMalformed, err, "HTML does not parse")
 	}
@@ -357,7 +358,13 @@ func plainSpaces(s string) string {
 // mask replaces "<" and ">" in text outside code with maskLT and maskGT,
 // and drops the two noncharacters where a page has them.
 func mask(s string, code bool) string {
-	if !strings.ContainsAny(s, "<>\uFDD0\uFDD1") {
+	i := 0
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '<' || c == '>' || c == 0xEF { // 0xEF starts U+FDD0 and U+FDD1
+			break
+		}
+	}
+	if i == len(s) {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
