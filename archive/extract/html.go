@@ -244,7 +244,11 @@ func noise(n *html.Node) bool {
 		return true
 	case html.ElementNode:
 		switch n.DataAtom {
-		case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Iframe, atom.Svg:
+		case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Iframe, atom.Svg,
+			// A <select>'s options (a language menu) and a <datalist>
+			// are choices, not text, and read run together; a <title>
+			// in the body is never shown.
+			atom.Select, atom.Datalist, atom.Title:
 			return true
 		case atom.Input:
 			return strings.EqualFold(strings.TrimSpace(attr(n, "type")), "hidden")
@@ -306,6 +310,28 @@ func clean(n *html.Node) {
 					ch = next
 					continue
 				}
+				if b := soleBlock(ch); b != nil {
+					// <a><li>Terms</li></a>: a link around a block is
+					// written as the block around the link, as a
+					// browser lays it out, so that two such links do
+					// not run together.
+					ch.RemoveChild(b)
+					for ch.FirstChild != nil {
+						ch.RemoveChild(ch.FirstChild) // white space around the block
+					}
+					for b.FirstChild != nil {
+						c := b.FirstChild
+						b.RemoveChild(c)
+						ch.AppendChild(c)
+					}
+					n.InsertBefore(b, ch)
+					n.RemoveChild(ch)
+					b.AppendChild(ch)
+					b.Attr = nil
+					clean(b) // the link, now inside
+					ch = next
+					continue
+				}
 				keepAttrs(ch, "href", "title")
 				for i := range ch.Attr {
 					if ch.Attr[i].Key == "href" {
@@ -314,7 +340,16 @@ func clean(n *html.Node) {
 				}
 				clean(ch)
 				if !hasText(ch) {
-					n.RemoveChild(ch) // an icon link: nothing to read
+					// An icon link: nothing to read, but white space
+					// in it keeps the words around it apart.
+					if hasSpace(ch) {
+						n.InsertBefore(&html.Node{Type: html.TextNode, Data: " "}, ch)
+					}
+					n.RemoveChild(ch)
+				} else if hasBlock(ch) {
+					// A link around block elements (<a><li>…</li></a>)
+					// is written inline: keep it apart from what follows.
+					n.InsertBefore(&html.Node{Type: html.TextNode, Data: " "}, next)
 				}
 				ch = next
 				continue
@@ -538,6 +573,57 @@ func unhex(c byte) int {
 		return int(c - 'A' + 10)
 	}
 	return -1
+}
+
+func hasSpace(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.TextNode && c.Data != "" || hasSpace(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// soleBlock returns n's only element child if it is a block and n has no
+// other text than white space, or nil.
+func soleBlock(n *html.Node) *html.Node {
+	var b *html.Node
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		switch {
+		case c.Type == html.ElementNode && b == nil && isBlock(c):
+			b = c
+		case c.Type == html.TextNode && strings.TrimSpace(c.Data) == "":
+		default:
+			return nil
+		}
+	}
+	return b
+}
+
+func isBlock(c *html.Node) bool {
+	switch c.DataAtom {
+	case atom.P, atom.Div, atom.Li, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6,
+		atom.Section, atom.Article, atom.Blockquote, atom.Dt, atom.Dd, atom.Header, atom.Footer:
+		return true
+	}
+	return false
+}
+
+// hasBlock reports whether n has a block-level element below it.
+func hasBlock(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode {
+			switch c.DataAtom {
+			case atom.P, atom.Div, atom.Li, atom.Ul, atom.Ol, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6,
+				atom.Section, atom.Article, atom.Table, atom.Tr, atom.Blockquote, atom.Dl, atom.Dt, atom.Dd, atom.Header, atom.Footer:
+				return true
+			}
+			if hasBlock(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasText(n *html.Node) bool {

@@ -291,3 +291,25 @@ func TestRanges(t *testing.T) {
 		}
 	}
 }
+
+func TestNoGluedWords(t *testing.T) {
+	body := `<html><body><title>Policy \ Example</title>
+<p>Language: <select><option>English</option><option>Français</option></select></p>
+<ul><a href="https://x.example/p"><li>Privacy Policy</li></a><a href="https://x.example/t"><li>Terms</li></a></ul>
+<p>We use<a href="https://x.example/i"> </a><a href="https://x.example/c">cookies</a>.</p>
+</body></html>`
+	res, err := Extract([]byte(body), "text/html", Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"EnglishFrançais", "English", "Example", "PolicyTerms", "Policy](https://x.example/p)[", "use[cookies"} {
+		if strings.Contains(res.Text, bad) {
+			t.Errorf("text has %q:\n%s", bad, res.Text)
+		}
+	}
+	for _, want := range []string{"We use [cookies](https://x.example/c).", "Privacy Policy", "Terms"} {
+		if !strings.Contains(res.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, res.Text)
+		}
+	}
+}
