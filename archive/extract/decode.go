@@ -71,15 +71,26 @@ func decode(body []byte, contentType string, isHTML bool) ([]byte, *Decoding, er
 			return decodeAs(body[len(b.bom):], b.name, &Decoding{From: FromBOM}, b.name == "utf-8" && utf8.Valid(body[len(b.bom):]))
 		}
 	}
-	declared, from := "", ""
-	if _, params, err := mime.ParseMediaType(contentType); err == nil && strings.TrimSpace(params["charset"]) != "" {
-		declared, from = params["charset"], FromHeader
-	} else if isHTML {
+	declared, from := headerCharset(contentType), FromHeader
+	unknown := ""
+	if declared != "" && isHTML {
+		if _, name := charset.Lookup(declared); name == "" {
+			// A browser ignores a label it does not know and goes on.
+			unknown, declared = declared, ""
+		}
+	}
+	if declared == "" && isHTML {
 		if l := metaCharset(body); l != "" {
 			declared, from = l, FromMeta
 		}
 	}
 	valid := utf8.Valid(body)
+	if !valid && declared == "" && mostlyUTF8(body) {
+		// Nothing declared, and the page is UTF-8 but for a stray byte
+		// or two: read as windows-1252 every character of it would be
+		// wrong; read as UTF-8 only those bytes are, and Replaced says so.
+		return decodeAs(body, "utf-8", &Decoding{From: FromUTF8, Declared: unknown}, false)
+	}
 	if valid && (hasHighBit(body) || declared == "") {
 		d := &Decoding{From: FromUTF8}
 		if declared != "" {
@@ -102,7 +113,39 @@ func decode(body []byte, contentType string, isHTML bool) ([]byte, *Decoding, er
 		// A browser ignores an unknown label and goes on sniffing.
 		return decodeAs(body, "windows-1252", &Decoding{From: FromDefault, Declared: declared}, valid)
 	}
-	return decodeAs(body, "windows-1252", &Decoding{From: FromDefault}, valid)
+	return decodeAs(body, "windows-1252", &Decoding{From: FromDefault, Declared: unknown}, valid)
+}
+
+// headerCharset returns the charset parameter of a Content-Type header
+// value, read leniently when the value does not parse as a media type
+// ("text/html; charset=Shift_JIS; foo", "text/html, text/html;
+// charset=x"), or "".
+func headerCharset(contentType string) string {
+	if _, params, err := mime.ParseMediaType(contentType); err == nil {
+		return strings.TrimSpace(params["charset"])
+	}
+	return strings.TrimSpace(contentCharset(contentType))
+}
+
+// mostlyUTF8 reports whether b, not valid UTF-8, is UTF-8 with a few
+// bad bytes: it has valid multi-byte sequences, and at least four times as
+// many of them as invalid bytes.
+func mostlyUTF8(b []byte) bool {
+	multi, bad := 0, 0
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			bad++
+		} else {
+			multi++
+		}
+		i += n
+	}
+	return multi > 0 && multi >= 4*bad
 }
 
 // canonical returns the WHATWG name of an encoding label, or the label

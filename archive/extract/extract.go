@@ -12,9 +12,12 @@
 //   - HTML (text/html, application/xhtml+xml): decoded to UTF-8 by these
 //     rules, in order: a byte order mark; a body that is valid UTF-8 (with
 //     bytes above 0x7F) is UTF-8, whatever it declares; the Content-Type
-//     header's charset; a <meta charset> or <meta http-equiv> anywhere in
-//     the head (not only in its first 1,024 bytes); an ASCII body is
-//     UTF-8; anything else is windows-1252. Result.Decoding says which
+//     header's charset (a label no encoding has is ignored, as browsers
+//     do); a <meta charset> or <meta http-equiv> in the head (within its
+//     first 512 KiB, not only its first 1,024 bytes); with nothing
+//     declared, an ASCII body, or a UTF-8 body with a few stray bytes
+//     (each becomes U+FFFD, counted), is UTF-8; anything else is
+//     windows-1252. Result.Decoding says which
 //     rule decided, the charset declared when another was used, and how
 //     many bytes could not be decoded (each becomes U+FFFD): a decoding
 //     that loses bytes is never silent. The page is parsed with
@@ -222,7 +225,7 @@ func Extract(body []byte, contentType string, r Rules) (*Result, error) {
 // pageURL leaves relative targets as they are (an uploaded file).
 func ExtractURL(body []byte, contentType, pageURL string, r Rules) (*Result, error) {
 	if len(body) > MaxInput {
-		return nil, errorf(ReasonTooLarge, nil, "body is %d bytes, more than MaxInput (%d)", len(body), MaxInput)
+		return nil, errorf(ReasonTooLarge, nil, "body is over MaxInput (%d bytes)", MaxInput)
 	}
 	sel, err := r.compile()
 	if err != nil {

@@ -290,7 +290,7 @@ func clean(n *html.Node) {
 			switch ch.DataAtom {
 			case atom.Img:
 				if alt := strings.TrimSpace(attr(ch, "alt")); alt != "" {
-					n.InsertBefore(&html.Node{Type: html.TextNode, Data: alt}, ch)
+					n.InsertBefore(&html.Node{Type: html.TextNode, Data: mask(plainSpaces(alt), inCode(n))}, ch)
 				}
 				n.RemoveChild(ch)
 				ch = next

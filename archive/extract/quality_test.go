@@ -46,6 +46,12 @@ func TestDecoding(t *testing.T) {
 			[]byte(cp1252Text), want, Decoding{Charset: "windows-1252", From: FromHeader}},
 		{"unknown label in HTML is ignored", "text/html; charset=klingon",
 			page("", cp1252Text), want, Decoding{Charset: "windows-1252", From: FromDefault, Declared: "klingon"}},
+		{"unknown label in the header, a <meta> after it", "text/html; charset=None",
+			page(`<meta charset="windows-1252">`, cp1252Text), want, Decoding{Charset: "windows-1252", From: FromMeta}},
+		{"a header that does not parse still names its charset", "text/html; charset=windows-1252; foo",
+			page("", cp1252Text), want, Decoding{Charset: "windows-1252", From: FromHeader}},
+		{"UTF-8 with one stray byte, nothing declared", "text/html",
+			page(pad, utf8Text+"<!-- \xff -->"), want, Decoding{Charset: "utf-8", From: FromUTF8, Replaced: 1}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			res, err := Extract(tc.body, tc.contentType, Rules{})
@@ -87,6 +93,7 @@ func TestNoMarkupInText(t *testing.T) {
 <pre>if a &lt; b &amp;&amp; c &gt; d</pre>
 <p>Use <code>x &lt; y</code> here</p>
 <p>Noncharacters &#xFDD0; stay out</p>
+<p><img alt="a &lt; b"></p>
 </body></html>`
 	res, err := Extract([]byte(body), "text/html", Rules{})
 	if err != nil {
@@ -104,6 +111,7 @@ func TestNoMarkupInText(t *testing.T) {
 		"\n\\> not a quote\n",
 		"if a < b && c > d",
 		"`x < y`",
+		"a \\< b",
 	} {
 		if !strings.Contains(res.Text, want) {
 			t.Errorf("Text lacks %q:\n%s", want, res.Text)
@@ -154,7 +162,8 @@ func TestLinkNoise(t *testing.T) {
 		}
 	})
 	t.Run("meaningful parameters stay", func(t *testing.T) {
-		for _, href := range []string{"https://example.com/?id=1234567", "https://example.com/?page=2", "https://example.com/?v=2", "https://example.com/?year=2026"} {
+		for _, href := range []string{"https://example.com/?id=1234567", "https://example.com/?page=2", "https://example.com/?v=2", "https://example.com/?year=2026",
+			"https://example.com/case?id=1234567890", "https://example.com/call?phone=2125551234", "https://example.com/archive?effective=2025-01-01", "https://example.com/doc?rev=20250101"} {
 			if got := StripTracking(href); got != href {
 				t.Errorf("StripTracking(%q) = %q", href, got)
 			}
@@ -177,6 +186,10 @@ func TestWithoutLinkTargets(t *testing.T) {
 		"No links \\](here) or [a](\nb)":                                 "No links \\](here) or [a](\nb)",
 		"[a](u) [b](v)":                                                  "[a] [b]",
 		"plain":                                                          "plain",
+		"Clause \\[A](ii) applies":                                       "Clause \\[A](ii) applies",
+		"fee: `[standard]($10)` per month":                               "fee: `[standard]($10)` per month",
+		"```\n[standard]($10)\n```\n[a](b)":                              "```\n[standard]($10)\n```\n[a]",
+		"[**bold** [nested]](u) x":                                       "[**bold** [nested]] x",
 	} {
 		if got := WithoutLinkTargets(in); got != want {
 			t.Errorf("WithoutLinkTargets(%q) = %q, want %q", in, got, want)

@@ -49,13 +49,25 @@ func isVolatile(key, value string) bool {
 	if k, err := url.QueryUnescape(key); err == nil {
 		key = k
 	}
-	if cacheBusters[strings.ToLower(strings.TrimSpace(key))] {
+	key = strings.ToLower(strings.TrimSpace(key))
+	if cacheBusters[key] {
 		return true
+	}
+	if !timeNames[key] {
+		return false // an ID, a phone number, an effective date: meaningful
 	}
 	if v, err := url.QueryUnescape(value); err == nil {
 		value = v
 	}
 	return isTimeValue(strings.TrimSpace(value))
+}
+
+// timeNames are the names of query parameters whose value, when it is a
+// point in time, is the time of the fetch or of a build: a version stamp.
+var timeNames = map[string]bool{
+	"t": true, "time": true, "date": true, "d": true, "dt": true, "now": true,
+	"v": true, "ver": true, "version": true, "build": true, "cache": true,
+	"updated": true, "modified": true, "at": true,
 }
 
 // isTimeValue reports whether v is a point in time as isVolatile says.
@@ -93,10 +105,12 @@ func isTimeValue(v string) bool {
 // oly_enc_id, vero_id, vero_conv, rb_clickid, s_cid, ref_src, spm, trk and
 // trkCampaign; and the parameters that vary from one fetch to the next:
 // cache-busters by name (_, cb, cachebuster, cache_buster, cachebust,
-// nocache, no_cache, rnd, rand, random, timestamp, ts, _t, _ts) and any
-// whose value is a point in time (Unix seconds or milliseconds from 2001
-// to 2100, a date such as 2026-05-08 or 20260508, or a date-time starting
-// with one). Everything else (the order, spelling and encoding of the
+// nocache, no_cache, rnd, rand, random, timestamp, ts, _t, _ts), and
+// those named t, time, date, d, dt, now, v, ver, version, build, cache,
+// updated, modified or at whose value is a point in time (Unix seconds or
+// milliseconds from 2001 to 2100, a date such as 2026-05-08 or 20260508,
+// or a date-time starting with one). Other parameters with such values
+// (id=1234567890, effective=2025-01-01) are kept: they name a resource. Everything else (the order, spelling and encoding of the
 // other parameters, and the fragment) is kept byte for byte; a query left
 // empty loses its "?". href need not be a valid URL.
 func StripTracking(href string) string {

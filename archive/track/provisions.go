@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/index"
@@ -151,6 +153,10 @@ func (t *Tracker) Quote(ctx context.Context, versionID string, o QuoteOptions) (
 	if err != nil {
 		return nil, nil, err
 	}
+	// Version texts are in Unicode normalisation form C; a quote typed
+	// or copied in another form ("e" and a combining accent) is the same
+	// text.
+	o.Exact, o.Prefix, o.Suffix = norm.NFC.String(o.Exact), norm.NFC.String(o.Prefix), norm.NFC.String(o.Suffix)
 	defer t.docs.Lock(v.DocumentID)()
 	pv := &v.Statement.Version.Predicate
 	q, pos, err := provision.Find(string(text), provision.Quote{Exact: o.Exact, Prefix: o.Prefix, Suffix: o.Suffix})
@@ -242,8 +248,10 @@ type ReextractReport struct {
 	Snapshots int      `json:"snapshots"`
 	Differ    []string `json:"differ"`
 	// Upgrade is the version recorded when the newest snapshot's text
-	// differs from the current version's: a technical upgrade, not a
-	// change of the document. Nil when nothing changed.
+	// differs from the current version's: of kind "upgrade" when a
+	// snapshot behind the current version now gives that text (a
+	// technical upgrade, not a change of the document), else "links" or
+	// "change". Nil when nothing changed.
 	Upgrade *record.Record `json:"upgrade,omitempty"`
 	// Statuses are the provision statuses the upgrade made.
 	Statuses []*record.Record `json:"provision_statuses,omitempty"`
@@ -253,9 +261,10 @@ type ReextractReport struct {
 // document again (but HTTP error pages), with the current declaration and
 // extractor, and reports which now give a different text than was
 // recorded for them. History is not rewritten: if the newest snapshot that
-// extracts gives a text other than the current version's, one version of
-// kind "upgrade" is recorded from it, and the document's provisions are
-// re-checked against it.
+// extracts gives a text other than the current version's, one version is
+// recorded from it, of kind "upgrade" if a snapshot behind the current
+// version gives that text too (else "links" or "change"), and the
+// document's provisions are re-checked against it.
 func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, error) {
 	if err := t.a.Writable(); err != nil {
 		return nil, err
@@ -299,6 +308,10 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 	rules := doc.rules()
 	var newest *snap
 	var newestOut *extract.Result
+	// Texts the snapshots behind the current version give now: if the
+	// newest text is one of them, the document did not change, its
+	// extraction did.
+	again := map[string]bool{}
 	for _, s := range snaps {
 		rec, err := t.a.Get(ctx, s.ref.RecordID)
 		if err != nil {
@@ -319,13 +332,31 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 		if verify.SHA256Hex([]byte(out.Text)) != s.text {
 			rep.Differ = append(rep.Differ, s.ref.RecordID)
 		}
+		if doc.Current != nil && s.text == doc.Current.Text.SHA256 {
+			again[out.Text] = true
+		}
 		newest, newestOut = s, out
 	}
 	if newest == nil || doc.Current == nil || verify.SHA256Hex([]byte(newestOut.Text)) == doc.Current.Text.SHA256 {
 		return rep, nil
 	}
+	// An upgrade only if a snapshot behind the current version now gives
+	// the new text; otherwise the document changed too (a snapshot that
+	// failed before, of a redesigned page, may hold new words).
+	kind := verify.VersionUpgrade
+	if !again[newestOut.Text] {
+		cur, err := t.Text(ctx, doc.Current.Text.SHA256)
+		switch {
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		case err == nil && extract.WithoutLinkTargets(string(cur)) == extract.WithoutLinkTargets(newestOut.Text):
+			kind = verify.VersionLinks
+		default:
+			kind = verify.VersionChange
+		}
+	}
 	res := &TrackResult{Document: id}
-	ps, perr := t.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, verify.VersionUpgrade, []byte(newestOut.Text), newestOut)
+	ps, perr := t.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, kind, []byte(newestOut.Text), newestOut)
 	if err := errors.Join(t.finish(ctx, ps...), perr); err != nil {
 		return nil, err
 	}

@@ -408,8 +408,11 @@ func newReextractCmd(g *globals) *cobra.Command {
 current declaration and extractor, and report which snapshots now give a
 different text than was recorded for them. History is not rewritten: when
 the newest snapshot's text differs from the current version's, one version
-of kind "upgrade" is recorded (a technical upgrade, not a change of the
-document), and the document's provisions are re-checked against it.`,
+is recorded: of kind "upgrade" (a technical upgrade, not a change of the
+document) when a snapshot behind the current version now gives that text
+too, else "links" (only link targets differ) or "change" (a snapshot that
+could not be read before, of a redesigned page, may hold new words); the
+document's provisions are re-checked against it.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -429,7 +432,7 @@ document), and the document's provisions are re-checked against it.`,
 					fmt.Fprintf(w, "  differs: %s\n", id)
 				}
 				if rep.Upgrade != nil {
-					fmt.Fprintf(w, "recorded version %d (upgrade) %s, %s re-checked\n", rep.Upgrade.Statement.Version.Predicate.Number, rep.Upgrade.ID, plural(len(rep.Statuses), "provision", "provisions"))
+					fmt.Fprintf(w, "recorded version %d (%s) %s, %s re-checked\n", rep.Upgrade.Statement.Version.Predicate.Number, rep.Upgrade.Statement.Version.Predicate.Kind, rep.Upgrade.ID, plural(len(rep.Statuses), "provision", "provisions"))
 				} else {
 					fmt.Fprintln(w, "the current version's text is unchanged: nothing recorded")
 				}
@@ -561,6 +564,8 @@ func decodingNote(d *verify.Decoding) string {
 	}
 	if d.Declared != "" {
 		parts = append(parts, fmt.Sprintf("read as %s (%s), not as the declared %s", d.Charset, decodedFrom(d.From), printable(d.Declared)))
+	} else if d.From == verify.DecodedFromDefault {
+		parts = append(parts, "read as windows-1252, a guess: the page declares no charset and is not UTF-8")
 	}
 	return strings.Join(parts, "; ")
 }
