@@ -17,7 +17,32 @@
 //     windows-1252. The page is parsed with golang.org/x/net/html, which
 //     accepts broken markup as browsers do, and converted to Markdown.
 //   - PDF (application/pdf, or a body starting with "%PDF-" whatever its
-//     declared type): the text of each page, pages separated by a blank line.
+//     declared type): the characters and their places on each page are read
+//     by PDFium (https://pdfium.googlesource.com/pdfium/) compiled to
+//     WebAssembly and run by github.com/tetratelabs/wazero through
+//     github.com/klippa-app/go-pdfium (no cgo, nothing to install; compiled
+//     to machine code once per process, on the first PDF, in seconds), and
+//     laid out as a reader reads them: characters on one baseline make a
+//     line, with a space where the PDF draws one or where the gap is wider
+//     than the line's gap between letters (so letter-spaced headings and
+//     text drawn in pieces read whole); lines stacked at the document's line
+//     spacing make a block; blocks are read column by column, top to bottom
+//     (a gutter that runs down the page splits it into columns); a block
+//     splits into paragraphs before a bullet or a first-line indent and
+//     after a line ended short of the block's right edge. A paragraph's
+//     lines are joined by a space, so a sentence is on one line; a line that
+//     ends in a hyphen after a letter, before a lower-case letter, is joined
+//     without the space, and without the hyphen when it is a soft hyphen or
+//     the word without it occurs elsewhere in the document and the word with
+//     it does not. Ligatures (U+FB00 to U+FB06) become their letters.
+//     Paragraphs and pages are separated by a blank line. Text is never
+//     guessed (no OCR): a PDF of images is ReasonNoText. A PDF of more than
+//     MaxPDFPages pages, MaxPDFChars characters or MaxPDFPageChars on a
+//     page is ReasonTooLarge; one PDFium cannot open, or encrypted with a
+//     password, ReasonMalformed. Each PDF is read in a fresh PDFium
+//     instance of at most 512 MiB of memory, two at a time (more calls
+//     wait). There is no time limit, which would depend on the machine:
+//     these limits bound the work for any PDF.
 //   - Plain text (text/plain): decoded to UTF-8 and normalised.
 //
 // A missing or application/octet-stream Content-Type is sniffed with
@@ -70,7 +95,9 @@
 // Version "1" is this package built with github.com/andybalholm/cascadia
 // v1.3.4, golang.org/x/net v0.60.0, golang.org/x/text v0.42.0,
 // github.com/JohannesKaufmann/html-to-markdown/v2 v2.5.2 and
-// github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0.
+// github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0. PDF text
+// depends on github.com/klippa-app/go-pdfium v1.21.5 (which embeds the
+// PDFium build it runs) and github.com/tetratelabs/wazero v1.12.0.
 package extract
 
 import (
