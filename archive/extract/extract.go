@@ -28,14 +28,17 @@
 //     text drawn in pieces read whole); lines stacked at the document's line
 //     spacing make a block; blocks are read column by column, top to bottom
 //     (a gutter that runs down the page splits it into columns); a block
-//     splits into paragraphs before a bullet or a first-line indent and
-//     after a line ended short of the block's right edge. A paragraph's
+//     splits into paragraphs before a bullet and after a line ended short
+//     of the lines about it (not before a mere indent). A paragraph's
 //     lines are joined by a space, so a sentence is on one line; a line that
 //     ends in a hyphen after a letter, before a lower-case letter, is joined
 //     without the space, and without the hyphen when it is a soft hyphen or
 //     the word without it occurs elsewhere in the document and the word with
 //     it does not. Ligatures (U+FB00 to U+FB06) become their letters.
-//     Paragraphs and pages are separated by a blank line. Text is never
+//     Paragraphs and pages are separated by a blank line, except that a
+//     paragraph ending a page without a full stop (in a letter, a comma or
+//     a hyphen) goes on with the next page's first if it starts with a
+//     lower-case letter. Text is never
 //     guessed (no OCR): a PDF of images is ReasonNoText. A PDF of more than
 //     MaxPDFPages pages, MaxPDFChars characters or MaxPDFPageChars on a
 //     page is ReasonTooLarge; one PDFium cannot open, or encrypted with a

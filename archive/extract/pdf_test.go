@@ -35,6 +35,10 @@ func TestPDFLayout(t *testing.T) {
 		{"two-columns.pdf", "Privacy Notice\n\n" +
 			"1. What we collect. We collect the data you give us and the data your browser sends us when you visit our pages.\n\n" +
 			"2. How long we keep it. We keep your data for as long as your account is open and delete it within thirty days after.\n"},
+		// A sentence goes on over a page break; a page that starts in
+		// lower case after a full stop starts a paragraph.
+		{"page-break.pdf", "Your data stays yours.\n\nWe keep the logs of your visits for thirty days, after which we delete them. Nothing else is kept.\n\n" +
+			"We do not sell your data.\n\ncontact us at any time.\n"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			res, err := Extract(readPDF(t, tc.file), "application/pdf", Rules{})

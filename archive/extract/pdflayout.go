@@ -125,12 +125,36 @@ const (
 func pdfLayout(pages [][]*pdfLine) [][][]string {
 	lead := leading(pages)
 	out := make([][][]string, len(pages))
+	last := -1 // the last page with text
 	for i, ls := range pages {
 		for _, b := range orderBlocks(pageBlocks(ls, lead)) {
 			out[i] = append(out[i], paragraphs(b)...)
 		}
+		if len(out[i]) == 0 {
+			continue
+		}
+		if last >= 0 {
+			prev := out[last][len(out[last])-1]
+			if continues(prev[len(prev)-1], out[i][0][0]) {
+				out[last][len(out[last])-1] = append(prev, out[i][0]...)
+				out[i] = out[i][1:]
+			}
+		}
+		if len(out[i]) > 0 {
+			last = i
+		}
 	}
 	return out
+}
+
+// continues says whether a paragraph that starts with line next, at the top
+// of a page, goes on with the one that ends with line prev, at the bottom of
+// the page before: prev ends in a letter, a comma or a hyphen, and next
+// starts with a lower-case letter.
+func continues(prev, next string) bool {
+	p, _ := utf8.DecodeLastRuneInString(prev)
+	n, _ := utf8.DecodeRuneInString(next)
+	return (unicode.IsLetter(p) || strings.ContainsRune(",;-\u00ad\u2010", p)) && unicode.IsLower(n)
 }
 
 // pageLines groups a page's glyphs, in the order the page draws them,
@@ -251,6 +275,9 @@ func lineText(l *pdfLine) string {
 	if len(gaps) > 0 {
 		slices.Sort(gaps)
 		usual = min(max(gaps[(len(gaps)-1)/4], 0), 0.5*l.height())
+		if len(gaps) < 4 {
+			usual = 0 // too few gaps to tell letters from words
+		}
 	}
 	var b strings.Builder
 	l.firstWord = 0
@@ -343,7 +370,8 @@ func quarter(x float64) float64 { return math.Round(x*4) / 4 }
 // pageBlocks stacks a page's lines (top to bottom) into blocks: a line
 // joins the block above it when they overlap horizontally, have the same
 // height within 20%, and the distance between them is the document's line
-// spacing for that height (or, without one, at most 1.6 line heights).
+// spacing for that height (or, without one between 0.9 and 2 line
+// heights, at most 1.6 line heights).
 func pageBlocks(lines []*pdfLine, lead map[float64]float64) []*pdfBlock {
 	var blocks, open []*pdfBlock
 	for _, l := range lines {
@@ -366,7 +394,7 @@ func pageBlocks(lines []*pdfLine, lead map[float64]float64) []*pdfBlock {
 			}
 			d := last.bottom - l.bottom
 			limit := 1.6 * h
-			if ld, ok := lead[quarter(h)]; ok && ld >= 0.9*h {
+			if ld, ok := lead[quarter(h)]; ok && ld >= 0.9*h && ld <= 2*h {
 				limit = ld*1.15 + 0.5
 			}
 			if b.lead > 0 {
@@ -537,10 +565,10 @@ func gutter(blocks []*pdfBlock, bottom, top float64) (float64, bool) {
 }
 
 // paragraphs splits a block into paragraphs: before a line that starts
-// with a bullet, before a line indented from the lines before and after it
-// (a first-line indent), and after a line that ends short of the block's
-// right edge by more than the next line's first word (the line was ended
-// on purpose, not wrapped).
+// with a bullet, and after a line that ends short of the right edge of the
+// lines about it by more than the next line's first word (the line was
+// ended on purpose, not wrapped). An indented line alone does not start a
+// paragraph: numbered clauses indent all their lines but the first.
 func paragraphs(b *pdfBlock) [][]string {
 	var out [][]string
 	var cur []string
@@ -548,9 +576,13 @@ func paragraphs(b *pdfBlock) [][]string {
 		if i > 0 {
 			prev := b.lines[i-1]
 			h := l.height()
-			split := isBullet(l.text) ||
-				l.x0 >= prev.x0+0.6*h && i+1 < len(b.lines) && b.lines[i+1].x0 <= l.x0-0.6*h ||
-				b.x1-prev.x1 > l.firstWord+0.6*h
+			// The right edge here: of the lines about this one, as a block
+			// may stack paragraphs of different widths.
+			right := 0.0
+			for _, m := range b.lines[max(0, i-2):min(len(b.lines), i+2)] {
+				right = max(right, m.x1)
+			}
+			split := isBullet(l.text) || right-prev.x1 > l.firstWord+0.6*h
 			if split && len(cur) > 0 {
 				out = append(out, cur)
 				cur = nil

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -239,6 +240,19 @@ func twoColumns() []byte {
 	return pdf([]string{p.String()}, 0, "")
 }
 
+// pageBreak: a sentence that goes on from one page to the next, and one
+// that ends with its page.
+func pageBreak() []byte {
+	var p1, p2 page
+	p1.justified(left, 720, 11, 14, measure, breakLines("Your data stays yours.", 11, measure, nil))
+	p1.justified(left, 100, 11, 14, measure, []string{"We keep the logs of your visits for thirty days, after which we"})
+	p2.justified(left, 720, 11, 14, measure, []string{"delete them. Nothing else is kept."})
+	p2.justified(left, 690, 11, 14, measure, []string{"We do not sell your data."})
+	var p3 page
+	p3.justified(left, 720, 11, 14, measure, []string{"contact us at any time."})
+	return pdf([]string{p1.String(), p2.String(), p3.String()}, 0, "")
+}
+
 // imageOnly: a page with an image and no text, as a scan.
 func imageOnly() []byte {
 	img := image.NewGray(image.Rect(0, 0, 8, 8))
@@ -251,6 +265,8 @@ func imageOnly() []byte {
 		log.Fatal(err)
 	}
 	f := fpdf.New("P", "pt", "Letter", "")
+	f.SetCreationDate(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) // the same bytes every run
+	f.SetModificationDate(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f.SetCompression(true)
 	f.AddPage()
 	f.RegisterImageOptionsReader("scan", fpdf.ImageOptions{ImageType: "PNG"}, &buf)
@@ -280,6 +296,7 @@ func main() {
 		"hyphenated.pdf":      hyph,
 		"word-per-object.pdf": wordPerObject(),
 		"two-columns.pdf":     twoColumns(),
+		"page-break.pdf":      pageBreak(),
 		"image-only.pdf":      imageOnly(),
 		"huge-page-count.pdf": hugeCount(),
 		"truncated.pdf":       hyph[:len(hyph)/2],
