@@ -423,7 +423,8 @@ func pageBlocks(lines []*pdfLine, lead map[float64]float64) []*pdfBlock {
 // vertical gutter that runs through the whole region splits it into columns
 // read left to right (blocks wider than half the region that cross it,
 // such as a title over two columns, split it first into parts read top to
-// bottom); otherwise horizontal gaps split it into bands read top to bottom.
+// bottom), unless the blocks are the cells of a table; otherwise
+// horizontal gaps split it into bands (a table's rows) read top to bottom.
 func orderBlocks(blocks []*pdfBlock) []*pdfBlock {
 	if len(blocks) <= 1 {
 		return blocks
@@ -447,7 +448,7 @@ func orderBlocks(blocks []*pdfBlock) []*pdfBlock {
 			narrow = append(narrow, b)
 		}
 	}
-	if cut, ok := gutter(narrow, bottom, top); ok {
+	if cut, ok := gutter(narrow, bottom, top); ok && !isTable(narrow, cut) {
 		var crossing []*pdfBlock
 		for _, b := range wide {
 			if b.x0 < cut && b.x1 > cut {
@@ -507,6 +508,7 @@ func orderBlocks(blocks []*pdfBlock) []*pdfBlock {
 		// Blocks that overlap in both directions: top to bottom, then left
 		// to right within a band whose horizontal split has no gutter.
 		if cut, ok := gutter(sorted, bottom, top); ok {
+			// One band: a table row's cells, or columns.
 			var left, right []*pdfBlock
 			for _, b := range sorted {
 				if b.x1 <= cut {
@@ -533,6 +535,38 @@ func extent(blocks []*pdfBlock) (x0, x1, bottom, top float64) {
 		bottom, top = min(bottom, b.bottom), max(top, b.top)
 	}
 	return
+}
+
+// isTable says whether the blocks on each side of the gutter at cut are
+// cells of table rows rather than paragraphs of columns: both sides have
+// several blocks, and most blocks of the side with fewer start level with a
+// block of the other (paragraphs of two columns rarely do). A table is read
+// row by row.
+func isTable(blocks []*pdfBlock, cut float64) bool {
+	var left, right []*pdfBlock
+	for _, b := range blocks {
+		if b.x1 <= cut {
+			left = append(left, b)
+		} else if b.x0 >= cut {
+			right = append(right, b)
+		}
+	}
+	if len(left) > len(right) {
+		left, right = right, left
+	}
+	if len(left) < 2 {
+		return false
+	}
+	level := 0
+	for _, a := range left {
+		for _, b := range right {
+			if math.Abs(a.top-b.top) < 0.3*a.lines[0].height() {
+				level++
+				break
+			}
+		}
+	}
+	return 2*level >= len(left)
 }
 
 // gutter returns the middle of the widest vertical gap between blocks, if
