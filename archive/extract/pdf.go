@@ -19,7 +19,7 @@ func extractPDF(body []byte) (text string, err error) {
 		return "", err
 	}
 	if len(pages) == 0 {
-		return "", errorf(ReasonNoText, errNoPDFText, "PDF has no pages")
+		return "", errorf(ReasonNoText, errNoPDFText, "PDF has no text on any page (images are not read)")
 	}
 	return joinLines(pdfLayout(pages)), nil
 }
