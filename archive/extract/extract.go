@@ -24,7 +24,35 @@
 //     golang.org/x/net/html, which accepts broken markup as browsers do,
 //     and converted to Markdown.
 //   - PDF (application/pdf, or a body starting with "%PDF-" whatever its
-//     declared type): the text of each page, pages separated by a blank line.
+//     declared type): the characters and their places on each page are read
+//     by PDFium (https://pdfium.googlesource.com/pdfium/) compiled to
+//     WebAssembly and run by github.com/tetratelabs/wazero through
+//     github.com/klippa-app/go-pdfium (no cgo, nothing to install; compiled
+//     to machine code once per process, on the first PDF, in seconds), and
+//     laid out as a reader reads them: characters on one baseline make a
+//     line, with a space where the PDF draws one or where the gap is wider
+//     than the line's gap between letters (so letter-spaced headings and
+//     text drawn in pieces read whole); lines stacked at the document's line
+//     spacing make a block; blocks are read column by column, top to bottom
+//     (a gutter that runs down the page splits it into columns); a block
+//     splits into paragraphs before a bullet and after a line ended short
+//     of the lines about it (not before a mere indent). A paragraph's
+//     lines are joined by a space, so a sentence is on one line; a line that
+//     ends in a hyphen after a letter, before a lower-case letter, is joined
+//     without the space, and without the hyphen when it is a soft hyphen or
+//     the word without it occurs elsewhere in the document and the word with
+//     it does not. Ligatures (U+FB00 to U+FB06) become their letters.
+//     Paragraphs and pages are separated by a blank line, except that a
+//     paragraph ending a page without a full stop (in a letter, a comma or
+//     a hyphen) goes on with the next page's first if it starts with a
+//     lower-case letter. Text is never
+//     guessed (no OCR): a PDF of images is ReasonNoText. A PDF of more than
+//     MaxPDFPages pages, MaxPDFChars characters or MaxPDFPageChars on a
+//     page is ReasonTooLarge; one PDFium cannot open, or encrypted with a
+//     password, ReasonMalformed. Each PDF is read in a fresh PDFium
+//     instance of at most 512 MiB of memory, two at a time (more calls
+//     wait). There is no time limit, which would depend on the machine:
+//     these limits bound the work for any PDF.
 //   - Plain text (text/plain): decoded by the same rules (without <meta>;
 //     an unknown charset label is ReasonMalformed) and normalised.
 //
@@ -90,10 +118,13 @@
 // github.com/JohannesKaufmann/html-to-markdown/v2 v2.5.2 and
 // github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0. Version "2"
 // decodes valid UTF-8 as UTF-8 and reports the decoding, writes no markup
-// into the text, resolves links against the page's URL and drops
-// per-fetch query parameters; it is built with cascadia v1.3.4,
-// golang.org/x/net v0.61.0, golang.org/x/text v0.43.0, html-to-markdown
-// v2.5.2 and ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0.
+// into the text, resolves links against the page's URL, drops per-fetch
+// query parameters, reads no <select>, <datalist> or <title> in the body,
+// and reads PDF with PDFium laid out in reading order; it is built with
+// cascadia v1.3.4, golang.org/x/net v0.61.0, golang.org/x/text v0.44.0,
+// html-to-markdown v2.5.2, github.com/klippa-app/go-pdfium v1.21.5 (which
+// embeds the PDFium build it runs) and github.com/tetratelabs/wazero
+// v1.12.0.
 package extract
 
 import (

@@ -244,7 +244,8 @@ func TestPDF(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", ct, err)
 		}
-		if want := "Terms of Service\n1. You may use the service.\n2. We may change these terms.\n"; res.Text != want || res.Source != SourcePDF {
+		// Lines that end well short of the others are paragraphs.
+		if want := "Terms of Service\n\n1. You may use the service.\n\n2. We may change these terms.\n"; res.Text != want || res.Source != SourcePDF {
 			t.Errorf("%q: got %+v, want Text %q from pdf", ct, res, want)
 		}
 	}
