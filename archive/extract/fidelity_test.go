@@ -618,6 +618,12 @@ func TestTextFidelity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders every version of the shared corpus in Chromium; skipped in -short")
 	}
+	if raceEnabled {
+		// The renderer is Chromium and the extraction one goroutine a
+		// page: the race detector finds nothing here that
+		// TestCorpusConcurrent does not, at five times the time.
+		t.Skip("TestTextFidelity: skipped under the race detector (run without -race)")
+	}
 	start := time.Now()
 	docs := append(loadPolicies(t), loadGenai(t)...)
 	r := newRenderer(t, chromiumPath(t))
