@@ -59,9 +59,12 @@ const metaScanLimit = 512 << 10
 // 0x7F is UTF-8 (a page declared as, or defaulting to, windows-1252 whose
 // bytes are valid UTF-8 is, in practice, always UTF-8 mislabelled, and
 // reading it as windows-1252 turns "é" into "Ã©"); the Content-Type
-// header's charset; for HTML, a <meta> in the head (anywhere in it, not
-// only within its first 1,024 bytes as browsers look); an ASCII body is
-// UTF-8; anything else is windows-1252.
+// header's charset (for HTML, a label no encoding has is ignored, as
+// browsers do); for HTML, a <meta> in the head (within metaScanLimit, not
+// only within its first 1,024 bytes as browsers look); with nothing
+// declared, an ASCII body, or a UTF-8 body with a few stray bytes (see
+// mostlyUTF8; each becomes U+FFFD, counted in Replaced), is UTF-8;
+// anything else is windows-1252.
 func decode(body []byte, contentType string, isHTML bool) ([]byte, *Decoding, error) {
 	for _, b := range []struct {
 		bom  string
@@ -92,7 +95,7 @@ func decode(body []byte, contentType string, isHTML bool) ([]byte, *Decoding, er
 		return decodeAs(body, "utf-8", &Decoding{From: FromUTF8, Declared: unknown}, false)
 	}
 	if valid && (hasHighBit(body) || declared == "") {
-		d := &Decoding{From: FromUTF8}
+		d := &Decoding{From: FromUTF8, Declared: unknown}
 		if declared != "" {
 			if _, name := charset.Lookup(declared); name != "utf-8" {
 				d.Declared = canonical(declared)
