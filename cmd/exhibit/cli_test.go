@@ -403,3 +403,18 @@ func TestVerifyOnline(t *testing.T) {
 	defer srv2.Close()
 	exhibit(t, "verify", bundle, "--log", srv2.URL).want(t, 1, "FAIL log-consistency")
 }
+
+// TestQuickStartOffline runs the README's offline quick start as written:
+// a file that ships in the repository, no corpus, no network.
+func TestQuickStartOffline(t *testing.T) {
+	doc, err := filepath.Abs(filepath.Join("..", "..", "docs", "example", "terms.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTemp(t)
+	r := exhibit(t, "capture", doc, "--url", "https://example.com/terms",
+		"--entity", "Example", "--document", "Terms of Service", "--fetched-at", "2026-05-08T11:13:55Z")
+	r.want(t, 0, "created archive ./exhibit-archive", "archived a supplied copy of https://example.com/terms (URL claimed), 40 bytes",
+		"sha256   93d7e5e64a07dcc698778c8b5987fff8aa8f3839f06fb5d5d828525229a29beb", "published with checkpoint 1 (exhibit-archive/checkpoints/001)",
+		"cite as  Example, “Terms of Service” (copy supplied to exhibit ")
+}
