@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/exhibit-archive/exhibit/verify"
+
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
@@ -15,39 +17,24 @@ import (
 // Values of Decoding.From: what decided the character encoding.
 const (
 	// FromBOM: a byte order mark.
-	FromBOM = "bom"
+	FromBOM = verify.DecodedFromBOM
 	// FromUTF8: the body is valid UTF-8 (and has bytes above 0x7F, or
 	// declares nothing), whatever it declares.
-	FromUTF8 = "utf-8"
+	FromUTF8 = verify.DecodedFromUTF8
 	// FromHeader: the charset parameter of the Content-Type header.
-	FromHeader = "header"
+	FromHeader = verify.DecodedFromHeader
 	// FromMeta: a <meta charset> or <meta http-equiv=Content-Type> in the
-	// page's head, wherever it stands in it.
-	FromMeta = "meta"
+	// page's head.
+	FromMeta = verify.DecodedFromMeta
 	// FromDefault: nothing above; the body is read as windows-1252.
-	FromDefault = "default"
+	FromDefault = verify.DecodedFromDefault
 )
 
 // Decoding says how the bytes of an HTML or plain-text body were decoded
-// to text. A version statement records it, so that a decoding that lost
-// bytes is never silent.
-type Decoding struct {
-	// Charset is the WHATWG name of the encoding used, such as "utf-8"
-	// or "windows-1252".
-	Charset string `json:"charset"`
-	// From is what decided it: FromBOM, FromUTF8, FromHeader, FromMeta or
-	// FromDefault.
-	From string `json:"from"`
-	// Declared is the encoding the header or a <meta> declared, by its
-	// WHATWG name (or the label as given when it names no encoding), when
-	// it is not the one used: a body that is valid UTF-8 is read as UTF-8
-	// whatever it declares.
-	Declared string `json:"declared,omitempty"`
-	// Replaced counts the U+FFFD replacement characters the decoding put
-	// in place of bytes that are not valid in Charset. Zero means no byte
-	// was lost.
-	Replaced int `json:"replaced,omitempty"`
-}
+// to text, as a version statement records it (verify.Decoding), so that a
+// decoding that lost bytes is never silent: Replaced counts the U+FFFD
+// put in place of bytes not valid in Charset.
+type Decoding = verify.Decoding
 
 // metaScanLimit bounds how far into the body a <meta> declaring the
 // charset is looked for (the head of even the largest pages ends well

@@ -158,10 +158,11 @@ func splitCompounds(sel string) (compounds []string, combs []byte, err error) {
 	return compounds, combs, nil
 }
 
-// splitTop splits s at sep outside parentheses, brackets and quotes.
-func splitTop(s string, sep byte) []string {
-	var out []string
-	depth, quote, start := 0, byte(0), 0
+// scanTop calls visit with the index, byte and nesting depth (of
+// parentheses and brackets, before that byte) of each byte of s outside
+// quoted strings, until visit returns false.
+func scanTop(s string, visit func(i int, c byte, depth int) bool) {
+	depth, quote := 0, byte(0)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -171,45 +172,49 @@ func splitTop(s string, sep byte) []string {
 			} else if c == quote {
 				quote = 0
 			}
+			continue
 		case c == '"' || c == '\'':
 			quote = c
-		case c == '(' || c == '[':
+			continue
+		}
+		if !visit(i, c, depth) {
+			return
+		}
+		switch c {
+		case '(', '[':
 			depth++
-		case c == ')' || c == ']':
+		case ')', ']':
 			depth--
-		case c == sep && depth == 0:
+		}
+	}
+}
+
+// splitTop splits s at sep outside parentheses, brackets and quotes.
+func splitTop(s string, sep byte) []string {
+	var out []string
+	start := 0
+	scanTop(s, func(i int, c byte, depth int) bool {
+		if c == sep && depth == 0 {
 			out = append(out, s[start:i])
 			start = i + 1
 		}
-	}
+		return true
+	})
 	return append(out, s[start:])
 }
 
 // closingParen returns the index of the ")" closing the parenthesis opened
 // just before s[from], or -1.
 func closingParen(s string, from int) int {
-	depth, quote := 0, byte(0)
-	for i := from; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			if depth == 0 {
-				return i
-			}
-			depth--
+	end := -1
+	scanTop(s[from:], func(i int, c byte, depth int) bool {
+		if c == ')' && depth == 0 {
+			end = from + i
+			return false
 		}
-	}
-	return -1
+		return true
+	})
+	return end
 }
 
 // indexFold returns the index of the first instance of the ASCII string

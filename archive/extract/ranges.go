@@ -5,26 +5,24 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/exhibit-archive/exhibit/verify"
+
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 )
 
 // Range is an Open Terms Archive range selector
-// (https://docs.opentermsarchive.org/terms/reference/declaration/#range-selectors):
-// the part of the page from a start point to an end point, each just before
-// or just after the first element a CSS selector matches. Exactly one of
-// StartBefore and StartAfter, and one of EndBefore and EndAfter, is set.
-// Elements partly inside the range keep their tag and the part inside;
-// elements wholly inside are kept whole.
-type Range struct {
-	StartBefore string `json:"startBefore,omitempty"`
-	StartAfter  string `json:"startAfter,omitempty"`
-	EndBefore   string `json:"endBefore,omitempty"`
-	EndAfter    string `json:"endAfter,omitempty"`
-}
+// (https://docs.opentermsarchive.org/terms/reference/declaration/#range-selectors),
+// as a declaration records it (verify.Range): the part of the page from a
+// start point to an end point, each just before or just after the first
+// element a CSS selector matches. Exactly one of StartBefore and
+// StartAfter, and one of EndBefore and EndAfter, is set. Elements partly
+// inside the range keep their tag and the part inside; elements wholly
+// inside are kept whole.
+type Range = verify.Range
 
-// String returns the range as Open Terms Archive writes it.
-func (r Range) String() string {
+// rangeString returns r as Open Terms Archive writes it.
+func rangeString(r Range) string {
 	start, sk := r.StartBefore, "startBefore"
 	if r.StartAfter != "" {
 		start, sk = r.StartAfter, "startAfter"
@@ -42,7 +40,7 @@ type compiledRange struct {
 	startAfter, endAfter bool
 }
 
-func (r Range) compile() (*compiledRange, error) {
+func compileRange(r Range) (*compiledRange, error) {
 	if (r.StartBefore == "") == (r.StartAfter == "") || (r.EndBefore == "") == (r.EndAfter == "") {
 		return nil, fmt.Errorf("a range needs one of startBefore and startAfter and one of endBefore and endAfter")
 	}
@@ -92,11 +90,11 @@ func number(root *html.Node) *positions {
 func (c *compiledRange) bounds(root *html.Node, p *positions) (from, to int, err error) {
 	s := cascadia.Query(root, c.start)
 	if s == nil {
-		return 0, 0, errorf(ReasonNoMatch, nil, "range %s: no element matches its start", c.src)
+		return 0, 0, errorf(ReasonNoMatch, nil, "range %s: no element matches its start", rangeString(c.src))
 	}
 	e := cascadia.Query(root, c.end)
 	if e == nil {
-		return 0, 0, errorf(ReasonNoMatch, nil, "range %s: no element matches its end", c.src)
+		return 0, 0, errorf(ReasonNoMatch, nil, "range %s: no element matches its end", rangeString(c.src))
 	}
 	from, to = p.pre[s], p.pre[e]
 	if c.startAfter {
@@ -106,7 +104,7 @@ func (c *compiledRange) bounds(root *html.Node, p *positions) (from, to int, err
 		to = p.last[e] + 1
 	}
 	if to <= from {
-		return 0, 0, errorf(ReasonNoMatch, nil, "range %s: its end is not after its start", c.src)
+		return 0, 0, errorf(ReasonNoMatch, nil, "range %s: its end is not after its start", rangeString(c.src))
 	}
 	return from, to, nil
 }

@@ -75,9 +75,9 @@ func (r Rules) compile() (*compiled, error) {
 		dst   *[]*compiledRange
 	}{{"select_ranges", r.SelectRanges, &c.selRanges}, {"remove_ranges", r.RemoveRanges, &c.remRanges}} {
 		for i, rg := range list.src {
-			cr, err := rg.compile()
+			cr, err := compileRange(rg)
 			if err != nil {
-				return nil, errorf(ReasonBadSelector, err, "%s[%d] %s does not compile", list.field, i, rg)
+				return nil, errorf(ReasonBadSelector, err, "%s[%d] %s does not compile", list.field, i, rangeString(rg))
 			}
 			*list.dst = append(*list.dst, cr)
 		}

@@ -344,8 +344,10 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 	// the new text; otherwise the document changed too (a snapshot that
 	// failed before, of a redesigned page, may hold new words).
 	kind := verify.VersionUpgrade
+	var cur []byte
 	if !again[newestOut.Text] {
-		cur, err := t.Text(ctx, doc.Current.Text.SHA256)
+		var err error
+		cur, err = t.Text(ctx, doc.Current.Text.SHA256)
 		switch {
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, err
@@ -356,7 +358,7 @@ func (t *Tracker) Reextract(ctx context.Context, id string) (*ReextractReport, e
 		}
 	}
 	res := &TrackResult{Document: id}
-	ps, perr := t.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, kind, []byte(newestOut.Text), newestOut)
+	ps, perr := t.prepareVersion(ctx, res, doc, doc.Declaration, newest.ref, kind, []byte(newestOut.Text), newestOut, cur)
 	if err := errors.Join(t.finish(ctx, ps...), perr); err != nil {
 		return nil, err
 	}

@@ -295,14 +295,7 @@ func (t *Tracker) EditDeclaration(ctx context.Context, id string, e DeclarationE
 
 // rules returns the extraction rules of a declaration.
 func rules(sel, rem []string, selR, remR []verify.Range) extract.Rules {
-	conv := func(rs []verify.Range) []extract.Range {
-		var out []extract.Range
-		for _, r := range rs {
-			out = append(out, extract.Range(r))
-		}
-		return out
-	}
-	return extract.Rules{Select: sel, Remove: rem, SelectRanges: conv(selR), RemoveRanges: conv(remR)}
+	return extract.Rules{Select: sel, Remove: rem, SelectRanges: selR, RemoveRanges: remR}
 }
 
 func equalStrings(a, b []string) bool {

@@ -351,12 +351,13 @@ func (t *Tracker) prepareSnapshot(ctx context.Context, id string, rec *record.Re
 		return extraction(verify.Extraction{Result: verify.ExtractionConfirmed, Version: cur.RecordID, TextSHA256: digest})
 	}
 	kind := verify.VersionFirst
+	var prev []byte
 	if doc.Current != nil {
-		if kind, err = t.changeKind(ctx, doc, rules, out.Text); err != nil {
+		if kind, prev, err = t.changeKind(ctx, doc, rules, out.Text); err != nil {
 			return nil, err
 		}
 	}
-	return t.prepareVersion(ctx, res, doc, declID, snap, kind, text, out)
+	return t.prepareVersion(ctx, res, doc, declID, snap, kind, text, out, prev)
 }
 
 // pageURL is the URL relative links of a captured page resolve against:
@@ -376,50 +377,54 @@ func pageURL(rec *record.Record) string {
 // link targets; VersionUpgrade if the current version was extracted by
 // another extractor or declaration revision and the current version's
 // snapshot, extracted again now, gives the new text (the document did not
-// change, its extraction did); VersionChange otherwise.
-func (t *Tracker) changeKind(ctx context.Context, doc *Document, rules extract.Rules, text string) (string, error) {
+// change, its extraction did); VersionChange otherwise. It also returns
+// the current version's text it read (nil if the store has none), for
+// following provisions from it.
+func (t *Tracker) changeKind(ctx context.Context, doc *Document, rules extract.Rules, text string) (string, []byte, error) {
 	cur := doc.Current
 	prev, err := t.Text(ctx, cur.Text.SHA256)
 	if errors.Is(err, store.ErrNotFound) {
-		return verify.VersionChange, nil // nothing to compare with
+		return verify.VersionChange, nil, nil // nothing to compare with
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if extract.WithoutLinkTargets(string(prev)) == extract.WithoutLinkTargets(text) {
-		return verify.VersionLinks, nil
+		return verify.VersionLinks, prev, nil
 	}
 	if cur.Extractor == (verify.Extractor{Name: extract.Name, Version: extract.Version}) && cur.Declaration == doc.Declaration {
-		return verify.VersionChange, nil
+		return verify.VersionChange, prev, nil
 	}
 	rec, err := t.a.Get(ctx, cur.Snapshot.RecordID)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	body, err := t.readSnapshot(ctx, cur.Snapshot.SHA256)
 	if errors.Is(err, store.ErrNotFound) {
-		return verify.VersionChange, nil
+		return verify.VersionChange, prev, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	again, err := extract.ExtractURL(body, rec.MediaType, pageURL(rec), rules)
 	switch {
 	case err != nil:
-		return verify.VersionChange, nil // the old snapshot no longer extracts: nothing to compare
+		return verify.VersionChange, prev, nil // the old snapshot no longer extracts: nothing to compare
 	case again.Text == text:
-		return verify.VersionUpgrade, nil
+		return verify.VersionUpgrade, prev, nil
 	case extract.WithoutLinkTargets(again.Text) == extract.WithoutLinkTargets(text):
-		return verify.VersionLinks, nil
+		return verify.VersionLinks, prev, nil
 	}
-	return verify.VersionChange, nil
+	return verify.VersionChange, prev, nil
 }
 
 // prepareVersion stores a version's text and prepares the version
 // statement and the status of every provision of the document in it. On
 // error it still returns the statements already handed to the log, which
-// the caller must finish.
-func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, out *extract.Result) ([]*pending, error) {
+// the caller must finish. prev is the current version's text if the caller
+// has read it (else nil, and it is read from the store when a provision
+// needs it).
+func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Document, declID string, snap verify.SnapshotRef, kind string, text []byte, out *extract.Result, prev []byte) ([]*pending, error) {
 	obj, err := t.a.Store().Put(ctx, bytes.NewReader(text), int64(len(text)), verify.SHA256Hex(text))
 	if err != nil {
 		return nil, fmt.Errorf("storing the version's text: %w", err)
@@ -428,9 +433,7 @@ func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Doc
 		Extractor:  verify.Extractor{Name: extract.Name, Version: extract.Version},
 		Text:       verify.Text{SHA256: obj.SHA256, Size: obj.Size, MediaType: out.MediaType},
 		RecordedAt: verify.FormatTime(time.Now()), Tool: archive.Tool()}
-	if d := out.Decoding; d != nil {
-		pv.Decoding = &verify.Decoding{Charset: d.Charset, From: d.From, Declared: d.Declared, Replaced: d.Replaced}
-	}
+	pv.Decoding = out.Decoding
 	if doc.Current != nil {
 		pv.Previous = doc.Current.RecordID
 	}
@@ -446,6 +449,11 @@ func (t *Tracker) prepareVersion(ctx context.Context, res *TrackResult, doc *Doc
 	ps := []*pending{v}
 	// Each provision is followed from the version it last stood in.
 	f := t.follower(string(text))
+	if prev != nil && doc.Current != nil && len(doc.Provisions) > 0 {
+		if err := f.know(doc.Current.Text.SHA256, prev); err != nil {
+			return ps, err
+		}
+	}
 	for _, p := range doc.Provisions {
 		from, at := doc.lastPlace(p)
 		loc, err := f.locate(ctx, p.Quote, from, at)
