@@ -575,6 +575,7 @@ func unhex(c byte) int {
 	return -1
 }
 
+// hasSpace reports whether n holds any text, white space included.
 func hasSpace(n *html.Node) bool {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if c.Type == html.TextNode && c.Data != "" || hasSpace(c) {
