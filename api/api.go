@@ -131,9 +131,10 @@ type Options struct {
 	// their file at every request, so a revocation takes effect at once.
 	Tokens *Tokens
 	// AllowPrivateTargets lets server-side captures connect to loopback,
-	// private, link-local, multicast, unspecified and reserved addresses,
-	// which are refused by default (checked for every connection, so for
-	// every DNS answer and redirect).
+	// private, link-local, multicast, unspecified and every other address
+	// of the IANA special-purpose registries, which are refused by default
+	// (checked for every connection, so for every DNS answer and redirect;
+	// see refuse.go).
 	AllowPrivateTargets bool
 	// Fetch are the options of server-side captures; its Control is
 	// replaced unless AllowPrivateTargets.

@@ -37,7 +37,6 @@ import (
 	"io"
 	"math"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -45,7 +44,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -73,75 +71,6 @@ const (
 	// overriding the server's ReadTimeout.
 	uploadReadTime = 10 * time.Minute
 )
-
-// ErrTargetRefused is wrapped by the error with which a server-side
-// capture refuses to connect to a loopback, private, link-local,
-// multicast, unspecified or otherwise reserved address (unless
-// Options.AllowPrivateTargets). The capture is logged as failed with
-// reason "connect" and this error's text in its message.
-var ErrTargetRefused = errors.New("address not allowed for server-side capture (loopback, private, link-local, multicast, unspecified or reserved)")
-
-// reservedNets are refused besides what the net.IP predicates cover.
-var reservedNets = func() []*net.IPNet {
-	var nets []*net.IPNet
-	for _, s := range []string{
-		"0.0.0.0/8",       // "this network"
-		"100.64.0.0/10",   // shared address space (carrier-grade NAT)
-		"192.0.0.0/24",    // IETF protocol assignments
-		"198.18.0.0/15",   // benchmarking
-		"240.0.0.0/4",     // reserved, and the limited broadcast address
-		"64:ff9b::/96",    // NAT64, which may reach any IPv4 address
-		"64:ff9b:1::/48",  // local-use NAT64
-		"2002::/16",       // 6to4, likewise
-		"::/96",           // IPv4-compatible (deprecated)
-		"100::/64",        // discard-only
-		"2001:db8::/32",   // documentation
-		"fec0::/10",       // site-local (deprecated)
-		"198.51.100.0/24", // documentation
-		"203.0.113.0/24",  // documentation
-		"192.0.2.0/24",    // documentation
-	} {
-		_, n, err := net.ParseCIDR(s)
-		if err != nil {
-			panic(err)
-		}
-		nets = append(nets, n)
-	}
-	return nets
-}()
-
-// refusedIP reports whether a server-side capture must not connect to ip.
-func refusedIP(ip net.IP) bool {
-	if ip4 := ip.To4(); ip4 != nil {
-		// An IPv4-mapped IPv6 address is judged as the IPv4 address.
-		ip = ip4
-	}
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
-		return true
-	}
-	for _, n := range reservedNets {
-		if n.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-// refusePrivate is a net.Dialer.Control that refuses the addresses
-// refusedIP names. It sees every connection a fetch makes, so it covers
-// every DNS answer and every redirect.
-func refusePrivate(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %q", ErrTargetRefused, address)
-	}
-	ip := net.ParseIP(host) // a zoned address ("fe80::1%eth0") does not parse: refused
-	if ip == nil || refusedIP(ip) {
-		return fmt.Errorf("%w: %s", ErrTargetRefused, host)
-	}
-	return nil
-}
 
 // writeAPI serves the write routes.
 type writeAPI struct {

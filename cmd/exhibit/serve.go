@@ -63,9 +63,12 @@ Both need "Authorization: Bearer <token>" (else 401), allow 60 requests a
 minute per token (else 429), run at most 8 at once (else 503 at once) and
 answer 201 with {"record", "bundle"} for every record logged, a failed
 capture included (record.outcome "failed"). Server-side captures refuse to
-connect to loopback, private, link-local, multicast, unspecified and reserved
-addresses, checked for every connection (every DNS answer and redirect);
---allow-private-targets lifts this. Request bodies are limited: 64 KiB of
+connect to loopback, private, link-local, multicast, unspecified and every
+other address of the IANA IPv4 and IPv6 special-purpose registries (an IPv6
+address carrying an IPv4 one, IPv4-mapped or NAT64, is judged as that IPv4
+address; 6to4, Teredo and IPv4-translated are refused), checked for every
+connection (every DNS answer and redirect); --allow-private-targets lifts
+this. Request bodies are limited: 64 KiB of
 JSON, 64 MiB per upload (413).
 
 --track also runs "exhibit track run" in the background: every
