@@ -195,9 +195,11 @@ type FileOptions struct {
 
 // File archives a file received out of band. Its statement records
 // what exhibit observed (the file name, size, digest and the time it was
-// received) apart from what was claimed (URL and fetch time).
+// received) apart from what was claimed (URL and fetch time). Anything but
+// a regular file (a named pipe, a device) is refused (*NotRegularError)
+// before a byte is read; reading stops when ctx is done.
 func (in *Ingester) File(ctx context.Context, path string, o FileOptions) (*record.Record, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +270,7 @@ func (in *Ingester) storeFile(ctx context.Context, f *os.File, path string, o Fi
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
 	mt := o.MediaType
 	if mt == "" {
@@ -277,9 +279,9 @@ func (in *Ingester) storeFile(ctx context.Context, f *os.File, path string, o Fi
 	var obj store.Object
 	durable := func() error { return nil }
 	if ap, ok := in.a.Store().(asyncPutter); ok {
-		obj, durable, err = ap.PutAsync(ctx, f, fi.Size(), o.SHA256)
+		obj, durable, err = ap.PutAsync(ctx, ctxReader{ctx, f}, fi.Size(), o.SHA256)
 	} else {
-		obj, err = in.a.Store().Put(ctx, f, fi.Size(), o.SHA256)
+		obj, err = in.a.Store().Put(ctx, ctxReader{ctx, f}, fi.Size(), o.SHA256)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -54,9 +54,10 @@ func (e *ManifestError) Unwrap() error { return e.Err }
 
 // ReadManifest reads and validates a whole manifest. Every malformed line
 // is reported (joined errors of type *ManifestError); nothing is imported
-// from a manifest with any.
+// from a manifest with any. A manifest that is not a regular file (a named
+// pipe, a device) is refused (*NotRegularError) before it is read.
 func ReadManifest(path string) ([]ManifestEntry, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +176,10 @@ type ImportSummary struct {
 
 // Import archives every document of a manifest, concurrently. A document
 // already imported (same URL, claimed fetch time and SHA-256) is skipped.
-// A document that cannot be imported (missing file, digest mismatch) is
-// counted as failed and reported through OnResult; it leaves nothing behind.
+// A document that cannot be imported (missing file, not a regular file,
+// digest mismatch) is counted as failed and reported through OnResult; it
+// leaves nothing behind. Once ctx is done, no document is started and the
+// reading of those under way stops: they are counted as interrupted.
 // The returned error is for the import as a whole (a cancelled context).
 //
 // Documents flow through two stages: Concurrency workers read, hash and
@@ -276,7 +279,7 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	f, err := root.Open(e.File)
+	f, err := openRegularIn(root, e.File, filepath.Join(e.base, e.File))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -285,7 +288,7 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	if digest == "" {
 		h := sha256.New()
 		buf := copyBuffers.Get().(*[]byte)
-		_, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *buf)
+		_, err := io.CopyBuffer(h, ctxReader{ctx, f}, *buf)
 		copyBuffers.Put(buf)
 		if err != nil {
 			return nil, nil, nil, err

@@ -41,7 +41,8 @@ failed-capture record with its reason, and exhibit exits with status 1.
 
 capture FILE --url URL [--fetched-at TIME] archives a document received out
 of band: the statement records the URL and time as claims, apart from what
-exhibit observed (file name, size, digest, time received).
+exhibit observed (file name, size, digest, time received). FILE must be a
+regular file: a named pipe, a device or a directory is refused.
 
 The command returns once the snapshot is stored and a signed checkpoint
 covering the log entry is published and kept (checkpoints/ in the archive);
@@ -61,8 +62,12 @@ created with defaults.`,
 			isURL := strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
 			var at time.Time
 			if !isURL {
-				if _, err := os.Stat(target); err != nil {
+				fi, err := os.Stat(target)
+				if err != nil {
 					return usageError("%s is neither an http(s) URL nor a readable file: %v", target, err)
+				}
+				if !fi.Mode().IsRegular() {
+					return &exitError{code: 2, err: &ingest.NotRegularError{Path: target, Mode: fi.Mode()}}
 				}
 				if fetchedAt != "" {
 					t, err := time.Parse(time.RFC3339Nano, fetchedAt)

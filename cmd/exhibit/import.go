@@ -29,8 +29,12 @@ ignored. url and fetched_at are recorded as claims of the supplier.
 Documents are imported concurrently (--concurrency). Re-running skips what is
 already imported (same url, fetched_at and sha256). A malformed manifest is
 refused whole, with every bad line named. A document that cannot be imported
-(missing file, digest mismatch) is reported and stores nothing; exhibit then
-exits with status 1.
+(missing file, not a regular file, digest mismatch) is reported and stores
+nothing; exhibit then exits with status 1. The manifest and the files it
+names must be regular files: a named pipe or a device is refused unread.
+SIGINT or SIGTERM stops the import promptly, even mid-file, keeping what
+was acknowledged (exit status 130; a re-run finishes it); a second signal
+kills it at once.
 
 Each document gets one line on stdout as it completes, in completion order:
 the manifest line and the file it came from, then its record ID, log index

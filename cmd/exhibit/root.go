@@ -107,9 +107,18 @@ on every new version.`,
 	return root
 }
 
-// signalContext is cancelled on SIGINT or SIGTERM.
+// signalContext is cancelled on SIGINT or SIGTERM: the command stops
+// reading and writing, keeps what was acknowledged, releases the archive
+// and exits with status 130. A second signal kills the process at once
+// (the signals' default action), whatever it is doing: the write lock
+// goes with it, and what was acknowledged is durable all the same.
 func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // openWrite opens the archive for writing; with create, a missing archive
