@@ -143,9 +143,28 @@ type Options struct {
 	// a token bucket holding a minute's worth. Zero means
 	// DefaultRateLimit (60); negative means no limit.
 	RateLimit int
-	// MaxCaptures is the number of write requests served at once; more
-	// are answered 503 at once. Zero means DefaultMaxCaptures (8).
+	// MaxCaptures is the number of write requests worked on at once
+	// (fetching, storing, signing, waiting for the checkpoint), counted
+	// from when the request's body has been received: more are answered
+	// 503 at once. Zero means DefaultMaxCaptures (8).
 	MaxCaptures int
+	// MaxPerToken is the number of write requests one token may have in
+	// progress at once, its body arriving or being worked on; more are
+	// answered 429 at once. Zero means DefaultMaxPerToken (4); negative
+	// means no limit.
+	MaxPerToken int
+	// MinUploadRate, in bytes per second, is the slowest a write request's
+	// body may arrive: once UploadGrace has passed, the body must have
+	// kept up with it (by the time t after the request began, at least
+	// (t - UploadGrace) * MinUploadRate bytes must have arrived), or the
+	// request is answered 408 and the connection closed. This bounds how
+	// long a body can take (a 64 MiB upload at the default rate: 34
+	// minutes at most), whatever the client does. Zero means
+	// DefaultMinUploadRate (32 KiB/s).
+	MinUploadRate int64
+	// UploadGrace is the time a body may lag MinUploadRate by (a slow
+	// start, a pause). Zero means DefaultUploadGrace (10s).
+	UploadGrace time.Duration
 	// MaxUploadBytes limits an uploaded file. Zero means
 	// capture.DefaultMaxBodyBytes (64 MiB).
 	MaxUploadBytes int64

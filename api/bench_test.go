@@ -187,7 +187,7 @@ func BenchmarkServeCapture(b *testing.B) {
 	defer pages.Close()
 	srv := httptest.NewServer(api.New(a, api.Options{
 		Logger: slog.New(slog.DiscardHandler), Tokens: tokens, AllowPrivateTargets: true,
-		RateLimit: -1, MaxCaptures: benchWriters, TempDir: b.TempDir(),
+		RateLimit: -1, MaxCaptures: benchWriters, MaxPerToken: -1, TempDir: b.TempDir(),
 	}))
 	defer srv.Close()
 	c := benchClient(benchWriters, false)

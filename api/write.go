@@ -21,9 +21,13 @@ package api
 // (no Options.Tokens, or a token file holding no tokens: {"error": "write
 // API disabled: no tokens"}); 401 with WWW-Authenticate: Bearer without a
 // valid "Authorization: Bearer <token>"; 429 with Retry-After (seconds) when
-// the token is over its rate; 503 with Retry-After: 1 when
-// Options.MaxCaptures captures are already running (the request is
-// refused at once, not queued); 413 for a body over its limit; 400 for bad
+// the token is over its rate, or already has Options.MaxPerToken requests
+// in progress; 408 (and the connection closed) when the body arrives
+// slower than Options.MinUploadRate once Options.UploadGrace has passed;
+// 503 with Retry-After: 1 when Options.MaxCaptures captures are already
+// being worked on once this one's body has arrived (the request is refused
+// at once, not queued: a slot is held from when the work starts, never
+// while a body trickles in); 413 for a body over its limit; 400 for bad
 // input, including what the archive refuses (archive.ErrInput). A capture
 // that is logged but whose checkpoint the witnesses' quorum could not
 // publish (fail-closed witnessing) answers 503 with Retry-After: 60 and the
@@ -58,8 +62,17 @@ import (
 const (
 	// DefaultRateLimit is the requests per minute allowed to one token.
 	DefaultRateLimit = 60
-	// DefaultMaxCaptures is the number of write requests served at once.
+	// DefaultMaxCaptures is the number of write requests worked on at
+	// once.
 	DefaultMaxCaptures = 8
+	// DefaultMaxPerToken is the number of write requests one token may
+	// have in progress at once.
+	DefaultMaxPerToken = 4
+	// DefaultMinUploadRate is the slowest a request body may arrive, in
+	// bytes per second, after DefaultUploadGrace.
+	DefaultMinUploadRate = 32 << 10
+	// DefaultUploadGrace is the time a body may lag the minimum rate by.
+	DefaultUploadGrace = 10 * time.Second
 	// MaxJSONBody is the largest JSON request body accepted: 64 KiB.
 	MaxJSONBody = 64 << 10
 	// maxField is the largest non-file multipart field accepted.
@@ -67,22 +80,23 @@ const (
 	// multipartSlack is allowed over MaxUploadBytes for the form's other
 	// fields and its part headers.
 	multipartSlack = 1 << 20
-	// uploadReadTime is how long an upload's body may take to arrive,
-	// overriding the server's ReadTimeout.
-	uploadReadTime = 10 * time.Minute
 )
 
 // writeAPI serves the write routes.
 type writeAPI struct {
-	s              *server
-	in             *ingest.Ingester
-	tokens         *Tokens
-	fetch          capture.Options
-	maxUpload      int64
-	tempDir        string
-	limit          *rateLimiter
-	captures       chan struct{}
-	allowedPrivate bool
+	s          *server
+	in         *ingest.Ingester
+	tokens     *Tokens
+	fetch      capture.Options
+	maxUpload  int64
+	tempDir    string
+	limit      *rateLimiter
+	captures   chan struct{} // a slot per write request worked on
+	perToken   int           // requests in progress a token may have; 0: no limit
+	minRate    int64         // bytes per second
+	grace      time.Duration
+	mu         sync.Mutex
+	inProgress map[string]int // token ID -> its requests in progress
 }
 
 func newWriteAPI(s *server, o Options) *writeAPI {
@@ -112,12 +126,29 @@ func newWriteAPI(s *server, o Options) *writeAPI {
 		n = DefaultMaxCaptures
 	}
 	w.captures = make(chan struct{}, n)
+	switch {
+	case o.MaxPerToken == 0:
+		w.perToken = DefaultMaxPerToken
+	case o.MaxPerToken > 0:
+		w.perToken = o.MaxPerToken
+	}
+	w.inProgress = map[string]int{}
+	w.minRate, w.grace = o.MinUploadRate, o.UploadGrace
+	if w.minRate <= 0 {
+		w.minRate = DefaultMinUploadRate
+	}
+	if w.grace <= 0 {
+		w.grace = DefaultUploadGrace
+	}
 	return w
 }
 
 // guard wraps a write handler with, in order: the enabled check, bearer
-// authentication, the token's rate limit and the capture semaphore.
-func (wa *writeAPI) guard(h http.HandlerFunc) http.HandlerFunc {
+// authentication, the token's rate limit, its limit of requests in
+// progress, and the minimum rate of the request body. The handler reads
+// the body, then calls job.start, which takes a capture slot for the
+// work.
+func (wa *writeAPI) guard(h func(http.ResponseWriter, *http.Request, *job)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if wa.tokens == nil {
 			writeError(w, http.StatusForbidden, "write API disabled: no tokens")
@@ -155,16 +186,127 @@ func (wa *writeAPI) guard(h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		select {
-		case wa.captures <- struct{}{}:
-			defer func() { <-wa.captures }()
-		default:
+		if !wa.enter(tok.ID) {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "too many captures in progress")
+			writeError(w, http.StatusTooManyRequests, fmt.Sprintf("this token already has %d requests in progress", wa.perToken))
 			return
 		}
-		h(w, r)
+		defer wa.leave(tok.ID)
+		r.Body = newMinRateBody(w, r.Body, wa.minRate, wa.grace)
+		j := &job{wa: wa}
+		defer j.end()
+		h(w, r, j)
 	}
+}
+
+// enter counts a request of token in progress, unless it already has the
+// most it may.
+func (wa *writeAPI) enter(token string) bool {
+	wa.mu.Lock()
+	defer wa.mu.Unlock()
+	if wa.perToken > 0 && wa.inProgress[token] >= wa.perToken {
+		return false
+	}
+	wa.inProgress[token]++
+	return true
+}
+
+func (wa *writeAPI) leave(token string) {
+	wa.mu.Lock()
+	defer wa.mu.Unlock()
+	if wa.inProgress[token]--; wa.inProgress[token] <= 0 {
+		delete(wa.inProgress, token)
+	}
+}
+
+// job is a write request's hold on a capture slot.
+type job struct {
+	wa   *writeAPI
+	held bool
+}
+
+// start takes a capture slot for the request's work, once its body has
+// been received; with none free, it answers 503 and returns false.
+func (j *job) start(w http.ResponseWriter) bool {
+	select {
+	case j.wa.captures <- struct{}{}:
+		j.held = true
+		return true
+	default:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "too many captures in progress")
+		return false
+	}
+}
+
+func (j *job) end() {
+	if j.held {
+		<-j.wa.captures
+		j.held = false
+	}
+}
+
+// minRateBody is a request body that must arrive at a minimum rate: after
+// each read it moves the connection's read deadline to start + grace +
+// received/rate, so that a read waiting past it fails (*slowBodyError).
+type minRateBody struct {
+	body  io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	rate  int64
+	grace time.Duration
+	n     int64
+}
+
+func newMinRateBody(w http.ResponseWriter, body io.ReadCloser, rate int64, grace time.Duration) *minRateBody {
+	b := &minRateBody{body: body, rc: http.NewResponseController(w), start: time.Now(), rate: rate, grace: grace}
+	// Not every ResponseWriter supports deadlines (HTTP/2 does, as does
+	// HTTP/1); without, the server's ReadTimeout bounds the body.
+	b.rc.SetReadDeadline(b.deadline())
+	return b
+}
+
+func (b *minRateBody) deadline() time.Time {
+	return b.start.Add(b.grace + time.Duration(float64(b.n)/float64(b.rate)*float64(time.Second)))
+}
+
+func (b *minRateBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	b.n += int64(n)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, &slowBodyError{rate: b.rate, grace: b.grace, n: b.n, took: time.Since(b.start)}
+	}
+	if err == nil {
+		b.rc.SetReadDeadline(b.deadline())
+	}
+	return n, err
+}
+
+func (b *minRateBody) Close() error { return b.body.Close() }
+
+// slowBodyError reports a request body that fell below the minimum rate.
+type slowBodyError struct {
+	rate  int64
+	grace time.Duration
+	n     int64
+	took  time.Duration
+}
+
+func (e *slowBodyError) Error() string {
+	return fmt.Sprintf("request body slower than the minimum rate of %d bytes/s (after a grace of %v): %d bytes in %v",
+		e.rate, e.grace, e.n, e.took.Round(time.Millisecond))
+}
+
+// slowBody answers 408 if err is a *slowBodyError, and says whether it did.
+// The connection is closed after the answer (the body is unread).
+func slowBody(w http.ResponseWriter, err error) bool {
+	var se *slowBodyError
+	if !errors.As(err, &se) {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusRequestTimeout, se.Error())
+	return true
 }
 
 // captureRequest is the body of POST /api/v1/captures.
@@ -181,12 +323,15 @@ type WriteResult struct {
 	Bundle json.RawMessage `json:"bundle"`
 }
 
-func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request) {
+func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request, j *job) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxJSONBody)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	var req captureRequest
 	if err := dec.Decode(&req); err != nil {
+		if slowBody(w, err) {
+			return
+		}
 		if tooLarge(err) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", MaxJSONBody))
 			return
@@ -195,6 +340,9 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if slowBody(w, err) {
+			return
+		}
 		if tooLarge(err) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", MaxJSONBody))
 			return
@@ -207,6 +355,9 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("url %q: want an absolute http or https URL", req.URL))
 		return
 	}
+	if !j.start(w) {
+		return
+	}
 	rec, err := wa.in.Capture(r.Context(), req.URL, ingest.CaptureOptions{
 		Entity: req.Entity, Document: req.Document, Fetch: wa.fetch,
 	})
@@ -217,10 +368,9 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request) {
 	wa.created(w, r, rec)
 }
 
-func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request) {
-	// A large upload may take longer than the server's ReadTimeout; not
-	// every ResponseWriter supports deadlines, so the error is ignored.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadReadTime))
+func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request, j *job) {
+	// The body's time is bounded by its minimum rate (see guard), which
+	// overrides the server's ReadTimeout.
 	r.Body = http.MaxBytesReader(w, r.Body, wa.maxUpload+multipartSlack)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -268,6 +418,9 @@ func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request) {
 			defer os.RemoveAll(dir)
 			file = filepath.Join(dir, uploadName(p.FileName()))
 			if status, err := wa.saveUpload(file, p); err != nil {
+				if slowBody(w, err) {
+					return
+				}
 				if status == http.StatusInternalServerError {
 					wa.s.fail(w, r, err)
 				} else {
@@ -301,6 +454,9 @@ func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		o.FetchedAt = t
+	}
+	if !j.start(w) {
+		return
 	}
 	rec, err := wa.in.File(r.Context(), file, o)
 	if err != nil {
@@ -350,6 +506,9 @@ func uploadName(name string) string {
 }
 
 func (wa *writeAPI) bodyError(w http.ResponseWriter, err error) {
+	if slowBody(w, err) {
+		return
+	}
 	if tooLarge(err) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", wa.maxUpload+multipartSlack))
 		return

@@ -60,7 +60,9 @@ POST /api/v1/captures ({"url", "entity", "document"}) captures a URL from the
 server; POST /api/v1/snapshots (multipart/form-data: url, fetched_at, entity,
 document and a "file" part) archives an upload with its claimed URL and time.
 Both need "Authorization: Bearer <token>" (else 401), allow 60 requests a
-minute per token (else 429), run at most 8 at once (else 503 at once) and
+minute per token and 4 in progress per token (else 429), must send their
+body at 32 KiB/s or more once 10 seconds have passed (else 408), work on at
+most 8 at once, counted once a body has arrived (else 503 at once), and
 answer 201 with {"record", "bundle"} for every record logged, a failed
 capture included (record.outcome "failed"). Server-side captures refuse to
 connect to loopback, private, link-local, multicast, unspecified and every
