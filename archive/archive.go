@@ -449,12 +449,14 @@ type Archive struct {
 	log   *slog.Logger
 	trust *trust.Setup
 	// Set only when opened for writing.
-	signer  *ledger.Signer
-	writer  *ledger.Writer
-	lock    *dirLock
-	follow  *follower
-	stamper *trust.Stamper     // nil without a TSA
-	stop    context.CancelFunc // stops the follower and the stamper
+	signer *ledger.Signer
+	writer *ledger.Writer
+	lock   *dirLock
+	// canCatchUp is set when opened with CatchUp, the lock held.
+	canCatchUp bool
+	follow     *follower
+	stamper    *trust.Stamper     // nil without a TSA
+	stop       context.CancelFunc // stops the follower and the stamper
 }
 
 // ErrReadOnly is returned by the write path of an archive opened for
@@ -472,6 +474,12 @@ type OpenOptions struct {
 	// writes nothing: on a read-only copy, the lock file is locked as it
 	// is (and no lock is needed where there is no lock file to lock).
 	Lock bool
+	// CatchUp, with Lock, opens the index for writing so that CatchUp
+	// can bring it (and checkpoints/) up to date with what the log holds,
+	// as a writer does when it opens. It needs no signing key. Without a
+	// lock file to hold (a read-only copy), the archive is opened as with
+	// Lock alone and CatchUp is refused.
+	CatchUp bool
 	// IndexOptional, for reading, opens the archive even when its index
 	// cannot be opened (missing, damaged, of another schema): Index is
 	// then nil, and IndexErr says why (for an audit, which reports it
@@ -544,7 +552,8 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if a.store, err = openStore(ctx, dir, cfg.Store); err != nil {
 		return nil, err
 	}
-	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write}); err != nil {
+	a.canCatchUp = o.Lock && o.CatchUp && a.lock != nil
+	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write && !a.canCatchUp}); err != nil {
 		if o.Write || !o.IndexOptional {
 			return nil, err
 		}

@@ -12,7 +12,10 @@ import (
 )
 
 func newAuditCmd(g *globals) *cobra.Command {
-	var output string
+	var (
+		output    string
+		noCatchUp bool
+	)
 	cmd := &cobra.Command{
 		Use:   "audit [--output text|json]",
 		Short: "Re-check the whole archive: checkpoints, tree, signatures, snapshots",
@@ -36,8 +39,20 @@ func newAuditCmd(g *globals) *cobra.Command {
   - in an archive upgraded from format 1, every bundle file it still holds:
     it verifies, for its entry, and its checkpoint is kept.
 
-Holds the archive's write lock while it runs. exhibit reindex rebuilds the
-index.
+Holds the archive's write lock while it runs. It first catches up with the
+log as a writer does when it opens after a crash: a writer stopped (killed,
+power lost) after its entries reached the log but before they were
+acknowledged leaves the log's checkpoint not yet kept, or entries and kept
+checkpoints not yet indexed; audit keeps that checkpoint (once it verifies
+and is consistent with the latest kept one) and indexes them, and says so.
+It signs nothing, contacts no one and needs no key; it writes only
+checkpoints/ (the checkpoint the log already published) and index.db (a
+cache). --no-catch-up audits the archive exactly as it is, writing nothing
+(as does an audit of a copy without a lock file). exhibit reindex rebuilds
+the index.
+
+Orphaned objects (stored by a capture or import that was stopped before
+its statement was logged) are listed; exhibit prune removes them.
 
 Exit status 1 if any problem is found.`,
 		Args: exactArgs(0),
@@ -47,13 +62,13 @@ Exit status 1 if any problem is found.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			a, err := archive.Open(ctx, g.archive, archive.OpenOptions{Lock: true, IndexOptional: true, Logger: g.logger})
+			a, err := archive.Open(ctx, g.archive, archive.OpenOptions{Lock: true, CatchUp: !noCatchUp, IndexOptional: true, Logger: g.logger})
 			if err != nil {
 				return err
 			}
 			defer a.Close(context.Background())
 			progress, finish := phasedProgress(func(p string) string { return "checking " + p })
-			rep, err := audit.Run(ctx, a, audit.Options{Progress: progress})
+			rep, err := audit.Run(ctx, a, audit.Options{Progress: progress, CatchUp: !noCatchUp && a.CanCatchUp()})
 			finish()
 			if err != nil {
 				return err
@@ -64,6 +79,13 @@ Exit status 1 if any problem is found.`,
 				enc.SetIndent("", "  ")
 				enc.Encode(rep)
 			} else {
+				if c := rep.CaughtUp; c != nil {
+					fmt.Fprintf(out, "caught up with the log a stopped writer left: ")
+					if c.Kept > 0 {
+						fmt.Fprintf(out, "kept its checkpoint of tree size %d; ", c.Kept)
+					}
+					fmt.Fprintf(out, "indexed %d entries from %d\n", c.Indexed, c.From)
+				}
 				fmt.Fprintf(out, "log      %d entries, checkpoint root %s\n", rep.LogSize, rep.Root)
 				fmt.Fprintf(out, "kept     %d checkpoints, consecutive ones consistent", rep.Checkpoints)
 				if rep.Timestamped > 0 || rep.Pending > 0 {
@@ -92,6 +114,7 @@ Exit status 1 if any problem is found.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&noCatchUp, "no-catch-up", false, "audit the archive as it is, writing nothing (do not first keep the log's checkpoint and index what the log holds)")
 	return cmd
 }
 
