@@ -265,6 +265,28 @@ func (s *FS) Stat(ctx context.Context, digest string) (int64, error) {
 	return fi.Size(), nil
 }
 
+var _ Remover = (*FS)(nil)
+
+// Remove implements Remover: it removes the object's file and fsyncs its
+// directory. A local folder retains nothing: every object can be removed.
+func (s *FS) Remove(ctx context.Context, digest string) error {
+	if !ValidDigest(digest) {
+		return fmt.Errorf("store: %q: %w", digest, ErrDigest)
+	}
+	p := s.path(digest)
+	err := os.Remove(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: %s: %w", digest, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
 // List implements Store. Files in the object tree whose names are not
 // digests, or that sit under the wrong prefix, are reported as errors.
 func (s *FS) List(ctx context.Context) iter.Seq2[string, error] {

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,5 +49,31 @@ func TestFSLayout(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(root, "tmp")); len(ents) != 0 {
 		t.Errorf("%d temporary files left", len(ents))
+	}
+}
+
+// TestFSRemove removes an object for good; a second Remove, and one of a
+// bad digest, are refused.
+func TestFSRemove(t *testing.T) {
+	s, err := store.NewFS(store.FSConfig{Path: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("an orphan")
+	obj, err := s.Put(t.Context(), bytes.NewReader(data), int64(len(data)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(t.Context(), obj.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(t.Context(), obj.SHA256); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after Remove, Stat = %v, want ErrNotFound", err)
+	}
+	if err := s.Remove(t.Context(), obj.SHA256); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second Remove = %v, want ErrNotFound", err)
+	}
+	if err := s.Remove(t.Context(), "../../etc/passwd"); !errors.Is(err, store.ErrDigest) {
+		t.Errorf("Remove of a path = %v, want ErrDigest", err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strings"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -102,3 +104,42 @@ func Check(ctx context.Context, s Store, digest string) error {
 	_, err = io.Copy(io.Discard, rc)
 	return err
 }
+
+// Remover is a store that can remove an object. Nothing in exhibit removes
+// an object but exhibit prune, and only one that no logged statement
+// names (an orphan left by a capture stopped before its statement was
+// logged).
+type Remover interface {
+	// Remove deletes the object digest, durably, every stored version of
+	// it. It returns a *RetainedError (wrapping ErrRetained), and removes
+	// nothing, for an object under retention or a legal hold; ErrNotFound
+	// for none.
+	Remove(ctx context.Context, digest string) error
+}
+
+// ErrRetained is wrapped by the error Remove returns for an object its
+// store retains (S3 Object Lock).
+var ErrRetained = errors.New("object is under retention")
+
+// RetainedError reports an object Remove refused because the store
+// retains it: until RetainUntil (zero if not by date) in Mode
+// ("GOVERNANCE" or "COMPLIANCE"), or under a legal hold.
+type RetainedError struct {
+	Digest      string
+	Mode        string
+	RetainUntil time.Time
+	LegalHold   bool
+}
+
+func (e *RetainedError) Error() string {
+	var why []string
+	if !e.RetainUntil.IsZero() {
+		why = append(why, fmt.Sprintf("retained in %s mode until %s", e.Mode, e.RetainUntil.UTC().Format(time.RFC3339)))
+	}
+	if e.LegalHold {
+		why = append(why, "under a legal hold")
+	}
+	return fmt.Sprintf("object %s is %s: not removed", e.Digest, strings.Join(why, " and "))
+}
+
+func (e *RetainedError) Unwrap() error { return ErrRetained }

@@ -723,3 +723,78 @@ func TestFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestRemove removes an object from a bucket without Object Lock (every
+// version goes), and is refused, removing nothing, for objects under
+// retention in governance or compliance mode, or a legal hold.
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	g := launch(t)
+	raw := g.raw(t)
+	versions := func(cfg s3.Config, d string) int {
+		n := 0
+		for v := range raw.ListObjects(t.Context(), cfg.Bucket, minio.ListObjectsOptions{Prefix: "archive1/sha256/" + d[:2] + "/" + d, WithVersions: true}) {
+			if v.Err != nil {
+				t.Fatal(v.Err)
+			}
+			n++
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name      string
+		lock      bool
+		mode      string
+		legalHold bool
+	}{
+		{name: "unlocked"},
+		{name: "lock-enabled-bucket, no retention", lock: true},
+		{name: "governance", lock: true, mode: "governance"},
+		{name: "compliance", lock: true, mode: "compliance"},
+		{name: "legal-hold", lock: true, legalHold: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := g.config(t, tc.lock)
+			cfg.LegalHold = tc.legalHold
+			if tc.mode != "" {
+				cfg.Retention, cfg.RetentionMode = 24*time.Hour, tc.mode
+			}
+			s := open(t, cfg)
+			data := []byte("an orphan " + t.Name())
+			d := digest(data)
+			if _, err := s.Put(t.Context(), bytes.NewReader(data), int64(len(data)), d); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Remove(t.Context(), d)
+			if tc.mode == "" && !tc.legalHold {
+				if err != nil {
+					t.Fatalf("Remove: %v", err)
+				}
+				if _, err := s.Stat(t.Context(), d); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("after Remove, Stat = %v, want ErrNotFound", err)
+				}
+				if n := versions(cfg, d); n != 0 {
+					t.Errorf("after Remove, %d versions or delete markers left", n)
+				}
+				if err := s.Remove(t.Context(), d); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("second Remove = %v, want ErrNotFound", err)
+				}
+				return
+			}
+			var re *store.RetainedError
+			if !errors.As(err, &re) || !errors.Is(err, store.ErrRetained) || re.Digest != d || re.LegalHold != tc.legalHold ||
+				(tc.mode != "" && (re.Mode != strings.ToUpper(tc.mode) || re.RetainUntil.Before(time.Now().Add(23*time.Hour)))) {
+				t.Fatalf("Remove of a retained object = %#v, want a *store.RetainedError", err)
+			}
+			if got, err := read(t, s, d); err != nil || !bytes.Equal(got, data) {
+				t.Errorf("after a refused Remove: %q, %v", got, err)
+			}
+			if n := versions(cfg, d); n != 1 {
+				t.Errorf("after a refused Remove, %d versions, want 1", n)
+			}
+		})
+	}
+	if err := open(t, g.config(t, false)).Remove(t.Context(), "nonsense"); !errors.Is(err, store.ErrDigest) {
+		t.Errorf("Remove(nonsense) = %v, want ErrDigest", err)
+	}
+}
