@@ -14,6 +14,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/audit"
+	"github.com/exhibit-archive/exhibit/archive/prune"
 	"github.com/exhibit-archive/exhibit/ledger"
 )
 
@@ -95,7 +96,8 @@ func TestAuditCatchesUp(t *testing.T) {
 
 // TestAuditAfterKill kills (SIGKILL) an import mid-way: the audit that
 // follows, catching up as a writer does, reports nothing but the orphans
-// the kill left (objects stored whose statements were never logged).
+// the kill left (objects stored whose statements were never logged), and
+// once prune has removed them, nothing at all.
 func TestAuditAfterKill(t *testing.T) {
 	dir := archivetest.Init(t, archive.InitOptions{Origin: "kill.example/log"})
 	docs := t.TempDir()
@@ -130,4 +132,17 @@ func TestAuditAfterKill(t *testing.T) {
 		}
 	}
 	t.Logf("after the kill: caught up %+v; %d orphans", rep.CaughtUp, kinds(rep)["orphaned"])
+	// Pruned, the archive audits clean. (Opened for writing, it first
+	// publishes the entries the import sequenced but did not publish: the
+	// objects they name, which the audit could not read, are not
+	// orphans.)
+	a := archivetest.Open(t, dir, archive.OpenOptions{Write: true})
+	pr, err := prune.Run(context.Background(), a, prune.Options{Remove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Removed != len(pr.Orphans) || pr.Removed > kinds(rep)["orphaned"] || pr.Failed+pr.Retained != 0 {
+		t.Errorf("prune removed %d of %d orphans (the audit saw %d)", pr.Removed, len(pr.Orphans), kinds(rep)["orphaned"])
+	}
+	archivetest.AuditOK(t, a)
 }

@@ -116,7 +116,7 @@ func Run(ctx context.Context, a *archive.Archive, o Options) (*Report, error) {
 	if o.Progress == nil {
 		o.Progress = func(string, uint64, uint64) {}
 	}
-	au := &auditor{a: a, o: o, rep: &Report{Problems: []Problem{}}, refs: map[string]string{}, lost: map[uint64]bool{}}
+	au := &auditor{a: a, o: o, rep: &Report{Problems: []Problem{}}, refs: map[string]string{}, named: map[string]bool{}, lost: map[uint64]bool{}}
 	return au.run(ctx)
 }
 
@@ -128,6 +128,9 @@ type auditor struct {
 	// refs maps each object digest a statement references to the first
 	// entry that does.
 	refs map[string]string
+	// named holds every digest a statement names, in any field (see
+	// archive.NamedDigests): a stored object named is not an orphan.
+	named map[string]bool
 	// lost are the tree sizes of kept checkpoints found missing beside
 	// their token.
 	lost map[uint64]bool
@@ -338,6 +341,7 @@ func (au *auditor) tree(ctx context.Context, cps []*kept, latest *kept) error {
 			au.add("entry", where, "%v", err)
 			continue
 		}
+		archive.NamedDigests(e.Data, func(d string) { au.named[d] = true })
 		switch {
 		case st.Capture != nil:
 			p := &st.Capture.Predicate
@@ -440,8 +444,8 @@ func (au *auditor) objects(ctx context.Context) {
 		au.add("missing", d, "referenced by %s but not in the store", au.refs[d])
 	}
 	for _, d := range stored {
-		if _, ok := au.refs[d]; !ok {
-			au.add("orphaned", d, "stored but referenced by no log entry up to the latest kept checkpoint: left by a writer stopped before its statement was logged, or before the checkpoint covering it was published (opening the archive for writing publishes that one; re-running the capture or import logs the other)")
+		if _, ok := au.refs[d]; !ok && !au.named[d] {
+			au.add("orphaned", d, "stored but named by no log entry up to the latest kept checkpoint: left by a writer stopped before its statement was logged (exhibit prune lists such objects, and removes them with --yes; re-running the capture or import stores it again), or before the entry it had logged was published (opening the archive for writing publishes it)")
 		}
 	}
 }
