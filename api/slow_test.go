@@ -9,12 +9,15 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 )
 
 // stalledUpload opens a connection to the fixture's server and sends an
@@ -152,4 +155,45 @@ func TestWritePerToken(t *testing.T) {
 		t.Errorf("after one request ended: status %d, want 201: %s", resp.StatusCode, body)
 	}
 	b.Close()
+}
+
+// TestWriteSlowUploadAnswered: an upload that takes longer than the
+// server's WriteTimeout to arrive (at a rate above the minimum) is still
+// answered: the time its body took does not count against writing the
+// answer.
+func TestWriteSlowUploadAnswered(t *testing.T) {
+	a := archivetest.New(t, archive.InitOptions{Origin: "test.example/log"})
+	tokens := api.NewTokens(a.Dir())
+	_, token, err := tokens.Create("test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(api.New(a, api.Options{Tokens: tokens, TempDir: t.TempDir(), MinUploadRate: 1 << 10, UploadGrace: time.Second}))
+	srv.Config.WriteTimeout = time.Second
+	srv.Start()
+	defer srv.Close()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		mw.WriteField("url", "https://example.com/slow")
+		fw, _ := mw.CreateFormFile("file", "slow.txt")
+		for range 10 {
+			fw.Write(bytes.Repeat([]byte("s"), 1<<10))
+			time.Sleep(250 * time.Millisecond)
+		}
+		mw.Close()
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/snapshots", pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("an upload slower than WriteTimeout got no answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("status %d, want 201: %s", resp.StatusCode, b)
+	}
 }

@@ -73,6 +73,10 @@ const (
 	DefaultMinUploadRate = 32 << 10
 	// DefaultUploadGrace is the time a body may lag the minimum rate by.
 	DefaultUploadGrace = 10 * time.Second
+	// workWriteTime is how long, once a write request's body has arrived,
+	// its answer may take to be written: the time a slow upload took
+	// does not count against the server's WriteTimeout.
+	workWriteTime = 5 * time.Minute
 	// MaxJSONBody is the largest JSON request body accepted: 64 KiB.
 	MaxJSONBody = 64 << 10
 	// maxField is the largest non-file multipart field accepted.
@@ -226,11 +230,14 @@ type job struct {
 }
 
 // start takes a capture slot for the request's work, once its body has
-// been received; with none free, it answers 503 and returns false.
+// been received; with none free, it answers 503 and returns false. The
+// answer may then take workWriteTime to be written, however long the body
+// took to arrive.
 func (j *job) start(w http.ResponseWriter) bool {
 	select {
 	case j.wa.captures <- struct{}{}:
 		j.held = true
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(workWriteTime))
 		return true
 	default:
 		w.Header().Set("Retry-After", "1")

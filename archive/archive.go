@@ -477,8 +477,9 @@ type OpenOptions struct {
 	// CatchUp, with Lock, opens the index for writing so that CatchUp
 	// can bring it (and checkpoints/) up to date with what the log holds,
 	// as a writer does when it opens. It needs no signing key. Without a
-	// lock file to hold (a read-only copy), the archive is opened as with
-	// Lock alone and CatchUp is refused.
+	// lock file to hold, or an index that can be written (a read-only
+	// copy), the archive is opened as with Lock alone and CanCatchUp
+	// reports false.
 	CatchUp bool
 	// IndexOptional, for reading, opens the archive even when its index
 	// cannot be opened (missing, damaged, of another schema): Index is
@@ -553,7 +554,15 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		return nil, err
 	}
 	a.canCatchUp = o.Lock && o.CatchUp && a.lock != nil
-	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write && !a.canCatchUp}); err != nil {
+	a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write && !a.canCatchUp})
+	if err != nil && a.canCatchUp {
+		// An index that cannot be written (a read-only copy): read it as
+		// it is, without catching up.
+		a.log.Warn("cannot open the index for writing: auditing it as it is", "err", err)
+		a.canCatchUp = false
+		a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: true})
+	}
+	if err != nil {
 		if o.Write || !o.IndexOptional {
 			return nil, err
 		}
