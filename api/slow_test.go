@@ -169,7 +169,7 @@ func TestWriteSlowUploadAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(api.New(a, api.Options{Tokens: tokens, TempDir: t.TempDir(), MinUploadRate: 1 << 10, UploadGrace: time.Second}))
-	srv.Config.WriteTimeout = time.Second
+	srv.Config.WriteTimeout = 2 * time.Second
 	srv.Start()
 	defer srv.Close()
 	pr, pw := io.Pipe()
@@ -177,7 +177,7 @@ func TestWriteSlowUploadAnswered(t *testing.T) {
 	go func() {
 		mw.WriteField("url", "https://example.com/slow")
 		fw, _ := mw.CreateFormFile("file", "slow.txt")
-		for range 10 {
+		for range 14 { // 3.5s, at 4 KiB/s
 			fw.Write(bytes.Repeat([]byte("s"), 1<<10))
 			time.Sleep(250 * time.Millisecond)
 		}

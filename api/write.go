@@ -27,7 +27,8 @@ package api
 // 503 with Retry-After: 1 when Options.MaxCaptures captures are already
 // being worked on once this one's body has arrived (the request is refused
 // at once, not queued: a slot is held from when the work starts, never
-// while a body trickles in); 413 for a body over its limit; 400 for bad
+// while a body trickles in, and the server's WriteTimeout counts from
+// then too); 413 for a body over its limit; 400 for bad
 // input, including what the archive refuses (archive.ErrInput). A capture
 // that is logged but whose checkpoint the witnesses' quorum could not
 // publish (fail-closed witnessing) answers 503 with Retry-After: 60 and the
@@ -73,10 +74,6 @@ const (
 	DefaultMinUploadRate = 32 << 10
 	// DefaultUploadGrace is the time a body may lag the minimum rate by.
 	DefaultUploadGrace = 10 * time.Second
-	// workWriteTime is how long, once a write request's body has arrived,
-	// its answer may take to be written: the time a slow upload took
-	// does not count against the server's WriteTimeout.
-	workWriteTime = 5 * time.Minute
 	// MaxJSONBody is the largest JSON request body accepted: 64 KiB.
 	MaxJSONBody = 64 << 10
 	// maxField is the largest non-file multipart field accepted.
@@ -231,13 +228,15 @@ type job struct {
 
 // start takes a capture slot for the request's work, once its body has
 // been received; with none free, it answers 503 and returns false. The
-// answer may then take workWriteTime to be written, however long the body
-// took to arrive.
-func (j *job) start(w http.ResponseWriter) bool {
+// server's WriteTimeout, if any, then counts from now: the time a slow
+// upload took to arrive is not taken from the time to answer it.
+func (j *job) start(w http.ResponseWriter, r *http.Request) bool {
 	select {
 	case j.wa.captures <- struct{}{}:
 		j.held = true
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(workWriteTime))
+		if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.WriteTimeout > 0 {
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(srv.WriteTimeout))
+		}
 		return true
 	default:
 		w.Header().Set("Retry-After", "1")
@@ -362,7 +361,7 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request, j *job) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("url %q: want an absolute http or https URL", req.URL))
 		return
 	}
-	if !j.start(w) {
+	if !j.start(w, r) {
 		return
 	}
 	rec, err := wa.in.Capture(r.Context(), req.URL, ingest.CaptureOptions{
@@ -462,7 +461,7 @@ func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request, j *job) {
 		}
 		o.FetchedAt = t
 	}
-	if !j.start(w) {
+	if !j.start(w, r) {
 		return
 	}
 	rec, err := wa.in.File(r.Context(), file, o)
