@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/trust"
@@ -84,7 +83,7 @@ replaces.`,
 			if ledger.IsKMSRef(keyPath) {
 				kmsRef = keyPath
 			} else if keyPath != "" {
-				if keyPEM, err = os.ReadFile(keyPath); err != nil {
+				if keyPEM, err = readSmall(keyPath); err != nil {
 					return &exitError{code: 2, err: err}
 				}
 			}
@@ -110,12 +109,12 @@ replaces.`,
 				return usageError("--tsa URL and --tsa-roots PEM go together")
 			}
 			if policyPath != "" {
-				if opts.WitnessPolicy, err = os.ReadFile(policyPath); err != nil {
+				if opts.WitnessPolicy, err = readSmall(policyPath); err != nil {
 					return &exitError{code: 2, err: err}
 				}
 			}
 			if tsaRootsPath != "" {
-				if opts.TSARootsPEM, err = os.ReadFile(tsaRootsPath); err != nil {
+				if opts.TSARootsPEM, err = readSmall(tsaRootsPath); err != nil {
 					return &exitError{code: 2, err: err}
 				}
 			}

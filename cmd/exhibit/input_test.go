@@ -140,3 +140,24 @@ func TestImportInterrupted(t *testing.T) {
 	exhibit(t, "capture", "a.html", "--url", "https://x.example/a2").want(t, 0, "record   EXR-")
 	exhibit(t, "audit").want(t, 0, "audit: ok", "log      2 entries")
 }
+
+// TestSmallInputsRefused: a named pipe given as a key, a witness policy or
+// TSA roots is refused at once, naming it, and nothing is created.
+func TestSmallInputsRefused(t *testing.T) {
+	dir := inTemp(t)
+	mkfifo(t, filepath.Join(dir, "pipe"))
+	for _, args := range [][]string{
+		{"init", "--key", "pipe"},
+		{"init", "--witness-policy", "pipe"},
+		{"init", "--tsa", "http://127.0.0.1:1/", "--tsa-roots", "pipe"},
+	} {
+		r, _ := exhibitProcess(t, dir, 20*time.Second, args...)
+		r.want(t, 2, "pipe is a named pipe (FIFO), not a regular file")
+		if _, err := os.Stat(filepath.Join(dir, "exhibit-archive", "exhibit.json")); err == nil {
+			t.Fatalf("exhibit %s created an archive", strings.Join(args, " "))
+		}
+	}
+	big := filepath.Join(dir, "big.pem")
+	os.WriteFile(big, bytes.Repeat([]byte("A"), maxSmallFile+1), 0o644)
+	exhibit(t, "init", "--key", big).want(t, 2, "big.pem is over 1048576 bytes")
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/ledger"
@@ -70,13 +69,13 @@ when it stops signing.`,
 				o.KMS = keyRef
 			} else if keyRef != "" {
 				var err error
-				if o.KeyPEM, err = os.ReadFile(keyRef); err != nil {
+				if o.KeyPEM, err = readSmall(keyRef); err != nil {
 					return fmt.Errorf("reading --key: %w", err)
 				}
 			}
 			if policyPath != "" {
 				var err error
-				if o.WitnessPolicy, err = os.ReadFile(policyPath); err != nil {
+				if o.WitnessPolicy, err = readSmall(policyPath); err != nil {
 					return fmt.Errorf("reading --witness-policy: %w", err)
 				}
 			}
@@ -119,7 +118,7 @@ replaces the policy; witnesses must know the new key first).`,
 			var policy []byte
 			if policyPath != "" {
 				var err error
-				if policy, err = os.ReadFile(policyPath); err != nil {
+				if policy, err = readSmall(policyPath); err != nil {
 					return fmt.Errorf("reading --witness-policy: %w", err)
 				}
 			}

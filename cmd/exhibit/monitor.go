@@ -91,7 +91,7 @@ consistent, 1 if not or if it cannot be read.`,
 func monitorOnce(ctx context.Context, out io.Writer, logURL string, keys verify.Keyring, state string, full bool, hc *http.Client) error {
 	pk := keys[0]
 	var prev *verify.Checkpoint
-	prevRaw, err := os.ReadFile(state)
+	prevRaw, err := readSmall(state)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:

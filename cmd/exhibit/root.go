@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -222,4 +224,28 @@ func phasedProgress(label func(phase string) string) (progress func(phase string
 		}
 	}
 	return progress, finish
+}
+
+// maxSmallFile bounds the key, policy, certificate and state files the
+// CLI reads whole.
+const maxSmallFile = 1 << 20
+
+// readSmall reads a small input file whole (a key, a witness policy,
+// certificates, a monitor's state). Anything but a regular file is
+// refused unread (a named pipe would block for ever; a device would not
+// end), as is a file over maxSmallFile; both errors wrap archive.ErrInput.
+func readSmall(path string) ([]byte, error) {
+	f, err := ingest.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSmallFile {
+		return nil, fmt.Errorf("%w: %s is over %d bytes: too large for a key, policy, certificate or state file", archive.ErrInput, path, maxSmallFile)
+	}
+	return b, nil
 }
