@@ -1,0 +1,53 @@
+package api_test
+
+import (
+	"html"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRecordPageShows checks what a record page says beyond its citation:
+// that the fetch was redirected, and where to; the response headers the
+// statement signs; and that the panel's key is this server's own, with how
+// to obtain it independently and verify offline.
+func TestRecordPageShows(t *testing.T) {
+	f := newPageFixture(t)
+	obs := f.fetched.Statement.Capture.Predicate.Observed
+
+	resp, body := f.get(t, "/records/"+f.fetched.ID)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{
+		`<p class="notice" id="redirect-notice">`,
+		`was <strong>redirected</strong> to <span class="url">` + html.EscapeString(obs.FinalURL) + `</span>`,
+		html.EscapeString(", redirected to " + obs.FinalURL + "), exhibit record " + f.fetched.ID),
+		`<dd class="header" data-header="Content-Type">text/html; charset=utf-8</dd>`,
+		`<dd class="header" data-header="Date">` + html.EscapeString(obs.Headers["Date"][0]) + `</dd>`,
+		`served by this same server`,
+		`<code>exhibit log-key</code>`,
+		`exhibit verify --key 'LOG_KEY_OBTAINED_INDEPENDENTLY' --record-id ` + f.fetched.ID + ` --snapshot snapshot.bin bundle.json`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("fetch page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `data-header="Last-Modified"`) {
+		t.Error("the page shows a Last-Modified the server did not send")
+	}
+	if m := inlineCode.FindString(body); m != "" {
+		t.Errorf("page has inline code %q, which the CSP blocks", m)
+	}
+
+	resp, body = f.get(t, "/records/"+f.upload.ID)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "redirect-notice") || strings.Contains(body, `class="header"`) {
+		t.Error("an upload's page says it was redirected, or shows response headers")
+	}
+	if !strings.Contains(body, `id="key-trust"`) {
+		t.Error("an upload's page does not say which key to trust")
+	}
+}
