@@ -184,7 +184,6 @@ func printCitation(w io.Writer, output string, c *cite.Citation) error {
 	for i, h := range c.Redirects {
 		rows = append(rows, [2]string{fmt.Sprintf("Redirect %d", i+1), fmt.Sprintf("%s: HTTP %d to %s", h.URL, h.Status, h.Location)})
 	}
-	rows = append(rows, [][2]string{}...)
 	for _, h := range c.KeyResponseHeaders() {
 		rows = append(rows, [2]string{h.Name, h.Value + " (response header)"})
 	}
