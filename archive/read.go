@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/record"
@@ -188,6 +189,34 @@ type SearchQuery = index.SearchQuery
 // Search returns the captures matching q, newest first.
 func (a *Archive) Search(ctx context.Context, q SearchQuery) ([]*record.Record, error) {
 	return a.index.Search(ctx, q)
+}
+
+// SearchText returns the captures a free-text query matches, newest
+// first, as a person types it into the index page or exhibit search: q of
+// 64 hex digits (any case) is a SHA-256, one with "://" a URL, anything
+// else an entity or, when no entity matches, a document title. Matches
+// are exact (q is trimmed of surrounding space). field says which was
+// matched: "sha256", "url", "entity" or "document". o's Before and Limit
+// page the results; its other fields are ignored. An empty q returns "",
+// and the newest captures.
+func (a *Archive) SearchText(ctx context.Context, q string, o SearchQuery) (recs []*record.Record, field string, err error) {
+	q = strings.TrimSpace(q)
+	sq := SearchQuery{Before: o.Before, Limit: o.Limit}
+	switch lq := strings.ToLower(q); {
+	case q == "":
+	case store.ValidDigest(lq):
+		field, sq.SHA256 = "sha256", lq
+	case strings.Contains(q, "://"):
+		field, sq.URL = "url", q
+	default:
+		field, sq.Entity = "entity", q
+	}
+	recs, err = a.Search(ctx, sq)
+	if err == nil && len(recs) == 0 && field == "entity" {
+		sq.Entity, sq.Document, field = "", q, "document"
+		recs, err = a.Search(ctx, sq)
+	}
+	return recs, field, err
 }
 
 // SnapshotMismatchError reports an indexed record whose statement
