@@ -95,12 +95,13 @@ type summary struct {
 	out io.Writer
 	// output is each running test's output, by package and test name.
 	output map[[2]string]*bytes.Buffer
-	// failedTests are each package's failed tests, in order of failure.
-	failedTests map[string][]string
 	// skipped are the tests skipped for each reason, in order of reasons
 	// first seen.
 	reasons []string
 	skipped map[string][]string
+
+	// failedNames are the failed tests, in order of failure.
+	failedNames []string
 
 	passed, skips, fails int
 	packages, badPkgs    int
@@ -108,7 +109,7 @@ type summary struct {
 }
 
 func newSummary(out io.Writer) *summary {
-	return &summary{out: out, output: map[[2]string]*bytes.Buffer{}, failedTests: map[string][]string{}, skipped: map[string][]string{}}
+	return &summary{out: out, output: map[[2]string]*bytes.Buffer{}, skipped: map[string][]string{}}
 }
 
 // read follows the stream r to its end, printing what go test would.
@@ -156,11 +157,6 @@ func (s *summary) packageEvent(e *event) {
 	case "fail":
 		s.packages++
 		s.badPkgs++
-		for _, t := range s.failedTests[e.Package] {
-			if b := s.output[[2]string{e.Package, t}]; b != nil {
-				s.out.Write(b.Bytes())
-			}
-		}
 	}
 	if e.Action == "pass" || e.Action == "fail" || e.Action == "skip" {
 		for k := range s.output {
@@ -168,7 +164,6 @@ func (s *summary) packageEvent(e *event) {
 				delete(s.output, k)
 			}
 		}
-		delete(s.failedTests, e.Package)
 	}
 }
 
@@ -200,8 +195,17 @@ func (s *summary) testEvent(e *event) {
 		s.skipped[reason] = append(s.skipped[reason], shortPackage(e.Package)+" "+e.Test)
 		delete(s.output, k)
 	case "fail":
+		// Its output, as go test prints a failed test's, as it fails.
 		s.fails++
-		s.failedTests[e.Package] = append(s.failedTests[e.Package], e.Test)
+		s.failedNames = append(s.failedNames, shortPackage(e.Package)+" "+e.Test)
+		if b := s.output[k]; b != nil {
+			for _, l := range strings.SplitAfter(b.String(), "\n") {
+				if !strings.HasPrefix(l, "=== ") {
+					io.WriteString(s.out, l)
+				}
+			}
+		}
+		delete(s.output, k)
 	}
 }
 
@@ -254,6 +258,9 @@ func (s *summary) print(took time.Duration) {
 		fmt.Fprintf(w, "; %d did not build: %s", len(s.builds), strings.Join(s.builds, ", "))
 	}
 	fmt.Fprintln(w)
+	if len(s.failedNames) > 0 {
+		fmt.Fprintf(w, "\nFailed: %s\n", strings.Join(s.failedNames, ", "))
+	}
 	if s.skips == 0 {
 		return
 	}

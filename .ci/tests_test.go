@@ -76,6 +76,7 @@ func TestSummary(t *testing.T) {
 		"  2: versitygw is not in PATH or $(go env GOPATH)/bin; install it with go install github.com/versity/versitygw/cmd/versitygw@v1.8.0\n     (archive/store/s3 TestS3Store, archive/store/s3 TestS3Retention)\n",
 		"  1: (no reason given)\n     (api TestNoReason)\n",
 		"  .ci/install-tools\n",
+		"\nFailed: api TestPage\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
