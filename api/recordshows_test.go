@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"html"
 	"net/http"
 	"strings"
@@ -38,6 +39,24 @@ func TestRecordPageShows(t *testing.T) {
 	}
 	if m := inlineCode.FindString(body); m != "" {
 		t.Errorf("page has inline code %q, which the CSP blocks", m)
+	}
+
+	// The API's record says the same.
+	_, body = f.get(t, "/api/v1/records/"+f.fetched.ID)
+	var info struct {
+		Redirected bool `json:"redirected"`
+		Citation   struct {
+			RedirectedTo string              `json:"redirected_to"`
+			Headers      map[string][]string `json:"response_headers"`
+			Text         string              `json:"citation"`
+		} `json:"citation"`
+	}
+	if err := json.Unmarshal([]byte(body), &info); err != nil {
+		t.Fatal(err)
+	}
+	if c := info.Citation; !info.Redirected || c.RedirectedTo != obs.FinalURL || c.Headers["Content-Type"][0] != "text/html; charset=utf-8" ||
+		!strings.Contains(c.Text, "redirected to "+obs.FinalURL) {
+		t.Errorf("GET /api/v1/records/%s: %s", f.fetched.ID, body)
 	}
 
 	resp, body = f.get(t, "/records/"+f.upload.ID)
