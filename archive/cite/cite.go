@@ -52,21 +52,21 @@ type Citation struct {
 	// Redirects are the redirect responses the fetch received, in order
 	// (verify.Observation.Redirects).
 	Redirects []verify.Hop `json:"redirects,omitempty"`
-	// TLS summarises the final connection's TLS, e.g. "TLS 1.3,
-	// TLS_AES_128_GCM_SHA256, certificate verified"; TLSVerified is false
-	// when the certificate was not trusted (a capture with
-	// --insecure-skip-verify). Both are empty without TLS.
 	// ResponseHeaders are the final response's header fields as the
 	// statement signs them: New sets them when the statement holds them;
 	// when it names a stored headers object instead (headers_sha256), a
 	// caller that reads the store sets them (archive.ResponseHeaders).
 	// KeyHeaders are the ones shown to people.
 	ResponseHeaders map[string][]string `json:"response_headers,omitempty"`
-	TLS             string              `json:"tls,omitempty"`
-	TLSVerified     *bool               `json:"tls_verified,omitempty"`
-	Failure         string              `json:"failure,omitempty"`
-	LogOrigin       string              `json:"log_origin"`
-	LogIndex        uint64              `json:"log_index"`
+	// TLS summarises the final connection's TLS, e.g. "TLS 1.3,
+	// TLS_AES_128_GCM_SHA256, certificate verified"; TLSVerified is false
+	// when the certificate was not trusted (a capture with
+	// --insecure-skip-verify). Both are empty without TLS.
+	TLS         string `json:"tls,omitempty"`
+	TLSVerified *bool  `json:"tls_verified,omitempty"`
+	Failure     string `json:"failure,omitempty"`
+	LogOrigin   string `json:"log_origin"`
+	LogIndex    uint64 `json:"log_index"`
 	// The checkpoint the record was proved against: its tree size and root
 	// hash (hex).
 	CheckpointSize uint64 `json:"checkpoint_size"`
