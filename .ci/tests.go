@@ -55,6 +55,8 @@ func main() {
 	}
 	s := newSummary(os.Stdout)
 	readErr := s.read(stdout)
+	// Drain what could not be read, so that go test does not block.
+	io.Copy(io.Discard, stdout)
 	waitErr := cmd.Wait()
 	s.print(time.Since(start))
 	code := 0
