@@ -59,6 +59,12 @@ func TestRecordPageShows(t *testing.T) {
 		t.Errorf("GET /api/v1/records/%s: %s", f.fetched.ID, body)
 	}
 
+	// So does the list of records.
+	_, body = f.get(t, "/")
+	if want := `<span class="claim redirected">redirected to ` + html.EscapeString(obs.FinalURL) + `</span>`; strings.Count(body, want) != 1 {
+		t.Errorf("GET / does not mark the one redirected capture with %q", want)
+	}
+
 	resp, body = f.get(t, "/records/"+f.upload.ID)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
