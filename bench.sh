@@ -55,7 +55,8 @@
 # (7) and (8) need versitygw in PATH or $(go env GOPATH)/bin:
 #   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 # Without it they are skipped (their rows show "-"). (10) needs omniwitness and
-# timestamp-server likewise (see .ci/run); without them its row shows "-".
+# timestamp-server likewise (.ci/install-tools installs all three); without
+# them its row shows "-".
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD

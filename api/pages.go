@@ -170,6 +170,13 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := cite.New(rec, cp, s.a.Key().VKey)
+	if h, err := s.a.ResponseHeaders(ctx, rec.Statement.Capture.Predicate.Observed); err != nil {
+		// The page still shows the record; audit reports the object.
+		s.log.LogAttrs(ctx, slog.LevelError, "response headers",
+			slog.String("record", rec.ID), slog.Any("error", err))
+	} else {
+		c.ResponseHeaders = h
+	}
 	p := recordPage{VKeys: s.vkeys(),
 		C:        c,
 		Observed: rec.Statement.Capture.Predicate.Observed,
@@ -196,9 +203,9 @@ type indexPage struct {
 }
 
 // indexHTML serves GET /[?q=...][&before=N]: the newest records, or those
-// matching q. A q of 64 hex digits is a SHA-256; one with "://" a URL; one
-// that starts with EXR and parses as a record ID redirects to its page; anything else is an
-// entity, or failing that a document title. Matches are exact.
+// matching q as archive.SearchText reads it (a SHA-256, a URL, an entity
+// or a document title; exact matches). A q that starts with EXR and
+// parses as a record ID redirects to its page.
 func (s *server) indexHTML(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
@@ -219,20 +226,8 @@ func (s *server) indexHTML(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/records/"+id, http.StatusSeeOther)
 		return
 	}
-	switch lq := strings.ToLower(q); {
-	case q == "":
-	case store.ValidDigest(lq):
-		p.Field, sq.SHA256 = "sha256", lq
-	case strings.Contains(q, "://"):
-		p.Field, sq.URL = "url", q
-	default:
-		p.Field, sq.Entity = "entity", q
-	}
-	recs, err := s.a.Search(ctx, sq)
-	if err == nil && len(recs) == 0 && p.Field == "entity" {
-		sq.Entity, sq.Document, p.Field = "", q, "document"
-		recs, err = s.a.Search(ctx, sq)
-	}
+	recs, field, err := s.a.SearchText(ctx, q, sq)
+	p.Field = field
 	if err != nil {
 		s.failPage(w, r, err)
 		return

@@ -66,6 +66,17 @@ func (s *server) record(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if c := info.Citation; c != nil && c.ResponseHeaders == nil {
+		// Headers too large for the entry are in a stored object. If it
+		// cannot be read, the record is served without them (the
+		// statement names the object; audit reports it).
+		if h, err := s.a.ResponseHeaders(ctx, rec.Statement.Capture.Predicate.Observed); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "response headers",
+				slog.String("record", rec.ID), slog.Any("error", err))
+		} else {
+			c.ResponseHeaders = h
+		}
+	}
 	writeJSON(w, info)
 }
 

@@ -3,9 +3,12 @@ package archive
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/record"
@@ -188,6 +191,34 @@ func (a *Archive) Search(ctx context.Context, q SearchQuery) ([]*record.Record, 
 	return a.index.Search(ctx, q)
 }
 
+// SearchText returns the captures a free-text query matches, newest
+// first, as a person types it into the index page or exhibit search: q of
+// 64 hex digits (any case) is a SHA-256, one with "://" a URL, anything
+// else an entity or, when no entity matches, a document title. Matches
+// are exact (q is trimmed of surrounding space). field says which was
+// matched: "sha256", "url", "entity" or "document". o's Before and Limit
+// page the results; its other fields are ignored. An empty q returns "",
+// and the newest captures.
+func (a *Archive) SearchText(ctx context.Context, q string, o SearchQuery) (recs []*record.Record, field string, err error) {
+	q = strings.TrimSpace(q)
+	sq := SearchQuery{Before: o.Before, Limit: o.Limit}
+	switch lq := strings.ToLower(q); {
+	case q == "":
+	case store.ValidDigest(lq):
+		field, sq.SHA256 = "sha256", lq
+	case strings.Contains(q, "://"):
+		field, sq.URL = "url", q
+	default:
+		field, sq.Entity = "entity", q
+	}
+	recs, err = a.Search(ctx, sq)
+	if err == nil && len(recs) == 0 && field == "entity" {
+		sq.Entity, sq.Document, field = "", q, "document"
+		recs, err = a.Search(ctx, sq)
+	}
+	return recs, field, err
+}
+
 // SnapshotMismatchError reports an indexed record whose statement
 // describes a snapshot other than the digest it is indexed under: the
 // index disagrees with the log (rebuild it with exhibit reindex).
@@ -229,4 +260,48 @@ func (a *Archive) SnapshotInfo(ctx context.Context, digest string) (mediaType st
 		return "", &SnapshotMismatchError{RecordID: r.ID, Want: digest, Got: snap.SHA256}
 	}
 	return snap.MediaType, nil
+}
+
+// maxHeadersObject bounds a stored headers object read back: far above
+// what a capture stores (net/http's Transport reads at most 10 MiB of
+// response header by default; JSON escaping adds at most a few times
+// that), so that a damaged store cannot make a reader hold an arbitrary
+// object.
+const maxHeadersObject = 64 << 20
+
+// ResponseHeaders returns the final response's header fields that a
+// capture's statement signs: o.Headers, or, when they were moved out of
+// the entry (o.HeadersDigest), the stored object that digest names, read
+// and hash-checked. It returns nil for an observation without headers (an
+// upload, or a fetch that got no response); an error wrapping
+// store.ErrNotFound or store.ErrCorrupt when the object is missing or
+// does not hash to its name.
+func (a *Archive) ResponseHeaders(ctx context.Context, o *verify.Observation) (map[string][]string, error) {
+	if o == nil || o.Headers != nil || o.HeadersDigest == "" {
+		if o == nil {
+			return nil, nil
+		}
+		return o.Headers, nil
+	}
+	size, err := a.store.Stat(ctx, o.HeadersDigest)
+	if err != nil {
+		return nil, fmt.Errorf("response headers object %s: %w", o.HeadersDigest, err)
+	}
+	if size > maxHeadersObject {
+		return nil, fmt.Errorf("response headers object %s: %d bytes, over the %d a capture stores", o.HeadersDigest, size, maxHeadersObject)
+	}
+	rc, err := a.store.Get(ctx, o.HeadersDigest)
+	if err != nil {
+		return nil, fmt.Errorf("response headers object %s: %w", o.HeadersDigest, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxHeadersObject+1))
+	if err != nil {
+		return nil, fmt.Errorf("response headers object %s: %w", o.HeadersDigest, err)
+	}
+	var h map[string][]string
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("response headers object %s: not a JSON object of header fields: %w", o.HeadersDigest, err)
+	}
+	return h, nil
 }

@@ -42,6 +42,22 @@ type Citation struct {
 	URL      string `json:"url,omitempty"`
 	FileName string `json:"file_name,omitempty"`
 	FinalURL string `json:"final_url,omitempty"`
+	// RedirectedTo is the final URL when the server redirected the
+	// request to another URL (a new address, a consent wall, a login
+	// page): the document archived is what that URL served, not
+	// necessarily the document asked for, and the citation says so.
+	// Empty when no redirect was followed, and for a failed capture
+	// (Failure says what happened).
+	RedirectedTo string `json:"redirected_to,omitempty"`
+	// Redirects are the redirect responses the fetch received, in order
+	// (verify.Observation.Redirects).
+	Redirects []verify.Hop `json:"redirects,omitempty"`
+	// ResponseHeaders are the final response's header fields as the
+	// statement signs them: New sets them when the statement holds them;
+	// when it names a stored headers object instead (headers_sha256), a
+	// caller that reads the store sets them (archive.ResponseHeaders).
+	// KeyHeaders are the ones shown to people.
+	ResponseHeaders map[string][]string `json:"response_headers,omitempty"`
 	// TLS summarises the final connection's TLS, e.g. "TLS 1.3,
 	// TLS_AES_128_GCM_SHA256, certificate verified"; TLSVerified is false
 	// when the certificate was not trusted (a capture with
@@ -97,6 +113,11 @@ func New(r *record.Record, cp *verify.Checkpoint, vkey string) *Citation {
 	if o := p.Observed; o != nil {
 		c.Status = o.Status
 		c.FinalURL = o.FinalURL
+		c.Redirects = o.Redirects
+		c.ResponseHeaders = o.Headers
+		if r.Redirected {
+			c.RedirectedTo = o.FinalURL
+		}
 		if o.RequestedURL != "" {
 			c.URL = o.RequestedURL
 		}
@@ -108,6 +129,28 @@ func New(r *record.Record, cp *verify.Checkpoint, vkey string) *Citation {
 	}
 	c.Text = c.line()
 	return c
+}
+
+// KeyHeaders are the response header fields a citation record shows, in
+// this order: the server's clock when it answered (Date, RFC 9110 section
+// 6.6.1), when it says the document last changed (Last-Modified, section
+// 8.8.2), its software (Server) and the media type (Content-Type).
+var KeyHeaders = []string{"Date", "Last-Modified", "Server", "Content-Type"}
+
+// Header is one response header field, its values joined with ", " (RFC
+// 9110 section 5.3).
+type Header struct{ Name, Value string }
+
+// KeyResponseHeaders returns the KeyHeaders that c.ResponseHeaders holds,
+// in KeyHeaders order.
+func (c *Citation) KeyResponseHeaders() []Header {
+	var hs []Header
+	for _, n := range KeyHeaders {
+		if v, ok := c.ResponseHeaders[n]; ok {
+			hs = append(hs, Header{n, strings.Join(v, ", ")})
+		}
+	}
+	return hs
 }
 
 // TLSSummary renders a TLS observation for people, e.g. "TLS 1.3,
@@ -133,7 +176,8 @@ func TLSSummary(t *verify.TLS) string {
 //	Zoom, “Zoom Privacy Statement” (captured 8 May 2026, 11:13:55 UTC), exhibit record EXR-…, SHA-256 7e03…d725, log example.org/log #1234
 //
 // An upload says it is a supplied copy, with the stated fetch time as a
-// statement; a failed capture says it failed; an HTTP error status and an
+// statement; a failed capture says it failed; a redirect to another URL
+// ("redirected to https://…/login"), an HTTP error status and an
 // untrusted TLS certificate are said too.
 func (c *Citation) line() string {
 	var b strings.Builder
@@ -162,6 +206,9 @@ func (c *Citation) line() string {
 		}
 	default:
 		fmt.Fprintf(&b, "captured %s", HumanTime(t))
+	}
+	if c.RedirectedTo != "" {
+		fmt.Fprintf(&b, ", redirected to %s", c.RedirectedTo)
 	}
 	if c.Outcome == verify.OutcomeHTTPError {
 		fmt.Fprintf(&b, "; HTTP %d", c.Status)

@@ -763,12 +763,12 @@ func writeTemp(t *testing.T, content string) string {
 	return p
 }
 
-// needTool fails the test under CI=true (.ci/run installs the tool) and
-// skips it elsewhere.
+// needTool fails the test under CI=true (.ci/run installs the tool, with
+// .ci/install-tools) and skips it elsewhere, saying how to install it.
 func needTool(t *testing.T, tool string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s is not installed (CI=true)", tool)
 	}
-	t.Skipf("%s is not installed", tool)
+	t.Skipf("%s is not installed: install it (on Debian, .ci/install-tools installs the tools the tests use)", tool)
 }

@@ -59,8 +59,14 @@ type Record struct {
 	// an upload without one, the file name the statement's subject names.
 	URL      string `json:"url,omitempty"`
 	FinalURL string `json:"final_url,omitempty"`
-	Entity   string `json:"entity,omitempty"`
-	Document string `json:"document,omitempty"`
+	// Redirected reports a fetch that followed redirects: what it
+	// captured is what FinalURL, another URL than URL, served (a new
+	// address, or a consent wall or login page in place of the document
+	// asked for). False for a failed capture, whose Failure says what
+	// happened.
+	Redirected bool   `json:"redirected,omitempty"`
+	Entity     string `json:"entity,omitempty"`
+	Document   string `json:"document,omitempty"`
 	// CapturedAt is the citation time (RFC 3339 UTC, see
 	// verify.Statement.CapturedAt); Claimed reports a time claimed by the
 	// supplier of an upload rather than observed.
@@ -113,6 +119,10 @@ func New(id string, index uint64, st *verify.Entry, payload []byte) *Record {
 		}
 		if o := p.Observed; o != nil {
 			r.Status, r.FinalURL = o.Status, o.FinalURL
+			// A followed redirect never ends where it started: a
+			// request for a URL already requested is a redirect loop,
+			// a failure.
+			r.Redirected = len(o.Redirects) > 0 && p.Outcome != verify.OutcomeFailed
 			if p.Method == verify.MethodFetch && o.RequestedURL != "" {
 				r.URL = o.RequestedURL
 			}

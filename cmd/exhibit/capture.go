@@ -38,6 +38,9 @@ is the body after transfer- and content-decoding. A final non-2xx status is
 captured and flagged (outcome http_error). A fetch that fails (DNS,
 connection, TLS, redirect loop, timeout, body over --max-body) is logged as a
 failed-capture record with its reason, and exhibit exits with status 1.
+A fetch the server redirected to another URL (a new address, or a login or
+consent page in place of the document) captures what that URL served: the
+output warns, and the citation says "redirected to <final URL>".
 
 capture FILE --url URL [--fetched-at TIME] archives a document received out
 of band: the statement records the URL and time as claims, apart from what
@@ -165,6 +168,10 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 		fmt.Fprintf(w, "archived the supplied file %s, %d bytes\n", printable(c.FileName), rec.Size)
 	default:
 		fmt.Fprintf(w, "captured %s, %d bytes\n", u, rec.Size)
+	}
+	if c.RedirectedTo != "" {
+		fmt.Fprintf(w, "WARNING  redirected to %s: the snapshot is what that URL served, which may not be the document asked for (exhibit show %s lists the redirects)\n",
+			printable(c.RedirectedTo), rec.ID)
 	}
 	if c.TLSVerified != nil && !*c.TLSVerified && rec.Outcome != verify.OutcomeFailed {
 		fmt.Fprintf(w, "WARNING  the TLS certificate was NOT verified (%s)\n", c.TLS)

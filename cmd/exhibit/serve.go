@@ -32,25 +32,60 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Serve the archive over HTTP: the log (tlog-tiles), a JSON API and record pages",
 		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM).
 
-The log is served per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for
-byte as stored: GET /checkpoint (the latest kept checkpoint),
-/tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>]. Every checkpoint the log
-has published is kept and served, immutable, at /checkpoints/<N> (N the tree
-size in the tiles' path encoding, e.g. /checkpoints/x001/234), its RFC 3161
-token at /checkpoints/<N>.tsr. The JSON API lives under /api/v1/: log,
-records/{id}, records/{id}/bundle[?checkpoint=first|latest][&format=tlog-proof]
-(by default against the checkpoint the record was first published with),
-snapshots/sha256/{hex}, proofs/inclusion?index=N&size=M,
-proofs/consistency?from=N&to=M, witness-policy and tsa-roots. A snapshot
-is served as an attachment with the media type its signed statement gives
-(sandboxed, never sniffed); other stored objects as application/octet-stream.
-Pages: GET /records/{id} shows a record's citation record and provenance,
-with a panel that re-verifies its bundle in the reader's browser (WebCrypto),
-and GET / lists recent records with a search box; they read without
-JavaScript and load nothing from other hosts.
-GET /metrics exposes Prometheus metrics: requests and latency by route, log
-size, checkpoint age, Go runtime and process. GET /healthz answers "ok". One
-JSON access log line per request goes to stderr.
+The log, per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for byte as
+stored:
+  GET /checkpoint                        the latest kept checkpoint
+  GET /tile/<L>/<N>[.p/<W>]              hash tiles
+  GET /tile/entries/<N>[.p/<W>]          entry bundles
+  GET /checkpoints/<N>                   every checkpoint the log published,
+                                         kept, immutable (N the tree size in
+                                         the tiles' path encoding, e.g.
+                                         /checkpoints/x001/234)
+  GET /checkpoints/<N>.tsr               its RFC 3161 token
+  GET /timestamps/<size>.tsr             the same token, by plain tree size
+
+The JSON API:
+  GET /api/v1/log                        origin, size, root, vkey
+  GET /api/v1/records/{id}               a record, its statement, citation
+  GET /api/v1/records/{id}/bundle[?checkpoint=first|latest][&format=tlog-proof]
+                                         its evidence bundle (by default
+                                         against the checkpoint the record was
+                                         first published with)
+  GET /api/v1/snapshots/sha256/{hex}     a stored object
+  GET /api/v1/search?url=|sha256=|entity=|document=[&limit=N][&before=I]
+                                         captures, exact matches, newest
+                                         first, paged (exhibit search)
+  GET /api/v1/proofs/inclusion?index=N&size=M
+  GET /api/v1/proofs/consistency?from=N&to=M
+  GET /api/v1/witness-policy             the witness policy (404 without)
+  GET /api/v1/tsa-roots                  the TSA's chain (404 without)
+  GET /api/v1/documents                  tracked documents
+  GET /api/v1/documents/{id}             one tracked document's state
+  GET /api/v1/documents/{id}/versions    its versions, oldest first
+  GET /api/v1/versions/{id}/text         a version's text (text/markdown)
+  GET /api/v1/diff?from=V1&to=V2         a word diff of two versions
+  GET /api/v1/changes[?since=30d|TIME][&entity=E]
+                                         changes, newest first
+  GET /feeds/changes.atom                the changes of the last 90 days (Atom)
+A snapshot is served as an attachment with the media type its signed
+statement gives (sandboxed, never sniffed); other stored objects as
+application/octet-stream. Errors are JSON {"error": ...}: 400, 404 or 500.
+
+Pages, which read without JavaScript and load nothing from other hosts:
+  GET /                                  recent records, a search box
+  GET /records/{id}                      a record's citation record and
+                                         provenance, with a panel that
+                                         re-verifies its bundle in the
+                                         reader's browser (WebCrypto)
+  GET /documents                         tracked documents
+  GET /documents/{id}                    one, its timeline, diffs, provisions
+  GET /static/{name}                     the pages' script and style sheet
+
+  GET /metrics                           Prometheus metrics: requests and
+                                         latency by route, log size,
+                                         checkpoint age, Go runtime, process
+  GET /healthz                           "ok"
+One JSON access log line per request goes to stderr.
 
 The write API is on only when the archive has bearer tokens ("exhibit token
 create"): then the archive is opened for writing, and the serving process

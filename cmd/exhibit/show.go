@@ -80,9 +80,13 @@ func newShowCmd(g *globals) *cobra.Command {
 		Use:   "show RECORD_ID [--output text|json|markdown]",
 		Short: "Print a record's citation",
 		Long: `Print the citation record of a record: entity, document, record ID, captured
-time (UTC), SHA-256, URL and final URL, log origin and index, the checkpoint
-(size and root) it was first published with, and a one-line citation for a
-legal filing. The inclusion proof is checked first. For a tracking record,
+time (UTC), SHA-256, URL and final URL (with each redirect, and a warning
+when the fetch was redirected to another URL: the snapshot is that URL's
+page, perhaps a login or consent page, and the citation says so), the
+response headers Date, Last-Modified, Server and Content-Type as the
+statement signs them (-o json gives them all), log origin and index, the
+checkpoint (size and root) it was first published with, and a one-line
+citation for a legal filing. The inclusion proof is checked first. For a tracking record,
 what it attests. show reads the archive only: it takes no lock and writes
 nothing.`,
 		Args: exactArgs(1),
@@ -111,7 +115,13 @@ nothing.`,
 			if err != nil {
 				return err
 			}
-			return printCitation(cmd.OutOrStdout(), output, cite.New(rec, cp, a.Key().VKey))
+			c := cite.New(rec, cp, a.Key().VKey)
+			if h, err := a.ResponseHeaders(ctx, rec.Statement.Capture.Predicate.Observed); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: warning: the response headers cannot be shown: %v\n", err)
+			} else {
+				c.ResponseHeaders = h
+			}
+			return printCitation(cmd.OutOrStdout(), output, c)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or markdown")
@@ -169,12 +179,21 @@ func printCitation(w io.Writer, output string, c *cite.Citation) error {
 		{urlLabel, c.URL},
 		{"File name", c.FileName},
 		{"Final URL", c.FinalURL},
+		{"Redirected to", redirectNote(c)},
+	}
+	for i, h := range c.Redirects {
+		rows = append(rows, [2]string{fmt.Sprintf("Redirect %d", i+1), fmt.Sprintf("%s: HTTP %d to %s", h.URL, h.Status, h.Location)})
+	}
+	for _, h := range c.KeyResponseHeaders() {
+		rows = append(rows, [2]string{h.Name, h.Value + " (response header)"})
+	}
+	rows = append(rows, [][2]string{
 		{"TLS", c.TLS},
 		{"Failure", c.Failure},
 		{"Log", fmt.Sprintf("%s #%d", c.LogOrigin, c.LogIndex)},
 		{"Checkpoint", fmt.Sprintf("tree size %d, root %s", c.CheckpointSize, c.CheckpointRoot)},
 		{"Log key", c.LogKey},
-	}
+	}...)
 	if output == "markdown" {
 		fmt.Fprintf(w, "### Citation record\n\n| Field | Value |\n| --- | --- |\n")
 		for _, r := range rows {
@@ -193,6 +212,15 @@ func printCitation(w io.Writer, output string, c *cite.Citation) error {
 	}
 	fmt.Fprintf(w, "\n%s\n", printable(c.Text))
 	return nil
+}
+
+// redirectNote says where a capture was redirected to, and what that
+// means for the snapshot; "" when it was not.
+func redirectNote(c *cite.Citation) string {
+	if c.RedirectedTo == "" {
+		return ""
+	}
+	return c.RedirectedTo + " (the snapshot is what that URL served, which may not be the document asked for)"
 }
 
 func humanTime(s string) string {

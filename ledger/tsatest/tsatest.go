@@ -9,7 +9,7 @@
 //
 //	GOFLAGS= go install github.com/sigstore/timestamp-authority/cmd/timestamp-server@v1.2.9
 //
-// as exhibit's .ci/run does. When it is missing, [Start] fails the test if
+// as exhibit's .ci/install-tools does. When it is missing, [Start] fails the test if
 // the environment variable CI is "true", and skips it otherwise.
 //
 // timestamp-server v1.2.9 always serves Prometheus metrics on :2112 (all

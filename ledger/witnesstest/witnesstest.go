@@ -8,7 +8,7 @@
 //
 //	GOFLAGS= go install github.com/transparency-dev/witness/cmd/omniwitness@v0.0.0-20260720115447-2e1c6971d19e
 //
-// as exhibit's .ci/run does. When it is missing, [Start] fails the test if
+// as exhibit's .ci/install-tools does. When it is missing, [Start] fails the test if
 // the environment variable CI is "true", and skips it otherwise.
 package witnesstest
 

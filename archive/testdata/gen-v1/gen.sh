@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates archive/testdata/v1: an archive written by exhibit's format-1
 # release (commit 74ab0a2), with three real omniwitness witnesses and a real
-# timestamp-server (both on PATH, as .ci/run installs them). The upgrade
+# timestamp-server (both on PATH, as .ci/install-tools installs them). The upgrade
 # tests open it with the current code.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
