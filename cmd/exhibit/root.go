@@ -102,6 +102,7 @@ on every new version.`,
 		newTextCmd(g),
 		newQuoteCmd(g),
 		newProvisionsCmd(g),
+		newTaxonomyCmd(g),
 		newExportCmd(g),
 	)
 	return root
