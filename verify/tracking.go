@@ -314,6 +314,7 @@ type Entry struct {
 	Extraction      *ExtractionStatement
 	Provision       *ProvisionStatement
 	ProvisionStatus *ProvisionStatusStatement
+	Analysis        *AnalysisStatement
 }
 
 // Statement returns the statement held: the one field of e that is set.
@@ -331,6 +332,8 @@ func (e *Entry) Statement() any {
 		return e.Provision
 	case e.ProvisionStatus != nil:
 		return e.ProvisionStatus
+	case e.Analysis != nil:
+		return e.Analysis
 	}
 	return nil
 }
@@ -364,13 +367,15 @@ func (e *Entry) subject() Subject {
 		return e.Provision.Subject[0]
 	case e.ProvisionStatus != nil:
 		return e.ProvisionStatus.Subject[0]
+	case e.Analysis != nil:
+		return e.Analysis.Subject[0]
 	}
 	return Subject{}
 }
 
 // Kind is a short name for the statement's kind: "capture",
-// "declaration", "version", "extraction", "provision" or
-// "provision-status".
+// "declaration", "version", "extraction", "provision",
+// "provision-status" or "analysis".
 func (e *Entry) Kind() string { return kindOf(e.PredicateType) }
 
 func kindOf(predicateType string) string {
@@ -387,6 +392,8 @@ func kindOf(predicateType string) string {
 		return "provision"
 	case ProvisionStatusPredicateType:
 		return "provision-status"
+	case AnalysisPredicateType:
+		return "analysis"
 	}
 	return ""
 }
@@ -417,6 +424,8 @@ func ParseEntryStatement(payload []byte) (*Entry, error) {
 		e.Provision, err = parseTyped(payload, head.PredicateType, checkProvision)
 	case ProvisionStatusPredicateType:
 		e.ProvisionStatus, err = parseTyped(payload, head.PredicateType, checkProvisionStatus)
+	case AnalysisPredicateType:
+		e.Analysis, err = parseTyped(payload, head.PredicateType, checkAnalysis)
 	default:
 		return nil, fmt.Errorf("%w: unknown predicateType %q", ErrStatement, head.PredicateType)
 	}
@@ -511,6 +520,9 @@ func NewEntry(st any) (*Entry, error) {
 	case *ProvisionStatusStatement:
 		e = &Entry{PredicateType: s.PredicateType, ProvisionStatus: s}
 		err = checkTyped(s, ProvisionStatusPredicateType, checkProvisionStatus)
+	case *AnalysisStatement:
+		e = &Entry{PredicateType: s.PredicateType, Analysis: s}
+		err = checkTyped(s, AnalysisPredicateType, checkAnalysis)
 	default:
 		return nil, fmt.Errorf("%w: %T is not one of exhibit's statements", ErrStatement, st)
 	}

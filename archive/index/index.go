@@ -470,6 +470,9 @@ func decodeStatement(payload []byte) (*verify.Entry, error) {
 	case verify.ProvisionStatusPredicateType:
 		e.ProvisionStatus = new(verify.ProvisionStatusStatement)
 		v = e.ProvisionStatus
+	case verify.AnalysisPredicateType:
+		e.Analysis = new(verify.AnalysisStatement)
+		v = e.Analysis
 	default:
 		return nil, fmt.Errorf("%w: unknown predicateType %q", verify.ErrStatement, head.PredicateType)
 	}
@@ -497,6 +500,8 @@ func payloadSubjects(e *verify.Entry) []verify.Subject {
 		return e.Provision.Subject
 	case e.ProvisionStatus != nil:
 		return e.ProvisionStatus.Subject
+	case e.Analysis != nil:
+		return e.Analysis.Subject
 	}
 	return nil
 }

@@ -103,6 +103,8 @@ on every new version.`,
 		newQuoteCmd(g),
 		newProvisionsCmd(g),
 		newTaxonomyCmd(g),
+		newAnalyzeCmd(g),
+		newAnalysesCmd(g),
 		newExportCmd(g),
 	)
 	return root
