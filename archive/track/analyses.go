@@ -146,7 +146,7 @@ func (t *Tracker) Analyze(ctx context.Context, provisionID string, o AnalysisOpt
 	if err != nil {
 		return nil, err
 	}
-	pi := d.provision(prov.ID)
+	pi := d.ProvisionByID(prov.ID)
 	if pi == nil {
 		return nil, fmt.Errorf("provision %s is not among %s's", prov.ID, d.ID)
 	}
@@ -199,8 +199,9 @@ func (t *Tracker) provisionRecord(ctx context.Context, id string) (*record.Recor
 	return r, nil
 }
 
-// provision returns the document's provision with the given record ID.
-func (d *Document) provision(id string) *ProvisionInfo {
+// ProvisionByID returns the document's provision with the given record ID,
+// or nil.
+func (d *Document) ProvisionByID(id string) *ProvisionInfo {
 	for _, p := range d.Provisions {
 		if p.RecordID == id {
 			return p
@@ -209,8 +210,9 @@ func (d *Document) provision(id string) *ProvisionInfo {
 	return nil
 }
 
-// version returns the document's version with the given record ID.
-func (d *Document) version(id string) *VersionInfo {
+// VersionByID returns the document's version with the given record ID, or
+// nil.
+func (d *Document) VersionByID(id string) *VersionInfo {
 	for _, v := range d.Versions {
 		if v.RecordID == id {
 			return v
@@ -236,7 +238,7 @@ func analysedVersion(d *Document, pi *ProvisionInfo, want string) (*VersionInfo,
 	if want == "" {
 		if removedIn != "" {
 			n := 0
-			if v := d.version(removedIn); v != nil {
+			if v := d.VersionByID(removedIn); v != nil {
 				n = v.Number
 			}
 			return nil, fmt.Errorf("%w: provision %s was removed in version %d of %s (%s): give --version of a version it stands in to analyse it there", archive.ErrInput, pi.RecordID, n, d.ID, removedIn)
@@ -249,7 +251,7 @@ func analysedVersion(d *Document, pi *ProvisionInfo, want string) (*VersionInfo,
 	}
 	for _, s := range stands {
 		if s == canon {
-			if v := d.version(s); v != nil {
+			if v := d.VersionByID(s); v != nil {
 				return v, nil
 			}
 		}
@@ -313,7 +315,7 @@ func foldAnalyses(d *Document, recs []*record.Record) []*AnalysisInfo {
 	out := make([]*AnalysisInfo, 0, len(recs))
 	for i, r := range recs {
 		ai := &AnalysisInfo{RecordID: r.ID, DocumentID: r.DocumentID, Analysis: &r.Statement.Analysis.Predicate}
-		if v := d.version(ai.Version); v != nil {
+		if v := d.VersionByID(ai.Version); v != nil {
 			ai.VersionNumber = v.Number
 		}
 		if i > 0 {
@@ -322,7 +324,7 @@ func foldAnalyses(d *Document, recs []*record.Record) []*AnalysisInfo {
 		out = append(out, ai)
 	}
 	if n := len(out); n > 0 {
-		out[n-1].Review = review(d, d.provision(out[n-1].Provision), out[n-1].VersionNumber)
+		out[n-1].Review = review(d, d.ProvisionByID(out[n-1].Provision), out[n-1].VersionNumber)
 	}
 	return out
 }
@@ -334,7 +336,7 @@ func review(d *Document, pi *ProvisionInfo, n int) *Review {
 		return nil
 	}
 	for _, h := range pi.History {
-		v := d.version(h.Version)
+		v := d.VersionByID(h.Version)
 		if v == nil || v.Number <= n || (h.Status != verify.ProvisionChanged && h.Status != verify.ProvisionRemoved) {
 			continue
 		}
