@@ -105,6 +105,7 @@ on every new version.`,
 		newTaxonomyCmd(g),
 		newAnalyzeCmd(g),
 		newAnalysesCmd(g),
+		newAlertsCmd(g),
 		newExportCmd(g),
 	)
 	return root
