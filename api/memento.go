@@ -64,19 +64,19 @@ func uriR(r *http.Request, prefix string) string {
 	return u
 }
 
-// memento is a capture of a URL.
-type memento struct {
+// mementoRef is a capture of a URL.
+type mementoRef struct {
 	id string
 	at time.Time
 }
 
 // mementos returns the successful captures of uri, oldest first.
-func (s *server) mementos(r *http.Request, uri string) ([]memento, error) {
+func (s *server) mementos(r *http.Request, uri string) ([]mementoRef, error) {
 	recs, err := s.a.Search(r.Context(), archive.SearchQuery{URL: uri, Limit: MaxMementos})
 	if err != nil {
 		return nil, err
 	}
-	var out []memento
+	var out []mementoRef
 	for _, rec := range recs {
 		if rec.Outcome != "captured" || rec.Kind != record.Capture || rec.Method != verify.MethodFetch {
 			continue
@@ -85,7 +85,7 @@ func (s *server) mementos(r *http.Request, uri string) ([]memento, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, memento{rec.ID, t})
+		out = append(out, mementoRef{rec.ID, t})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out, nil

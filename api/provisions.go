@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/memento"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/archive/taxonomy"
 	"github.com/exhibit-archive/exhibit/archive/track"
@@ -134,10 +135,22 @@ type Evidence struct {
 	// TextSHA256 is the quoted version's text digest (the provision
 	// statement's subject).
 	TextSHA256 string `json:"text_sha256"`
+	// Corroborations are what other web archives held of the URL near
+	// the capture time, each a logged corroboration record.
+	Corroborations []CorroborationRef `json:"corroborations"`
 	// ArchiveLookup is a link to look the URL up in the Internet
 	// Archive's Wayback Machine near the capture time: a lookup, not
 	// evidence exhibit checked.
 	ArchiveLookup string `json:"archive_lookup"`
+}
+
+// CorroborationRef is a corroboration record of a capture.
+type CorroborationRef struct {
+	RecordID        string `json:"record_id"`
+	TimeGate        string `json:"timegate"`
+	Result          string `json:"result"`
+	Memento         string `json:"memento,omitempty"`
+	MementoDatetime string `json:"memento_datetime,omitempty"`
 }
 
 // RegulationView is a regulation with its jurisdiction's name.
@@ -403,6 +416,15 @@ func (s *server) evidence(r *http.Request, v *track.VersionInfo) (Evidence, erro
 		return e, err
 	}
 	e.SourceURL, e.FinalURL = c.URL, c.FinalURL
+	cs, err := memento.Of(ctx, s.a, c.ID)
+	if err != nil {
+		return e, err
+	}
+	e.Corroborations = []CorroborationRef{}
+	for _, r := range cs {
+		p := &r.Statement.Corroboration.Predicate
+		e.Corroborations = append(e.Corroborations, CorroborationRef{r.ID, p.TimeGate, p.Result, p.Memento, p.MementoDatetime})
+	}
 	rc, err := s.a.Store().Get(ctx, v.Snapshot.SHA256)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

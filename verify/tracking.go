@@ -315,6 +315,7 @@ type Entry struct {
 	Provision       *ProvisionStatement
 	ProvisionStatus *ProvisionStatusStatement
 	Analysis        *AnalysisStatement
+	Corroboration   *CorroborationStatement
 }
 
 // Statement returns the statement held: the one field of e that is set.
@@ -334,6 +335,8 @@ func (e *Entry) Statement() any {
 		return e.ProvisionStatus
 	case e.Analysis != nil:
 		return e.Analysis
+	case e.Corroboration != nil:
+		return e.Corroboration
 	}
 	return nil
 }
@@ -347,9 +350,9 @@ func (e *Entry) SubjectDigest() string {
 }
 
 // DocumentID returns the tracked document's ID (the subject's name) of a
-// tracking statement, or "" for a capture.
+// tracking statement, or "" for a capture or a corroboration.
 func (e *Entry) DocumentID() string {
-	if e.Capture != nil {
+	if e.Capture != nil || e.Corroboration != nil {
 		return ""
 	}
 	return e.subject().Name
@@ -369,13 +372,15 @@ func (e *Entry) subject() Subject {
 		return e.ProvisionStatus.Subject[0]
 	case e.Analysis != nil:
 		return e.Analysis.Subject[0]
+	case e.Corroboration != nil:
+		return e.Corroboration.Subject[0]
 	}
 	return Subject{}
 }
 
 // Kind is a short name for the statement's kind: "capture",
 // "declaration", "version", "extraction", "provision",
-// "provision-status" or "analysis".
+// "provision-status", "analysis" or "corroboration".
 func (e *Entry) Kind() string { return kindOf(e.PredicateType) }
 
 func kindOf(predicateType string) string {
@@ -394,6 +399,8 @@ func kindOf(predicateType string) string {
 		return "provision-status"
 	case AnalysisPredicateType:
 		return "analysis"
+	case CorroborationPredicateType:
+		return "corroboration"
 	}
 	return ""
 }
@@ -426,6 +433,12 @@ func ParseEntryStatement(payload []byte) (*Entry, error) {
 		e.ProvisionStatus, err = parseTyped(payload, head.PredicateType, checkProvisionStatus)
 	case AnalysisPredicateType:
 		e.Analysis, err = parseTyped(payload, head.PredicateType, checkAnalysis)
+	case CorroborationPredicateType:
+		var s CorroborationStatement
+		if err = decodeStrict(payload, &s); err == nil {
+			err = checkCorroboration(&s)
+		}
+		e.Corroboration = &s
 	default:
 		return nil, fmt.Errorf("%w: unknown predicateType %q", ErrStatement, head.PredicateType)
 	}
@@ -523,6 +536,9 @@ func NewEntry(st any) (*Entry, error) {
 	case *AnalysisStatement:
 		e = &Entry{PredicateType: s.PredicateType, Analysis: s}
 		err = checkTyped(s, AnalysisPredicateType, checkAnalysis)
+	case *CorroborationStatement:
+		e = &Entry{PredicateType: s.PredicateType, Corroboration: s}
+		err = checkCorroboration(s)
 	default:
 		return nil, fmt.Errorf("%w: %T is not one of exhibit's statements", ErrStatement, st)
 	}

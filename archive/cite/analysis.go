@@ -23,3 +23,13 @@ func describeAnalysis(p *verify.Analysis, doc string) string {
 	}
 	return s
 }
+
+// describeCorroboration says in one line what a corroboration attests.
+func describeCorroboration(p *verify.Corroboration) string {
+	if p.Result == verify.CorroborationFound {
+		return fmt.Sprintf("corroboration of capture %s (%s, captured %s): the TimeGate %s named the memento %s, of %s; asked %s",
+			p.Capture, p.URL, p.CapturedAt, p.TimeGate, p.Memento, p.MementoDatetime, p.CheckedAt)
+	}
+	return fmt.Sprintf("corroboration of capture %s (%s, captured %s): the TimeGate %s holds no memento of it (HTTP %d); asked %s",
+		p.Capture, p.URL, p.CapturedAt, p.TimeGate, p.Status, p.CheckedAt)
+}

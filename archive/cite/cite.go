@@ -213,6 +213,8 @@ func Describe(e *verify.Entry) string {
 			doc, abbreviate(p.Quote.Exact, 200), p.Position.Start, p.Position.End, p.Version, p.Text.SHA256, p.RecordedAt)
 	case e.Analysis != nil:
 		return describeAnalysis(&e.Analysis.Predicate, doc)
+	case e.Corroboration != nil:
+		return describeCorroboration(&e.Corroboration.Predicate)
 	case e.ProvisionStatus != nil:
 		p := &e.ProvisionStatus.Predicate
 		s := fmt.Sprintf("provision %s is %s in version %s of %s (text SHA-256 %s)", p.Provision, strings.ToUpper(p.Status), p.Version, doc, p.Text.SHA256)

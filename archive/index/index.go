@@ -473,6 +473,9 @@ func decodeStatement(payload []byte) (*verify.Entry, error) {
 	case verify.AnalysisPredicateType:
 		e.Analysis = new(verify.AnalysisStatement)
 		v = e.Analysis
+	case verify.CorroborationPredicateType:
+		e.Corroboration = new(verify.CorroborationStatement)
+		v = e.Corroboration
 	default:
 		return nil, fmt.Errorf("%w: unknown predicateType %q", verify.ErrStatement, head.PredicateType)
 	}
@@ -502,6 +505,8 @@ func payloadSubjects(e *verify.Entry) []verify.Subject {
 		return e.ProvisionStatus.Subject
 	case e.Analysis != nil:
 		return e.Analysis.Subject
+	case e.Corroboration != nil:
+		return e.Corroboration.Subject
 	}
 	return nil
 }

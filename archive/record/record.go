@@ -22,6 +22,7 @@ const (
 	Provision       = "provision"
 	ProvisionStatus = "provision-status"
 	Analysis        = "analysis"
+	Corroboration   = "corroboration"
 )
 
 // Record is one entry of an archive's log: its record ID, its position,
@@ -138,6 +139,9 @@ func New(id string, index uint64, st *verify.Entry, payload []byte) *Record {
 	case st.Analysis != nil:
 		p := &st.Analysis.Predicate
 		r.Ref, r.At = p.Provision, p.AnalyzedAt
+	case st.Corroboration != nil:
+		p := &st.Corroboration.Predicate
+		r.Ref, r.At, r.URL = p.Capture, p.CheckedAt, p.URL
 	}
 	if st.Capture == nil {
 		r.DocumentID = st.DocumentID()

@@ -106,6 +106,7 @@ on every new version.`,
 		newAnalyzeCmd(g),
 		newAnalysesCmd(g),
 		newAlertsCmd(g),
+		newCorroborateCmd(g),
 		newExportCmd(g),
 	)
 	return root
