@@ -14,7 +14,10 @@
 // subscriptions.json (the subscriptions, written whole and durably),
 // state.json (how far in the log each delivery has come, written durably
 // after each record is delivered) and deliveries.jsonl (the delivery log,
-// one JSON object a line, appended and fsynced before the state moves on).
+// one JSON object a line, appended and fsynced before the state moves on)
+// and lock (flock, held by the one run delivering: a second is ErrBusy).
+// Delivery is at least once: a run that dies after a delivery and before
+// the state moves on delivers that message again (same webhook-id).
 // Alerts are derived from the log: the log holds the evidence; a lost
 // alerts/ directory loses only who was told what.
 package alert

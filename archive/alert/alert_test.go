@@ -9,9 +9,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -255,5 +258,18 @@ func TestAlerts(t *testing.T) {
 	}
 	if last := log[len(log)-1]; last.Subscription != sMail.ID || last.Outcome != "delivered" {
 		t.Errorf("last delivery %+v, want the forced digest", last)
+	}
+
+	// One run at a time.
+	f, err := os.OpenFile(filepath.Join(a.Dir(), alert.Dir, "lock"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Run(ctx); !errors.Is(err, alert.ErrBusy) {
+		t.Errorf("a second run: %v, want ErrBusy", err)
 	}
 }

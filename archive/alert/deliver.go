@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,8 +16,10 @@ import (
 	"net/http"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -24,6 +27,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/track"
+	"github.com/exhibit-archive/exhibit/ledger/durable"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -194,6 +198,11 @@ func (n *Notifier) payload(ctx context.Context, e *event) ([]byte, []byte, error
 // digests that are due. A webhook message that fails every attempt is
 // logged as failed and not tried again.
 func (n *Notifier) Run(ctx context.Context) (*Report, error) {
+	unlock, err := n.st.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	subs, err := n.st.Subscriptions()
 	if err != nil {
 		return nil, err
@@ -327,6 +336,30 @@ func (n *Notifier) postOnce(ctx context.Context, s *Subscription, msgID string, 
 		return resp.StatusCode, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return resp.StatusCode, nil
+}
+
+// ErrBusy is returned by Run while another run delivers the same
+// archive's alerts.
+var ErrBusy = errors.New("another exhibit alerts run is delivering this archive's alerts")
+
+// lock takes alerts/lock (flock), so that two runs never deliver the same
+// record twice.
+func (st *Store) lock() (func(), error) {
+	if err := durable.MkdirAll(st.dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(st.path("lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, ErrBusy
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 // digest sends a subscription's digest when it is due and has records.
