@@ -97,3 +97,70 @@ func TestSchemaAnalysis(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaCorroboration checks the corroboration schema against the Go
+// type, and a statement exhibit writes, found and none, against the schema
+// and the verifier; the schema refuses what the verifier refuses.
+func TestSchemaCorroboration(t *testing.T) {
+	const file = "corroboration.schema.json"
+	b, err := os.ReadFile(filepath.Join(schemaDocsDir, "schema", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	json.Unmarshal(b, &raw)
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	c.UseLoader(schemaNoLoader{})
+	if err := c.AddResource(schemaBaseURL+file, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(schemaBaseURL + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred := schemaResolve(t, raw, raw["properties"].(map[string]any)["predicate"].(map[string]any))
+	schemaCompareStruct(t, "corroboration", raw, pred, reflect.TypeFor[verify.Corroboration]())
+
+	const when = "2026-05-08T11:13:55.250Z"
+	st := &verify.CorroborationStatement{Type: verify.StatementType, PredicateType: verify.CorroborationPredicateType,
+		Subject: []verify.Subject{{Name: "https://acme.example/terms", Digest: map[string]string{"sha256": strings.Repeat("a", 64)}}},
+		Predicate: verify.Corroboration{Capture: "EXR-YECPK-983AW-FBDTJ-1T056", URL: "https://acme.example/terms", CapturedAt: when,
+			TimeGate: "https://web.archive.org/web/https://acme.example/terms", Result: verify.CorroborationFound, Status: 302,
+			Memento: "https://web.archive.org/web/20260508111355/https://acme.example/terms", MementoDatetime: "2026-05-08T11:13:55.000Z",
+			CheckedAt: when, Tool: verify.Tool{Name: "exhibit", Version: "test"}}}
+	none := *st
+	none.Predicate.Result, none.Predicate.Status, none.Predicate.Memento, none.Predicate.MementoDatetime = verify.CorroborationNone, 404, "", ""
+	for name, s := range map[string]*verify.CorroborationStatement{"found": st, "none": &none} {
+		b, _ := json.Marshal(s)
+		if _, err := verify.ParseEntryStatement(b); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		schemaMustValidate(t, name, sch, b)
+	}
+	for name, f := range map[string]func(p map[string]any){
+		"found without memento": func(p map[string]any) { delete(p, "memento") },
+		"none with memento":     func(p map[string]any) { p["result"] = "none" },
+		"unknown result":        func(p map[string]any) { p["result"] = "maybe" },
+		"relative timegate":     func(p map[string]any) { p["timegate"] = "/timegate/x" },
+		"bad status":            func(p map[string]any) { p["status"] = 42 },
+		"extra field":           func(p map[string]any) { p["same_bytes"] = true },
+	} {
+		var m map[string]any
+		b, _ := json.Marshal(st)
+		json.Unmarshal(b, &m)
+		f(m["predicate"].(map[string]any))
+		b, _ = json.Marshal(m)
+		if err := schemaValidate(sch, b); err == nil {
+			t.Errorf("%s: the schema accepts it", name)
+		}
+		if _, err := verify.ParseEntryStatement(b); err == nil {
+			t.Errorf("%s: verify accepts it", name)
+		}
+	}
+}
