@@ -112,8 +112,12 @@ func (s *server) timegate(w http.ResponseWriter, r *http.Request, uri string) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("Accept-Datetime %q is not an HTTP date (RFC 7231), e.g. Fri, 08 May 2026 11:13:55 GMT", v))
 			return
 		}
-		for _, m := range ms {
-			if m.at.Sub(want).Abs() < best.at.Sub(want).Abs() {
+		// Compare at the granularity of HTTP dates, as TimeMaps show the
+		// mementos' datetimes; of equally near ones, the earliest.
+		dist := func(m mementoRef) time.Duration { return m.at.Truncate(time.Second).Sub(want).Abs() }
+		best = ms[0]
+		for _, m := range ms[1:] {
+			if dist(m) < dist(best) {
 				best = m
 			}
 		}
