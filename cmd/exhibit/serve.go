@@ -47,7 +47,14 @@ is served as an attachment with the media type its signed statement gives
 Pages: GET /records/{id} shows a record's citation record and provenance,
 with a panel that re-verifies its bundle in the reader's browser (WebCrypto),
 and GET / lists recent records with a search box; they read without
-JavaScript and load nothing from other hosts.
+JavaScript and load nothing from other hosts. GET /provisions/{id} is a
+provision's page (its clause, signed analysis and its history, regulations,
+evidence, citation, how other entities' provisions of the same type read),
+every record it rests on re-verified in the browser; GET /types compares
+provision types across entities (JSON: /api/v1/provisions/{id},
+/api/v1/types, /api/v1/taxonomy). As a Memento TimeGate (RFC 7089):
+GET /timegate/{URL} (Accept-Datetime), /timemap/link/{URL} and
+/mementos/{record_id}.
 GET /metrics exposes Prometheus metrics: requests and latency by route, log
 size, checkpoint age, Go runtime and process. GET /healthz answers "ok". One
 JSON access log line per request goes to stderr.
