@@ -27,7 +27,7 @@ the record and its evidence bundle in the body, retried with exponential
 back-off; and sends each e-mail subscription a daily or weekly digest over
 SMTP, every record's bundle attached. exhibit verify checks every bundle
 offline. Subscriptions, delivery state and the delivery log are kept in
-the archive's alerts/ directory.`,
+the archive's alerts/ directory (docs/ALERTS.md).`,
 		Args: exactArgs(0),
 	}
 	cmd.AddCommand(newAlertsAddCmd(g), newAlertsListCmd(g), newAlertsRemoveCmd(g), newAlertsRunCmd(g), newAlertsLogCmd(g))
@@ -166,6 +166,18 @@ time.`,
 			}
 			return g.withRead(func(ctx context.Context, a *archive.Archive) error {
 				o.Logger = g.logger
+				if o.SMTP == "" {
+					subs, err := alert.Open(a.Dir()).Subscriptions()
+					if err != nil {
+						return err
+					}
+					for _, s := range subs {
+						if s.Email != "" {
+							fmt.Fprintln(cmd.ErrOrStderr(), "exhibit: no --smtp: e-mail digests are not sent this run")
+							break
+						}
+					}
+				}
 				rep, err := alert.New(a, o).Run(ctx)
 				if err != nil {
 					return err
