@@ -345,6 +345,11 @@ func TestGovernanceCorpus(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d: %s", path, code, want, body)
 		}
 	}
+	// The document page shows each provision's current analysis.
+	_, body = g.get(t, srv, "/documents/grok-privacy-policy")
+	if !strings.Contains(body, "<code>ai-training-customer-content</code>, high severity, revision 3 by Third reader") {
+		t.Errorf("the document page does not show the current analysis:\n%s", body)
+	}
 	_, body = g.get(t, srv, "/api/v1/taxonomy")
 	if !strings.Contains(body, `"ai-training-customer-content"`) {
 		t.Errorf("taxonomy JSON: %s", body)

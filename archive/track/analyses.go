@@ -379,3 +379,22 @@ func (t *Tracker) CurrentAnalyses(ctx context.Context) ([]*AnalysisInfo, error) 
 	}
 	return out, nil
 }
+
+// CurrentAnalysesOf returns the current analysis of each analysed
+// provision of document d, by provision record ID, from one query.
+func (t *Tracker) CurrentAnalysesOf(ctx context.Context, d *Document) (map[string]*AnalysisInfo, error) {
+	recs, err := t.records(ctx, index.TrackingQuery{Document: d.ID, Kinds: []string{record.Analysis}})
+	if err != nil {
+		return nil, err
+	}
+	byProv := map[string][]*record.Record{}
+	for _, r := range recs {
+		byProv[r.Ref] = append(byProv[r.Ref], r)
+	}
+	out := map[string]*AnalysisInfo{}
+	for p, chain := range byProv {
+		h := foldAnalyses(d, chain)
+		out[p] = h[len(h)-1]
+	}
+	return out, nil
+}

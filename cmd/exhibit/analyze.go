@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/taxonomy"
@@ -170,4 +171,34 @@ func newAnalysesCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// printCurrentAnalyses lists the current analysis of each analysed
+// provision of d, flagging those that need review.
+func printCurrentAnalyses(ctx context.Context, w io.Writer, tr *track.Tracker, d *track.Document) error {
+	current, err := tr.CurrentAnalysesOf(ctx, d)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, p := range d.Provisions {
+		ai := current[p.RecordID]
+		if ai == nil {
+			continue
+		}
+		flag := ""
+		if rv := ai.Review; rv != nil {
+			flag = fmt.Sprintf("NEEDS REVIEW (%s in version %d)", rv.Status, rv.VersionNumber)
+		}
+		rows = append(rows, []string{p.RecordID, ai.Type.ID, ai.Severity, fmt.Sprintf("revision %d", ai.Revision), ai.RecordID, flag})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nanalyses (exhibit analyses PROVISION shows each one's history):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, "  "+strings.Join(r, "\t"))
+	}
+	return tw.Flush()
 }

@@ -125,6 +125,7 @@ func TestAnalyzeWorkflow(t *testing.T) {
 	ps.set(`<h1>Privacy</h1><p>We use customer audio to train AI models unless you opt out.</p><p>We keep logs for 30 days.</p>`)
 	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 2 (change)")
 	exhibit(t, "analyses", prov).want(t, 0, "NEEDS REVIEW: the provision is")
+	exhibit(t, "provisions", "acme-privacy-policy").want(t, 0, "analyses (exhibit analyses PROVISION", a3, "NEEDS REVIEW (changed in version 2)")
 	exhibit(t, "audit").want(t, 0)
 	exhibit(t, "reindex").want(t, 0)
 	exhibit(t, "analyses", prov).want(t, 0, "revision 3", "NEEDS REVIEW")
