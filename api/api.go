@@ -40,7 +40,10 @@
 //
 //     and the routes of tracked documents, their versions, diffs and
 //     changes, listed in tracking.go, with an Atom feed of changes at
-//     GET /feeds/changes.atom.
+//     GET /feeds/changes.atom; and those of provisions, their analyses and
+//     the comparison of provision types across entities, listed in
+//     provisions.go; and Memento (RFC 7089): a TimeGate, TimeMaps and
+//     mementos of the URLs captured, listed in memento.go.
 //
 //     Errors are JSON, {"error": "..."}, with status 400 for bad input, 404
 //     for what the archive does not hold and 500 otherwise.
@@ -227,6 +230,8 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/witness-policy", s.witnessPolicy)
 	mux.HandleFunc("GET /api/v1/tsa-roots", s.tsaRoots)
 	s.trackingRoutes(mux)
+	s.provisionRoutes(mux)
+	mux.HandleFunc("GET /mementos/{id}", s.memento)
 	wa := newWriteAPI(s, o)
 	mux.HandleFunc("POST /api/v1/captures", wa.guard(wa.capture))
 	mux.HandleFunc("POST /api/v1/snapshots", wa.guard(wa.upload))
@@ -236,7 +241,7 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint")
 	})
-	return s.middleware(mux)
+	return s.middleware(s.mementoRoutes(mux))
 }
 
 // statusWriter records the status a handler sent.

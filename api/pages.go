@@ -25,6 +25,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/memento"
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/archive/track"
@@ -128,6 +129,9 @@ type recordPage struct {
 	// VKeys are the log's keys, current first then earlier ones, space
 	// separated: the page's verification panel accepts any of them.
 	VKeys string
+	// Corroborations are what other web archives held of the capture's
+	// URL (corroboration records, see package memento).
+	Corroborations []*record.Record
 }
 
 // vkeys returns the archive's verifier keys, current first, space
@@ -184,6 +188,10 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		Bundle:   "/api/v1/records/" + c.RecordID + "/bundle",
 	}
 	p.Proof = p.Bundle + "?format=tlog-proof"
+	if p.Corroborations, err = memento.Of(ctx, s.a, c.RecordID); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
 	if c.SHA256 != "" {
 		p.Snapshot = "/api/v1/snapshots/sha256/" + c.SHA256
 	}

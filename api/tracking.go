@@ -464,6 +464,8 @@ type documentPage struct {
 	Timeline []timelineVersion
 	// Numbers maps a version's record ID to its number.
 	Numbers map[string]int
+	// Analyses maps a provision's record ID to its current analysis.
+	Analyses map[string]*track.AnalysisInfo
 }
 
 // timelineVersion is a version on a document page, with its diff against
@@ -492,6 +494,10 @@ func (s *server) documentHTML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := documentPage{D: d, Recent: recentChanges(d, time.Now().Add(-recentWindow)), Numbers: map[string]int{}}
+	if p.Analyses, err = s.tr.CurrentAnalysesOf(r.Context(), d); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
 	var prevText []byte
 	var prev *track.VersionInfo
 	var prevRec *record.Record

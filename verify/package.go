@@ -275,6 +275,8 @@ func textDigest(e *Entry) string {
 		return e.Provision.Predicate.Text.SHA256
 	case e.ProvisionStatus != nil:
 		return e.ProvisionStatus.Predicate.Text.SHA256
+	case e.Analysis != nil:
+		return e.Analysis.Predicate.Text.SHA256
 	}
 	return ""
 }

@@ -314,6 +314,8 @@ type Entry struct {
 	Extraction      *ExtractionStatement
 	Provision       *ProvisionStatement
 	ProvisionStatus *ProvisionStatusStatement
+	Analysis        *AnalysisStatement
+	Corroboration   *CorroborationStatement
 }
 
 // Statement returns the statement held: the one field of e that is set.
@@ -331,6 +333,10 @@ func (e *Entry) Statement() any {
 		return e.Provision
 	case e.ProvisionStatus != nil:
 		return e.ProvisionStatus
+	case e.Analysis != nil:
+		return e.Analysis
+	case e.Corroboration != nil:
+		return e.Corroboration
 	}
 	return nil
 }
@@ -344,9 +350,9 @@ func (e *Entry) SubjectDigest() string {
 }
 
 // DocumentID returns the tracked document's ID (the subject's name) of a
-// tracking statement, or "" for a capture.
+// tracking statement, or "" for a capture or a corroboration.
 func (e *Entry) DocumentID() string {
-	if e.Capture != nil {
+	if e.Capture != nil || e.Corroboration != nil {
 		return ""
 	}
 	return e.subject().Name
@@ -364,13 +370,17 @@ func (e *Entry) subject() Subject {
 		return e.Provision.Subject[0]
 	case e.ProvisionStatus != nil:
 		return e.ProvisionStatus.Subject[0]
+	case e.Analysis != nil:
+		return e.Analysis.Subject[0]
+	case e.Corroboration != nil:
+		return e.Corroboration.Subject[0]
 	}
 	return Subject{}
 }
 
 // Kind is a short name for the statement's kind: "capture",
-// "declaration", "version", "extraction", "provision" or
-// "provision-status".
+// "declaration", "version", "extraction", "provision",
+// "provision-status", "analysis" or "corroboration".
 func (e *Entry) Kind() string { return kindOf(e.PredicateType) }
 
 func kindOf(predicateType string) string {
@@ -387,6 +397,10 @@ func kindOf(predicateType string) string {
 		return "provision"
 	case ProvisionStatusPredicateType:
 		return "provision-status"
+	case AnalysisPredicateType:
+		return "analysis"
+	case CorroborationPredicateType:
+		return "corroboration"
 	}
 	return ""
 }
@@ -417,6 +431,14 @@ func ParseEntryStatement(payload []byte) (*Entry, error) {
 		e.Provision, err = parseTyped(payload, head.PredicateType, checkProvision)
 	case ProvisionStatusPredicateType:
 		e.ProvisionStatus, err = parseTyped(payload, head.PredicateType, checkProvisionStatus)
+	case AnalysisPredicateType:
+		e.Analysis, err = parseTyped(payload, head.PredicateType, checkAnalysis)
+	case CorroborationPredicateType:
+		var s CorroborationStatement
+		if err = decodeStrict(payload, &s); err == nil {
+			err = checkCorroboration(&s)
+		}
+		e.Corroboration = &s
 	default:
 		return nil, fmt.Errorf("%w: unknown predicateType %q", ErrStatement, head.PredicateType)
 	}
@@ -511,6 +533,12 @@ func NewEntry(st any) (*Entry, error) {
 	case *ProvisionStatusStatement:
 		e = &Entry{PredicateType: s.PredicateType, ProvisionStatus: s}
 		err = checkTyped(s, ProvisionStatusPredicateType, checkProvisionStatus)
+	case *AnalysisStatement:
+		e = &Entry{PredicateType: s.PredicateType, Analysis: s}
+		err = checkTyped(s, AnalysisPredicateType, checkAnalysis)
+	case *CorroborationStatement:
+		e = &Entry{PredicateType: s.PredicateType, Corroboration: s}
+		err = checkCorroboration(s)
 	default:
 		return nil, fmt.Errorf("%w: %T is not one of exhibit's statements", ErrStatement, st)
 	}

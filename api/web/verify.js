@@ -99,8 +99,10 @@
 
   class Panel {
     constructor(root) {
-      this.list = root.querySelector("#verify-steps");
-      this.result = root.querySelector("#verify-result");
+      // A record page has one panel (#verify-steps, #verify-result); a
+      // provision page one per record it rests on ([data-verify-…]).
+      this.list = root.querySelector("#verify-steps, [data-verify-steps]");
+      this.result = root.querySelector("#verify-result, [data-verify-result]");
       this.steps = [];
     }
     report(name, status, detail) {
@@ -287,19 +289,18 @@
 
   function start() {
     wireCopy();
-    const root = document.getElementById("verify-panel");
-    if (!root) return;
-    if (!window.crypto || !crypto.subtle) {
-      const p = root.querySelector("#verify-result");
-      p.className = "unsupported";
-      p.textContent = "This browser has no WebCrypto here (it needs a secure context): use exhibit verify.";
-      return;
+    for (const root of document.querySelectorAll(".verify[data-bundle]")) {
+      const p = root.querySelector("#verify-result, [data-verify-result]");
+      if (!window.crypto || !crypto.subtle) {
+        p.className = "unsupported";
+        p.textContent = "This browser has no WebCrypto here (it needs a secure context): use exhibit verify.";
+        continue;
+      }
+      run(root).catch((e) => {
+        p.className = "fail";
+        p.textContent = "NOT verified: " + (e instanceof Error ? e.message : String(e));
+      });
     }
-    run(root).catch((e) => {
-      const p = root.querySelector("#verify-result");
-      p.className = "fail";
-      p.textContent = "NOT verified: " + (e instanceof Error ? e.message : String(e));
-    });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

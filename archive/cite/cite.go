@@ -258,6 +258,10 @@ func Describe(e *verify.Entry) string {
 		p := &e.Provision.Predicate
 		return fmt.Sprintf("provision of %s: %q stands at code points [%d, %d) of the text of version %s (SHA-256 %s); quoted %s",
 			doc, abbreviate(p.Quote.Exact, 200), p.Position.Start, p.Position.End, p.Version, p.Text.SHA256, p.RecordedAt)
+	case e.Analysis != nil:
+		return describeAnalysis(&e.Analysis.Predicate, doc)
+	case e.Corroboration != nil:
+		return describeCorroboration(&e.Corroboration.Predicate)
 	case e.ProvisionStatus != nil:
 		p := &e.ProvisionStatus.Predicate
 		s := fmt.Sprintf("provision %s is %s in version %s of %s (text SHA-256 %s)", p.Provision, strings.ToUpper(p.Status), p.Version, doc, p.Text.SHA256)

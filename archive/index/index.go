@@ -470,6 +470,12 @@ func decodeStatement(payload []byte) (*verify.Entry, error) {
 	case verify.ProvisionStatusPredicateType:
 		e.ProvisionStatus = new(verify.ProvisionStatusStatement)
 		v = e.ProvisionStatus
+	case verify.AnalysisPredicateType:
+		e.Analysis = new(verify.AnalysisStatement)
+		v = e.Analysis
+	case verify.CorroborationPredicateType:
+		e.Corroboration = new(verify.CorroborationStatement)
+		v = e.Corroboration
 	default:
 		return nil, fmt.Errorf("%w: unknown predicateType %q", verify.ErrStatement, head.PredicateType)
 	}
@@ -497,6 +503,10 @@ func payloadSubjects(e *verify.Entry) []verify.Subject {
 		return e.Provision.Subject
 	case e.ProvisionStatus != nil:
 		return e.ProvisionStatus.Subject
+	case e.Analysis != nil:
+		return e.Analysis.Subject
+	case e.Corroboration != nil:
+		return e.Corroboration.Subject
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ const (
 	Extraction      = "extraction"
 	Provision       = "provision"
 	ProvisionStatus = "provision-status"
+	Analysis        = "analysis"
+	Corroboration   = "corroboration"
 )
 
 // Record is one entry of an archive's log: its record ID, its position,
@@ -80,12 +82,13 @@ type Record struct {
 	DocumentID string `json:"document_id,omitempty"`
 	// Ref is the record the statement is about: the snapshot's record for
 	// a version or an extraction, the version's for a provision, the
-	// provision's for a provision status, the previous revision's for a
-	// declaration (empty for the first).
+	// provision's for a provision status or an analysis, the previous
+	// revision's for a declaration (empty for the first).
 	Ref string `json:"ref,omitempty"`
 	// At is the time the statement speaks for (RFC 3339 UTC): a
 	// declaration's declared_at; a version's or extraction's snapshot
-	// capture time; a provision's or status's recorded_at.
+	// capture time; a provision's or status's recorded_at; an
+	// analysis' analyzed_at.
 	At string `json:"at,omitempty"`
 
 	// Statement is the statement, parsed: exactly one of its fields is set.
@@ -143,6 +146,12 @@ func New(id string, index uint64, st *verify.Entry, payload []byte) *Record {
 	case st.ProvisionStatus != nil:
 		p := &st.ProvisionStatus.Predicate
 		r.Ref, r.At = p.Provision, p.RecordedAt
+	case st.Analysis != nil:
+		p := &st.Analysis.Predicate
+		r.Ref, r.At = p.Provision, p.AnalyzedAt
+	case st.Corroboration != nil:
+		p := &st.Corroboration.Predicate
+		r.Ref, r.At, r.URL = p.Capture, p.CheckedAt, p.URL
 	}
 	if st.Capture == nil {
 		r.DocumentID = st.DocumentID()

@@ -3,9 +3,10 @@
 // time it changes), extractions (a snapshot confirming the current
 // version, or giving no text, and why), provisions (quoted clauses, W3C
 // TextQuoteSelector and TextPositionSelector, https://www.w3.org/TR/annotation-model/#selectors)
-// and their statuses on every new version. Each is an in-toto statement
-// (docs/FORMATS.md section 2.7) logged through the archive's one write
-// path; a document's state is folded from its records in the index.
+// and their statuses on every new version, and signed analyses of
+// provisions (section 2.8). Each is an in-toto statement (docs/FORMATS.md
+// section 2.7) logged through the archive's one write path; a document's
+// state is folded from its records in the index.
 package track
 
 import (

@@ -106,6 +106,11 @@ on every new version.`,
 		newTextCmd(g),
 		newQuoteCmd(g),
 		newProvisionsCmd(g),
+		newTaxonomyCmd(g),
+		newAnalyzeCmd(g),
+		newAnalysesCmd(g),
+		newAlertsCmd(g),
+		newCorroborateCmd(g),
 		newExportCmd(g),
 	)
 	return root

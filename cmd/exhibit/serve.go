@@ -67,6 +67,12 @@ The JSON API:
   GET /api/v1/changes[?since=30d|TIME][&entity=E]
                                          changes, newest first
   GET /feeds/changes.atom                the changes of the last 90 days (Atom)
+  GET /api/v1/taxonomy                   the provision types (exhibit taxonomy)
+  GET /api/v1/provisions/{id}            a provision, its analysis, evidence,
+                                         citation and comparison
+  GET /api/v1/provisions/{id}/analyses   its analyses, every revision
+  GET /api/v1/types                      provision types across entities
+  GET /api/v1/types/{type}               one type's provisions at every entity
 A snapshot is served as an attachment with the media type its signed
 statement gives (sandboxed, never sniffed); other stored objects as
 application/octet-stream. Errors are JSON {"error": ...}: 400, 404 or 500.
@@ -79,7 +85,21 @@ Pages, which read without JavaScript and load nothing from other hosts:
                                          reader's browser (WebCrypto)
   GET /documents                         tracked documents
   GET /documents/{id}                    one, its timeline, diffs, provisions
+  GET /provisions/{id}                   a provision's page: its clause, signed
+                                         analysis and history, regulations,
+                                         evidence, citation, how other
+                                         entities' provisions of its type read;
+                                         every record it rests on re-verified
+                                         in the browser
+  GET /types, /types/{type}              provision types compared across
+                                         entities
   GET /static/{name}                     the pages' script and style sheet
+
+As a Memento TimeGate and TimeMap (RFC 7089), for the URLs exhibit fetched:
+  GET /timegate/{URL}                    302 to the capture nearest
+                                         Accept-Datetime (the newest without)
+  GET /timemap/link/{URL}                every capture, link format
+  GET /mementos/{id}                     a capture's snapshot as a memento
 
   GET /metrics                           Prometheus metrics: requests and
                                          latency by route, log size,

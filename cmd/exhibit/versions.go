@@ -287,7 +287,7 @@ func newProvisionsCmd(g *globals) *cobra.Command {
 					}{d.ID, d.Provisions})
 				}
 				printProvisions(cmd.OutOrStdout(), d)
-				return nil
+				return printCurrentAnalyses(ctx, cmd.OutOrStdout(), track.New(a), d)
 			})
 		},
 	}
