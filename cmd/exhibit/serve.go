@@ -91,7 +91,9 @@ Pages, which read without JavaScript and load nothing from other hosts:
                                          entities' provisions of its type read;
                                          every record it rests on re-verified
                                          in the browser
-  GET /types, /types/{type}              provision types compared across
+  GET /types                             provision types compared across
+                                         entities
+  GET /types/{type}                      one type, compared across
                                          entities
   GET /static/{name}                     the pages' script and style sheet
 
