@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
@@ -99,6 +101,22 @@ func TestEvidenceOutlivesFiles(t *testing.T) {
 // tree hashes every file under dir, but SQLite's coordination files, and
 // notes the modification time of every directory but dir itself (where
 // SQLite creates and removes those).
+// settledTree is tree(dir) once two readings a GC interval apart agree.
+func settledTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	prev := tree(t, dir)
+	for range 50 {
+		time.Sleep(300 * time.Millisecond)
+		cur := tree(t, dir)
+		if maps.Equal(prev, cur) {
+			return cur
+		}
+		prev = cur
+	}
+	t.Fatalf("%s is still changing after the writer closed", dir)
+	return nil
+}
+
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -146,7 +164,10 @@ func TestReadPathsWriteNothing(t *testing.T) {
 	if err := tr.A.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before := tree(t, tr.Dir)
+	// Close cancels Tessera's garbage collector but cannot wait for a pass
+	// already under way (its lock is a POSIX record lock, which the same
+	// process never waits for): let the files settle first.
+	before := settledTree(t, tr.Dir)
 	locker := archivetest.Open(t, tr.Dir, archive.OpenOptions{Lock: true})
 	defer locker.Close(ctx)
 	calls := tr.TSARequests.Load()
