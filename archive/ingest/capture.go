@@ -279,9 +279,9 @@ func (in *Ingester) storeFile(ctx context.Context, f *os.File, path string, o Fi
 	var obj store.Object
 	durable := func() error { return nil }
 	if ap, ok := in.a.Store().(asyncPutter); ok {
-		obj, durable, err = ap.PutAsync(ctx, ctxReader{ctx, f}, fi.Size(), o.SHA256)
+		obj, durable, err = ap.PutAsync(ctx, withContext(ctx, f), fi.Size(), o.SHA256)
 	} else {
-		obj, err = in.a.Store().Put(ctx, ctxReader{ctx, f}, fi.Size(), o.SHA256)
+		obj, err = in.a.Store().Put(ctx, withContext(ctx, f), fi.Size(), o.SHA256)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -99,3 +99,19 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// ctxFile is a ctxReader of a file that can still seek: a store that
+// retries an upload reads it again from the start (the S3 store does, and
+// refuses to retry a source that cannot seek).
+type ctxFile struct {
+	ctxReader
+	f *os.File
+}
+
+func withContext(ctx context.Context, f *os.File) ctxFile {
+	return ctxFile{ctxReader{ctx, f}, f}
+}
+
+func (c ctxFile) Seek(offset int64, whence int) (int64, error) {
+	return c.f.Seek(offset, whence)
+}
