@@ -98,6 +98,12 @@ func (s *server) tile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if s.a.Ledger().Dir() == "" {
+		s.serveLogObject(w, r, layout.TilePath(l, n, p), p, func(ctx context.Context, f ledger.Fetcher) ([]byte, error) {
+			return f.ReadTile(ctx, l, n, p)
+		})
+		return
+	}
 	s.serveLogFile(w, r, layout.TilePath(l, n, p), p)
 }
 
@@ -106,6 +112,12 @@ func (s *server) entries(w http.ResponseWriter, r *http.Request) {
 	n, p, err := layout.ParseTileIndexPartial(index)
 	if err != nil || layout.EntriesPath(n, p) != "tile/entries/"+index {
 		http.NotFound(w, r)
+		return
+	}
+	if s.a.Ledger().Dir() == "" {
+		s.serveLogObject(w, r, layout.EntriesPath(n, p), p, func(ctx context.Context, f ledger.Fetcher) ([]byte, error) {
+			return f.ReadEntryBundle(ctx, n, p)
+		})
 		return
 	}
 	s.serveLogFile(w, r, layout.EntriesPath(n, p), p)
@@ -131,6 +143,26 @@ func (s *server) serveLogFile(w http.ResponseWriter, r *http.Request, rel string
 	}
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cache := cacheImmutable
+	if partial > 0 {
+		cache = cachePartial
+	}
+	writeLog(w, r, "application/octet-stream", cache, data, strings.HasPrefix(rel, "tile/entries/"))
+}
+
+// serveLogObject serves a tile or entry bundle of a log that is not in a
+// directory (one in an S3 bucket), read by read through the log's
+// fetcher: the same bytes, headers and cache lifetimes as serveLogFile.
+func (s *server) serveLogObject(w http.ResponseWriter, r *http.Request, rel string, partial uint8, read func(context.Context, ledger.Fetcher) ([]byte, error)) {
+	data, err := read(r.Context(), s.a.Ledger().Fetcher())
+	if errors.Is(err, fs.ErrNotExist) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -102,10 +101,10 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(logSizeDesc, prometheus.GaugeValue, float64(cp.Size))
-	fi, err := os.Stat(c.a.CheckpointFile(cp.Size))
+	at, err := c.a.CheckpointKeptAt(ctx, cp.Size)
 	if err != nil {
-		c.log.LogAttrs(ctx, slog.LevelError, "metrics: checkpoint file", slog.Any("error", err))
+		c.log.LogAttrs(ctx, slog.LevelError, "metrics: kept checkpoint", slog.Any("error", err))
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, time.Since(fi.ModTime()).Seconds())
+	ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds())
 }

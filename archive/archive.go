@@ -119,6 +119,9 @@ type Config struct {
 	Witness *trust.WitnessConfig `json:"witness,omitempty"`
 	// TSA, if set, has every checkpoint a bundle refers to time-stamped.
 	TSA *trust.TSAConfig `json:"tsa,omitempty"`
+	// Log, if set, puts the log on S3 with MySQL/MariaDB sequencing
+	// instead of the log/ directory (see LogConfig).
+	Log *LogConfig `json:"log,omitempty"`
 }
 
 var (
@@ -149,6 +152,11 @@ type InitOptions struct {
 	// Store says where snapshots live. The zero value is the local folder
 	// objects/. An S3 bucket is checked before anything is written.
 	Store StoreConfig
+	// Log, if set, puts the log on S3 with MySQL/MariaDB sequencing (see
+	// LogConfig); Store must then be an S3 store. Its bucket defaults to
+	// the store's. The log's bucket must hold no log yet. Default: the
+	// log/ directory.
+	Log *LogConfig
 	// CreateBucket creates a missing S3 bucket (with Object Lock when the
 	// store asks for retention or a legal hold) instead of failing.
 	CreateBucket bool
@@ -241,6 +249,11 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			}
 		}
 	}
+	// The log's settings are checked before any server is asked.
+	lc, err := initLog(o.Log, o.Store)
+	if err != nil {
+		return nil, err
+	}
 	sc := o.Store
 	switch sc.Type {
 	case "", "fs":
@@ -284,11 +297,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			return nil, err
 		}
 	}
-	w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{Keeper: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))})
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Close(ctx); err != nil {
+	if err := createLog(ctx, dir, signer, sc, lc); err != nil {
 		return nil, err
 	}
 	// The index knows the empty tree's checkpoint, kept above.
@@ -311,6 +320,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		KMS:           o.KMS,
 		Store:         sc,
 		CreatedAt:     verify.FormatTime(time.Now()),
+		Log:           lc,
 	}
 	if o.KMS != "" {
 		cfg.KeyFile = ""
@@ -445,7 +455,10 @@ type Archive struct {
 	indexErr error // see IndexErr
 	reader   *ledger.Reader
 	// kept holds every checkpoint the log published, and their tokens.
-	kept  *ledger.Checkpoints
+	kept checkpointStore
+	// aws is the log on S3 and MySQL, with its secrets; nil for the
+	// log/ directory.
+	aws   *ledger.AWS
 	log   *slog.Logger
 	trust *trust.Setup
 	// Set only when opened for writing.
@@ -513,7 +526,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
-	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger, kept: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))}
+	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -544,6 +557,9 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if a.store, err = openStore(ctx, dir, cfg.Store); err != nil {
 		return nil, err
 	}
+	if err := a.openLog(); err != nil {
+		return nil, err
+	}
 	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write}); err != nil {
 		if o.Write || !o.IndexOptional {
 			return nil, err
@@ -555,7 +571,6 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if a.trust, err = trust.Load(dir, cfg.Witness, cfg.TSA, o.TSATimeout, o.WitnessWait); err != nil {
 		return nil, err
 	}
-	a.reader = ledger.NewReader(filepath.Join(dir, logDir), keys...)
 	if o.Write {
 		if err := a.openWriter(ctx, o); err != nil {
 			return nil, err
@@ -583,7 +598,7 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.PolicyText, a.trust.FailOpen
 	o.Ledger.Keys = a.keys[1:]
 	o.Ledger.Keeper = keeper{a}
-	if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, o.Ledger); err != nil {
+	if a.writer, err = a.openLogWriter(ctx, o.Ledger); err != nil {
 		return err
 	}
 	a.reader = a.writer.Reader

@@ -44,6 +44,8 @@ type AWS struct {
 	// AccessKey and SecretKey are the S3 credentials, required with
 	// Endpoint.
 	AccessKey, SecretKey string
+	// SessionToken goes with temporary credentials; usually empty.
+	SessionToken string
 	// DB is the sequencing database: a go-sql-driver/mysql configuration
 	// whose database (DBName) must exist; Tessera creates its tables. The
 	// antispam index lives in the same database (its own table).
@@ -112,7 +114,7 @@ func (c AWS) sdk() (aws.Config, func(*s3.Options)) {
 		Region:     c.Region,
 		HTTPClient: c.HTTPClient,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey, Source: "exhibit"}, nil
+			return aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey, SessionToken: c.SessionToken, Source: "exhibit"}, nil
 		}),
 		RetryMaxAttempts: 3,
 	}

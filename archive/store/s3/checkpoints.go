@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -39,8 +40,31 @@ func (s *Store) Checkpoints() *Checkpoints {
 	return &Checkpoints{s: s, base: s.prefix + "checkpoints/"}
 }
 
-// Location names the checkpoint store: "s3://bucket/prefix/checkpoints/".
-func (c *Checkpoints) Location() string { return "s3://" + c.s.bucket + "/" + c.base }
+// Location returns where the checkpoint of tree size size is kept,
+// "s3://bucket/<prefix>checkpoints/<N>" (whether or not it is kept); its
+// token's is the same with ".tsr" appended.
+func (c *Checkpoints) Location(size uint64) string {
+	return "s3://" + c.s.bucket + "/" + c.base + ledger.CheckpointPath(size)
+}
+
+// KeptAt returns when the checkpoint of tree size size was kept (its
+// object's Last-Modified time), or an error wrapping ledger.ErrNotKept.
+func (c *Checkpoints) KeptAt(ctx context.Context, size uint64) (time.Time, error) {
+	key := c.base + ledger.CheckpointPath(size)
+	var info minio.ObjectInfo
+	err := c.s.do(ctx, func() error {
+		var err error
+		info, err = c.s.client.StatObject(ctx, c.s.bucket, key, minio.StatObjectOptions{})
+		return err
+	})
+	if code(err) == "NoSuchKey" || code(err) == "NotFound" {
+		return time.Time{}, fmt.Errorf("checkpoint %d: %w", size, ledger.ErrNotKept)
+	}
+	if err != nil {
+		return time.Time{}, c.s.errorf(err, "reading %s", key)
+	}
+	return info.LastModified, nil
+}
 
 // maxCheckpointObject bounds what is read of one object: a signed
 // checkpoint with its cosignatures, or a time-stamp token, is a few KiB.

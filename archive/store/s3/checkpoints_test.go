@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -28,6 +29,8 @@ type checkpointStore interface {
 	Timestamp(ctx context.Context, size uint64) ([]byte, error)
 	All(ctx context.Context) ([]ledger.KeptFile, error)
 	LoneTokens(ctx context.Context) ([]uint64, error)
+	KeptAt(ctx context.Context, size uint64) (time.Time, error)
+	Location(size uint64) string
 }
 
 var (
@@ -131,6 +134,12 @@ func testCheckpoints(t *testing.T, c checkpointStore) {
 	want := []ledger.KeptFile{{Size: 0}, {Size: 5, Timestamped: true}, {Size: 1000}, {Size: 1234067}}
 	if !slices.Equal(all, want) {
 		t.Errorf("All() = %v, want %v", all, want)
+	}
+	if at, err := c.KeptAt(ctx, 1000); err != nil || time.Since(at) > time.Minute || time.Until(at) > time.Minute {
+		t.Errorf("KeptAt(1000) = %v, %v; want about now", at, err)
+	}
+	if _, err := c.KeptAt(ctx, 999); !errors.Is(err, ledger.ErrNotKept) {
+		t.Errorf("KeptAt of a size not kept: %v, want ErrNotKept", err)
 	}
 	if lone, err := c.LoneTokens(ctx); err != nil || !slices.Equal(lone, []uint64{77}) {
 		t.Errorf("LoneTokens() = %v, %v; want [77]", lone, err)
