@@ -99,9 +99,7 @@ func (s *server) tile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.a.Ledger().Dir() == "" {
-		s.serveLogObject(w, r, layout.TilePath(l, n, p), p, func(ctx context.Context, f ledger.Fetcher) ([]byte, error) {
-			return f.ReadTile(ctx, l, n, p)
-		})
+		s.serveLogObject(w, r, layout.TilePath(l, n, p), p)
 		return
 	}
 	s.serveLogFile(w, r, layout.TilePath(l, n, p), p)
@@ -115,9 +113,7 @@ func (s *server) entries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.a.Ledger().Dir() == "" {
-		s.serveLogObject(w, r, layout.EntriesPath(n, p), p, func(ctx context.Context, f ledger.Fetcher) ([]byte, error) {
-			return f.ReadEntryBundle(ctx, n, p)
-		})
+		s.serveLogObject(w, r, layout.EntriesPath(n, p), p)
 		return
 	}
 	s.serveLogFile(w, r, layout.EntriesPath(n, p), p)
@@ -153,11 +149,11 @@ func (s *server) serveLogFile(w http.ResponseWriter, r *http.Request, rel string
 	writeLog(w, r, "application/octet-stream", cache, data, strings.HasPrefix(rel, "tile/entries/"))
 }
 
-// serveLogObject serves a tile or entry bundle of a log that is not in a
-// directory (one in an S3 bucket), read by read through the log's
-// fetcher: the same bytes, headers and cache lifetimes as serveLogFile.
-func (s *server) serveLogObject(w http.ResponseWriter, r *http.Request, rel string, partial uint8, read func(context.Context, ledger.Fetcher) ([]byte, error)) {
-	data, err := read(r.Context(), s.a.Ledger().Fetcher())
+// serveLogObject serves the tile or entry bundle at rel of a log that is
+// not in a directory (one in an S3 bucket), as stored: the same bytes,
+// headers and cache lifetimes as serveLogFile.
+func (s *server) serveLogObject(w http.ResponseWriter, r *http.Request, rel string, partial uint8) {
+	data, err := s.a.Ledger().ReadResource(r.Context(), rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		http.NotFound(w, r)
 		return

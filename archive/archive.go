@@ -301,7 +301,11 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	// The index knows the empty tree's checkpoint, kept above.
-	ix, err := index.Open(ctx, filepath.Join(dir, indexFile), index.Options{})
+	ixPath, ixOpts, err := (&Config{Log: lc}).indexOptions(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := index.Open(ctx, ixPath, ixOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -560,7 +564,11 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err := a.openLog(); err != nil {
 		return nil, err
 	}
-	if a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write}); err != nil {
+	ixPath, ixOpts, err := cfg.indexOptions(dir, !o.Write)
+	if err != nil {
+		return nil, err
+	}
+	if a.index, err = index.Open(ctx, ixPath, ixOpts); err != nil {
 		if o.Write || !o.IndexOptional {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/store/s3"
 	"github.com/exhibit-archive/exhibit/ledger"
 )
@@ -48,6 +49,11 @@ type LogConfig struct {
 	// MaxOpenConns bounds each frontend's connections to the database
 	// (see ledger.AWS.MaxOpenConns). Default 8.
 	MaxOpenConns int `json:"max_open_conns,omitempty"`
+	// IndexDSN is the database of the archive's index (package index), in
+	// the same form, which every frontend reads and fills; it is created
+	// if missing. Init defaults it to DSN's server and user, database
+	// "exhibit". The password is the same as DSN's.
+	IndexDSN string `json:"index_dsn"`
 }
 
 // Environment variables that hold the database password.
@@ -191,8 +197,21 @@ func initLog(lc *LogConfig, sc StoreConfig) (*LogConfig, error) {
 		return nil, fmt.Errorf("%w: a log on S3 and MySQL needs the snapshots and kept checkpoints on S3 too: give an s3:// store", ErrInput)
 	}
 	c := *lc
-	if _, err := ParseLogDSN(c.DSN); err != nil {
+	db, err := ParseLogDSN(c.DSN)
+	if err != nil {
 		return nil, err
+	}
+	if c.IndexDSN == "" {
+		ix := db.Clone()
+		ix.DBName = "exhibit"
+		c.IndexDSN = ix.FormatDSN()
+	}
+	ix, err := ParseLogDSN(c.IndexDSN)
+	if err != nil {
+		return nil, fmt.Errorf("the index's %w", err)
+	}
+	if ix.Addr == db.Addr && ix.DBName == db.DBName {
+		return nil, fmt.Errorf("%w: the index's database must not be the log's (%s): give another, e.g. exhibit", ErrInput, db.DBName)
 	}
 	if c.Bucket == "" {
 		c.Bucket, c.Prefix = sc.Bucket, sc.Prefix+"log/"
@@ -245,4 +264,26 @@ func createLog(ctx context.Context, dir string, signer *ledger.Signer, sc StoreC
 		return err
 	}
 	return w.Close(ctx)
+}
+
+// indexOptions returns the options of the archive's index: the SQLite
+// file index.db, or, for a log on S3, the MySQL database of
+// LogConfig.IndexDSN.
+func (c *Config) indexOptions(dir string, readOnly bool) (string, index.Options, error) {
+	o := index.Options{ReadOnly: readOnly}
+	if c.Log == nil {
+		return filepath.Join(dir, indexFile), o, nil
+	}
+	if c.Log.IndexDSN == "" {
+		return "", o, fmt.Errorf("%s: the log on S3 has no index_dsn", filepath.Join(dir, configFile))
+	}
+	db, err := ParseLogDSN(c.Log.IndexDSN)
+	if err != nil {
+		return "", o, fmt.Errorf("%s: index_dsn: %w", filepath.Join(dir, configFile), err)
+	}
+	if db.Passwd, err = dbPassword(); err != nil {
+		return "", o, err
+	}
+	o.MySQL = db
+	return "", o, nil
 }

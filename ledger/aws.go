@@ -226,12 +226,38 @@ func (f *s3Fetcher) ReadCheckpoint(ctx context.Context) ([]byte, error) {
 	return f.get(ctx, layout.CheckpointPath)
 }
 
+// ReadTile reads a tile; a partial one removed since (Tessera removes
+// partial tiles and entry bundles once the full one is written) is read
+// from the full one, whose first entries are the same, as Tessera's
+// client.FileFetcher does.
 func (f *s3Fetcher) ReadTile(ctx context.Context, l, i uint64, p uint8) ([]byte, error) {
-	return f.get(ctx, layout.TilePath(l, i, p))
+	return partialOrFull(ctx, p, func(ctx context.Context, p uint8) ([]byte, error) {
+		return f.get(ctx, layout.TilePath(l, i, p))
+	})
 }
 
+// ReadEntryBundle reads an entry bundle, as ReadTile reads a tile.
 func (f *s3Fetcher) ReadEntryBundle(ctx context.Context, i uint64, p uint8) ([]byte, error) {
-	return f.get(ctx, layout.EntriesPath(i, p))
+	return partialOrFull(ctx, p, func(ctx context.Context, p uint8) ([]byte, error) {
+		return f.get(ctx, layout.EntriesPath(i, p))
+	})
+}
+
+// ReadResource reads the object at a tlog-tiles path as it is, with no
+// fallback from a partial tile to the full one: what a static server of
+// the bucket would answer.
+func (f *s3Fetcher) ReadResource(ctx context.Context, path string) ([]byte, error) {
+	return f.get(ctx, path)
+}
+
+// partialOrFull reads a partial resource with read, or the full one if
+// the partial one is gone.
+func partialOrFull(ctx context.Context, p uint8, read func(context.Context, uint8) ([]byte, error)) ([]byte, error) {
+	b, err := read(ctx, p)
+	if p > 0 && errors.Is(err, os.ErrNotExist) {
+		return read(ctx, 0)
+	}
+	return b, err
 }
 
 // PingAWS checks that the log's database answers and its bucket can be

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -545,6 +546,22 @@ func NewReader(dir string, keys ...*verify.PublicKey) *Reader {
 
 func newReader(f Fetcher, where string, keys ...*verify.PublicKey) *Reader {
 	return &Reader{where: where, keys: verify.Keyring(keys), fetcher: f}
+}
+
+// ReadResource reads the log's resource at a tlog-tiles path
+// ("tile/0/x001/234.p/5", "tile/entries/000") as stored, with no fallback
+// from a partial tile to the full one: what a static server of the log
+// answers. A missing one is an error wrapping os.ErrNotExist.
+func (r *Reader) ReadResource(ctx context.Context, path string) ([]byte, error) {
+	if rf, ok := r.fetcher.(interface {
+		ReadResource(context.Context, string) ([]byte, error)
+	}); ok {
+		return rf.ReadResource(ctx, path)
+	}
+	if r.dir == "" {
+		return nil, fmt.Errorf("log %s: reading %s: %w", r.where, path, errors.ErrUnsupported)
+	}
+	return os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(path)))
 }
 
 // Fetcher returns what reads the log's resources.

@@ -10,8 +10,9 @@ import (
 
 // AWS returns the options of a new archive whose log is on Tessera's
 // storage/aws driver: a bucket of a real S3 server (versitygw, see s3test)
-// holding the snapshots, the log and the kept checkpoints, and a database
-// of a real MariaDB (see mariadbtest), both started for the test. The S3
+// holding the snapshots, the log and the kept checkpoints, and two
+// databases of a real MariaDB (see mariadbtest), the log's and the
+// index's, all started for the test. The S3
 // credentials and the database password are set in the environment
 // (t.Setenv), as an operator would give them; the options hold none.
 func AWS(t testing.TB, origin string) (archive.InitOptions, *mariadbtest.Server, *s3test.Gateway) {
@@ -23,10 +24,12 @@ func AWS(t testing.TB, origin string) (archive.InitOptions, *mariadbtest.Server,
 	t.Setenv(archive.EnvDBPassword, mariadbtest.Password)
 	dsn := db.Config(db.NewDatabase(t))
 	dsn.Passwd = ""
+	ix := db.Config(db.NewDatabase(t) + "_index")
+	ix.Passwd = ""
 	return archive.InitOptions{
 		Origin:       origin,
 		Store:        archive.StoreConfig{Type: "s3", Bucket: "evidence", Prefix: "archive/", Endpoint: g.Endpoint, PathStyle: true},
 		CreateBucket: true,
-		Log:          &archive.LogConfig{Type: "aws", DSN: dsn.FormatDSN()},
+		Log:          &archive.LogConfig{Type: "aws", DSN: dsn.FormatDSN(), IndexDSN: ix.FormatDSN()},
 	}, db, g
 }

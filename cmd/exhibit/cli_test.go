@@ -432,8 +432,9 @@ func TestInitAWSLog(t *testing.T) {
 	exhibit(t, "init", "--log-db", dsn).want(t, 2, "--log-db DSN needs --store")
 	exhibit(t, "init", "--store", "s3://evidence/matter", "--s3-endpoint", g.Endpoint, "--s3-path-style", "--s3-create-bucket",
 		"--log-db", withPassword).want(t, 2, "holds a password")
+	exhibit(t, "init", "--index-db", o.Log.IndexDSN).want(t, 2, "go with --log-db")
 	exhibit(t, "init", "--origin", "cli.test/log", "--store", "s3://evidence/matter", "--s3-endpoint", g.Endpoint, "--s3-path-style", "--s3-create-bucket",
-		"--log-db", dsn).want(t, 0, "log     s3://evidence/matter/log/, sequenced in "+dsn)
+		"--log-db", dsn, "--index-db", o.Log.IndexDSN).want(t, 0, "log     s3://evidence/matter/log/, sequenced in "+dsn, "index   "+o.Log.IndexDSN)
 	os.WriteFile("doc.html", []byte("<p>terms</p>"), 0o644)
 	r := exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms", "-o", "json")
 	r.want(t, 0)

@@ -17,7 +17,7 @@ func newInitCmd(g *globals) *cobra.Command {
 	var sc archive.StoreConfig
 	var createBucket, failOpen, tsaUnchecked bool
 	var policyPath, tsaURL, tsaRootsPath string
-	var logDSN string
+	var logDSN, indexDSN string
 	var logMaxConns int
 	cmd := &cobra.Command{
 		Use:   "init [--origin NAME] [--key PEM] [--store s3://BUCKET/PREFIX --s3-endpoint URL [--log-db DSN]] [--witness-policy FILE [--witness-fail-open]] [--tsa URL --tsa-roots PEM [--tsa-unchecked]]",
@@ -57,7 +57,10 @@ go-sql-driver form without a password: user@tcp(host:3306)/database (the
 database must exist and be empty). The password comes from
 EXHIBIT_DB_PASSWORD, or from the file EXHIBIT_DB_PASSWORD_FILE names, and is
 never written to the archive. --log-db-max-conns bounds each process's
-database connections (default 8). Another frontend joins with a copy of
+database connections (default 8). The index then lives in the same
+database server too, in the database --index-db DSN names (default: the
+same server and user, database exhibit; created if missing), where every
+frontend reads it; exhibit reindex rebuilds it from the log alone. Another frontend joins with a copy of
 exhibit.json and the signing key (see README, Deployment).
 
 --witness-policy FILE is a C2SP tlog-policy (docs/FORMATS.md 5.5): the
@@ -121,9 +124,9 @@ replaces.`,
 				if storeURL == "" {
 					return usageError("--log-db DSN needs --store s3://...: the log, its checkpoints and the snapshots all live in the bucket")
 				}
-				opts.Log = &archive.LogConfig{Type: "aws", DSN: logDSN, MaxOpenConns: logMaxConns}
-			} else if logMaxConns != 0 {
-				return usageError("--log-db-max-conns goes with --log-db DSN")
+				opts.Log = &archive.LogConfig{Type: "aws", DSN: logDSN, MaxOpenConns: logMaxConns, IndexDSN: indexDSN}
+			} else if logMaxConns != 0 || indexDSN != "" {
+				return usageError("--log-db-max-conns and --index-db go with --log-db DSN")
 			}
 			if failOpen && policyPath == "" {
 				return usageError("--witness-fail-open goes with --witness-policy FILE")
@@ -161,7 +164,7 @@ replaces.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "store   s3://%s/%s at %s\n", cfg.Store.Bucket, cfg.Store.Prefix, cfg.Store.Endpoint)
 			}
 			if cfg.Log != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "log     s3://%s/%s, sequenced in %s\n", cfg.Log.Bucket, cfg.Log.Prefix, cfg.Log.DSN)
+				fmt.Fprintf(cmd.OutOrStdout(), "log     s3://%s/%s, sequenced in %s\nindex   %s\n", cfg.Log.Bucket, cfg.Log.Prefix, cfg.Log.DSN, cfg.Log.IndexDSN)
 			}
 			if cfg.Witness != nil {
 				mode := "fail closed"
@@ -191,6 +194,7 @@ replaces.`,
 	cmd.Flags().StringVar(&tsaRootsPath, "tsa-roots", "", "PEM of the TSA's certificate chain or root (the trust anchor)")
 	cmd.Flags().BoolVar(&tsaUnchecked, "tsa-unchecked", false, "create the archive even if the trial time-stamp request to --tsa fails (warn instead)")
 	cmd.Flags().StringVar(&logDSN, "log-db", "", "put the log on S3 (the --store bucket) with sequencing in this MySQL/MariaDB database: user@tcp(host:3306)/database, no password (EXHIBIT_DB_PASSWORD)")
+	cmd.Flags().StringVar(&indexDSN, "index-db", "", "with --log-db: the index's MySQL/MariaDB database (default: the same server and user, database exhibit)")
 	cmd.Flags().IntVar(&logMaxConns, "log-db-max-conns", 0, "the most database connections each process opens (default 8)")
 	cmd.Flags().BoolVar(&createBucket, "s3-create-bucket", false, "create the bucket if it is missing (with Object Lock if retention or a legal hold is asked for)")
 	return cmd
