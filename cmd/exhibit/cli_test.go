@@ -21,8 +21,8 @@ import (
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
-	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 	"k8s.io/klog/v2"
 )
 
