@@ -32,7 +32,8 @@
 // acknowledged (Await returns it) only once a kept checkpoint (durable,
 // with its witnesses' cosignatures) covers its entry and the record is
 // indexed. A second process that tries to write the same archive is
-// refused with ErrLocked.
+// refused with ErrLocked, unless the log is on S3 and MySQL (see
+// LogConfig): then several processes, on several machines, write at once.
 //
 // The statement format is specified in package verify and docs/FORMATS.md.
 // Specifications followed: in-toto Statement v1
@@ -510,6 +511,15 @@ type OpenOptions struct {
 	// TSARetryInterval is how often, opened for writing, the archive asks
 	// again for the time-stamps it could not get. Default 30s.
 	TSARetryInterval time.Duration
+	// MaxClockSkew bounds, for an archive whose log is on S3 and MySQL,
+	// how far this machine's clock may be from the database server's:
+	// opening for writing is refused beyond it, so that a frontend with a
+	// wrong clock does not sign statements with wrong times. Default
+	// DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
+	// Now, for tests, is this machine's clock as the clock check reads
+	// it. Default time.Now.
+	Now func() time.Time
 }
 
 // ErrUpgrade is returned by Open, for reading, of an archive of an earlier
@@ -541,6 +551,10 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		}
 	}()
 	switch {
+	case o.Write && cfg.Log != nil:
+		// A log on S3 and MySQL has several writers at once, on several
+		// machines: Tessera serialises them in the database, and
+		// nothing they write lives in this directory.
 	case o.Write:
 		if a.lock, err = lock(dir); err != nil {
 			return nil, err
@@ -598,6 +612,11 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 	}
 	if a.signer, err = a.cfg.loadSigners(ctx, a.dir); err != nil {
 		return err
+	}
+	if a.aws != nil {
+		if err := checkClock(ctx, *a.aws, o.MaxClockSkew, o.Now); err != nil {
+			return err
+		}
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop

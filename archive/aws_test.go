@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,4 +145,127 @@ func indexDump(t *testing.T, a *archive.Archive) string {
 	j, _ := json.Marshal(cps)
 	b.Write(j)
 	return b.String()
+}
+
+// joinArchive makes a frontend's archive directory from another's: a copy
+// of its exhibit.json and signing key, all another frontend needs.
+func joinArchive(t *testing.T, from string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "frontend")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"exhibit.json", "key.pem"} {
+		b, err := os.ReadFile(filepath.Join(from, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestAWSFrontends writes one archive through three frontends at once,
+// each with its own copy of exhibit.json and the key: every record
+// verifies through every frontend, no entry is logged twice, the kept
+// checkpoints are consistent from first to last, the audit is clean, and
+// a reindex gives the same index. A frontend whose clock or key is wrong
+// is refused at start.
+func TestAWSFrontends(t *testing.T) {
+	o, _, _ := archivetest.AWS(t, "frontends.test/log")
+	ctx := archivetest.Context(t, 5*time.Minute)
+	first := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, first, o); err != nil {
+		t.Fatal(err)
+	}
+	dirs := []string{first, joinArchive(t, first), joinArchive(t, first)}
+	var fronts []*archive.Archive
+	for _, d := range dirs {
+		a, err := archive.Open(ctx, d, archive.OpenOptions{Write: true})
+		if err != nil {
+			t.Fatalf("frontend %s: %v", d, err)
+		}
+		fronts = append(fronts, a)
+	}
+	const n = 150
+	docs := t.TempDir()
+	recs := make([]*record.Record, n)
+	errs := make(chan error, n)
+	for i := range n {
+		p := filepath.Join(docs, fmt.Sprintf("doc%d.html", i))
+		os.WriteFile(p, fmt.Appendf(nil, "<html>document %d</html>", i), 0o644)
+		go func() {
+			r, err := ingest.New(fronts[i%3]).File(ctx, p, ingest.FileOptions{})
+			recs[i] = r
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range recs {
+		// Read through another frontend than the one that wrote it.
+		archivetest.Check(t, fronts[(i+1)%3], r, verify.Options{})
+	}
+
+	// A fourth frontend with a clock a minute off is refused; so is one
+	// whose key is not the archive's, and one configured for another log
+	// key (it would fork the log).
+	_, err := archive.Open(ctx, joinArchive(t, first), archive.OpenOptions{Write: true, Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	var skew *archive.ClockSkewError
+	if !errors.As(err, &skew) {
+		t.Errorf("a frontend with its clock a minute ahead: %v, want a ClockSkewError", err)
+	}
+	wrongKey := joinArchive(t, first)
+	other := archivetest.Init(t, archive.InitOptions{Origin: "frontends.test/log"})
+	b, _ := os.ReadFile(filepath.Join(other, "key.pem"))
+	os.WriteFile(filepath.Join(wrongKey, "key.pem"), b, 0o600)
+	if _, err := archive.Open(ctx, wrongKey, archive.OpenOptions{Write: true}); !errors.Is(err, archive.ErrKeyMismatch) {
+		t.Errorf("a frontend with another key: %v, want ErrKeyMismatch", err)
+	}
+	forked := joinArchive(t, first)
+	cfg, _ := os.ReadFile(filepath.Join(forked, "exhibit.json"))
+	otherCfg, _ := archive.ReadConfig(other)
+	firstCfg, _ := archive.ReadConfig(first)
+	os.WriteFile(filepath.Join(forked, "exhibit.json"), []byte(strings.Replace(string(cfg), firstCfg.VKey, otherCfg.VKey, 1)), 0o644)
+	os.WriteFile(filepath.Join(forked, "key.pem"), b, 0o600)
+	if _, err := archive.Open(ctx, forked, archive.OpenOptions{Write: true}); err == nil {
+		t.Error("a frontend configured with another log key opened the log for writing")
+	} else {
+		t.Logf("frontend with another log key: %v", err)
+	}
+
+	for _, a := range fronts {
+		if err := a.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := archivetest.Open(t, first, archive.OpenOptions{Write: true})
+	defer a.Close(context.Background())
+	_, cp, err := a.Checkpoint(ctx)
+	if err != nil || cp.Size != n {
+		t.Fatalf("checkpoint %v, %v; want %d entries, each logged once", cp, err, n)
+	}
+	seen := map[string]bool{}
+	for e, err := range a.Ledger().Entries(ctx, 0, cp.Size, cp.Size) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[string(e.Data)] {
+			t.Errorf("entry %d logged twice", e.Index)
+		}
+		seen[string(e.Data)] = true
+	}
+	archivetest.AuditOK(t, a)
+	before := indexDump(t, a)
+	if _, err := a.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := indexDump(t, a); after != before {
+		t.Error("a reindex from the log gives another index")
+	}
 }

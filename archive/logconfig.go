@@ -287,3 +287,39 @@ func (c *Config) indexOptions(dir string, readOnly bool) (string, index.Options,
 	o.MySQL = db
 	return "", o, nil
 }
+
+// DefaultMaxClockSkew is the default of OpenOptions.MaxClockSkew.
+const DefaultMaxClockSkew = 2 * time.Second
+
+// ClockSkewError is Open's error, for writing, on a machine whose clock
+// is further than allowed from the database server's.
+type ClockSkewError struct {
+	Local, Server time.Time
+	Max           time.Duration
+}
+
+func (e *ClockSkewError) Error() string {
+	return fmt.Sprintf("this machine's clock (%s) is %v from the database server's (%s), more than the %v allowed: a frontend would sign statements with wrong times; fix its clock (NTP)",
+		e.Local.UTC().Format(time.RFC3339Nano), e.Local.Sub(e.Server).Round(time.Millisecond), e.Server.UTC().Format(time.RFC3339Nano), e.Max)
+}
+
+// checkClock compares this machine's clock with the log's database
+// server's, the clock every frontend shares.
+func checkClock(ctx context.Context, c ledger.AWS, max time.Duration, now func() time.Time) error {
+	if max <= 0 {
+		max = DefaultMaxClockSkew
+	}
+	if now == nil {
+		now = time.Now
+	}
+	server, rtt, err := ledger.DBTime(ctx, c)
+	if err != nil {
+		return err
+	}
+	local := now()
+	// The server read its clock during the round trip.
+	if d := local.Sub(server); d > max+rtt || d < -max-rtt {
+		return &ClockSkewError{Local: local, Server: server, Max: max}
+	}
+	return nil
+}

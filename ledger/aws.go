@@ -279,3 +279,26 @@ func PingAWS(ctx context.Context, c AWS) error {
 	}
 	return nil
 }
+
+// DBTime returns the database server's clock (UTC_TIMESTAMP(6)) and the
+// round trip it took to read it.
+func DBTime(ctx context.Context, c AWS) (time.Time, time.Duration, error) {
+	c = c.withDefaults()
+	d := c.DB.Clone()
+	d.ParseTime = true
+	conn, err := mysql.NewConnector(d)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return time.Time{}, 0, fmt.Errorf("database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	start := time.Now()
+	var t time.Time
+	if err := db.QueryRowContext(ctx, "SELECT UTC_TIMESTAMP(6)").Scan(&t); err != nil {
+		return time.Time{}, 0, fmt.Errorf("reading the clock of database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	return t, time.Since(start), nil
+}
