@@ -463,7 +463,9 @@ type Archive struct {
 	kept checkpointStore
 	// aws is the log on S3 and MySQL, with its secrets; nil for the
 	// log/ directory.
-	aws   *ledger.AWS
+	aws *ledger.AWS
+	// holder names this open archive as a holder of leases (TryLease).
+	holder string
 	log   *slog.Logger
 	trust *trust.Setup
 	// Set only when opened for writing.
@@ -540,7 +542,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
-	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger}
+	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger, holder: holderID()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -269,3 +269,56 @@ func TestAWSFrontends(t *testing.T) {
 		t.Error("a reindex from the log gives another index")
 	}
 }
+
+// TestAWSFrontendsImportOnce imports one manifest through two frontends at
+// once: each document is logged once, under the lease one of them holds,
+// and the other finds it.
+func TestAWSFrontendsImportOnce(t *testing.T) {
+	dir := archivetest.Corpus(t, "policies")
+	o, _, _ := archivetest.AWS(t, "import.test/log")
+	ctx := archivetest.Context(t, 5*time.Minute)
+	first := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, first, o); err != nil {
+		t.Fatal(err)
+	}
+	me, err := ingest.ReadManifest(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fronts []*archive.Archive
+	for _, d := range []string{first, joinArchive(t, first)} {
+		fronts = append(fronts, archivetest.Open(t, d, archive.OpenOptions{Write: true}))
+	}
+	sums := make([]*ingest.ImportSummary, 2)
+	errs := make(chan error, 2)
+	for i, a := range fronts {
+		go func() {
+			var err error
+			sums[i], err = ingest.New(a).Import(ctx, me, ingest.ImportOptions{OnResult: func(res ingest.ImportResult) {
+				if res.Err != nil {
+					t.Errorf("frontend %d: %s: %v", i, res.Entry.File, res.Err)
+				}
+			}})
+			errs <- err
+		}()
+	}
+	for range fronts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("imported %+v and %+v", *sums[0], *sums[1])
+	if got := sums[0].Imported + sums[1].Imported; got != 302 {
+		t.Errorf("%d documents imported by the two frontends, want 302 in all", got)
+	}
+	for _, a := range fronts {
+		if err := a.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := archivetest.Open(t, first, archive.OpenOptions{})
+	defer a.Close(ctx)
+	if _, cp, err := a.Checkpoint(ctx); err != nil || cp.Size != 302 {
+		t.Errorf("checkpoint %v, %v; want 302 entries", cp, err)
+	}
+}

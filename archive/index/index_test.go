@@ -279,6 +279,44 @@ func TestIndexMySQL(t *testing.T) {
 	if bad, err := b.CheckColumns(ctx); err != nil || len(bad) != 0 {
 		t.Errorf("CheckColumns = %v, %v", bad, err)
 	}
+
+	// Leases: one holder at a time, until released or expired.
+	lease := func(x *index.Index, holder string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := x.TryLease(ctx, "track/doc", holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !lease(a, "A", time.Minute) {
+		t.Fatal("a free lease was refused")
+	}
+	if lease(b, "B", time.Minute) {
+		t.Error("a lease held by A was given to B")
+	}
+	if !lease(a, "A", time.Minute) {
+		t.Error("A could not renew its own lease")
+	}
+	if err := a.ReleaseLease(ctx, "track/doc", "B"); err != nil {
+		t.Fatal(err)
+	}
+	if lease(b, "B", time.Minute) {
+		t.Error("B released A's lease")
+	}
+	if err := a.ReleaseLease(ctx, "track/doc", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if !lease(b, "B", 200*time.Millisecond) {
+		t.Error("a released lease was refused")
+	}
+	if lease(a, "A", time.Minute) {
+		t.Error("A took B's lease before it expired")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if !lease(a, "A", time.Minute) {
+		t.Error("A could not take B's expired lease")
+	}
 }
 
 // TestIndexSchema: an index of format 1 (an entry BLOB per record, a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -47,6 +48,11 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 	timestamped BOOLEAN NOT NULL
 ) ENGINE=InnoDB;
 CREATE TABLE IF NOT EXISTS meta (` + "`key`" + ` VARBINARY(64) NOT NULL PRIMARY KEY, value BLOB NOT NULL) ENGINE=InnoDB;
+CREATE TABLE IF NOT EXISTS leases (
+	name   VARBINARY(255) NOT NULL PRIMARY KEY,
+	holder VARBINARY(255) NOT NULL,
+	until  DATETIME(6) NOT NULL
+) ENGINE=InnoDB;
 `
 
 // mysqlSQL are MySQL's statements. A record already present is left as it
@@ -164,5 +170,55 @@ func (x *Index) rebuildMySQL(ctx context.Context, fill func(*Index) error) error
 		return fmt.Errorf("index %s: moving the rebuilt index in: %w", x.path, err)
 	}
 	drop()
+	return nil
+}
+
+// TryLease takes, or renews, the lease name for holder until ttl from now
+// (by the database server's clock), unless another holder has it and it
+// has not expired. It reports whether holder has it. Frontends of one
+// archive use leases so that two of them never do the same work at once
+// (track the same document, import the same one). An index in SQLite,
+// which one process writes (the archive's file lock), gives every lease
+// at once.
+func (x *Index) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	if x.my == nil {
+		return true, nil
+	}
+	if x.db == nil {
+		return false, errors.New("index: opened read-only")
+	}
+	// MySQL assigns left to right: until is renewed only if holder now
+	// names the caller. The row written stays locked until the
+	// transaction ends, so that the holder read is the one written.
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("index: lease %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO leases(name, holder, until) VALUES(?, ?, NOW(6) + INTERVAL ? MICROSECOND)
+		ON DUPLICATE KEY UPDATE
+			holder = IF(until < NOW(6) OR holder = VALUES(holder), VALUES(holder), holder),
+			until = IF(holder = VALUES(holder), VALUES(until), until)`, name, holder, ttl.Microseconds())
+	if err != nil {
+		return false, fmt.Errorf("index: lease %s: %w", name, err)
+	}
+	var got string
+	if err := tx.QueryRowContext(ctx, `SELECT holder FROM leases WHERE name = ?`, name).Scan(&got); err != nil {
+		return false, fmt.Errorf("index: lease %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("index: lease %s: %w", name, err)
+	}
+	return got == holder, nil
+}
+
+// ReleaseLease gives up holder's lease name, if holder has it.
+func (x *Index) ReleaseLease(ctx context.Context, name, holder string) error {
+	if x.my == nil || x.db == nil {
+		return nil
+	}
+	if _, err := x.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
+		return fmt.Errorf("index: releasing lease %s: %w", name, err)
+	}
 	return nil
 }
