@@ -466,8 +466,8 @@ type Archive struct {
 	aws *ledger.AWS
 	// holder names this open archive as a holder of leases (TryLease).
 	holder string
-	log   *slog.Logger
-	trust *trust.Setup
+	log    *slog.Logger
+	trust  *trust.Setup
 	// Set only when opened for writing.
 	signer  *ledger.Signer
 	writer  *ledger.Writer
