@@ -3,10 +3,13 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +88,76 @@ func TestAWSLogServed(t *testing.T) {
 	wantStatus(t, resp, body, 200)
 	if age := metricValue(t, body, "exhibit_log_checkpoint_age_seconds"); age < 0 || age > 300 {
 		t.Errorf("checkpoint age %v s", age)
+	}
+}
+
+// TestAWSDatabaseDown stops the database of a shared archive while it is
+// served with the write API: the health check and uploads answer 503 with
+// Retry-After, nothing acknowledged is lost, and service resumes when the
+// database is back.
+func TestAWSDatabaseDown(t *testing.T) {
+	o, db, _ := archivetest.AWS(t, "down.test/log")
+	a := archivetest.New(t, o)
+	tokens := api.NewTokens(a.Dir())
+	_, token, err := tokens.Create("test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(a, api.Options{Tokens: tokens, TempDir: t.TempDir()}))
+	t.Cleanup(srv.Close)
+	f := &writeFixture{a: a, srv: srv, tokens: tokens, token: token}
+	upload := func(i int) (*http.Response, []byte) {
+		ct, body := multipartBody(t, map[string]string{
+			"url": fmt.Sprintf("https://example.org/doc%d", i), "fetched_at": "2026-05-08T11:13:00Z",
+		}, "doc.html", fmt.Appendf(nil, "<html>document %d</html>", i))
+		return f.post(t, "/api/v1/snapshots", ct, f.token, body)
+	}
+	var acked []*api.RecordInfo
+	ack := func(resp *http.Response, b []byte) {
+		t.Helper()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("status %d, want 201: %s", resp.StatusCode, b)
+		}
+		var res api.WriteResult
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, res.Record)
+	}
+	ack(upload(0))
+
+	db.Kill()
+	resp, body := (&fixture{srv: srv}).get(t, "/healthz")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "database unavailable") {
+		t.Errorf("healthz with the database down: %d, Retry-After %q, %q", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	resp, body = upload(1)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "database unavailable") {
+		t.Errorf("upload with the database down: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+
+	db.Restart()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, body = (&fixture{srv: srv}).get(t, "/healthz")
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz after the database is back: %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ack(upload(2))
+	resp, body = (&fixture{srv: srv}).get(t, "/metrics")
+	if lag := metricValue(t, body, "exhibit_log_sequencing_lag_entries"); lag != 0 {
+		t.Errorf("sequencing lag %v with every write acknowledged, want 0", lag)
+	}
+	for _, r := range acked {
+		got, err := a.Get(t.Context(), r.ID)
+		if err != nil {
+			t.Fatalf("acknowledged record %s: %v", r.ID, err)
+		}
+		archivetest.Check(t, a, got, verify.Options{})
 	}
 }

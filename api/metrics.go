@@ -77,6 +77,8 @@ var (
 		"Entries in the log, from its latest checkpoint (signature verified).", nil, nil)
 	checkpointAgeDesc = prometheus.NewDesc("exhibit_log_checkpoint_age_seconds",
 		"Seconds since the log's latest checkpoint was published (kept).", nil, nil)
+	lagDesc = prometheus.NewDesc("exhibit_log_sequencing_lag_entries",
+		"Entries sequenced but not yet integrated into the log's tree, by every frontend (served with a writer only).", nil, nil)
 )
 
 // logCollector reads the log's size and checkpoint age at scrape time.
@@ -89,10 +91,18 @@ type logCollector struct {
 func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- logSizeDesc
 	ch <- checkpointAgeDesc
+	ch <- lagDesc
 }
 
 func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx := context.Background()
+	if c.a.Writable() == nil {
+		if lag, err := c.a.SequencingLag(ctx); err == nil {
+			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag))
+		} else {
+			c.log.LogAttrs(ctx, slog.LevelError, "metrics: reading the sequencing lag", slog.Any("error", err))
+		}
+	}
 	_, cp, err := c.a.Checkpoint(ctx)
 	if err != nil {
 		if !errors.Is(err, ledger.ErrNoCheckpoint) && !errors.Is(err, archive.ErrNotFound) {

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/exhibit-archive/exhibit/ledger"
 )
 
 // Shared reports whether several processes, on several machines, may write
 // the archive at once (its log is on S3 and MySQL: see LogConfig).
-func (a *Archive) Shared() bool { return a.cfg.Log != nil }
+func (a *Archive) Shared() bool { return a != nil && a.cfg.Log != nil }
 
 // holderID names this open archive as the holder of leases: host, pid and
 // a random part.
@@ -63,4 +65,47 @@ func (a *Archive) Lease(ctx context.Context, kind, key string, ttl time.Duration
 		case <-time.After(wait):
 		}
 	}
+}
+
+// UnavailableError is Health's report of a shared archive whose database
+// or bucket does not answer: writes fail until it is back.
+type UnavailableError struct {
+	// What is "database", "index database" or "bucket".
+	What string
+	Err  error
+}
+
+func (e *UnavailableError) Error() string { return e.What + " unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Health checks, for a shared archive, that the log's database and bucket
+// and the index's database answer (within the time ctx allows); it
+// returns an *UnavailableError naming the first that does not. An
+// archive that is not shared is healthy.
+func (a *Archive) Health(ctx context.Context) error {
+	if a.aws == nil {
+		return nil
+	}
+	if err := ledger.PingDB(ctx, *a.aws); err != nil {
+		return &UnavailableError{What: "database", Err: err}
+	}
+	if err := ledger.PingBucket(ctx, *a.aws); err != nil {
+		return &UnavailableError{What: "bucket", Err: err}
+	}
+	if a.index != nil {
+		if err := a.index.Ping(ctx); err != nil {
+			return &UnavailableError{What: "index database", Err: err}
+		}
+	}
+	return nil
+}
+
+// SequencingLag returns how many entries the log has sequenced but not yet
+// integrated into its tree (by every frontend, for a shared archive). It
+// needs the archive opened for writing.
+func (a *Archive) SequencingLag(ctx context.Context) (uint64, error) {
+	if a.writer == nil {
+		return 0, ErrReadOnly
+	}
+	return a.writer.Lag(ctx)
 }

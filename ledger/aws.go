@@ -260,9 +260,8 @@ func partialOrFull(ctx context.Context, p uint8, read func(context.Context, uint
 	return b, err
 }
 
-// PingAWS checks that the log's database answers and its bucket can be
-// read, for a health check. The error says which failed.
-func PingAWS(ctx context.Context, c AWS) error {
+// PingDB checks that the log's database answers.
+func PingDB(ctx context.Context, c AWS) error {
 	c = c.withDefaults()
 	conn, err := mysql.NewConnector(c.DB)
 	if err != nil {
@@ -273,6 +272,12 @@ func PingAWS(ctx context.Context, c AWS) error {
 	if err := db.PingContext(ctx); err != nil {
 		return fmt.Errorf("database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
 	}
+	return nil
+}
+
+// PingBucket checks that the log's bucket answers (HeadBucket).
+func PingBucket(ctx context.Context, c AWS) error {
+	c = c.withDefaults()
 	sdk, s3opts := c.sdk()
 	if _, err := s3.NewFromConfig(sdk, s3opts).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(c.Bucket)}); err != nil {
 		return fmt.Errorf("bucket s3://%s: %w", c.Bucket, err)

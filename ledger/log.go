@@ -452,6 +452,24 @@ func (w *Writer) WaitCovered(ctx context.Context, idx uint64) (Published, error)
 	}
 }
 
+// Lag returns how many entries are sequenced (durably given an index) but
+// not yet integrated into the tree: for a log on the AWS driver, by every
+// process appending to it.
+func (w *Writer) Lag(ctx context.Context) (uint64, error) {
+	next, err := w.tessera.NextIndex(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the log's next index: %w", err)
+	}
+	size, err := w.tessera.IntegratedSize(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the log's tree size: %w", err)
+	}
+	if next < size {
+		return 0, nil
+	}
+	return next - size, nil
+}
+
 // Kept returns the latest kept checkpoint, or ErrNoCheckpoint.
 func (w *Writer) Kept() ([]byte, *verify.Checkpoint, error) {
 	w.mu.Lock()

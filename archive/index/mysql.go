@@ -222,3 +222,11 @@ func (x *Index) ReleaseLease(ctx context.Context, name, holder string) error {
 	}
 	return nil
 }
+
+// Ping checks that the index's database answers.
+func (x *Index) Ping(ctx context.Context) error {
+	if err := x.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("index %s: %w", x.path, err)
+	}
+	return nil
+}
