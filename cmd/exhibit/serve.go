@@ -49,13 +49,18 @@ with a panel that re-verifies its bundle in the reader's browser (WebCrypto),
 and GET / lists recent records with a search box; they read without
 JavaScript and load nothing from other hosts.
 GET /metrics exposes Prometheus metrics: requests and latency by route, log
-size, checkpoint age, Go runtime and process. GET /healthz answers "ok". One
-JSON access log line per request goes to stderr.
+size, checkpoint age, sequencing lag (with the write API), Go runtime and
+process. GET /healthz answers "ok" (for an archive whose log is on S3 and
+MySQL, only while its database and bucket answer: else 503). One JSON access
+log line per request goes to stderr.
 
 The write API is on only when the archive has bearer tokens ("exhibit token
 create"): then the archive is opened for writing, and the serving process
-holds its write lock (no other process can capture into it meanwhile);
-without tokens it is served read-only and the write routes answer 403.
+holds its write lock (no other process can capture into it meanwhile),
+unless its log is on S3 and MySQL (exhibit init --log-db): then several
+frontends on several machines serve the write API at once, each with a copy
+of exhibit.json, the key and the token file (tokens.json); without tokens it
+is served read-only and the write routes answer 403.
 POST /api/v1/captures ({"url", "entity", "document"}) captures a URL from the
 server; POST /api/v1/snapshots (multipart/form-data: url, fetched_at, entity,
 document and a "file" part) archives an upload with its claimed URL and time.
@@ -114,7 +119,11 @@ Tracked documents are served at /documents, /api/v1/documents and
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: serving %s on http://%s\n", g.archive, ln.Addr())
 			if opts.Tokens != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); holding the archive's write lock\n", len(toks))
+				if a.Shared() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); other frontends may write the archive at once (log on S3 and MySQL)\n", len(toks))
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); holding the archive's write lock\n", len(toks))
+				}
 			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
