@@ -663,6 +663,10 @@ func (a *Archive) Close(ctx context.Context) error {
 		}
 		a.stop = nil
 	}
+	if a.writer != nil && a.Shared() && a.index != nil {
+		// Let another frontend lead the indexing at once.
+		a.index.ReleaseLease(ctx, leaseName("follow", "index"), a.holder)
+	}
 	a.writer = nil
 	if a.index != nil {
 		errs = append(errs, a.index.Close())

@@ -149,7 +149,7 @@ func indexDump(t *testing.T, a *archive.Archive) string {
 
 // joinArchive makes a frontend's archive directory from another's: a copy
 // of its exhibit.json and signing key, all another frontend needs.
-func joinArchive(t *testing.T, from string) string {
+func joinArchive(t testing.TB, from string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "frontend")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

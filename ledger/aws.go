@@ -146,7 +146,8 @@ func (c AWS) dsn() string {
 // Tessera's antispam (storage/aws/antispam, in the same database) suppresses
 // most duplicate entries, best effort: an entry already in the log is
 // given its earlier index instead of a new one. cfg.CheckpointInterval
-// defaults here to, and may not be less than, MinAWSCheckpointInterval.
+// defaults here to, and may not be less than, MinAWSCheckpointInterval;
+// cfg.PollInterval defaults to 100ms.
 func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, error) {
 	c = c.withDefaults()
 	if err := c.check(); err != nil {
@@ -154,6 +155,11 @@ func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, 
 	}
 	if cfg.CheckpointInterval == 0 {
 		cfg.CheckpointInterval = MinAWSCheckpointInterval
+	}
+	if cfg.PollInterval == 0 {
+		// Checkpoints come at most once a second; reading the bucket's
+		// every 10ms, from every frontend, would only load it.
+		cfg.PollInterval = 100 * time.Millisecond
 	}
 	if cfg.CheckpointInterval < MinAWSCheckpointInterval {
 		return nil, fmt.Errorf("ledger: checkpoint interval %v is less than the AWS driver's minimum of %v", cfg.CheckpointInterval, MinAWSCheckpointInterval)
