@@ -26,6 +26,7 @@ func defaultListen() string {
 func newServeCmd(g *globals) *cobra.Command {
 	var listen string
 	var allowPrivate, track bool
+	var rateLimit int
 	var trackEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--track]",
@@ -87,7 +88,7 @@ Tracked documents are served at /documents, /api/v1/documents and
 			if err != nil {
 				return err
 			}
-			opts := api.Options{AllowPrivateTargets: allowPrivate}
+			opts := api.Options{AllowPrivateTargets: allowPrivate, RateLimit: rateLimit}
 			var a *archive.Archive
 			if len(toks) > 0 || track {
 				// The write API and tracking log records: hold the write lock.
@@ -157,6 +158,7 @@ Tracked documents are served at /documents, /api/v1/documents and
 	cmd.Flags().StringVar(&listen, "listen", defaultListen(), "address to listen on (env EXHIBIT_LISTEN)")
 	cmd.Flags().BoolVar(&track, "track", false, "capture tracked documents when due, in the background")
 	cmd.Flags().DurationVar(&trackEvery, "track-interval", time.Minute, "with --track: how often to look for documents due")
+	cmd.Flags().IntVar(&rateLimit, "rate-limit", 0, "write requests per minute allowed to one token by this process (default 60; negative: no limit); several frontends each allow it")
 	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures reach loopback, private, link-local, multicast and reserved addresses")
 	return cmd
 }
