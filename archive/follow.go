@@ -125,6 +125,12 @@ func (f *follower) round(ctx context.Context) error {
 		}
 	}
 	f.mu.Lock()
+	if f.a.Shared() && shared < f.indexed {
+		// The shared index is behind what this frontend indexed: another
+		// rebuilt it (exhibit reindex) meanwhile, and what was added to
+		// the old one is gone. Follow the log again from where it is.
+		f.indexed = shared
+	}
 	if shared > f.indexed {
 		f.indexed = min(shared, to)
 		for i := range f.held {
