@@ -130,6 +130,10 @@ func TestFrontendsKill(t *testing.T) {
 	for w := range 24 {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < uploads; i = next.Add(1) - 1 {
+				// A client retries, on the next frontend, until it is
+				// acknowledged: through the kill, and the 503s of a
+				// frontend at its MaxCaptures.
+				deadline := time.Now().Add(3 * time.Minute)
 				for attempt := 0; ; attempt++ {
 					f := fronts[(int(i)+attempt)%3] // a load balancer: the next one on failure
 					id, err := upload(client, f.url, token, int(i))
@@ -139,7 +143,7 @@ func TestFrontendsKill(t *testing.T) {
 						mu.Unlock()
 						break
 					}
-					if attempt > 20 {
+					if time.Now().After(deadline) {
 						t.Errorf("upload %d: %v", i, err)
 						return
 					}
