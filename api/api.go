@@ -99,13 +99,17 @@
 //     the TSA; serving never does), and is marked fail-open when the
 //     archive publishes fail-open.
 //
-// GET /healthz answers 200 "ok". Every response carries
+// GET /healthz answers 200 "ok"; for an archive shared by several
+// frontends (its log on S3 and MySQL), only once the log's database and
+// bucket and the index's database answer, else 503 with Retry-After: 5 and
+// the one that does not ("database unavailable: ..."). Every response carries
 // Access-Control-Allow-Origin: *. Nothing but the write API writes to the
 // archive: served read-only, the handler takes no lock, calls no outside
 // service and changes no file.
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -211,10 +215,7 @@ func New(a *archive.Archive, o Options) http.Handler {
 	s.metrics = newMetrics(a, s.log)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
+	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /checkpoint", s.checkpoint)
 	mux.HandleFunc("GET /tile/{level}/{index...}", s.tile)
 	mux.HandleFunc("GET /tile/entries/{index...}", s.entries)
@@ -322,6 +323,28 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusInternalServerError, "internal error")
 	}
 }
+
+// healthTimeout bounds the health check of the database and bucket.
+const healthTimeout = 2 * time.Second
+
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.a.Health(ctx); err != nil {
+		w.Header().Set("Retry-After", retryUnavailable)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, err.Error()+"\n")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// retryUnavailable is the Retry-After, in seconds, of a 503 for a database
+// or bucket that does not answer.
+const retryUnavailable = "5"
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")

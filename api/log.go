@@ -98,6 +98,10 @@ func (s *server) tile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if s.a.Ledger().Dir() == "" {
+		s.serveLogObject(w, r, layout.TilePath(l, n, p), p)
+		return
+	}
 	s.serveLogFile(w, r, layout.TilePath(l, n, p), p)
 }
 
@@ -106,6 +110,10 @@ func (s *server) entries(w http.ResponseWriter, r *http.Request) {
 	n, p, err := layout.ParseTileIndexPartial(index)
 	if err != nil || layout.EntriesPath(n, p) != "tile/entries/"+index {
 		http.NotFound(w, r)
+		return
+	}
+	if s.a.Ledger().Dir() == "" {
+		s.serveLogObject(w, r, layout.EntriesPath(n, p), p)
 		return
 	}
 	s.serveLogFile(w, r, layout.EntriesPath(n, p), p)
@@ -131,6 +139,26 @@ func (s *server) serveLogFile(w http.ResponseWriter, r *http.Request, rel string
 	}
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cache := cacheImmutable
+	if partial > 0 {
+		cache = cachePartial
+	}
+	writeLog(w, r, "application/octet-stream", cache, data, strings.HasPrefix(rel, "tile/entries/"))
+}
+
+// serveLogObject serves the tile or entry bundle at rel of a log that is
+// not in a directory (one in an S3 bucket), as stored: the same bytes,
+// headers and cache lifetimes as serveLogFile.
+func (s *server) serveLogObject(w http.ResponseWriter, r *http.Request, rel string, partial uint8) {
+	data, err := s.a.Ledger().ReadResource(r.Context(), rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -78,6 +77,8 @@ var (
 		"Entries in the log, from its latest checkpoint (signature verified).", nil, nil)
 	checkpointAgeDesc = prometheus.NewDesc("exhibit_log_checkpoint_age_seconds",
 		"Seconds since the log's latest checkpoint was published (kept).", nil, nil)
+	lagDesc = prometheus.NewDesc("exhibit_log_sequencing_lag_entries",
+		"Entries sequenced but not yet integrated into the log's tree, by every frontend (served with a writer only).", nil, nil)
 )
 
 // logCollector reads the log's size and checkpoint age at scrape time.
@@ -90,10 +91,18 @@ type logCollector struct {
 func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- logSizeDesc
 	ch <- checkpointAgeDesc
+	ch <- lagDesc
 }
 
 func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx := context.Background()
+	if c.a.Writable() == nil {
+		if lag, err := c.a.SequencingLag(ctx); err == nil {
+			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag))
+		} else {
+			c.log.LogAttrs(ctx, slog.LevelError, "metrics: reading the sequencing lag", slog.Any("error", err))
+		}
+	}
 	_, cp, err := c.a.Checkpoint(ctx)
 	if err != nil {
 		if !errors.Is(err, ledger.ErrNoCheckpoint) && !errors.Is(err, archive.ErrNotFound) {
@@ -102,10 +111,10 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(logSizeDesc, prometheus.GaugeValue, float64(cp.Size))
-	fi, err := os.Stat(c.a.CheckpointFile(cp.Size))
+	at, err := c.a.CheckpointKeptAt(ctx, cp.Size)
 	if err != nil {
-		c.log.LogAttrs(ctx, slog.LevelError, "metrics: checkpoint file", slog.Any("error", err))
+		c.log.LogAttrs(ctx, slog.LevelError, "metrics: kept checkpoint", slog.Any("error", err))
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, time.Since(fi.ModTime()).Seconds())
+	ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds())
 }

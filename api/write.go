@@ -32,7 +32,10 @@ package api
 // input, including what the archive refuses (archive.ErrInput). A capture
 // that is logged but whose checkpoint the witnesses' quorum could not
 // publish (fail-closed witnessing) answers 503 with Retry-After: 60 and the
-// reason; the entry is published once the witnesses are back.
+// reason; the entry is published once the witnesses are back. For an
+// archive shared by several frontends, a write that fails while the
+// database or the bucket does not answer answers 503 with Retry-After: 5
+// and which of them is down: nothing was acknowledged.
 
 import (
 	"context"
@@ -537,6 +540,20 @@ func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client went away; nothing was logged.
 		return
+	}
+	if s := wa.s; s.a.Shared() {
+		// A database or bucket down fails the write: say so, and when
+		// to try again. Nothing unacknowledged is lost to the client,
+		// which retries.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), healthTimeout)
+		herr := s.a.Health(ctx)
+		cancel()
+		var ue *archive.UnavailableError
+		if errors.As(herr, &ue) {
+			w.Header().Set("Retry-After", retryUnavailable)
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%s; the capture was not acknowledged: try again (%v)", ue.What+" unavailable", err))
+			return
+		}
 	}
 	if errors.Is(err, trust.ErrNoQuorum) {
 		// Fail-closed witnessing: the entry is sequenced and will be

@@ -32,7 +32,8 @@
 // acknowledged (Await returns it) only once a kept checkpoint (durable,
 // with its witnesses' cosignatures) covers its entry and the record is
 // indexed. A second process that tries to write the same archive is
-// refused with ErrLocked.
+// refused with ErrLocked, unless the log is on S3 and MySQL (see
+// LogConfig): then several processes, on several machines, write at once.
 //
 // The statement format is specified in package verify and docs/FORMATS.md.
 // Specifications followed: in-toto Statement v1
@@ -119,6 +120,9 @@ type Config struct {
 	Witness *trust.WitnessConfig `json:"witness,omitempty"`
 	// TSA, if set, has every checkpoint a bundle refers to time-stamped.
 	TSA *trust.TSAConfig `json:"tsa,omitempty"`
+	// Log, if set, puts the log on S3 with MySQL/MariaDB sequencing
+	// instead of the log/ directory (see LogConfig).
+	Log *LogConfig `json:"log,omitempty"`
 }
 
 var (
@@ -149,6 +153,11 @@ type InitOptions struct {
 	// Store says where snapshots live. The zero value is the local folder
 	// objects/. An S3 bucket is checked before anything is written.
 	Store StoreConfig
+	// Log, if set, puts the log on S3 with MySQL/MariaDB sequencing (see
+	// LogConfig); Store must then be an S3 store. Its bucket defaults to
+	// the store's. The log's bucket must hold no log yet. Default: the
+	// log/ directory.
+	Log *LogConfig
 	// CreateBucket creates a missing S3 bucket (with Object Lock when the
 	// store asks for retention or a legal hold) instead of failing.
 	CreateBucket bool
@@ -241,6 +250,11 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			}
 		}
 	}
+	// The log's settings are checked before any server is asked.
+	lc, err := initLog(o.Log, o.Store)
+	if err != nil {
+		return nil, err
+	}
 	sc := o.Store
 	switch sc.Type {
 	case "", "fs":
@@ -284,15 +298,15 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			return nil, err
 		}
 	}
-	w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{Keeper: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))})
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Close(ctx); err != nil {
+	if err := createLog(ctx, dir, signer, sc, lc); err != nil {
 		return nil, err
 	}
 	// The index knows the empty tree's checkpoint, kept above.
-	ix, err := index.Open(ctx, filepath.Join(dir, indexFile), index.Options{})
+	ixPath, ixOpts, err := (&Config{Log: lc}).indexOptions(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := index.Open(ctx, ixPath, ixOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +325,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		KMS:           o.KMS,
 		Store:         sc,
 		CreatedAt:     verify.FormatTime(time.Now()),
+		Log:           lc,
 	}
 	if o.KMS != "" {
 		cfg.KeyFile = ""
@@ -445,9 +460,14 @@ type Archive struct {
 	indexErr error // see IndexErr
 	reader   *ledger.Reader
 	// kept holds every checkpoint the log published, and their tokens.
-	kept  *ledger.Checkpoints
-	log   *slog.Logger
-	trust *trust.Setup
+	kept checkpointStore
+	// aws is the log on S3 and MySQL, with its secrets; nil for the
+	// log/ directory.
+	aws *ledger.AWS
+	// holder names this open archive as a holder of leases (TryLease).
+	holder string
+	log    *slog.Logger
+	trust  *trust.Setup
 	// Set only when opened for writing.
 	signer *ledger.Signer
 	writer *ledger.Writer
@@ -502,6 +522,15 @@ type OpenOptions struct {
 	// TSARetryInterval is how often, opened for writing, the archive asks
 	// again for the time-stamps it could not get. Default 30s.
 	TSARetryInterval time.Duration
+	// MaxClockSkew bounds, for an archive whose log is on S3 and MySQL,
+	// how far this machine's clock may be from the database server's:
+	// opening for writing is refused beyond it, so that a frontend with a
+	// wrong clock does not sign statements with wrong times. Default
+	// DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
+	// Now, for tests, is this machine's clock as the clock check reads
+	// it. Default time.Now.
+	Now func() time.Time
 }
 
 // ErrUpgrade is returned by Open, for reading, of an archive of an earlier
@@ -522,7 +551,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
-	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger, kept: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))}
+	a := &Archive{dir: dir, cfg: cfg, key: keys[0], keys: keys, log: o.Logger, holder: holderID()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -533,6 +562,10 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 		}
 	}()
 	switch {
+	case o.Write && cfg.Log != nil:
+		// A log on S3 and MySQL has several writers at once, on several
+		// machines: Tessera serialises them in the database, and
+		// nothing they write lives in this directory.
 	case o.Write:
 		if a.lock, err = lock(dir); err != nil {
 			return nil, err
@@ -553,14 +586,23 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if a.store, err = openStore(ctx, dir, cfg.Store); err != nil {
 		return nil, err
 	}
+	if err := a.openLog(); err != nil {
+		return nil, err
+	}
 	a.canCatchUp = o.Lock && o.CatchUp && a.lock != nil
-	a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: !o.Write && !a.canCatchUp})
+	ixPath, ixOpts, err := cfg.indexOptions(dir, !o.Write && !a.canCatchUp)
+	if err != nil {
+		return nil, err
+	}
+	a.index, err = index.Open(ctx, ixPath, ixOpts)
 	if err != nil && a.canCatchUp {
 		// An index that cannot be written (a read-only copy): read it as
 		// it is, without catching up.
 		a.log.Warn("cannot open the index for writing: auditing it as it is", "err", err)
 		a.canCatchUp = false
-		a.index, err = index.Open(ctx, filepath.Join(dir, indexFile), index.Options{ReadOnly: true})
+		if ixPath, ixOpts, err = cfg.indexOptions(dir, true); err == nil {
+			a.index, err = index.Open(ctx, ixPath, ixOpts)
+		}
 	}
 	if err != nil {
 		if o.Write || !o.IndexOptional {
@@ -573,7 +615,6 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if a.trust, err = trust.Load(dir, cfg.Witness, cfg.TSA, o.TSATimeout, o.WitnessWait); err != nil {
 		return nil, err
 	}
-	a.reader = ledger.NewReader(filepath.Join(dir, logDir), keys...)
 	if o.Write {
 		if err := a.openWriter(ctx, o); err != nil {
 			return nil, err
@@ -594,6 +635,11 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 	if a.signer, err = a.cfg.loadSigners(ctx, a.dir); err != nil {
 		return err
 	}
+	if a.aws != nil {
+		if err := checkClock(ctx, *a.aws, o.MaxClockSkew, o.Now); err != nil {
+			return err
+		}
+	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
 	a.follow = newFollower(a)
@@ -601,7 +647,7 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 	o.Ledger.WitnessPolicy, o.Ledger.WitnessFailOpen = a.trust.PolicyText, a.trust.FailOpen
 	o.Ledger.Keys = a.keys[1:]
 	o.Ledger.Keeper = keeper{a}
-	if a.writer, err = ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, o.Ledger); err != nil {
+	if a.writer, err = a.openLogWriter(ctx, o.Ledger); err != nil {
 		return err
 	}
 	a.reader = a.writer.Reader
@@ -636,6 +682,10 @@ func (a *Archive) Close(ctx context.Context) error {
 			a.stamper.Wait()
 		}
 		a.stop = nil
+	}
+	if a.writer != nil && a.Shared() && a.index != nil {
+		// Let another frontend lead the indexing at once.
+		a.index.ReleaseLease(ctx, leaseName("follow", "index"), a.holder)
 	}
 	a.writer = nil
 	if a.index != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/record"
@@ -115,7 +116,50 @@ func (f *follower) round(ctx context.Context) error {
 		return err
 	}
 	to := cp.Size
+	// Frontends of a shared archive index the same log into one index:
+	// what another has indexed already is not read back again.
+	var shared uint64
+	if f.a.Shared() {
+		if shared, err = f.a.index.Size(ctx); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
+	if f.a.Shared() && shared < f.indexed {
+		// The shared index is behind what this frontend indexed: another
+		// rebuilt it (exhibit reindex) meanwhile, and what was added to
+		// the old one is gone. Follow the log again from where it is.
+		f.indexed = shared
+	}
+	if shared > f.indexed {
+		f.indexed = min(shared, to)
+		for i := range f.held {
+			if i < f.indexed {
+				delete(f.held, i)
+			}
+		}
+		f.changed = notify(f.changed)
+	}
+	if f.a.Shared() && f.indexed < to {
+		// One frontend at a time follows the log into the shared index
+		// (the holder of its lease, renewed at every round); the others
+		// see what it indexed, soon after.
+		f.mu.Unlock()
+		_, lead, err := f.a.TryLease(ctx, "follow", "index", followLease)
+		if err != nil {
+			return err
+		}
+		if !lead {
+			time.AfterFunc(followPoll, func() {
+				select {
+				case f.kick <- struct{}{}:
+				default:
+				}
+			})
+			return nil
+		}
+		f.mu.Lock()
+	}
 	from, cps := f.indexed, f.cps
 	f.cps = nil
 	var held []*record.Record
@@ -158,6 +202,15 @@ func (f *follower) round(ctx context.Context) error {
 	f.changed = notify(f.changed)
 	return err
 }
+
+// followLease is how long a frontend of a shared archive leads the
+// indexing of the log without renewing its lease: after it dies, another
+// takes over once it expires. followPoll is how often the others look at
+// what it indexed, while their records wait for it.
+const (
+	followLease = 5 * time.Second
+	followPoll  = 50 * time.Millisecond
+)
 
 // notify closes ch, to wake its waiters, and returns its replacement.
 func notify(ch chan struct{}) chan struct{} {

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/record"
@@ -165,11 +165,19 @@ func (a *Archive) CheckpointAt(ctx context.Context, size uint64) ([]byte, *verif
 	return signed, cp, nil
 }
 
-// CheckpointFile returns the path of the file that keeps the checkpoint of
+// CheckpointFile returns where the checkpoint of tree size size is kept:
+// the path of its file in checkpoints/, or its s3:// location for an
+// archive whose log is on S3. Formerly: the path of the file that keeps the checkpoint of
 // tree size size (whether or not it is kept); its token's is the same with
 // ".tsr" appended.
 func (a *Archive) CheckpointFile(size uint64) string {
-	return filepath.Join(a.kept.Dir(), filepath.FromSlash(ledger.CheckpointPath(size)))
+	return a.kept.Location(size)
+}
+
+// CheckpointKeptAt returns when the checkpoint of tree size size was kept,
+// or an error wrapping ledger.ErrNotKept.
+func (a *Archive) CheckpointKeptAt(ctx context.Context, size uint64) (time.Time, error) {
+	return a.kept.KeptAt(ctx, size)
 }
 
 // Checkpoints returns the kept checkpoints, by increasing tree size.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/ledger/durable"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -236,3 +237,21 @@ func cmpUint(a, b uint64) int {
 	}
 	return 0
 }
+
+// KeptAt returns when the checkpoint of tree size size was kept (its
+// file's modification time), or an error wrapping ErrNotKept.
+func (c *Checkpoints) KeptAt(ctx context.Context, size uint64) (time.Time, error) {
+	fi, err := os.Stat(c.path(size))
+	if errors.Is(err, fs.ErrNotExist) {
+		return time.Time{}, fmt.Errorf("checkpoint %d: %w", size, ErrNotKept)
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fi.ModTime(), nil
+}
+
+// Location returns where the checkpoint of tree size size is kept: its
+// file's path (whether or not it is kept); its token's is the same with
+// ".tsr" appended.
+func (c *Checkpoints) Location(size uint64) string { return c.path(size) }

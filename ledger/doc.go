@@ -4,9 +4,11 @@
 // Every log entry is a DSSE envelope (https://github.com/secure-systems-lab/dsse)
 // around an in-toto Statement v1, signed by the archive key; the entry bytes
 // are hashed into the tree as RFC 6962 leaves
-// (https://www.rfc-editor.org/rfc/rfc6962#section-2.1). The log is stored by
-// Tessera's POSIX driver in the C2SP tlog-tiles layout
-// (https://c2sp.org/tlog-tiles); its checkpoints follow C2SP tlog-checkpoint
+// (https://www.rfc-editor.org/rfc/rfc6962#section-2.1). The log is stored in
+// the C2SP tlog-tiles layout (https://c2sp.org/tlog-tiles) by Tessera's
+// POSIX driver in a directory ([OpenWriter]), or by its storage/aws driver
+// in an S3 bucket, with sequencing coordinated through MySQL or MariaDB so
+// that several processes may append at once ([OpenAWSWriter]); its checkpoints follow C2SP tlog-checkpoint
 // (https://c2sp.org/tlog-checkpoint) and are signed as C2SP signed notes
 // (https://c2sp.org/signed-note) by a note.Signer backed by a
 // sigstore/sigstore signer: Ed25519 (signature type 0x01) or ECDSA P-256

@@ -147,13 +147,20 @@ const maxRecent = 4096
 // first. cfg.Keeper is required. Before it returns, the checkpoint the log
 // last published is kept.
 func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer, error) {
-	cfg = cfg.withDefaults()
-	if cfg.Keeper == nil {
-		return nil, errors.New("ledger: a writer needs a Keeper for the checkpoints it publishes")
-	}
 	drv, err := posix.New(ctx, posix.Config{Path: dir})
 	if err != nil {
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
+	}
+	return openWriter(ctx, drv, NewReader(dir), dir, s, cfg, nil)
+}
+
+// openWriter opens the log of Tessera driver drv, which r reads (its keys
+// are replaced by the signer's and cfg.Keys); where names it in messages.
+// more, if not nil, adds to Tessera's append options.
+func openWriter(ctx context.Context, drv tessera.Driver, r *Reader, where string, s *Signer, cfg Config, more func(*tessera.AppendOptions)) (*Writer, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Keeper == nil {
+		return nil, errors.New("ledger: a writer needs a Keeper for the checkpoints it publishes")
 	}
 	keys := s.Keys()
 	for _, k := range cfg.Keys {
@@ -161,8 +168,9 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 			keys = append(keys, k)
 		}
 	}
+	r.keys = keys
 	w := &Writer{
-		Reader:  NewReader(dir, keys...),
+		Reader:  r,
 		keeper:  cfg.Keeper,
 		changed: make(chan struct{}),
 		polled:  make(chan struct{}),
@@ -183,12 +191,15 @@ func OpenWriter(ctx context.Context, dir string, s *Signer, cfg Config) (*Writer
 		}
 		opts.WithWitnesses(wg, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout, FailOpen: cfg.WitnessFailOpen})
 	}
+	if more != nil {
+		more(opts)
+	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancel = cancel
 	app, shutdown, lr, err := tessera.NewAppender(bctx, drv, opts)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("opening log %s: %w", dir, err)
+		return nil, fmt.Errorf("opening log %s: %w", where, err)
 	}
 	w.appender, w.shutdown, w.tessera = app, shutdown, lr
 	if err := w.keepLatest(ctx); err != nil {
@@ -262,7 +273,7 @@ func (w *Writer) keepLatest(ctx context.Context) error {
 func (w *Writer) keep(ctx context.Context, raw []byte) error {
 	cp, _, err := w.keys.OpenCheckpoint(raw)
 	if err != nil {
-		return fmt.Errorf("published checkpoint at %s: %w", filepath.Join(w.dir, layout.CheckpointPath), err)
+		return fmt.Errorf("published checkpoint of log %s: %w", w.where, err)
 	}
 	w.mu.Lock()
 	prev := w.keptCP
@@ -441,6 +452,24 @@ func (w *Writer) WaitCovered(ctx context.Context, idx uint64) (Published, error)
 	}
 }
 
+// Lag returns how many entries are sequenced (durably given an index) but
+// not yet integrated into the tree: for a log on the AWS driver, by every
+// process appending to it.
+func (w *Writer) Lag(ctx context.Context) (uint64, error) {
+	next, err := w.tessera.NextIndex(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the log's next index: %w", err)
+	}
+	size, err := w.tessera.IntegratedSize(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the log's tree size: %w", err)
+	}
+	if next < size {
+		return 0, nil
+	}
+	return next - size, nil
+}
+
 // Kept returns the latest kept checkpoint, or ErrNoCheckpoint.
 func (w *Writer) Kept() ([]byte, *verify.Checkpoint, error) {
 	w.mu.Lock()
@@ -505,23 +534,63 @@ func (w *Writer) Close(ctx context.Context) error {
 	return errors.Join(err, w.keepLatest(ctx))
 }
 
-// Reader reads a log's checkpoint, tiles and entries from its directory,
-// verifying the checkpoint before using it. It needs no lock: Tessera
-// writes every file atomically.
+// Reader reads a log's checkpoint, tiles and entries, from its directory
+// or its bucket, verifying the checkpoint before using it. It needs no
+// lock: Tessera writes every file and object atomically.
 type Reader struct {
-	dir     string
+	dir     string // "" for a log not in a directory
+	where   string // names the log in messages
 	keys    verify.Keyring
-	fetcher client.FileFetcher
+	fetcher Fetcher
+}
+
+// Fetcher reads a log's resources in the C2SP tlog-tiles layout; a
+// missing resource is an error wrapping os.ErrNotExist. Tessera's
+// client.FileFetcher and tessera.LogReader are Fetchers.
+type Fetcher interface {
+	ReadCheckpoint(ctx context.Context) ([]byte, error)
+	ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error)
+	ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error)
 }
 
 // NewReader reads the log in dir, whose checkpoints must be signed by at
 // least one of keys (the current key first, then earlier ones: see
 // verify.Keyring). Requires at least one key.
 func NewReader(dir string, keys ...*verify.PublicKey) *Reader {
-	return &Reader{dir: dir, keys: verify.Keyring(keys), fetcher: client.FileFetcher{Root: dir}}
+	r := newReader(client.FileFetcher{Root: dir}, dir, keys...)
+	r.dir = dir
+	return r
 }
 
-// Dir returns the log directory.
+func newReader(f Fetcher, where string, keys ...*verify.PublicKey) *Reader {
+	return &Reader{where: where, keys: verify.Keyring(keys), fetcher: f}
+}
+
+// ReadResource reads the log's resource at a tlog-tiles path
+// ("tile/0/x001/234.p/5", "tile/entries/000") as stored, with no fallback
+// from a partial tile to the full one: what a static server of the log
+// answers. A missing one is an error wrapping os.ErrNotExist.
+func (r *Reader) ReadResource(ctx context.Context, path string) ([]byte, error) {
+	if rf, ok := r.fetcher.(interface {
+		ReadResource(context.Context, string) ([]byte, error)
+	}); ok {
+		return rf.ReadResource(ctx, path)
+	}
+	if r.dir == "" {
+		return nil, fmt.Errorf("log %s: reading %s: %w", r.where, path, errors.ErrUnsupported)
+	}
+	return os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(path)))
+}
+
+// Fetcher returns what reads the log's resources.
+func (r *Reader) Fetcher() Fetcher { return r.fetcher }
+
+// Where names the log's place: its directory, or its bucket and
+// database.
+func (r *Reader) Where() string { return r.where }
+
+// Dir returns the log directory, or "" for a log that is not in a
+// directory (see Fetcher).
 func (r *Reader) Dir() string { return r.dir }
 
 // Key returns the log's (current) verifier key, the first of Keys.
@@ -545,7 +614,7 @@ func (r *Reader) Checkpoint(ctx context.Context) ([]byte, *verify.Checkpoint, er
 	}
 	cp, _, err := r.keys.OpenCheckpoint(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("checkpoint at %s: %w", filepath.Join(r.dir, layout.CheckpointPath), err)
+		return nil, nil, fmt.Errorf("checkpoint of log %s: %w", r.where, err)
 	}
 	return raw, cp, nil
 }

@@ -1,7 +1,10 @@
 // Package index is exhibit's lookup index: a SQLite database
 // (modernc.org/sqlite, pure Go) of every record of an archive's log, one
 // table for every statement kind, and of the tree sizes of the checkpoints
-// the log published.
+// the log published. An archive whose log is on S3 and MySQL keeps the
+// same tables in a MySQL or MariaDB database instead
+// (go-sql-driver/mysql; see Options.MySQL), which every frontend of the
+// archive reads and fills.
 //
 // The log and the kept checkpoints are the source of truth; the index is
 // derived from them and can be rebuilt from them alone (exhibit reindex).
@@ -35,6 +38,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/verify"
 
+	"github.com/go-sql-driver/mysql"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -48,9 +52,11 @@ const SchemaVersion = 3
 // It keeps two pools: one connection that writes (SQLite has one writer at
 // a time anyway) and a few that only read.
 type Index struct {
-	path    string
-	db      *sql.DB // the writer, one connection; nil when read-only
-	damaged error   // see Damaged
+	path    string        // the SQLite file; for MySQL, names the database in messages
+	sql     dialect       // the statements of its database
+	my      *mysql.Config // nil for SQLite
+	db      *sql.DB       // the writer, one connection; nil when read-only
+	damaged error         // see Damaged
 
 	mu    sync.Mutex // guards the readers' pool, replaced with the file
 	r     *sql.DB
@@ -66,6 +72,34 @@ var ErrMissing = errors.New("the index is missing")
 // ErrSchema is returned by Open, read-only, for an index of another schema
 // version (a writer rebuilds it).
 var ErrSchema = errors.New("the index has another schema version")
+
+// dialect holds the statements that differ between SQLite and MySQL.
+type dialect struct {
+	schema           []string
+	insertRecord     string // ignores a record already present
+	upsertCheckpoint string // (size, timestamped): timestamped only ever set
+	upsertLogSize    string // (value)
+}
+
+var sqliteSQL = dialect{
+	schema: splitSchema(schema),
+	insertRecord: `INSERT OR IGNORE INTO records
+		(record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	upsertCheckpoint: `INSERT INTO checkpoints(size, timestamped) VALUES(?, ?)
+		ON CONFLICT(size) DO UPDATE SET timestamped = MAX(timestamped, excluded.timestamped)`,
+	upsertLogSize: "INSERT INTO meta(`key`, value) VALUES('log_size', ?) ON CONFLICT(`key`) DO UPDATE SET value = excluded.value",
+}
+
+func splitSchema(s string) []string {
+	var out []string
+	for _, q := range strings.Split(s, ";") {
+		if q = strings.TrimSpace(q); q != "" {
+			out = append(out, q)
+		}
+	}
+	return out
+}
 
 // The table is keyed by leaf index, so that a writer appends in key order.
 // The lookups of captures and of tracking statements are partial indexes
@@ -96,7 +130,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 	size        INTEGER PRIMARY KEY,
 	timestamped INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (` + "`key`" + ` TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
 
 // Options configure Open.
@@ -106,6 +140,9 @@ type Options struct {
 	// Nothing is written, created or locked but for SQLite's advisory
 	// read locks: a read-only copy of an archive serves reads.
 	ReadOnly bool
+	// MySQL, if set, puts the index in that MySQL or MariaDB database
+	// instead of the SQLite file at path (see openMySQL).
+	MySQL *mysql.Config
 }
 
 // Open opens the index database at path. Opened for writing, it is created
@@ -113,6 +150,9 @@ type Options struct {
 // another schema version or is damaged beyond SQLite's reading (see
 // [Index.Damaged]); the caller fills it again from the log.
 func Open(ctx context.Context, path string, o Options) (*Index, error) {
+	if o.MySQL != nil {
+		return openMySQL(ctx, o.MySQL, o.ReadOnly)
+	}
 	if o.ReadOnly {
 		return openReader(ctx, path)
 	}
@@ -143,7 +183,7 @@ const (
 )
 
 func openWriter(ctx context.Context, path string) (*Index, error) {
-	x := &Index{path: path}
+	x := &Index{path: path, sql: sqliteSQL}
 	var err error
 	if x.db, err = sql.Open("sqlite", "file:"+path+writerDSN); err != nil {
 		return nil, fmt.Errorf("index %s: %w", path, err)
@@ -161,7 +201,7 @@ func openWriter(ctx context.Context, path string) (*Index, error) {
 }
 
 func openReader(ctx context.Context, path string) (*Index, error) {
-	x := &Index{path: path}
+	x := &Index{path: path, sql: sqliteSQL}
 	var err error
 	if x.r, x.rFile, err = openPool(path); err != nil {
 		return nil, err
@@ -199,6 +239,9 @@ func openPool(path string) (*sql.DB, os.FileInfo, error) {
 // the index's path reads that one from then on. A reader whose file is
 // gone goes on with the one it has.
 func (x *Index) reader() *sql.DB {
+	if x.my != nil {
+		return x.r
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	fi, err := os.Stat(x.path)
@@ -224,6 +267,9 @@ func (x *Index) reader() *sql.DB {
 func (x *Index) Rebuild(ctx context.Context, fill func(*Index) error) error {
 	if x.db == nil {
 		return errors.New("index: opened read-only")
+	}
+	if x.my != nil {
+		return x.rebuildMySQL(ctx, fill)
 	}
 	tmp := x.path + ".rebuild"
 	removeDB(tmp)
@@ -324,19 +370,18 @@ func (x *Index) Damaged() error { return x.damaged }
 // migrate creates the schema, dropping the tables of another version.
 func (x *Index) migrate(ctx context.Context) error {
 	var v string
-	err := x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
+	err := x.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE `key` = 'schema_version'").Scan(&v)
 	if err == nil && v == strconv.Itoa(SchemaVersion) {
 		return nil
 	}
 	// A new database, or one of format 1 (no schema_version, a tracking
 	// table, entry BLOBs): start again.
-	if _, err := x.db.ExecContext(ctx, `DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS tracking; DROP TABLE IF EXISTS checkpoints; DROP TABLE IF EXISTS meta;`); err != nil {
-		return err
+	for _, q := range append([]string{"DROP TABLE IF EXISTS records", "DROP TABLE IF EXISTS tracking", "DROP TABLE IF EXISTS checkpoints", "DROP TABLE IF EXISTS meta"}, x.sql.schema...) {
+		if _, err := x.db.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
-	if _, err := x.db.ExecContext(ctx, schema); err != nil {
-		return err
-	}
-	_, err = x.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('schema_version', ?)`, strconv.Itoa(SchemaVersion))
+	_, err = x.db.ExecContext(ctx, "INSERT INTO meta(`key`, value) VALUES('schema_version', ?)", strconv.Itoa(SchemaVersion))
 	return err
 }
 
@@ -348,7 +393,7 @@ func (x *Index) Close() error {
 		errs = append(errs, x.r.Close())
 	}
 	x.mu.Unlock()
-	if x.db != nil {
+	if x.db != nil && x.db != x.r {
 		errs = append(errs, x.db.Close())
 	}
 	return errors.Join(errs...)
@@ -385,9 +430,7 @@ func (x *Index) Add(ctx context.Context, r Round) error {
 	}
 	defer tx.Rollback()
 	if len(r.Records) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO records
-			(record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		stmt, err := tx.PrepareContext(ctx, x.sql.insertRecord)
 		if err != nil {
 			return indexErr(err)
 		}
@@ -401,14 +444,12 @@ func (x *Index) Add(ctx context.Context, r Round) error {
 		}
 	}
 	for _, c := range r.Checkpoints {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints(size, timestamped) VALUES(?, ?)
-			ON CONFLICT(size) DO UPDATE SET timestamped = MAX(timestamped, excluded.timestamped)`, int64(c.Size), c.Timestamped); err != nil {
+		if _, err := tx.ExecContext(ctx, x.sql.upsertCheckpoint, int64(c.Size), c.Timestamped); err != nil {
 			return fmt.Errorf("index: checkpoint %d: %w", c.Size, err)
 		}
 	}
 	if r.Size > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('log_size', ?)
-			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(r.Size, 10)); err != nil {
+		if _, err := tx.ExecContext(ctx, x.sql.upsertLogSize, strconv.FormatUint(r.Size, 10)); err != nil {
 			return indexErr(err)
 		}
 	}
@@ -593,7 +634,7 @@ func (x *Index) Count(ctx context.Context) (uint64, error) {
 
 func (x *Index) meta(ctx context.Context, key string) (string, error) {
 	var v string
-	err := x.reader().QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	err := x.reader().QueryRowContext(ctx, "SELECT value FROM meta WHERE `key` = ?", key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -65,13 +66,24 @@ func open(t *testing.T, path string, o index.Options) *index.Index {
 	return x
 }
 
+// TestIndex runs the same test on an index in SQLite and one in a real
+// MariaDB (see mariadbtest).
 func TestIndex(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testIndex(t, filepath.Join(t.TempDir(), "index.db"), index.Options{}) })
+	t.Run("mysql", func(t *testing.T) {
+		db := mariadbtest.Start(t)
+		testIndex(t, "", index.Options{MySQL: db.Config("exhibit_index")})
+	})
+}
+
+func testIndex(t *testing.T, path string, o index.Options) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "index.db")
-	if _, err := index.Open(ctx, path, index.Options{ReadOnly: true}); !errors.Is(err, index.ErrMissing) {
+	ro := o
+	ro.ReadOnly = true
+	if _, err := index.Open(ctx, path, ro); !errors.Is(err, index.ErrMissing) {
 		t.Fatalf("read-only Open of a missing index: %v, want ErrMissing", err)
 	}
-	x := open(t, path, index.Options{})
+	x := open(t, path, o)
 	at := time.Date(2026, 5, 8, 11, 13, 55, 0, time.UTC)
 	recs := []*record.Record{
 		capture(t, 0, "https://example.org/privacy", "Example", "Privacy", at, digest("a")),
@@ -127,6 +139,10 @@ func TestIndex(t *testing.T) {
 		{"page", index.SearchQuery{Entity: "Example", Limit: 2}, []uint64{2, 1}},
 		{"next page", index.SearchQuery{Entity: "Example", Limit: 2, Before: 1}, []uint64{0}},
 		{"nothing", index.SearchQuery{URL: "https://example.org/nothing"}, nil},
+		// Byte for byte, as in SQLite: no case folding (MySQL's default
+		// collations fold case and trailing spaces).
+		{"case", index.SearchQuery{URL: "https://EXAMPLE.org/privacy"}, nil},
+		{"trailing space", index.SearchQuery{Entity: "Example "}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := x.Search(ctx, tc.q)
@@ -177,7 +193,7 @@ func TestIndex(t *testing.T) {
 	}
 
 	// A reader sees what the writer committed; it cannot write.
-	r := open(t, path, index.Options{ReadOnly: true})
+	r := open(t, path, ro)
 	if n, err := r.Count(ctx); err != nil || n != 4 {
 		t.Errorf("reader Count = %d, %v", n, err)
 	}
@@ -221,6 +237,85 @@ func TestIndex(t *testing.T) {
 	}
 	if n, err := r.Count(ctx); err != nil || n != 2 {
 		t.Errorf("reader Count after Rebuild and Add = %d, %v; want 2", n, err)
+	}
+}
+
+// TestIndexMySQL checks what only an index in MySQL has to: several
+// writers (frontends) add the same rows without conflict, the log size
+// recorded only grows, and values longer than an index prefix are kept
+// whole.
+func TestIndexMySQL(t *testing.T) {
+	ctx := context.Background()
+	db := mariadbtest.Start(t)
+	o := index.Options{MySQL: db.Config("exhibit_index")}
+	a, b := open(t, "", o), open(t, "", o)
+	at := time.Date(2026, 5, 8, 11, 13, 55, 0, time.UTC)
+	long := "https://example.org/" + strings.Repeat("p", 3000)
+	recs := []*record.Record{
+		capture(t, 0, long, "Example", "Privacy", at, digest("a")),
+		capture(t, 1, "https://example.org/terms", "Example", "Terms", at, digest("b")),
+	}
+	if err := a.Add(ctx, index.Round{Records: recs, Checkpoints: []index.Checkpoint{{Size: 2}}, Size: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// A writer behind the other adds what it has: nothing is lost, and
+	// the size stays.
+	if err := b.Add(ctx, index.Round{Records: recs[:1], Checkpoints: []index.Checkpoint{{Size: 1}}, Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Size(ctx); err != nil || n != 2 {
+		t.Errorf("Size = %d, %v after a writer behind added; want 2", n, err)
+	}
+	if n, err := b.Count(ctx); err != nil || n != 2 {
+		t.Errorf("Count = %d, %v; want 2", n, err)
+	}
+	got, err := b.Search(ctx, index.SearchQuery{URL: long})
+	if err != nil || len(got) != 1 || got[0].URL != long {
+		t.Errorf("Search of a %d-byte URL: %d results, %v", len(long), len(got), err)
+	}
+	if got, _ := b.Search(ctx, index.SearchQuery{URL: long[:len(long)-1]}); len(got) != 0 {
+		t.Error("a URL matched its own prefix")
+	}
+	if bad, err := b.CheckColumns(ctx); err != nil || len(bad) != 0 {
+		t.Errorf("CheckColumns = %v, %v", bad, err)
+	}
+
+	// Leases: one holder at a time, until released or expired.
+	lease := func(x *index.Index, holder string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := x.TryLease(ctx, "track/doc", holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !lease(a, "A", time.Minute) {
+		t.Fatal("a free lease was refused")
+	}
+	if lease(b, "B", time.Minute) {
+		t.Error("a lease held by A was given to B")
+	}
+	if !lease(a, "A", time.Minute) {
+		t.Error("A could not renew its own lease")
+	}
+	if err := a.ReleaseLease(ctx, "track/doc", "B"); err != nil {
+		t.Fatal(err)
+	}
+	if lease(b, "B", time.Minute) {
+		t.Error("B released A's lease")
+	}
+	if err := a.ReleaseLease(ctx, "track/doc", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if !lease(b, "B", 200*time.Millisecond) {
+		t.Error("a released lease was refused")
+	}
+	if lease(a, "A", time.Minute) {
+		t.Error("A took B's lease before it expired")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if !lease(a, "A", time.Minute) {
+		t.Error("A could not take B's expired lease")
 	}
 }
 

@@ -302,6 +302,18 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	// must log it once: the second waits for the first, then finds it.
 	key := e.key(digest)
 	unlock := in.importing.Lock(key)
+	if in.a.Shared() {
+		// Other frontends may import it at once, or have since this
+		// import began: hold the document's lease, then look.
+		release, err := in.a.Lease(ctx, "import", key, importLease)
+		if err != nil {
+			unlock()
+			return nil, nil, nil, err
+		}
+		local := unlock
+		unlock = func() { release(); local() }
+		seen.add(key)
+	}
 	if !seen.has(key) {
 		// Not in the archive when the import began, nor imported since.
 	} else if r, err := in.a.Index().FindImported(ctx, e.URL, fetchedAt, digest); err == nil {
@@ -328,6 +340,11 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	}
 	return nil, d, unlock, nil
 }
+
+// importLease is how long a frontend of a shared archive holds an imported
+// document's lease, unless it finishes first: longer than storing and
+// logging one document takes.
+const importLease = 10 * time.Minute
 
 // Line returns the entry's line number in its manifest.
 func (e *ManifestEntry) Line() int { return e.line }

@@ -54,6 +54,10 @@ type RunReport struct {
 	// Errors are the documents the archive could not process (not failed
 	// captures, which are results).
 	Errors []DocumentError `json:"errors,omitempty"`
+	// Elsewhere are the due documents another frontend of a shared
+	// archive was tracking, or had just tracked, when this run came to
+	// them: left to it.
+	Elsewhere []string `json:"elsewhere,omitempty"`
 }
 
 // DocumentError is an archive error while processing a document.
@@ -150,7 +154,32 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 	gate := &hostGate{delay: o.HostDelay, next: map[string]time.Time{}}
 	results := make([]*TrackResult, len(due))
 	errs := make([]error, len(due))
+	elsewhere := make([]bool, len(due))
 	par.ForEach(ctx, indices(len(due)), o.Concurrency, func(i int) int {
+		// Frontends of a shared archive never track one document at
+		// once: the one that holds its lease does, and one that gets
+		// it after looks again whether the document is still due.
+		release, ok, err := t.a.TryLease(ctx, "track", due[i].ID, trackLease)
+		switch {
+		case err != nil:
+			errs[i] = err
+			return i
+		case !ok:
+			elsewhere[i] = true
+			return i
+		}
+		defer release()
+		if t.a.Shared() && !o.All {
+			d, err := t.Document(ctx, due[i].ID)
+			if err != nil {
+				errs[i] = err
+				return i
+			}
+			if !d.Due(now) {
+				elsewhere[i] = true
+				return i
+			}
+		}
 		results[i], errs[i] = t.trackOne(ctx, due[i], gate, o)
 		return i
 	}, func(i int) {
@@ -159,6 +188,9 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 		}
 	})
 	for i := range due {
+		if elsewhere[i] {
+			rep.Elsewhere = append(rep.Elsewhere, due[i].ID)
+		}
 		if errs[i] != nil {
 			rep.Errors = append(rep.Errors, DocumentError{due[i].ID, errs[i].Error()})
 		} else if results[i] != nil {
@@ -167,6 +199,11 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 	}
 	return rep, ctx.Err()
 }
+
+// trackLease is how long a frontend of a shared archive holds a tracked
+// document's lease, unless it finishes first: longer than a capture with
+// its retries takes.
+const trackLease = 15 * time.Minute
 
 // recoverSnapshot processes a tracked document's newest capture if a
 // process was killed after logging it but before logging what its text

@@ -19,8 +19,10 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/store/s3/s3test"
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 	"k8s.io/klog/v2"
 )
 
@@ -417,4 +419,37 @@ func TestQuickStartOffline(t *testing.T) {
 	r.want(t, 0, "created archive ./exhibit-archive", "archived a supplied copy of https://example.com/terms (URL claimed), 40 bytes",
 		"sha256   93d7e5e64a07dcc698778c8b5987fff8aa8f3839f06fb5d5d828525229a29beb", "published with checkpoint 1 (exhibit-archive/checkpoints/001)",
 		"cite as  Example, “Terms of Service” (copy supplied to exhibit ")
+}
+
+// TestInitAWSLog creates an archive whose log is on S3 and MariaDB with
+// exhibit init --log-db, captures, verifies and audits through the CLI;
+// a DSN with a password and --log-db without an S3 store are refused.
+func TestInitAWSLog(t *testing.T) {
+	o, db, g := archivetest.AWS(t, "cli.test/log")
+	inTemp(t)
+	dsn := o.Log.DSN
+	withPassword := db.DSN("x")
+	exhibit(t, "init", "--log-db", dsn).want(t, 2, "--log-db DSN needs --store")
+	exhibit(t, "init", "--store", "s3://evidence/matter", "--s3-endpoint", g.Endpoint, "--s3-path-style", "--s3-create-bucket",
+		"--log-db", withPassword).want(t, 2, "holds a password")
+	exhibit(t, "init", "--index-db", o.Log.IndexDSN).want(t, 2, "go with --log-db")
+	exhibit(t, "init", "--origin", "cli.test/log", "--store", "s3://evidence/matter", "--s3-endpoint", g.Endpoint, "--s3-path-style", "--s3-create-bucket",
+		"--log-db", dsn, "--index-db", o.Log.IndexDSN).want(t, 0, "log     s3://evidence/matter/log/, sequenced in "+dsn, "index   "+o.Log.IndexDSN)
+	os.WriteFile("doc.html", []byte("<p>terms</p>"), 0o644)
+	r := exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms", "-o", "json")
+	r.want(t, 0)
+	var rec struct {
+		RecordID string `json:"record_id"`
+	}
+	json.Unmarshal([]byte(r.stdout), &rec)
+	exhibit(t, "verify", proveFile(t, rec.RecordID), "--snapshot", "doc.html").want(t, 0, "verified")
+	exhibit(t, "audit").want(t, 0, "audit: ok")
+	cfg, _ := os.ReadFile("exhibit-archive/exhibit.json")
+	if strings.Contains(string(cfg), mariadbtest.Password) || strings.Contains(string(cfg), g.SecretKey) {
+		t.Error("a secret was written to exhibit.json")
+	}
+	// Without the password, the archive does not open for writing, and
+	// says why.
+	t.Setenv(archive.EnvDBPassword, "")
+	exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms2").want(t, 1, "database")
 }

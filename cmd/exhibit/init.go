@@ -16,8 +16,10 @@ func newInitCmd(g *globals) *cobra.Command {
 	var sc archive.StoreConfig
 	var createBucket, failOpen, tsaUnchecked bool
 	var policyPath, tsaURL, tsaRootsPath string
+	var logDSN, indexDSN string
+	var logMaxConns int
 	cmd := &cobra.Command{
-		Use:   "init [--origin NAME] [--key PEM] [--witness-policy FILE [--witness-fail-open]] [--tsa URL --tsa-roots PEM [--tsa-unchecked]]",
+		Use:   "init [--origin NAME] [--key PEM] [--store s3://BUCKET/PREFIX --s3-endpoint URL [--log-db DSN]] [--witness-policy FILE [--witness-fail-open]] [--tsa URL --tsa-roots PEM [--tsa-unchecked]]",
 		Short: "Create an archive: signing key, log, snapshot store and index",
 		Long: `Create an archive in the --archive directory, which must not hold one already.
 
@@ -44,6 +46,21 @@ days, or a Go duration) with --retention-mode compliance|governance locks
 every object with S3 Object Lock for that long; --legal-hold sets a legal
 hold on every object. Both need a bucket with Object Lock. Everything is
 checked before anything is written.
+
+--log-db DSN puts the log itself on S3 too, for an archive that several
+frontends on several machines write at once: Tessera's storage/aws driver
+keeps the tiles and entry bundles in the --store bucket (under PREFIX/log/),
+the kept checkpoints and their tokens beside them (PREFIX/checkpoints/), and
+coordinates sequencing through the MySQL or MariaDB database DSN names, in
+go-sql-driver form without a password: user@tcp(host:3306)/database (the
+database must exist and be empty). The password comes from
+EXHIBIT_DB_PASSWORD, or from the file EXHIBIT_DB_PASSWORD_FILE names, and is
+never written to the archive. --log-db-max-conns bounds each process's
+database connections (default 8). The index then lives in the same
+database server too, in the database --index-db DSN names (default: the
+same server and user, database exhibit; created if missing), where every
+frontend reads it; exhibit reindex rebuilds it from the log alone. Another frontend joins with a copy of
+exhibit.json and the signing key (see README, Deployment).
 
 --witness-policy FILE is a C2SP tlog-policy (docs/FORMATS.md 5.5): the
 witnesses, with their tlog-witness URLs, and the quorum. Every checkpoint is
@@ -102,6 +119,14 @@ replaces.`,
 				return usageError("--s3-*, --retention and --legal-hold go with --store s3://...")
 			}
 			opts := archive.InitOptions{Origin: origin, KeyPEM: keyPEM, KMS: kmsRef, Store: sc, CreateBucket: createBucket, WitnessFailOpen: failOpen, TSAURL: tsaURL}
+			if logDSN != "" {
+				if storeURL == "" {
+					return usageError("--log-db DSN needs --store s3://...: the log, its checkpoints and the snapshots all live in the bucket")
+				}
+				opts.Log = &archive.LogConfig{Type: "aws", DSN: logDSN, MaxOpenConns: logMaxConns, IndexDSN: indexDSN}
+			} else if logMaxConns != 0 || indexDSN != "" {
+				return usageError("--log-db-max-conns and --index-db go with --log-db DSN")
+			}
 			if failOpen && policyPath == "" {
 				return usageError("--witness-fail-open goes with --witness-policy FILE")
 			}
@@ -137,6 +162,9 @@ replaces.`,
 			if cfg.Store.Type == "s3" {
 				fmt.Fprintf(cmd.OutOrStdout(), "store   s3://%s/%s at %s\n", cfg.Store.Bucket, cfg.Store.Prefix, cfg.Store.Endpoint)
 			}
+			if cfg.Log != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "log     s3://%s/%s, sequenced in %s\nindex   %s\n", cfg.Log.Bucket, cfg.Log.Prefix, cfg.Log.DSN, cfg.Log.IndexDSN)
+			}
 			if cfg.Witness != nil {
 				mode := "fail closed"
 				if cfg.Witness.FailOpen {
@@ -164,6 +192,9 @@ replaces.`,
 	cmd.Flags().StringVar(&tsaURL, "tsa", "", "RFC 3161 time-stamping authority URL")
 	cmd.Flags().StringVar(&tsaRootsPath, "tsa-roots", "", "PEM of the TSA's certificate chain or root (the trust anchor)")
 	cmd.Flags().BoolVar(&tsaUnchecked, "tsa-unchecked", false, "create the archive even if the trial time-stamp request to --tsa fails (warn instead)")
+	cmd.Flags().StringVar(&logDSN, "log-db", "", "put the log on S3 (the --store bucket) with sequencing in this MySQL/MariaDB database: user@tcp(host:3306)/database, no password (EXHIBIT_DB_PASSWORD)")
+	cmd.Flags().StringVar(&indexDSN, "index-db", "", "with --log-db: the index's MySQL/MariaDB database (default: the same server and user, database exhibit)")
+	cmd.Flags().IntVar(&logMaxConns, "log-db-max-conns", 0, "the most database connections each process opens (default 8)")
 	cmd.Flags().BoolVar(&createBucket, "s3-create-bucket", false, "create the bucket if it is missing (with Object Lock if retention or a legal hold is asked for)")
 	return cmd
 }

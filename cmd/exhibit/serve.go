@@ -26,6 +26,7 @@ func defaultListen() string {
 func newServeCmd(g *globals) *cobra.Command {
 	var listen string
 	var allowPrivate, track bool
+	var rateLimit int
 	var trackEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--track]",
@@ -105,14 +106,21 @@ As a Memento TimeGate and TimeMap (RFC 7089), for the URLs exhibit fetched:
 
   GET /metrics                           Prometheus metrics: requests and
                                          latency by route, log size,
-                                         checkpoint age, Go runtime, process
-  GET /healthz                           "ok"
+                                         checkpoint age, sequencing lag (with
+                                         the write API), Go runtime, process
+  GET /healthz                           "ok"; for an archive whose log is on
+                                         S3 and MySQL, only while its database
+                                         and bucket answer (else 503, naming
+                                         which)
 One JSON access log line per request goes to stderr.
 
 The write API is on only when the archive has bearer tokens ("exhibit token
 create"): then the archive is opened for writing, and the serving process
-holds its write lock (no other process can capture into it meanwhile);
-without tokens it is served read-only and the write routes answer 403.
+holds its write lock (no other process can capture into it meanwhile),
+unless its log is on S3 and MySQL (exhibit init --log-db): then several
+frontends on several machines serve the write API at once, each with a copy
+of exhibit.json, the key and the token file (tokens.json); without tokens it
+is served read-only and the write routes answer 403.
 POST /api/v1/captures ({"url", "entity", "document"}) captures a URL from the
 server; POST /api/v1/snapshots (multipart/form-data: url, fetched_at, entity,
 document and a "file" part) archives an upload with its claimed URL and time.
@@ -144,7 +152,7 @@ Tracked documents are served at /documents, /api/v1/documents and
 			if err != nil {
 				return err
 			}
-			opts := api.Options{AllowPrivateTargets: allowPrivate}
+			opts := api.Options{AllowPrivateTargets: allowPrivate, RateLimit: rateLimit}
 			var a *archive.Archive
 			if len(toks) > 0 || track {
 				// The write API and tracking log records: hold the write lock.
@@ -176,7 +184,11 @@ Tracked documents are served at /documents, /api/v1/documents and
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: serving %s on http://%s\n", g.archive, ln.Addr())
 			if opts.Tokens != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); holding the archive's write lock\n", len(toks))
+				if a.Shared() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); other frontends may write the archive at once (log on S3 and MySQL)\n", len(toks))
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); holding the archive's write lock\n", len(toks))
+				}
 			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
@@ -210,6 +222,7 @@ Tracked documents are served at /documents, /api/v1/documents and
 	cmd.Flags().StringVar(&listen, "listen", defaultListen(), "address to listen on (env EXHIBIT_LISTEN)")
 	cmd.Flags().BoolVar(&track, "track", false, "capture tracked documents when due, in the background")
 	cmd.Flags().DurationVar(&trackEvery, "track-interval", time.Minute, "with --track: how often to look for documents due")
+	cmd.Flags().IntVar(&rateLimit, "rate-limit", 0, "write requests per minute allowed to one token by this process (default 60; negative: no limit); several frontends each allow it")
 	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures reach loopback, private, link-local, multicast and every other IANA special-purpose address")
 	return cmd
 }

@@ -184,6 +184,8 @@ type Store struct {
 	// noDirect is set once the server refused a direct upload's
 	// checksum or condition.
 	noDirect atomic.Bool
+
+	creds *credentials.Credentials
 }
 
 var _ store.Store = (*Store)(nil)
@@ -307,6 +309,7 @@ func open(cfg Config) (*Store, error) {
 			&credentials.IAM{},
 		})
 	}
+	s.creds = creds
 	lookup := minio.BucketLookupAuto
 	if cfg.PathStyle {
 		lookup = minio.BucketLookupPath
@@ -372,6 +375,19 @@ func (s *Store) check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Credentials returns the credentials the store signs with (see
+// Config.Credentials), for another client of the same bucket.
+func (s *Store) Credentials() (credentials.Value, error) { return s.creds.Get() }
+
+// Endpoint returns the server's URL, scheme://host.
+func (s *Store) Endpoint() string { return s.endpoint }
+
+// Bucket returns the bucket's name; Prefix the prefix of the store's keys.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Prefix returns the prefix of the store's keys ("" or ending in "/").
+func (s *Store) Prefix() string { return s.prefix }
 
 // Location implements store.Store: "s3://<bucket>/<prefix> (<endpoint>)".
 func (s *Store) Location() string {

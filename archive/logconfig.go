@@ -1,0 +1,325 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/exhibit-archive/exhibit/archive/index"
+	"github.com/exhibit-archive/exhibit/archive/store/s3"
+	"github.com/exhibit-archive/exhibit/ledger"
+)
+
+// LogConfig says where an archive's log lives. Absent (nil) from
+// exhibit.json, the log is the archive's log/ directory, on Tessera's
+// POSIX driver, written by one process at a time. Of Type "aws", it is on
+// Tessera's storage/aws driver (see ledger.AWS): tiles and entry bundles in
+// an S3-compatible bucket, sequencing coordinated through a MySQL or
+// MariaDB database, so that several frontends on several machines can
+// append to it at once. Such an archive keeps its snapshots and its kept
+// checkpoints in the S3 store (Config.Store, which must be of type "s3"):
+// nothing it needs lives only on one machine but the signing key.
+//
+// Secrets are never part of it. The S3 credentials are the store's (the
+// environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or
+// minio-go's usual chain: see StoreConfig); the database password is read
+// from the environment variable EXHIBIT_DB_PASSWORD, or from the file
+// EXHIBIT_DB_PASSWORD_FILE names.
+type LogConfig struct {
+	// Type is "aws".
+	Type string `json:"type"`
+	// Bucket and Prefix ("" or ending in "/") locate the log's objects;
+	// Endpoint and Region the S3 server, as in StoreConfig. Init defaults
+	// them to the store's bucket and endpoint, under the store's prefix
+	// followed by "log/".
+	Bucket   string `json:"bucket"`
+	Prefix   string `json:"prefix,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+	Region   string `json:"region,omitempty"`
+	// DSN is the sequencing database, in go-sql-driver/mysql's form
+	// ("exhibit@tcp(db.example.org:3306)/exhibit_log"), without a
+	// password. The database must exist; Tessera creates its tables.
+	DSN string `json:"dsn"`
+	// MaxOpenConns bounds each frontend's connections to the database
+	// (see ledger.AWS.MaxOpenConns). Default 8.
+	MaxOpenConns int `json:"max_open_conns,omitempty"`
+	// IndexDSN is the database of the archive's index (package index), in
+	// the same form, which every frontend reads and fills; it is created
+	// if missing. Init defaults it to DSN's server and user, database
+	// "exhibit". The password is the same as DSN's.
+	IndexDSN string `json:"index_dsn"`
+}
+
+// Environment variables that hold the database password.
+const (
+	EnvDBPassword     = "EXHIBIT_DB_PASSWORD"
+	EnvDBPasswordFile = "EXHIBIT_DB_PASSWORD_FILE"
+)
+
+// ParseLogDSN checks a database DSN for LogConfig.DSN: go-sql-driver's
+// form, naming a database, without a password (which would be written
+// into exhibit.json).
+func ParseLogDSN(dsn string) (*mysql.Config, error) {
+	c, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: database DSN: %w (want user@tcp(host:3306)/database)", ErrInput, err)
+	}
+	if c.Passwd != "" {
+		return nil, fmt.Errorf("%w: the database DSN holds a password: exhibit.json is shared with every frontend; give it in %s or %s instead", ErrInput, EnvDBPassword, EnvDBPasswordFile)
+	}
+	if c.DBName == "" {
+		return nil, fmt.Errorf("%w: database DSN %q names no database (want user@tcp(host:3306)/database)", ErrInput, dsn)
+	}
+	return c, nil
+}
+
+// dbPassword reads the database password from the environment.
+func dbPassword() (string, error) {
+	if p := os.Getenv(EnvDBPassword); p != "" {
+		return p, nil
+	}
+	f := os.Getenv(EnvDBPasswordFile)
+	if f == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return "", fmt.Errorf("reading the database password (%s): %w", EnvDBPasswordFile, err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// aws returns the ledger's view of the log, with its secrets: the
+// store's S3 credentials and the database password.
+func (c *LogConfig) aws(st *s3.Store) (ledger.AWS, error) {
+	db, err := ParseLogDSN(c.DSN)
+	if err != nil {
+		return ledger.AWS{}, err
+	}
+	if db.Passwd, err = dbPassword(); err != nil {
+		return ledger.AWS{}, err
+	}
+	creds, err := st.Credentials()
+	if err != nil {
+		return ledger.AWS{}, fmt.Errorf("the S3 credentials of the log's bucket: %w", err)
+	}
+	return ledger.AWS{
+		Bucket:       c.Bucket,
+		Prefix:       c.Prefix,
+		Endpoint:     c.Endpoint,
+		Region:       c.Region,
+		AccessKey:    creds.AccessKeyID,
+		SecretKey:    creds.SecretAccessKey,
+		SessionToken: creds.SessionToken,
+		DB:           db,
+		MaxOpenConns: c.MaxOpenConns,
+	}, nil
+}
+
+// checkpointStore keeps the checkpoints a log publishes, and their
+// tokens: ledger.Checkpoints in the archive's checkpoints/ directory, or
+// s3.Checkpoints in the store's bucket.
+type checkpointStore interface {
+	ledger.Keeper
+	Get(ctx context.Context, size uint64) ([]byte, error)
+	PutTimestamp(ctx context.Context, size uint64, tsr []byte) error
+	Timestamp(ctx context.Context, size uint64) ([]byte, error)
+	All(ctx context.Context) ([]ledger.KeptFile, error)
+	LoneTokens(ctx context.Context) ([]uint64, error)
+	KeptAt(ctx context.Context, size uint64) (time.Time, error)
+	Location(size uint64) string
+}
+
+var (
+	_ checkpointStore = (*ledger.Checkpoints)(nil)
+	_ checkpointStore = (*s3.Checkpoints)(nil)
+)
+
+// openLog sets the archive's log reader and checkpoint store from its
+// configuration; the store must be open.
+func (a *Archive) openLog() error {
+	if a.cfg.Log == nil {
+		a.kept = ledger.NewCheckpoints(filepath.Join(a.dir, checkpointsDir))
+		a.reader = ledger.NewReader(filepath.Join(a.dir, logDir), a.keys...)
+		return nil
+	}
+	st, err := a.logStore()
+	if err != nil {
+		return err
+	}
+	a.kept = st.Checkpoints()
+	c, err := a.cfg.Log.aws(st)
+	if err != nil {
+		return err
+	}
+	a.aws = &c
+	a.reader = ledger.NewAWSReader(c, a.keys...)
+	return nil
+}
+
+// logStore returns the S3 store of an archive whose log is on S3.
+func (a *Archive) logStore() (*s3.Store, error) {
+	if a.cfg.Log.Type != "aws" {
+		return nil, fmt.Errorf("%s: unknown log type %q (want aws, or no log entry for the log/ directory)", filepath.Join(a.dir, configFile), a.cfg.Log.Type)
+	}
+	st, ok := a.store.(*s3.Store)
+	if !ok {
+		return nil, fmt.Errorf("%s: a log on S3 needs its snapshots and kept checkpoints on S3 too (store type s3)", filepath.Join(a.dir, configFile))
+	}
+	return st, nil
+}
+
+// openLogWriter opens the archive's log for appending.
+func (a *Archive) openLogWriter(ctx context.Context, cfg ledger.Config) (*ledger.Writer, error) {
+	if a.aws == nil {
+		return ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, cfg)
+	}
+	return ledger.OpenAWSWriter(ctx, *a.aws, a.signer, cfg)
+}
+
+// initLog checks, when an archive is created with its log on S3, that
+// the log's bucket holds no log yet, and fills in the configuration's
+// defaults from the store's.
+func initLog(lc *LogConfig, sc StoreConfig) (*LogConfig, error) {
+	if lc == nil {
+		return nil, nil
+	}
+	if lc.Type != "aws" {
+		return nil, fmt.Errorf("%w: unknown log type %q (want aws)", ErrInput, lc.Type)
+	}
+	if sc.Type != "s3" {
+		return nil, fmt.Errorf("%w: a log on S3 and MySQL needs the snapshots and kept checkpoints on S3 too: give an s3:// store", ErrInput)
+	}
+	c := *lc
+	db, err := ParseLogDSN(c.DSN)
+	if err != nil {
+		return nil, err
+	}
+	if c.IndexDSN == "" {
+		ix := db.Clone()
+		ix.DBName = "exhibit"
+		c.IndexDSN = ix.FormatDSN()
+	}
+	ix, err := ParseLogDSN(c.IndexDSN)
+	if err != nil {
+		return nil, fmt.Errorf("the index's %w", err)
+	}
+	if ix.Addr == db.Addr && ix.DBName == db.DBName {
+		return nil, fmt.Errorf("%w: the index's database must not be the log's (%s): give another, e.g. exhibit", ErrInput, db.DBName)
+	}
+	if c.Bucket == "" {
+		c.Bucket, c.Prefix = sc.Bucket, sc.Prefix+"log/"
+	}
+	if c.Endpoint == "" {
+		c.Endpoint, c.Region = sc.Endpoint, sc.Region
+	}
+	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
+		c.Prefix += "/"
+	}
+	return &c, nil
+}
+
+// errLogExists is Init's error for a bucket that already holds a log.
+var errLogExists = errors.New("the log's bucket already holds a log: join it with a copy of its archive's exhibit.json and key instead")
+
+// createLog creates an archive's empty log, and keeps its first
+// checkpoint: in log/ and checkpoints/, or, with lc, on S3 (whose bucket
+// must hold no log yet).
+func createLog(ctx context.Context, dir string, signer *ledger.Signer, sc StoreConfig, lc *LogConfig) error {
+	if lc == nil {
+		w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{Keeper: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))})
+		if err != nil {
+			return err
+		}
+		return w.Close(ctx)
+	}
+	st, err := openStore(ctx, dir, sc)
+	if err != nil {
+		return err
+	}
+	a := &Archive{dir: dir, cfg: &Config{Log: lc}, store: st}
+	s3st, err := a.logStore()
+	if err != nil {
+		return err
+	}
+	c, err := lc.aws(s3st)
+	if err != nil {
+		return err
+	}
+	_, err = ledger.NewAWSReader(c, signer.PublicKey()).Fetcher().ReadCheckpoint(ctx)
+	if err == nil {
+		return fmt.Errorf("%w: s3://%s/%s: %w", ErrExists, c.Bucket, c.Prefix, errLogExists)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	w, err := ledger.OpenAWSWriter(ctx, c, signer, ledger.Config{Keeper: s3st.Checkpoints()})
+	if err != nil {
+		return err
+	}
+	return w.Close(ctx)
+}
+
+// indexOptions returns the options of the archive's index: the SQLite
+// file index.db, or, for a log on S3, the MySQL database of
+// LogConfig.IndexDSN.
+func (c *Config) indexOptions(dir string, readOnly bool) (string, index.Options, error) {
+	o := index.Options{ReadOnly: readOnly}
+	if c.Log == nil {
+		return filepath.Join(dir, indexFile), o, nil
+	}
+	if c.Log.IndexDSN == "" {
+		return "", o, fmt.Errorf("%s: the log on S3 has no index_dsn", filepath.Join(dir, configFile))
+	}
+	db, err := ParseLogDSN(c.Log.IndexDSN)
+	if err != nil {
+		return "", o, fmt.Errorf("%s: index_dsn: %w", filepath.Join(dir, configFile), err)
+	}
+	if db.Passwd, err = dbPassword(); err != nil {
+		return "", o, err
+	}
+	o.MySQL = db
+	return "", o, nil
+}
+
+// DefaultMaxClockSkew is the default of OpenOptions.MaxClockSkew.
+const DefaultMaxClockSkew = 2 * time.Second
+
+// ClockSkewError is Open's error, for writing, on a machine whose clock
+// is further than allowed from the database server's.
+type ClockSkewError struct {
+	Local, Server time.Time
+	Max           time.Duration
+}
+
+func (e *ClockSkewError) Error() string {
+	return fmt.Sprintf("this machine's clock (%s) is %v from the database server's (%s), more than the %v allowed: a frontend would sign statements with wrong times; fix its clock (NTP)",
+		e.Local.UTC().Format(time.RFC3339Nano), e.Local.Sub(e.Server).Round(time.Millisecond), e.Server.UTC().Format(time.RFC3339Nano), e.Max)
+}
+
+// checkClock compares this machine's clock with the log's database
+// server's, the clock every frontend shares.
+func checkClock(ctx context.Context, c ledger.AWS, max time.Duration, now func() time.Time) error {
+	if max <= 0 {
+		max = DefaultMaxClockSkew
+	}
+	if now == nil {
+		now = time.Now
+	}
+	server, rtt, err := ledger.DBTime(ctx, c)
+	if err != nil {
+		return err
+	}
+	local := now()
+	// The server read its clock during the round trip.
+	if d := local.Sub(server); d > max+rtt || d < -max-rtt {
+		return &ClockSkewError{Local: local, Server: server, Max: max}
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// frontend is an `exhibit serve` process with the write API.
+type frontend struct {
+	dir, url string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	out      bytes.Buffer
+}
+
+func startFrontend(t *testing.T, dir string, port int) *frontend {
+	t.Helper()
+	f := &frontend{dir: dir, url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	f.start(t)
+	return f
+}
+
+func (f *frontend) start(t *testing.T) {
+	t.Helper()
+	f.cmd = exec.Command("exhibit", "--archive", f.dir, "serve", "--rate-limit", "-1", "--listen", strings.TrimPrefix(f.url, "http://"))
+	f.out.Reset()
+	f.cmd.Stdout, f.cmd.Stderr = io.Discard, &f.out
+	if err := f.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(f.cmd, f.done)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(f.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case <-f.done:
+			t.Fatalf("frontend %s exited at start: %s", f.dir, f.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("frontend %s does not answer: %s", f.dir, f.out.String())
+		}
+	}
+}
+
+func (f *frontend) kill() { f.cmd.Process.Kill(); <-f.done }
+func (f *frontend) stop() { f.cmd.Process.Signal(os.Interrupt); <-f.done }
+
+// TestFrontendsKill runs three `exhibit serve` processes and an `exhibit
+// import` worker on one shared archive, uploads to the three at once, and
+// kills one with SIGKILL mid-load, then restarts it: every acknowledged
+// record verifies offline, no entry is logged twice, the audit (consistency
+// from the first kept checkpoint to the last included) is clean, and a
+// reindex from the log gives the same index.
+func TestFrontendsKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB, versitygw and four exhibit processes")
+	}
+	o, _, g := archivetest.AWS(t, "kill.test/log")
+	dir := inTemp(t)
+	exhibit(t, "--archive", "f1", "init", "--origin", "kill.test/log", "--store", "s3://evidence/main", "--s3-endpoint", g.Endpoint,
+		"--s3-path-style", "--s3-create-bucket", "--log-db", o.Log.DSN, "--index-db", o.Log.IndexDSN).want(t, 0)
+	r := exhibit(t, "--archive", "f1", "token", "create", "--name", "load")
+	r.want(t, 0)
+	token := strings.TrimSpace(r.stdout)
+	for _, d := range []string{"f2", "f3", "worker"} {
+		os.Mkdir(d, 0o755)
+		for _, f := range []string{"exhibit.json", "key.pem", "tokens.json"} {
+			b, _ := os.ReadFile(filepath.Join("f1", f))
+			os.WriteFile(filepath.Join(d, f), b, 0o600)
+		}
+	}
+	var fronts []*frontend
+	for _, d := range []string{"f1", "f2", "f3"} {
+		fronts = append(fronts, startFrontend(t, filepath.Join(dir, d), freePort(t)))
+	}
+	defer func() {
+		for _, f := range fronts {
+			f.kill()
+		}
+	}()
+
+	// The import worker: its own manifest of documents, in its own process.
+	const imports = 100
+	var manifest bytes.Buffer
+	os.Mkdir("docs", 0o755)
+	for i := range imports {
+		name := fmt.Sprintf("docs/import%d.html", i)
+		os.WriteFile(name, fmt.Appendf(nil, "<html>imported %d</html>", i), 0o644)
+		fmt.Fprintf(&manifest, `{"entity":"Example","document":"Doc %d","url":"https://example.org/import/%d","fetched_at":"2026-01-01T00:00:00Z","file":%q}`+"\n", i, i, name)
+	}
+	os.WriteFile("manifest.jsonl", manifest.Bytes(), 0o644)
+	worker := exec.Command("exhibit", "--archive", "worker", "import", "manifest.jsonl")
+	var workerOut bytes.Buffer
+	worker.Stdout, worker.Stderr = &workerOut, &workerOut
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	const uploads = 300
+	var mu sync.Mutex
+	var acked []string
+	var next, done atomic.Int64
+	killed := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 60 * time.Second}
+	for w := range 24 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < uploads; i = next.Add(1) - 1 {
+				// A client retries, on the next frontend, until it is
+				// acknowledged: through the kill, and the 503s of a
+				// frontend at its MaxCaptures.
+				deadline := time.Now().Add(3 * time.Minute)
+				for attempt := 0; ; attempt++ {
+					f := fronts[(int(i)+attempt)%3] // a load balancer: the next one on failure
+					id, err := upload(client, f.url, token, int(i))
+					if err == nil {
+						mu.Lock()
+						acked = append(acked, id)
+						mu.Unlock()
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Errorf("upload %d: %v", i, err)
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if done.Add(1) == uploads/3 {
+					close(killed)
+				}
+			}
+			_ = w
+		})
+	}
+	<-killed
+	fronts[1].kill()
+	time.Sleep(time.Second)
+	fronts[1].start(t)
+	wg.Wait()
+	if err := worker.Wait(); err != nil {
+		t.Fatalf("import worker: %v\n%s", err, workerOut.String())
+	}
+	for _, f := range fronts {
+		f.stop()
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("%d uploads acknowledged through three frontends, one killed and restarted; %d documents imported", len(acked), imports)
+
+	ctx := archivetest.Context(t, 5*time.Minute)
+	a, err := archive.Open(ctx, "f1", archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	for _, id := range acked {
+		rec, err := a.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("acknowledged record %s: %v", id, err)
+		}
+		archivetest.Check(t, a, rec, verify.Options{})
+	}
+	_, cp, err := a.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for e, err := range a.Ledger().Entries(ctx, 0, cp.Size, cp.Size) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[string(e.Data)] {
+			t.Errorf("entry %d logged twice", e.Index)
+		}
+		seen[string(e.Data)] = true
+	}
+	if cp.Size < uploads+imports {
+		t.Errorf("the log has %d entries, want at least %d", cp.Size, uploads+imports)
+	}
+	archivetest.AuditOK(t, a)
+	before := dumpIndex(t, a)
+	if _, err := a.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if dumpIndex(t, a) != before {
+		t.Error("a reindex from the log gives another index")
+	}
+}
+
+// upload posts one document to a frontend and returns its record ID once
+// acknowledged (201).
+func upload(c *http.Client, base, token string, i int) (string, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("url", fmt.Sprintf("https://example.org/upload/%d", i))
+	mw.WriteField("fetched_at", "2026-05-08T11:13:00Z")
+	fw, _ := mw.CreateFormFile("file", "doc.html")
+	fmt.Fprintf(fw, "<html>uploaded %d</html>", i)
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"/api/v1/snapshots", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	var res struct {
+		Record struct {
+			ID string `json:"record_id"`
+		} `json:"record"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil || res.Record.ID == "" {
+		return "", fmt.Errorf("answer %s: %v", b, err)
+	}
+	return res.Record.ID, nil
+}
+
+// dumpIndex renders every record and checkpoint the index holds.
+func dumpIndex(t *testing.T, a *archive.Archive) string {
+	t.Helper()
+	var b strings.Builder
+	for r, err := range a.Index().Records(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(r)
+		b.Write(j)
+	}
+	cps, err := a.Index().Checkpoints(t.Context(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := json.Marshal(cps)
+	b.Write(j)
+	return b.String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
