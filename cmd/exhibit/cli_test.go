@@ -402,6 +402,25 @@ func TestVerifyOnline(t *testing.T) {
 	srv2 := httptest.NewServer(api.New(b, api.Options{}))
 	defer srv2.Close()
 	exhibit(t, "verify", bundle, "--log", srv2.URL).want(t, 1, "FAIL log-consistency")
+
+	// A hostile log that streams without end: refused at the bound,
+	// naming the URL, by verify --log and by monitor.
+	h := api.New(a, api.Options{})
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/checkpoint" && !strings.HasPrefix(r.URL.Path, "/tile/0/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		buf := make([]byte, 64<<10)
+		for sent := 0; sent < 256<<20; sent += len(buf) {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	defer hostile.Close()
+	exhibit(t, "verify", bundle, "--log", hostile.URL).want(t, 1, "FAIL log-consistency", hostile.URL+"/checkpoint: the response is over 65536 bytes, larger than any checkpoint can be")
+	exhibit(t, "monitor", hostile.URL, "--once", "--state", "hostile.state").want(t, 1, hostile.URL+"/checkpoint: the response is over 65536 bytes")
 }
 
 // TestQuickStartOffline runs the README's offline quick start as written:

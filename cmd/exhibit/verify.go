@@ -60,6 +60,9 @@ each check by name:
                         checkpoint signed by the key that extends the bundle's
                         (an RFC 6962 consistency proof from the served tiles):
                         the entry is still in the log the public sees
+                        (responses larger than a checkpoint or tile can be
+                        are refused, naming the URL: see exhibit help
+                        monitor)
 
 A PACKAGE.zip (exhibit export) is checked whole, each check naming its
 file: the zip is the canonical zip of its files, every file is the one
