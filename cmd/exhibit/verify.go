@@ -203,7 +203,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 // 64 KiB entry, 64 proof hashes, a checkpoint and a 1 MiB time-stamp
 // token, in base64.
 const (
-	maxPackageInput = 1<<30 + 64<<20
+	maxPackageInput = verify.MaxPackageSize
 	maxBundleInput  = 4 << 20
 )
 
