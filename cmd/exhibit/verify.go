@@ -192,7 +192,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
 	cmd.Flags().StringVar(&policyPath, "policy", "", "witness trust policy (C2SP tlog-policy): check the checkpoint's cosignatures and quorum")
 	cmd.Flags().StringVar(&tsaRoots, "tsa-roots", "", "PEM of the trusted TSA's chain or root: check the bundle's RFC 3161 time-stamp")
-	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's")
+	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's (any case; hyphens, spaces and EXR optional; O for 0, I and L for 1; ASCII only); reports print the canonical ID")
 	cmd.Flags().StringArrayVar(&keyArgs, "key", nil, "trusted log key: C2SP vkey, or a file holding one; repeat for the keys of a rotated log")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd

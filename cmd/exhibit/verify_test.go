@@ -1,0 +1,67 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// capturedBundle captures a file in a fresh archive and writes its bundle:
+// it returns the record ID and the bundle's file name.
+func capturedBundle(t *testing.T) (string, string) {
+	t.Helper()
+	inTemp(t)
+	os.WriteFile("doc.html", []byte("<p>terms</p>"), 0o644)
+	r := exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms", "-o", "json")
+	r.want(t, 0)
+	var rec struct {
+		RecordID string `json:"record_id"`
+	}
+	json.Unmarshal([]byte(r.stdout), &rec)
+	return rec.RecordID, proveFile(t, rec.RecordID)
+}
+
+// TestVerifyRecordIDCanonical: whatever spelling of the record ID
+// --record-id (or show, prove, export) is given, exhibit verify prints the
+// canonical ID in the "verified:" and "cite as:" lines and in JSON; a
+// spelling outside the documented ones is a usage error; a bundle whose
+// record_id is not canonical fails.
+func TestVerifyRecordIDCanonical(t *testing.T) {
+	id, bundle := capturedBundle(t)
+	bare := strings.ReplaceAll(strings.TrimPrefix(id, "EXR-"), "-", "")
+	for _, typed := range []string{
+		strings.ToLower(id),
+		strings.ReplaceAll(id, "-", " "),
+		bare,
+		" " + strings.ToLower(bare) + "\t",
+	} {
+		r := exhibit(t, "verify", bundle, "--record-id", typed)
+		r.want(t, 0, "verified: record "+id+" is entry", "cite as:  ", id)
+		if strings.Contains(r.stdout, typed) && typed != id {
+			t.Errorf("--record-id %q is echoed as written:\n%s", typed, r.stdout)
+		}
+		r = exhibit(t, "verify", bundle, "--record-id", typed, "-o", "json")
+		r.want(t, 0)
+		var rep struct {
+			RecordID string `json:"record_id"`
+			Citation string `json:"citation"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.RecordID != id || !strings.Contains(rep.Citation, id) {
+			t.Errorf("--record-id %q: JSON record_id %q, citation %q; want %s", typed, rep.RecordID, rep.Citation, id)
+		}
+		exhibit(t, "show", typed).want(t, 0, id)
+		exhibit(t, "prove", typed).want(t, 0, `"record_id": "`+id+`"`)
+	}
+	for _, bad := range []string{"\u00a0" + id, strings.Replace(id, "-", "\u2010", 1), id + "\u2003"} {
+		exhibit(t, "verify", bundle, "--record-id", bad).want(t, 2, "not ASCII")
+		exhibit(t, "show", bad).want(t, 2, "not ASCII")
+	}
+	// A bundle spelling its own ID otherwise is refused.
+	b, _ := os.ReadFile(bundle)
+	os.WriteFile("lower.json", []byte(strings.Replace(string(b), id, strings.ToLower(id), 1)), 0o644)
+	exhibit(t, "verify", "lower.json").want(t, 1, "FAIL record-id", "not in canonical form "+id)
+}
