@@ -3,6 +3,7 @@ package verify_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -86,5 +87,58 @@ func TestRecordIDSpellings(t *testing.T) {
 				t.Errorf("bundle record_id %q: report's record ID %q, want %s", tc.id, rep.RecordID, canonical)
 			}
 		})
+	}
+}
+
+// TestUniqueKeys: a key twice in any object, or twice but for case (as
+// encoding/json matches keys, the Kelvin sign K included), is refused.
+func TestUniqueKeys(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		ok   bool
+	}{
+		{`{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}`, true},
+		{`{"a":1,"a":2}`, false},
+		{`{"url":1,"URL":2}`, false},
+		{`{"b":{"k":1,"\u212a":2}}`, false},
+		{`[{"x":1},{"y":{"z":1,"z":2}}]`, false},
+		{`null`, true},
+		{`{"a":`, false},
+	} {
+		if err := verify.UniqueKeys([]byte(tc.json)); (err == nil) != tc.ok {
+			t.Errorf("UniqueKeys(%s) = %v, want ok %v", tc.json, err, tc.ok)
+		}
+	}
+}
+
+// TestParseProofLines: an error in a tlog-proof names the line it is in,
+// however long the lines before it or the line itself.
+func TestParseProofLines(t *testing.T) {
+	b, err := verify.ParseBundle(testdata(t, "bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof := string(b.MarshalProof())
+	lines := strings.SplitAfter(proof, "\n")
+	long := strings.Repeat("A", 2<<20)
+	for _, tc := range []struct {
+		desc, text string
+		line       int
+	}{
+		{"over-long first line", verify.ProofHeader + long + "\n" + strings.Join(lines[1:], ""), 1},
+		{"over-long extra line", lines[0] + "extra " + strings.Repeat("!", 2<<20) + "\n" + strings.Join(lines[2:], ""), 2},
+		{"bad index after a long extra", lines[0] + "extra " + long + "=\n" + strings.Join(lines[2:], ""), 2},
+		{"bad index", lines[0] + lines[1] + "index x\n" + strings.Join(lines[3:], ""), 3},
+		{"over-long hash line", lines[0] + lines[1] + lines[2] + long + "\n" + strings.Join(lines[3:], ""), 4},
+		{"header alone", lines[0], 2},
+		{"no checkpoint", strings.Join(lines[:3], "") + "\n", 5},
+	} {
+		_, err := verify.ParseBundle([]byte(tc.text))
+		want := fmt.Sprintf("tlog-proof line %d:", tc.line)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error at line %d", tc.desc, err, tc.line)
+		} else if len(err.Error()) > 300 {
+			t.Errorf("%s: a %d-byte error message", tc.desc, len(err.Error()))
+		}
 	}
 }

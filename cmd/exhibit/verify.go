@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,7 +85,12 @@ one of them, and the report names the key that verified. Nothing in the
 bundle is trusted.
 
 Exit status: 0 all checks passed; 1 a check failed; 2 usage error or
-unreadable input. BUNDLE "-" reads stdin.`,
+unreadable input. Input that is a bundle or package in form (a JSON
+object, text starting with the tlog-proof header line, or a zip) and fails
+to parse fails the bundle-parse (or package-zip) check: 1. Input in none
+of these forms (empty, "null", random bytes, a .zip that is no zip) is not
+evidence at all: 2.
+BUNDLE "-" reads stdin.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -131,10 +137,17 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				}
 			}
 			if isPackage(args[0], data) {
+				if !bytes.HasPrefix(data, []byte("PK")) {
+					return &exitError{code: 2, err: fmt.Errorf("%s is not an evidence bundle or package: it is named .zip but is not a zip", inputName(args[0]))}
+				}
 				if snapshot != "" || text != "" {
 					return usageError("--snapshot and --text do not apply to an evidence package: it holds them")
 				}
 				return verifyPackage(cmd, data, keys, popts, output, logURL)
+			}
+			if _, err := verify.ParseBundle(data); errors.Is(err, verify.ErrNotBundle) {
+				// Not evidence at all: a usage error, not a failed check.
+				return &exitError{code: 2, err: fmt.Errorf("%s is not an evidence bundle or package: %w", inputName(args[0]), err)}
 			}
 			if snapshot != "" {
 				f, err := os.Open(snapshot)
@@ -206,6 +219,14 @@ const (
 	maxPackageInput = verify.MaxPackageSize
 	maxBundleInput  = 4 << 20
 )
+
+// inputName names BUNDLE in messages.
+func inputName(name string) string {
+	if name == "-" {
+		return "standard input"
+	}
+	return name
+}
 
 // readInput reads a bundle or package from a file or stdin ("-"),
 // refusing one larger than any exhibit writes without reading it whole.

@@ -65,3 +65,40 @@ func TestVerifyRecordIDCanonical(t *testing.T) {
 	os.WriteFile("lower.json", []byte(strings.Replace(string(b), id, strings.ToLower(id), 1)), 0o644)
 	exhibit(t, "verify", "lower.json").want(t, 1, "FAIL record-id", "not in canonical form "+id)
 }
+
+// TestVerifyExitCodes: input that is not evidence in any form is a usage
+// error (2); input in a bundle's or package's form that fails to parse is
+// a failed check (1), reported against the right line.
+func TestVerifyExitCodes(t *testing.T) {
+	_, bundle := capturedBundle(t)
+	exhibit(t, "prove", strings.TrimSuffix(bundle, ".json"), "--format", "tlog-proof", "-o", "b.tlog-proof").want(t, 0)
+	proof, _ := os.ReadFile("b.tlog-proof")
+	random := make([]byte, 4096)
+	for i := range random {
+		random[i] = byte(i*7919%251) | 0x80
+	}
+	for name, data := range map[string][]byte{
+		"empty":    nil,
+		"null":     []byte("null\n"),
+		"random":   random,
+		"array":    []byte("[1, 2]"),
+		"number":   []byte("42"),
+		"blank":    []byte(" \n\t\n"),
+		"fake.zip": []byte("not a zip at all"),
+	} {
+		os.WriteFile(name, data, 0o644)
+		exhibit(t, "verify", name).want(t, 2, "is not an evidence bundle or package")
+	}
+	for name, tc := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"object":     {[]byte("{}"), "FAIL bundle-parse"},
+		"bad json":   {[]byte(`{"media_type": `), "FAIL bundle-parse"},
+		"long first": {append([]byte("c2sp.org/tlog-proof@v1"+strings.Repeat("x", 2<<20)+"\n"), proof[len("c2sp.org/tlog-proof@v1\n"):]...), "tlog-proof line 1:"},
+		"long extra": {[]byte("c2sp.org/tlog-proof@v1\nextra " + strings.Repeat("!", 2<<20) + "\n"), "tlog-proof line 2:"},
+	} {
+		os.WriteFile(name, tc.data, 0o644)
+		exhibit(t, "verify", name).want(t, 1, tc.want)
+	}
+}
