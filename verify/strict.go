@@ -19,7 +19,7 @@ import (
 // one v re-encodes to (for example base64 with embedded newlines). Fields
 // tagged omitempty may be absent but, when present, must not be empty.
 func decodeStrict(b []byte, v any) error {
-	if err := checkDuplicateKeys(b); err != nil {
+	if err := checkDuplicateKeys(b, false); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -98,7 +98,7 @@ func UniqueKeys(b []byte) error {
 		var v any
 		return json.Unmarshal(b, &v)
 	}
-	return checkDuplicateKeys(b)
+	return checkDuplicateKeys(b, true)
 }
 
 // foldKey folds a JSON key as encoding/json does to match it with a
@@ -129,8 +129,16 @@ func foldKey(k string) string {
 }
 
 // checkDuplicateKeys rejects a JSON text in which any object has the same
-// key twice, or two keys that differ only in case (see [UniqueKeys]).
-func checkDuplicateKeys(b []byte) error {
+// key twice or, with fold, two keys that differ only in case (see
+// [UniqueKeys]). decodeStrict does not fold: a signed statement's map of
+// response headers may hold names that differ only in case (as a server
+// sent them), and its struct fields are checked for case by the
+// re-encoding comparison.
+func checkDuplicateKeys(b []byte, fold bool) error {
+	key := func(k string) string { return k }
+	if fold {
+		key = foldKey
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var walk func() error
@@ -152,13 +160,13 @@ func checkDuplicateKeys(b []byte) error {
 					return err
 				}
 				k, _ := kt.(string)
-				switch first, dup := seen[foldKey(k)]; {
+				switch first, dup := seen[key(k)]; {
 				case dup && first == k:
 					return fmt.Errorf("duplicate key %q", k)
 				case dup:
 					return fmt.Errorf("duplicate key: %q and %q differ only in case, and name the same field", first, k)
 				}
-				seen[foldKey(k)] = k
+				seen[key(k)] = k
 				if err := walk(); err != nil {
 					return err
 				}
