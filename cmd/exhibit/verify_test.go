@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"strings"
@@ -100,5 +101,42 @@ func TestVerifyExitCodes(t *testing.T) {
 	} {
 		os.WriteFile(name, tc.data, 0o644)
 		exhibit(t, "verify", name).want(t, 1, tc.want)
+	}
+}
+
+// TestVerifyProofMessage: a failed inclusion proof is reported in a
+// sentence with both roots in hex, never as lists of bytes.
+func TestVerifyProofMessage(t *testing.T) {
+	inTemp(t)
+	for i := range 3 {
+		os.WriteFile("d.html", []byte(strings.Repeat("<p>x</p>", i+1)), 0o644)
+		exhibit(t, "capture", "d.html", "--url", "https://example.org/d").want(t, 0)
+	}
+	os.WriteFile("d.html", []byte("<p>last</p>"), 0o644)
+	r := exhibit(t, "capture", "d.html", "--url", "https://example.org/d", "-o", "json")
+	r.want(t, 0)
+	var rec struct {
+		RecordID string `json:"record_id"`
+	}
+	json.Unmarshal([]byte(r.stdout), &rec)
+	exhibit(t, "prove", rec.RecordID, "--latest", "-o", "b.json").want(t, 0)
+	var b map[string]any
+	raw, _ := os.ReadFile("b.json")
+	json.Unmarshal(raw, &b)
+	proof := b["inclusion_proof"].([]any)
+	if len(proof) == 0 {
+		t.Fatal("no proof hashes")
+	}
+	h, _ := base64.StdEncoding.DecodeString(proof[0].(string))
+	h[0] ^= 1
+	proof[0] = base64.StdEncoding.EncodeToString(h)
+	raw, _ = json.MarshalIndent(b, "", "  ")
+	os.WriteFile("t.json", raw, 0o644)
+	for _, out := range []string{"text", "json"} {
+		r := exhibit(t, "verify", "t.json", "-o", out)
+		r.want(t, 1, "does not lead to the root of tree size 4: the proof leads to root ")
+		if strings.Contains(r.stdout+r.stderr, "[") && out == "text" || strings.Contains(r.stdout, "ExpectedRoot") {
+			t.Errorf("-o %s: raw bytes in the report:\n%s\n%s", out, r.stdout, r.stderr)
+		}
 	}
 }
