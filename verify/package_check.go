@@ -596,7 +596,7 @@ func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
 		return nil, "", fmt.Errorf("%w: not a readable zip: %v", ErrPackage, err)
 	}
 	files := map[string][]byte{}
-	var dirs []string
+	var dirs, badCRC []string
 	var total int64
 	for _, f := range zr.File {
 		if dir, ok := strings.CutSuffix(f.Name, "/"); ok && f.UncompressedSize64 == 0 {
@@ -622,6 +622,11 @@ func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
 		}
 		b, err := io.ReadAll(io.LimitReader(rc, max-total+1))
 		rc.Close()
+		if errors.Is(err, zip.ErrChecksum) {
+			// Changed inside the zip: keep what was read, so that the
+			// file is compared with the manifest below.
+			badCRC, err = append(badCRC, f.Name), nil
+		}
 		if err != nil {
 			return nil, f.Name, fmt.Errorf("%w: %s: %v", ErrPackage, f.Name, err)
 		}
@@ -630,6 +635,9 @@ func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
 			return nil, f.Name, fmt.Errorf("%w: the files exceed %d bytes", ErrPackage, max)
 		}
 		files[f.Name] = b
+	}
+	if len(badCRC) > 0 {
+		return files, badCRC[0], fmt.Errorf("%w: the CRC-32 of %s does not match the zip's record of it: changed inside the zip; the files are compared one by one below", ErrPackage, strings.Join(badCRC, ", "))
 	}
 	canon, offsets, err := writePackage(files)
 	if err != nil {

@@ -222,4 +222,13 @@ func TestChangedByteNamesItsEntry(t *testing.T) {
 	if c.Name != verify.CheckPackageZip || c.OK || c.File != verify.PackageProvenance || strings.Contains(c.Detail, "re-zipped") {
 		t.Errorf("package-zip %+v, want it to name %s", c, verify.PackageProvenance)
 	}
+	// The per-file report still runs, and blames that file alone.
+	for _, c := range rep.Checks {
+		if c.Name == verify.CheckPackageFile && c.OK == (c.File == verify.PackageProvenance) {
+			t.Errorf("file check %+v", c)
+		}
+	}
+	if f := rep.Checks[len(rep.Checks)-1]; len(rep.Checks) < 10 {
+		t.Errorf("the report stops at %+v", f)
+	}
 }
