@@ -153,9 +153,12 @@ func TestQuickStart(t *testing.T) {
 	if err := json.Unmarshal([]byte(j.stdout), &rep); err != nil || rep.Verified || len(rep.Checks) != 6 || rep.RecordID != rec.RecordID {
 		t.Errorf("verify -o json: %v %+v", err, rep)
 	}
-	// Garbage is a failed check (1); a missing file or bad key is a usage error (2).
+	// Garbage (no bundle in any form), a missing file or a bad key is a
+	// usage error (2); a JSON object that is no valid bundle fails a check (1).
 	os.WriteFile("garbage", []byte("not a bundle"), 0o644)
-	exhibit(t, "verify", "garbage").want(t, 1, "FAIL bundle-parse")
+	exhibit(t, "verify", "garbage").want(t, 2, "is not an evidence bundle or package")
+	os.WriteFile("object.json", []byte(`{"media_type": "x"}`), 0o644)
+	exhibit(t, "verify", "object.json").want(t, 1, "FAIL bundle-parse")
 	exhibit(t, "verify", "missing.json").want(t, 2, "reading bundle")
 	exhibit(t, "verify", bundle, "--key", "example.org+00000000+AAAA").want(t, 2, "invalid verifier key")
 	exhibit(t, "verify", bundle, "--archive", "nowhere").want(t, 2, "no trusted key")
