@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -471,6 +472,7 @@ func TestRecordPageBrowserVerify(t *testing.T) {
 		}
 	}
 
+	key := f.a.Keys()[0]
 	for _, tc := range []struct {
 		name     string
 		tamper   func(b map[string]any)
@@ -507,8 +509,24 @@ func TestRecordPageBrowserVerify(t *testing.T) {
 			e, _ = json.Marshal(env)
 			b["entry"] = base64.StdEncoding.EncodeToString(e)
 		}, []string{"statement-signature", "record-id", "inclusion-proof"}},
+		// Signature leniency (issue 15): a garbage line by the log's key
+		// after or before its valid one, or the valid one in non-canonical
+		// base64, fails here as in exhibit verify.
+		{"garbage signature line after the log's", func(b map[string]any) {
+			before, line, after := logSigLine(t, b["checkpoint"].(string), key)
+			b["checkpoint"] = before + line + garbageSigLine(key) + after
+		}, []string{"checkpoint-signature", "inclusion-proof"}},
+		{"garbage signature line before the log's", func(b map[string]any) {
+			before, line, after := logSigLine(t, b["checkpoint"].(string), key)
+			b["checkpoint"] = before + garbageSigLine(key) + line + after
+		}, []string{"checkpoint-signature", "inclusion-proof"}},
+		{"non-canonical signature base64", func(b map[string]any) {
+			before, line, after := logSigLine(t, b["checkpoint"].(string), key)
+			b["checkpoint"] = before + nonCanonicalSigLine(t, line) + after
+		}, []string{"checkpoint-signature", "inclusion-proof"}},
 	} {
 		t.Run("tampered/"+tc.name, func(t *testing.T) {
+			var sent []byte
 			f.setTamper(func(raw []byte) []byte {
 				var b map[string]any
 				if err := json.Unmarshal(raw, &b); err != nil {
@@ -517,6 +535,9 @@ func TestRecordPageBrowserVerify(t *testing.T) {
 				}
 				tc.tamper(b)
 				out, _ := json.Marshal(b)
+				f.mu.Lock()
+				sent = out
+				f.mu.Unlock()
 				return out
 			})
 			defer f.setTamper(nil)
@@ -536,6 +557,49 @@ func TestRecordPageBrowserVerify(t *testing.T) {
 					t.Logf("%s: %s", name, s[1])
 				}
 			}
+			// exhibit verify agrees with the browser.
+			f.mu.Lock()
+			out := sent
+			f.mu.Unlock()
+			if rep := verify.Check(out, key, verify.Options{Keys: f.a.Keys()[1:]}); rep.Verified {
+				t.Error("exhibit verify (verify.Check) accepts the bundle the browser refuses")
+			} else {
+				t.Logf("verify.Check: %s: %s", rep.Failed().Name, rep.Failed().Detail)
+			}
 		})
 	}
+}
+
+// logSigLine splits a signed checkpoint around its signature line by key.
+func logSigLine(t *testing.T, cp string, key *verify.PublicKey) (before, line, after string) {
+	t.Helper()
+	i := strings.Index(cp, "\n\n\u2014 "+key.Name+" ")
+	if i < 0 {
+		t.Fatalf("no signature line by %s in %q", key.Name, cp)
+	}
+	i += 2
+	j := i + strings.IndexByte(cp[i:], '\n') + 1
+	return cp[:i], cp[i:j], cp[j:]
+}
+
+// garbageSigLine is a signature line with key's name and key ID over 64
+// bytes of garbage.
+func garbageSigLine(key *verify.PublicKey) string {
+	sig := binary.BigEndian.AppendUint32(nil, key.Hash)
+	sig = append(sig, bytes.Repeat([]byte{0x5a}, 64)...)
+	return "\u2014 " + key.Name + " " + base64.StdEncoding.EncodeToString(sig) + "\n"
+}
+
+// nonCanonicalSigLine re-spells a signature line's base64 with non-zero
+// padding bits (the same bytes to a lenient decoder).
+func nonCanonicalSigLine(t *testing.T, line string) string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	body := strings.TrimSuffix(line, "\n")
+	last := len(body) - strings.Count(body, "=") - 1
+	if last == len(body)-1 {
+		t.Fatalf("signature line %q has no padding", line)
+	}
+	c := alphabet[strings.IndexByte(alphabet, body[last])+1]
+	return body[:last] + string(c) + body[last+1:] + "\n"
 }

@@ -5,15 +5,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
 
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 )
 
@@ -85,13 +89,36 @@ func Follow(ctx context.Context, logURL string, key *verify.PublicKey, cp *verif
 		}
 		return raw, latest, nil
 	}
-	pb, err := client.NewProofBuilder(ctx, latest.Size, f.ReadTile)
+	// tessera's proof builder flattens a fetch error into text: keep the
+	// first one, so that the caller gets it whole (errors.As).
+	var mu sync.Mutex
+	var tileErr error
+	readTile := func(ctx context.Context, l, i uint64, p uint8) ([]byte, error) {
+		b, err := f.ReadTile(ctx, l, i, p)
+		if err != nil {
+			mu.Lock()
+			if tileErr == nil {
+				tileErr = err
+			}
+			mu.Unlock()
+		}
+		return b, err
+	}
+	fetchErr := func(err error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if tileErr != nil {
+			return tileErr
+		}
+		return err
+	}
+	pb, err := client.NewProofBuilder(ctx, latest.Size, readTile)
 	if err != nil {
-		return raw, latest, fmt.Errorf("reading tiles from %s: %w", logURL, err)
+		return raw, latest, fmt.Errorf("reading tiles from %s: %w", logURL, fetchErr(err))
 	}
 	p, err := pb.ConsistencyProof(ctx, cp.Size, latest.Size)
 	if err != nil {
-		return raw, latest, fmt.Errorf("building a consistency proof from %s's tiles: %w", logURL, err)
+		return raw, latest, fmt.Errorf("building a consistency proof from %s's tiles: %w", logURL, fetchErr(err))
 	}
 	if err := verify.ProofError(proof.VerifyConsistency(rfc6962.DefaultHasher, cp.Size, latest.Size, p, cp.Hash, latest.Hash)); err != nil {
 		return raw, latest, fork(p, "no consistency from tree size %d to %d: %v", cp.Size, latest.Size, err)
@@ -99,7 +126,55 @@ func Follow(ctx context.Context, logURL string, key *verify.PublicKey, cp *verif
 	return raw, latest, nil
 }
 
-func httpFetcher(logURL string, hc *http.Client) (*client.HTTPFetcher, error) {
+// Bounds on what a log served over HTTP may send: every response is read
+// up to the largest the resource can be, and refused beyond it (a
+// *ResponseTooLargeError), so that a hostile or broken server cannot make
+// a verifier or monitor read without end. They follow from C2SP
+// tlog-tiles (https://c2sp.org/tlog-tiles) and exhibit's entry limit.
+const (
+	// MaxTileSize is the size of a full tile: 256 hashes of 32 bytes
+	// (tlog-tiles: "Full tiles MUST be exactly 256 hashes wide, or 8,192
+	// bytes"). A partial tile of width W is 32·W bytes.
+	MaxTileSize = 256 * 32
+	// MaxEntryBundleSize is the largest full entry bundle: 256 entries,
+	// each a big-endian uint16 length and at most verify.MaxEntrySize
+	// (65,535) bytes, the most a uint16 length can say and exhibit's limit
+	// on a signed statement: 16,777,472 bytes. A partial bundle of width W
+	// is at most W·65,537 bytes. The bound applies to the bytes after any
+	// Content-Encoding is undone, so a compressed bomb is refused as well.
+	MaxEntryBundleSize = 256 * (2 + verify.MaxEntrySize)
+	// MaxCheckpointSize bounds a signed checkpoint (C2SP tlog-checkpoint
+	// and signed-note set no limit): a body of three lines (exhibit writes
+	// no extension lines) and at most 100 signature lines (the limit
+	// golang.org/x/mod/sumdb/note enforces, which signed-note suggests),
+	// each well under 400 bytes (a key name, a 4-byte key ID, an 8-byte
+	// cosignature time and a signature of at most 72 bytes, in base64),
+	// fit in 64 KiB with room to spare.
+	MaxCheckpointSize = 64 << 10
+)
+
+// ResponseTooLargeError reports a response of a log larger than the
+// resource it stands for can be.
+type ResponseTooLargeError struct {
+	URL   string
+	What  string // "checkpoint", "tile", "entry bundle"
+	Limit int64
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("%s: the response is over %d bytes, larger than any %s can be (C2SP tlog-tiles): refused", e.URL, e.Limit, e.What)
+}
+
+// tileFetcher reads a tlog-tiles log over HTTP, bounding every read by
+// the size the resource can have. It does what tessera's
+// client.HTTPFetcher does (a partial tile or bundle no longer served is
+// read in full), with the bounds.
+type tileFetcher struct {
+	base *url.URL
+	hc   *http.Client
+}
+
+func httpFetcher(logURL string, hc *http.Client) (*tileFetcher, error) {
 	u, err := url.Parse(logURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("log URL %q: want an http(s) URL", logURL)
@@ -110,7 +185,70 @@ func httpFetcher(logURL string, hc *http.Client) (*client.HTTPFetcher, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return client.NewHTTPFetcher(u, hc)
+	return &tileFetcher{base: u, hc: hc}, nil
+}
+
+// get fetches path under the log's URL, reading at most limit bytes. A
+// 404 is os.ErrNotExist (wrapped), as tessera's client expects.
+func (f *tileFetcher) get(ctx context.Context, path string, limit int64, what string) ([]byte, error) {
+	u, err := f.base.Parse(path)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := f.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("GET %s: %w", u, os.ErrNotExist)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
+	case resp.ContentLength > limit:
+		return nil, &ResponseTooLargeError{URL: u.String(), What: what, Limit: limit}
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, &ResponseTooLargeError{URL: u.String(), What: what, Limit: limit}
+	}
+	return b, nil
+}
+
+// ReadCheckpoint reads the log's checkpoint.
+func (f *tileFetcher) ReadCheckpoint(ctx context.Context) ([]byte, error) {
+	return f.get(ctx, layout.CheckpointPath, MaxCheckpointSize, "checkpoint")
+}
+
+// ReadTile reads a tile, partial (of width p) or full (p = 0); a partial
+// tile no longer served is read in full.
+func (f *tileFetcher) ReadTile(ctx context.Context, l, i uint64, p uint8) ([]byte, error) {
+	return partialOrFull(ctx, p, func(ctx context.Context, p uint8) ([]byte, error) {
+		return f.get(ctx, layout.TilePath(l, i, p), 32*width(p), "tile")
+	})
+}
+
+// ReadEntryBundle reads an entry bundle, partial or full, as ReadTile.
+func (f *tileFetcher) ReadEntryBundle(ctx context.Context, i uint64, p uint8) ([]byte, error) {
+	return partialOrFull(ctx, p, func(ctx context.Context, p uint8) ([]byte, error) {
+		return f.get(ctx, layout.EntriesPath(i, p), (2+verify.MaxEntrySize)*width(p), "entry bundle")
+	})
+}
+
+// width is the number of hashes or entries in a tile or bundle of partial
+// width p (0 for a full one).
+func width(p uint8) int64 {
+	if p == 0 {
+		return layout.TileWidth
+	}
+	return int64(p)
 }
 
 // AuditPublished downloads every entry of the log published at logURL up

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -80,6 +79,14 @@ const maxTimestampSize = 1 << 20
 // ErrBundle is wrapped by the errors [ParseBundle] and [ParseProof] return.
 var ErrBundle = errors.New("invalid bundle")
 
+// ErrNotBundle is wrapped (beside ErrBundle) by the error [ParseBundle]
+// returns for input in neither of a bundle's forms: not a JSON object (its
+// first non-blank byte is not "{") and not a tlog-proof (it does not start
+// with [ProofHeader]). Empty input, `null` and random bytes are not
+// bundles; a JSON object or a tlog-proof that fails to parse is a bundle
+// that fails.
+var ErrNotBundle = errors.New("neither an exhibit JSON bundle nor a C2SP tlog-proof")
+
 // ParseBundle decodes a bundle in either of its two forms: exhibit's JSON
 // (detected by a leading "{") or C2SP tlog-proof text (see [ParseProof]).
 // It checks shape only: required fields are present, hashes are 32 bytes,
@@ -91,8 +98,11 @@ func ParseBundle(b []byte) (*Bundle, error) {
 		return ParseProof(b)
 	}
 	t := bytes.TrimLeft(b, " \t\r\n")
-	if len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("%w: neither JSON nor %s text", ErrBundle, ProofHeader)
+	switch {
+	case len(b) == 0:
+		return nil, fmt.Errorf("%w: %w: it is empty", ErrBundle, ErrNotBundle)
+	case len(t) == 0 || t[0] != '{':
+		return nil, fmt.Errorf("%w: %w (a JSON object, or text whose first line is %s)", ErrBundle, ErrNotBundle, ProofHeader)
 	}
 	var raw struct {
 		MediaType      *string  `json:"media_type"`
@@ -205,17 +215,19 @@ func (b *Bundle) MarshalProof() []byte {
 
 // ParseProof parses the C2SP tlog-proof form written by [Bundle.MarshalProof].
 // The "extra" line is required (it carries the entry). RecordID is set to
-// the ID recomputed from the entry, MediaType to [BundleMediaType].
+// the ID recomputed from the entry, MediaType to [BundleMediaType]. Errors
+// name the line (counted from 1) they are about, however long the lines.
 func ParseProof(text []byte) (*Bundle, error) {
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	rest := text
 	line := 0
 	next := func() (string, bool) {
-		if !sc.Scan() {
+		line++
+		if len(rest) == 0 {
 			return "", false
 		}
-		line++
-		return sc.Text(), true
+		l, after, _ := bytes.Cut(rest, []byte("\n"))
+		rest = after
+		return string(l), true
 	}
 	errAt := func(format string, args ...any) error {
 		return fmt.Errorf("%w: tlog-proof line %d: %s", ErrBundle, line, fmt.Sprintf(format, args...))
@@ -238,11 +250,11 @@ func ParseProof(text []byte) (*Bundle, error) {
 		return nil, errAt("want \"index <n>\"")
 	}
 	if len(idx) > 1 && idx[0] == '0' {
-		return nil, errAt("index %q has a leading zero", idx)
+		return nil, errAt("index %q has a leading zero", abbreviate(idx, 40))
 	}
 	index, err := strconv.ParseUint(idx, 10, 64)
 	if err != nil {
-		return nil, errAt("index: %v", err)
+		return nil, errAt("index %q is not a decimal number below 2^64", abbreviate(idx, 40))
 	}
 	if bytes.IndexByte(text, '\r') >= 0 {
 		return nil, fmt.Errorf("%w: tlog-proof has a carriage return: lines end in a newline alone", ErrBundle)
@@ -258,17 +270,13 @@ func ParseProof(text []byte) (*Bundle, error) {
 		}
 		h, err := base64.StdEncoding.Strict().DecodeString(l)
 		if err != nil || len(h) != 32 {
-			return nil, errAt("proof hash %q is not 32 bytes of base64", l)
+			return nil, errAt("proof hash %q is not 32 bytes of base64", abbreviate(l, 80))
 		}
 		proof = append(proof, h)
 	}
 	// The checkpoint is the rest of the text, verbatim.
-	rest := text
-	for i := 0; i < line; i++ {
-		j := bytes.IndexByte(rest, '\n')
-		rest = rest[j+1:]
-	}
 	if len(rest) == 0 {
+		line++ // where it should begin
 		return nil, errAt("missing checkpoint")
 	}
 	b := &Bundle{

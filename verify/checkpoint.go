@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -66,6 +67,9 @@ type CheckpointSignatureError struct {
 }
 
 func (e *CheckpointSignatureError) Error() string {
+	if errors.Is(e.Err, ErrSignatureLine) {
+		return fmt.Sprintf("checkpoint of %s is not a well-formed signed note: %v", e.Origin, e.Err)
+	}
 	return fmt.Sprintf("checkpoint has no valid signature by %s (key ID %08x): %v", e.Origin, e.KeyID, e.Err)
 }
 
@@ -78,7 +82,7 @@ func (e *CheckpointSignatureError) Unwrap() error { return e.Err }
 // the signature is missing or invalid; ErrCheckpoint for a malformed body or
 // a wrong origin.
 func OpenCheckpoint(signed []byte, key *PublicKey) (*Checkpoint, error) {
-	n, err := note.Open(signed, note.VerifierList(key.NoteVerifier()))
+	n, err := openNote(signed, key.NoteVerifier())
 	if err != nil {
 		return nil, &CheckpointSignatureError{Origin: key.Name, KeyID: key.Hash, Err: err}
 	}
@@ -103,4 +107,48 @@ func CheckpointBody(signed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: not a signed note (want a body, a blank line, then signature lines)", ErrCheckpoint)
 	}
 	return signed[:i+1], nil
+}
+
+// ErrSignatureLine is wrapped by the errors about a signature line of a
+// signed note that golang.org/x/mod/sumdb/note accepts but C2SP
+// signed-note does not allow.
+var ErrSignatureLine = errors.New("malformed signature line")
+
+// openNote is note.Open made as strict as C2SP signed-note
+// (https://c2sp.org/signed-note) and exhibit's in-browser verifier:
+//
+//   - every signature's base64 must be canonical (RFC 4648 section 3.5:
+//     zero padding bits), as the standard encoder writes it, so that one
+//     signature has one spelling;
+//   - every signature line by a known key must verify. note.Open checks
+//     only the first line of each key and skips later ones, so a valid
+//     line followed by a garbage line by the same key would pass, while a
+//     garbage line first fails: the order of the lines must not matter.
+//
+// Errors: those of note.Open; a *note.InvalidSignatureError for any line
+// by a known key that does not verify; ErrSignatureLine (wrapped, naming
+// the line) for non-canonical base64.
+func openNote(signed []byte, verifiers ...note.Verifier) (*note.Note, error) {
+	n, err := note.Open(signed, note.VerifierList(verifiers...))
+	if err != nil {
+		return nil, err
+	}
+	// note.Open accepted the shape: a text, a blank line, then signature
+	// lines "— <name> <base64>\n".
+	split := bytes.LastIndex(signed, []byte("\n\n"))
+	text, sigs := signed[:split+1], signed[split+2:]
+	for i, line := range strings.Split(strings.TrimSuffix(string(sigs), "\n"), "\n") {
+		name, b64, _ := strings.Cut(strings.TrimPrefix(line, "\u2014 "), " ")
+		sig, err := base64.StdEncoding.Strict().DecodeString(b64)
+		if err != nil || base64.StdEncoding.EncodeToString(sig) != b64 {
+			return nil, fmt.Errorf("%w %d (by %s): its base64 is not in canonical form (RFC 4648 section 3.5)", ErrSignatureLine, i+1, name)
+		}
+		hash := binary.BigEndian.Uint32(sig[:4])
+		for _, v := range verifiers {
+			if v.Name() == name && v.KeyHash() == hash && !v.Verify(text, sig[4:]) {
+				return nil, &note.InvalidSignatureError{Name: name, Hash: hash}
+			}
+		}
+	}
+	return n, nil
 }

@@ -237,7 +237,7 @@ func OpenWitnessed(signed []byte, p *Policy) (*Witnessed, error) {
 	for _, w := range p.Witnesses {
 		verifiers = append(verifiers, w.Key.NoteVerifier())
 	}
-	n, err := note.Open(signed, note.VerifierList(verifiers...))
+	n, err := openNote(signed, verifiers...)
 	if err != nil {
 		var inv *note.InvalidSignatureError
 		if errors.As(err, &inv) {

@@ -52,7 +52,9 @@ func (r Keyring) Lookup(vkey string) *PublicKey {
 // its body, as the function [OpenCheckpoint] does for one key: it must
 // carry a valid signature by at least one key of the ring, and its origin
 // must be that key's name. A signature line that claims to be by a key of
-// the ring but does not verify is an error, even when another key signed.
+// the ring but does not verify is an error, even when another key (or the
+// same key, on another line) signed; so is a signature in non-canonical
+// base64.
 // It returns the first key of the ring (in ring order) whose signature
 // verified. Errors: a *CheckpointSignatureError (naming the ring's first
 // key) when no key signed; ErrCheckpoint for a malformed body or a wrong
@@ -70,7 +72,7 @@ func (r Keyring) OpenCheckpoint(signed []byte) (*Checkpoint, *PublicKey, error) 
 			vs = append(vs, k.NoteVerifier())
 		}
 	}
-	n, err := note.Open(signed, note.VerifierList(vs...))
+	n, err := openNote(signed, vs...)
 	if err != nil {
 		return nil, nil, &CheckpointSignatureError{Origin: r[0].Name, KeyID: r[0].Hash, Err: err}
 	}
@@ -98,11 +100,11 @@ func (r Keyring) OpenCheckpoint(signed []byte) (*Checkpoint, *PublicKey, error) 
 func (r Keyring) Signers(signed []byte) ([]*PublicKey, error) {
 	var out []*PublicKey
 	for _, k := range r {
-		if _, err := note.Open(signed, note.VerifierList(k.NoteVerifier())); err == nil {
+		if _, err := openNote(signed, k.NoteVerifier()); err == nil {
 			out = append(out, k)
 		} else {
 			var inv *note.InvalidSignatureError
-			if errors.As(err, &inv) {
+			if errors.As(err, &inv) || errors.Is(err, ErrSignatureLine) {
 				return nil, &CheckpointSignatureError{Origin: k.Name, KeyID: k.Hash, Err: err}
 			}
 		}

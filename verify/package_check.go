@@ -98,9 +98,9 @@ type PackageOptions struct {
 	TSARoots     *x509.CertPool
 	TSAUntrusted []*x509.Certificate
 	// MaxSize bounds the total size of the files read from the zip; zero
-	// means the zip's own size (a canonical package stores its files
-	// uncompressed, so that only a compressed, non-canonical zip can hold
-	// more).
+	// means MaxPackageSize. (A canonical package stores its files
+	// uncompressed, but a re-zipped one is read whole, inflated, so that
+	// its files are compared one by one.)
 	MaxSize int64
 	// Derived, if set, regenerates the documents derived from the rest of
 	// the package (certificate.html, certificate.pdf, VERIFY.md) from p,
@@ -136,10 +136,16 @@ func (e *FileMismatchError) Error() string {
 // writes it) against the trusted log key, offline. It runs, in order and
 // each by name:
 //
-//   - package-zip: the zip opens, its file names are safe and unique, and
-//     its bytes are exactly the canonical zip of its files
-//     ([WritePackage]), so that a changed byte anywhere, in a header too,
-//     is caught (and the file whose entry holds it named);
+//   - package-zip: the zip's end records list at most
+//     [MaxPackageEntries] entries in a central directory of a size they
+//     can take (checked before archive/zip reads the directory), the zip
+//     opens, its file names are safe and unique, and its bytes are exactly
+//     the canonical zip of its files ([WritePackage]), so that a changed
+//     byte anywhere, in a header too, is caught (and the file whose entry
+//     holds it named). A zip unpacked and zipped again (by zip(1), say:
+//     compressed entries, directory entries, other times) fails this
+//     check, saying so, and is still read, so that the checks below name
+//     the files that changed;
 //   - manifest: MANIFEST.json parses, is exactly as [Manifest.Marshal]
 //     writes it, and names the bundle's record;
 //   - file (one per file): each file the manifest lists is present with
@@ -573,20 +579,34 @@ func checkPackageTimestamp(r *PackageReport, add func(name, file string, err err
 
 // readPackage reads every file of a zip and checks that the zip is the
 // canonical one of its files. It returns the files read (nil if the zip
-// cannot be opened) and, on error, the file the problem is in.
+// cannot be opened) and, on error, the file the problem is in ("" when it
+// is in no one file: a zip re-zipped as a whole, say). A zip that is not
+// canonical is still read whole, directory entries skipped and compressed
+// entries inflated (at most max bytes in all), so that the files are
+// compared one by one.
 func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
 	if max <= 0 {
-		// A canonical package stores its files uncompressed: they cannot
-		// be larger than the zip. Anything that expands is not canonical.
-		max = int64(len(data))
+		max = MaxPackageSize
+	}
+	if err := checkZipDirectory(data); err != nil {
+		return nil, "", err
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: not a readable zip: %v", ErrPackage, err)
 	}
 	files := map[string][]byte{}
+	var dirs, badCRC []string
 	var total int64
 	for _, f := range zr.File {
+		if dir, ok := strings.CutSuffix(f.Name, "/"); ok && f.UncompressedSize64 == 0 {
+			// A directory entry, as zip(1) writes unless -D.
+			if err := checkPackageName(dir); err != nil {
+				return nil, f.Name, fmt.Errorf("%w: %v", ErrPackage, err)
+			}
+			dirs = append(dirs, f.Name)
+			continue
+		}
 		if err := checkPackageName(f.Name); err != nil {
 			return nil, f.Name, fmt.Errorf("%w: %v", ErrPackage, err)
 		}
@@ -602,6 +622,11 @@ func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
 		}
 		b, err := io.ReadAll(io.LimitReader(rc, max-total+1))
 		rc.Close()
+		if errors.Is(err, zip.ErrChecksum) {
+			// Changed inside the zip: keep what was read, so that the
+			// file is compared with the manifest below.
+			badCRC, err = append(badCRC, f.Name), nil
+		}
 		if err != nil {
 			return nil, f.Name, fmt.Errorf("%w: %s: %v", ErrPackage, f.Name, err)
 		}
@@ -611,25 +636,100 @@ func readPackage(data []byte, max int64) (map[string][]byte, string, error) {
 		}
 		files[f.Name] = b
 	}
+	if len(badCRC) > 0 {
+		return files, badCRC[0], fmt.Errorf("%w: the CRC-32 of %s does not match the zip's record of it: changed inside the zip; the files are compared one by one below", ErrPackage, strings.Join(badCRC, ", "))
+	}
 	canon, offsets, err := writePackage(files)
 	if err != nil {
 		return files, "", err
 	}
-	if !bytes.Equal(canon, data) {
-		at := int64(0)
-		for at < int64(len(data)) && at < int64(len(canon)) && data[at] == canon[at] {
-			at++
-		}
-		where, file := "the central directory", ""
-		if at < offsets[""] {
-			for _, n := range sortedKeys(files) {
-				if n != "" && offsets[n] <= at && (file == "" || offsets[n] >= offsets[file]) {
-					file = n
-				}
-			}
-			where = "the entry of " + file
-		}
-		return files, file, fmt.Errorf("%w: not the canonical zip of its files: byte %d differs (in %s); the files are compared one by one below", ErrPackage, at, where)
+	if bytes.Equal(canon, data) {
+		return files, "", nil
 	}
-	return files, "", nil
+	if how := rezipped(zr, canon, dirs); len(how) > 0 {
+		return files, "", fmt.Errorf("%w: not the canonical zip of its files: it was re-zipped (%s); the files are compared one by one below", ErrPackage, strings.Join(how, "; "))
+	}
+	at := int64(0)
+	for at < int64(len(data)) && at < int64(len(canon)) && data[at] == canon[at] {
+		at++
+	}
+	where, file := "the central directory", ""
+	if at < offsets[""] {
+		for _, n := range sortedKeys(files) {
+			if n != "" && offsets[n] <= at && (file == "" || offsets[n] >= offsets[file]) {
+				file = n
+			}
+		}
+		where = "the entry of " + file
+	}
+	return files, file, fmt.Errorf("%w: not the canonical zip of its files: byte %d differs (in %s); the files are compared one by one below", ErrPackage, at, where)
+}
+
+// rezipped says how a zip's entries differ from those of the canonical
+// zip of its files (canon, as WritePackage writes it), beyond their
+// contents: the marks of a package unpacked and zipped again, by zip(1) or
+// another tool. None means the entries are laid out as in the canonical
+// zip, so that a differing byte is in the entry that holds it.
+func rezipped(zr *zip.Reader, canon []byte, dirs []string) []string {
+	var how []string
+	if len(dirs) > 0 {
+		how = append(how, "directory entries "+strings.Join(dirs, ", "))
+	}
+	cr, err := zip.NewReader(bytes.NewReader(canon), int64(len(canon)))
+	if err != nil {
+		return how
+	}
+	want := map[string]*zip.File{}
+	for _, f := range cr.File {
+		want[f.Name] = f
+	}
+	var compressed, timed, extra, attrs, order, flags int
+	prev := ""
+	for _, f := range zr.File {
+		c := want[f.Name]
+		if c == nil {
+			continue // a directory entry
+		}
+		if f.Method != c.Method {
+			compressed++
+		}
+		if !f.Modified.Equal(c.Modified) || f.ModifiedTime != c.ModifiedTime || f.ModifiedDate != c.ModifiedDate {
+			timed++
+		}
+		if !bytes.Equal(f.Extra, c.Extra) || f.Comment != c.Comment {
+			extra++
+		}
+		if f.ExternalAttrs != c.ExternalAttrs || f.CreatorVersion != c.CreatorVersion || f.ReaderVersion != c.ReaderVersion {
+			attrs++
+		}
+		if f.Flags != c.Flags {
+			flags++
+		}
+		if f.Name < prev {
+			order++
+		}
+		prev = f.Name
+	}
+	for _, d := range []struct {
+		n    int
+		what string
+	}{
+		{compressed, "compressed"},
+		{timed, "with modification times other than " + PackageTime.Format(time.DateTime)},
+		{extra, "with other extra fields or comments"},
+		{attrs, "with other file attributes or versions"},
+		{flags, "with other flags"},
+		{order, "out of name order"},
+	} {
+		switch {
+		case d.n == 1:
+			how = append(how, "1 entry "+d.what)
+		case d.n > 1:
+			how = append(how, fmt.Sprintf("%d entries %s", d.n, d.what))
+		}
+	}
+	if zr.Comment != "" {
+		how = append(how, "a zip comment")
+	}
+	return how
 }

@@ -168,8 +168,9 @@ func ExampleCheckPackage() {
 	// inclusion-proof true
 }
 
-// A compressed entry that expands beyond the zip's size (a zip bomb) is
-// refused before it is read whole.
+// A compressed entry that expands beyond the bound (a zip bomb;
+// MaxPackageSize by default) is refused before it is read whole. Within
+// the bound, a compressed zip is read, and refused as re-zipped.
 func TestCheckPackageExpansion(t *testing.T) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -177,8 +178,12 @@ func TestCheckPackageExpansion(t *testing.T) {
 	w.Write(bytes.Repeat([]byte{0}, 10<<20))
 	zw.Close()
 	_, key := testPackage(t)
-	rep := verify.CheckPackage(buf.Bytes(), key, verify.PackageOptions{})
-	if rep.Verified || rep.Failed().Name != verify.CheckPackageZip || rep.Failed().File != "big.txt" {
-		t.Fatalf("a zip bomb: %+v", rep.Failed())
+	rep := verify.CheckPackage(buf.Bytes(), key, verify.PackageOptions{MaxSize: 1 << 20})
+	if f := rep.Failed(); rep.Verified || f.Name != verify.CheckPackageZip || f.File != "big.txt" || !strings.Contains(f.Detail, "exceed 1048576 bytes") {
+		t.Fatalf("a zip bomb: %+v", f)
+	}
+	rep = verify.CheckPackage(buf.Bytes(), key, verify.PackageOptions{})
+	if f := rep.Failed(); rep.Verified || f.Name != verify.CheckPackageZip || !strings.Contains(f.Detail, "re-zipped (1 entry compressed") {
+		t.Fatalf("a compressed zip within the bound: %+v", f)
 	}
 }

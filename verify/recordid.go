@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -61,11 +62,21 @@ func RecordIDFromLeafHash(leaf []byte) string {
 // ErrRecordID is wrapped by the errors [ParseRecordID] returns.
 var ErrRecordID = errors.New("invalid record ID")
 
-// ParseRecordID normalises a record ID typed by a person: case is ignored,
-// the "EXR-" prefix and hyphens are optional, and the letters I and L read as
-// 1 and O as 0, per Crockford. It returns the canonical form.
+// ParseRecordID normalises a record ID typed by a person and returns its
+// canonical form. It accepts: ASCII white space (space, tab, CR, LF)
+// around the ID; any case; hyphens and spaces anywhere; the "EXR" prefix
+// or none; and I and L for 1, O for 0 (Crockford's reading). It refuses
+// any other character, including every non-ASCII one (Unicode white space,
+// look-alike letters and dashes), so that what was typed is what is
+// looked up. Machine-written IDs (a bundle's record_id, an index) must be
+// canonical: compare them with the result.
 func ParseRecordID(s string) (string, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
+	for i, r := range s {
+		if r >= utf8.RuneSelf {
+			return "", fmt.Errorf("%w %q: %U at byte %d is not ASCII: type the ID in ASCII (letters, digits, hyphens)", ErrRecordID, s, r, i)
+		}
+	}
+	t := strings.ToUpper(strings.Trim(s, " \t\r\n"))
 	t = strings.NewReplacer("-", "", " ", "").Replace(t)
 	if len(t) == recordIDChars+len("EXR") && strings.HasPrefix(t, "EXR") {
 		t = t[len("EXR"):]

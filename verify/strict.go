@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // decodeStrict decodes one JSON object into v (a pointer to a struct) and
@@ -16,7 +19,7 @@ import (
 // one v re-encodes to (for example base64 with embedded newlines). Fields
 // tagged omitempty may be absent but, when present, must not be empty.
 func decodeStrict(b []byte, v any) error {
-	if err := checkDuplicateKeys(b); err != nil {
+	if err := checkDuplicateKeys(b, false); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -85,9 +88,57 @@ func sameJSON(a, b any, path string) (string, bool) {
 	}
 }
 
+// UniqueKeys returns an error naming the first key that appears twice in
+// an object of the JSON text b, keys compared as encoding/json matches
+// them to struct fields (case-insensitively, "url" and "URL" being the
+// same field): a decoder would keep one of the values and drop the other
+// unseen. It returns the decoder's error for text that is not JSON.
+func UniqueKeys(b []byte) error {
+	if !json.Valid(b) {
+		var v any
+		return json.Unmarshal(b, &v)
+	}
+	return checkDuplicateKeys(b, true)
+}
+
+// foldKey folds a JSON key as encoding/json does to match it with a
+// struct field: ASCII letters to upper case, any other rune to the
+// smallest rune of its simple case-folding orbit (so the Kelvin sign
+// folds with K).
+func foldKey(k string) string {
+	var b strings.Builder
+	for _, r := range k {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			continue
+		}
+		for {
+			r2 := unicode.SimpleFold(r)
+			if r2 <= r {
+				r = r2
+				break
+			}
+			r = r2
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // checkDuplicateKeys rejects a JSON text in which any object has the same
-// key twice.
-func checkDuplicateKeys(b []byte) error {
+// key twice or, with fold, two keys that differ only in case (see
+// [UniqueKeys]). decodeStrict does not fold: a signed statement's map of
+// response headers may hold names that differ only in case (as a server
+// sent them), and its struct fields are checked for case by the
+// re-encoding comparison.
+func checkDuplicateKeys(b []byte, fold bool) error {
+	key := func(k string) string { return k }
+	if fold {
+		key = foldKey
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var walk func() error
@@ -102,17 +153,20 @@ func checkDuplicateKeys(b []byte) error {
 		}
 		switch d {
 		case '{':
-			seen := map[string]bool{}
+			seen := map[string]string{}
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
 					return err
 				}
 				k, _ := kt.(string)
-				if seen[k] {
+				switch first, dup := seen[key(k)]; {
+				case dup && first == k:
 					return fmt.Errorf("duplicate key %q", k)
+				case dup:
+					return fmt.Errorf("duplicate key: %q and %q differ only in case, and name the same field", first, k)
 				}
-				seen[k] = true
+				seen[key(k)] = k
 				if err := walk(); err != nil {
 					return err
 				}

@@ -144,7 +144,6 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 		return r.finish()
 	}
 	r.Bundle = b
-	r.RecordID = b.RecordID
 	r.Checks[0].Detail = fmt.Sprintf("entry of %d bytes at index %d, %d proof hashes", len(b.Entry), b.Index, len(b.InclusionProof))
 
 	ring := Keyring{key}
@@ -186,10 +185,13 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 	want := RecordIDFromLeafHash(leaf)
 	err = nil
 	detail = want + " recomputed from the entry"
+	r.RecordID = want // what the report prints: the canonical ID, from the entry
 	if got, perr := ParseRecordID(b.RecordID); perr != nil {
 		err = perr
 	} else if got != want {
 		err = &RecordIDMismatchError{Cited: b.RecordID, Computed: want}
+	} else if b.RecordID != want {
+		err = fmt.Errorf("%w: the bundle's record_id %q is not in canonical form %s (a bundle carries the ID as exhibit writes it; only IDs typed by people are normalised)", ErrRecordID, b.RecordID, want)
 	} else if opts.RecordID != "" {
 		cited, perr := ParseRecordID(opts.RecordID)
 		switch {

@@ -15,6 +15,9 @@
       throw new Error("not standard base64: " + JSON.stringify(String(s).slice(0, 40)));
     }
     const bin = atob(s);
+    // One spelling per value: non-zero padding bits (RFC 4648 section
+    // 3.5) are refused, as exhibit verify refuses them.
+    if (btoa(bin) !== s) throw new Error("not canonical base64 (non-zero padding bits): " + JSON.stringify(s.slice(0, 40)));
     const out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
@@ -189,14 +192,29 @@
         panel.report("checkpoint-signature", "unsupported",
           "the log's keys are not Ed25519 (ECDSA): this browser check supports Ed25519 only");
       } else {
+        // Every signature line is well formed (C2SP signed-note: "— ",
+        // a key name, a space, canonical base64 of a 4-byte key ID and
+        // the signature; at most 100 lines), and every line by a key of
+        // the log verifies, wherever it stands: exhibit verify applies
+        // the same rules, so that the two never disagree.
+        const sigLines = note.slice(split + 2).split("\n");
+        if (sigLines.pop() !== "" || sigLines.length === 0) throw new Error("checkpoint's signature block does not end in a newline");
+        if (sigLines.length > 100) throw new Error("checkpoint has " + sigLines.length + " signature lines, at most 100 are accepted");
         let signer = null;
-        for (const line of note.slice(split + 2).split("\n")) {
+        for (const [i, line] of sigLines.entries()) {
+          const m = /^\u2014 ([^ +]+) ([^ ]+)$/.exec(line);
+          if (m === null) throw new Error("signature line " + (i + 1) + " is not \"\u2014 <name> <base64>\"");
+          let sig;
+          try {
+            sig = b64decode(m[2]);
+          } catch (e) {
+            throw new Error("signature line " + (i + 1) + " (by " + m[1] + "): " + e.message);
+          }
+          if (sig.length < 5) throw new Error("signature line " + (i + 1) + " (by " + m[1] + ") is too short");
           for (const k of edKeys) {
-            if (!line.startsWith("\u2014 " + k.name + " ")) continue;
-            const sig = b64decode(line.slice(("\u2014 " + k.name + " ").length));
-            if (sig.length !== 68 || hex(sig.slice(0, 4)) !== k.id) continue;
-            if (!(await crypto.subtle.verify({ name: "Ed25519" }, k.key, sig.slice(4), enc.encode(text)))) {
-              throw new Error("signature by " + k.name + " (key ID " + k.id + ") does not verify over the checkpoint text");
+            if (m[1] !== k.name || hex(sig.slice(0, 4)) !== k.id) continue;
+            if (sig.length !== 68 || !(await crypto.subtle.verify({ name: "Ed25519" }, k.key, sig.slice(4), enc.encode(text)))) {
+              throw new Error("signature line " + (i + 1) + " by " + k.name + " (key ID " + k.id + ") does not verify over the checkpoint text");
             }
             signer = signer || k;
           }

@@ -182,12 +182,16 @@ func TestImportRejects(t *testing.T) {
 not json
 {"url":"https://x.example/","fetched_at":"yesterday","file":"a.html"}
 {"url":"https://x.example/","fetched_at":"2024-01-01T00:00:00Z"}
+{"url":"https://x.example/","fetched_at":"2024-01-01T00:00:00Z","file":"a.html","url":"https://other.example/"}
+{"url":"https://x.example/","fetched_at":"2024-01-01T00:00:00Z","file":"a.html","FILE":"b.html"}
+{"url":"https://x.example/","fetched_at":"2024-01-01T00:00:00Z","file":"a.html","note":1,"note":2}
 `), 0o644)
 	_, err := ingest.ReadManifest(bad)
 	if err == nil {
 		t.Fatal("ReadManifest accepted a malformed manifest")
 	}
-	for _, want := range []string{"bad.jsonl:2:", "bad.jsonl:3: fetched_at", "bad.jsonl:4: missing file"} {
+	for _, want := range []string{"bad.jsonl:2:", "bad.jsonl:3: fetched_at", "bad.jsonl:4: missing file",
+		`bad.jsonl:5: duplicate key "url"`, `bad.jsonl:6: duplicate key: "file" and "FILE"`, `bad.jsonl:7: duplicate key "note"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}

@@ -24,7 +24,8 @@ import (
 )
 
 // ManifestEntry is one line of an import manifest (JSON Lines), in the
-// format of the policy corpus's manifest.jsonl. Other fields are ignored.
+// format of the policy corpus's manifest.jsonl. Other fields are ignored;
+// a key given twice in a line (or twice but for case) is refused.
 type ManifestEntry struct {
 	Entity   string `json:"entity"`
 	Document string `json:"document"`
@@ -81,6 +82,12 @@ func ReadManifest(path string) ([]ManifestEntry, error) {
 		}
 		if !utf8.Valid(line) {
 			bad("not valid UTF-8")
+			continue
+		}
+		// A key given twice would be read as one of its values, the other
+		// dropped unseen: refused, as bundles refuse it.
+		if err := verify.UniqueKeys(line); err != nil {
+			bad("%v", err)
 			continue
 		}
 		if err := json.Unmarshal(line, &e); err != nil {

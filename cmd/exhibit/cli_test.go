@@ -155,9 +155,12 @@ func TestQuickStart(t *testing.T) {
 	if err := json.Unmarshal([]byte(j.stdout), &rep); err != nil || rep.Verified || len(rep.Checks) != 6 || rep.RecordID != rec.RecordID {
 		t.Errorf("verify -o json: %v %+v", err, rep)
 	}
-	// Garbage is a failed check (1); a missing file or bad key is a usage error (2).
+	// Garbage (no bundle in any form), a missing file or a bad key is a
+	// usage error (2); a JSON object that is no valid bundle fails a check (1).
 	os.WriteFile("garbage", []byte("not a bundle"), 0o644)
-	exhibit(t, "verify", "garbage").want(t, 1, "FAIL bundle-parse")
+	exhibit(t, "verify", "garbage").want(t, 2, "is not an evidence bundle or package")
+	os.WriteFile("object.json", []byte(`{"media_type": "x"}`), 0o644)
+	exhibit(t, "verify", "object.json").want(t, 1, "FAIL bundle-parse")
 	exhibit(t, "verify", "missing.json").want(t, 2, "reading bundle")
 	exhibit(t, "verify", bundle, "--key", "example.org+00000000+AAAA").want(t, 2, "invalid verifier key")
 	exhibit(t, "verify", bundle, "--archive", "nowhere").want(t, 2, "no trusted key")
@@ -404,6 +407,25 @@ func TestVerifyOnline(t *testing.T) {
 	srv2 := httptest.NewServer(api.New(b, api.Options{}))
 	defer srv2.Close()
 	exhibit(t, "verify", bundle, "--log", srv2.URL).want(t, 1, "FAIL log-consistency")
+
+	// A hostile log that streams without end: refused at the bound,
+	// naming the URL, by verify --log and by monitor.
+	h := api.New(a, api.Options{})
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/checkpoint" && !strings.HasPrefix(r.URL.Path, "/tile/0/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		buf := make([]byte, 64<<10)
+		for sent := 0; sent < 256<<20; sent += len(buf) {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	defer hostile.Close()
+	exhibit(t, "verify", bundle, "--log", hostile.URL).want(t, 1, "FAIL log-consistency", hostile.URL+"/checkpoint: the response is over 65536 bytes, larger than any checkpoint can be")
+	exhibit(t, "monitor", hostile.URL, "--once", "--state", "hostile.state").want(t, 1, hostile.URL+"/checkpoint: the response is over 65536 bytes")
 }
 
 // TestQuickStartOffline runs the README's offline quick start as written:

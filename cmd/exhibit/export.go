@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -185,7 +186,19 @@ func verifyPackage(cmd *cobra.Command, data []byte, keys verify.Keyring, opts ve
 		if f.File != "" {
 			where = " (" + f.File + ")"
 		}
-		return &exitError{code: 1, err: fmt.Errorf("verification failed: %s%s: %s", f.Name, where, f.Detail)}
+		// Name every file a check failed on: after a package-level
+		// failure (a re-zipped package, say) the files that changed.
+		var bad []string
+		for _, c := range rep.Checks {
+			if !c.OK && c.File != "" && !slices.Contains(bad, c.File) {
+				bad = append(bad, c.File)
+			}
+		}
+		also := ""
+		if len(bad) > 0 {
+			also = "; files that fail: " + strings.Join(bad, ", ")
+		}
+		return &exitError{code: 1, err: fmt.Errorf("verification failed: %s%s: %s%s", f.Name, where, f.Detail, also)}
 	}
 	b := rep.Bundle
 	fmt.Fprintf(out, "\nverified: package of record %s, entry %d of log %s (tree size %d), signed by %s\n",

@@ -4,7 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -76,4 +79,59 @@ func TestExportVerify(t *testing.T) {
 	// are gone, and an archive without witnesses or a TSA exports neither.
 	exhibit(t, "export", rec.RecordID, "-o", "w.zip", "--policy", "policy.txt").want(t, 2, "unknown flag: --policy")
 	exhibit(t, "verify", "p.evidence", "--tsa-roots", "p.evidence").want(t, 2)
+}
+
+// TestVerifyRezippedPackage: a package unpacked with unzip, one file
+// changed, and zipped again with stock zip (with directory entries, and
+// without: -D) gets the per-file report, and the failure names the file
+// that changed.
+func TestVerifyRezippedPackage(t *testing.T) {
+	zipBin, err := exec.LookPath("zip")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("zip not found; CI must install it (Debian: apt-get install zip)")
+		}
+		t.Skip("zip not found: install it (Debian: apt-get install zip) to test re-zipped packages")
+	}
+	dir := inTemp(t)
+	os.WriteFile("doc.html", []byte("<p>terms</p>"), 0o644)
+	r := exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms", "-o", "json")
+	r.want(t, 0)
+	var rec struct {
+		RecordID string `json:"record_id"`
+	}
+	json.Unmarshal([]byte(r.stdout), &rec)
+	exhibit(t, "export", rec.RecordID, "-o", "p.zip").want(t, 0)
+	zr, err := zip.OpenReader("p.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	unpacked := filepath.Join(dir, "unpacked")
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if f.Name == "provenance.json" {
+			b = append(b, ' ')
+		}
+		p := filepath.Join(unpacked, filepath.FromSlash(f.Name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, b, 0o644)
+	}
+	for _, flags := range [][]string{{"-r"}, {"-r", "-D"}} {
+		out := filepath.Join(dir, "re"+strings.Join(flags, "")+".zip")
+		cmd := exec.Command(zipBin, append(append([]string{"-q"}, flags...), out, ".")...)
+		cmd.Dir = unpacked
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("zip %v: %v\n%s", flags, err, b)
+		}
+		r := exhibit(t, "verify", out)
+		r.want(t, 1, "FAIL package-zip           invalid evidence package: not the canonical zip of its files: it was re-zipped",
+			"ok   file                  bundle.json", "FAIL file                  provenance.json",
+			"FAIL provenance", "files that fail: provenance.json")
+		if strings.Contains(r.stdout, "FAIL file                  bundle.json") {
+			t.Errorf("zip %v: an unchanged file is reported changed:\n%s", flags, r.stdout)
+		}
+	}
 }

@@ -24,7 +24,9 @@ func newImportCmd(g *globals) *cobra.Command {
 		Long: `Import every document listed in a manifest: one JSON object per line with
 entity, document, url, fetched_at (RFC 3339), file (relative to the manifest)
 and optionally sha256 (checked before the file is stored). Other fields are
-ignored. url and fetched_at are recorded as claims of the supplier.
+ignored; a key given twice in a line (or twice but for case, "url" and
+"URL") is refused, as a bundle refuses it. url and fetched_at are recorded
+as claims of the supplier.
 
 Documents are imported concurrently (--concurrency). Re-running skips what is
 already imported (same url, fetched_at and sha256). A malformed manifest is

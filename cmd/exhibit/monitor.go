@@ -37,6 +37,11 @@ atomically, so a later run continues from it.
 With --full, also download every entry, check each statement's signature,
 and recompute the root from the leaves.
 
+The server is not trusted: every response is read only up to what the
+resource can be (a checkpoint 64 KiB, a tile 8,192 bytes, an entry bundle
+16,777,472 bytes, after any compression is undone: C2SP tlog-tiles and the
+65,535-byte entry limit), and a larger one is an error naming its URL.
+
 A fork (two checkpoints signed by the key that cannot both be true: a
 smaller tree, another root for the same size, or no consistency proof)
 prints both checkpoints and the proof as evidence and exits with status 1,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -60,6 +61,9 @@ each check by name:
                         checkpoint signed by the key that extends the bundle's
                         (an RFC 6962 consistency proof from the served tiles):
                         the entry is still in the log the public sees
+                        (responses larger than a checkpoint or tile can be
+                        are refused, naming the URL: see exhibit help
+                        monitor)
 
 A PACKAGE.zip (exhibit export) is checked whole, each check naming its
 file: the zip is the canonical zip of its files, every file is the one
@@ -81,7 +85,12 @@ one of them, and the report names the key that verified. Nothing in the
 bundle is trusted.
 
 Exit status: 0 all checks passed; 1 a check failed; 2 usage error or
-unreadable input. BUNDLE "-" reads stdin.`,
+unreadable input. Input that is a bundle or package in form (a JSON
+object, text starting with the tlog-proof header line, or a zip) and fails
+to parse fails the bundle-parse (or package-zip) check: 1. Input in none
+of these forms (empty, "null", random bytes, a .zip that is no zip) is not
+evidence at all: 2.
+BUNDLE "-" reads stdin.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -128,10 +137,17 @@ unreadable input. BUNDLE "-" reads stdin.`,
 				}
 			}
 			if isPackage(args[0], data) {
+				if !bytes.HasPrefix(data, []byte("PK")) {
+					return &exitError{code: 2, err: fmt.Errorf("%s is not an evidence bundle or package: it is named .zip but is not a zip", inputName(args[0]))}
+				}
 				if snapshot != "" || text != "" {
 					return usageError("--snapshot and --text do not apply to an evidence package: it holds them")
 				}
 				return verifyPackage(cmd, data, keys, popts, output, logURL)
+			}
+			if _, err := verify.ParseBundle(data); errors.Is(err, verify.ErrNotBundle) {
+				// Not evidence at all: a usage error, not a failed check.
+				return &exitError{code: 2, err: fmt.Errorf("%s is not an evidence bundle or package: %w", inputName(args[0]), err)}
 			}
 			if snapshot != "" {
 				f, err := os.Open(snapshot)
@@ -189,7 +205,7 @@ unreadable input. BUNDLE "-" reads stdin.`,
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
 	cmd.Flags().StringVar(&policyPath, "policy", "", "witness trust policy (C2SP tlog-policy): check the checkpoint's cosignatures and quorum")
 	cmd.Flags().StringVar(&tsaRoots, "tsa-roots", "", "PEM of the trusted TSA's chain or root: check the bundle's RFC 3161 time-stamp")
-	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's")
+	cmd.Flags().StringVar(&recordID, "record-id", "", "the record ID you were cited: the bundle must be that record's (any case; hyphens, spaces and EXR optional; O for 0, I and L for 1; ASCII only); reports print the canonical ID")
 	cmd.Flags().StringArrayVar(&keyArgs, "key", nil, "trusted log key: C2SP vkey, or a file holding one; repeat for the keys of a rotated log")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
@@ -200,9 +216,17 @@ unreadable input. BUNDLE "-" reads stdin.`,
 // 64 KiB entry, 64 proof hashes, a checkpoint and a 1 MiB time-stamp
 // token, in base64.
 const (
-	maxPackageInput = 1<<30 + 64<<20
+	maxPackageInput = verify.MaxPackageSize
 	maxBundleInput  = 4 << 20
 )
+
+// inputName names BUNDLE in messages.
+func inputName(name string) string {
+	if name == "-" {
+		return "standard input"
+	}
+	return name
+}
 
 // readInput reads a bundle or package from a file or stdin ("-"),
 // refusing one larger than any exhibit writes without reading it whole.
