@@ -375,7 +375,7 @@ func (e *Entry) Kind() string { return kindOf(e.PredicateType) }
 
 func kindOf(predicateType string) string {
 	switch predicateType {
-	case CapturePredicateType:
+	case CapturePredicateType, CapturePredicateTypeV2:
 		return "capture"
 	case DeclarationPredicateType:
 		return "declaration"
@@ -404,7 +404,7 @@ func ParseEntryStatement(payload []byte) (*Entry, error) {
 	e := &Entry{PredicateType: head.PredicateType}
 	var err error
 	switch head.PredicateType {
-	case CapturePredicateType:
+	case CapturePredicateType, CapturePredicateTypeV2:
 		e.Capture, err = ParseStatement(payload)
 		return e, err
 	case DeclarationPredicateType:
@@ -491,8 +491,8 @@ func NewEntry(st any) (*Entry, error) {
 	switch s := st.(type) {
 	case *Statement:
 		e = &Entry{PredicateType: s.PredicateType, Capture: s}
-		if s.PredicateType != CapturePredicateType {
-			err = fmt.Errorf("predicateType is %q, want %q", s.PredicateType, CapturePredicateType)
+		if !IsCapturePredicate(s.PredicateType) {
+			err = fmt.Errorf("predicateType is %q, want %q or %q", s.PredicateType, CapturePredicateType, CapturePredicateTypeV2)
 		} else {
 			err = s.check()
 		}
