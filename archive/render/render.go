@@ -211,7 +211,7 @@ func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Resul
 	start := time.Now()
 	res.Observed.StartedAt = verify.FormatTime(start)
 	res.Observed.RequestedURL = rawURL
-	err := r.render(ctx, rawURL, o, res, start)
+	err := r.render(ctx, rawURL, o, res)
 	res.Observed.DurationMS = time.Since(start).Milliseconds()
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -230,7 +230,7 @@ func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Resul
 	return res, nil
 }
 
-func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Result, start time.Time) error {
+func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Result) error {
 	bin := r.ExecPath()
 	if bin == "" {
 		return fail(ReasonUnavailable, "no browser: chromium is not on PATH nor at /usr/bin/chromium (install Debian's chromium package)")
@@ -289,7 +289,9 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 
 	// Navigate: Page.navigate answers once the main document's response
-	// has arrived (or failed); the wait comes after.
+	// has arrived (or failed); the wait comes after. The settle bound
+	// counts from here, not from the browser's start.
+	navStart := time.Now()
 	nav, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (page.NavigateResult, error) {
 		return cdp.Call(ctx, t, page.Navigate, page.NavigateParams{URL: rawURL})
 	})
@@ -310,7 +312,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 
 	// Wait for the page to settle, within the bound.
-	settleBy := start.Add(o.SettleTimeout)
+	settleBy := navStart.Add(o.SettleTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for settled := false; !settled; {
@@ -332,7 +334,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 			}
 		}
 	}
-	res.Rendering.Wait.WaitedMS = time.Since(start).Milliseconds()
+	res.Rendering.Wait.WaitedMS = time.Since(navStart).Milliseconds()
 
 	// Take the page. The DOM first, before printing can change it.
 	take := func(what string, f func(ctx context.Context, t *chromedp.Target) ([]byte, error)) ([]byte, error) {
