@@ -27,9 +27,13 @@ type browserRecord struct {
 	Rendering *verify.Rendering `json:"rendering"`
 }
 
+func objectPath(digest string) string {
+	return filepath.Join("exhibit-archive", "objects", "sha256", digest[:2], digest)
+}
+
 func object(t *testing.T, digest string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("exhibit-archive", "objects", "sha256", digest[:2], digest))
+	b, err := os.ReadFile(objectPath(digest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +87,32 @@ func TestCaptureBrowser(t *testing.T) {
 	if png := object(t, rec.Rendering.Screenshot.SHA256); !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Errorf("the screenshot is not a PNG")
 	}
+
+	// The bundle with its files: exhibit verify checks each artefact.
+	bundle := proveFile(t, rec.RecordID)
+	args := []string{"verify", bundle, "--snapshot", objectPath(rec.SHA256)}
+	for _, a := range rec.Rendering.Artefacts() {
+		args = append(args, "--artefact", a.Name+"="+objectPath(a.SHA256))
+	}
+	exhibit(t, args...).want(t, 0, "ok   snapshot-digest", "ok   artefact-digest       dom SHA-256 "+rec.Rendering.DOM.SHA256,
+		"ok   artefact-digest       pdf SHA-256", "ok   artefact-digest       screenshot SHA-256", "verified: record "+rec.RecordID)
+	for _, a := range rec.Rendering.Artefacts() {
+		b := object(t, a.SHA256)
+		b[len(b)/2] ^= 1
+		bad := filepath.Join(t.TempDir(), a.Name)
+		os.WriteFile(bad, b, 0o644)
+		exhibit(t, "verify", bundle, "--artefact", a.Name+"="+bad).want(t, 1, "FAIL artefact-digest", a.Name+" SHA-256 is ", "but the statement signs "+a.SHA256)
+	}
+	// The artefact of another name is not the one signed.
+	exhibit(t, "verify", bundle, "--artefact", "pdf="+objectPath(rec.Rendering.DOM.SHA256)).want(t, 1, "FAIL artefact-digest")
+	exhibit(t, "verify", bundle, "--artefact", "har="+objectPath(rec.SHA256)).want(t, 2, "want NAME=FILE")
+	// A plain capture has no artefacts.
+	exhibit(t, "verify", proveFile(t, plain.RecordID), "--artefact", "dom="+objectPath(rec.Rendering.DOM.SHA256)).want(t, 1, "no such rendering artefact")
+
+	// The evidence package holds them, and verifies.
+	exhibit(t, "export", rec.RecordID, "-o", "p.zip").want(t, 0)
+	key := strings.TrimSpace(exhibit(t, "log-key").stdout)
+	exhibit(t, "verify", "p.zip", "--key", key).want(t, 0, "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html")
 
 	exhibit(t, "capture", srv.URL+"/terms", "--browser").want(t, 0,
 		"browser  Chrome ", "viewport 1280x800", "settled (network idle) after ",
