@@ -118,6 +118,11 @@ func TestCaptureBrowser(t *testing.T) {
 		"browser  Chrome ", "viewport 1280x800", "settled (network idle) after ",
 		"screenshot ", " bytes, image/png)", "pdf      ", "dom      ")
 
+	// The audit knows the artefacts: none is an orphan.
+	if r := exhibit(t, "audit", "-o", "json"); r.code != 0 || strings.Contains(r.stdout, "orphan") {
+		t.Errorf("audit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
 	// Failures are records with their reason, and exit 1.
 	exhibit(t, "capture", srv.URL+"/big", "--browser", "--max-page", "4000000").want(t, 1, "FAILED", "(page_too_large)", "the failure is logged as record")
 	exhibit(t, "capture", "chromium-test.invalid", "--browser").want(t, 2)
