@@ -130,6 +130,12 @@ type Declaration struct {
 	// removed (see [Range]).
 	SelectRanges []Range `json:"select_ranges,omitempty"`
 	RemoveRanges []Range `json:"remove_ranges,omitempty"`
+	// Render, if true, has the document captured in a browser (capture
+	// method "browser", predicate version 2) and its text extracted from
+	// the rendering's DOM after scripts instead of the response body: a
+	// version's or extraction's snapshot.sha256 is then the DOM
+	// artefact's digest. Absent (false) for a plain fetch.
+	Render bool `json:"render,omitempty"`
 	// EverySeconds is how often the document is captured, in seconds.
 	EverySeconds int64 `json:"every_seconds"`
 	// Revision counts the declaration's revisions, from 1; Previous is the
