@@ -16,6 +16,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/verify"
 )
 
 func TestMain(m *testing.M) {
@@ -209,5 +210,34 @@ func TestRenderLimit(t *testing.T) {
 	<-done
 	if _, err := exec.LookPath(bin); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRenderTLS records the main document's TLS session and certificate
+// chain; a certificate the system does not trust loads only with
+// IgnoreCertErrors, and is recorded as not verified.
+func TestRenderTLS(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewTLSServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	r := render.New(render.Config{ExecPath: bin})
+	res, err := r.Render(context.Background(), srv.URL+"/terms", render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failure == nil || res.Failure.Reason != "tls" {
+		t.Fatalf("untrusted certificate: failure %+v, want reason tls", res.Failure)
+	}
+	res, err = r.Render(context.Background(), srv.URL+"/terms", render.Options{IgnoreCertErrors: true})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("%v %+v", err, res.Failure)
+	}
+	tls := res.Observed.TLS
+	if tls == nil || tls.Verified || tls.Version == "" || tls.Certificates != 1 {
+		t.Fatalf("TLS %+v: want a session, not verified, one certificate", tls)
+	}
+	certs, err := verify.ParseCertificatesPEM(res.CertChainPEM)
+	if err != nil || len(certs) != 1 || !certs[0].Equal(srv.Certificate()) {
+		t.Errorf("chain %d certificates (%v), want the server's", len(certs), err)
 	}
 }
