@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 	// No browser may outlive the tests.
 	if code == 0 {
 		if left := rendertest.Leftovers(); len(left) > 0 {
+			// Say why the package fails: no test failed.
 			fmt.Fprintf(os.Stderr, "browser processes left after the tests: %v\n", left)
 			code = 1
 		}

@@ -154,8 +154,18 @@ func writeChunk(w io.Writer, typ string, data []byte) error {
 }
 
 // Leftovers returns the processes still running with a profile directory
-// of a render of this process.
-func Leftovers() []string { return LeftoversOf(os.Getpid()) }
+// of a render of this process, after giving them up to 5 s to go (a
+// killed process shows in /proc until it is reaped).
+func Leftovers() []string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := LeftoversOf(os.Getpid())
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
 
 // LeftoversOf returns the processes still running with a profile directory
 // of a render of the process pid (render names them
