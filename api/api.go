@@ -33,6 +33,10 @@
 //     its evidence bundle, made now, against the checkpoint it was first
 //     published with (or the latest)
 //     GET /api/v1/snapshots/sha256/{hex}           a stored object's bytes
+//     GET /api/v1/records/{id}/rendering/{name}    a browser capture's
+//     screenshot, pdf or dom, with the media type its statement signs,
+//     Content-Security-Policy: default-src 'none'; sandbox and nosniff
+//     (the screenshot inline, the others as downloads)
 //     GET /api/v1/proofs/inclusion?index=N&size=M  {"proof": [base64 hashes]}
 //     GET /api/v1/proofs/consistency?from=N&to=M   {"proof": [base64 hashes]}
 //     GET /api/v1/search?url=|sha256=|entity=|document=[&limit=N][&before=I]
@@ -223,6 +227,7 @@ func New(a *archive.Archive, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/records/{id}", s.record)
 	mux.HandleFunc("GET /api/v1/records/{id}/bundle", s.bundle)
 	mux.HandleFunc("GET /api/v1/snapshots/sha256/{hex}", s.snapshot)
+	mux.HandleFunc("GET /api/v1/records/{id}/rendering/{name}", s.rendering)
 	mux.HandleFunc("GET /api/v1/proofs/inclusion", s.inclusion)
 	mux.HandleFunc("GET /api/v1/proofs/consistency", s.consistency)
 	mux.HandleFunc("GET /api/v1/search", s.search)

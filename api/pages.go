@@ -126,6 +126,10 @@ type recordPage struct {
 	// Snapshot, Bundle and Proof are the API paths of the snapshot (empty
 	// for a failed capture), the JSON bundle and the tlog-proof.
 	Snapshot, Bundle, Proof string
+	// Rendering is a browser capture's rendering block, and Screenshot,
+	// PDF and DOM the API paths of its artefacts (empty when it has none).
+	Rendering            *verify.Rendering
+	Screenshot, PDF, DOM string
 	// VKeys are the log's keys, current first then earlier ones, space
 	// separated: the page's verification panel accepts any of them.
 	VKeys string
@@ -194,6 +198,13 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.SHA256 != "" {
 		p.Snapshot = "/api/v1/snapshots/sha256/" + c.SHA256
+	}
+	if rd := rec.Statement.Capture.Predicate.Rendering; rd != nil {
+		p.Rendering = rd
+		base := "/api/v1/records/" + c.RecordID + "/rendering/"
+		if rd.Screenshot != nil {
+			p.Screenshot, p.PDF, p.DOM = base+"screenshot", base+"pdf", base+"dom"
+		}
 	}
 	s.renderPage(w, r, http.StatusOK, "record.html", p)
 }

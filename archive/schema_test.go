@@ -38,6 +38,8 @@ const (
 // schemaSet holds the compiled schemas.
 type schemaSet struct {
 	statement, envelope, bundle, tracking *jsonschema.Schema
+	// statementV2 is the capture predicate's version 2 (browser captures).
+	statementV2 *jsonschema.Schema
 	// raw is each schema file decoded with encoding/json, by base name.
 	raw map[string]map[string]any
 }
@@ -69,7 +71,7 @@ func schemaCompile(t *testing.T) *schemaSet {
 		UnmarshalJSON: func(b []byte) (any, error) { return jsonschema.UnmarshalJSON(bytes.NewReader(b)) },
 	})
 	set := &schemaSet{raw: map[string]map[string]any{}}
-	for _, name := range []string{"statement", "tracking", "envelope", "bundle"} {
+	for _, name := range []string{"statement", "statement-v2", "tracking", "envelope", "bundle"} {
 		file := name + ".schema.json"
 		b, err := os.ReadFile(filepath.Join(schemaDocsDir, "schema", file))
 		if err != nil {
@@ -96,6 +98,9 @@ func schemaCompile(t *testing.T) *schemaSet {
 	}
 	var err error
 	if set.statement, err = c.Compile(schemaBaseURL + "statement.schema.json"); err != nil {
+		t.Fatal(err)
+	}
+	if set.statementV2, err = c.Compile(schemaBaseURL + "statement-v2.schema.json"); err != nil {
 		t.Fatal(err)
 	}
 	if set.envelope, err = c.Compile(schemaBaseURL + "envelope.schema.json"); err != nil {
@@ -189,7 +194,11 @@ func schemaCheckEntry(t *testing.T, what string, set *schemaSet, entry []byte, k
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	schemaMustValidate(t, what+" statement", set.statement, env.Payload)
+	sch := set.statement
+	if bytes.Contains(env.Payload, []byte(`"predicateType":"`+verify.CapturePredicateTypeV2+`"`)) {
+		sch = set.statementV2
+	}
+	schemaMustValidate(t, what+" statement", sch, env.Payload)
 	st, err := verify.OpenStatement(entry, key)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -594,9 +603,10 @@ func schemaMutate(t *testing.T, doc []byte, mutate func(map[string]any)) []byte 
 func TestSchemaMatchesGo(t *testing.T) {
 	set := schemaCompile(t)
 	for name, typ := range map[string]reflect.Type{
-		"statement": reflect.TypeFor[verify.Statement](),
-		"envelope":  reflect.TypeFor[verify.Envelope](),
-		"bundle":    reflect.TypeFor[verify.Bundle](),
+		"statement":    reflect.TypeFor[verify.Statement](),
+		"statement-v2": reflect.TypeFor[verify.Statement](),
+		"envelope":     reflect.TypeFor[verify.Envelope](),
+		"bundle":       reflect.TypeFor[verify.Bundle](),
 	} {
 		root := set.raw[name]
 		schemaCompareStruct(t, name, root, root, typ)
@@ -645,6 +655,9 @@ func schemaCompareStruct(t *testing.T, path string, root, node map[string]any, t
 		jname, opts, _ := strings.Cut(tag, ",")
 		omitempty := strings.Contains(","+opts+",", ",omitempty,")
 		fp := path + "." + jname
+		if fp == "statement.predicate.rendering" {
+			continue // version 2 only: statement-v2 has it
+		}
 		seen[jname] = true
 		p, ok := props[jname].(map[string]any)
 		if !ok {

@@ -39,6 +39,10 @@ const (
 	PackageHeaders = "headers.json"
 	// PackageSnapshotDir holds the snapshot, named <sha256>.<ext>.
 	PackageSnapshotDir = "snapshot/"
+	// PackageRenderingDir holds a browser capture's rendering artefacts,
+	// each the stored object its statement names, at a fixed name (see
+	// [RenderingFile]).
+	PackageRenderingDir = "rendering/"
 	// PackageTextDir holds the text of a version (for a version, provision
 	// or provision-status record), named <sha256>.txt.
 	PackageTextDir = "text/"
@@ -212,6 +216,21 @@ func SnapshotName(st *Statement) string {
 		return ""
 	}
 	return snapshotName(st.Predicate.Snapshot)
+}
+
+// RenderingFile returns the name in a package of the rendering artefact
+// called name: rendering/screenshot.png, rendering/page.pdf or
+// rendering/dom.html; "" for another name.
+func RenderingFile(name string) string {
+	switch name {
+	case "screenshot":
+		return PackageRenderingDir + "screenshot.png"
+	case "pdf":
+		return PackageRenderingDir + "page.pdf"
+	case "dom":
+		return PackageRenderingDir + "dom.html"
+	}
+	return ""
 }
 
 // SnapshotExtension returns the file extension, with its dot, for a media

@@ -159,8 +159,9 @@ func (e *FileMismatchError) Error() string {
 //     each exactly as [Bundle.Marshal] and [Bundle.MarshalProof] write it;
 //   - provenance: provenance.json is the signed statement, exactly as
 //     [IndentStatement] writes it;
-//   - tls-chain, headers, text: the stored objects the statement names
-//     by SHA-256 are there, and are those;
+//   - tls-chain, headers, text, artefact-digest: the stored objects the
+//     statement names by SHA-256 are there, and are those (a browser
+//     capture's screenshot, PDF and DOM under rendering/, [RenderingFile]);
 //   - witnesses (with policy.txt): the checkpoint's cosignatures;
 //   - timestamp (with tsa/checkpoint.tsr): the token stamps the bundle's
 //     checkpoint body, verified against [PackageOptions.TSARoots];
@@ -377,6 +378,9 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 				checkObject(CheckPackageHeaders, PackageHeaders, o.HeadersDigest, "response headers")
 			}
 		}
+		for _, a := range st.Predicate.Rendering.Artefacts() {
+			checkObject(CheckArtefactDigest, RenderingFile(a.Name), a.SHA256, a.Name)
+		}
 	} else if d := textDigest(br.Entry); d != "" {
 		wantObjects[textName] = d
 		if textName == "" {
@@ -398,6 +402,9 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 	for _, n := range sortedKeys(files) {
 		if (strings.HasPrefix(n, PackageSnapshotDir) && n != snapName) || (strings.HasPrefix(n, PackageTextDir) && n != textName) {
 			add(CheckPackageFile, n, fmt.Errorf("%s: a second file in %s", n, path.Dir(n)), "")
+		}
+		if _, named := wantObjects[n]; strings.HasPrefix(n, PackageRenderingDir) && !named {
+			add(CheckPackageFile, n, fmt.Errorf("%s: the statement names no such rendering artefact", n), "")
 		}
 	}
 

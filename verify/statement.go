@@ -16,7 +16,20 @@ const (
 	// statements. The trailing version changes with any incompatible change
 	// to [Capture].
 	CapturePredicateType = "https://github.com/exhibit-archive/exhibit/capture/v1"
+	// CapturePredicateTypeV2 is the predicateType of a capture made in a
+	// browser (method "browser", docs/FORMATS.md section 2.10). Version 2
+	// reads every version 1 predicate as it was; it adds the method
+	// [MethodBrowser], the [Capture.Rendering] block and the failure
+	// reasons of a browser. exhibit writes version 2 for browser captures
+	// only, so that readers of version 1 keep reading fetches and uploads.
+	CapturePredicateTypeV2 = "https://github.com/exhibit-archive/exhibit/capture/v2"
 )
+
+// IsCapturePredicate reports whether t is a capture predicate type of any
+// version.
+func IsCapturePredicate(t string) bool {
+	return t == CapturePredicateType || t == CapturePredicateTypeV2
+}
 
 // Outcomes of a capture, in [Capture.Outcome].
 const (
@@ -38,6 +51,11 @@ const (
 	// MethodUpload: the document was handed to exhibit out of band; its URL
 	// and time are claims by whoever supplied it (see [Capture.Claimed]).
 	MethodUpload = "upload"
+	// MethodBrowser: exhibit loaded the URL in a headless browser, which
+	// fetched the document and everything the page loaded, ran its
+	// scripts and rendered it (capture predicate version 2 only; see
+	// [Rendering]).
+	MethodBrowser = "browser"
 )
 
 // Statement is an in-toto Statement v1 whose predicate is a [Capture].
@@ -75,7 +93,10 @@ type Capture struct {
 	Failure  *Failure     `json:"failure,omitempty"`
 	Observed *Observation `json:"observed"`
 	Claimed  *Claim       `json:"claimed,omitempty"`
-	Tool     Tool         `json:"tool"`
+	// Rendering describes the browser and what it rendered; set if and
+	// only if Method is MethodBrowser (version 2).
+	Rendering *Rendering `json:"rendering,omitempty"`
+	Tool      Tool       `json:"tool"`
 }
 
 // Snapshot describes the stored bytes of a capture: the response body after
@@ -98,11 +119,20 @@ var failureReasons = map[string]bool{
 	"body_too_large": true, "bad_url": true, "protocol": true, "other": true,
 }
 
+// browserFailureReasons are the values of Failure.Reason a browser capture
+// (version 2) may have besides failureReasons.
+var browserFailureReasons = map[string]bool{
+	"browser_unavailable": true, "browser_crashed": true, "page_too_large": true,
+}
+
 // Failure records why no snapshot could be taken.
 type Failure struct {
 	// Reason is one of: "dns", "connect", "connection_reset", "tls",
 	// "redirect_loop", "too_many_redirects", "timeout", "body_too_large",
-	// "bad_url", "protocol", "other".
+	// "bad_url", "protocol", "other"; and of a browser capture also
+	// "browser_unavailable" (the browser could not be started),
+	// "browser_crashed" (the browser or the page's renderer died) and
+	// "page_too_large" (the page loaded more than the limit).
 	Reason string `json:"reason"`
 	// Message is the error text, for humans.
 	Message string `json:"message"`
@@ -213,9 +243,10 @@ func (s *Statement) check() error {
 	if s.Type != StatementType {
 		return fmt.Errorf("_type is %q, want %q", s.Type, StatementType)
 	}
-	if s.PredicateType != CapturePredicateType {
-		return fmt.Errorf("predicateType is %q, want %q", s.PredicateType, CapturePredicateType)
+	if !IsCapturePredicate(s.PredicateType) {
+		return fmt.Errorf("predicateType is %q, want %q or %q", s.PredicateType, CapturePredicateType, CapturePredicateTypeV2)
 	}
+	v2 := s.PredicateType == CapturePredicateTypeV2
 	if len(s.Subject) != 1 {
 		return fmt.Errorf("%d subjects, want 1", len(s.Subject))
 	}
@@ -246,10 +277,23 @@ func (s *Statement) check() error {
 		}
 	}
 	p := &s.Predicate
-	switch p.Method {
-	case MethodFetch, MethodUpload:
+	switch {
+	case p.Method == MethodFetch, p.Method == MethodUpload:
+		if p.Rendering != nil {
+			return fmt.Errorf("method %q with a rendering block (only %q has one)", p.Method, MethodBrowser)
+		}
+	case p.Method == MethodBrowser && v2:
+		if p.Rendering == nil {
+			return fmt.Errorf("method %q without a rendering block", p.Method)
+		}
+		if p.Claimed != nil {
+			return errors.New("a browser capture with claims (only uploads carry claims)")
+		}
+		if err := p.Rendering.check(p.Outcome); err != nil {
+			return fmt.Errorf("rendering: %v", err)
+		}
 	default:
-		return fmt.Errorf("unknown method %q", p.Method)
+		return fmt.Errorf("unknown method %q for %s", p.Method, s.PredicateType)
 	}
 	if p.Observed == nil {
 		return errors.New("predicate has no observed block")
@@ -268,7 +312,7 @@ func (s *Statement) check() error {
 	if p.Method == MethodFetch && p.Claimed != nil {
 		return errors.New("a fetch with claims (only uploads carry claims)")
 	}
-	if p.Outcome == OutcomeCaptured && p.Method == MethodFetch && (p.Observed.Status < 200 || p.Observed.Status > 299) {
+	if p.Outcome == OutcomeCaptured && p.Method != MethodUpload && (p.Observed.Status < 200 || p.Observed.Status > 299) {
 		return fmt.Errorf("outcome %q with HTTP status %d", p.Outcome, p.Observed.Status)
 	}
 	if p.Outcome == OutcomeHTTPError && p.Observed.Status >= 200 && p.Observed.Status <= 299 {
@@ -292,7 +336,7 @@ func (s *Statement) check() error {
 		if p.Snapshot != nil {
 			return errors.New("failed capture with a snapshot")
 		}
-		if p.Failure == nil || !failureReasons[p.Failure.Reason] {
+		if p.Failure == nil || !failureReasons[p.Failure.Reason] && !(p.Method == MethodBrowser && browserFailureReasons[p.Failure.Reason]) {
 			return fmt.Errorf("failed capture without a known failure reason (%+v)", p.Failure)
 		}
 		if want := SHA256Hex([]byte(sub.Name)); d != want {

@@ -130,6 +130,12 @@ type Declaration struct {
 	// removed (see [Range]).
 	SelectRanges []Range `json:"select_ranges,omitempty"`
 	RemoveRanges []Range `json:"remove_ranges,omitempty"`
+	// Render, if true, has the document captured in a browser (capture
+	// method "browser", predicate version 2) and its text extracted from
+	// the rendering's DOM after scripts instead of the response body: a
+	// version's or extraction's snapshot.sha256 is then the DOM
+	// artefact's digest. Absent (false) for a plain fetch.
+	Render bool `json:"render,omitempty"`
 	// EverySeconds is how often the document is captured, in seconds.
 	EverySeconds int64 `json:"every_seconds"`
 	// Revision counts the declaration's revisions, from 1; Previous is the
@@ -385,7 +391,7 @@ func (e *Entry) Kind() string { return kindOf(e.PredicateType) }
 
 func kindOf(predicateType string) string {
 	switch predicateType {
-	case CapturePredicateType:
+	case CapturePredicateType, CapturePredicateTypeV2:
 		return "capture"
 	case DeclarationPredicateType:
 		return "declaration"
@@ -418,7 +424,7 @@ func ParseEntryStatement(payload []byte) (*Entry, error) {
 	e := &Entry{PredicateType: head.PredicateType}
 	var err error
 	switch head.PredicateType {
-	case CapturePredicateType:
+	case CapturePredicateType, CapturePredicateTypeV2:
 		e.Capture, err = ParseStatement(payload)
 		return e, err
 	case DeclarationPredicateType:
@@ -513,8 +519,8 @@ func NewEntry(st any) (*Entry, error) {
 	switch s := st.(type) {
 	case *Statement:
 		e = &Entry{PredicateType: s.PredicateType, Capture: s}
-		if s.PredicateType != CapturePredicateType {
-			err = fmt.Errorf("predicateType is %q, want %q", s.PredicateType, CapturePredicateType)
+		if !IsCapturePredicate(s.PredicateType) {
+			err = fmt.Errorf("predicateType is %q, want %q or %q", s.PredicateType, CapturePredicateType, CapturePredicateTypeV2)
 		} else {
 			err = s.check()
 		}

@@ -22,6 +22,7 @@ const (
 	CheckLeafHash            = "leaf-hash"
 	CheckInclusionProof      = "inclusion-proof"
 	CheckSnapshotDigest      = "snapshot-digest"
+	CheckArtefactDigest      = "artefact-digest"
 	CheckProvisionQuote      = "provision-quote"
 	CheckWitnessCosignatures = "witness-cosignatures"
 	CheckTimestampToken      = "timestamp"
@@ -78,6 +79,12 @@ type Options struct {
 	// Snapshot, if set, is read to the end and its SHA-256 compared with the
 	// statement subject's digest (check "snapshot-digest").
 	Snapshot io.Reader
+	// Artefacts, if set, are files of a browser capture's rendering, by
+	// their name in the rendering block ("screenshot", "pdf", "dom"): each
+	// is read to the end and its SHA-256 compared with the one the
+	// statement names (check "artefact-digest", once per artefact, in
+	// name order).
+	Artefacts map[string]io.Reader
 	// RecordID, if set, is the record ID the verifier was cited (in a
 	// filing, say); check "record-id" then also requires the entry's ID to
 	// be this one, so that a valid bundle of another record is rejected.
@@ -237,6 +244,28 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 		}
 	}
 
+	// artefact-digest
+	for _, name := range sortedKeys(opts.Artefacts) {
+		switch {
+		case r.Entry == nil:
+			add(CheckArtefactDigest, fmt.Errorf("%s not checked: the statement is not trusted", name), "")
+		case r.Statement == nil:
+			add(CheckArtefactDigest, fmt.Errorf("%s: %w: the record is a %s statement", name, ErrNoArtefact, r.Entry.Kind()), "")
+		default:
+			a := r.Statement.Predicate.Rendering.Artefact(name)
+			if a == nil {
+				add(CheckArtefactDigest, fmt.Errorf("%s: %w", name, ErrNoArtefact), "")
+				break
+			}
+			err := checkDigest(a.SHA256, opts.Artefacts[name])
+			var dm *DigestMismatchError
+			if errors.As(err, &dm) {
+				dm.What = name
+			}
+			add(CheckArtefactDigest, err, fmt.Sprintf("%s SHA-256 %s matches the statement", name, a.SHA256))
+		}
+	}
+
 	// provision-quote
 	if opts.Text != nil {
 		switch {
@@ -388,11 +417,23 @@ func (e *RecordIDMismatchError) Error() string {
 // statement signs.
 type DigestMismatchError struct {
 	Want, Got string
+	// What is the rendering artefact compared ("screenshot", "pdf",
+	// "dom"), or empty for the snapshot.
+	What string
 }
 
 func (e *DigestMismatchError) Error() string {
-	return fmt.Sprintf("snapshot SHA-256 is %s, but the statement signs %s", e.Got, e.Want)
+	what := e.What
+	if what == "" {
+		what = "snapshot"
+	}
+	return fmt.Sprintf("%s SHA-256 is %s, but the statement signs %s", what, e.Got, e.Want)
 }
+
+// ErrNoArtefact is returned by the artefact check for a name the
+// statement's rendering block does not hold (no rendering, a failed
+// capture, or an unknown name).
+var ErrNoArtefact = errors.New("the statement names no such rendering artefact")
 
 // ErrNoSnapshot is returned by the snapshot check for a failed capture,
 // which has no snapshot to compare.

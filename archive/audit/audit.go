@@ -352,6 +352,9 @@ func (au *auditor) tree(ctx context.Context, cps []*kept, latest *kept) error {
 				au.ref(p.Observed.TLS.CertificateChainSHA256, where)
 			}
 			au.ref(p.Observed.HeadersDigest, where)
+			for _, a := range p.Rendering.Artefacts() {
+				au.ref(a.SHA256, where)
+			}
 		case st.Version != nil:
 			au.ref(st.Version.Predicate.Text.SHA256, where)
 		}

@@ -126,9 +126,27 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 	proc := section{Heading: "2. The capture process (FRE 902(13))"}
 	o := p.Observed
 	switch p.Method {
-	case verify.MethodFetch:
+	case verify.MethodFetch, verify.MethodBrowser:
 		failed := p.Snapshot == nil
-		if failed {
+		if rd := p.Rendering; rd != nil {
+			if failed {
+				proc.Paras = append(proc.Paras, fmt.Sprintf("exhibit %s tried to load the page in a headless web browser (%s), and the attempt FAILED (%s). exhibit obtained no document and stored nothing. It signed a statement describing the attempt and what the browser observed up to the failure (an in-toto Statement v1 in a DSSE envelope), whose subject digest is the SHA-256 of the URL requested, and appended it to its log (section 3).", p.Tool.Version, browserName(rd), failureReason(p.Failure)))
+			} else {
+				proc.Paras = append(proc.Paras, fmt.Sprintf("exhibit %s loaded the page in a headless web browser (%s), which fetched the document and everything the page asked for and ran the page's scripts, and recorded what the browser received for the document itself. The snapshot is the body of the final response as the browser received it. Once the page had settled, exhibit took three renderings of it: a screenshot of the whole page (PNG), the page printed to PDF, and the document after its scripts ran (HTML). exhibit hashed each with SHA-256, stored it under that hash, and signed a statement naming all of them (an in-toto Statement v1 in a DSSE envelope) that it appended to its log (section 3): the one signature and inclusion proof cover every file.", p.Tool.Version, browserName(rd)))
+			}
+			wait := fmt.Sprintf("settled: the load event, then no request for %d ms; taken %d ms after the navigation began (bound %d ms)", rd.Wait.IdleMS, rd.Wait.WaitedMS, rd.Wait.TimeoutMS)
+			if !rd.Wait.Settled {
+				wait = fmt.Sprintf("NOT settled: the page was still loading when the %d ms bound ran out, and was taken as it was then", rd.Wait.TimeoutMS)
+			}
+			proc.Rows = append(proc.Rows,
+				row{"Browser", browserName(rd), false},
+				row{"Viewport", fmt.Sprintf("%d x %d CSS pixels, scale %g", rd.Viewport.Width, rd.Viewport.Height, rd.Viewport.DeviceScaleFactor), false},
+				row{"Wait rule", wait, false},
+				row{"Page traffic", fmt.Sprintf("%d requests, %d bytes", rd.Requests, rd.TransferBytes), false})
+			for _, a := range rd.Artefacts() {
+				proc.Rows = append(proc.Rows, row{fmt.Sprintf("Rendering: %s (%s)", a.Name, verify.RenderingFile(a.Name)), fmt.Sprintf("%s, %d bytes, SHA-256 %s", a.MediaType, a.Size, a.SHA256), true})
+			}
+		} else if failed {
 			proc.Paras = append(proc.Paras, fmt.Sprintf("exhibit %s tried to fetch the document itself with an HTTP(S) GET request, following redirects, and the attempt FAILED (%s). exhibit obtained no document and stored no snapshot. It signed a statement describing the attempt and what it observed up to the failure (an in-toto Statement v1 in a DSSE envelope), whose subject digest is the SHA-256 of the URL requested, and appended it to its log (section 3).", p.Tool.Version, failureReason(p.Failure)))
 		} else {
 			proc.Paras = append(proc.Paras, fmt.Sprintf("exhibit %s fetched the document itself with an HTTP(S) GET request, following redirects, and recorded what it observed. The snapshot is the body of the final response after transfer and content decoding. exhibit hashed it with SHA-256, stored it under that hash, and signed a statement describing the capture (an in-toto Statement v1 in a DSSE envelope) that it appended to its log (section 3).", p.Tool.Version))
@@ -206,11 +224,19 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 			}
 		}
 	}
-	if f := p.Failure; f != nil && p.Method != verify.MethodFetch {
+	if f := p.Failure; f != nil && p.Method == verify.MethodUpload {
 		proc.Rows = append(proc.Rows, row{"Failure", f.Reason + ": " + f.Message, false})
 	}
 	proc.Rows = append(proc.Rows, row{"Software", p.Tool.Name + " " + p.Tool.Version, false})
 	c.Sections = append(c.Sections, proc)
+}
+
+// browserName is the browser's name and version, for people.
+func browserName(rd *verify.Rendering) string {
+	if rd.Browser.Version == "" {
+		return rd.Browser.Name + " (version unknown: it did not start)"
+	}
+	return rd.Browser.Name + " " + rd.Browser.Version
 }
 
 func (c *certificate) trackingSections(ent *verify.Entry) {

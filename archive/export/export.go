@@ -5,7 +5,8 @@
 //
 // The package holds the record's signed evidence (the bundle in JSON and
 // C2SP tlog-proof form, the snapshot or version text, the statement, the
-// stored TLS certificate chain and headers it names, the log key, and,
+// stored TLS certificate chain and headers it names, a browser capture's
+// screenshot, PDF and DOM (rendering/), the log key, and,
 // when the archive has them, a C2SP tlog-policy and an RFC 3161 token),
 // and documents derived from it alone: a citation certificate (HTML and
 // PDF) stating the facts in the terms of US Federal Rules of Evidence
@@ -132,6 +133,11 @@ func Build(ctx context.Context, a *archive.Archive, id string, o Options) ([]byt
 				if files[verify.PackageHeaders], err = get(obs.HeadersDigest, "headers"); err != nil {
 					return nil, nil, err
 				}
+			}
+		}
+		for _, a := range st.Predicate.Rendering.Artefacts() {
+			if files[verify.RenderingFile(a.Name)], err = get(a.SHA256, a.Name); err != nil {
+				return nil, nil, err
 			}
 		}
 	} else if n := verify.TextName(ent); n != "" {

@@ -104,6 +104,10 @@ func (c *certificate) Instructions() []byte {
 		if _, ok := c.files[verify.PackageHeaders]; ok {
 			p("test \"$(jq -r .predicate.observed.headers_sha256 payload.json)\" = \"$(sha256sum headers.json | cut -d' ' -f1)\" && echo \"headers.json holds the signed headers\"\n")
 		}
+		for _, a := range st.Predicate.Rendering.Artefacts() {
+			f := verify.RenderingFile(a.Name)
+			p("test \"$(jq -r .predicate.rendering.%s.sha256 payload.json)\" = \"$(sha256sum %s | cut -d' ' -f1)\" && echo \"%s is the signed %s\"\n", a.Name, f, f, a.Name)
+		}
 	} else {
 		p("jq '{kind: .predicateType, subject: .subject[0]}' payload.json\n")
 		if c.text != "" {

@@ -493,7 +493,7 @@ func decodeStatement(payload []byte) (*verify.Entry, error) {
 	e := &verify.Entry{PredicateType: head.PredicateType}
 	var v any
 	switch head.PredicateType {
-	case verify.CapturePredicateType:
+	case verify.CapturePredicateType, verify.CapturePredicateTypeV2:
 		e.Capture = new(verify.Statement)
 		v = e.Capture
 	case verify.DeclarationPredicateType:

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/internal/keyed"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -37,6 +39,9 @@ type Ingester struct {
 	a *archive.Archive
 	// importing serialises imports of the same document.
 	importing keyed.Mutex
+	// rend renders browser captures (made at first use); rmu guards it.
+	rmu  sync.Mutex
+	rend *render.Renderer
 }
 
 // New returns an ingester for a, which must be open for writing.
@@ -47,6 +52,15 @@ type CaptureOptions struct {
 	Entity   string
 	Document string
 	Fetch    capture.Options
+	// Browser has the page loaded and rendered by a headless browser
+	// (package render) instead of fetched: the statement (capture
+	// predicate version 2, method "browser") names the main document's
+	// body as its snapshot and the screenshot, PDF and DOM by SHA-256.
+	// Render's zero fields take render's defaults, but its Timeout that of
+	// Fetch; Fetch.InsecureSkipVerify applies too. The rest of Fetch is
+	// unused.
+	Browser bool
+	Render  render.Options
 }
 
 // Capture fetches url over HTTP(S), stores the body, and logs a signed
@@ -91,6 +105,9 @@ func (in *Ingester) await1(ctx context.Context, s *archive.Submission) (*record.
 // fetch fetches url, stores what it received, and returns the statement's
 // subject name and predicate, not yet logged.
 func (in *Ingester) fetch(ctx context.Context, rawURL string, o CaptureOptions) (string, verify.Capture, error) {
+	if o.Browser {
+		return in.render(ctx, rawURL, o)
+	}
 	var none verify.Capture
 	if err := in.a.Writable(); err != nil {
 		return "", none, err
@@ -351,6 +368,9 @@ func (in *Ingester) submitCapture(ctx context.Context, subject string, p verify.
 		Type:          verify.StatementType,
 		PredicateType: verify.CapturePredicateType,
 		Predicate:     p,
+	}
+	if p.Method == verify.MethodBrowser {
+		st.PredicateType = verify.CapturePredicateTypeV2
 	}
 	digest := verify.SHA256Hex([]byte(subject))
 	if p.Snapshot != nil {

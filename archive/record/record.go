@@ -55,7 +55,7 @@ type Record struct {
 	// Outcome is "captured", "http_error" or "failed".
 	Outcome string `json:"outcome,omitempty"`
 	Status  int    `json:"status,omitempty"`
-	// Method is "fetch" or "upload".
+	// Method is "fetch", "upload" or "browser".
 	Method string `json:"method,omitempty"`
 	// URL is the URL requested (a fetch) or claimed (an upload), or, for
 	// an upload without one, the file name the statement's subject names.
@@ -75,6 +75,9 @@ type Record struct {
 	CapturedAt string          `json:"captured_at,omitempty"`
 	Claimed    bool            `json:"claimed,omitempty"`
 	Failure    *verify.Failure `json:"failure,omitempty"`
+	// Rendering is a browser capture's rendering block (browser, viewport,
+	// wait, and the screenshot, PDF and DOM by SHA-256), as signed.
+	Rendering *verify.Rendering `json:"rendering,omitempty"`
 
 	// Fields of a tracking statement.
 
@@ -116,7 +119,7 @@ func New(id string, index uint64, st *verify.Entry, payload []byte) *Record {
 		r.Method, r.Outcome, r.Entity, r.Document = p.Method, p.Outcome, p.Entity, p.Document
 		r.URL = c.Subject[0].Name
 		r.CapturedAt, r.Claimed = verify.FormatTime(at), claimed
-		r.Failure = p.Failure
+		r.Failure, r.Rendering = p.Failure, p.Rendering
 		if p.Snapshot != nil {
 			r.SHA256, r.Size, r.MediaType = p.Snapshot.SHA256, p.Snapshot.Size, p.Snapshot.MediaType
 		}
@@ -126,7 +129,7 @@ func New(id string, index uint64, st *verify.Entry, payload []byte) *Record {
 			// request for a URL already requested is a redirect loop,
 			// a failure.
 			r.Redirected = len(o.Redirects) > 0 && p.Outcome != verify.OutcomeFailed
-			if p.Method == verify.MethodFetch && o.RequestedURL != "" {
+			if p.Method != verify.MethodUpload && o.RequestedURL != "" {
 				r.URL = o.RequestedURL
 			}
 		}

@@ -227,7 +227,11 @@ func (t *Tracker) UnreadSnapshot(ctx context.Context, d *Document) (*record.Reco
 		return nil, err
 	}
 	rec := recs[0]
-	if rec.Method != verify.MethodFetch || rec.Outcome == verify.OutcomeFailed || rec.URL != d.URL {
+	want := verify.MethodFetch
+	if d.Render {
+		want = verify.MethodBrowser
+	}
+	if rec.Method != want || rec.Outcome == verify.OutcomeFailed || rec.URL != d.URL {
 		return nil, nil // a capture of the same titles from elsewhere
 	}
 	done, err := t.a.Index().Tracking(ctx, index.TrackingQuery{Document: d.ID, Ref: rec.ID})
@@ -255,7 +259,7 @@ func (t *Tracker) trackOne(ctx context.Context, d *Document, gate *hostGate, o R
 		if err := gate.wait(ctx, host); err != nil {
 			return nil, err
 		}
-		sub, err := t.in.Submit(ctx, d.URL, ingest.CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch})
+		sub, err := t.in.Submit(ctx, d.URL, ingest.CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch, Browser: d.Render})
 		if err != nil {
 			return nil, err
 		}

@@ -73,6 +73,9 @@ type Declaration struct {
 	// SelectRanges and RemoveRanges Open Terms Archive range selectors.
 	Select, Remove             []string
 	SelectRanges, RemoveRanges []verify.Range
+	// Render captures the document in a headless browser and extracts its
+	// text from the DOM after scripts (see verify.Declaration.Render).
+	Render bool
 	// Every is the capture interval; default DefaultEvery, at least
 	// MinEvery.
 	Every time.Duration
@@ -236,6 +239,7 @@ func (t *Tracker) declare(ctx context.Context, d Declaration, revision int, prev
 			Entity: d.Entity, Document: d.Document, URL: d.URL,
 			Select: d.Select, Remove: d.Remove,
 			SelectRanges: d.SelectRanges, RemoveRanges: d.RemoveRanges,
+			Render:       d.Render,
 			EverySeconds: int64(d.Every / time.Second),
 			Revision:     revision, Previous: previous,
 			DeclaredAt: verify.FormatTime(time.Now()),
@@ -265,7 +269,7 @@ func (t *Tracker) EditDeclaration(ctx context.Context, id string, e DeclarationE
 	}
 	p := &cur.Predicate
 	d := Declaration{ID: id, Entity: p.Entity, Document: p.Document, URL: p.URL, Select: p.Select, Remove: p.Remove,
-		SelectRanges: p.SelectRanges, RemoveRanges: p.RemoveRanges, Every: time.Duration(p.EverySeconds) * time.Second}
+		SelectRanges: p.SelectRanges, RemoveRanges: p.RemoveRanges, Render: p.Render, Every: time.Duration(p.EverySeconds) * time.Second}
 	if e.URL != nil {
 		d.URL = *e.URL
 	}

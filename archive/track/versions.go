@@ -29,6 +29,8 @@ type Document struct {
 	// SelectRanges and RemoveRanges are Open Terms Archive range selectors.
 	SelectRanges []verify.Range `json:"select_ranges,omitempty"`
 	RemoveRanges []verify.Range `json:"remove_ranges,omitempty"`
+	// Render: captured in a browser, text from the rendered DOM.
+	Render bool `json:"render,omitempty"`
 	// EverySeconds is the capture interval in seconds.
 	EverySeconds int64 `json:"every_seconds"`
 	// Declaration is the record ID of the current declaration revision.
@@ -115,7 +117,7 @@ func (t *Tracker) Document(ctx context.Context, id string) (*Document, error) {
 		case e.Declaration != nil:
 			p := &e.Declaration.Predicate
 			d.Entity, d.Document, d.URL, d.Select, d.Remove, d.EverySeconds = p.Entity, p.Document, p.URL, p.Select, p.Remove, p.EverySeconds
-			d.SelectRanges, d.RemoveRanges = p.SelectRanges, p.RemoveRanges
+			d.SelectRanges, d.RemoveRanges, d.Render = p.SelectRanges, p.RemoveRanges, p.Render
 			d.Declaration, d.Revision = r.ID, p.Revision
 			if p.Revision == 1 {
 				d.FirstTracked = p.DeclaredAt
@@ -244,6 +246,7 @@ func (t *Tracker) Capture(ctx context.Context, id string, o ingest.CaptureOption
 	}
 	p := &st.Predicate
 	o.Entity, o.Document = p.Entity, p.Document
+	o.Browser = o.Browser || p.Render
 	sub, err := t.in.Submit(ctx, p.URL, o)
 	if err != nil {
 		return nil, err
@@ -307,14 +310,25 @@ func (t *Tracker) prepareSnapshot(ctx context.Context, id string, rec *record.Re
 		return nil, err
 	}
 	declID := doc.Declaration // the current revision, folded with the rest
-	snap := verify.SnapshotRef{RecordID: rec.ID, SHA256: rec.SHA256, CapturedAt: rec.CapturedAt}
+	// The bytes the text comes from: the snapshot, or for a rendered
+	// document the DOM after scripts.
+	source, mediaType := rec.SHA256, rec.MediaType
+	if doc.Render {
+		if rec.Rendering == nil || rec.Rendering.DOM == nil {
+			res.Result = "capture_failed"
+			res.Reason = "the document is declared rendered, but this capture has no rendering (a plain fetch)"
+			return nil, nil
+		}
+		source, mediaType = rec.Rendering.DOM.SHA256, rec.Rendering.DOM.MediaType
+	}
+	snap := verify.SnapshotRef{RecordID: rec.ID, SHA256: source, CapturedAt: rec.CapturedAt}
 	extractor := verify.Extractor{Name: extract.Name, Version: extract.Version}
 	extraction := func(x verify.Extraction) ([]*pending, error) {
 		x.Declaration, x.Snapshot, x.Extractor = declID, snap, extractor
 		x.RecordedAt, x.Tool = verify.FormatTime(time.Now()), archive.Tool()
 		p, err := t.submit(ctx, &verify.ExtractionStatement{
 			Type: verify.StatementType, PredicateType: verify.ExtractionPredicateType,
-			Subject:   []verify.Subject{{Name: id, Digest: map[string]string{"sha256": rec.SHA256}}},
+			Subject:   []verify.Subject{{Name: id, Digest: map[string]string{"sha256": source}}},
 			Predicate: x,
 		}, func(r *record.Record) { res.Extraction = r })
 		if err != nil {
@@ -332,12 +346,12 @@ func (t *Tracker) prepareSnapshot(ctx context.Context, id string, rec *record.Re
 	if rec.Outcome == verify.OutcomeHTTPError {
 		return fail("http_error", fmt.Sprintf("the server answered HTTP %d %s", rec.Status, http.StatusText(rec.Status)))
 	}
-	body, err := t.readSnapshot(ctx, rec.SHA256)
+	body, err := t.readSnapshot(ctx, source)
 	if err != nil {
 		return nil, err
 	}
 	rules := doc.rules()
-	out, err := extract.ExtractURL(body, rec.MediaType, pageURL(rec), rules)
+	out, err := extract.ExtractURL(body, mediaType, pageURL(rec), rules)
 	if err != nil {
 		var xe *extract.Error
 		if errors.As(err, &xe) {
@@ -366,7 +380,7 @@ func pageURL(rec *record.Record) string {
 	if rec.FinalURL != "" {
 		return rec.FinalURL
 	}
-	if rec.Method == "fetch" {
+	if rec.Method != verify.MethodUpload {
 		return rec.URL
 	}
 	return ""
@@ -406,7 +420,11 @@ func (t *Tracker) changeKind(ctx context.Context, doc *Document, rules extract.R
 	if err != nil {
 		return "", nil, err
 	}
-	again, err := extract.ExtractURL(body, rec.MediaType, pageURL(rec), rules)
+	mediaType := rec.MediaType
+	if rd := rec.Rendering; rd != nil && rd.DOM != nil && rd.DOM.SHA256 == cur.Snapshot.SHA256 {
+		mediaType = rd.DOM.MediaType
+	}
+	again, err := extract.ExtractURL(body, mediaType, pageURL(rec), rules)
 	switch {
 	case err != nil:
 		return verify.VersionChange, prev, nil // the old snapshot no longer extracts: nothing to compare

@@ -15,6 +15,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/cite"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/verify"
 	"github.com/spf13/cobra"
 )
@@ -22,9 +23,9 @@ import (
 func newCaptureCmd(g *globals) *cobra.Command {
 	var (
 		entity, document, output, claimURL, fetchedAt string
-		maxBody                                       int64
-		timeout                                       time.Duration
-		insecure                                      bool
+		maxBody, maxPage                              int64
+		timeout, browserWait                          time.Duration
+		insecure, browser                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "capture URL | FILE --url URL",
@@ -42,6 +43,21 @@ A fetch the server redirected to another URL (a new address, or a login or
 consent page in place of the document) captures what that URL served: the
 output warns, and the citation says "redirected to <final URL>".
 
+capture URL --browser loads the page in a headless Chromium (Debian's
+chromium, on PATH or at /usr/bin/chromium; never downloaded) instead: the
+browser fetches the document and everything the page asks for and runs its
+scripts. exhibit waits for the page to settle (the load event, then no
+request in flight for 500 ms; at most --browser-wait, after which the page
+is taken as it is and recorded as not settled), then records a full-page
+screenshot (PNG), a PDF of the rendering and the DOM after scripts (HTML).
+Each is stored by its SHA-256 and named in the statement (capture predicate
+version 2), beside the main document's response as the browser received it
+(its body is the snapshot). The browser, viewport (1280x800) and wait rule
+are recorded. A page that loads more than --max-page bytes, a browser that
+cannot start or crashes, and a page not taken within --timeout are failed
+captures with their reason. The browser runs with a fresh profile, without
+background traffic, and is killed when the capture ends or exhibit dies.
+
 capture FILE --url URL [--fetched-at TIME] archives a document received out
 of band: the statement records the URL and time as claims, apart from what
 exhibit observed (file name, size, digest, time received). FILE must be a
@@ -57,8 +73,8 @@ created with defaults.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			if maxBody <= 0 || timeout <= 0 {
-				return usageError("--max-body and --timeout must be positive")
+			if maxBody <= 0 || timeout <= 0 || maxPage <= 0 || browserWait <= 0 {
+				return usageError("--max-body, --max-page, --timeout and --browser-wait must be positive")
 			}
 			target := args[0]
 			lower := strings.ToLower(target)
@@ -84,6 +100,9 @@ created with defaults.`,
 						return usageError("--url %q is not an absolute URL", claimURL)
 					}
 				}
+				if browser {
+					return usageError("--browser goes with a URL, not a FILE")
+				}
 			} else if claimURL != "" || fetchedAt != "" {
 				return usageError("--url and --fetched-at go with a FILE, not a URL")
 			}
@@ -105,6 +124,8 @@ created with defaults.`,
 						Timeout:            timeout,
 						InsecureSkipVerify: insecure,
 					},
+					Browser: browser,
+					Render:  render.Options{SettleTimeout: browserWait, MaxPageBytes: maxPage},
 				})
 			} else {
 				rec, err = in.File(ctx, target, ingest.FileOptions{
@@ -138,6 +159,9 @@ created with defaults.`,
 	f.StringVar(&fetchedAt, "fetched-at", "", "with FILE: when it was fetched, RFC 3339 (a claim)")
 	f.Int64Var(&maxBody, "max-body", 64<<20, "largest body to accept, in bytes (decoded)")
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "total time limit for the fetch, including redirects and body")
+	f.BoolVar(&browser, "browser", false, "load and render the page in headless Chromium: screenshot, PDF and DOM after scripts")
+	f.DurationVar(&browserWait, "browser-wait", render.DefaultSettleTimeout, "with --browser: longest wait for the page to settle (network idle) before it is taken")
+	f.Int64Var(&maxPage, "max-page", render.DefaultMaxPageBytes, "with --browser: most bytes the page may load, all its responses together")
 	f.BoolVar(&insecure, "insecure-skip-verify", false, "capture even if the TLS certificate is not trusted (recorded as unverified)")
 	return cmd
 }
@@ -179,6 +203,17 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 	fmt.Fprintf(w, "record   %s\n", rec.ID)
 	if rec.SHA256 != "" {
 		fmt.Fprintf(w, "sha256   %s\n", rec.SHA256)
+	}
+	if rd := rec.Rendering; rd != nil {
+		wait := fmt.Sprintf("settled (network idle) after %d ms", rd.Wait.WaitedMS)
+		if !rd.Wait.Settled {
+			wait = fmt.Sprintf("NOT settled: taken when the %d ms bound ran out", rd.Wait.TimeoutMS)
+		}
+		fmt.Fprintf(w, "browser  %s %s, viewport %dx%d, %d requests, %d bytes, %s\n", printable(rd.Browser.Name), printable(rd.Browser.Version),
+			rd.Viewport.Width, rd.Viewport.Height, rd.Requests, rd.TransferBytes, wait)
+		for _, a := range rd.Artefacts() {
+			fmt.Fprintf(w, "%-8s %s (%d bytes, %s)\n", a.Name, a.SHA256, a.Size, a.MediaType)
+		}
 	}
 	fmt.Fprintf(w, "log      %s #%d, published with checkpoint %d (%s)\n", c.LogOrigin, rec.Index, rec.Published,
 		printable(a.CheckpointFile(rec.Published)))

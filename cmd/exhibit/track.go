@@ -39,7 +39,7 @@ func newTrackAddCmd(g *globals) *cobra.Command {
 	var d track.Declaration
 	var output string
 	cmd := &cobra.Command{
-		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--every DURATION] [--id ID]",
+		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--render] [--every DURATION] [--id ID]",
 		Short: "Declare a document to track",
 		Long: `Declare a document to track, logging revision 1 of its declaration.
 
@@ -94,6 +94,7 @@ next "exhibit track run".`,
 	f.StringArrayVar(&d.Remove, "remove", nil, "CSS selector of a part to drop (repeatable)")
 	f.Var(&rangesFlag{&d.SelectRanges}, "select-range", `range of the page that is the document, as Open Terms Archive writes it: '{"startBefore":"#a","endBefore":"#b"}' (repeatable)`)
 	f.Var(&rangesFlag{&d.RemoveRanges}, "remove-range", "range of the page to drop, as --select-range (repeatable)")
+	f.BoolVar(&d.Render, "render", false, "capture in headless Chromium (capture --browser) and take the text from the DOM after scripts: for pages built by JavaScript")
 	f.DurationVar(&d.Every, "every", track.DefaultEvery, "capture interval")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.MarkFlagRequired("entity")

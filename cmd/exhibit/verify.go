@@ -22,10 +22,10 @@ import (
 
 func newVerifyCmd(g *globals) *cobra.Command {
 	var snapshot, text, output, recordID, logURL, policyPath, tsaRoots string
-	var keyArgs []string
+	var keyArgs, artefacts []string
 	var acceptFailOpen bool
 	cmd := &cobra.Command{
-		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--key VKEY... | --archive DIR]",
+		Use:   "verify BUNDLE|PACKAGE.zip [--snapshot FILE] [--artefact NAME=FILE...] [--key VKEY... | --archive DIR]",
 		Short: "Verify an evidence bundle or package offline",
 		Long: `Verify an evidence bundle (exhibit JSON or C2SP tlog-proof) offline, and report
 each check by name:
@@ -42,6 +42,10 @@ each check by name:
   inclusion-proof       the entry is in the tree the checkpoint commits to
   snapshot-digest       (with --snapshot) the file's SHA-256 is the signed one
                         (for a version record: the version's text)
+  artefact-digest       (with --artefact NAME=FILE, repeatable, for a
+                        browser capture) the file's SHA-256 is the one the
+                        statement's rendering block names for NAME:
+                        screenshot, pdf or dom
   provision-quote       (with --text, for a provision) the file is the quoted
                         version's text, and the quote stands at the stated
                         code points of it: the clause was in the document
@@ -70,7 +74,8 @@ file: the zip is the canonical zip of its files, every file is the one
 MANIFEST.json and SHA256SUMS list (none missing, none extra), log-key.vkey
 is the trusted key, the bundle's checks above with the snapshot (or text)
 it holds, bundle.tlog-proof and provenance.json are the same evidence,
-tls-chain.pem and headers.json are the objects the statement names, the
+tls-chain.pem, headers.json and a browser capture's rendering/ files
+(screenshot.png, page.pdf, dom.html) are the objects the statement names, the
 witnesses (policy.txt) and time-stamp (tsa/) when present, and the
 certificate and VERIFY.md are exactly those the evidence gives. --policy
 and --tsa-roots are the trusted ones: the package's policy.txt must be the
@@ -140,8 +145,8 @@ BUNDLE "-" reads stdin.`,
 				if !bytes.HasPrefix(data, []byte("PK")) {
 					return &exitError{code: 2, err: fmt.Errorf("%s is not an evidence bundle or package: it is named .zip but is not a zip", inputName(args[0]))}
 				}
-				if snapshot != "" || text != "" {
-					return usageError("--snapshot and --text do not apply to an evidence package: it holds them")
+				if snapshot != "" || text != "" || len(artefacts) > 0 {
+					return usageError("--snapshot, --artefact and --text do not apply to an evidence package: it holds them")
 				}
 				return verifyPackage(cmd, data, keys, popts, output, logURL)
 			}
@@ -162,6 +167,24 @@ BUNDLE "-" reads stdin.`,
 				}
 				defer f.Close()
 				opts.Snapshot = f
+			}
+			for _, a := range artefacts {
+				name, file, ok := strings.Cut(a, "=")
+				if !ok || (name != "screenshot" && name != "pdf" && name != "dom") || file == "" {
+					return usageError("--artefact %q: want NAME=FILE, NAME one of screenshot, pdf, dom", a)
+				}
+				if _, dup := opts.Artefacts[name]; dup {
+					return usageError("--artefact %s given twice", name)
+				}
+				f, err := openRegular(file)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("reading %s artefact: %w", name, err)}
+				}
+				defer f.Close()
+				if opts.Artefacts == nil {
+					opts.Artefacts = map[string]io.Reader{}
+				}
+				opts.Artefacts[name] = f
 			}
 			if text != "" {
 				if opts.Text, err = os.ReadFile(text); err != nil {
@@ -200,6 +223,7 @@ BUNDLE "-" reads stdin.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
+	cmd.Flags().StringArrayVar(&artefacts, "artefact", nil, "for a browser capture: NAME=FILE, also check that FILE is its screenshot, pdf or dom (repeatable)")
 	cmd.Flags().BoolVar(&acceptFailOpen, "accept-fail-open", false, "with --policy: accept a bundle marked fail-open without the witnesses' quorum (only if you know the log publishes fail-open: the mark is not signed)")
 	cmd.Flags().StringVar(&text, "text", "", "for a provision: the quoted version's text, to check the quote stands in it")
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
@@ -209,6 +233,22 @@ BUNDLE "-" reads stdin.`,
 	cmd.Flags().StringArrayVar(&keyArgs, "key", nil, "trusted log key: C2SP vkey, or a file holding one; repeat for the keys of a rotated log")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// openRegular opens a regular file for reading.
+func openRegular(name string) (*os.File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file", name)
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // Input limits of verify: an evidence package holds at most a 1 GiB
@@ -363,6 +403,13 @@ func summary(rep *verify.Report, pk *verify.PublicKey, trust bool) (notes []stri
 	}
 	if c.TLSVerified != nil && !*c.TLSVerified {
 		notes = append(notes, "the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)")
+	}
+	if rd := p.Rendering; rd != nil && p.Outcome != verify.OutcomeFailed {
+		note := fmt.Sprintf("rendered in %s %s: the statement names its screenshot, PDF and DOM by SHA-256 (check them with --artefact NAME=FILE)", rd.Browser.Name, rd.Browser.Version)
+		if !rd.Wait.Settled {
+			note += "; the page had NOT settled when it was taken"
+		}
+		notes = append(notes, note)
 	}
 	if trust {
 		notes = append(notes, trustNotes(rep)...)

@@ -1,0 +1,141 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/render"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// TestRecordPageRendering: a browser capture's record page shows its
+// screenshot (loaded under the page's CSP, in a real browser) and links
+// its PDF and DOM; each artefact is served with the media type its
+// statement signs, a strict CSP and nosniff, the PDF and DOM as downloads;
+// a changed stored artefact is not served.
+func TestRecordPageRendering(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	ctx := context.Background()
+	site := httptest.NewServer(rendertest.ScriptedPage())
+	defer site.Close()
+	w := archivetest.New(t, archive.InitOptions{Origin: "pages.example/log"})
+	in := ingest.New(w)
+	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
+	rec, err := in.Capture(ctx, site.URL+"/terms", ingest.CaptureOptions{Entity: "Render Corp", Browser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := in.Capture(ctx, site.URL+"/terms", ingest.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := rec.Rendering
+	if rd == nil || rd.Screenshot == nil {
+		t.Fatalf("browser capture %+v", rec)
+	}
+	a := archivetest.Reopen(t, w, archive.OpenOptions{})
+	srv := httptest.NewServer(api.New(a, api.Options{}))
+	defer srv.Close()
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body) // a refused object ends early
+		return resp, b
+	}
+
+	resp, page := get("/records/" + rec.ID)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("record page: %d", resp.StatusCode)
+	}
+	base := "/api/v1/records/" + rec.ID + "/rendering/"
+	for _, want := range []string{
+		`<img id="screenshot" src="` + base + `screenshot"`,
+		`href="` + base + `pdf"`, `href="` + base + `dom"`,
+		rd.Screenshot.SHA256, rd.PDF.SHA256, rd.DOM.SHA256,
+		rd.Browser.Name + " " + rd.Browser.Version, "settled (network idle",
+	} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("record page lacks %q", want)
+		}
+	}
+
+	for _, tc := range []struct{ name, mediaType, disposition string }{
+		{"screenshot", verify.MediaTypePNG, "inline"},
+		{"pdf", verify.MediaTypePDF, "attachment"},
+		{"dom", verify.MediaTypeHTML, "attachment"},
+	} {
+		resp, body := get(base + tc.name)
+		art := rd.Artefact(tc.name)
+		if resp.StatusCode != http.StatusOK || verify.SHA256Hex(body) != art.SHA256 {
+			t.Fatalf("%s: status %d, SHA-256 %s, want %s", tc.name, resp.StatusCode, verify.SHA256Hex(body), art.SHA256)
+		}
+		h := resp.Header
+		if h.Get("Content-Type") != tc.mediaType || h.Get("Content-Security-Policy") != "default-src 'none'; sandbox" ||
+			h.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(h.Get("Content-Disposition"), tc.disposition+";") {
+			t.Errorf("%s: headers %v", tc.name, h)
+		}
+	}
+	for _, path := range []string{base + "har", "/api/v1/records/" + plain.ID + "/rendering/screenshot"} {
+		if resp, _ := get(path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
+		}
+	}
+	if resp, _ := get("/records/" + plain.ID); resp.StatusCode != http.StatusOK {
+		t.Errorf("plain record page: %d", resp.StatusCode)
+	}
+
+	// A real browser loads the screenshot into the page, under its CSP.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-component-update", true))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	tctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
+	defer cancelT()
+	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/records/"+rec.ID)); err != nil {
+		t.Fatal(err)
+	}
+	width, err := chromedp.Run(tctx, chromedp.Evaluate[int](`(async () => { const i = document.getElementById('screenshot'); await i.decode(); return i.naturalWidth; })()`, func(p *runtime.EvaluateParams) { yes := true; p.AwaitPromise = &yes }))
+	if err != nil || width != rd.Viewport.Width {
+		t.Errorf("the screenshot in the page is %d px wide (%v), want %d", width, err, rd.Viewport.Width)
+	}
+	cancelB()
+
+	// A changed stored screenshot is not served.
+	obj := filepath.Join(a.Dir(), "objects", "sha256", rd.Screenshot.SHA256[:2], rd.Screenshot.SHA256)
+	b, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 1
+	os.Chmod(obj, 0o644)
+	if err := os.WriteFile(obj, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(base + "screenshot"); resp.StatusCode == http.StatusOK || verify.SHA256Hex(body) == verify.SHA256Hex(b) {
+		t.Errorf("a changed screenshot is served: status %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,139 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/export"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/render"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// TestExportBrowser exports a browser capture: the package holds the
+// screenshot, PDF and DOM under rendering/, verifies, and its certificate
+// and VERIFY.md name them; each artefact flipped, forged (with the
+// manifest rewritten to match), removed or added is caught, naming the
+// file.
+func TestExportBrowser(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	a := archivetest.New(t, archive.InitOptions{})
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	in := ingest.New(a)
+	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
+	rec, err := in.Capture(context.Background(), srv.URL+"/terms", ingest.CaptureOptions{Entity: "Render Corp", Document: "Terms", Browser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Rendering == nil || rec.Outcome != verify.OutcomeCaptured {
+		t.Fatalf("browser capture %+v", rec)
+	}
+	data := build(t, a, rec.ID, export.Options{})
+	files := unzip(t, data)
+	for _, art := range rec.Rendering.Artefacts() {
+		f := verify.RenderingFile(art.Name)
+		if got := files[f]; verify.SHA256Hex(got) != art.SHA256 {
+			t.Fatalf("%s: SHA-256 %s, want %s", f, verify.SHA256Hex(got), art.SHA256)
+		}
+	}
+	if !bytes.Contains(files[verify.RenderingFile("dom")], []byte(rendertest.Clause)) {
+		t.Error("the package's DOM lacks the clause")
+	}
+	cert := string(files[verify.PackageCertificateHTML])
+	for _, s := range []string{"headless web browser", "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "Wait rule"} {
+		if !strings.Contains(cert, s) {
+			t.Errorf("the certificate lacks %q", s)
+		}
+	}
+	if !strings.Contains(string(files[verify.PackageInstructions]), "rendering/page.pdf is the signed pdf") {
+		t.Error("VERIFY.md does not check the PDF")
+	}
+	rep := check(data, a.Key())
+	var artefactChecks int
+	for _, c := range rep.Checks {
+		if c.Name == verify.CheckArtefactDigest && c.OK {
+			artefactChecks++
+		}
+	}
+	if !rep.Verified || artefactChecks != 3 {
+		t.Fatalf("verified %v with %d artefact checks, want 3", rep.Verified, artefactChecks)
+	}
+
+	for _, art := range []string{"screenshot", "pdf", "dom"} {
+		fname := verify.RenderingFile(art)
+		t.Run("flip/"+art, func(t *testing.T) {
+			bad := bytes.Clone(data)
+			bad[dataOffset(t, data, fname)+int64(len(files[fname])/2)] ^= 0x01
+			wantNamed(t, check(bad, a.Key()), fname)
+		})
+		t.Run("forge/"+art, func(t *testing.T) {
+			forged := clone(files)
+			forged[fname][len(forged[fname])/2] ^= 0x01
+			rewriteManifest(t, forged)
+			zipData, err := verify.WritePackage(forged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := check(zipData, a.Key())
+			wantNamed(t, rep, fname)
+			for _, c := range rep.Checks {
+				if c.File == fname && !c.OK && c.Name != verify.CheckArtefactDigest {
+					t.Errorf("the forged %s fails %s, want %s", art, c.Name, verify.CheckArtefactDigest)
+				}
+			}
+		})
+		t.Run("remove/"+art, func(t *testing.T) {
+			less := clone(files)
+			delete(less, fname)
+			rewriteManifest(t, less)
+			zipData, _ := verify.WritePackage(less)
+			wantNamed(t, check(zipData, a.Key()), fname)
+		})
+	}
+	t.Run("extra", func(t *testing.T) {
+		more := clone(files)
+		more["rendering/har.json"] = []byte("{}")
+		rewriteManifest(t, more)
+		zipData, _ := verify.WritePackage(more)
+		wantNamed(t, check(zipData, a.Key()), "rendering/har.json")
+	})
+
+	// VERIFY.md's steps, with the stock tools, check the artefacts too.
+	for _, tool := range []string{"unzip", "sha256sum", "openssl", "jq", "python3", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			needTool(t, tool)
+		}
+	}
+	dir := t.TempDir()
+	zipPath := filepath.Join(dir, "p.zip")
+	os.WriteFile(zipPath, data, 0o644)
+	if out, err := exec.Command("unzip", "-q", zipPath, "-d", filepath.Join(dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("unzip: %v\n%s", err, out)
+	}
+	pkg := filepath.Join(dir, "p")
+	cmd := verifySteps(t, pkg)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("VERIFY.md's steps fail: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "rendering/screenshot.png is the signed screenshot") {
+		t.Errorf("VERIFY.md's steps do not check the screenshot:\n%s", out)
+	}
+	shot := filepath.Join(pkg, "rendering", "screenshot.png")
+	b, _ := os.ReadFile(shot)
+	b[len(b)/2] ^= 1
+	os.WriteFile(shot, b, 0o644)
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("VERIFY.md's steps pass with the screenshot changed:\n%s", out)
+	}
+}

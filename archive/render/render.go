@@ -1,0 +1,669 @@
+// Package render captures a web page as a reader's browser shows it. It
+// drives the system's Chromium headless through the Chrome DevTools
+// Protocol (https://chromedevtools.github.io/devtools-protocol/, by
+// chromedp), waits for the page to settle, and returns what the browser
+// received for the main document (status, headers, TLS session and
+// certificate chain, body) beside three renderings: a full-page
+// screenshot (PNG, https://www.w3.org/TR/png-3/), a PDF of the page as the
+// browser prints it, and the DOM after the page's scripts ran, serialized
+// as HTML (https://html.spec.whatwg.org/#serialising-html-fragments).
+//
+// Each render runs its own browser, started for it with a fresh profile
+// directory and removed after it, so that nothing (cookies, cache, service
+// workers) passes from one capture to the next. The browser is never
+// downloaded: it is [Config.ExecPath] or Debian's chromium. Its background
+// traffic is turned off (no component updates, sync, safe-browsing lists or
+// first-run pages), so that it fetches only what the page asks for.
+//
+// Bounds: at most [Config.MaxBrowsers] browsers run at once (more renders
+// wait their turn, or their context); each render has a total time limit
+// ([Options.Timeout]) and a page-weight limit ([Options.MaxPageBytes], the
+// bytes of every response the page loaded). The browser's processes are
+// killed when the render returns, whatever happened, and on Linux when the
+// exhibit process dies (the kernel's parent-death signal, SIGKILL, set on
+// the browser process; its helpers exit with it).
+//
+// A render that could not take the page returns a [Result] with Failure
+// set (a reason of capture predicate version 2: "browser_unavailable",
+// "browser_crashed", "page_too_large", "timeout", or a network reason such
+// as "dns" or "connect"), never an error: the caller logs it as a failed
+// capture.
+package render
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/inspector"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// Defaults of [Config] and [Options].
+const (
+	// DefaultMaxBrowsers is how many browsers run at once by default.
+	DefaultMaxBrowsers = 2
+	// DefaultTimeout bounds a whole render: starting the browser, loading,
+	// waiting and taking the page.
+	DefaultTimeout = 60 * time.Second
+	// DefaultSettleTimeout bounds the wait for the page to settle, counted
+	// from the start of the navigation. A page still busy then is taken as
+	// it is, and recorded as not settled.
+	DefaultSettleTimeout = 15 * time.Second
+	// DefaultIdleTime is the quiet time after the load event that counts
+	// as settled: no request in flight for this long.
+	DefaultIdleTime = 500 * time.Millisecond
+	// DefaultMaxPageBytes bounds the bytes the page may load, all
+	// responses together, as received: 64 MiB.
+	DefaultMaxPageBytes = 64 << 20
+	// DefaultWidth and DefaultHeight are the viewport, in CSS pixels.
+	DefaultWidth  = 1280
+	DefaultHeight = 800
+	// MaxScreenshotHeight bounds a full-page screenshot, in CSS pixels:
+	// a longer page is shot down to this height.
+	MaxScreenshotHeight = 16384
+)
+
+// Config configures a [Renderer].
+type Config struct {
+	// ExecPath is the browser binary. If empty, "chromium" on PATH, else
+	// /usr/bin/chromium.
+	ExecPath string
+	// MaxBrowsers is how many browsers may run at once. If zero,
+	// DefaultMaxBrowsers.
+	MaxBrowsers int
+}
+
+// Renderer renders pages, at most Config.MaxBrowsers at a time. It is safe
+// for concurrent use.
+type Renderer struct {
+	execPath string
+	slots    chan struct{}
+}
+
+// New returns a renderer. It does not start a browser: a missing browser
+// is a failed render ("browser_unavailable"), not an error here.
+func New(c Config) *Renderer {
+	n := cmp.Or(c.MaxBrowsers, DefaultMaxBrowsers)
+	if n < 1 {
+		n = 1
+	}
+	return &Renderer{execPath: c.ExecPath, slots: make(chan struct{}, n)}
+}
+
+// ExecPath returns the browser binary a render runs, or "" if there is none.
+func (r *Renderer) ExecPath() string {
+	if r.execPath != "" {
+		return r.execPath
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	return ""
+}
+
+// Options describe one render. Zero fields take the defaults above.
+type Options struct {
+	Timeout       time.Duration
+	SettleTimeout time.Duration
+	IdleTime      time.Duration
+	MaxPageBytes  int64
+	Width, Height int
+	// IgnoreCertErrors loads a page whose TLS certificate does not verify
+	// (recorded as unverified).
+	IgnoreCertErrors bool
+}
+
+func (o *Options) defaults() {
+	o.Timeout = cmp.Or(o.Timeout, DefaultTimeout)
+	o.SettleTimeout = min(cmp.Or(o.SettleTimeout, DefaultSettleTimeout), o.Timeout)
+	o.IdleTime = cmp.Or(o.IdleTime, DefaultIdleTime)
+	o.MaxPageBytes = cmp.Or(o.MaxPageBytes, DefaultMaxPageBytes)
+	o.Width = cmp.Or(o.Width, DefaultWidth)
+	o.Height = cmp.Or(o.Height, DefaultHeight)
+}
+
+// Result is what a render observed and took.
+type Result struct {
+	// Observed is the main document's exchange as the browser saw it
+	// (requested and final URL, redirects, status, protocol, headers,
+	// peer address, TLS session), with StartedAt and DurationMS covering
+	// the whole render.
+	Observed verify.Observation
+	// CertChainPEM is the main document's certificate chain as
+	// concatenated PEM blocks, leaf first (https only).
+	CertChainPEM []byte
+	// Body is the main document's response body, as the browser decoded
+	// it from the wire (content-decoded), and MediaType its Content-Type.
+	Body      []byte
+	MediaType string
+	// Rendering is the browser, viewport, wait and traffic; its artefact
+	// fields are left for the caller, which stores Screenshot, PDF and DOM.
+	Rendering verify.Rendering
+	// Screenshot (PNG), PDF and DOM (HTML, UTF-8) are nil when Failure is
+	// set.
+	Screenshot, PDF, DOM []byte
+	// Failure, if set, says why the page could not be taken.
+	Failure *verify.Failure
+}
+
+// Failure reasons of a render.
+const (
+	ReasonUnavailable = "browser_unavailable"
+	ReasonCrashed     = "browser_crashed"
+	ReasonTooLarge    = "page_too_large"
+	ReasonTimeout     = "timeout"
+)
+
+// failure is an error with its recorded reason.
+type failure struct {
+	reason string
+	err    error
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+func fail(reason string, format string, args ...any) error {
+	return &failure{reason: reason, err: fmt.Errorf(format, args...)}
+}
+
+// Render loads rawURL in a new headless browser and takes the page (see
+// the package doc). It returns an error only when ctx is done before the
+// render started or was canceled (not timed out) during it; every other
+// problem is a Result with Failure set.
+func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Result, error) {
+	o.defaults()
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-r.slots }()
+
+	res := &Result{Rendering: verify.Rendering{
+		Browser:  verify.Browser{Name: "Chromium"},
+		Viewport: verify.Viewport{Width: o.Width, Height: o.Height, DeviceScaleFactor: 1},
+		Wait:     verify.Wait{Rule: verify.WaitNetworkIdle, IdleMS: o.IdleTime.Milliseconds(), TimeoutMS: o.SettleTimeout.Milliseconds()},
+	}}
+	start := time.Now()
+	res.Observed.StartedAt = verify.FormatTime(start)
+	res.Observed.RequestedURL = rawURL
+	err := r.render(ctx, rawURL, o, res)
+	res.Observed.DurationMS = time.Since(start).Milliseconds()
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, ctx.Err()
+		}
+		var f *failure
+		reason := "other"
+		if errors.As(err, &f) {
+			reason = f.reason
+		} else if errors.Is(err, context.DeadlineExceeded) {
+			reason = ReasonTimeout
+		}
+		res.Failure = &verify.Failure{Reason: reason, Message: err.Error()}
+		res.Screenshot, res.PDF, res.DOM, res.Body = nil, nil, nil, nil
+	}
+	return res, nil
+}
+
+func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Result) error {
+	bin := r.ExecPath()
+	if bin == "" {
+		return fail(ReasonUnavailable, "no browser: chromium is not on PATH nor at /usr/bin/chromium (install Debian's chromium package)")
+	}
+	// The profile directory's name holds this process's ID: a browser
+	// left by it is found by its --user-data-dir.
+	profile, err := os.MkdirTemp("", "exhibit-render-"+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return fmt.Errorf("making the browser's profile directory: %w", err)
+	}
+	defer os.RemoveAll(profile)
+
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(o.Width, o.Height),
+		chromedp.DisableGPU,
+		// The browser fetches what the page asks for, nothing else.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+	)
+	if os.Geteuid() == 0 {
+		// Chromium's sandbox refuses to run as root.
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	if o.IgnoreCertErrors {
+		opts = append(opts, chromedp.IgnoreCertErrors)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("starting %s: %w", bin, ctx.Err())
+		}
+		return fail(ReasonUnavailable, "starting %s: %v", bin, err)
+	}
+	if v, err := chromedp.CallBrowser(bctx, browser.GetVersion, cdp.Empty{}); err == nil {
+		name, version, _ := strings.Cut(v.Product, "/")
+		res.Rendering.Browser = verify.Browser{Name: name, Version: version, UserAgent: v.UserAgent}
+		res.Observed.UserAgent = v.UserAgent
+	}
+
+	w := &watch{maxBytes: o.MaxPageBytes, abort: make(chan error, 1), activity: time.Now()}
+	if err := chromedp.Listen(bctx, w.event); err != nil {
+		return fail(ReasonUnavailable, "opening a tab: %v", err)
+	}
+
+	// Navigate: Page.navigate answers once the main document's response
+	// has arrived (or failed); the wait comes after. The settle bound
+	// counts from here, not from the browser's start.
+	navStart := time.Now()
+	nav, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (page.NavigateResult, error) {
+		return cdp.Call(ctx, t, page.Navigate, page.NavigateParams{URL: rawURL})
+	})
+	if err := w.aborted(); err != nil {
+		return err
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail(ReasonTimeout, "loading %s: no response within %v", rawURL, o.Timeout)
+		}
+		return fail(ReasonCrashed, "loading %s: %v", rawURL, err)
+	}
+	if nav.ErrorText != "" {
+		w.mu.Lock()
+		w.fillObserved(&res.Observed, nav.LoaderID)
+		w.mu.Unlock()
+		return fail(netReason(nav.ErrorText), "loading %s: %s", rawURL, nav.ErrorText)
+	}
+
+	// Wait for the page to settle, within the bound.
+	settleBy := navStart.Add(o.SettleTimeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for settled := false; !settled; {
+		select {
+		case err := <-w.abort:
+			return err
+		case <-ctx.Done():
+			return fail(ReasonTimeout, "loading %s: the page was not taken within %v", rawURL, o.Timeout)
+		case now := <-tick.C:
+			w.mu.Lock()
+			idle := w.loaded && w.inflight() == 0 && now.Sub(w.activity) >= o.IdleTime
+			w.mu.Unlock()
+			switch {
+			case idle:
+				settled = true
+				res.Rendering.Wait.Settled = true
+			case now.After(settleBy):
+				settled = true
+			}
+		}
+	}
+	res.Rendering.Wait.WaitedMS = time.Since(navStart).Milliseconds()
+
+	// Take the page. The DOM first, before printing can change it.
+	take := func(what string, f func(ctx context.Context, t *chromedp.Target) ([]byte, error)) ([]byte, error) {
+		b, err := chromedp.Run(bctx, f)
+		if aerr := w.aborted(); aerr != nil {
+			return nil, aerr
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fail(ReasonTimeout, "taking the %s of %s: the render ran out of its %v", what, rawURL, o.Timeout)
+			}
+			return nil, fail(ReasonCrashed, "taking the %s of %s: %v", what, rawURL, err)
+		}
+		return b, nil
+	}
+	if res.DOM, err = take("DOM", serializeDOM); err != nil {
+		return err
+	}
+	if res.Screenshot, err = take("screenshot", fullScreenshot); err != nil {
+		return err
+	}
+	if res.PDF, err = take("PDF", chromedp.PrintToPDF(func(p *page.PrintToPDFParams) {
+		p.PrintBackground = ptr(true)
+		p.TransferMode = page.PrintToPDFTransferModeReturnAsStream
+	})); err != nil {
+		return err
+	}
+
+	w.mu.Lock()
+	main := w.fillObserved(&res.Observed, nav.LoaderID)
+	res.Rendering.Requests, res.Rendering.TransferBytes = len(w.requests), w.bytes
+	w.mu.Unlock()
+	if main == nil {
+		return fail("protocol", "loading %s: the browser reported no response for the main document", rawURL)
+	}
+	res.MediaType = headerValue(main.resp.Headers, "Content-Type")
+	if res.MediaType == "" {
+		res.MediaType = main.resp.MimeType
+	}
+	body, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (network.GetResponseBodyResult, error) {
+		return cdp.Call(ctx, t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: main.id})
+	})
+	if err != nil {
+		return fail("other", "reading the main document's body from the browser: %v", err)
+	}
+	res.Body = body.Body
+	if sd := main.resp.SecurityDetails; sd != nil {
+		certs, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (network.GetCertificateResult, error) {
+			return cdp.Call(ctx, t, network.GetCertificate, network.GetCertificateParams{Origin: origin(res.Observed.FinalURL)})
+		})
+		if err == nil {
+			var chain []byte
+			for _, c := range certs.TableNames {
+				der, err := base64.StdEncoding.DecodeString(c)
+				if err != nil {
+					continue
+				}
+				chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+			}
+			res.CertChainPEM = chain
+			res.Observed.TLS.Certificates = len(certs.TableNames)
+		}
+	}
+	return nil
+}
+
+// serializeDOM is the document after scripts, as HTML: its doctype, then
+// the document element's outerHTML.
+func serializeDOM(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+	s, err := chromedp.Evaluate[string](`(() => {
+	const d = document.doctype;
+	const head = d ? '<!DOCTYPE ' + d.name + (d.publicId ? ' PUBLIC "' + d.publicId + '"' : '') + (d.systemId ? (d.publicId ? '' : ' SYSTEM') + ' "' + d.systemId + '"' : '') + '>\n' : '';
+	return head + (document.documentElement ? document.documentElement.outerHTML : '');
+})()`)(ctx, t)
+	return []byte(s), err
+}
+
+// fullScreenshot shoots the whole page at the viewport's width, down to
+// MaxScreenshotHeight.
+func fullScreenshot(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+	m, err := cdp.Call(ctx, t, page.GetLayoutMetrics, cdp.Empty{})
+	if err != nil {
+		return nil, err
+	}
+	w, h := m.CSSLayoutViewport.ClientWidth, m.CSSLayoutViewport.ClientHeight
+	if cs := m.CSSContentSize; cs != nil {
+		h = max(h, int64(cs.Height))
+	}
+	h = min(max(h, 1), MaxScreenshotHeight)
+	r, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
+		Format:                page.CaptureScreenshotFormatPng,
+		CaptureBeyondViewport: ptr(true),
+		FromSurface:           ptr(true),
+		Clip:                  &page.Viewport{X: 0, Y: 0, Width: float64(w), Height: float64(h), Scale: 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.Data, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// watch follows the page's network traffic from the browser's events. Its
+// fields are guarded by mu: events arrive on chromedp's reading goroutine.
+type watch struct {
+	maxBytes int64
+	abort    chan error
+
+	mu       sync.Mutex
+	requests map[network.RequestID]*request
+	order    []*request
+	bytes    int64
+	loaded   bool
+	activity time.Time
+	done     bool // abort sent
+}
+
+type request struct {
+	id       network.RequestID
+	loader   cdp.LoaderID
+	typ      network.ResourceType
+	url      string
+	hops     []verify.Hop
+	resp     *network.Response
+	finished bool
+}
+
+func (w *watch) inflight() int {
+	n := 0
+	for _, r := range w.requests {
+		if !r.finished {
+			n++
+		}
+	}
+	return n
+}
+
+// aborted returns the error that aborted the render, if any.
+func (w *watch) aborted() error {
+	select {
+	case err := <-w.abort:
+		w.abort <- err
+		return err
+	default:
+		return nil
+	}
+}
+
+func (w *watch) stop(err error) {
+	if !w.done {
+		w.done = true
+		w.abort <- err
+	}
+}
+
+func (w *watch) event(ev any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.requests == nil {
+		w.requests = map[network.RequestID]*request{}
+	}
+	w.activity = time.Now()
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		r := w.requests[ev.RequestID]
+		if r == nil {
+			r = &request{id: ev.RequestID}
+			w.requests[ev.RequestID] = r
+			w.order = append(w.order, r)
+		}
+		if rr := ev.RedirectResponse; rr != nil {
+			r.hops = append(r.hops, verify.Hop{URL: rr.URL, Status: int(rr.Status), Location: headerValue(rr.Headers, "Location")})
+			w.bytes += int64(rr.EncodedDataLength)
+		}
+		r.loader, r.typ, r.url, r.finished = ev.LoaderID, ev.Type, ev.Request.URL, false
+	case *network.EventResponseReceived:
+		if r := w.requests[ev.RequestID]; r != nil {
+			r.resp = ev.Response
+		}
+	case *network.EventDataReceived:
+		w.bytes += max(ev.EncodedDataLength, ev.DataLength)
+	case *network.EventLoadingFinished:
+		if r := w.requests[ev.RequestID]; r != nil {
+			r.finished = true
+		}
+	case *network.EventLoadingFailed:
+		if r := w.requests[ev.RequestID]; r != nil {
+			r.finished = true
+		}
+	case *page.EventLoadEventFired:
+		w.loaded = true
+	case *inspector.EventTargetCrashed:
+		w.stop(fail(ReasonCrashed, "the page's renderer crashed"))
+	}
+	if w.bytes > w.maxBytes {
+		w.stop(fail(ReasonTooLarge, "the page loaded more than %d bytes", w.maxBytes))
+	}
+}
+
+// fillObserved sets o from the main document's request (the document
+// request of loader) and returns it, or nil if there was none. w.mu must
+// be held.
+func (w *watch) fillObserved(o *verify.Observation, loader cdp.LoaderID) *request {
+	var main *request
+	for _, r := range w.order {
+		if r.typ == network.ResourceTypeDocument && (r.loader == loader || loader == "") {
+			main = r
+			break
+		}
+	}
+	if main == nil {
+		return nil
+	}
+	o.Redirects = main.hops
+	o.FinalURL = main.url
+	if len(main.hops) > 0 {
+		o.Status = main.hops[len(main.hops)-1].Status
+	}
+	resp := main.resp
+	if resp == nil {
+		return nil
+	}
+	o.FinalURL = resp.URL
+	o.Status = int(resp.Status)
+	o.Protocol = protocolName(resp.Protocol)
+	o.Headers = canonicalHeaders(resp.Headers)
+	if resp.RemoteIPAddress != "" {
+		o.PeerAddress = net.JoinHostPort(strings.Trim(resp.RemoteIPAddress, "[]"), strconv.FormatInt(resp.RemotePort, 10))
+	}
+	if sd := resp.SecurityDetails; sd != nil {
+		o.TLS = &verify.TLS{
+			Version:     sd.Protocol,
+			CipherSuite: sd.Cipher,
+			ServerName:  hostOf(resp.URL),
+			// Chromium loads a page whose certificate does not verify
+			// only when told to ignore certificate errors.
+			Verified:    resp.SecurityState == "secure",
+			LeafSubject: "CN=" + sd.SubjectName,
+		}
+	}
+	return main
+}
+
+// protocolName turns Chromium's protocol names ("http/1.1", "h2", "h3")
+// into the form of Go's Response.Proto ("HTTP/1.1", "HTTP/2.0", "HTTP/3.0").
+func protocolName(p string) string {
+	switch strings.ToLower(p) {
+	case "h2":
+		return "HTTP/2.0"
+	case "h3", "h3-29":
+		return "HTTP/3.0"
+	case "":
+		return ""
+	}
+	return strings.ToUpper(p)
+}
+
+// canonicalHeaders converts the browser's headers (one value per name,
+// repeated fields joined by newlines) into canonical names with their
+// values in order.
+func canonicalHeaders(h network.Headers) map[string][]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := map[string][]string{}
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		s, ok := h[k].(string)
+		if !ok {
+			s = fmt.Sprint(h[k])
+		}
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		out[ck] = append(out[ck], strings.Split(s, "\n")...)
+	}
+	return out
+}
+
+func headerValue(h network.Headers, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			s, _ := v.(string)
+			first, _, _ := strings.Cut(s, "\n")
+			return first
+		}
+	}
+	return ""
+}
+
+func hostOf(raw string) string {
+	req, err := http.NewRequest(http.MethodGet, raw, nil)
+	if err != nil {
+		return ""
+	}
+	return req.URL.Hostname()
+}
+
+func origin(raw string) string {
+	req, err := http.NewRequest(http.MethodGet, raw, nil)
+	if err != nil {
+		return raw
+	}
+	return req.URL.Scheme + "://" + req.URL.Host
+}
+
+// netReason maps a Chromium network error (net/base/net_error_list.h) to a
+// failure reason of the capture predicate.
+func netReason(text string) string {
+	switch {
+	case strings.Contains(text, "NAME_NOT_RESOLVED"), strings.Contains(text, "NAME_RESOLUTION_FAILED"):
+		return "dns"
+	case strings.Contains(text, "CONNECTION_REFUSED"), strings.Contains(text, "ADDRESS_UNREACHABLE"), strings.Contains(text, "CONNECTION_FAILED"):
+		return "connect"
+	case strings.Contains(text, "CONNECTION_RESET"), strings.Contains(text, "CONNECTION_CLOSED"), strings.Contains(text, "EMPTY_RESPONSE"):
+		return "connection_reset"
+	case strings.Contains(text, "TOO_MANY_REDIRECTS"):
+		return "too_many_redirects"
+	case strings.Contains(text, "CERT_"), strings.Contains(text, "SSL_"):
+		return "tls"
+	case strings.Contains(text, "TIMED_OUT"):
+		return ReasonTimeout
+	case strings.Contains(text, "INVALID_URL"), strings.Contains(text, "UNSAFE_PORT"):
+		return "bad_url"
+	case strings.Contains(text, "ABORTED"):
+		return ReasonCrashed
+	}
+	return "other"
+}

@@ -1,0 +1,190 @@
+// Package rendertest holds what tests of browser captures share: the
+// system's Chromium (or a skip, a failure under CI=true), a loopback site
+// whose clause a script inserts after load, and a check that no browser a
+// test started is left running.
+package rendertest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Clause is the sentence the scripted page inserts after load.
+const Clause = "Arbitration is mandatory for every dispute arising from these terms."
+
+// ClauseDelay is how long after the load event the page asks for the
+// clause.
+const ClauseDelay = 300 * time.Millisecond
+
+// Chromium returns the path of the system's Chromium, or skips the test
+// (fails it when CI=true, where .ci/run installs it).
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found; CI must install it (Debian: apt-get install chromium)")
+	}
+	t.Skip("chromium not found: install it (Debian: apt-get install chromium) to run the browser capture tests")
+	return ""
+}
+
+// ScriptedPage serves:
+//
+//	/terms        an HTML page 2000 px high, header X-Test: main, whose
+//	              script fetches /clause.json ClauseDelay after load and
+//	              inserts Clause in a <p id="clause">
+//	/clause.json  {"clause": Clause}
+//	/old          301 to /terms
+//	/hang         never answers (until the client goes away)
+//	/busy         a page that fetches /tick every 200 ms, for ever
+//	/tick         an empty answer after 100 ms
+//	/big          a page with an image of 50 MB (/big.png)
+//	/loop.png     a redirect to itself
+//	/redirects    a page with the image /loop.png
+func ScriptedPage() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/terms", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("X-Test", "main")
+		fmt.Fprintf(w, `<!DOCTYPE html>
+<html><head><title>Terms of Service</title></head>
+<body style="margin:0;font:16px serif">
+<div style="height:2000px">
+<h1>Terms of Service</h1>
+<p>These terms govern your use of the service.</p>
+</div>
+<script>
+addEventListener('load', () => setTimeout(async () => {
+  const r = await fetch('/clause.json');
+  const p = document.createElement('p');
+  p.id = 'clause';
+  p.textContent = (await r.json()).clause;
+  document.querySelector('h1').after(p);
+}, %d));
+</script>
+</body></html>
+`, ClauseDelay.Milliseconds())
+	})
+	mux.HandleFunc("/clause.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"clause": %q}`, Clause)
+	})
+	mux.Handle("/old", http.RedirectHandler("/terms", http.StatusMovedPermanently))
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/busy", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html><html><body><p>Busy page.</p><script>setInterval(() => fetch('/tick?' + Date.now()), 200)</script></body></html>`)
+	})
+	mux.HandleFunc("/tick", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html><html><body><p>A heavy page.</p><img src="/big.png"></body></html>`)
+	})
+	mux.HandleFunc("/big.png", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		writeBigPNG(w, 4096)
+	})
+	mux.Handle("/loop.png", http.RedirectHandler("/loop.png", http.StatusFound))
+	mux.HandleFunc("/redirects", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html><html><body><p>A page with a looping image.</p><img src="/loop.png"></body></html>`)
+	})
+	return mux
+}
+
+// writeBigPNG writes a valid black PNG of side x side RGB pixels, stored
+// without compression (50 MB for 4096), in IDAT chunks of 64 KiB.
+func writeBigPNG(w io.Writer, side int) {
+	io.WriteString(w, "\x89PNG\r\n\x1a\n")
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(side))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(side))
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB, deflate, no filter, no interlace
+	writeChunk(w, "IHDR", ihdr)
+	bw := bufio.NewWriterSize(chunkWriter{w}, 1<<16)
+	z, _ := zlib.NewWriterLevel(bw, zlib.NoCompression)
+	row := make([]byte, 1+3*side)
+	for y := 0; y < side; y++ {
+		if _, err := z.Write(row); err != nil {
+			return
+		}
+	}
+	z.Close()
+	bw.Flush()
+	writeChunk(w, "IEND", nil)
+}
+
+type chunkWriter struct{ w io.Writer }
+
+func (c chunkWriter) Write(p []byte) (int, error) {
+	if err := writeChunk(c.w, "IDAT", p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func writeChunk(w io.Writer, typ string, data []byte) error {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	b = append(b, typ...)
+	b = append(b, data...)
+	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[4:]))
+	_, err := w.Write(b)
+	return err
+}
+
+// Leftovers returns the processes still running with a profile directory
+// of a render of this process, after giving them up to 5 s to go (a
+// killed process shows in /proc until it is reaped).
+func Leftovers() []string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := LeftoversOf(os.Getpid())
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// LeftoversOf returns the processes still running with a profile directory
+// of a render of the process pid (render names them
+// $TMPDIR/exhibit-render-<pid>-*).
+func LeftoversOf(pid int) []string {
+	want := "--user-data-dir=" + filepath.Join(os.TempDir(), "exhibit-render-"+strconv.Itoa(pid)+"-")
+	var left []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(b, []byte(want)) {
+			left = append(left, e.Name()+" "+strings.ReplaceAll(string(b[:min(len(b), 80)]), "\x00", " "))
+		}
+	}
+	return left
+}

@@ -1,0 +1,115 @@
+package archive_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/render"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// TestSchemaBrowserCapture validates the entries of real browser captures
+// (captured, and failed for want of a browser) against the envelope and
+// the capture predicate version 2 schemas, and checks that the schema and
+// verify both refuse what version 2 forbids.
+func TestSchemaBrowserCapture(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	set := schemaCompile(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, dir, archive.InitOptions{Origin: "schema.test/exhibit"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+
+	in := ingest.New(a)
+	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
+	rec, err := in.Capture(ctx, srv.URL+"/terms", ingest.CaptureOptions{Entity: "Schema Corp", Browser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil {
+		t.Fatalf("browser capture: %+v", rec)
+	}
+	st := schemaCheckEntry(t, "browser capture", set, rec.Entry, a.Key())
+	if st.Predicate.Method != verify.MethodBrowser {
+		t.Errorf("method %q", st.Predicate.Method)
+	}
+	env, _ := verify.ParseEnvelope(rec.Entry)
+	if testing.Verbose() {
+		t.Logf("browser capture: %s", env.Payload)
+	}
+
+	noBrowser := ingest.New(a)
+	noBrowser.SetRenderer(render.New(render.Config{ExecPath: "/nonexistent/chromium"}))
+	failed, err := noBrowser.Capture(ctx, srv.URL+"/terms", ingest.CaptureOptions{Browser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed.Outcome != verify.OutcomeFailed || failed.Failure.Reason != render.ReasonUnavailable {
+		t.Fatalf("capture without a browser: %+v", failed)
+	}
+	schemaCheckEntry(t, "failed browser capture", set, failed.Entry, a.Key())
+
+	// What version 2 forbids, refused by both.
+	for name, mutate := range map[string]func(p map[string]any){
+		"no dom":               func(p map[string]any) { delete(p["rendering"].(map[string]any), "dom") },
+		"no rendering":         func(p map[string]any) { delete(p, "rendering") },
+		"fetch with rendering": func(p map[string]any) { p["method"] = "fetch" },
+		"unknown wait rule":    func(p map[string]any) { p["rendering"].(map[string]any)["wait"].(map[string]any)["rule"] = "load" },
+		"png as jpeg": func(p map[string]any) {
+			p["rendering"].(map[string]any)["screenshot"].(map[string]any)["media_type"] = "image/jpeg"
+		},
+		"unknown field": func(p map[string]any) { p["rendering"].(map[string]any)["har"] = "x" },
+	} {
+		var v map[string]any
+		if err := json.Unmarshal(env.Payload, &v); err != nil {
+			t.Fatal(err)
+		}
+		mutate(v["predicate"].(map[string]any))
+		b, _ := json.Marshal(v)
+		if err := schemaValidate(set.statementV2, b); err == nil {
+			t.Errorf("%s: the schema accepts it", name)
+		}
+		if _, err := verify.ParseStatement(b); err == nil {
+			t.Errorf("%s: verify accepts it", name)
+		}
+	}
+	// The worked example of docs/FORMATS.md 2.10.
+	ex := schemaReadDoc(t, "example", "browser-statement.pretty.json")
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, ex); err != nil {
+		t.Fatal(err)
+	}
+	schemaMustValidate(t, "browser-statement.pretty.json", set.statementV2, compact.Bytes())
+	if _, err := verify.ParseStatement(compact.Bytes()); err != nil {
+		t.Errorf("browser-statement.pretty.json: %v", err)
+	}
+
+	// A version 1 statement may not carry a rendering block.
+	var v map[string]any
+	json.Unmarshal(env.Payload, &v)
+	v["predicateType"] = verify.CapturePredicateType
+	b, _ := json.Marshal(v)
+	if err := schemaValidate(set.statement, b); err == nil {
+		t.Error("the version 1 schema accepts a browser capture")
+	}
+	if _, err := verify.ParseStatement(b); err == nil {
+		t.Error("verify accepts a version 1 browser capture")
+	}
+}

@@ -1,0 +1,82 @@
+package track_test
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/archive/track"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// TestTrackRendered: a document declared with Render is captured in a
+// browser and its version's text, taken from the DOM after scripts, holds
+// the clause a script inserts; the same page declared plainly does not.
+// The version names the DOM artefact as the bytes it was extracted from.
+func TestTrackRendered(t *testing.T) {
+	rendertest.Chromium(t)
+	ctx := archivetest.Context(t, 2*time.Minute)
+	a := archivetest.New(t, archive.InitOptions{})
+	tr := track.New(a)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	for _, d := range []track.Declaration{
+		{ID: "rendered", Entity: "Acme", Document: "Rendered terms", URL: srv.URL + "/terms", Render: true},
+		{ID: "plain", Entity: "Acme", Document: "Plain terms", URL: srv.URL + "/terms"},
+	} {
+		rec, err := tr.Declare(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(rec.Payload, []byte(`"render":true`)); got != d.Render {
+			t.Errorf("%s: declaration says render %v, want %v", d.ID, got, d.Render)
+		}
+	}
+	text := map[string]string{}
+	for _, id := range []string{"rendered", "plain"} {
+		res, err := tr.Capture(ctx, id, ingest.CaptureOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Result != "first" || res.Version == nil {
+			t.Fatalf("%s: result %q (%s)", id, res.Result, res.Reason)
+		}
+		p := res.Version.Statement.Version.Predicate
+		wantMethod, wantSource := verify.MethodFetch, res.Capture.SHA256
+		if id == "rendered" {
+			wantMethod, wantSource = verify.MethodBrowser, res.Capture.Rendering.DOM.SHA256
+		}
+		if res.Capture.Method != wantMethod || p.Snapshot.SHA256 != wantSource || p.Snapshot.RecordID != res.Capture.ID {
+			t.Errorf("%s: method %s, version extracted from %s, want %s from %s", id, res.Capture.Method, p.Snapshot.SHA256, wantMethod, wantSource)
+		}
+		b, err := tr.Text(ctx, p.Text.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text[id] = string(b)
+		// Captured again, the same text is confirmed, read again from
+		// the same source.
+		res, err = tr.Capture(ctx, id, ingest.CaptureOptions{})
+		if err != nil || res.Result != "confirmed" {
+			t.Fatalf("%s: second capture %v %+v", id, err, res)
+		}
+	}
+	if !strings.Contains(text["rendered"], rendertest.Clause) {
+		t.Errorf("the rendered document's text lacks the clause:\n%s", text["rendered"])
+	}
+	if strings.Contains(text["plain"], rendertest.Clause) {
+		t.Errorf("the plain document's text holds the clause:\n%s", text["plain"])
+	}
+	// An edit keeps the declaration rendered.
+	every := 2 * time.Hour
+	rec, err := tr.EditDeclaration(ctx, "rendered", track.DeclarationEdit{Every: &every})
+	if err != nil || !bytes.Contains(rec.Payload, []byte(`"render":true`)) {
+		t.Errorf("edited declaration: %v %s", err, rec.Payload)
+	}
+}

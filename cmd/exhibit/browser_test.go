@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/extract"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// browserRecord is the part of capture -o json a browser test reads.
+type browserRecord struct {
+	RecordID  string            `json:"record_id"`
+	SHA256    string            `json:"sha256"`
+	Outcome   string            `json:"outcome"`
+	Method    string            `json:"method"`
+	Failure   *verify.Failure   `json:"failure"`
+	Rendering *verify.Rendering `json:"rendering"`
+}
+
+func objectPath(digest string) string {
+	return filepath.Join("exhibit-archive", "objects", "sha256", digest[:2], digest)
+}
+
+func object(t *testing.T, digest string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(objectPath(digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestCaptureBrowser: the clause a script inserts after load is missing
+// from a plain capture and present in a --browser capture's DOM, its text
+// and its PDF; the record names each artefact by digest, and the output
+// says what the browser did.
+func TestCaptureBrowser(t *testing.T) {
+	rendertest.Chromium(t)
+	inTemp(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+
+	r := exhibit(t, "capture", srv.URL+"/terms", "-o", "json")
+	r.want(t, 0)
+	var plain browserRecord
+	if err := json.Unmarshal([]byte(r.stdout), &plain); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Method != verify.MethodFetch || plain.Rendering != nil {
+		t.Fatalf("plain capture %+v", plain)
+	}
+	if bytes.Contains(object(t, plain.SHA256), []byte(rendertest.Clause)) {
+		t.Fatal("the plain capture holds the clause: the test proves nothing")
+	}
+
+	r = exhibit(t, "capture", srv.URL+"/terms", "--browser", "-o", "json")
+	r.want(t, 0)
+	var rec browserRecord
+	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Method != verify.MethodBrowser || rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil || rec.Rendering.DOM == nil {
+		t.Fatalf("browser capture %s", r.stdout)
+	}
+	if rec.SHA256 != plain.SHA256 {
+		t.Errorf("the browser's main document body %s differs from the plain fetch's %s", rec.SHA256, plain.SHA256)
+	}
+	dom := object(t, rec.Rendering.DOM.SHA256)
+	txt, err := extract.Extract(dom, rec.Rendering.DOM.MediaType, extract.Rules{})
+	if err != nil || !strings.Contains(txt.Text, rendertest.Clause) {
+		t.Errorf("the DOM's text lacks the clause (%v):\n%s", err, txt.Text)
+	}
+	pdf, err := extract.Extract(object(t, rec.Rendering.PDF.SHA256), verify.MediaTypePDF, extract.Rules{})
+	if err != nil || !strings.Contains(strings.Join(strings.Fields(pdf.Text), " "), rendertest.Clause) {
+		t.Errorf("the PDF's text lacks the clause (%v)", err)
+	}
+	if png := object(t, rec.Rendering.Screenshot.SHA256); !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("the screenshot is not a PNG")
+	}
+
+	// The bundle with its files: exhibit verify checks each artefact.
+	bundle := proveFile(t, rec.RecordID)
+	args := []string{"verify", bundle, "--snapshot", objectPath(rec.SHA256)}
+	for _, a := range rec.Rendering.Artefacts() {
+		args = append(args, "--artefact", a.Name+"="+objectPath(a.SHA256))
+	}
+	exhibit(t, args...).want(t, 0, "ok   snapshot-digest", "ok   artefact-digest       dom SHA-256 "+rec.Rendering.DOM.SHA256,
+		"ok   artefact-digest       pdf SHA-256", "ok   artefact-digest       screenshot SHA-256", "verified: record "+rec.RecordID)
+	for _, a := range rec.Rendering.Artefacts() {
+		b := object(t, a.SHA256)
+		b[len(b)/2] ^= 1
+		bad := filepath.Join(t.TempDir(), a.Name)
+		os.WriteFile(bad, b, 0o644)
+		exhibit(t, "verify", bundle, "--artefact", a.Name+"="+bad).want(t, 1, "FAIL artefact-digest", a.Name+" SHA-256 is ", "but the statement signs "+a.SHA256)
+	}
+	// The artefact of another name is not the one signed.
+	exhibit(t, "verify", bundle, "--artefact", "pdf="+objectPath(rec.Rendering.DOM.SHA256)).want(t, 1, "FAIL artefact-digest")
+	exhibit(t, "verify", bundle, "--artefact", "har="+objectPath(rec.SHA256)).want(t, 2, "want NAME=FILE")
+	// A plain capture has no artefacts.
+	exhibit(t, "verify", proveFile(t, plain.RecordID), "--artefact", "dom="+objectPath(rec.Rendering.DOM.SHA256)).want(t, 1, "no such rendering artefact")
+
+	// The evidence package holds them, and verifies.
+	exhibit(t, "export", rec.RecordID, "-o", "p.zip").want(t, 0)
+	key := strings.TrimSpace(exhibit(t, "log-key").stdout)
+	exhibit(t, "verify", "p.zip", "--key", key).want(t, 0, "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html")
+
+	exhibit(t, "capture", srv.URL+"/terms", "--browser").want(t, 0,
+		"browser  Chrome ", "viewport 1280x800", "settled (network idle) after ",
+		"screenshot ", " bytes, image/png)", "pdf      ", "dom      ")
+
+	// The audit knows the artefacts: none is an orphan.
+	if r := exhibit(t, "audit", "-o", "json"); r.code != 0 || strings.Contains(r.stdout, "orphan") {
+		t.Errorf("audit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Failures are records with their reason, and exit 1.
+	exhibit(t, "capture", srv.URL+"/big", "--browser", "--max-page", "4000000").want(t, 1, "FAILED", "(page_too_large)", "the failure is logged as record")
+	exhibit(t, "capture", "chromium-test.invalid", "--browser").want(t, 2)
+	if left := rendertest.Leftovers(); len(left) > 0 {
+		t.Errorf("browser processes left: %v", left)
+	}
+}
+
+// TestCaptureBrowserKilled: exhibit killed (SIGKILL) during a browser
+// capture leaves no browser running.
+func TestCaptureBrowserKilled(t *testing.T) {
+	rendertest.Chromium(t)
+	dir := inTemp(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "capture", srv.URL+"/hang", "--browser", "--timeout", "2m")
+	cmd.Args[0] = "exhibit" // testscript.Main runs the command named by argv[0]
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	deadline := time.Now().Add(30 * time.Second)
+	for len(rendertest.LeftoversOf(pid)) == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("no browser started within 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // let it load the page
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		left := rendertest.LeftoversOf(pid)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("browser processes left 10 s after exhibit was killed: %v", left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
