@@ -189,6 +189,11 @@ func TestVerifyInputsNotRegular(t *testing.T) {
 			r.want(t, 2, flag, c.path+" "+c.kind)
 		}
 	}
+	// The bundle itself may be a pipe (verify <(curl ...)), but one that
+	// nobody writes to is empty input, not a hang.
+	r, _ = exhibitProcess(t, dir, 20*time.Second, "verify", "pipe")
+	r.want(t, 2, "pipe is not an evidence bundle or package")
+
 	// A regular file larger than any policy is refused without reading it
 	// whole; a --key that is neither a key nor a file says both.
 	os.WriteFile(filepath.Join(dir, "big.txt"), bytes.Repeat([]byte("# comment\n"), 200<<10), 0o644)

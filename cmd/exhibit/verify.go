@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -258,7 +259,9 @@ func readInput(name string) ([]byte, error) {
 	var r io.Reader = os.Stdin
 	size := int64(-1)
 	if name != "-" {
-		f, err := os.Open(name)
+		// Without blocking: a named pipe is read (verify <(curl ...)),
+		// but one nobody writes to is empty instead of waited on for ever.
+		f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, fmt.Errorf("reading bundle: %w", err)
 		}
