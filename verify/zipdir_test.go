@@ -68,6 +68,19 @@ func centralDirectoryBomb(n int, zip64 bool, claim int) []byte {
 	return b.Bytes()
 }
 
+// falseEndInComment gives zip's end record a 22-byte comment that looks
+// like an end record whose own comment would run past the end of the file.
+// Were archive/zip to pass over it to the true end record before it, the
+// bounds check, which stops there, would let the bomb through.
+func falseEndInComment(zip []byte) []byte {
+	out := bytes.Clone(zip)
+	binary.LittleEndian.PutUint16(out[len(out)-2:], 22)
+	fake := make([]byte, 22)
+	binary.LittleEndian.PutUint32(fake, 0x06054b50)
+	binary.LittleEndian.PutUint16(fake[20:], 0xffff)
+	return append(out, fake...)
+}
+
 // TestZipCentralDirectoryBomb: a zip whose central directory lists
 // hundreds of thousands of names is refused from its end records, before
 // archive/zip reads the directory, in little memory and with an error that
@@ -84,6 +97,11 @@ func TestZipCentralDirectoryBomb(t *testing.T) {
 		{"zip64 count", centralDirectoryBomb(n, true, 0), "lists 300000 entries"},
 		{"entries beyond the directory", centralDirectoryBomb(n, false, 3), "does not end where its end record begins"},
 		{"zip64 entries beyond the directory", centralDirectoryBomb(n, true, 3), "does not end where its end record begins"},
+		// archive/zip, like checkZipDirectory, stops at the first end
+		// record from the end, and refuses it for its truncated comment
+		// instead of passing over it to the bomb's.
+		{"false end record in the comment", falseEndInComment(centralDirectoryBomb(n, false, 0)), "not a readable zip"},
+		{"zip64, false end record in the comment", falseEndInComment(centralDirectoryBomb(n, true, 0)), "not a readable zip"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runtime.GC()

@@ -161,3 +161,42 @@ func TestSmallInputsRefused(t *testing.T) {
 	os.WriteFile(big, bytes.Repeat([]byte("A"), maxSmallFile+1), 0o644)
 	exhibit(t, "init", "--key", big).want(t, 2, "big.pem is over 1048576 bytes")
 }
+
+// TestVerifyInputsNotRegular: the files verify reads beside the bundle
+// (--snapshot, --text, --policy, --tsa-roots, a --key file) are refused
+// at once when they are a named pipe nobody writes to, a device or a
+// directory, naming the flag, the path and what it is: exit status 2.
+// (They were read with os.Open and os.ReadFile: a pipe blocked for ever,
+// a device such as /dev/zero was read without end.)
+func TestVerifyInputsNotRegular(t *testing.T) {
+	dir := inTemp(t)
+	os.WriteFile(filepath.Join(dir, "a.html"), []byte("<p>a</p>"), 0o644)
+	r := exhibit(t, "capture", "a.html", "--url", "https://x.example/a", "-o", "json")
+	r.want(t, 0)
+	id := r.stdout[strings.Index(r.stdout, "EXR-"):]
+	id = id[:strings.IndexByte(id, '"')]
+	bundle := proveFile(t, id)
+	mkfifo(t, filepath.Join(dir, "pipe"))
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+
+	for _, flag := range []string{"--snapshot", "--text", "--policy", "--tsa-roots", "--key"} {
+		for _, c := range []struct{ path, kind string }{
+			{"pipe", "is a named pipe (FIFO), not a regular file"},
+			{"/dev/null", "is a character device, not a regular file"},
+			{"d", "is a directory, not a regular file"},
+		} {
+			r, _ := exhibitProcess(t, dir, 20*time.Second, "verify", bundle, flag, c.path)
+			r.want(t, 2, flag, c.path+" "+c.kind)
+		}
+	}
+	// The bundle itself may be a pipe (verify <(curl ...)), but one that
+	// nobody writes to is empty input, not a hang.
+	r, _ = exhibitProcess(t, dir, 20*time.Second, "verify", "pipe")
+	r.want(t, 2, "pipe is not an evidence bundle or package")
+
+	// A regular file larger than any policy is refused without reading it
+	// whole; a --key that is neither a key nor a file says both.
+	os.WriteFile(filepath.Join(dir, "big.txt"), bytes.Repeat([]byte("# comment\n"), 200<<10), 0o644)
+	exhibit(t, "verify", bundle, "--policy", "big.txt").want(t, 2, "--policy: big.txt is over 1048576 bytes")
+	exhibit(t, "verify", bundle, "--key", "nokey").want(t, 2, `--key "nokey" is neither a verifier key (name+hex8+base64) nor a readable file: open nokey: no such file or directory`)
+}

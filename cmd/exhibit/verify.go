@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/cite"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -104,9 +106,9 @@ BUNDLE "-" reads stdin.`,
 			var pol *verify.Policy
 			var policyBytes []byte
 			if policyPath != "" {
-				b, err := os.ReadFile(policyPath)
+				b, err := readSmallFile("--policy", policyPath, maxPolicyFile)
 				if err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("reading policy: %w", err)}
+					return &exitError{code: 2, err: err}
 				}
 				policyBytes = b
 				if pol, err = verify.ParsePolicy(b); err != nil {
@@ -125,9 +127,9 @@ BUNDLE "-" reads stdin.`,
 			opts := verify.Options{RecordID: recordID, Policy: pol, Keys: keys[1:], AcceptFailOpen: acceptFailOpen}
 			popts := verify.PackageOptions{RecordID: recordID, Policy: policyBytes, AcceptFailOpen: acceptFailOpen}
 			if tsaRoots != "" {
-				b, err := os.ReadFile(tsaRoots)
+				b, err := readSmallFile("--tsa-roots", tsaRoots, maxPolicyFile)
 				if err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("reading TSA roots: %w", err)}
+					return &exitError{code: 2, err: err}
 				}
 				o, err := verify.ParseTSARoots(b)
 				if err != nil {
@@ -155,15 +157,9 @@ BUNDLE "-" reads stdin.`,
 				return &exitError{code: 2, err: fmt.Errorf("%s is not an evidence bundle or package: %w", inputName(args[0]), err)}
 			}
 			if snapshot != "" {
-				f, err := os.Open(snapshot)
-				if err == nil {
-					var fi os.FileInfo
-					if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
-						err = fmt.Errorf("%s is not a regular file", snapshot)
-					}
-				}
+				f, err := ingest.OpenRegular(snapshot)
 				if err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("reading snapshot: %w", err)}
+					return &exitError{code: 2, err: fmt.Errorf("--snapshot: %w", err)}
 				}
 				defer f.Close()
 				opts.Snapshot = f
@@ -187,8 +183,8 @@ BUNDLE "-" reads stdin.`,
 				opts.Artefacts[name] = f
 			}
 			if text != "" {
-				if opts.Text, err = os.ReadFile(text); err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("reading text: %w", err)}
+				if opts.Text, err = readSmallFile("--text", text, maxTextFile); err != nil {
+					return &exitError{code: 2, err: err}
 				}
 			}
 			rep := verify.Check(data, pk, opts)
@@ -260,6 +256,35 @@ const (
 	maxBundleInput  = 4 << 20
 )
 
+// Limits of the files verify reads beside the bundle: a trust policy or a
+// TSA's PEM chain is a few KiB, a verifier key one short line; a
+// provision's version text is at most the snapshot it was taken from.
+const (
+	maxPolicyFile = 1 << 20
+	maxKeyFile    = 4 << 10
+	maxTextFile   = maxPackageInput
+)
+
+// readSmallFile reads the file path given to flag, refusing anything but
+// a regular file (a named pipe would block for ever, a device never end)
+// without blocking on it, and a file larger than limit without reading it
+// whole.
+func readSmallFile(flag, path string, limit int64) ([]byte, error) {
+	f, err := ingest.OpenRegular(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading %s: %w", flag, path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: %s is over %d bytes, larger than any such file", flag, path, limit)
+	}
+	return b, nil
+}
+
 // inputName names BUNDLE in messages.
 func inputName(name string) string {
 	if name == "-" {
@@ -274,7 +299,9 @@ func readInput(name string) ([]byte, error) {
 	var r io.Reader = os.Stdin
 	size := int64(-1)
 	if name != "-" {
-		f, err := os.Open(name)
+		// Without blocking: a named pipe is read (verify <(curl ...)),
+		// but one nobody writes to is empty instead of waited on for ever.
+		f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, fmt.Errorf("reading bundle: %w", err)
 		}
@@ -340,12 +367,16 @@ func trustedKey(key string) (*verify.PublicKey, error) {
 	if err == nil {
 		return pk, nil
 	}
-	b, ferr := os.ReadFile(key)
+	if _, serr := os.Stat(key); serr != nil && strings.Count(key, "+") >= 2 {
+		return nil, err // meant as a vkey
+	}
+	b, ferr := readSmallFile("--key", key, maxKeyFile)
 	if ferr != nil {
-		if strings.Count(key, "+") >= 2 {
-			return nil, err // meant as a vkey
+		var nr *ingest.NotRegularError
+		if errors.As(ferr, &nr) {
+			return nil, ferr
 		}
-		return nil, fmt.Errorf("--key %q is neither a verifier key (name+hex8+base64) nor a readable file: %w", key, ferr)
+		return nil, fmt.Errorf("--key %q is neither a verifier key (name+hex8+base64) nor a readable file: %w", key, errors.Unwrap(ferr))
 	}
 	text := strings.TrimSpace(string(b))
 	if len(text) > 1024 || strings.Contains(text, "\n") {
