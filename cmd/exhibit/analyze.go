@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/taxonomy"
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -102,12 +102,15 @@ provision) is refused with exit status 2 and nothing is logged.`,
 	return cmd
 }
 
-// readAnalysisText reads an analysis text from a file, or stdin for "-",
+// readAnalysisText reads an analysis text from a regular file, or stdin
+// for "-",
 // at most one byte more than the limit (verify refuses more).
 func readAnalysisText(stdin io.Reader, path string) (string, error) {
 	r := stdin
 	if path != "-" {
-		f, err := os.Open(path)
+		// A regular file only: opening a named pipe nobody writes to
+		// would block for ever.
+		f, err := ingest.OpenRegular(path)
 		if err != nil {
 			return "", err
 		}
