@@ -92,6 +92,9 @@ func (o *AnalysisOptions) check(tx *taxonomy.Taxonomy) (*verify.Analysis, error)
 		if err != nil {
 			return nil, in("%v", err)
 		}
+		if err := taxonomy.CheckJurisdiction(r.Jurisdiction); err != nil {
+			return nil, in("regulation %q: %v", s, err)
+		}
 		if seen[r] {
 			return nil, in("regulation %s is given twice", r)
 		}

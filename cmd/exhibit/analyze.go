@@ -26,8 +26,9 @@ func newAnalyzeCmd(g *globals) *cobra.Command {
 type of clause it is (exhibit taxonomy lists them), its severity, the
 author's confidence, its basis in the text (explicit: stated; implied; absent:
 about what the text does not say), the regulations that apply, each
-NAME@JURISDICTION (GDPR@EU, UK GDPR@UK, CCPA@US-CA: an ISO 3166-1 alpha-2
-code, EU or UK, or an ISO 3166-2 subdivision), and why it matters, its
+NAME@JURISDICTION (GDPR@EU, UK GDPR@UK, CCPA@US-CA: an assigned ISO 3166-1
+alpha-2 code, EU or UK, or an ISO 3166-2 subdivision of an assigned code;
+XX or ZZ-CA are refused), and why it matters, its
 impact and a note, read from files (UTF-8, at most 8000 bytes each; "-" reads
 standard input). The analysis is a signed statement in the log naming the
 provision, the version analysed (--version; default the newest version the
