@@ -45,6 +45,8 @@ func (s *server) mementoRoutes(next http.Handler) http.Handler {
 			return
 		}
 		switch {
+		case (r.URL.Path == "/timegate/" || r.URL.Path == "/timemap/link/") && r.URL.RawQuery == "":
+			writeError(w, http.StatusBadRequest, "no URL: want "+r.URL.Path+"{URL}, e.g. "+r.URL.Path+"https://example.org/terms")
 		case strings.HasPrefix(r.URL.Path, "/timegate/"):
 			s.timegate(w, r, uriR(r, "/timegate/"))
 		case strings.HasPrefix(r.URL.Path, "/timemap/link/"):

@@ -116,6 +116,9 @@ func TestMemento(t *testing.T) {
 		"/timegate/https://nowhere.example/":     404,
 		"/timemap/link/https://nowhere.example/": 404,
 		"/mementos/EXR-nope":                     400,
+		// No URL at all is no URL: not every capture.
+		"/timegate/":     400,
+		"/timemap/link/": 400,
 	} {
 		if resp, body := get(path, nil); resp.StatusCode != want {
 			t.Errorf("GET %s: %d, want %d: %s", path, resp.StatusCode, want, body)
