@@ -197,7 +197,7 @@ func (t *Tracker) provisionRecord(ctx context.Context, id string) (*record.Recor
 		return nil, err
 	}
 	if r.Statement.Provision == nil {
-		return nil, fmt.Errorf("%w: %s is a %s record", ErrNotProvision, r.ID, r.Kind)
+		return nil, fmt.Errorf("%w: %s is %s record", ErrNotProvision, r.ID, record.KindWithArticle(r.Kind))
 	}
 	return r, nil
 }
