@@ -11,10 +11,13 @@ package api
 //	                              Memento-Datetime (its citation time) and Link
 //
 // URI-R is the URL as requested when captured, written as is after the
-// prefix (its own query string included). Mementos are the captures
-// exhibit fetched itself (method fetch, outcome "captured": not copies
-// supplied to it) whose requested URL is URI-R, at most the newest
-// MaxMementos; a memento's datetime is the capture's citation time.
+// prefix (its own query string included), without a fragment: a capture
+// requested as URI-R#fragment fetched URI-R (a fragment is never sent,
+// RFC 9110 7.1) and is one of its mementos, whose rel="original" is URI-R.
+// Mementos are the captures exhibit fetched itself (method fetch, outcome
+// "captured": not copies supplied to it) whose requested URL is URI-R,
+// with or without a fragment, at most the newest MaxMementos; a memento's
+// datetime is the capture's citation time.
 
 import (
 	"fmt"
@@ -42,6 +45,8 @@ func (s *server) mementoRoutes(next http.Handler) http.Handler {
 			return
 		}
 		switch {
+		case (r.URL.Path == "/timegate/" || r.URL.Path == "/timemap/link/") && r.URL.RawQuery == "":
+			writeError(w, http.StatusBadRequest, "no URL: want "+r.URL.Path+"{URL}, e.g. "+r.URL.Path+"https://example.org/terms")
 		case strings.HasPrefix(r.URL.Path, "/timegate/"):
 			s.timegate(w, r, uriR(r, "/timegate/"))
 		case strings.HasPrefix(r.URL.Path, "/timemap/link/"):
@@ -72,13 +77,13 @@ type mementoRef struct {
 
 // mementos returns the successful captures of uri, oldest first.
 func (s *server) mementos(r *http.Request, uri string) ([]mementoRef, error) {
-	recs, err := s.a.Search(r.Context(), archive.SearchQuery{URL: uri, Limit: MaxMementos})
+	recs, err := s.a.Search(r.Context(), archive.SearchQuery{URL: uri, URLFragments: true, Limit: MaxMementos})
 	if err != nil {
 		return nil, err
 	}
 	var out []mementoRef
 	for _, rec := range recs {
-		if rec.Outcome != "captured" || rec.Kind != record.Capture || rec.Method != verify.MethodFetch {
+		if rec.Outcome != "captured" || rec.Kind != record.Capture || rec.Method != verify.MethodFetch || withoutFragment(rec.URL) != uri {
 			continue
 		}
 		t, err := verify.ParseTime(rec.CapturedAt)
@@ -89,6 +94,15 @@ func (s *server) mementos(r *http.Request, uri string) ([]mementoRef, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out, nil
+}
+
+// withoutFragment returns u without its fragment ("#…"), the resource a
+// fetch of u requests.
+func withoutFragment(u string) string {
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		return u[:i]
+	}
+	return u
 }
 
 // httpDate formats t as RFC 7089 requires (RFC 7231 IMF-fixdate).
@@ -180,7 +194,8 @@ func (s *server) memento(w http.ResponseWriter, r *http.Request) {
 	}
 	t, _ := verify.ParseTime(rec.CapturedAt)
 	w.Header().Set("Memento-Datetime", httpDate(t))
-	w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="original", </timegate/%s>; rel="timegate", </timemap/link/%s>; rel="timemap"; type="application/link-format", </records/%s>; rel="describedby"`, rec.URL, rec.URL, rec.URL, rec.ID))
+	uri := withoutFragment(rec.URL)
+	w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="original", </timegate/%s>; rel="timegate", </timemap/link/%s>; rel="timemap"; type="application/link-format", </records/%s>; rel="describedby"`, uri, uri, uri, rec.ID))
 	r.SetPathValue("hex", rec.SHA256)
 	s.snapshot(w, r)
 }

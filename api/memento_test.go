@@ -116,6 +116,9 @@ func TestMemento(t *testing.T) {
 		"/timegate/https://nowhere.example/":     404,
 		"/timemap/link/https://nowhere.example/": 404,
 		"/mementos/EXR-nope":                     400,
+		// No URL at all is no URL: not every capture.
+		"/timegate/":     400,
+		"/timemap/link/": 400,
 	} {
 		if resp, body := get(path, nil); resp.StatusCode != want {
 			t.Errorf("GET %s: %d, want %d: %s", path, resp.StatusCode, want, body)
@@ -123,5 +126,54 @@ func TestMemento(t *testing.T) {
 	}
 	if resp, _ := get("/timegate/"+uri, map[string]string{"Accept-Datetime": "yesterday"}); resp.StatusCode != 400 {
 		t.Errorf("bad Accept-Datetime: %d", resp.StatusCode)
+	}
+}
+
+// TestMementoFragment: a URL captured with a fragment ("#section-2") was
+// fetched without it, and Memento clients never send one, so its capture
+// is a memento of the URL without the fragment: the TimeGate and TimeMap
+// of that URL find it, and its rel="original" carries no fragment.
+func TestMementoFragment(t *testing.T) {
+	ctx := context.Background()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<p id=section-2>terms</p>")
+	}))
+	defer origin.Close()
+	a := archivetest.New(t, archive.InitOptions{})
+	uri := origin.URL + "/terms?lang=en"
+	rec, err := ingest.New(a).Capture(ctx, uri+"#section-2", ingest.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another URL that only shares a prefix is no memento of uri.
+	other, err := ingest.New(a).Capture(ctx, uri+"x", ingest.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(a, api.Options{}))
+	defer srv.Close()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := c.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, body := get("/timegate/" + uri); resp.StatusCode != 302 || resp.Header.Get("Location") != "/mementos/"+rec.ID ||
+		!strings.Contains(resp.Header.Get("Link"), "<"+uri+`>; rel="original"`) {
+		t.Errorf("TimeGate of %s: %d Location %q Link %q, want the capture of %s#section-2, %s: %s", uri, resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Link"), uri, rec.ID, body)
+	}
+	resp, body := get("/timemap/link/" + uri)
+	if resp.StatusCode != 200 || !strings.Contains(body, "</mementos/"+rec.ID+">") || strings.Contains(body, other.ID) {
+		t.Errorf("TimeMap of %s: %d, want %s and not %s:\n%s", uri, resp.StatusCode, rec.ID, other.ID, body)
+	}
+	resp, _ = get("/mementos/" + rec.ID)
+	if l := resp.Header.Get("Link"); resp.StatusCode != 200 || !strings.Contains(l, "<"+uri+`>; rel="original"`) || strings.Contains(l, "#") {
+		t.Errorf("memento %s: %d Link %q, want rel=\"original\" %s without its fragment", rec.ID, resp.StatusCode, l, uri)
 	}
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive/cite"
 	"github.com/exhibit-archive/exhibit/archive/memento"
+	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/archive/taxonomy"
 	"github.com/exhibit-archive/exhibit/archive/track"
@@ -262,7 +263,7 @@ func (s *server) provisionPage(r *http.Request, id string) (*ProvisionPage, erro
 		return nil, err
 	}
 	if rec.Statement.Provision == nil {
-		return nil, fmt.Errorf("%w: %s is a %s record (its page is /records/%s)", errNoProvision, rec.ID, rec.Kind, rec.ID)
+		return nil, fmt.Errorf("%w: %s is %s record (its page is /records/%s)", errNoProvision, rec.ID, record.KindWithArticle(rec.Kind), rec.ID)
 	}
 	tx, err := taxonomy.Load(s.a.Dir())
 	if err != nil {

@@ -36,7 +36,8 @@ type Corroboration struct {
 	Capture    string `json:"capture"`
 	URL        string `json:"url"`
 	CapturedAt string `json:"captured_at"`
-	// TimeGate is the TimeGate URL asked (its prefix and the URL).
+	// TimeGate is the TimeGate URL asked (its prefix and the URL, without
+	// a fragment).
 	TimeGate string `json:"timegate"`
 	// Result is CorroborationFound or CorroborationNone; Status is the
 	// TimeGate's HTTP status.

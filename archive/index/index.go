@@ -670,6 +670,10 @@ func (x *Index) BySHA256(ctx context.Context, digest string) (*record.Record, er
 // anything. Results are newest first (highest leaf index first).
 type SearchQuery struct {
 	URL, SHA256, Entity, Document string
+	// URLFragments also matches the URLs that are URL and a fragment
+	// ("URL#…"): captures of one resource requested under several
+	// fragments, which are never sent to the server.
+	URLFragments bool
 	// Before, if positive, returns only records with a smaller leaf
 	// index: the cursor for the next page.
 	Before uint64
@@ -685,6 +689,12 @@ func (x *Index) Search(ctx context.Context, q SearchQuery) ([]*record.Record, er
 	q.Limit = min(q.Limit, 500)
 	where := []string{"kind = 'capture'"}
 	var args []any
+	if q.URL != "" && q.URLFragments {
+		// "#" < "$": the range is every URL that starts with URL#.
+		where = append(where, "(url = ? OR (url > ? AND url < ?))")
+		args = append(args, q.URL, q.URL+"#", q.URL+"$")
+		q.URL = ""
+	}
 	for _, c := range []struct{ col, v string }{{"url", q.URL}, {"sha256", q.SHA256}, {"entity", q.Entity}, {"document", q.Document}} {
 		if c.v != "" {
 			where = append(where, c.col+" = ?")

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -75,7 +76,10 @@ func (c *Client) Corroborate(ctx context.Context, a *archive.Archive, id string,
 	}
 	var out []*record.Record
 	for _, tg := range timegates {
-		p, err := c.ask(ctx, tg+rec.URL, at)
+		// The URL fetched: a fragment is never sent, to the origin when
+		// captured nor to a TimeGate.
+		uri, _, _ := strings.Cut(rec.URL, "#")
+		p, err := c.ask(ctx, tg+uri, at)
 		if err != nil {
 			return out, err
 		}

@@ -109,3 +109,36 @@ func TestCorroborate(t *testing.T) {
 	}
 	archivetest.AuditOK(t, a)
 }
+
+// TestCorroborateFragment: a capture requested as URL#fragment fetched URL;
+// the TimeGate is asked for URL (a fragment is never sent), and the
+// statement says so, while naming the capture's URL as it was requested.
+func TestCorroborateFragment(t *testing.T) {
+	ctx := context.Background()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<p id=s2>terms</p>")
+	}))
+	defer origin.Close()
+	var asked string
+	tgSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.RequestURI
+		http.NotFound(w, r)
+	}))
+	defer tgSrv.Close()
+	a := archivetest.New(t, archive.InitOptions{})
+	uri := origin.URL + "/terms?lang=en"
+	ours, err := ingest.New(a).Capture(ctx, uri+"#s2", ingest.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := (&memento.Client{}).Corroborate(ctx, a, ours.ID, []string{tgSrv.URL + "/timegate/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rs[0].Statement.Corroboration.Predicate
+	if asked != "/timegate/"+uri || p.TimeGate != tgSrv.URL+"/timegate/"+uri || p.URL != uri+"#s2" {
+		t.Errorf("asked %q; statement: timegate %q url %q; want the TimeGate asked for %s and the capture's URL %s#s2", asked, p.TimeGate, p.URL, uri, uri)
+	}
+	archivetest.Check(t, a, rs[0], verify.Options{})
+}

@@ -25,6 +25,15 @@ const (
 	Corroboration   = "corroboration"
 )
 
+// KindWithArticle returns kind with its indefinite article, for messages:
+// "a version record", "an analysis record".
+func KindWithArticle(kind string) string {
+	if kind == Analysis || kind == Extraction {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
 // Record is one entry of an archive's log: its record ID, its position,
 // its statement, and the fields people search and cite by, derived from
 // the statement (see [New]).

@@ -92,6 +92,9 @@ func (o *AnalysisOptions) check(tx *taxonomy.Taxonomy) (*verify.Analysis, error)
 		if err != nil {
 			return nil, in("%v", err)
 		}
+		if err := taxonomy.CheckJurisdiction(r.Jurisdiction); err != nil {
+			return nil, in("regulation %q: %v", s, err)
+		}
 		if seen[r] {
 			return nil, in("regulation %s is given twice", r)
 		}
@@ -194,7 +197,7 @@ func (t *Tracker) provisionRecord(ctx context.Context, id string) (*record.Recor
 		return nil, err
 	}
 	if r.Statement.Provision == nil {
-		return nil, fmt.Errorf("%w: %s is a %s record", ErrNotProvision, r.ID, r.Kind)
+		return nil, fmt.Errorf("%w: %s is %s record", ErrNotProvision, r.ID, record.KindWithArticle(r.Kind))
 	}
 	return r, nil
 }

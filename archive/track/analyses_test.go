@@ -52,13 +52,15 @@ func TestAnalyses(t *testing.T) {
 
 	size, _ := a.Index().Count(ctx)
 	for name, bad := range map[string]func(o *track.AnalysisOptions){
-		"unknown type":      func(o *track.AnalysisOptions) { o.Type = "sale-of-data" },
-		"bad regulation":    func(o *track.AnalysisOptions) { o.Regulations = []string{"GDPR/EU"} },
-		"bad jurisdiction":  func(o *track.AnalysisOptions) { o.Regulations = []string{"GDPR@eu"} },
-		"twice":             func(o *track.AnalysisOptions) { o.Regulations = []string{"GDPR@EU", "GDPR@EU"} },
-		"bad confidence":    func(o *track.AnalysisOptions) { o.Confidence = "" },
-		"control in author": func(o *track.AnalysisOptions) { o.Author = "A\u202eB" },
-		"escape in note":    func(o *track.AnalysisOptions) { o.Note = "\x1b[2J" },
+		"unknown type":                  func(o *track.AnalysisOptions) { o.Type = "sale-of-data" },
+		"bad regulation":                func(o *track.AnalysisOptions) { o.Regulations = []string{"GDPR/EU"} },
+		"bad jurisdiction":              func(o *track.AnalysisOptions) { o.Regulations = []string{"GDPR@eu"} },
+		"no such country":               func(o *track.AnalysisOptions) { o.Regulations = []string{"GDPR@EU", "Data Act@XX"} },
+		"no such country's subdivision": func(o *track.AnalysisOptions) { o.Regulations = []string{"Privacy Act@ZZ-CA"} },
+		"twice":                         func(o *track.AnalysisOptions) { o.Regulations = []string{"GDPR@EU", "GDPR@EU"} },
+		"bad confidence":                func(o *track.AnalysisOptions) { o.Confidence = "" },
+		"control in author":             func(o *track.AnalysisOptions) { o.Author = "A\u202eB" },
+		"escape in note":                func(o *track.AnalysisOptions) { o.Note = "\x1b[2J" },
 	} {
 		bo := o
 		bad(&bo)

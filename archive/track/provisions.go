@@ -426,7 +426,7 @@ func (t *Tracker) VersionText(ctx context.Context, versionID string) (*record.Re
 		return nil, nil, err
 	}
 	if v.Statement.Version == nil {
-		return nil, nil, fmt.Errorf("%w: %s is a %s record", ErrNotVersion, v.ID, v.Kind)
+		return nil, nil, fmt.Errorf("%w: %s is %s record", ErrNotVersion, v.ID, record.KindWithArticle(v.Kind))
 	}
 	text, err := t.Text(ctx, v.Statement.Version.Predicate.Text.SHA256)
 	if err != nil {

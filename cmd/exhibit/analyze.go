@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/taxonomy"
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -26,8 +26,9 @@ func newAnalyzeCmd(g *globals) *cobra.Command {
 type of clause it is (exhibit taxonomy lists them), its severity, the
 author's confidence, its basis in the text (explicit: stated; implied; absent:
 about what the text does not say), the regulations that apply, each
-NAME@JURISDICTION (GDPR@EU, UK GDPR@UK, CCPA@US-CA: an ISO 3166-1 alpha-2
-code, EU or UK, or an ISO 3166-2 subdivision), and why it matters, its
+NAME@JURISDICTION (GDPR@EU, UK GDPR@UK, CCPA@US-CA: an assigned ISO 3166-1
+alpha-2 code, EU or UK, or an ISO 3166-2 subdivision of an assigned code;
+XX or ZZ-CA are refused), and why it matters, its
 impact and a note, read from files (UTF-8, at most 8000 bytes each; "-" reads
 standard input). The analysis is a signed statement in the log naming the
 provision, the version analysed (--version; default the newest version the
@@ -102,12 +103,15 @@ provision) is refused with exit status 2 and nothing is logged.`,
 	return cmd
 }
 
-// readAnalysisText reads an analysis text from a file, or stdin for "-",
+// readAnalysisText reads an analysis text from a regular file, or stdin
+// for "-",
 // at most one byte more than the limit (verify refuses more).
 func readAnalysisText(stdin io.Reader, path string) (string, error) {
 	r := stdin
 	if path != "-" {
-		f, err := os.Open(path)
+		// A regular file only: opening a named pipe nobody writes to
+		// would block for ever.
+		f, err := ingest.OpenRegular(path)
 		if err != nil {
 			return "", err
 		}

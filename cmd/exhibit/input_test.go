@@ -200,3 +200,21 @@ func TestVerifyInputsNotRegular(t *testing.T) {
 	exhibit(t, "verify", bundle, "--policy", "big.txt").want(t, 2, "--policy: big.txt is over 1048576 bytes")
 	exhibit(t, "verify", bundle, "--key", "nokey").want(t, 2, `--key "nokey" is neither a verifier key (name+hex8+base64) nor a readable file: open nokey: no such file or directory`)
 }
+
+// TestAnalysisTextNamedPipeRefused: a named pipe nobody writes to, given
+// to analyze as --why, --impact or --note, is refused at once, naming the
+// path and what it is; "-" still reads standard input. (Opening one used
+// to block for ever.)
+func TestAnalysisTextNamedPipeRefused(t *testing.T) {
+	dir := inTemp(t)
+	exhibit(t, "init").want(t, 0)
+	mkfifo(t, filepath.Join(dir, "why.txt"))
+	for _, flag := range []string{"--why", "--impact", "--note"} {
+		r, _ := exhibitProcess(t, dir, 20*time.Second, "analyze", "EXR-C70GS-QMR9X-JGFFX-DHVYC", "--type", "arbitration",
+			"--severity", "high", "--confidence", "high", "--basis", "explicit", "--author", "a", flag, "why.txt")
+		r.want(t, 2, flag+": ", "why.txt is a named pipe (FIFO), not a regular file")
+	}
+	r, _ := exhibitProcess(t, dir, 20*time.Second, "analyze", "EXR-C70GS-QMR9X-JGFFX-DHVYC", "--type", "arbitration",
+		"--severity", "high", "--confidence", "high", "--basis", "explicit", "--author", "a", "--why", "/dev/null")
+	r.want(t, 2, "--why: ", "/dev/null is a character device, not a regular file")
+}
