@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -219,30 +220,47 @@ func notify(ch chan struct{}) chan struct{} {
 }
 
 // records returns the records of the entries from, from+1, …: those held,
-// and the others read from the log.
+// and the others read from the log. The entries not held are read in one
+// pass over the entry bundles from the first to the last of them: those
+// logged by the other frontends of a shared archive are interleaved with
+// this one's, and a read per gap would fetch the same bundle again and
+// again.
 func (f *follower) records(ctx context.Context, from uint64, held []*record.Record) ([]*record.Record, error) {
-	out := make([]*record.Record, 0, len(held))
-	for i := 0; i < len(held); {
-		if held[i] != nil {
-			out = append(out, held[i])
-			i++
+	first, last := -1, -1
+	for i, r := range held {
+		if r == nil {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return held, nil
+	}
+	out := slices.Clone(held)
+	size := from + uint64(len(held))
+	for e, err := range f.a.reader.Entries(ctx, from+uint64(first), from+uint64(last)+1, size) {
+		if err != nil {
+			return nil, err
+		}
+		if e.Index < from || e.Index >= size {
+			return nil, fmt.Errorf("log entry %d read for entries %d to %d", e.Index, from, size)
+		}
+		i := e.Index - from
+		if out[i] != nil {
 			continue
 		}
-		j := i + 1
-		for j < len(held) && held[j] == nil {
-			j++
+		r, err := f.a.openRecord(e)
+		if err != nil {
+			return nil, err
 		}
-		for e, err := range f.a.reader.Entries(ctx, from+uint64(i), from+uint64(j), from+uint64(len(held))) {
-			if err != nil {
-				return nil, err
-			}
-			r, err := f.a.openRecord(e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
+		out[i] = r
+	}
+	for i, r := range out {
+		if r == nil {
+			return nil, fmt.Errorf("log entry %d: not read from the log", from+uint64(i))
 		}
-		i = j
 	}
 	return out, nil
 }

@@ -76,7 +76,8 @@ var ErrSchema = errors.New("the index has another schema version")
 // dialect holds the statements that differ between SQLite and MySQL.
 type dialect struct {
 	schema           []string
-	insertRecord     string // ignores a record already present
+	insertRecord     string // ignores a record already present; ends in VALUES, its rows follow
+	insertTail       string // after the rows of insertRecord
 	upsertCheckpoint string // (size, timestamped): timestamped only ever set
 	upsertLogSize    string // (value)
 }
@@ -85,7 +86,7 @@ var sqliteSQL = dialect{
 	schema: splitSchema(schema),
 	insertRecord: `INSERT OR IGNORE INTO records
 		(record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		VALUES `,
 	upsertCheckpoint: `INSERT INTO checkpoints(size, timestamped) VALUES(?, ?)
 		ON CONFLICT(size) DO UPDATE SET timestamped = MAX(timestamped, excluded.timestamped)`,
 	upsertLogSize: "INSERT INTO meta(`key`, value) VALUES('log_size', ?) ON CONFLICT(`key`) DO UPDATE SET value = excluded.value",
@@ -418,6 +419,21 @@ type Round struct {
 	Size uint64
 }
 
+// insertRows is the most records one statement inserts, insertBytes
+// about the most bytes of their statements (well under MySQL's
+// max_allowed_packet); recordCols the values of each.
+const (
+	insertRows  = 100
+	insertBytes = 1 << 20
+	recordCols  = 13
+)
+
+// insertRecords returns the statement inserting n records.
+func (d dialect) insertRecords(n int) string {
+	row := "(" + strings.Repeat("?,", recordCols-1) + "?)"
+	return d.insertRecord + strings.Repeat(row+",", n-1) + row + d.insertTail
+}
+
 // Add commits a round in one transaction. When it returns nil every later
 // read sees it.
 func (x *Index) Add(ctx context.Context, r Round) error {
@@ -429,19 +445,27 @@ func (x *Index) Add(ctx context.Context, r Round) error {
 		return indexErr(err)
 	}
 	defer tx.Rollback()
-	if len(r.Records) > 0 {
-		stmt, err := tx.PrepareContext(ctx, x.sql.insertRecord)
-		if err != nil {
-			return indexErr(err)
+	// Rows go up to insertRows (and about insertBytes of statements) at
+	// a time, one statement each: a round trip per row to a database
+	// server is most of a round's time.
+	for recs := r.Records; len(recs) > 0; {
+		n, size := 0, 0
+		for n < len(recs) && n < insertRows && (n == 0 || size+len(recs[n].Payload) <= insertBytes) {
+			size += len(recs[n].Payload)
+			n++
 		}
-		defer stmt.Close()
-		for _, rec := range r.Records {
-			digest := rec.Statement.SubjectDigest()
-			if _, err := stmt.ExecContext(ctx, rec.ID, int64(rec.Index), rec.Kind, digest, rec.URL, rec.Entity, rec.Document,
-				rec.CapturedAt, rec.Claimed, rec.DocumentID, rec.Ref, rec.At, rec.Payload); err != nil {
-				return fmt.Errorf("index: adding %s: %w", rec.ID, err)
+		args := make([]any, 0, n*recordCols)
+		for _, rec := range recs[:n] {
+			args = append(args, rec.ID, int64(rec.Index), rec.Kind, rec.Statement.SubjectDigest(), rec.URL, rec.Entity, rec.Document,
+				rec.CapturedAt, rec.Claimed, rec.DocumentID, rec.Ref, rec.At, rec.Payload)
+		}
+		if _, err := tx.ExecContext(ctx, x.sql.insertRecords(n), args...); err != nil {
+			if n == 1 {
+				return fmt.Errorf("index: adding %s: %w", recs[0].ID, err)
 			}
+			return fmt.Errorf("index: adding records %s to %s: %w", recs[0].ID, recs[n-1].ID, err)
 		}
+		recs = recs[n:]
 	}
 	for _, c := range r.Checkpoints {
 		if _, err := tx.ExecContext(ctx, x.sql.upsertCheckpoint, int64(c.Size), c.Timestamped); err != nil {

@@ -62,7 +62,8 @@ var mysqlSQL = dialect{
 	schema: splitSchema(mysqlSchema),
 	insertRecord: `INSERT INTO records
 		(record_id, leaf_index, kind, sha256, url, entity, document, captured_at, claimed, doc, ref, at, statement)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON DUPLICATE KEY UPDATE leaf_index = leaf_index`,
+		VALUES `,
+	insertTail: ` ON DUPLICATE KEY UPDATE leaf_index = leaf_index`,
 	upsertCheckpoint: `INSERT INTO checkpoints(size, timestamped) VALUES(?, ?)
 		ON DUPLICATE KEY UPDATE timestamped = GREATEST(timestamped, VALUES(timestamped))`,
 	upsertLogSize: "INSERT INTO meta(`key`, value) VALUES('log_size', ?) " +

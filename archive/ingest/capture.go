@@ -10,6 +10,8 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -260,6 +262,27 @@ type asyncPutter interface {
 	PutAsync(ctx context.Context, r io.Reader, size int64, want string) (store.Object, func() error, error)
 }
 
+// maxHashFirst is the largest file storeFile hashes before it puts it in
+// a store that does not make objects durable in groups.
+const maxHashFirst = 64 << 20
+
+// hashFile returns the hex SHA-256 digest of the rest of f, and seeks f
+// back to where it was.
+func hashFile(ctx context.Context, f *os.File) (string, error) {
+	at, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, withContext(ctx, f)); err != nil {
+		return "", err
+	}
+	if _, err := f.Seek(at, io.SeekStart); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // storeFile stores the open file f, named path, and returns the statement
 // to log once it is durable. Of a store that makes objects durable in
 // groups it does not wait for that: an import goes on storing while the
@@ -298,7 +321,19 @@ func (in *Ingester) storeFile(ctx context.Context, f *os.File, path string, o Fi
 	if ap, ok := in.a.Store().(asyncPutter); ok {
 		obj, durable, err = ap.PutAsync(ctx, withContext(ctx, f), fi.Size(), o.SHA256)
 	} else {
-		obj, err = in.a.Store().Put(ctx, withContext(ctx, f), fi.Size(), o.SHA256)
+		want := o.SHA256
+		if want == "" && fi.Size() <= maxHashFirst {
+			// A remote store (S3) given the digest uploads straight to
+			// the object's key: two requests (is it there? put it)
+			// instead of four (put a temporary object, is the final
+			// one there?, copy, delete the temporary one). A file
+			// changed between the two reads is refused by Put as a
+			// digest mismatch, nothing stored.
+			if want, err = hashFile(ctx, f); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		obj, err = in.a.Store().Put(ctx, withContext(ctx, f), fi.Size(), want)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
