@@ -109,6 +109,12 @@ func TestFrontendsKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MariaDB, versitygw and four exhibit processes")
 	}
+	if raceEnabled {
+		// Every frontend would run race-instrumented: minutes more, and
+		// the race run is for concurrency within a process, which the
+		// in-process tests of package archive cover (TestAWS*).
+		t.Skip("skipped under the race detector: four race-instrumented processes under load")
+	}
 	dir, token, _ := sharedArchive(t, "kill.test/log")
 	// The pages the frontends capture, each its own.
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -261,6 +267,9 @@ func TestFrontendsKill(t *testing.T) {
 func TestFrontendsDatabaseDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MariaDB, versitygw and three exhibit processes")
+	}
+	if raceEnabled {
+		t.Skip("skipped under the race detector: three race-instrumented processes under load")
 	}
 	dir, token, db := sharedArchive(t, "down.test/log")
 	var fronts []*frontend
