@@ -90,6 +90,12 @@ func Start(t testing.TB) *Server {
 		dir:    dir,
 		errLog: filepath.Join(dir, "error.log"),
 	}
+	// Its temporary files too: servers of tests run in parallel would
+	// otherwise share /tmp's #sql-temptable files (mariadb-install-db
+	// failed on one, once).
+	if err := os.Mkdir(s.tmpDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if os.Geteuid() == 0 {
 		if s.runAs, err = user.Lookup("mysql"); err != nil {
 			t.Fatalf("running as root, mariadbd needs the mysql user (made by the mariadb-server package): %v", err)
@@ -97,8 +103,11 @@ func Start(t testing.TB) *Server {
 		if err := s.chown(dir); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.chown(s.tmpDir()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	args := []string{"--no-defaults", "--datadir=" + s.dataDir(), "--auth-root-authentication-method=normal", "--skip-test-db"}
+	args := []string{"--no-defaults", "--datadir=" + s.dataDir(), "--tmpdir=" + s.tmpDir(), "--auth-root-authentication-method=normal", "--skip-test-db"}
 	if s.runAs != nil {
 		args = append(args, "--user="+s.runAs.Username)
 	}
@@ -122,6 +131,8 @@ func Start(t testing.TB) *Server {
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
+
+func (s *Server) tmpDir() string { return filepath.Join(s.dir, "tmp") }
 
 func (s *Server) chown(path string) error {
 	uid, _ := strconv.Atoi(s.runAs.Uid)
@@ -162,6 +173,7 @@ func (s *Server) Restart() {
 	args := []string{
 		"--no-defaults",
 		"--datadir=" + s.dataDir(),
+		"--tmpdir=" + s.tmpDir(),
 		"--socket=" + s.Socket,
 		"--pid-file=" + filepath.Join(s.dir, "mysqld.pid"),
 		"--log-error=" + s.errLog,
