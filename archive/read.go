@@ -285,10 +285,10 @@ const maxHeadersObject = 64 << 20
 // store.ErrNotFound or store.ErrCorrupt when the object is missing or
 // does not hash to its name.
 func (a *Archive) ResponseHeaders(ctx context.Context, o *verify.Observation) (map[string][]string, error) {
-	if o == nil || o.Headers != nil || o.HeadersDigest == "" {
-		if o == nil {
-			return nil, nil
-		}
+	if o == nil {
+		return nil, nil
+	}
+	if o.Headers != nil || o.HeadersDigest == "" {
 		return o.Headers, nil
 	}
 	size, err := a.store.Stat(ctx, o.HeadersDigest)
