@@ -291,13 +291,6 @@ func (a *Archive) ResponseHeaders(ctx context.Context, o *verify.Observation) (m
 	if o.Headers != nil || o.HeadersDigest == "" {
 		return o.Headers, nil
 	}
-	size, err := a.store.Stat(ctx, o.HeadersDigest)
-	if err != nil {
-		return nil, fmt.Errorf("response headers object %s: %w", o.HeadersDigest, err)
-	}
-	if size > maxHeadersObject {
-		return nil, fmt.Errorf("response headers object %s: %d bytes, over the %d a capture stores", o.HeadersDigest, size, maxHeadersObject)
-	}
 	rc, err := a.store.Get(ctx, o.HeadersDigest)
 	if err != nil {
 		return nil, fmt.Errorf("response headers object %s: %w", o.HeadersDigest, err)
@@ -306,6 +299,9 @@ func (a *Archive) ResponseHeaders(ctx context.Context, o *verify.Observation) (m
 	b, err := io.ReadAll(io.LimitReader(rc, maxHeadersObject+1))
 	if err != nil {
 		return nil, fmt.Errorf("response headers object %s: %w", o.HeadersDigest, err)
+	}
+	if len(b) > maxHeadersObject {
+		return nil, fmt.Errorf("response headers object %s: over the %d bytes a capture stores", o.HeadersDigest, maxHeadersObject)
 	}
 	var h map[string][]string
 	if err := json.Unmarshal(b, &h); err != nil {
