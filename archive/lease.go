@@ -3,13 +3,12 @@ package archive
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
 )
 
 // Shared reports whether several processes, on several machines, may write
@@ -26,8 +25,7 @@ func holderID() string {
 // leaseName is the name a lease on key is stored under: kind and a
 // digest of key, which may be long (a URL).
 func leaseName(kind, key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return kind + "/" + hex.EncodeToString(sum[:])
+	return kind + "/" + verify.SHA256Hex([]byte(key))
 }
 
 // TryLease takes the lease kind/key (a tracked document, an imported
