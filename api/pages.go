@@ -178,13 +178,7 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := cite.New(rec, cp, s.a.Key().VKey)
-	if h, err := s.a.ResponseHeaders(ctx, rec.Statement.Capture.Predicate.Observed); err != nil {
-		// The page still shows the record; audit reports the object.
-		s.log.LogAttrs(ctx, slog.LevelError, "response headers",
-			slog.String("record", rec.ID), slog.Any("error", err))
-	} else {
-		c.ResponseHeaders = h
-	}
+	s.setResponseHeaders(ctx, c, rec)
 	p := recordPage{VKeys: s.vkeys(),
 		C:        c,
 		Observed: rec.Statement.Capture.Predicate.Observed,

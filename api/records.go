@@ -67,18 +67,26 @@ func (s *server) record(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if c := info.Citation; c != nil && c.ResponseHeaders == nil {
-		// Headers too large for the entry are in a stored object. If it
-		// cannot be read, the record is served without them (the
-		// statement names the object; audit reports it).
-		if h, err := s.a.ResponseHeaders(ctx, rec.Statement.Capture.Predicate.Observed); err != nil {
-			s.log.LogAttrs(ctx, slog.LevelError, "response headers",
-				slog.String("record", rec.ID), slog.Any("error", err))
-		} else {
-			c.ResponseHeaders = h
-		}
+	if c := info.Citation; c != nil {
+		s.setResponseHeaders(ctx, c, rec)
 	}
 	writeJSON(w, info)
+}
+
+// setResponseHeaders sets c.ResponseHeaders, for a capture whose headers
+// were too large for the entry, from the stored object its statement
+// names. If that cannot be read, the record is served without them (the
+// statement names the object; audit reports it) and the error is logged.
+func (s *server) setResponseHeaders(ctx context.Context, c *cite.Citation, rec *record.Record) {
+	if c.ResponseHeaders != nil {
+		return
+	}
+	if h, err := s.a.ResponseHeaders(ctx, rec.Statement.Capture.Predicate.Observed); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "response headers",
+			slog.String("record", rec.ID), slog.Any("error", err))
+	} else {
+		c.ResponseHeaders = h
+	}
 }
 
 // bundle answers GET /api/v1/records/{id}/bundle[?format=json|tlog-proof]

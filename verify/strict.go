@@ -160,13 +160,14 @@ func checkDuplicateKeys(b []byte, fold bool) error {
 					return err
 				}
 				k, _ := kt.(string)
-				switch first, dup := seen[key(k)]; {
+				fk := key(k)
+				switch first, dup := seen[fk]; {
 				case dup && first == k:
 					return fmt.Errorf("duplicate key %q", k)
 				case dup:
 					return fmt.Errorf("duplicate key: %q and %q differ only in case, and name the same field", first, k)
 				}
-				seen[key(k)] = k
+				seen[fk] = k
 				if err := walk(); err != nil {
 					return err
 				}

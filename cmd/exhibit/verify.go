@@ -172,7 +172,7 @@ BUNDLE "-" reads stdin.`,
 				if _, dup := opts.Artefacts[name]; dup {
 					return usageError("--artefact %s given twice", name)
 				}
-				f, err := openRegular(file)
+				f, err := ingest.OpenRegular(file)
 				if err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("reading %s artefact: %w", name, err)}
 				}
@@ -229,22 +229,6 @@ BUNDLE "-" reads stdin.`,
 	cmd.Flags().StringArrayVar(&keyArgs, "key", nil, "trusted log key: C2SP vkey, or a file holding one; repeat for the keys of a rotated log")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
-}
-
-// openRegular opens a regular file for reading.
-func openRegular(name string) (*os.File, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = fmt.Errorf("%s is not a regular file", name)
-		}
-		return nil, err
-	}
-	return f, nil
 }
 
 // Input limits of verify: an evidence package holds at most a 1 GiB
