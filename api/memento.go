@@ -14,8 +14,9 @@ package api
 // prefix (its own query string included), without a fragment: a capture
 // requested as URI-R#fragment fetched URI-R (a fragment is never sent,
 // RFC 9110 7.1) and is one of its mementos, whose rel="original" is URI-R.
-// Mementos are the captures exhibit fetched itself (method fetch, outcome
-// "captured": not copies supplied to it) whose requested URL is URI-R,
+// Mementos are the captures exhibit fetched itself (method fetch or
+// browser, outcome "captured": not copies supplied to it; a browser
+// capture's memento is the main document as the server sent it) whose requested URL is URI-R,
 // with or without a fragment, at most the newest MaxMementos; a memento's
 // datetime is the capture's citation time.
 
@@ -83,7 +84,7 @@ func (s *server) mementos(r *http.Request, uri string) ([]mementoRef, error) {
 	}
 	var out []mementoRef
 	for _, rec := range recs {
-		if rec.Outcome != "captured" || rec.Kind != record.Capture || rec.Method != verify.MethodFetch || withoutFragment(rec.URL) != uri {
+		if rec.Outcome != "captured" || rec.Kind != record.Capture || (rec.Method != verify.MethodFetch && rec.Method != verify.MethodBrowser) || withoutFragment(rec.URL) != uri {
 			continue
 		}
 		t, err := verify.ParseTime(rec.CapturedAt)
@@ -103,6 +104,28 @@ func withoutFragment(u string) string {
 		return u[:i]
 	}
 	return u
+}
+
+// linkURI returns uri as it may stand between "<" and ">" in a Link
+// header or a link-format document (RFC 8288 section 3, RFC 6690): every
+// byte that may not appear in a URI (RFC 3986 section 2: outside
+// unreserved, reserved and "%") percent-encoded, so that a requested
+// URL holding ">", a quote, a comma after a space, a control character
+// or a raw non-ASCII byte cannot end the target early or inject a link.
+func linkURI(uri string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(uri); i++ {
+		c := uri[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 // httpDate formats t as RFC 7089 requires (RFC 7231 IMF-fixdate).
@@ -136,7 +159,8 @@ func (s *server) timegate(w http.ResponseWriter, r *http.Request, uri string) {
 			}
 		}
 	}
-	w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="original", <%s>; rel="timemap"; type="application/link-format"`, uri, "/timemap/link/"+uri))
+	u := linkURI(uri)
+	w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="original", </timemap/link/%s>; rel="timemap"; type="application/link-format"`, u, u))
 	w.Header().Set("Location", "/mementos/"+best.id)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusFound)
@@ -153,6 +177,7 @@ func (s *server) timemap(w http.ResponseWriter, r *http.Request, uri string) {
 		return
 	}
 	var b strings.Builder
+	uri = linkURI(uri)
 	fmt.Fprintf(&b, "<%s>; rel=\"original\",\n", uri)
 	fmt.Fprintf(&b, "</timemap/link/%s>; rel=\"self\"; type=\"application/link-format\"; from=\"%s\"; until=\"%s\",\n", uri, httpDate(ms[0].at), httpDate(ms[len(ms)-1].at))
 	fmt.Fprintf(&b, "</timegate/%s>; rel=\"timegate\"", uri)
@@ -194,7 +219,7 @@ func (s *server) memento(w http.ResponseWriter, r *http.Request) {
 	}
 	t, _ := verify.ParseTime(rec.CapturedAt)
 	w.Header().Set("Memento-Datetime", httpDate(t))
-	uri := withoutFragment(rec.URL)
+	uri := linkURI(withoutFragment(rec.URL))
 	w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="original", </timegate/%s>; rel="timegate", </timemap/link/%s>; rel="timemap"; type="application/link-format", </records/%s>; rel="describedby"`, uri, uri, uri, rec.ID))
 	r.SetPathValue("hex", rec.SHA256)
 	s.snapshot(w, r)

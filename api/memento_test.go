@@ -14,6 +14,8 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -175,5 +177,47 @@ func TestMementoFragment(t *testing.T) {
 	resp, _ = get("/mementos/" + rec.ID)
 	if l := resp.Header.Get("Link"); resp.StatusCode != 200 || !strings.Contains(l, "<"+uri+`>; rel="original"`) || strings.Contains(l, "#") {
 		t.Errorf("memento %s: %d Link %q, want rel=\"original\" %s without its fragment", rec.ID, resp.StatusCode, l, uri)
+	}
+}
+
+// TestMementoBrowser: a capture in a browser is a memento of its URL (the
+// main document as the server sent it), beside a fetch of the same URL;
+// a failed browser capture is none.
+func TestMementoBrowser(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	ctx := context.Background()
+	site := httptest.NewServer(rendertest.ScriptedPage())
+	defer site.Close()
+	a := archivetest.New(t, archive.InitOptions{})
+	in := ingest.New(a)
+	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
+	uri := site.URL + "/terms"
+	fetched, err := in.Capture(ctx, uri, ingest.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsed, err := in.Capture(ctx, uri, ingest.CaptureOptions{Browser: true})
+	if err != nil || browsed.Method != verify.MethodBrowser || browsed.Outcome != "captured" {
+		t.Fatalf("browser capture %+v: %v", browsed, err)
+	}
+	in.SetRenderer(render.New(render.Config{ExecPath: "/nonexistent/chromium"}))
+	failed, err := in.Capture(ctx, uri, ingest.CaptureOptions{Browser: true})
+	if err != nil || failed.Outcome != "failed" {
+		t.Fatalf("failed browser capture %+v: %v", failed, err)
+	}
+	srv := httptest.NewServer(api.New(a, api.Options{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/timemap/link/" + uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	if resp.StatusCode != 200 || !strings.Contains(body, "</mementos/"+fetched.ID+">") || !strings.Contains(body, "</mementos/"+browsed.ID+">") || strings.Contains(body, failed.ID) {
+		t.Errorf("TimeMap of %s: %d, want %s and %s, not %s:\n%s", uri, resp.StatusCode, fetched.ID, browsed.ID, failed.ID, body)
+	}
+	if left := rendertest.Leftovers(); len(left) > 0 {
+		t.Errorf("browser processes left: %v", left)
 	}
 }

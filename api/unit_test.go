@@ -64,3 +64,20 @@ func TestWriteFailNoQuorum(t *testing.T) {
 		t.Errorf("status %d, Retry-After %q, body %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 }
+
+// TestLinkURI: a URL in a Link header or TimeMap cannot end its "<…>"
+// early or carry a raw control, space or non-ASCII byte; a URL already in
+// URI form is unchanged.
+func TestLinkURI(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.org/terms?lang=en&x=%20#s-2": "https://example.org/terms?lang=en&x=%20#s-2",
+		`https://example.org/a>; rel="x", <b`:         "https://example.org/a%3E;%20rel=%22x%22,%20%3Cb",
+		"https://example.org/\r\nSet-Cookie: a":       "https://example.org/%0D%0ASet-Cookie:%20a",
+		"https://example.org/é":                       "https://example.org/%C3%A9",
+		"https://example.org/{a}|\\^`":                "https://example.org/%7Ba%7D%7C%5C%5E%60",
+	} {
+		if got := linkURI(in); got != want {
+			t.Errorf("linkURI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
