@@ -147,6 +147,11 @@ func (t *Taxonomy) add(b []byte, where string, builtin bool) error {
 	if dec.More() {
 		return bad("more than one JSON value")
 	}
+	// A key given twice (or in two cases: "name" and "Name") would have
+	// the decoder keep one value and drop the other unseen.
+	if err := verify.UniqueKeys(b); err != nil {
+		return bad("%v", err)
+	}
 	if err := CheckID(f.Name); err != nil {
 		return bad("name: %v", err)
 	}

@@ -70,6 +70,8 @@ func TestLoadExtension(t *testing.T) {
 
 	for _, tc := range []struct{ name, file, want string }{
 		{"not JSON", `{`, "unexpected EOF"},
+		{"repeated key", `{"name":"acme","version":"1","types":[{"id":"x","name":"X","category":"other","definition":"x","definition":"y"}]}`, `duplicate key "definition"`},
+		{"key in two cases", `{"name":"acme","Name":"acme2","version":"1","types":[{"id":"x","name":"X","category":"other","definition":"x"}]}`, `differ only in case`},
 		{"unknown field", `{"name":"a","version":"1","types":[],"extra":1}`, `unknown field "extra"`},
 		{"built-in name", `{"name":"exhibit","version":"2","types":[{"id":"x","name":"X","category":"other","definition":"x"}]}`, "built-in vocabulary's"},
 		{"redefines", `{"name":"acme","version":"1","types":[{"id":"arbitration","name":"A","category":"disputes","definition":"a"}]}`, `types[0]: id "arbitration" is already defined by vocabulary exhibit 1`},
