@@ -37,6 +37,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -169,8 +170,14 @@ func (s *Subscription) period() time.Duration {
 
 // State is how far each delivery has come.
 type State struct {
-	// Next is the log index of the first record not yet delivered to the
-	// webhooks (every webhook subscription, each from its creation).
+	// Webhooks are, by subscription ID, the log index of the first record
+	// not yet delivered to that webhook: each webhook has its own place
+	// in the log, so that one whose receiver is down or slow holds back
+	// no other.
+	Webhooks map[string]uint64 `json:"webhooks,omitempty"`
+	// Next is where webhook subscriptions without an entry in Webhooks
+	// stand: every webhook shared this one position in archives written
+	// by exhibit before per-webhook positions.
 	Next uint64 `json:"next"`
 	// Digests are, by subscription ID, the log index of the first record
 	// not yet in a digest, and when the last digest was sent.
@@ -200,7 +207,10 @@ type Delivery struct {
 }
 
 // Store is an archive's alerts directory.
-type Store struct{ dir string }
+type Store struct {
+	dir string
+	mu  sync.Mutex // serializes writes of the delivery log and state
+}
 
 // Open returns the alerts store of the archive in archiveDir.
 func Open(archiveDir string) *Store { return &Store{dir: filepath.Join(archiveDir, Dir)} }
@@ -240,9 +250,7 @@ func (st *Store) Subscriptions() ([]*Subscription, error) {
 
 // Add checks and adds a subscription (its ID, its creation time and, for
 // a webhook without one, a secret are set), durably. next is the log size
-// now: an e-mail subscription's digests start there; webhooks share one
-// position in the log, which the first webhook subscription sets there,
-// so a later one is also told of what the others have not yet been.
+// now: the subscription is told of records from there on.
 func (st *Store) Add(s *Subscription, tx *taxonomy.Taxonomy, next uint64) error {
 	if err := s.check(tx); err != nil {
 		return err
@@ -260,8 +268,8 @@ func (st *Store) Add(s *Subscription, tx *taxonomy.Taxonomy, next uint64) error 
 	}
 	if s.Email != "" {
 		state.Digests[s.ID] = &DigestState{Next: next}
-	} else if len(webhooks(subs)) == 0 {
-		state.Next = next
+	} else {
+		state.Webhooks[s.ID] = next
 	}
 	if err := st.writeJSON("subscriptions.json", append(subs, s)); err != nil {
 		return err
@@ -302,11 +310,16 @@ func (st *Store) State() (*State, error) {
 	if s.Digests == nil {
 		s.Digests = map[string]*DigestState{}
 	}
+	if s.Webhooks == nil {
+		s.Webhooks = map[string]uint64{}
+	}
 	return s, nil
 }
 
 // log appends deliveries to the delivery log, durably.
 func (st *Store) log(ds ...Delivery) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if err := durable.MkdirAll(st.dir, 0o755); err != nil {
 		return err
 	}

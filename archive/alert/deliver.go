@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/ledger/durable"
 	"github.com/exhibit-archive/exhibit/verify"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options configure a Notifier.
@@ -192,11 +195,14 @@ func (n *Notifier) payload(ctx context.Context, e *event) ([]byte, []byte, error
 	return body, bundle, err
 }
 
-// Run delivers what was logged since the last run: each new record to the
-// webhooks whose filter matches it, in log order (the state moves on
-// after each record, durably, once its deliveries are logged), then the
-// digests that are due. A webhook message that fails every attempt is
-// logged as failed and not tried again.
+// Run delivers what was logged since the last run: to each webhook, in
+// log order, each new record its filter matches (its position in the log
+// moves on after each record, durably, once the record's delivery is
+// logged), all webhooks at once, so that a receiver that is down or slow
+// (each attempt bounded by the client's timeout, retried with back-off)
+// holds back only its own messages; then the digests that are due. A
+// webhook message that fails every attempt is logged as failed and not
+// tried again.
 func (n *Notifier) Run(ctx context.Context) (*Report, error) {
 	unlock, err := n.st.lock()
 	if err != nil {
@@ -212,38 +218,9 @@ func (n *Notifier) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
-	hooks := webhooks(subs)
-	if len(hooks) > 0 {
-		evs, err := n.events(ctx, state.Next)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range evs {
-			rep.Records++
-			var body []byte
-			for _, s := range hooks {
-				if !s.matches(e) {
-					continue
-				}
-				if body == nil {
-					if body, _, err = n.payload(ctx, e); err != nil {
-						return rep, err
-					}
-				}
-				ok, err := n.post(ctx, s, e.rec.ID, body)
-				if err != nil {
-					return rep, err
-				}
-				if ok {
-					rep.Messages++
-				} else {
-					rep.Failed++
-				}
-			}
-			state.Next = e.rec.Index + 1
-			if err := n.st.writeJSON("state.json", state); err != nil {
-				return rep, err
-			}
+	if hooks := webhooks(subs); len(hooks) > 0 {
+		if err := n.deliverWebhooks(ctx, hooks, state, rep); err != nil {
+			return rep, err
 		}
 	}
 	if n.o.SMTP != "" {
@@ -261,6 +238,75 @@ func (n *Notifier) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// deliverWebhooks delivers the new records to every webhook, each
+// webhook in its own goroutine, from its own position in the log.
+func (n *Notifier) deliverWebhooks(ctx context.Context, hooks []*Subscription, state *State, rep *Report) error {
+	from := uint64(math.MaxUint64)
+	for _, s := range hooks {
+		if _, ok := state.Webhooks[s.ID]; !ok {
+			state.Webhooks[s.ID] = state.Next
+		}
+		from = min(from, state.Webhooks[s.ID])
+	}
+	evs, err := n.events(ctx, from)
+	if err != nil {
+		return err
+	}
+	// A record's body is made once, by the first webhook that needs it.
+	bodies := make([]func() ([]byte, error), len(evs))
+	for i, e := range evs {
+		bodies[i] = sync.OnceValues(func() ([]byte, error) {
+			body, _, err := n.payload(ctx, e)
+			return body, err
+		})
+	}
+	seen := map[uint64]bool{}
+	var mu sync.Mutex // guards rep, seen and state
+	g, ctx := errgroup.WithContext(ctx)
+	for _, s := range hooks {
+		g.Go(func() error {
+			for i, e := range evs {
+				mu.Lock()
+				next := state.Webhooks[s.ID]
+				mu.Unlock()
+				if e.rec.Index < next {
+					continue
+				}
+				var ok, matched bool
+				if matched = s.matches(e); matched {
+					body, err := bodies[i]()
+					if err != nil {
+						return err
+					}
+					if ok, err = n.post(ctx, s, e.rec.ID, body); err != nil {
+						return err
+					}
+				}
+				mu.Lock()
+				if !seen[e.rec.Index] {
+					seen[e.rec.Index] = true
+					rep.Records++
+				}
+				switch {
+				case !matched:
+				case ok:
+					rep.Messages++
+				default:
+					rep.Failed++
+				}
+				state.Webhooks[s.ID] = e.rec.Index + 1
+				err := n.st.writeJSON("state.json", state)
+				mu.Unlock()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // Sign returns the Standard Webhooks signature header value of a message:
