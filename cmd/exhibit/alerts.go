@@ -231,7 +231,8 @@ func newAlertsLogCmd(g *globals) *cobra.Command {
 				if d.Status != 0 {
 					fmt.Fprintf(w, "  HTTP %d", d.Status)
 				}
-				if d.Error != "" {
+				// The error of a bad status is "HTTP 503", already shown.
+				if d.Error != "" && d.Error != fmt.Sprintf("HTTP %d", d.Status) {
 					fmt.Fprintf(w, "  %s", printable(d.Error))
 				}
 				fmt.Fprintln(w)

@@ -63,6 +63,24 @@ func TestAlertsWorkflow(t *testing.T) {
 	if n := strings.Count(r.stdout, "delivered"); n != 1 {
 		t.Errorf("%d deliveries logged:\n%s", n, r.stdout)
 	}
+
+	// A failed delivery's line gives its status once.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) }))
+	defer down.Close()
+	exhibit(t, "alerts", "add", "--webhook", down.URL).want(t, 0, "subscription sub_")
+	ps.set(`<h1>Privacy</h1><p>We sell your data.</p>`)
+	exhibit(t, "track", "run", "--once", "--all").want(t, 0, "version 3 (change)")
+	exhibit(t, "alerts", "run", "--attempts", "1").want(t, 1, "1 webhook messages delivered, 1 failed")
+	r = exhibit(t, "alerts", "log")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "failed") && strings.Count(line, "HTTP 500") != 1 {
+			t.Errorf("failed delivery line %q: want HTTP 500 once", line)
+		}
+	}
+	if !strings.Contains(r.stdout, "HTTP 500") {
+		t.Errorf("no failed delivery logged:\n%s", r.stdout)
+	}
+
 	var subs []alert.Subscription
 	json.Unmarshal([]byte(exhibit(t, "alerts", "list", "-o", "json").stdout), &subs)
 	exhibit(t, "alerts", "remove", subs[0].ID).want(t, 0, "removed")
