@@ -53,14 +53,23 @@ func (a *Archive) CatchUp(ctx context.Context) (*CaughtUp, error) {
 		return nil, err
 	}
 	out := &CaughtUp{}
-	n, err := a.keepPublished(ctx)
+	all, err := a.kept.All(ctx)
+	if err != nil {
+		return out, err
+	}
+	n, err := a.keepPublished(ctx, all)
 	if err != nil {
 		return out, err
 	}
 	out.Kept = n
-	all, err := a.kept.All(ctx)
-	if err != nil || len(all) == 0 {
-		return out, err
+	if n > 0 {
+		// The list now ends with the checkpoint just kept.
+		if all, err = a.kept.All(ctx); err != nil {
+			return out, err
+		}
+	}
+	if len(all) == 0 {
+		return out, nil
 	}
 	latest := all[len(all)-1].Size
 	from, err := a.index.Size(ctx)
@@ -101,17 +110,13 @@ func (a *Archive) CatchUp(ctx context.Context) (*CaughtUp, error) {
 }
 
 // keepPublished keeps the log's published checkpoint if it is newer than
-// the latest kept one, and returns its tree size (zero if there was none
-// to keep).
-func (a *Archive) keepPublished(ctx context.Context) (uint64, error) {
+// the latest of the kept ones, all, and returns its tree size (zero if
+// there was none to keep).
+func (a *Archive) keepPublished(ctx context.Context, all []ledger.KeptFile) (uint64, error) {
 	signed, cp, err := a.reader.Checkpoint(ctx)
 	if errors.Is(err, ledger.ErrNoCheckpoint) {
 		return 0, nil
 	}
-	if err != nil {
-		return 0, err
-	}
-	all, err := a.kept.All(ctx)
 	if err != nil {
 		return 0, err
 	}
