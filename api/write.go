@@ -39,14 +39,16 @@ package api
 // (no Options.Tokens, or a token file holding no tokens: {"error": "write
 // API disabled: no tokens"}); 401 with WWW-Authenticate: Bearer without a
 // valid "Authorization: Bearer <token>"; 429 with Retry-After (seconds) when
-// the token is over its rate, or already has Options.MaxPerToken requests
-// in progress; 408 (and the connection closed) when the body arrives
+// the token already has Options.MaxPerToken requests in progress (checked
+// first: such a request does not count against the rate), or is over its
+// rate; 403 for a browser capture without Options.AllowPrivateTargets; 408 (and the connection closed) when the body arrives
 // slower than Options.MinUploadRate once Options.UploadGrace has passed;
 // 503 with Retry-After: 1 when Options.MaxCaptures captures are already
 // being worked on once this one's body has arrived (the request is refused
 // at once, not queued: a slot is held from when the work starts, never
 // while a body trickles in, and the server's WriteTimeout counts from
-// then too); 413 for a body over its limit; 400 for bad
+// then too), or with Retry-After: 5 when a browser capture finds every
+// browser busy; 413 for a body over its limit; 400 for bad
 // input, including what the archive refuses (archive.ErrInput). A capture
 // that is logged but whose checkpoint the witnesses' quorum could not
 // publish (fail-closed witnessing) answers 503 with Retry-After: 60 and the
