@@ -69,6 +69,9 @@
 //     exhibit_http_request_duration_seconds{route}      histogram
 //     exhibit_log_size                                  gauge, entries
 //     exhibit_log_checkpoint_age_seconds                gauge
+//     exhibit_captures_total{method, outcome}           counter, records the
+//     write API logged (method fetch, browser or upload; outcome captured,
+//     http_error or failed)
 //
 //     plus the standard go_* and process_* collectors. route is the
 //     ServeMux pattern that matched (such as "GET /api/v1/records/{id}"),
@@ -80,7 +83,8 @@
 //     no readable checkpoint.
 //
 //   - A write API, off unless Options.Tokens holds a bearer token (see
-//     write.go): POST /api/v1/captures captures a URL from this server,
+//     write.go): POST /api/v1/captures captures a URL from this server
+//     (fetched, or with "browser": true rendered in headless Chromium),
 //     POST /api/v1/snapshots archives an uploaded file with its claimed
 //     URL and time. Each answers 201 with the new record (RecordInfo) and
 //     its bundle, made from what the write path returned.
@@ -123,6 +127,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/capture"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/ledger"
@@ -148,8 +153,19 @@ type Options struct {
 	// see refuse.go).
 	AllowPrivateTargets bool
 	// Fetch are the options of server-side captures; its Control is
-	// replaced unless AllowPrivateTargets.
+	// replaced unless AllowPrivateTargets. Its Timeout (zero: 60 s) bounds
+	// a browser capture's render too.
 	Fetch capture.Options
+	// Browser configures the one renderer of the write API's browser
+	// captures ("browser": true; allowed only with AllowPrivateTargets,
+	// see write.go): its binary (ExecPath; empty: chromium on PATH, else
+	// /usr/bin/chromium) and how many browsers run at once (MaxBrowsers;
+	// zero: render.DefaultMaxBrowsers, 2). A browser capture holds one of
+	// these browser slots beside its capture slot, and is answered 503
+	// with Retry-After: 5 at once when none is free. A missing browser is
+	// no error here: each browser capture is then logged as failed,
+	// reason "browser_unavailable".
+	Browser render.Config
 	// RateLimit is the write requests per minute allowed to one token, as
 	// a token bucket holding a minute's worth. Zero means
 	// DefaultRateLimit (60); negative means no limit.

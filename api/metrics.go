@@ -41,7 +41,7 @@ func newMetrics(a *archive.Archive, log *slog.Logger) *metrics {
 		}, []string{"route"}),
 		captures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "exhibit_captures_total",
-			Help: "Records logged through the write API, by method (fetch, upload) and outcome (captured, http_error, failed).",
+			Help: "Records logged through the write API, by method (fetch, browser, upload) and outcome (captured, http_error, failed).",
 		}, []string{"method", "outcome"}),
 		log: log,
 	}

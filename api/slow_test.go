@@ -197,3 +197,31 @@ func TestWriteSlowUploadAnswered(t *testing.T) {
 		t.Errorf("status %d, want 201: %s", resp.StatusCode, b)
 	}
 }
+
+// TestWritePerTokenKeepsRate: a request refused (429) because its token
+// already has MaxPerToken requests in progress does not use up one of the
+// token's rate: with a rate of 2 a minute, one request in progress and
+// three refused for it, the token's next request is still served, and only
+// the one after it is refused for its rate.
+func TestWritePerTokenKeepsRate(t *testing.T) {
+	f := newWriteFixture(t, api.Options{RateLimit: 2, MaxPerToken: 1, UploadGrace: time.Minute}, true)
+	stalled := f.stalledUpload(t, f.token) // the rate's first request
+	time.Sleep(200 * time.Millisecond)
+	for i := range 3 {
+		resp, b := f.post(t, "/api/v1/captures", "application/json", f.token, strings.NewReader("{}"))
+		if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(b), "1 requests in progress") {
+			t.Fatalf("request %d beside one in progress: status %d: %s; want 429, in progress", i, resp.StatusCode, b)
+		}
+	}
+	stalled.Close()
+	time.Sleep(200 * time.Millisecond)
+	// {} passes the limits and is refused as bad input (400): the rate's
+	// second request.
+	if resp, b := f.post(t, "/api/v1/captures", "application/json", f.token, strings.NewReader("{}")); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("after the request in progress ended: status %d, want 400 (served): %s", resp.StatusCode, b)
+	}
+	if resp, b := f.post(t, "/api/v1/captures", "application/json", f.token, strings.NewReader("{}")); resp.StatusCode != http.StatusTooManyRequests ||
+		!strings.Contains(string(b), "rate limit") {
+		t.Errorf("third request of the rate: status %d, want 429 for the rate: %s", resp.StatusCode, b)
+	}
+}

@@ -3,8 +3,9 @@ package api
 // The write API: two POST routes that add records to the archive, behind
 // bearer tokens.
 //
-//	POST /api/v1/captures    JSON {"url", "entity", "document"}: capture the
-//	                         URL from this server (ingest.Ingester.Capture)
+//	POST /api/v1/captures    JSON {"url", "entity", "document", "browser",
+//	                         "browser_wait_ms"}: capture the URL from this
+//	                         server (ingest.Ingester.Capture)
 //	POST /api/v1/snapshots   multipart/form-data: fields url (the claimed
 //	                         URL), fetched_at (the claimed fetch time, RFC
 //	                         3339, optional), entity, document, and a file
@@ -17,18 +18,37 @@ package api
 // logged as a record with outcome "failed" and answered 201 like any other;
 // the client reads record.outcome. "record.bundle" is the bundle's API path.
 //
+// A capture with "browser": true loads the page in a headless Chromium
+// (package render, docs/FORMATS.md 2.10: capture predicate version 2,
+// method "browser", a screenshot, a PDF and the DOM after scripts, served
+// at /api/v1/records/{id}/rendering/{name}) by the server's one renderer
+// (Options.Browser: its binary, and at most MaxBrowsers browsers at once).
+// "browser_wait_ms", only with "browser", is the longest wait for the page
+// to settle, 1 ms up to the render's time limit (Options.Fetch.Timeout, 60
+// s by default); without it, 15 s. A browser capture holds a browser slot
+// beside its capture slot; when every browser is busy it is refused at
+// once with 503 and Retry-After: 5, never queued. A render that failed
+// (no browser: "browser_unavailable", a crash, a page over 64 MiB, the
+// time limit) is a failed capture, logged and answered 201 like a failed
+// fetch. Chromium makes its own connections, which the address policy of
+// refuse.go cannot check: a browser capture is refused with 403 unless
+// Options.AllowPrivateTargets (the operator lets captures reach any
+// address).
+//
 // Statuses before anything is logged: 403 when the write API is disabled
 // (no Options.Tokens, or a token file holding no tokens: {"error": "write
 // API disabled: no tokens"}); 401 with WWW-Authenticate: Bearer without a
 // valid "Authorization: Bearer <token>"; 429 with Retry-After (seconds) when
-// the token is over its rate, or already has Options.MaxPerToken requests
-// in progress; 408 (and the connection closed) when the body arrives
+// the token already has Options.MaxPerToken requests in progress (checked
+// first: such a request does not count against the rate), or is over its
+// rate; 403 for a browser capture without Options.AllowPrivateTargets; 408 (and the connection closed) when the body arrives
 // slower than Options.MinUploadRate once Options.UploadGrace has passed;
 // 503 with Retry-After: 1 when Options.MaxCaptures captures are already
 // being worked on once this one's body has arrived (the request is refused
 // at once, not queued: a slot is held from when the work starts, never
 // while a body trickles in, and the server's WriteTimeout counts from
-// then too); 413 for a body over its limit; 400 for bad
+// then too), or with Retry-After: 5 when a browser capture finds every
+// browser busy; 413 for a body over its limit; 400 for bad
 // input, including what the archive refuses (archive.ErrInput). A capture
 // that is logged but whose checkpoint the witnesses' quorum could not
 // publish (fail-closed witnessing) answers 503 with Retry-After: 60 and the
@@ -38,6 +58,7 @@ package api
 // and which of them is down: nothing was acknowledged.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,6 +79,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/trust"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -79,6 +101,9 @@ const (
 	DefaultUploadGrace = 10 * time.Second
 	// MaxJSONBody is the largest JSON request body accepted: 64 KiB.
 	MaxJSONBody = 64 << 10
+	// retryBrowser is the Retry-After, in seconds, of a browser capture
+	// refused because every browser is busy: about a render's time.
+	retryBrowser = "5"
 	// maxField is the largest non-file multipart field accepted.
 	maxField = 8 << 10
 	// multipartSlack is allowed over MaxUploadBytes for the form's other
@@ -96,6 +121,9 @@ type writeAPI struct {
 	tempDir    string
 	limit      *rateLimiter
 	captures   chan struct{} // a slot per write request worked on
+	browsers   chan struct{} // a slot per browser capture worked on
+	browser    bool          // browser captures allowed (AllowPrivateTargets)
+	renderMax  time.Duration // a render's time limit: the most browser_wait_ms may be
 	perToken   int           // requests in progress a token may have; 0: no limit
 	minRate    int64         // bytes per second
 	grace      time.Duration
@@ -118,6 +146,12 @@ func newWriteAPI(s *server, o Options) *writeAPI {
 	if !o.AllowPrivateTargets {
 		w.fetch.Control = refusePrivate
 	}
+	// One renderer for the server, its browsers counted by the write
+	// API's slots: a render never waits in the renderer's own queue.
+	w.in.SetRenderer(render.New(o.Browser))
+	w.browsers = make(chan struct{}, max(1, cmp.Or(o.Browser.MaxBrowsers, render.DefaultMaxBrowsers)))
+	w.browser = o.AllowPrivateTargets
+	w.renderMax = cmp.Or(o.Fetch.Timeout, render.DefaultTimeout)
 	rate := o.RateLimit
 	if rate == 0 {
 		rate = DefaultRateLimit
@@ -148,8 +182,8 @@ func newWriteAPI(s *server, o Options) *writeAPI {
 }
 
 // guard wraps a write handler with, in order: the enabled check, bearer
-// authentication, the token's rate limit, its limit of requests in
-// progress, and the minimum rate of the request body. The handler reads
+// authentication, the token's limit of requests in progress, its rate
+// limit, and the minimum rate of the request body. The handler reads
 // the body, then calls job.start, which takes a capture slot for the
 // work.
 func (wa *writeAPI) guard(h func(http.ResponseWriter, *http.Request, *job)) http.HandlerFunc {
@@ -183,6 +217,14 @@ func (wa *writeAPI) guard(h func(http.ResponseWriter, *http.Request, *job)) http
 			writeError(w, http.StatusUnauthorized, "invalid bearer token")
 			return
 		}
+		// The requests in progress first: a request refused for them
+		// does not use up one of the token's rate.
+		if !wa.enter(tok.ID) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, fmt.Sprintf("this token already has %d requests in progress", wa.perToken))
+			return
+		}
+		defer wa.leave(tok.ID)
 		if wa.limit != nil {
 			if ok, retry := wa.limit.allow(tok.ID); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
@@ -190,12 +232,6 @@ func (wa *writeAPI) guard(h func(http.ResponseWriter, *http.Request, *job)) http
 				return
 			}
 		}
-		if !wa.enter(tok.ID) {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusTooManyRequests, fmt.Sprintf("this token already has %d requests in progress", wa.perToken))
-			return
-		}
-		defer wa.leave(tok.ID)
 		r.Body = newMinRateBody(w, r.Body, wa.minRate, wa.grace)
 		j := &job{wa: wa}
 		defer j.end()
@@ -223,32 +259,50 @@ func (wa *writeAPI) leave(token string) {
 	}
 }
 
-// job is a write request's hold on a capture slot.
+// job is a write request's hold on a capture slot, and a browser
+// capture's on a browser slot.
 type job struct {
-	wa   *writeAPI
-	held bool
+	wa      *writeAPI
+	held    bool
+	browser bool
 }
 
 // start takes a capture slot for the request's work, once its body has
-// been received; with none free, it answers 503 and returns false. The
-// server's WriteTimeout, if any, then counts from now: the time a slow
-// upload took to arrive is not taken from the time to answer it.
-func (j *job) start(w http.ResponseWriter, r *http.Request) bool {
+// been received, and with browser a browser slot too; with either none
+// free, it answers 503 and returns false, holding neither. The server's
+// WriteTimeout, if any, then counts from now: the time a slow upload took
+// to arrive is not taken from the time to answer it.
+func (j *job) start(w http.ResponseWriter, r *http.Request, browser bool) bool {
 	select {
 	case j.wa.captures <- struct{}{}:
 		j.held = true
-		if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.WriteTimeout > 0 {
-			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(srv.WriteTimeout))
-		}
-		return true
 	default:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "too many captures in progress")
 		return false
 	}
+	if browser {
+		select {
+		case j.wa.browsers <- struct{}{}:
+			j.browser = true
+		default:
+			j.end()
+			w.Header().Set("Retry-After", retryBrowser)
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("all %d browsers are busy", cap(j.wa.browsers)))
+			return false
+		}
+	}
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.WriteTimeout > 0 {
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(srv.WriteTimeout))
+	}
+	return true
 }
 
 func (j *job) end() {
+	if j.browser {
+		<-j.wa.browsers
+		j.browser = false
+	}
 	if j.held {
 		<-j.wa.captures
 		j.held = false
@@ -323,6 +377,11 @@ type captureRequest struct {
 	URL      string `json:"url"`
 	Entity   string `json:"entity"`
 	Document string `json:"document"`
+	// Browser renders the page in a headless browser.
+	Browser bool `json:"browser"`
+	// BrowserWaitMS, with Browser, bounds the wait for the page to
+	// settle, in milliseconds; nil: render.DefaultSettleTimeout.
+	BrowserWaitMS *int64 `json:"browser_wait_ms"`
 }
 
 // WriteResult is the body of a write route's answer.
@@ -364,12 +423,27 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request, j *job) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("url %q: want an absolute http or https URL", req.URL))
 		return
 	}
-	if !j.start(w, r) {
+	o := ingest.CaptureOptions{Entity: req.Entity, Document: req.Document, Fetch: wa.fetch, Browser: req.Browser}
+	if req.BrowserWaitMS != nil {
+		ms := *req.BrowserWaitMS
+		if !req.Browser {
+			writeError(w, http.StatusBadRequest, `browser_wait_ms goes with "browser": true`)
+			return
+		}
+		if ms < 1 || ms > wa.renderMax.Milliseconds() {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("browser_wait_ms %d: want 1 to %d (the render's time limit)", ms, wa.renderMax.Milliseconds()))
+			return
+		}
+		o.Render.SettleTimeout = time.Duration(ms) * time.Millisecond
+	}
+	if req.Browser && !wa.browser {
+		writeError(w, http.StatusForbidden, "browser captures are off on this server: the browser's connections are not checked against its address policy, so they need --allow-private-targets (Options.AllowPrivateTargets)")
 		return
 	}
-	rec, err := wa.in.Capture(r.Context(), req.URL, ingest.CaptureOptions{
-		Entity: req.Entity, Document: req.Document, Fetch: wa.fetch,
-	})
+	if !j.start(w, r, req.Browser) {
+		return
+	}
+	rec, err := wa.in.Capture(r.Context(), req.URL, o)
 	if err != nil {
 		wa.fail(w, r, err)
 		return
@@ -464,7 +538,7 @@ func (wa *writeAPI) upload(w http.ResponseWriter, r *http.Request, j *job) {
 		}
 		o.FetchedAt = t
 	}
-	if !j.start(w, r) {
+	if !j.start(w, r, false) {
 		return
 	}
 	rec, err := wa.in.File(r.Context(), file, o)

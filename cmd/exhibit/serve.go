@@ -12,6 +12,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/spf13/cobra"
 )
@@ -24,10 +25,11 @@ func defaultListen() string {
 }
 
 func newServeCmd(g *globals) *cobra.Command {
-	var listen string
+	var listen, browserPath string
 	var allowPrivate, track bool
-	var rateLimit int
-	var trackEvery time.Duration
+	var rateLimit, maxCaptures, maxPerToken, maxBrowsers int
+	var minUploadRate int64
+	var trackEvery, uploadGrace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--track]",
 		Short: "Serve the archive over HTTP: the log (tlog-tiles), a JSON API and record pages",
@@ -129,23 +131,44 @@ is served read-only and the write routes answer 403.
 POST /api/v1/captures ({"url", "entity", "document"}) captures a URL from the
 server; POST /api/v1/snapshots (multipart/form-data: url, fetched_at, entity,
 document and a "file" part) archives an upload with its claimed URL and time.
-Both need "Authorization: Bearer <token>" (else 401), allow 60 requests a
-minute per token and 4 in progress per token (else 429), must send their
-body at 32 KiB/s or more once 10 seconds have passed (else 408), work on at
-most 8 at once, counted once a body has arrived (else 503 at once), and
-answer 201 with {"record", "bundle"} for every record logged, a failed
-capture included (record.outcome "failed"). Server-side captures refuse to
-connect to loopback, private, link-local, multicast, unspecified and every
-other address of the IANA IPv4 and IPv6 special-purpose registries (an IPv6
-address carrying an IPv4 one, IPv4-mapped or NAT64, is judged as that IPv4
-address; 6to4, Teredo and IPv4-translated are refused), checked for every
-connection (every DNS answer and redirect); --allow-private-targets lifts
-this. Request bodies are limited: 64 KiB of
-JSON, 64 MiB per upload (413).
+Both need "Authorization: Bearer <token>" (else 401), allow --rate-limit
+requests a minute per token (60) and --max-per-token in progress per token
+(4; else 429, and a request refused for being one too many in progress
+does not count against the rate), must send their body at --min-upload-rate
+bytes a second or more (32768) once --upload-grace has passed (10s; else
+408), work on at most --max-captures at once (8), counted once a body has
+arrived (else 503 at once), and answer 201 with {"record", "bundle"} for
+every record logged, a failed capture included (record.outcome "failed").
+
+POST /api/v1/captures with "browser": true (and optionally
+"browser_wait_ms": the longest wait for the page to settle, 1 to 60000,
+default 15000) loads the page in headless Chromium, as "exhibit capture URL
+--browser" does: the record's statement (method "browser") names a
+screenshot, a PDF and the DOM after scripts, served at
+/api/v1/records/{id}/rendering/{name}. The server runs one renderer:
+--browser-path (default chromium on PATH, else /usr/bin/chromium) and at
+most --max-browsers at once (2); a browser capture holds a browser beside
+its capture slot, and when every browser is busy it is refused at once with
+503 and Retry-After: 5. A render that fails (no browser:
+browser_unavailable; a crash, a page over 64 MiB, 60 s passed) is a failed
+capture, answered 201. Chromium makes its own connections, which the
+address policy below cannot check: browser captures are refused (403)
+unless --allow-private-targets.
+
+Server-side captures refuse to connect to loopback, private, link-local,
+multicast, unspecified and every other address of the IANA IPv4 and IPv6
+special-purpose registries (an IPv6 address carrying an IPv4 one,
+IPv4-mapped or NAT64, is judged as that IPv4 address; 6to4, Teredo and
+IPv4-translated are refused), checked for every connection (every DNS
+answer and redirect); --allow-private-targets lifts this. Request bodies
+are limited: 64 KiB of JSON, 64 MiB per upload (413).
 
 --track also runs "exhibit track run" in the background: every
 --track-interval (default 1m) it captures the tracked documents that are due
 and records their versions (opening the archive for writing, as tokens do).
+Documents tracked with --render are rendered by tracking's own browsers
+(chromium on PATH, else /usr/bin/chromium; 2 at once), not those of
+--browser-path and --max-browsers.
 Tracked documents are served at /documents, /api/v1/documents and
 /feeds/changes.atom either way.`,
 		Args: exactArgs(0),
@@ -157,7 +180,18 @@ Tracked documents are served at /documents, /api/v1/documents and
 			if err != nil {
 				return err
 			}
-			opts := api.Options{AllowPrivateTargets: allowPrivate, RateLimit: rateLimit}
+			if maxCaptures < 1 || maxBrowsers < 1 || maxPerToken == 0 || minUploadRate < 1 || uploadGrace <= 0 {
+				return usageError("--max-captures, --max-browsers, --min-upload-rate and --upload-grace must be positive, --max-per-token positive or negative (no limit)")
+			}
+			opts := api.Options{
+				AllowPrivateTargets: allowPrivate,
+				RateLimit:           rateLimit,
+				MaxCaptures:         maxCaptures,
+				MaxPerToken:         maxPerToken,
+				MinUploadRate:       minUploadRate,
+				UploadGrace:         uploadGrace,
+				Browser:             render.Config{ExecPath: browserPath, MaxBrowsers: maxBrowsers},
+			}
 			var a *archive.Archive
 			if len(toks) > 0 || track {
 				// The write API and tracking log records: hold the write lock.
@@ -195,6 +229,13 @@ Tracked documents are served at /documents, /api/v1/documents and
 					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); holding the archive's write lock\n", len(toks))
 				}
 			}
+			if opts.Tokens != nil && allowPrivate {
+				if bin := render.New(opts.Browser).ExecPath(); bin == "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: no browser (chromium is not on PATH nor at /usr/bin/chromium): browser captures will be logged as failed (browser_unavailable)\n")
+				} else if _, err := os.Stat(bin); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: --browser-path %s: %v: browser captures will be logged as failed (browser_unavailable)\n", bin, err)
+				}
+			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
 			tracking := make(chan struct{})
@@ -228,6 +269,12 @@ Tracked documents are served at /documents, /api/v1/documents and
 	cmd.Flags().BoolVar(&track, "track", false, "capture tracked documents when due, in the background")
 	cmd.Flags().DurationVar(&trackEvery, "track-interval", time.Minute, "with --track: how often to look for documents due")
 	cmd.Flags().IntVar(&rateLimit, "rate-limit", 0, "write requests per minute allowed to one token by this process (default 60; negative: no limit); several frontends each allow it")
+	cmd.Flags().IntVar(&maxPerToken, "max-per-token", api.DefaultMaxPerToken, "write requests one token may have in progress at once, body arriving or worked on (negative: no limit)")
+	cmd.Flags().IntVar(&maxCaptures, "max-captures", api.DefaultMaxCaptures, "write requests worked on at once, counted once their body has arrived")
+	cmd.Flags().Int64Var(&minUploadRate, "min-upload-rate", api.DefaultMinUploadRate, "slowest a write request's body may arrive once --upload-grace has passed, bytes per second")
+	cmd.Flags().DurationVar(&uploadGrace, "upload-grace", api.DefaultUploadGrace, "time a write request's body may lag --min-upload-rate by")
+	cmd.Flags().StringVar(&browserPath, "browser-path", "", "browser of the write API's browser captures (default chromium on PATH, else /usr/bin/chromium)")
+	cmd.Flags().IntVar(&maxBrowsers, "max-browsers", render.DefaultMaxBrowsers, "browsers the write API runs at once")
 	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures reach loopback, private, link-local, multicast and every other IANA special-purpose address")
 	return cmd
 }
