@@ -28,6 +28,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/cite"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -381,22 +382,6 @@ func TestIndexPage(t *testing.T) {
 	})
 }
 
-// chromium returns the path of a Chromium binary, or skips the test (fails
-// it under CI=true, where the CI script installs one).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found; CI must install it (Debian: apt-get install chromium)")
-	}
-	t.Skip("chromium not found: install it (Debian: apt-get install chromium) to run the browser verification test")
-	return ""
-}
-
 // dumpDOM loads url in headless Chromium and returns the DOM after scripts
 // ran.
 func dumpDOM(t *testing.T, bin, url string) string {
@@ -428,7 +413,7 @@ func panelSteps(dom string) map[string][2]string {
 var resultRE = regexp.MustCompile(`<p id="verify-result" class="([a-z]+)"[^>]*>([^<]*)</p>`)
 
 func TestRecordPageBrowserVerify(t *testing.T) {
-	bin := chromium(t)
+	bin := rendertest.Chromium(t)
 	f := newPageFixture(t)
 	allSteps := []string{"bundle-parse", "checkpoint-signature", "checkpoint-body", "statement-signature", "leaf-hash", "record-id", "inclusion-proof"}
 

@@ -19,6 +19,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 	"github.com/exhibit-archive/exhibit/archive/track"
 )
 
@@ -371,7 +372,7 @@ var panelRE = regexp.MustCompile(`data-record-id="(EXR-[0-9A-Z-]+)" data-fact="(
 // Chromium: every record the page rests on verifies in the browser, and a
 // tampered bundle fails its panel.
 func TestProvisionPageBrowserVerify(t *testing.T) {
-	bin := chromium(t)
+	bin := rendertest.Chromium(t)
 	g := newGovernance(t)
 	var tamper string
 	var mu sync.Mutex

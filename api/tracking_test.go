@@ -20,6 +20,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -547,7 +548,7 @@ func TestDocumentPages(t *testing.T) {
 // page in headless Chromium: the diff is marked up, and the version's
 // bundle verifies in the browser.
 func TestTrackingPagesBrowser(t *testing.T) {
-	bin := chromium(t)
+	bin := rendertest.Chromium(t)
 	f := newTrackFixture(t)
 	dom := dumpDOM(t, bin, f.srv.URL+"/documents/"+f.doc)
 	for _, want := range []string{"<del>consent</del>", "<ins>notice</ins>", "&lt;script&gt;alert('diff')&lt;/script&gt;"} {

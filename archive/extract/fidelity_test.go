@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -32,6 +31,8 @@ import (
 	"github.com/sergi/go-diff/diffmatchpatch"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 )
 
 // genaiDir is the second collection of the shared corpus: browser-captured
@@ -128,23 +129,6 @@ func loadPolicies(tb testing.TB) []*fidelityDoc {
 		docs = append(docs, fd)
 	}
 	return docs
-}
-
-// chromiumPath returns the system's Chromium, or skips the test (fails it
-// under CI=true, where the CI script installs one). No browser is ever
-// downloaded.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found; CI must install it (Debian: apt-get install chromium)")
-	}
-	t.Skip("chromium not found: install it (Debian: apt-get install chromium) to run the text-fidelity test")
-	return ""
 }
 
 // renderer renders snapshots in one headless Chromium that runs no script
@@ -626,7 +610,7 @@ func TestTextFidelity(t *testing.T) {
 	}
 	start := time.Now()
 	docs := append(loadPolicies(t), loadGenai(t)...)
-	r := newRenderer(t, chromiumPath(t))
+	r := newRenderer(t, rendertest.Chromium(t))
 	t.Run("reference", func(t *testing.T) { testReference(t, r) })
 	dump := os.Getenv("FIDELITY_DUMP")
 

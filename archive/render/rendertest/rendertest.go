@@ -41,7 +41,7 @@ func Chromium(t testing.TB) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatal("chromium not found; CI must install it (Debian: apt-get install chromium)")
 	}
-	t.Skip("chromium not found: install it (Debian: apt-get install chromium) to run the browser capture tests")
+	t.Skip("chromium not found: install it (Debian: apt-get install chromium, or .ci/install-tools) to run the tests that use a browser")
 	return ""
 }
 
