@@ -166,6 +166,13 @@ type Options struct {
 	// no error here: each browser capture is then logged as failed,
 	// reason "browser_unavailable".
 	Browser render.Config
+	// Renderer, if not nil, is the renderer of browser captures in place
+	// of one made from Browser (whose MaxBrowsers still counts the write
+	// API's browser slots). exhibit serve shares it with tracking
+	// (track.Tracker.SetRenderer), so that the process runs at most
+	// MaxBrowsers browsers in all; a browser capture may then wait, within
+	// its time limit, for a browser tracking holds.
+	Renderer *render.Renderer
 	// RateLimit is the write requests per minute allowed to one token, as
 	// a token bucket holding a minute's worth. Zero means
 	// DefaultRateLimit (60); negative means no limit.

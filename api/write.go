@@ -147,8 +147,13 @@ func newWriteAPI(s *server, o Options) *writeAPI {
 		w.fetch.Control = refusePrivate
 	}
 	// One renderer for the server, its browsers counted by the write
-	// API's slots: a render never waits in the renderer's own queue.
-	w.in.SetRenderer(render.New(o.Browser))
+	// API's slots: a render waits in the renderer's own queue only for
+	// browsers that others sharing it (tracking) hold.
+	rend := o.Renderer
+	if rend == nil {
+		rend = render.New(o.Browser)
+	}
+	w.in.SetRenderer(rend)
 	w.browsers = make(chan struct{}, max(1, cmp.Or(o.Browser.MaxBrowsers, render.DefaultMaxBrowsers)))
 	w.browser = o.AllowPrivateTargets
 	w.renderMax = cmp.Or(o.Fetch.Timeout, render.DefaultTimeout)

@@ -28,6 +28,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/internal/keyed"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -122,6 +123,11 @@ type Tracker struct {
 // VersionText) works on an archive opened for reading; the rest needs it
 // opened for writing.
 func New(a *archive.Archive) *Tracker { return &Tracker{a: a, in: ingest.New(a)} }
+
+// SetRenderer has t render the documents tracked with Render with r (its
+// browser binary and its limit on browsers at once), in place of a
+// renderer with render's defaults.
+func (t *Tracker) SetRenderer(r *render.Renderer) { t.in.SetRenderer(r) }
 
 // pending is a tracking statement submitted to the log, and what to do
 // with its record once acknowledged.

@@ -166,9 +166,10 @@ are limited: 64 KiB of JSON, 64 MiB per upload (413).
 --track also runs "exhibit track run" in the background: every
 --track-interval (default 1m) it captures the tracked documents that are due
 and records their versions (opening the archive for writing, as tokens do).
-Documents tracked with --render are rendered by tracking's own browsers
-(chromium on PATH, else /usr/bin/chromium; 2 at once), not those of
---browser-path and --max-browsers.
+Documents tracked with --render are rendered by the same browsers as the
+write API's browser captures (--browser-path; at most --max-browsers at
+once in all, so a browser capture may wait, within its time limit, for a
+browser tracking holds).
 Tracked documents are served at /documents, /api/v1/documents and
 /feeds/changes.atom either way.`,
 		Args: exactArgs(0),
@@ -192,6 +193,9 @@ Tracked documents are served at /documents, /api/v1/documents and
 				UploadGrace:         uploadGrace,
 				Browser:             render.Config{ExecPath: browserPath, MaxBrowsers: maxBrowsers},
 			}
+			// One renderer for the write API and tracking: at most
+			// --max-browsers browsers in all.
+			opts.Renderer = render.New(opts.Browser)
 			var a *archive.Archive
 			if len(toks) > 0 || track {
 				// The write API and tracking log records: hold the write lock.
@@ -243,7 +247,7 @@ Tracked documents are served at /documents, /api/v1/documents and
 				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: tracking documents every %s\n", trackEvery)
 				go func() {
 					defer close(tracking)
-					runTracking(ctx, a, trackEvery, g.logger)
+					runTracking(ctx, a, opts.Renderer, trackEvery, g.logger)
 				}()
 			} else {
 				close(tracking)
@@ -274,15 +278,16 @@ Tracked documents are served at /documents, /api/v1/documents and
 	cmd.Flags().Int64Var(&minUploadRate, "min-upload-rate", api.DefaultMinUploadRate, "slowest a write request's body may arrive once --upload-grace has passed, bytes per second")
 	cmd.Flags().DurationVar(&uploadGrace, "upload-grace", api.DefaultUploadGrace, "time a write request's body may lag --min-upload-rate by")
 	cmd.Flags().StringVar(&browserPath, "browser-path", "", "browser of the write API's browser captures (default chromium on PATH, else /usr/bin/chromium)")
-	cmd.Flags().IntVar(&maxBrowsers, "max-browsers", render.DefaultMaxBrowsers, "browsers the write API runs at once")
+	cmd.Flags().IntVar(&maxBrowsers, "max-browsers", render.DefaultMaxBrowsers, "browsers run at once, for the write API's browser captures and --track's rendered documents together")
 	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures reach loopback, private, link-local, multicast and every other IANA special-purpose address")
 	return cmd
 }
 
 // runTracking runs a tracking round every interval until ctx ends, logging
 // what each round did.
-func runTracking(ctx context.Context, a *archive.Archive, every time.Duration, log *slog.Logger) {
+func runTracking(ctx context.Context, a *archive.Archive, r *render.Renderer, every time.Duration, log *slog.Logger) {
 	tr := track.New(a)
+	tr.SetRenderer(r)
 	for {
 		rep, err := tr.Run(ctx, track.RunOptions{})
 		switch {

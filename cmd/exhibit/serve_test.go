@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive/record"
 )
 
 // TestServeWriteLimitFlags: the write API's limits reach the server from
@@ -26,8 +28,9 @@ import (
 // 429; with --min-upload-rate and --upload-grace 1s, the stalled upload is
 // cut off with 408 a second or so after it began; with --browser-path
 // naming no browser, a browser capture is logged as failed
-// (browser_unavailable), and serve warns at start. Limits out of range
-// are usage errors.
+// (browser_unavailable), and serve warns at start; --track renders its
+// documents with the same browser (so also fails browser_unavailable).
+// Limits out of range are usage errors.
 func TestServeWriteLimitFlags(t *testing.T) {
 	dir := inTemp(t)
 	exhibit(t, "init", "--origin", "serve.test/log").want(t, 0)
@@ -42,9 +45,14 @@ func TestServeWriteLimitFlags(t *testing.T) {
 		exhibit(t, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...).want(t, 2, "must be positive")
 	}
 
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<p>terms</p>") }))
+	defer site.Close()
+	exhibit(t, "track", "add", site.URL+"/tracked", "--entity", "Flags", "--document", "Terms", "--render").want(t, 0)
+
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	var stderr lockedBuffer
 	cmd := exec.Command("exhibit", "--archive", filepath.Join(dir, "exhibit-archive"), "serve", "--listen", addr,
+		"--track", "--track-interval", "1s",
 		"--max-per-token", "1", "--min-upload-rate", "1024", "--upload-grace", "1s",
 		"--allow-private-targets", "--browser-path", filepath.Join(dir, "no-chromium"), "--max-browsers", "1")
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
@@ -107,8 +115,6 @@ func TestServeWriteLimitFlags(t *testing.T) {
 	}
 
 	// A browser capture with no browser is a failed capture.
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<p>terms</p>") }))
-	defer site.Close()
 	resp, b := post(`{"url": "` + site.URL + `/terms", "browser": true}`)
 	var res api.WriteResult
 	if err := json.Unmarshal(b, &res); err != nil || resp.StatusCode != http.StatusCreated || res.Record == nil {
@@ -119,6 +125,30 @@ func TestServeWriteLimitFlags(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "browser captures will be logged as failed (browser_unavailable)") {
 		t.Errorf("serve did not warn that its browser is missing:\n%s", stderr.String())
+	}
+
+	// The tracked document, rendered by tracking with --browser-path.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(base + "/api/v1/search?url=" + url.QueryEscape(site.URL+"/tracked"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct{ Records []*record.Record }
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Records) > 0 {
+			rec := page.Records[0]
+			if rec.Method != "browser" || rec.Failure == nil || rec.Failure.Reason != "browser_unavailable" {
+				t.Errorf("tracked capture: method %q, failure %+v; want browser, browser_unavailable (--browser-path)", rec.Method, rec.Failure)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve --track did not capture the tracked document:\n%s", stderr.String())
+		}
 	}
 }
 
