@@ -240,3 +240,73 @@ func TestFrontendsTrack(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontendsImportTwice runs two `exhibit import` processes of one
+// manifest at once on a shared archive: both succeed, and each document
+// is logged once (each under the lease one of them held; the other finds
+// it).
+func TestFrontendsImportTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB, versitygw and two exhibit processes")
+	}
+	if raceEnabled {
+		t.Skip("skipped under the race detector: two race-instrumented processes")
+	}
+	dir, _, _ := sharedArchive(t, "import.test/log")
+	const docs = 80
+	var manifest bytes.Buffer
+	os.Mkdir("docs", 0o755)
+	for i := range docs {
+		name := fmt.Sprintf("docs/doc%d.html", i)
+		os.WriteFile(name, fmt.Appendf(nil, "<html>document %d</html>", i), 0o644)
+		fmt.Fprintf(&manifest, `{"entity":"Example","document":"Doc %d","url":"https://example.org/doc/%d","fetched_at":"2026-01-01T00:00:00Z","file":%q}`+"\n", i, i, name)
+	}
+	os.WriteFile("manifest.jsonl", manifest.Bytes(), 0o644)
+	var outs [2]bytes.Buffer
+	var cmds [2]*exec.Cmd
+	for i, d := range []string{"f2", "f3"} {
+		cmds[i] = exec.Command("exhibit", "--archive", filepath.Join(dir, d), "import", "manifest.jsonl")
+		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("import %d: %v\n%s", i, err, outs[i].String())
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	ctx := archivetest.Context(t, time.Minute)
+	a, err := archive.Open(ctx, filepath.Join(dir, "f1"), archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	logged := map[string]int{}
+	for r, err := range a.Index().Records(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind == record.Capture {
+			logged[r.URL]++
+		}
+	}
+	for i := range docs {
+		if u := fmt.Sprintf("https://example.org/doc/%d", i); logged[u] != 1 {
+			t.Errorf("%s logged %d times, want once", u, logged[u])
+		}
+	}
+	_, cp, err := a.Checkpoint(ctx)
+	if err != nil || cp.Size != docs {
+		t.Errorf("checkpoint %v, %v; want %d entries", cp, err, docs)
+	}
+	t.Logf("%s\n%s", lastLine(outs[0].String()), lastLine(outs[1].String()))
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}
