@@ -269,6 +269,12 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown store type %q", ErrInput, sc.Type)
 	}
+	if lc != nil {
+		// Before anything is written: never a second log where one is.
+		if err := checkLogFree(ctx, sc, lc, signer); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

@@ -3,8 +3,10 @@ package archive
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/ledger"
@@ -28,10 +30,10 @@ func leaseName(kind, key string) string {
 	return kind + "/" + verify.SHA256Hex([]byte(key))
 }
 
-// TryLease takes the lease kind/key (a tracked document, an imported
-// document) for ttl, unless another frontend of a shared archive holds it,
-// and returns the function that gives it up. Frontends take a lease
-// before work that two of them must not do at once; an archive that is
+// TryLease takes the lease kind/key for ttl, unless another frontend of a
+// shared archive holds it, and returns the function that gives it up. It
+// does not renew it: a caller that holds it longer than ttl calls it again
+// (as the follower does, every round), or uses Claim. An archive that is
 // not shared has one writer (its file lock), which has every lease. It
 // needs the archive opened for writing.
 func (a *Archive) TryLease(ctx context.Context, kind, key string, ttl time.Duration) (release func(), ok bool, err error) {
@@ -49,17 +51,103 @@ func (a *Archive) TryLease(ctx context.Context, kind, key string, ttl time.Durat
 	return func() { a.index.ReleaseLease(context.WithoutCancel(ctx), name, a.holder) }, true, nil
 }
 
-// Lease is TryLease that waits, polling, until the lease is free or ctx
+// LeaseTTL is how long a lease taken with Claim or Lease lasts unless it is
+// renewed. The holder renews it every LeaseTTL/4 while it works, so a
+// frontend that dies (SIGKILL, power loss) frees its leases within
+// LeaseTTL, and another takes its work over.
+const LeaseTTL = 20 * time.Second
+
+// ErrLeaseLost is the cause of the cancellation of the context Claim and
+// Lease return when the lease could not be renewed in time (the database
+// did not answer) or another frontend holds it now.
+var ErrLeaseLost = errors.New("lease lost")
+
+// Claim takes the lease kind/key (a tracked document, an imported
+// document), unless another frontend of a shared archive holds it, and
+// holds it, renewing it every LeaseTTL/4, until release is called.
+// Frontends take a lease before work that two of them must not do at
+// once. The work is to be done under the returned context: it is ctx,
+// cancelled with cause ErrLeaseLost (context.Cause) if the lease is lost,
+// so that work another frontend may now be doing is abandoned. An archive
+// that is not shared has one writer, which has every lease. It needs the
+// archive opened for writing.
+func (a *Archive) Claim(ctx context.Context, kind, key string) (work context.Context, release func(), ok bool, err error) {
+	if a.writer == nil {
+		return nil, nil, false, ErrReadOnly
+	}
+	if !a.Shared() {
+		return ctx, func() {}, true, nil
+	}
+	name := leaseName(kind, key)
+	taken := time.Now()
+	ok, err = a.index.TryLease(ctx, name, a.holder, LeaseTTL)
+	if err != nil || !ok {
+		return nil, nil, false, err
+	}
+	work, release = a.hold(ctx, kind, key, taken)
+	return work, release, true, nil
+}
+
+// hold renews the lease kind/key, taken at taken (by this machine's
+// clock, before asking), until the returned release is called.
+func (a *Archive) hold(ctx context.Context, kind, key string, taken time.Time) (context.Context, func()) {
+	name := leaseName(kind, key)
+	work, cancel := context.WithCancelCause(ctx)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(LeaseTTL / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-work.Done():
+				return
+			case <-tick.C:
+			}
+			sent := time.Now()
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), LeaseTTL/4)
+			ok, err := a.index.TryLease(rctx, name, a.holder, LeaseTTL)
+			rcancel()
+			switch {
+			case err == nil && ok:
+				taken = sent
+			case err == nil:
+				cancel(fmt.Errorf("%w: another frontend holds %s %q now", ErrLeaseLost, kind, key))
+				return
+			case time.Since(taken) > LeaseTTL/2:
+				// Another try would come too close to its expiry.
+				cancel(fmt.Errorf("%w: %s %q not renewed for %v: %w", ErrLeaseLost, kind, key, time.Since(taken).Round(time.Second), err))
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return work, func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			cancel(nil)
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer rcancel()
+			// Best effort: a lease not given up expires.
+			a.index.ReleaseLease(rctx, name, a.holder)
+		})
+	}
+}
+
+// Lease is Claim that waits, polling, until the lease is free or ctx
 // ends.
-func (a *Archive) Lease(ctx context.Context, kind, key string, ttl time.Duration) (func(), error) {
+func (a *Archive) Lease(ctx context.Context, kind, key string) (work context.Context, release func(), err error) {
 	for wait := 20 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		release, ok, err := a.TryLease(ctx, kind, key, ttl)
+		work, release, ok, err := a.Claim(ctx, kind, key)
 		if err != nil || ok {
-			return release, err
+			return work, release, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for another frontend to finish with %s %q: %w", kind, key, ctx.Err())
+			return nil, nil, fmt.Errorf("waiting for another frontend to finish with %s %q: %w", kind, key, ctx.Err())
 		case <-time.After(wait):
 		}
 	}

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -225,12 +226,91 @@ func initLog(lc *LogConfig, sc StoreConfig) (*LogConfig, error) {
 	return &c, nil
 }
 
-// errLogExists is Init's error for a bucket that already holds a log.
-var errLogExists = errors.New("the log's bucket already holds a log: join it with a copy of its archive's exhibit.json and key instead")
+// errLogExists is Init's error for a bucket or database that already
+// holds a log or an index.
+var errLogExists = errors.New("join that archive with a copy of its exhibit.json and signing key instead (docs/DEPLOYMENT.md), or give an empty one")
+
+// checkLogFree checks, before Init writes anything, that a log on S3 and
+// MySQL would be created where no other archive is: no checkpoint in the
+// log's bucket prefix, no table in the log's database (Tessera's
+// sequencing state: a second log sequenced there would fork the first, or
+// append to it under another key), and none in the index's database
+// (which the new archive would rebuild over the other's index). The
+// database may not exist yet.
+func checkLogFree(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *ledger.Signer) error {
+	st, err := openStore(ctx, "", sc)
+	if err != nil {
+		return err
+	}
+	a := &Archive{cfg: &Config{Log: lc}, store: st}
+	s3st, err := a.logStore()
+	if err != nil {
+		return err
+	}
+	c, err := lc.aws(s3st)
+	if err != nil {
+		return err
+	}
+	_, err = ledger.NewAWSReader(c, signer.PublicKey()).Fetcher().ReadCheckpoint(ctx)
+	if err == nil {
+		return fmt.Errorf("%w: s3://%s/%s already holds a log's checkpoint: %w", ErrExists, c.Bucket, c.Prefix, errLogExists)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("looking for a log in s3://%s/%s: %w", c.Bucket, c.Prefix, err)
+	}
+	ix, err := ParseLogDSN(lc.IndexDSN)
+	if err != nil {
+		return err
+	}
+	ix.Passwd = c.DB.Passwd
+	for _, db := range []struct {
+		what string
+		cfg  *mysql.Config
+	}{{"the log's database", c.DB}, {"the index's database", ix}} {
+		tables, err := dbTables(ctx, db.cfg)
+		if err != nil {
+			return err
+		}
+		if len(tables) > 0 {
+			return fmt.Errorf("%w: %s %s at %s already holds tables (%s): %w", ErrExists, db.what, db.cfg.DBName, db.cfg.Addr, strings.Join(tables, ", "), errLogExists)
+		}
+	}
+	return nil
+}
+
+// dbTables returns the first few tables of the database cfg names, none
+// if it does not exist.
+func dbTables(ctx context.Context, cfg *mysql.Config) ([]string, error) {
+	c := cfg.Clone()
+	c.DBName = "" // it may not exist
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, fmt.Errorf("database %s at %s: %w", cfg.DBName, cfg.Addr, err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name LIMIT 4`, cfg.DBName)
+	if err != nil {
+		return nil, fmt.Errorf("database %s at %s: listing its tables: %w", cfg.DBName, cfg.Addr, err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("database %s at %s: listing its tables: %w", cfg.DBName, cfg.Addr, err)
+		}
+		tables = append(tables, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("database %s at %s: listing its tables: %w", cfg.DBName, cfg.Addr, err)
+	}
+	return tables, nil
+}
 
 // createLog creates an archive's empty log, and keeps its first
-// checkpoint: in log/ and checkpoints/, or, with lc, on S3 (whose bucket
-// must hold no log yet).
+// checkpoint: in log/ and checkpoints/, or, with lc, on S3 (where
+// checkLogFree found no log).
 func createLog(ctx context.Context, dir string, signer *ledger.Signer, sc StoreConfig, lc *LogConfig) error {
 	if lc == nil {
 		w, err := ledger.OpenWriter(ctx, filepath.Join(dir, logDir), signer, ledger.Config{Keeper: ledger.NewCheckpoints(filepath.Join(dir, checkpointsDir))})
@@ -250,13 +330,6 @@ func createLog(ctx context.Context, dir string, signer *ledger.Signer, sc StoreC
 	}
 	c, err := lc.aws(s3st)
 	if err != nil {
-		return err
-	}
-	_, err = ledger.NewAWSReader(c, signer.PublicKey()).Fetcher().ReadCheckpoint(ctx)
-	if err == nil {
-		return fmt.Errorf("%w: s3://%s/%s: %w", ErrExists, c.Bucket, c.Prefix, errLogExists)
-	}
-	if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	w, err := ledger.OpenAWSWriter(ctx, c, signer, ledger.Config{Keeper: s3st.Checkpoints()})

@@ -148,6 +148,10 @@ func (c AWS) dsn() string {
 // given its earlier index instead of a new one. cfg.CheckpointInterval
 // defaults here to, and may not be less than, MinAWSCheckpointInterval;
 // cfg.PollInterval defaults to 100ms.
+//
+// Tessera v1.0.4's driver and antispam index never close their database
+// pools: each call holds up to 2 × c.MaxOpenConns connections until the
+// process exits, even after Close. A process opens the log once.
 func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, error) {
 	c = c.withDefaults()
 	if err := c.check(); err != nil {

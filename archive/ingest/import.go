@@ -312,7 +312,9 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	if in.a.Shared() {
 		// Other frontends may import it at once, or have since this
 		// import began: hold the document's lease, then look.
-		release, err := in.a.Lease(ctx, "import", key, importLease)
+		// It is renewed until the document is logged (see Claim); a
+		// frontend that dies frees it within archive.LeaseTTL.
+		_, release, err := in.a.Lease(ctx, "import", key)
 		if err != nil {
 			unlock()
 			return nil, nil, nil, err
@@ -347,11 +349,6 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	}
 	return nil, d, unlock, nil
 }
-
-// importLease is how long a frontend of a shared archive holds an imported
-// document's lease, unless it finishes first: longer than storing and
-// logging one document takes.
-const importLease = 10 * time.Minute
 
 // Line returns the entry's line number in its manifest.
 func (e *ManifestEntry) Line() int { return e.line }

@@ -159,7 +159,10 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 		// Frontends of a shared archive never track one document at
 		// once: the one that holds its lease does, and one that gets
 		// it after looks again whether the document is still due.
-		release, ok, err := t.a.TryLease(ctx, "track", due[i].ID, trackLease)
+		// The lease is renewed while the document is tracked; work is
+		// cancelled if it is lost, and a frontend that dies frees it
+		// within archive.LeaseTTL.
+		work, release, ok, err := t.a.Claim(ctx, "track", due[i].ID)
 		switch {
 		case err != nil:
 			errs[i] = err
@@ -169,18 +172,22 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 			return i
 		}
 		defer release()
-		if t.a.Shared() && !o.All {
-			d, err := t.Document(ctx, due[i].ID)
-			if err != nil {
+		d := due[i]
+		if t.a.Shared() {
+			// What another frontend did since the list was read.
+			if d, err = t.Document(work, d.ID); err != nil {
 				errs[i] = err
 				return i
 			}
-			if !d.Due(now) {
+			if !o.All && !d.Due(now) {
 				elsewhere[i] = true
 				return i
 			}
 		}
-		results[i], errs[i] = t.trackOne(ctx, due[i], gate, o)
+		results[i], errs[i] = t.trackOne(work, d, gate, o)
+		if errs[i] != nil && context.Cause(work) != work.Err() {
+			errs[i] = fmt.Errorf("%w (%w)", errs[i], context.Cause(work))
+		}
 		return i
 	}, func(i int) {
 		if o.Progress != nil && results[i] != nil {
@@ -200,11 +207,6 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 	return rep, ctx.Err()
 }
 
-// trackLease is how long a frontend of a shared archive holds a tracked
-// document's lease, unless it finishes first: longer than a capture with
-// its retries takes.
-const trackLease = 15 * time.Minute
-
 // recoverSnapshot processes a tracked document's newest capture if a
 // process was killed after logging it but before logging what its text
 // did, so that no snapshot of a tracked document is left unread.
@@ -212,6 +214,23 @@ func (t *Tracker) recoverSnapshot(ctx context.Context, d *Document) (*TrackResul
 	rec, err := t.UnreadSnapshot(ctx, d)
 	if err != nil || rec == nil {
 		return nil, err
+	}
+	if t.a.Shared() {
+		// Frontends of a shared archive never process one document at
+		// once: one that does not get the lease leaves the snapshot to
+		// the holder, and one that does looks again.
+		work, release, ok, err := t.a.Claim(ctx, "track", d.ID)
+		if err != nil || !ok {
+			return nil, err
+		}
+		defer release()
+		ctx = work
+		if d, err = t.Document(ctx, d.ID); err != nil {
+			return nil, err
+		}
+		if rec, err = t.UnreadSnapshot(ctx, d); err != nil || rec == nil {
+			return nil, err
+		}
 	}
 	t.a.Logger().Info("processing a snapshot left unread", "document", d.ID, "record", rec.ID)
 	return t.ProcessSnapshot(ctx, d.ID, rec)

@@ -53,14 +53,17 @@ keeps the tiles and entry bundles in the --store bucket (under PREFIX/log/),
 the kept checkpoints and their tokens beside them (PREFIX/checkpoints/), and
 coordinates sequencing through the MySQL or MariaDB database DSN names, in
 go-sql-driver form without a password: user@tcp(host:3306)/database (the
-database must exist and be empty). The password comes from
+database must exist and be empty: init refuses, before writing anything, a
+bucket prefix that holds a log and a log or index database that holds
+tables, another archive's). The password comes from
 EXHIBIT_DB_PASSWORD, or from the file EXHIBIT_DB_PASSWORD_FILE names, and is
 never written to the archive. --log-db-max-conns bounds each process's
 database connections (default 8). The index then lives in the same
 database server too, in the database --index-db DSN names (default: the
 same server and user, database exhibit; created if missing), where every
-frontend reads it; exhibit reindex rebuilds it from the log alone. Another frontend joins with a copy of
-exhibit.json and the signing key (see README, Deployment).
+frontend reads it; exhibit reindex rebuilds it from the log alone. Another
+frontend joins with a copy of exhibit.json, the signing key and tokens.json,
+never with init (see docs/DEPLOYMENT.md).
 
 --witness-policy FILE is a C2SP tlog-policy (docs/FORMATS.md 5.5): the
 witnesses, with their tlog-witness URLs, and the quorum. Every checkpoint is

@@ -283,7 +283,11 @@ version, a confirmation of the current one, or why no text could be
 extracted.
 
 Without --once, run keeps going: a round every --interval until interrupted,
-holding the archive's write lock only during a round.
+holding the archive's write lock only during a round (an archive shared by
+several frontends, which has no lock, stays open). Several frontends of a
+shared archive may run it at once: each due document is captured by one of
+them (the holder of its lease in the database; one that dies frees its
+leases within 20 s).
 Exit status: 0 when every document was captured and its text extracted; 1
 when a capture failed, no text could be extracted (e.g. the selectors
 matched nothing), or the archive could not process a document; 2 for an
@@ -319,17 +323,32 @@ unknown DOCUMENT.`,
 			ctx, cancel := signalContext()
 			defer cancel()
 			failed := false
+			var a *archive.Archive
+			defer func() {
+				if a != nil {
+					a.Close(context.Background())
+				}
+			}()
 			for {
 				// The archive is opened for each round, so that other
-				// writers (quote, track add) can run between rounds.
+				// writers (quote, track add) can run between rounds. A
+				// shared archive has no file lock and stays open: each
+				// opening of its log costs database connections that
+				// Tessera's AWS driver never gives back (see
+				// ledger.OpenAWSWriter).
 				start := time.Now()
-				a, err := g.openWrite(ctx, cmd, false)
-				if err != nil {
-					return err
+				if a == nil {
+					var err error
+					if a, err = g.openWrite(ctx, cmd, false); err != nil {
+						return err
+					}
 				}
 				rep, err := track.New(a).Run(ctx, o)
-				if cerr := a.Close(context.Background()); err == nil {
-					err = cerr
+				if !a.Shared() || err != nil || once {
+					if cerr := a.Close(context.Background()); err == nil {
+						err = cerr
+					}
+					a = nil
 				}
 				if err != nil {
 					return docError(err)
