@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,16 +59,31 @@ type AWS struct {
 	// exhaust MariaDB's default limit of 151. Default 8.
 	MaxOpenConns int
 	// HTTPClient makes the S3 requests. Default: a client with a 30s
-	// timeout per request.
+	// timeout per request that keeps up to MaxIdleConnsPerHost idle
+	// connections to the S3 server (net/http's default of 2 would close
+	// and open again most of those Tessera's integration and the readers
+	// make at once).
 	HTTPClient *http.Client
 }
 
 // DefaultAWSMaxOpenConns is the default of AWS.MaxOpenConns.
 const DefaultAWSMaxOpenConns = 8
 
+// MaxIdleConnsPerHost is how many idle connections to the S3 server the
+// default AWS.HTTPClient keeps.
+const MaxIdleConnsPerHost = 64
+
 // MinAWSCheckpointInterval is the least Config.CheckpointInterval the AWS
 // driver accepts (Tessera's storage/aws minimum), and its default there.
 const MinAWSCheckpointInterval = time.Second
+
+// defaultAWSClient is the default of AWS.HTTPClient, one for the process
+// (so that its connections are shared).
+var defaultAWSClient = sync.OnceValue(func() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}
+})
 
 func (c AWS) withDefaults() AWS {
 	if c.Region == "" {
@@ -77,7 +93,7 @@ func (c AWS) withDefaults() AWS {
 		c.MaxOpenConns = DefaultAWSMaxOpenConns
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		c.HTTPClient = defaultAWSClient()
 	}
 	return c
 }
