@@ -214,9 +214,16 @@ const errUnknownSystemVariable = 1193
 // given its earlier index instead of a new one. The database sessions of
 // both run at transaction isolation READ COMMITTED: under InnoDB's default
 // an integration in progress would hold up every frontend's sequencing.
-// cfg.CheckpointInterval
-// defaults here to, and may not be less than, MinAWSCheckpointInterval;
-// cfg.PollInterval defaults to 100ms.
+//
+// The defaults differ from the POSIX log's, as what each costs does:
+// cfg.CheckpointInterval defaults here to, and may not be less than,
+// MinAWSCheckpointInterval; cfg.PollInterval defaults to 100ms;
+// cfg.BatchMaxAge to 100ms (each batch is a database transaction, and
+// Tessera integrates once a second: the batches of N frontends are each
+// 1/N as large, so a short age would multiply the transactions, not speed
+// anything up); cfg.GCInterval to 10s (the removal of partial tiles is
+// coordinated in the database, so any frontend carries on where another
+// stopped, and each run reads the checkpoint and locks a row).
 func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, error) {
 	c = c.withDefaults()
 	if err := c.check(); err != nil {
@@ -229,6 +236,12 @@ func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, 
 		// Checkpoints come at most once a second; reading the bucket's
 		// every 10ms, from every frontend, would only load it.
 		cfg.PollInterval = 100 * time.Millisecond
+	}
+	if cfg.BatchMaxAge == 0 {
+		cfg.BatchMaxAge = 100 * time.Millisecond
+	}
+	if cfg.GCInterval == 0 {
+		cfg.GCInterval = 10 * time.Second
 	}
 	if cfg.CheckpointInterval < MinAWSCheckpointInterval {
 		return nil, fmt.Errorf("ledger: checkpoint interval %v is less than the AWS driver's minimum of %v", cfg.CheckpointInterval, MinAWSCheckpointInterval)
