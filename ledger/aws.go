@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,7 +49,9 @@ type AWS struct {
 	SessionToken string
 	// DB is the sequencing database: a go-sql-driver/mysql configuration
 	// whose database (DBName) must exist; Tessera creates its tables. The
-	// antispam index lives in the same database (its own table).
+	// antispam index lives in the same database (its own table). Their
+	// sessions run at transaction isolation READ COMMITTED, whatever the
+	// configuration says (see OpenAWSWriter).
 	DB *mysql.Config
 	// MaxOpenConns bounds the connections this process opens to the
 	// database, for the sequencer and for the antispam index each.
@@ -56,16 +59,31 @@ type AWS struct {
 	// exhaust MariaDB's default limit of 151. Default 8.
 	MaxOpenConns int
 	// HTTPClient makes the S3 requests. Default: a client with a 30s
-	// timeout per request.
+	// timeout per request that keeps up to MaxIdleConnsPerHost idle
+	// connections to the S3 server (net/http's default of 2 would close
+	// and open again most of those Tessera's integration and the readers
+	// make at once).
 	HTTPClient *http.Client
 }
 
 // DefaultAWSMaxOpenConns is the default of AWS.MaxOpenConns.
 const DefaultAWSMaxOpenConns = 8
 
+// MaxIdleConnsPerHost is how many idle connections to the S3 server the
+// default AWS.HTTPClient keeps.
+const MaxIdleConnsPerHost = 64
+
 // MinAWSCheckpointInterval is the least Config.CheckpointInterval the AWS
 // driver accepts (Tessera's storage/aws minimum), and its default there.
 const MinAWSCheckpointInterval = time.Second
+
+// defaultAWSClient is the default of AWS.HTTPClient, one for the process
+// (so that its connections are shared).
+var defaultAWSClient = sync.OnceValue(func() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}
+})
 
 func (c AWS) withDefaults() AWS {
 	if c.Region == "" {
@@ -75,7 +93,7 @@ func (c AWS) withDefaults() AWS {
 		c.MaxOpenConns = DefaultAWSMaxOpenConns
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		c.HTTPClient = defaultAWSClient()
 	}
 	return c
 }
@@ -126,13 +144,61 @@ func (c AWS) sdk() (aws.Config, func(*s3.Options)) {
 	}
 }
 
-// dsn returns the driver's DSN, with the options Tessera's sequencer
-// needs.
-func (c AWS) dsn() string {
+// dsn returns the DSN of Tessera's sequencer and antispam index: with
+// the options the sequencer needs, and transaction isolation READ
+// COMMITTED.
+//
+// Tessera's integration reads the sequenced batches with SELECT … FOR
+// UPDATE over seq >= n and keeps its transaction open while it writes the
+// new tiles and bundles to S3. Under InnoDB's default, REPEATABLE READ,
+// that also locks the gap after the last batch, where every frontend's
+// next batch is inserted: sequencing stops for the length of every
+// integration, and with N frontends integration runs N times a second.
+// Tessera coordinates only through locks on single rows (SeqCoord,
+// IntCoord, PubCoord, GCCoord, AntispamFollowCoord), which READ COMMITTED
+// keeps: a batch is inserted under the SeqCoord lock, so batches are
+// committed in order and an integration never misses one below another.
+//
+// The session variable is transaction_isolation (MySQL, MariaDB 11.1 and
+// later) or tx_isolation (earlier MariaDB): the server is asked which.
+func (c AWS) dsn(ctx context.Context) (string, error) {
 	d := c.DB.Clone()
 	d.ParseTime = true
-	return d.FormatDSN()
+	name, err := isolationVariable(ctx, d)
+	if err != nil {
+		return "", err
+	}
+	if d.Params == nil {
+		d.Params = map[string]string{}
+	}
+	d.Params[name] = "'READ-COMMITTED'"
+	return d.FormatDSN(), nil
 }
+
+// isolationVariable returns the name of the server's session variable for
+// the transaction isolation level.
+func isolationVariable(ctx context.Context, d *mysql.Config) (string, error) {
+	conn, err := mysql.NewConnector(d)
+	if err != nil {
+		return "", fmt.Errorf("database %s at %s: %w", d.DBName, d.Addr, err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	var level string
+	err = db.QueryRowContext(ctx, "SELECT @@SESSION.transaction_isolation").Scan(&level)
+	var me *mysql.MySQLError
+	switch {
+	case err == nil:
+		return "transaction_isolation", nil
+	case errors.As(err, &me) && me.Number == errUnknownSystemVariable:
+		return "tx_isolation", nil
+	}
+	return "", fmt.Errorf("database %s at %s: %w", d.DBName, d.Addr, err)
+}
+
+// errUnknownSystemVariable is MySQL's and MariaDB's
+// ER_UNKNOWN_SYSTEM_VARIABLE.
+const errUnknownSystemVariable = 1193
 
 // OpenAWSWriter opens the log stored by Tessera's storage/aws driver (see
 // [AWS]) for appending, as [OpenWriter] opens a POSIX one, and with the
@@ -145,9 +211,19 @@ func (c AWS) dsn() string {
 //
 // Tessera's antispam (storage/aws/antispam, in the same database) suppresses
 // most duplicate entries, best effort: an entry already in the log is
-// given its earlier index instead of a new one. cfg.CheckpointInterval
-// defaults here to, and may not be less than, MinAWSCheckpointInterval;
-// cfg.PollInterval defaults to 100ms.
+// given its earlier index instead of a new one. The database sessions of
+// both run at transaction isolation READ COMMITTED: under InnoDB's default
+// an integration in progress would hold up every frontend's sequencing.
+//
+// The defaults differ from the POSIX log's, as what each costs does:
+// cfg.CheckpointInterval defaults here to, and may not be less than,
+// MinAWSCheckpointInterval; cfg.PollInterval defaults to 100ms;
+// cfg.BatchMaxAge to 100ms (each batch is a database transaction, and
+// Tessera integrates once a second: the batches of N frontends are each
+// 1/N as large, so a short age would multiply the transactions, not speed
+// anything up); cfg.GCInterval to 10s (the removal of partial tiles is
+// coordinated in the database, so any frontend carries on where another
+// stopped, and each run reads the checkpoint and locks a row).
 //
 // Tessera v1.0.4's driver and antispam index never close their database
 // pools: each call holds up to 2 × c.MaxOpenConns connections until the
@@ -165,8 +241,18 @@ func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, 
 		// every 10ms, from every frontend, would only load it.
 		cfg.PollInterval = 100 * time.Millisecond
 	}
+	if cfg.BatchMaxAge == 0 {
+		cfg.BatchMaxAge = 100 * time.Millisecond
+	}
+	if cfg.GCInterval == 0 {
+		cfg.GCInterval = 10 * time.Second
+	}
 	if cfg.CheckpointInterval < MinAWSCheckpointInterval {
 		return nil, fmt.Errorf("ledger: checkpoint interval %v is less than the AWS driver's minimum of %v", cfg.CheckpointInterval, MinAWSCheckpointInterval)
+	}
+	dsn, err := c.dsn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening log %s: %w", c, err)
 	}
 	sdk, s3opts := c.sdk()
 	drv, err := tesseraaws.New(ctx, tesseraaws.Config{
@@ -174,7 +260,7 @@ func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, 
 		S3Options:    s3opts,
 		Bucket:       c.Bucket,
 		BucketPrefix: strings.TrimSuffix(c.Prefix, "/"),
-		DSN:          c.dsn(),
+		DSN:          dsn,
 		MaxOpenConns: c.MaxOpenConns,
 		MaxIdleConns: c.MaxOpenConns,
 		HTTPClient:   c.HTTPClient,
@@ -182,7 +268,7 @@ func OpenAWSWriter(ctx context.Context, c AWS, s *Signer, cfg Config) (*Writer, 
 	if err != nil {
 		return nil, fmt.Errorf("opening log %s: %w", c, err)
 	}
-	as, err := antispam.NewAntispam(ctx, c.dsn(), antispam.AntispamOpts{MaxOpenConns: c.MaxOpenConns, MaxIdleConns: c.MaxOpenConns})
+	as, err := antispam.NewAntispam(ctx, dsn, antispam.AntispamOpts{MaxOpenConns: c.MaxOpenConns, MaxIdleConns: c.MaxOpenConns})
 	if err != nil {
 		return nil, fmt.Errorf("opening the antispam index of log %s: %w", c, err)
 	}

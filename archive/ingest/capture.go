@@ -324,11 +324,11 @@ func (in *Ingester) storeFile(ctx context.Context, f *os.File, path string, o Fi
 		want := o.SHA256
 		if want == "" && fi.Size() <= maxHashFirst {
 			// A remote store (S3) given the digest uploads straight to
-			// the object's key: two requests (is it there? put it)
-			// instead of four (put a temporary object, is the final
-			// one there?, copy, delete the temporary one). A file
-			// changed between the two reads is refused by Put as a
-			// digest mismatch, nothing stored.
+			// the object's key: one conditional PUT (two, is it there?
+			// put it, over 1 MiB) instead of four (put a temporary
+			// object, is the final one there?, copy, delete the
+			// temporary one). A file changed between the two reads is
+			// refused by Put as a digest mismatch, nothing stored.
 			if want, err = hashFile(ctx, f); err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}

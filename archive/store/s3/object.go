@@ -66,6 +66,11 @@ func (s *Store) Put(ctx context.Context, r io.Reader, size int64, want string) (
 	if want == "" || size < 0 || size > maxSinglePut || s.noDirect.Load() {
 		return s.putTemp(ctx, src)
 	}
+	if size <= maxUnaskedPut {
+		// The conditional PUT alone says whether the object existed:
+		// one request, where asking first would take two.
+		return s.putDirect(ctx, src)
+	}
 	switch _, err := s.stat(ctx, want); {
 	case err == nil:
 		d, n, err := src.finish()

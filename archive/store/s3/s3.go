@@ -17,15 +17,17 @@
 // # Writing
 //
 // When the caller knows the digest and size up front (the common case for
-// imports), Put first asks whether the object exists (HeadObject) and, if
-// not, uploads straight to its final key in a single PutObject request
-// that carries the SHA-256 twice, as the SigV4 payload hash
-// (x-amz-content-sha256) and as a flexible checksum (x-amz-checksum-sha256,
-// which the server stores with the object), so the server refuses bytes
-// that do not hash to the name. The request is conditional
-// (If-None-Match: *), so it never replaces an existing object. A server
-// that answers NotImplemented to these headers makes the Store use the
-// other path from then on.
+// imports), Put uploads straight to the object's final key in a single
+// PutObject request that carries the SHA-256 twice, as the SigV4 payload
+// hash (x-amz-content-sha256) and as a flexible checksum
+// (x-amz-checksum-sha256, which the server stores with the object), so the
+// server refuses bytes that do not hash to the name. The request is
+// conditional (If-None-Match: *), so it never replaces an existing object:
+// a 412 Precondition Failed answer means the object exists. For an object
+// over 1 MiB, Put first asks whether it exists (HeadObject), so as not to
+// send its bytes for nothing; a smaller one takes the one request. A
+// server that answers NotImplemented to these headers makes the Store use
+// the other path from then on.
 //
 // Otherwise Put uploads to a temporary key <prefix>tmp/<random> (as a
 // multipart upload of 16 MiB parts if the size is unknown), hashing as it
@@ -166,6 +168,10 @@ const (
 	// maxSinglePut is the largest object S3 takes in one PutObject or
 	// copies in one CopyObject request.
 	maxSinglePut = 5 << 30
+	// maxUnaskedPut is the largest object of known digest Put uploads
+	// without asking first whether it exists: sending that much again,
+	// for an object that does, costs about what the question costs.
+	maxUnaskedPut = 1 << 20
 )
 
 // Store is a store.Store in an S3 bucket. It is safe for concurrent use.

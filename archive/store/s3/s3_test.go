@@ -724,6 +724,62 @@ func TestFaults(t *testing.T) {
 	})
 }
 
+// TestPutRequests checks the requests a Put of known digest makes: one
+// conditional PUT for an object up to 1 MiB, new or not (a 412 answer
+// says it existed); a HEAD first for a larger one, and nothing more if it
+// exists. Bytes that do not hash to the digest are refused either way.
+func TestPutRequests(t *testing.T) {
+	t.Parallel()
+	g := launch(t)
+	p := newFaultProxy(t, g)
+	cfg := g.config(t, false)
+	cfg.Endpoint = p.URL
+	s := open(t, cfg)
+	ctx := t.Context()
+	small := bytes.Repeat([]byte("s"), 1<<20)
+	big := bytes.Repeat([]byte("b"), 1<<20+1)
+	for _, tc := range []struct {
+		desc    string
+		data    []byte
+		want    string // digest given; "" for the data's
+		existed bool
+		wantErr bool
+		reqs    string
+	}{
+		{desc: "small, new", data: small, reqs: "PUT false"},
+		{desc: "small, again", data: small, existed: true, reqs: "PUT false"},
+		{desc: "small, wrong digest", data: []byte("tampered"), want: digest([]byte("original")), wantErr: true},
+		{desc: "big, new", data: big, reqs: "HEAD false,PUT false"},
+		{desc: "big, again", data: big, existed: true, reqs: "HEAD false"},
+		{desc: "big, wrong digest", data: big[1:], want: digest(small[1:]), wantErr: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			want := tc.want
+			if want == "" {
+				want = digest(tc.data)
+			}
+			p.set(nil)
+			obj, err := s.Put(ctx, bytes.NewReader(tc.data), int64(len(tc.data)), want)
+			if tc.wantErr {
+				var dm *store.DigestMismatchError
+				if !errors.As(err, &dm) {
+					t.Fatalf("Put = %+v, %v; want a digest mismatch", obj, err)
+				}
+				if _, err := s.Stat(ctx, want); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("after a refused Put, Stat: %v; want ErrNotFound", err)
+				}
+				return
+			}
+			if err != nil || obj.Existed != tc.existed || obj.SHA256 != want {
+				t.Fatalf("Put = %+v, %v; want %s, existed %v", obj, err, want, tc.existed)
+			}
+			if got := strings.Join(p.requests(), ","); got != tc.reqs {
+				t.Errorf("requests %q, want %q", got, tc.reqs)
+			}
+		})
+	}
+}
+
 // TestRemove removes an object from a bucket without Object Lock (every
 // version goes), and is refused, removing nothing, for objects under
 // retention in governance or compliance mode, or a legal hold.
