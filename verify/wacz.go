@@ -15,6 +15,7 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"time"
 )
 
 // This file verifies WACZ packages: WACZ 1.1.1
@@ -374,4 +375,31 @@ func waczJSON(b []byte, v any) error {
 		return errors.New("trailing data after the JSON object")
 	}
 	return nil
+}
+
+// WACZDetail describes a verified WACZ in a report: its files, its signing
+// key, and its time-stamp when one was checked. It is "" for nil.
+func WACZDetail(w *WACZ) string {
+	if w == nil {
+		return ""
+	}
+	var paths []string
+	for _, r := range w.Package.Resources {
+		paths = append(paths, r.Path)
+	}
+	d := fmt.Sprintf("WACZ %s: %s match datapackage.json %s; signed by P-384 key %s", w.Package.WACZVersion, strings.Join(paths, ", "), w.Digest.Hash, keyFingerprint(w.Digest.SignedData.PublicKey))
+	switch {
+	case w.Timestamp != nil:
+		d += fmt.Sprintf("; the signature existed no later than %s (TSA %s)", w.Timestamp.GenTime.UTC().Format(time.RFC3339), w.Timestamp.TSA)
+	case w.Digest.SignedData.TimeSignature != "":
+		d += "; its timeSignature was not checked (no trusted TSA roots given)"
+	}
+	return d
+}
+
+// keyFingerprint names a base64 SubjectPublicKeyInfo by "sha256:" and the
+// first 16 hex digits of its DER's SHA-256.
+func keyFingerprint(spki string) string {
+	der, _ := base64.StdEncoding.DecodeString(spki)
+	return WACZHash(der)[:len(waczSignedDataHash)+16]
 }
