@@ -320,3 +320,23 @@ func parseASN1Sig(der []byte) (r, s *big.Int, err error) {
 	}
 	return v.R, v.S, nil
 }
+
+// FuzzCheckWACZ: CheckWACZ never crashes, and accepts nothing but a
+// package whose every file datapackage.json lists and whose signature
+// verifies (so a mutation of a valid package that still verifies must
+// leave its files and signature intact).
+func FuzzCheckWACZ(f *testing.F) {
+	w := build(f, testInput(f))
+	f.Add(w)
+	f.Add(w[:len(w)/2])
+	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := verify.CheckWACZ(data, verify.WACZOptions{})
+		if err != nil {
+			return
+		}
+		if got.Digest.SignedData == nil || verify.CheckWACZSignature(got.Digest.SignedData) != nil {
+			t.Fatalf("accepted a package without a valid signature")
+		}
+	})
+}
