@@ -59,17 +59,20 @@ func TestExportBrowser(t *testing.T) {
 		t.Error("VERIFY.md does not check the PDF")
 	}
 	rep := check(data, a.Key())
-	var artefactChecks int
+	var artefactChecks, waczChecks int
 	for _, c := range rep.Checks {
 		if c.Name == verify.CheckArtefactDigest && c.OK {
 			artefactChecks++
 		}
+		if c.Name == verify.CheckWACZArtefact && c.OK && c.File == verify.RenderingFile("wacz") {
+			waczChecks++
+		}
 	}
-	if !rep.Verified || artefactChecks != 3 {
-		t.Fatalf("verified %v with %d artefact checks, want 3", rep.Verified, artefactChecks)
+	if !rep.Verified || artefactChecks != 4 || waczChecks != 1 {
+		t.Fatalf("verified %v with %d artefact checks and %d wacz checks, want 4 and 1", rep.Verified, artefactChecks, waczChecks)
 	}
 
-	for _, art := range []string{"screenshot", "pdf", "dom"} {
+	for _, art := range []string{"screenshot", "pdf", "dom", "wacz"} {
 		fname := verify.RenderingFile(art)
 		t.Run("flip/"+art, func(t *testing.T) {
 			bad := bytes.Clone(data)
