@@ -161,7 +161,7 @@ func (e *FileMismatchError) Error() string {
 //     [IndentStatement] writes it;
 //   - tls-chain, headers, text, artefact-digest: the stored objects the
 //     statement names by SHA-256 are there, and are those (a browser
-//     capture's screenshot, PDF and DOM under rendering/, [RenderingFile]);
+//     capture's rendering artefacts under rendering/, [RenderingFile]);
 //   - witnesses (with policy.txt): the checkpoint's cosignatures;
 //   - timestamp (with tsa/checkpoint.tsr): the token stamps the bundle's
 //     checkpoint body, verified against [PackageOptions.TSARoots];

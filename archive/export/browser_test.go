@@ -50,7 +50,7 @@ func TestExportBrowser(t *testing.T) {
 		t.Error("the package's DOM lacks the clause")
 	}
 	cert := string(files[verify.PackageCertificateHTML])
-	for _, s := range []string{"headless web browser", "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "Wait rule"} {
+	for _, s := range []string{"headless web browser", "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "rendering/capture.warc.gz", "Wait rule"} {
 		if !strings.Contains(cert, s) {
 			t.Errorf("the certificate lacks %q", s)
 		}
@@ -65,11 +65,11 @@ func TestExportBrowser(t *testing.T) {
 			artefactChecks++
 		}
 	}
-	if !rep.Verified || artefactChecks != 3 {
-		t.Fatalf("verified %v with %d artefact checks, want 3", rep.Verified, artefactChecks)
+	if !rep.Verified || artefactChecks != len(verify.ArtefactKinds) {
+		t.Fatalf("verified %v with %d artefact checks, want %d", rep.Verified, artefactChecks, len(verify.ArtefactKinds))
 	}
 
-	for _, art := range []string{"screenshot", "pdf", "dom"} {
+	for _, art := range verify.ArtefactNames() {
 		fname := verify.RenderingFile(art)
 		t.Run("flip/"+art, func(t *testing.T) {
 			bad := bytes.Clone(data)

@@ -47,7 +47,7 @@ each check by name:
   artefact-digest       (with --artefact NAME=FILE, repeatable, for a
                         browser capture) the file's SHA-256 is the one the
                         statement's rendering block names for NAME:
-                        screenshot, pdf or dom
+                        screenshot, pdf, dom or warc
   provision-quote       (with --text, for a provision) the file is the quoted
                         version's text, and the quote stands at the stated
                         code points of it: the clause was in the document
@@ -166,8 +166,8 @@ BUNDLE "-" reads stdin.`,
 			}
 			for _, a := range artefacts {
 				name, file, ok := strings.Cut(a, "=")
-				if !ok || (name != "screenshot" && name != "pdf" && name != "dom") || file == "" {
-					return usageError("--artefact %q: want NAME=FILE, NAME one of screenshot, pdf, dom", a)
+				if _, known := verify.ArtefactKindOf(name); !ok || !known || file == "" {
+					return usageError("--artefact %q: want NAME=FILE, NAME one of %s", a, strings.Join(verify.ArtefactNames(), ", "))
 				}
 				if _, dup := opts.Artefacts[name]; dup {
 					return usageError("--artefact %s given twice", name)
@@ -219,7 +219,7 @@ BUNDLE "-" reads stdin.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
-	cmd.Flags().StringArrayVar(&artefacts, "artefact", nil, "for a browser capture: NAME=FILE, also check that FILE is its screenshot, pdf or dom (repeatable)")
+	cmd.Flags().StringArrayVar(&artefacts, "artefact", nil, "for a browser capture: NAME=FILE, also check that FILE is its "+strings.Join(verify.ArtefactNames(), ", ")+" (repeatable)")
 	cmd.Flags().BoolVar(&acceptFailOpen, "accept-fail-open", false, "with --policy: accept a bundle marked fail-open without the witnesses' quorum (only if you know the log publishes fail-open: the mark is not signed)")
 	cmd.Flags().StringVar(&text, "text", "", "for a provision: the quoted version's text, to check the quote stands in it")
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
@@ -420,7 +420,14 @@ func summary(rep *verify.Report, pk *verify.PublicKey, trust bool) (notes []stri
 		notes = append(notes, "the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)")
 	}
 	if rd := p.Rendering; rd != nil && p.Outcome != verify.OutcomeFailed {
-		note := fmt.Sprintf("rendered in %s %s: the statement names its screenshot, PDF and DOM by SHA-256 (check them with --artefact NAME=FILE)", rd.Browser.Name, rd.Browser.Version)
+		var names []string
+		for _, a := range rd.Artefacts() {
+			names = append(names, a.Name)
+		}
+		note := fmt.Sprintf("rendered in %s %s: the statement names its %s by SHA-256 (check them with --artefact NAME=FILE)", rd.Browser.Name, rd.Browser.Version, strings.Join(names, ", "))
+		if rd.WARC == nil {
+			note += "; it records no WARC of the page's HTTP exchanges (a capture by an exhibit before WARC recording)"
+		}
 		if !rd.Wait.Settled {
 			note += "; the page had NOT settled when it was taken"
 		}
