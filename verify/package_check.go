@@ -161,8 +161,7 @@ func (e *FileMismatchError) Error() string {
 //     [IndentStatement] writes it;
 //   - tls-chain, headers, text, artefact-digest: the stored objects the
 //     statement names by SHA-256 are there, and are those (a browser
-//     capture's screenshot, PDF, DOM and WACZ under rendering/,
-//     [RenderingFile]);
+//     capture's rendering artefacts under rendering/, [RenderingFile]);
 //   - wacz (for a browser capture with a WACZ that is the one signed):
 //     the WACZ verifies with [CheckWACZ], its timeSignature against
 //     [PackageOptions.TSARoots] if given;

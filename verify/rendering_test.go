@@ -41,11 +41,21 @@ func TestParseStatementBrowser(t *testing.T) {
 		}
 		return b
 	}
+	// Without a WARC (a capture by an exhibit before WARC recording) and
+	// with one, both valid.
 	if _, err := ParseStatement(marshal(browserStatement())); err != nil {
 		t.Fatalf("valid browser capture: %v", err)
 	}
-	withWACZ := func() *Statement {
+	withWARC := func() *Statement {
 		s := browserStatement()
+		s.Predicate.Rendering.WARC = &Artefact{SHA256: strings.Repeat("e", 64), Size: 8, MediaType: MediaTypeWARC}
+		return s
+	}
+	if _, err := ParseStatement(marshal(withWARC())); err != nil {
+		t.Fatalf("valid browser capture with a WARC: %v", err)
+	}
+	withWACZ := func() *Statement {
+		s := withWARC()
 		s.Predicate.Rendering.WACZ = &Artefact{SHA256: strings.Repeat("d", 64), Size: 4096, MediaType: MediaTypeWACZ}
 		return s
 	}
@@ -76,9 +86,15 @@ func TestParseStatementBrowser(t *testing.T) {
 		{"unknown wait rule", browserStatement, func(s *Statement) { s.Predicate.Rendering.Wait.Rule = "load" }, "wait rule"},
 		{"zero wait bound", browserStatement, func(s *Statement) { s.Predicate.Rendering.Wait.TimeoutMS = 0 }, "wait times"},
 		{"negative requests", browserStatement, func(s *Statement) { s.Predicate.Rendering.Requests = -1 }, "negative requests"},
-		{"no screenshot", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot = nil }, "artefacts"},
-		{"no pdf", browserStatement, func(s *Statement) { s.Predicate.Rendering.PDF = nil }, "artefacts"},
-		{"no dom", browserStatement, func(s *Statement) { s.Predicate.Rendering.DOM = nil }, "artefacts"},
+		{"no screenshot", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot = nil }, "without the screenshot artefact"},
+		{"no pdf", browserStatement, func(s *Statement) { s.Predicate.Rendering.PDF = nil }, "without the pdf artefact"},
+		{"no dom", browserStatement, func(s *Statement) { s.Predicate.Rendering.DOM = nil }, "without the dom artefact"},
+		{"warc media type", withWARC, func(s *Statement) { s.Predicate.Rendering.WARC.MediaType = "application/zip" }, "warc media type"},
+		{"warc digest", withWARC, func(s *Statement) { s.Predicate.Rendering.WARC.SHA256 = strings.Repeat("E", 64) }, "warc sha256"},
+		{"negative warc size", withWARC, func(s *Statement) { s.Predicate.Rendering.WARC.Size = -1 }, "warc has negative size"},
+		{"failed with a warc", func() *Statement { return failed }, func(s *Statement) {
+			s.Predicate.Rendering.WARC = &Artefact{SHA256: strings.Repeat("e", 64), Size: 1, MediaType: MediaTypeWARC}
+		}, "failed capture with a warc"},
 		{"bad screenshot digest", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot.SHA256 = "AB" }, "screenshot sha256"},
 		{"negative pdf size", browserStatement, func(s *Statement) { s.Predicate.Rendering.PDF.Size = -1 }, "negative size"},
 		{"dom media type", browserStatement, func(s *Statement) { s.Predicate.Rendering.DOM.MediaType = "text/plain" }, "dom media type"},

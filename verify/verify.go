@@ -82,7 +82,7 @@ type Options struct {
 	// statement subject's digest (check "snapshot-digest").
 	Snapshot io.Reader
 	// Artefacts, if set, are files of a browser capture's rendering, by
-	// their name in the rendering block ("screenshot", "pdf", "dom"): each
+	// their name in the rendering block (see [ArtefactKinds]): each
 	// is read to the end and its SHA-256 compared with the one the
 	// statement names (check "artefact-digest", once per artefact, in
 	// name order). A "wacz" artefact whose digest matches is then checked
@@ -430,8 +430,8 @@ func (e *RecordIDMismatchError) Error() string {
 // statement signs.
 type DigestMismatchError struct {
 	Want, Got string
-	// What is the rendering artefact compared ("screenshot", "pdf",
-	// "dom"), or empty for the snapshot.
+	// What is the rendering artefact compared (a name of
+	// [ArtefactKinds]), or empty for the snapshot.
 	What string
 }
 
