@@ -12,6 +12,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -118,6 +119,20 @@ func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	s.renderPage(w, r, p.Status, "error.html", p)
 }
 
+// pageArtefact is a rendering artefact as record.html links it.
+type pageArtefact struct {
+	verify.NamedArtefact
+	Href, Label string
+}
+
+// artefactLabels describe the rendering artefacts on the record page; an
+// artefact without one is shown by its name.
+var artefactLabels = map[string]string{
+	"pdf":  "PDF of the rendering",
+	"dom":  "DOM after scripts (HTML; downloaded, never rendered here)",
+	"warc": "WARC of every HTTP exchange of the page, with the TLS certificate chain (WARC/1.1, gzip per record; replay it in ReplayWeb.page or pywb)",
+}
+
 // recordPage is the data of record.html.
 type recordPage struct {
 	C        *cite.Citation
@@ -126,10 +141,12 @@ type recordPage struct {
 	// Snapshot, Bundle and Proof are the API paths of the snapshot (empty
 	// for a failed capture), the JSON bundle and the tlog-proof.
 	Snapshot, Bundle, Proof string
-	// Rendering is a browser capture's rendering block, and Screenshot,
-	// PDF and DOM the API paths of its artefacts (empty when it has none).
-	Rendering            *verify.Rendering
-	Screenshot, PDF, DOM string
+	// Rendering is a browser capture's rendering block, Screenshot the API
+	// path of its screenshot (empty when it has none), and Artefacts its
+	// other artefacts, in the order of verify.ArtefactKinds, as links.
+	Rendering  *verify.Rendering
+	Screenshot string
+	Artefacts  []pageArtefact
 	// VKeys are the log's keys, current first then earlier ones, space
 	// separated: the page's verification panel accepts any of them.
 	VKeys string
@@ -196,8 +213,12 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 	if rd := rec.Statement.Capture.Predicate.Rendering; rd != nil {
 		p.Rendering = rd
 		base := "/api/v1/records/" + c.RecordID + "/rendering/"
-		if rd.Screenshot != nil {
-			p.Screenshot, p.PDF, p.DOM = base+"screenshot", base+"pdf", base+"dom"
+		for _, a := range rd.Artefacts() {
+			if a.Name == "screenshot" {
+				p.Screenshot = base + a.Name
+				continue
+			}
+			p.Artefacts = append(p.Artefacts, pageArtefact{NamedArtefact: a, Href: base + a.Name, Label: cmp.Or(artefactLabels[a.Name], a.Name)})
 		}
 	}
 	s.renderPage(w, r, http.StatusOK, "record.html", p)

@@ -183,7 +183,7 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 const renderingCSP = "default-src 'none'; sandbox"
 
 // rendering answers GET /api/v1/records/{id}/rendering/{name}: the
-// rendering artefact called name ("screenshot", "pdf", "dom") of a browser
+// rendering artefact called name (verify.ArtefactKinds: "screenshot", "pdf", "dom", "warc", "wacz") of a browser
 // capture, read from the store (its bytes are checked against their digest
 // before any is sent) and served with the media type the signed statement
 // gives it: the screenshot inline (image/png, for the record page's
@@ -204,7 +204,7 @@ func (s *server) rendering(w http.ResponseWriter, r *http.Request) {
 		a = c.Predicate.Rendering.Artefact(name)
 	}
 	if a == nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("record %s has no rendering artefact %q (a browser capture has screenshot, pdf and dom)", rec.ID, name))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("record %s has no rendering artefact %q (a browser capture has %s)", rec.ID, name, strings.Join(verify.ArtefactNames(), ", ")))
 		return
 	}
 	rc, err := s.a.Store().Get(ctx, a.SHA256)

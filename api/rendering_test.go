@@ -69,8 +69,8 @@ func TestRecordPageRendering(t *testing.T) {
 	base := "/api/v1/records/" + rec.ID + "/rendering/"
 	for _, want := range []string{
 		`<img id="screenshot" src="` + base + `screenshot"`,
-		`href="` + base + `pdf"`, `href="` + base + `dom"`,
-		rd.Screenshot.SHA256, rd.PDF.SHA256, rd.DOM.SHA256,
+		`href="` + base + `pdf"`, `href="` + base + `dom"`, `id="link-warc" href="` + base + `warc"`,
+		rd.Screenshot.SHA256, rd.PDF.SHA256, rd.DOM.SHA256, rd.WARC.SHA256,
 		rd.Browser.Name + " " + rd.Browser.Version, "settled (network idle",
 	} {
 		if !strings.Contains(string(page), want) {
@@ -82,6 +82,7 @@ func TestRecordPageRendering(t *testing.T) {
 		{"screenshot", verify.MediaTypePNG, "inline"},
 		{"pdf", verify.MediaTypePDF, "attachment"},
 		{"dom", verify.MediaTypeHTML, "attachment"},
+		{"warc", verify.MediaTypeWARC, "attachment"},
 	} {
 		resp, body := get(base + tc.name)
 		art := rd.Artefact(tc.name)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,12 +44,15 @@ func TestSchemaBrowserCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil {
+	if rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil || rec.Rendering.WACZ == nil {
 		t.Fatalf("browser capture: %+v", rec)
 	}
 	st := schemaCheckEntry(t, "browser capture", set, rec.Entry, a.Key())
 	if st.Predicate.Method != verify.MethodBrowser {
 		t.Errorf("method %q", st.Predicate.Method)
+	}
+	if w := st.Predicate.Rendering.WARC; w == nil || w.MediaType != verify.MediaTypeWARC {
+		t.Errorf("the browser capture names no WARC: %+v", w)
 	}
 	env, _ := verify.ParseEnvelope(rec.Entry)
 	if testing.Verbose() {
@@ -76,6 +80,16 @@ func TestSchemaBrowserCapture(t *testing.T) {
 			p["rendering"].(map[string]any)["screenshot"].(map[string]any)["media_type"] = "image/jpeg"
 		},
 		"unknown field": func(p map[string]any) { p["rendering"].(map[string]any)["har"] = "x" },
+		"wacz as zip": func(p map[string]any) {
+			p["rendering"].(map[string]any)["wacz"].(map[string]any)["media_type"] = "application/zip"
+		},
+		"warc as zip": func(p map[string]any) {
+			p["rendering"].(map[string]any)["warc"].(map[string]any)["media_type"] = "application/zip"
+		},
+		"warc digest not hex": func(p map[string]any) {
+			p["rendering"].(map[string]any)["warc"].(map[string]any)["sha256"] = strings.Repeat("Z", 64)
+		},
+		"warc without size": func(p map[string]any) { delete(p["rendering"].(map[string]any)["warc"].(map[string]any), "size") },
 	} {
 		var v map[string]any
 		if err := json.Unmarshal(env.Payload, &v); err != nil {
@@ -90,6 +104,19 @@ func TestSchemaBrowserCapture(t *testing.T) {
 			t.Errorf("%s: verify accepts it", name)
 		}
 	}
+	// A version 2 statement of a capture by an exhibit before WARC
+	// recording (no warc) stays valid for both.
+	{
+		var v map[string]any
+		json.Unmarshal(env.Payload, &v)
+		delete(v["predicate"].(map[string]any)["rendering"].(map[string]any), "warc")
+		b, _ := json.Marshal(v)
+		schemaMustValidate(t, "browser capture without warc", set.statementV2, b)
+		if _, err := verify.ParseStatement(b); err != nil {
+			t.Errorf("browser capture without warc: %v", err)
+		}
+	}
+
 	// The worked example of docs/FORMATS.md 2.10.
 	ex := schemaReadDoc(t, "example", "browser-statement.pretty.json")
 	var compact bytes.Buffer

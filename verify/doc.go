@@ -29,7 +29,10 @@
 //     cosignatures, as [OpenWitnessed] checks them, meet the policy's
 //     quorum (a bundle marked fail-open passes without it, reported);
 //   - timestamp (with Options.Timestamps): the bundle's RFC 3161 token,
-//     as [CheckTimestamp] checks it, covers the checkpoint's body.
+//     as [CheckTimestamp] checks it, covers the checkpoint's body;
+//   - artefact-digest and wacz (optional): a browser capture's rendering
+//     files against the digests the statement names, and its WACZ
+//     package, as [CheckWACZ] checks it.
 //
 // [CheckPackage] checks a whole evidence package (the zip `exhibit export`
 // writes): every byte of the zip, every file against its manifest, the
@@ -68,6 +71,8 @@
 //   - RFC 5652 Cryptographic Message Syntax: https://www.rfc-editor.org/rfc/rfc5652
 //   - RFC 5035 ESS signing-certificate-v2: https://www.rfc-editor.org/rfc/rfc5035
 //   - RFC 6962 Merkle tree hashing and proofs: https://www.rfc-editor.org/rfc/rfc6962#section-2.1
+//   - WACZ 1.1.1: https://specs.webrecorder.net/wacz/1.1.1/
+//   - WACZ Signing and Verification 0.1.0: https://specs.webrecorder.net/wacz-auth/0.1.0/
 //
 // The statement, record ID and bundle formats are specified in
 // docs/FORMATS.md in exhibit's repository, with a worked example and JSON

@@ -219,16 +219,12 @@ func SnapshotName(st *Statement) string {
 }
 
 // RenderingFile returns the name in a package of the rendering artefact
-// called name: rendering/screenshot.png, rendering/page.pdf or
-// rendering/dom.html; "" for another name.
+// called name: PackageRenderingDir and its kind's File
+// (rendering/screenshot.png, rendering/page.pdf, rendering/dom.html,
+// rendering/capture.warc.gz); "" for another name.
 func RenderingFile(name string) string {
-	switch name {
-	case "screenshot":
-		return PackageRenderingDir + "screenshot.png"
-	case "pdf":
-		return PackageRenderingDir + "page.pdf"
-	case "dom":
-		return PackageRenderingDir + "dom.html"
+	if k, ok := ArtefactKindOf(name); ok {
+		return PackageRenderingDir + k.File
 	}
 	return ""
 }

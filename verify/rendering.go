@@ -16,6 +16,10 @@ const (
 	MediaTypePNG  = "image/png"
 	MediaTypePDF  = "application/pdf"
 	MediaTypeHTML = "text/html; charset=utf-8"
+	// MediaTypeWARC is a WARC file (ISO 28500:2017; IANA's
+	// application/warc), here WARC/1.1 with each record gzip-compressed
+	// on its own (a .warc.gz).
+	MediaTypeWARC = "application/warc"
 )
 
 // Rendering is the rendering block of a browser capture (capture predicate
@@ -23,7 +27,8 @@ const (
 // and the artefacts it rendered, each stored content-addressed and named
 // here by SHA-256, so that the statement's one signature and one inclusion
 // proof cover all of them. The artefacts are nil for a failed capture and
-// all set otherwise.
+// set otherwise, except the optional ones ([ArtefactKind.Optional]: warc,
+// wacz), which a capture by an earlier exhibit lacks.
 type Rendering struct {
 	Browser  Browser  `json:"browser"`
 	Viewport Viewport `json:"viewport"`
@@ -41,7 +46,64 @@ type Rendering struct {
 	// DOM is the document after its scripts ran, serialized as HTML
 	// (doctype and document element, UTF-8).
 	DOM *Artefact `json:"dom,omitempty"`
+	// WARC is every HTTP exchange the page made (request and response
+	// records, bodies as the browser decoded them) and the main
+	// document's TLS certificate chain, as a WARC/1.1 .warc.gz (see
+	// docs/FORMATS.md, section 2.10). Optional: statements of browser
+	// captures made before exhibit recorded it have none.
+	WARC *Artefact `json:"warc,omitempty"`
+	// WACZ is that WARC packaged as a signed WACZ 1.1.1 (MediaTypeWACZ;
+	// see [CheckWACZ] and docs/FORMATS.md, section 2.10), for
+	// ReplayWeb.page and other web-archive tools. Optional, as WARC is.
+	WACZ *Artefact `json:"wacz,omitempty"`
 }
+
+// ArtefactKind is one kind of rendering artefact: its name (its field in
+// the rendering block), the media type it must have, and its file in an
+// evidence package.
+type ArtefactKind struct {
+	Name      string
+	MediaType string
+	// File is the artefact's name in an evidence package, under
+	// PackageRenderingDir.
+	File string
+	// Optional reports that a captured rendering may lack it (an
+	// artefact added to the format after its first statements).
+	Optional bool
+	field    func(*Rendering) **Artefact
+}
+
+// ArtefactKinds lists the rendering artefacts, in the order they are
+// checked, shown and packaged. One line here adds one.
+var ArtefactKinds = []ArtefactKind{
+	{Name: "screenshot", MediaType: MediaTypePNG, File: "screenshot.png", field: func(r *Rendering) **Artefact { return &r.Screenshot }},
+	{Name: "pdf", MediaType: MediaTypePDF, File: "page.pdf", field: func(r *Rendering) **Artefact { return &r.PDF }},
+	{Name: "dom", MediaType: MediaTypeHTML, File: "dom.html", field: func(r *Rendering) **Artefact { return &r.DOM }},
+	{Name: "warc", MediaType: MediaTypeWARC, File: "capture.warc.gz", Optional: true, field: func(r *Rendering) **Artefact { return &r.WARC }},
+	{Name: "wacz", MediaType: MediaTypeWACZ, File: "capture.wacz", Optional: true, field: func(r *Rendering) **Artefact { return &r.WACZ }},
+}
+
+// ArtefactKindOf returns the kind called name, or false.
+func ArtefactKindOf(name string) (ArtefactKind, bool) {
+	for _, k := range ArtefactKinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return ArtefactKind{}, false
+}
+
+// ArtefactNames returns the names of ArtefactKinds, in order.
+func ArtefactNames() []string {
+	out := make([]string, len(ArtefactKinds))
+	for i, k := range ArtefactKinds {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// Set sets the artefact of this kind in r.
+func (k ArtefactKind) Set(r *Rendering, a *Artefact) { *k.field(r) = a }
 
 // Browser names the browser that rendered the page.
 type Browser struct {
@@ -84,34 +146,34 @@ type Artefact struct {
 	SHA256 string `json:"sha256"`
 	// Size is its length in bytes.
 	Size int64 `json:"size"`
-	// MediaType is MediaTypePNG, MediaTypePDF or MediaTypeHTML.
+	// MediaType is its kind's (see ArtefactKinds).
 	MediaType string `json:"media_type"`
 }
 
 // NamedArtefact is an artefact with its name in the rendering block
-// ("screenshot", "pdf", "dom").
+// (see ArtefactKinds).
 type NamedArtefact struct {
 	Name string
 	*Artefact
 }
 
 // Artefacts returns the rendering's artefacts that are set, in the order
-// screenshot, pdf, dom. It is nil for a nil Rendering.
+// of ArtefactKinds. It is nil for a nil Rendering.
 func (r *Rendering) Artefacts() []NamedArtefact {
 	if r == nil {
 		return nil
 	}
 	var out []NamedArtefact
-	for _, a := range []NamedArtefact{{"screenshot", r.Screenshot}, {"pdf", r.PDF}, {"dom", r.DOM}} {
-		if a.Artefact != nil {
-			out = append(out, a)
+	for _, k := range ArtefactKinds {
+		if a := *k.field(r); a != nil {
+			out = append(out, NamedArtefact{k.Name, a})
 		}
 	}
 	return out
 }
 
-// Artefact returns the artefact called name ("screenshot", "pdf", "dom"),
-// or nil if r is nil or has none by that name.
+// Artefact returns the artefact called name (see ArtefactKinds), or nil if
+// r is nil or has none by that name.
 func (r *Rendering) Artefact(name string) *Artefact {
 	for _, a := range r.Artefacts() {
 		if a.Name == name {
@@ -120,9 +182,6 @@ func (r *Rendering) Artefact(name string) *Artefact {
 	}
 	return nil
 }
-
-// artefactMediaTypes is the media type each artefact must have.
-var artefactMediaTypes = map[string]string{"screenshot": MediaTypePNG, "pdf": MediaTypePDF, "dom": MediaTypeHTML}
 
 // check applies the rendering block's rules for a capture with outcome.
 func (r *Rendering) check(outcome string) error {
@@ -141,25 +200,21 @@ func (r *Rendering) check(outcome string) error {
 	if r.Requests < 0 || r.TransferBytes < 0 {
 		return fmt.Errorf("negative requests %d or transfer bytes %d", r.Requests, r.TransferBytes)
 	}
-	arts := r.Artefacts()
-	if outcome == OutcomeFailed {
-		if len(arts) != 0 {
-			return fmt.Errorf("a failed capture with a %s artefact", arts[0].Name)
-		}
-		return nil
-	}
-	if len(arts) != len(artefactMediaTypes) {
-		return fmt.Errorf("outcome %q with %d of the %d artefacts (screenshot, pdf, dom)", outcome, len(arts), len(artefactMediaTypes))
-	}
-	for _, a := range arts {
-		if !IsSHA256Hex(a.SHA256) {
-			return fmt.Errorf("%s sha256 %q is not 64 lowercase hex digits", a.Name, a.SHA256)
-		}
-		if a.Size < 0 {
-			return fmt.Errorf("%s has negative size %d", a.Name, a.Size)
-		}
-		if want := artefactMediaTypes[a.Name]; a.MediaType != want {
-			return fmt.Errorf("%s media type is %q, want %q", a.Name, a.MediaType, want)
+	for _, k := range ArtefactKinds {
+		a := *k.field(r)
+		switch {
+		case a == nil && outcome != OutcomeFailed && !k.Optional:
+			return fmt.Errorf("outcome %q without the %s artefact", outcome, k.Name)
+		case a == nil:
+			continue
+		case outcome == OutcomeFailed:
+			return fmt.Errorf("a failed capture with a %s artefact", k.Name)
+		case !IsSHA256Hex(a.SHA256):
+			return fmt.Errorf("%s sha256 %q is not 64 lowercase hex digits", k.Name, a.SHA256)
+		case a.Size < 0:
+			return fmt.Errorf("%s has negative size %d", k.Name, a.Size)
+		case a.MediaType != k.MediaType:
+			return fmt.Errorf("%s media type is %q, want %q", k.Name, a.MediaType, k.MediaType)
 		}
 	}
 	return nil

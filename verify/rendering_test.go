@@ -41,8 +41,26 @@ func TestParseStatementBrowser(t *testing.T) {
 		}
 		return b
 	}
+	// Without a WARC (a capture by an exhibit before WARC recording) and
+	// with one, both valid.
 	if _, err := ParseStatement(marshal(browserStatement())); err != nil {
 		t.Fatalf("valid browser capture: %v", err)
+	}
+	withWARC := func() *Statement {
+		s := browserStatement()
+		s.Predicate.Rendering.WARC = &Artefact{SHA256: strings.Repeat("e", 64), Size: 8, MediaType: MediaTypeWARC}
+		return s
+	}
+	if _, err := ParseStatement(marshal(withWARC())); err != nil {
+		t.Fatalf("valid browser capture with a WARC: %v", err)
+	}
+	withWACZ := func() *Statement {
+		s := withWARC()
+		s.Predicate.Rendering.WACZ = &Artefact{SHA256: strings.Repeat("d", 64), Size: 4096, MediaType: MediaTypeWACZ}
+		return s
+	}
+	if _, err := ParseStatement(marshal(withWACZ())); err != nil {
+		t.Fatalf("valid browser capture with a WACZ: %v", err)
 	}
 	failed := browserStatement()
 	failed.Predicate.Outcome, failed.Predicate.Snapshot = OutcomeFailed, nil
@@ -68,13 +86,25 @@ func TestParseStatementBrowser(t *testing.T) {
 		{"unknown wait rule", browserStatement, func(s *Statement) { s.Predicate.Rendering.Wait.Rule = "load" }, "wait rule"},
 		{"zero wait bound", browserStatement, func(s *Statement) { s.Predicate.Rendering.Wait.TimeoutMS = 0 }, "wait times"},
 		{"negative requests", browserStatement, func(s *Statement) { s.Predicate.Rendering.Requests = -1 }, "negative requests"},
-		{"no screenshot", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot = nil }, "artefacts"},
-		{"no pdf", browserStatement, func(s *Statement) { s.Predicate.Rendering.PDF = nil }, "artefacts"},
-		{"no dom", browserStatement, func(s *Statement) { s.Predicate.Rendering.DOM = nil }, "artefacts"},
+		{"no screenshot", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot = nil }, "without the screenshot artefact"},
+		{"no pdf", browserStatement, func(s *Statement) { s.Predicate.Rendering.PDF = nil }, "without the pdf artefact"},
+		{"no dom", browserStatement, func(s *Statement) { s.Predicate.Rendering.DOM = nil }, "without the dom artefact"},
+		{"warc media type", withWARC, func(s *Statement) { s.Predicate.Rendering.WARC.MediaType = "application/zip" }, "warc media type"},
+		{"warc digest", withWARC, func(s *Statement) { s.Predicate.Rendering.WARC.SHA256 = strings.Repeat("E", 64) }, "warc sha256"},
+		{"negative warc size", withWARC, func(s *Statement) { s.Predicate.Rendering.WARC.Size = -1 }, "warc has negative size"},
+		{"failed with a warc", func() *Statement { return failed }, func(s *Statement) {
+			s.Predicate.Rendering.WARC = &Artefact{SHA256: strings.Repeat("e", 64), Size: 1, MediaType: MediaTypeWARC}
+		}, "failed capture with a warc"},
 		{"bad screenshot digest", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot.SHA256 = "AB" }, "screenshot sha256"},
 		{"negative pdf size", browserStatement, func(s *Statement) { s.Predicate.Rendering.PDF.Size = -1 }, "negative size"},
 		{"dom media type", browserStatement, func(s *Statement) { s.Predicate.Rendering.DOM.MediaType = "text/plain" }, "dom media type"},
 		{"screenshot media type", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot.MediaType = "image/jpeg" }, "screenshot media type"},
+		{"wacz media type", withWACZ, func(s *Statement) { s.Predicate.Rendering.WACZ.MediaType = "application/zip" }, "wacz media type"},
+		{"bad wacz digest", withWACZ, func(s *Statement) { s.Predicate.Rendering.WACZ.SHA256 = "sha256:" + strings.Repeat("d", 64) }, "wacz sha256"},
+		{"wacz without dom", withWACZ, func(s *Statement) { s.Predicate.Rendering.DOM = nil }, "without the dom artefact"},
+		{"failed with a wacz", func() *Statement { return failed }, func(s *Statement) {
+			s.Predicate.Rendering.WACZ = &Artefact{SHA256: strings.Repeat("d", 64), MediaType: MediaTypeWACZ}
+		}, "failed capture with a wacz"},
 		{"captured with status 500", browserStatement, func(s *Statement) { s.Predicate.Observed.Status = 500 }, "HTTP status"},
 		{"failed with artefacts", func() *Statement { return failed }, func(s *Statement) {
 			s.Predicate.Rendering.PDF = &Artefact{SHA256: strings.Repeat("c", 64), MediaType: MediaTypePDF}

@@ -50,7 +50,7 @@ func TestExportBrowser(t *testing.T) {
 		t.Error("the package's DOM lacks the clause")
 	}
 	cert := string(files[verify.PackageCertificateHTML])
-	for _, s := range []string{"headless web browser", "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "Wait rule"} {
+	for _, s := range []string{"headless web browser", "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "rendering/capture.warc.gz", "Wait rule"} {
 		if !strings.Contains(cert, s) {
 			t.Errorf("the certificate lacks %q", s)
 		}
@@ -59,17 +59,25 @@ func TestExportBrowser(t *testing.T) {
 		t.Error("VERIFY.md does not check the PDF")
 	}
 	rep := check(data, a.Key())
-	var artefactChecks int
+	var artefactChecks, waczChecks int
 	for _, c := range rep.Checks {
 		if c.Name == verify.CheckArtefactDigest && c.OK {
 			artefactChecks++
 		}
 	}
-	if !rep.Verified || artefactChecks != 3 {
-		t.Fatalf("verified %v with %d artefact checks, want 3", rep.Verified, artefactChecks)
+	for _, c := range rep.Checks {
+		if c.Name == verify.CheckWACZArtefact && c.OK && c.File == verify.RenderingFile("wacz") {
+			waczChecks++
+		}
+	}
+	if waczChecks != 1 {
+		t.Errorf("%d passed wacz checks of %s, want 1", waczChecks, verify.RenderingFile("wacz"))
+	}
+	if !rep.Verified || artefactChecks != len(verify.ArtefactKinds) {
+		t.Fatalf("verified %v with %d artefact checks, want %d", rep.Verified, artefactChecks, len(verify.ArtefactKinds))
 	}
 
-	for _, art := range []string{"screenshot", "pdf", "dom"} {
+	for _, art := range verify.ArtefactNames() {
 		fname := verify.RenderingFile(art)
 		t.Run("flip/"+art, func(t *testing.T) {
 			bad := bytes.Clone(data)

@@ -31,7 +31,8 @@ func (in *Ingester) renderer() *render.Renderer {
 }
 
 // render loads url in a headless browser, stores the main document's body
-// and the artefacts (screenshot, PDF, DOM) content-addressed and durably,
+// and the artefacts (screenshot, PDF, DOM, WARC, and the WACZ packaging
+// the WARC) content-addressed and durably,
 // and returns the statement's subject name and predicate (method
 // "browser"), not yet logged. A render that failed is a predicate with
 // outcome "failed" and the render's reason.
@@ -55,6 +56,9 @@ func (in *Ingester) render(ctx context.Context, rawURL string, o CaptureOptions)
 		ro.Timeout = o.Fetch.Timeout
 	}
 	ro.IgnoreCertErrors = ro.IgnoreCertErrors || o.Fetch.InsecureSkipVerify
+	if t := archive.Tool(); ro.Software == "" {
+		ro.Software = t.Name + "/" + t.Version
+	}
 	res, err := in.renderer().Render(ctx, rawURL, ro)
 	if err != nil {
 		return "", none, err
@@ -95,21 +99,34 @@ func (in *Ingester) render(ctx context.Context, rawURL string, o CaptureOptions)
 		return "", none, err
 	}
 	p.Snapshot = &verify.Snapshot{SHA256: body.SHA256, Size: body.Size, MediaType: res.MediaType}
-	for _, a := range []struct {
+	// The artefacts by their name in verify.ArtefactKinds, one line each.
+	type artefact struct {
+		name string
 		b    []byte
-		mt   string
-		dest **verify.Artefact
-		what string
-	}{
-		{res.Screenshot, verify.MediaTypePNG, &rd.Screenshot, "screenshot"},
-		{res.PDF, verify.MediaTypePDF, &rd.PDF, "PDF"},
-		{res.DOM, verify.MediaTypeHTML, &rd.DOM, "DOM"},
-	} {
-		obj, err := put(a.b, a.what)
+	}
+	arts := []artefact{
+		{"screenshot", res.Screenshot},
+		{"pdf", res.PDF},
+		{"dom", res.DOM},
+		{"warc", res.WARC},
+	}
+	if len(res.WARC) > 0 {
+		w, err := in.buildWACZ(ctx, res.WARC, &res.Observed, res.DOM)
 		if err != nil {
 			return "", none, err
 		}
-		*a.dest = &verify.Artefact{SHA256: obj.SHA256, Size: obj.Size, MediaType: a.mt}
+		arts = append(arts, artefact{"wacz", w})
+	}
+	for _, a := range arts {
+		k, ok := verify.ArtefactKindOf(a.name)
+		if !ok {
+			return "", none, fmt.Errorf("no rendering artefact kind %q", a.name)
+		}
+		obj, err := put(a.b, a.name)
+		if err != nil {
+			return "", none, err
+		}
+		k.Set(&rd, &verify.Artefact{SHA256: obj.SHA256, Size: obj.Size, MediaType: k.MediaType})
 	}
 	if len(res.CertChainPEM) > 0 && p.Observed.TLS != nil {
 		obj, err := put(res.CertChainPEM, "certificate chain")

@@ -69,7 +69,7 @@ func TestCaptureBrowser(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Method != verify.MethodBrowser || rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil || rec.Rendering.DOM == nil {
+	if rec.Method != verify.MethodBrowser || rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil || rec.Rendering.DOM == nil || rec.Rendering.WARC == nil {
 		t.Fatalf("browser capture %s", r.stdout)
 	}
 	if rec.SHA256 != plain.SHA256 {
@@ -95,7 +95,13 @@ func TestCaptureBrowser(t *testing.T) {
 		args = append(args, "--artefact", a.Name+"="+objectPath(a.SHA256))
 	}
 	exhibit(t, args...).want(t, 0, "ok   snapshot-digest", "ok   artefact-digest       dom SHA-256 "+rec.Rendering.DOM.SHA256,
-		"ok   artefact-digest       pdf SHA-256", "ok   artefact-digest       screenshot SHA-256", "verified: record "+rec.RecordID)
+		"ok   artefact-digest       pdf SHA-256", "ok   artefact-digest       screenshot SHA-256",
+		"ok   artefact-digest       warc SHA-256 "+rec.Rendering.WARC.SHA256, "verified: record "+rec.RecordID)
+	if w := object(t, rec.Rendering.WARC.SHA256); !bytes.HasPrefix(w, []byte{0x1f, 0x8b}) || rec.Rendering.WARC.MediaType != verify.MediaTypeWARC {
+		t.Errorf("the WARC artefact is not a .warc.gz of media type %s: %+v", verify.MediaTypeWARC, rec.Rendering.WARC)
+	}
+	// The statement's warc field, changed, breaks the signature.
+	exhibit(t, "verify", tamperWARCField(t, bundle), "--artefact", "warc="+objectPath(rec.Rendering.WARC.SHA256)).want(t, 1, "FAIL")
 	for _, a := range rec.Rendering.Artefacts() {
 		b := object(t, a.SHA256)
 		b[len(b)/2] ^= 1
@@ -112,11 +118,11 @@ func TestCaptureBrowser(t *testing.T) {
 	// The evidence package holds them, and verifies.
 	exhibit(t, "export", rec.RecordID, "-o", "p.zip").want(t, 0)
 	key := strings.TrimSpace(exhibit(t, "log-key").stdout)
-	exhibit(t, "verify", "p.zip", "--key", key).want(t, 0, "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html")
+	exhibit(t, "verify", "p.zip", "--key", key).want(t, 0, "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "rendering/capture.warc.gz")
 
 	exhibit(t, "capture", srv.URL+"/terms", "--browser").want(t, 0,
 		"browser  Chrome ", "viewport 1280x800", "settled (network idle) after ",
-		"screenshot ", " bytes, image/png)", "pdf      ", "dom      ")
+		"screenshot ", " bytes, image/png)", "pdf      ", "dom      ", "warc     ", "application/warc)")
 
 	// The audit knows the artefacts: none is an orphan.
 	if r := exhibit(t, "audit", "-o", "json"); r.code != 0 || strings.Contains(r.stdout, "orphan") {
@@ -174,4 +180,37 @@ func TestCaptureBrowserKilled(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// tamperWARCField writes a copy of the bundle file whose statement names
+// another WARC digest (the envelope's payload re-encoded, the record ID
+// kept consistent), and returns its path.
+func tamperWARCField(t *testing.T, bundle string) string {
+	t.Helper()
+	data, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := verify.ParseBundle(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env verify.Envelope
+	if err := json.Unmarshal(b.Entry, &env); err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(env.Payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	w := st["predicate"].(map[string]any)["rendering"].(map[string]any)["warc"].(map[string]any)
+	w["sha256"] = strings.Repeat("0", 64)
+	env.Payload, _ = json.Marshal(st)
+	b.Entry, _ = json.Marshal(env)
+	b.RecordID = verify.RecordID(b.Entry)
+	out := filepath.Join(t.TempDir(), "tampered.json")
+	if err := os.WriteFile(out, b.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
