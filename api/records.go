@@ -185,7 +185,8 @@ const renderingCSP = "default-src 'none'; sandbox"
 // rendering answers GET /api/v1/records/{id}/rendering/{name}: the
 // rendering artefact called name (verify.ArtefactKinds: "screenshot", "pdf", "dom", "warc", "wacz") of a browser
 // capture, read from the store (its bytes are checked against their digest
-// before any is sent) and served with the media type the signed statement
+// before any is sent; one over MaxRangeSnapshot is streamed, the response
+// aborted if they do not match) and served with the media type the signed statement
 // gives it: the screenshot inline (image/png, for the record page's
 // <img>), the PDF and the DOM as downloads (a capture's HTML never runs in
 // this origin); all with a strict CSP, nosniff, and cached for good.
@@ -213,15 +214,6 @@ func (s *server) rendering(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, MaxRangeSnapshot+1))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if int64(len(data)) > MaxRangeSnapshot {
-		writeError(w, http.StatusInternalServerError, fmt.Sprintf("the %s artefact is over %d bytes", name, MaxRangeSnapshot))
-		return
-	}
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", renderingCSP)
@@ -234,6 +226,31 @@ func (s *server) rendering(w http.ResponseWriter, r *http.Request) {
 		disposition = "inline"
 	}
 	h.Set("Content-Disposition", disposition+`; filename="`+file+`"`)
+	if a.Size > MaxRangeSnapshot {
+		// Too large to hold (a WARC can be): stream it, and abort the
+		// response if the bytes turn out not to hash to their name.
+		h.Set("Accept-Ranges", "none")
+		h.Set("Content-Length", strconv.FormatInt(a.Size, 10))
+		if r.Method == http.MethodHead {
+			return
+		}
+		if _, err := io.Copy(w, rc); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "rendering artefact stream failed",
+				slog.String("sha256", a.SHA256), slog.Any("error", err))
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	// Reading to the end checks the digest before a byte is sent.
+	data, err := io.ReadAll(io.LimitReader(rc, MaxRangeSnapshot+1))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if int64(len(data)) != a.Size {
+		writeError(w, http.StatusInternalServerError, fmt.Sprintf("the stored %s artefact is %d bytes, the statement signs %d", name, len(data), a.Size))
+		return
+	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 }
 

@@ -6,7 +6,7 @@
 // The package holds the record's signed evidence (the bundle in JSON and
 // C2SP tlog-proof form, the snapshot or version text, the statement, the
 // stored TLS certificate chain and headers it names, a browser capture's
-// screenshot, PDF and DOM (rendering/), the log key, and,
+// screenshot, PDF, DOM and WARC (rendering/), the log key, and,
 // when the archive has them, a C2SP tlog-policy and an RFC 3161 token),
 // and documents derived from it alone: a citation certificate (HTML and
 // PDF) stating the facts in the terms of US Federal Rules of Evidence

@@ -57,7 +57,7 @@ type CaptureOptions struct {
 	// Browser has the page loaded and rendered by a headless browser
 	// (package render) instead of fetched: the statement (capture
 	// predicate version 2, method "browser") names the main document's
-	// body as its snapshot and the screenshot, PDF and DOM by SHA-256.
+	// body as its snapshot and the screenshot, PDF, DOM and WARC by SHA-256.
 	// Render's zero fields take render's defaults, but its Timeout that of
 	// Fetch; Fetch.InsecureSkipVerify applies too. The rest of Fetch is
 	// unused.

@@ -85,7 +85,7 @@ type Record struct {
 	Claimed    bool            `json:"claimed,omitempty"`
 	Failure    *verify.Failure `json:"failure,omitempty"`
 	// Rendering is a browser capture's rendering block (browser, viewport,
-	// wait, and the screenshot, PDF and DOM by SHA-256), as signed.
+	// wait, and the screenshot, PDF, DOM and WARC by SHA-256), as signed.
 	Rendering *verify.Rendering `json:"rendering,omitempty"`
 
 	// Fields of a tracking statement.

@@ -20,7 +20,10 @@
 //
 //   - one warcinfo record (application/warc-fields: software, browser,
 //     http-header-user-agent, format, conformsTo, description,
-//     exhibit-requested-url, exhibit-started-at);
+//     exhibit-requested-url, exhibit-started-at, and one
+//     exhibit-exchange-omitted per exchange whose records gowarc refused,
+//     with the URL and the error: such an exchange is left out, the
+//     capture is not failed for it);
 //   - per exchange (each redirect hop its own), a request record then a
 //     response record (application/http;msgtype=request|response), with
 //     WARC-Target-URI, WARC-Date (the request's wall time, to the

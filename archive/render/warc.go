@@ -69,16 +69,27 @@ type warcInfo struct {
 // response record, and after the main document's response a metadata
 // record of its certificate chain (chainPEM, if any).
 func buildWARC(info warcInfo, exs []*exchange, chainPEM []byte) ([]byte, error) {
-	var out bytes.Buffer
 	gz, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
 	m := gowarc.NewMarshaler()
-	write := func(rec gowarc.WarcRecord) error {
-		defer rec.Close()
-		gz.Reset(&out)
-		if _, _, err := m.Marshal(gz, rec, 0); err != nil {
-			return err
+	// write appends the records to out, each its own gzip member; on an
+	// error, out is left as it was.
+	write := func(out *bytes.Buffer, recs ...gowarc.WarcRecord) error {
+		n := out.Len()
+		for _, rec := range recs {
+			defer rec.Close()
 		}
-		return gz.Close()
+		for _, rec := range recs {
+			gz.Reset(out)
+			_, _, err := m.Marshal(gz, rec, 0)
+			if err == nil {
+				err = gz.Close()
+			}
+			if err != nil {
+				out.Truncate(n)
+				return err
+			}
+		}
+		return nil
 	}
 	build := func(typ gowarc.RecordType, id string, at time.Time, contentType string, block []byte, fields [][2]string) (gowarc.WarcRecord, error) {
 		b := gowarc.NewRecordBuilder(typ,
@@ -104,7 +115,20 @@ func buildWARC(info warcInfo, exs []*exchange, chainPEM []byte) ([]byte, error) 
 		return rec, nil
 	}
 
+	// The exchanges first, so that warcinfo can name those left out (an
+	// exchange whose records gowarc refuses is left out, not the capture).
 	infoID := newRecordID()
+	var records bytes.Buffer
+	var omitted []string
+	for _, ex := range exs {
+		if ex.resp == nil {
+			continue
+		}
+		if err := writeExchange(&records, write, build, ex, infoID, chainPEM); err != nil {
+			omitted = append(omitted, ex.req.URL+": "+err.Error())
+		}
+	}
+
 	var fields strings.Builder
 	for _, f := range [][2]string{
 		{"software", info.software},
@@ -120,67 +144,86 @@ func buildWARC(info warcInfo, exs []*exchange, chainPEM []byte) ([]byte, error) 
 			fmt.Fprintf(&fields, "%s: %s\r\n", f[0], oneLine(f[1]))
 		}
 	}
+	for i, o := range omitted {
+		if i == maxOmittedNamed {
+			fmt.Fprintf(&fields, "exhibit-exchange-omitted: and %d more\r\n", len(omitted)-i)
+			break
+		}
+		fmt.Fprintf(&fields, "exhibit-exchange-omitted: %s\r\n", oneLine(o))
+	}
 	startedAt, _ := time.Parse(time.RFC3339Nano, info.startedAt)
 	rec, err := build(gowarc.Warcinfo, infoID, startedAt, "application/warc-fields", []byte(fields.String()), nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := write(rec); err != nil {
+	var out bytes.Buffer
+	out.Grow(records.Len() + 1024)
+	if err := write(&out, rec); err != nil {
 		return nil, err
 	}
+	out.Write(records.Bytes())
+	return out.Bytes(), nil
+}
 
-	for _, ex := range exs {
-		if ex.resp == nil {
-			continue
+// maxOmittedNamed bounds the exchanges warcinfo names as left out.
+const maxOmittedNamed = 20
+
+// writeExchange appends the request and response records of ex to out,
+// and the certificate chain's metadata record after the main document's
+// response; all of them or none.
+func writeExchange(out *bytes.Buffer,
+	write func(*bytes.Buffer, ...gowarc.WarcRecord) error,
+	build func(gowarc.RecordType, string, time.Time, string, []byte, [][2]string) (gowarc.WarcRecord, error),
+	ex *exchange, infoID string, chainPEM []byte) error {
+	target := ex.req.URL
+	reqID, respID := newRecordID(), newRecordID()
+	var recs []gowarc.WarcRecord
+	defer func() {
+		for _, r := range recs {
+			r.Close()
 		}
-		target := ex.req.URL
-		reqID, respID := newRecordID(), newRecordID()
-		rec, err := build(gowarc.Request, reqID, ex.at, "application/http;msgtype=request", requestBlock(ex), [][2]string{
-			{gowarc.WarcTargetURI, target},
+	}()
+	rec, err := build(gowarc.Request, reqID, ex.at, "application/http;msgtype=request", requestBlock(ex), [][2]string{
+		{gowarc.WarcTargetURI, target},
+		{gowarc.WarcConcurrentTo, respID},
+		{gowarc.WarcWarcinfoID, infoID},
+	})
+	if err != nil {
+		return err
+	}
+	recs = append(recs, rec)
+	block, omitted := responseBlock(ex)
+	f := [][2]string{
+		{gowarc.WarcTargetURI, target},
+		{gowarc.WarcWarcinfoID, infoID},
+	}
+	if ip := strings.Trim(ex.resp.RemoteIPAddress, "[]"); ip != "" {
+		f = append(f, [2]string{gowarc.WarcIPAddress, ip})
+	}
+	if ex.bodyOmitted != "" {
+		f = append(f, [2]string{HeaderBodyOmitted, oneLine(ex.bodyOmitted)})
+		if omitted {
+			f = append(f, [2]string{gowarc.WarcTruncated, map[bool]string{true: "length", false: "unspecified"}[ex.bodyOmitted == "limit"]})
+		}
+	}
+	if rec, err = build(gowarc.Response, respID, ex.at, "application/http;msgtype=response", block, f); err != nil {
+		return err
+	}
+	recs = append(recs, rec)
+	if ex.main && len(chainPEM) > 0 {
+		rec, err := build(gowarc.Metadata, newRecordID(), ex.at, MediaTypeCertChain, chainPEM, [][2]string{
+			{gowarc.WarcTargetURI, CertChainURIPrefix + target},
 			{gowarc.WarcConcurrentTo, respID},
 			{gowarc.WarcWarcinfoID, infoID},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", target, err)
+			return err
 		}
-		if err := write(rec); err != nil {
-			return nil, err
-		}
-		block, omitted := responseBlock(ex)
-		f := [][2]string{
-			{gowarc.WarcTargetURI, target},
-			{gowarc.WarcWarcinfoID, infoID},
-		}
-		if ip := strings.Trim(ex.resp.RemoteIPAddress, "[]"); ip != "" {
-			f = append(f, [2]string{gowarc.WarcIPAddress, ip})
-		}
-		if ex.bodyOmitted != "" {
-			f = append(f, [2]string{HeaderBodyOmitted, oneLine(ex.bodyOmitted)})
-			if omitted {
-				f = append(f, [2]string{gowarc.WarcTruncated, map[bool]string{true: "length", false: "unspecified"}[ex.bodyOmitted == "limit"]})
-			}
-		}
-		if rec, err = build(gowarc.Response, respID, ex.at, "application/http;msgtype=response", block, f); err != nil {
-			return nil, fmt.Errorf("%s: %w", target, err)
-		}
-		if err := write(rec); err != nil {
-			return nil, err
-		}
-		if ex.main && len(chainPEM) > 0 {
-			rec, err := build(gowarc.Metadata, newRecordID(), ex.at, MediaTypeCertChain, chainPEM, [][2]string{
-				{gowarc.WarcTargetURI, CertChainURIPrefix + target},
-				{gowarc.WarcConcurrentTo, respID},
-				{gowarc.WarcWarcinfoID, infoID},
-			})
-			if err != nil {
-				return nil, err
-			}
-			if err := write(rec); err != nil {
-				return nil, err
-			}
-		}
+		recs = append(recs, rec)
 	}
-	return out.Bytes(), nil
+	err = write(out, recs...)
+	recs = nil // write closed them
+	return err
 }
 
 func newRecordID() string { return "<urn:uuid:" + uuid.NewString() + ">" }

@@ -49,8 +49,9 @@ browser fetches the document and everything the page asks for and runs its
 scripts. exhibit waits for the page to settle (the load event, then no
 request in flight for 500 ms; at most --browser-wait, after which the page
 is taken as it is and recorded as not settled), then records a full-page
-screenshot (PNG), a PDF of the rendering and the DOM after scripts (HTML).
-Each is stored by its SHA-256 and named in the statement (capture predicate
+screenshot (PNG), a PDF of the rendering, the DOM after scripts (HTML) and
+a WARC of every HTTP exchange the page made, with the main document's TLS
+certificate chain (WARC/1.1, .warc.gz; docs/FORMATS.md 2.10). Each is stored by its SHA-256 and named in the statement (capture predicate
 version 2), beside the main document's response as the browser received it
 (its body is the snapshot). The browser, viewport (1280x800) and wait rule
 are recorded. A page that loads more than --max-page bytes, a browser that
@@ -159,7 +160,7 @@ created with defaults.`,
 	f.StringVar(&fetchedAt, "fetched-at", "", "with FILE: when it was fetched, RFC 3339 (a claim)")
 	f.Int64Var(&maxBody, "max-body", 64<<20, "largest body to accept, in bytes (decoded)")
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "total time limit for the fetch, including redirects and body")
-	f.BoolVar(&browser, "browser", false, "load and render the page in headless Chromium: screenshot, PDF and DOM after scripts")
+	f.BoolVar(&browser, "browser", false, "load and render the page in headless Chromium: screenshot, PDF, DOM after scripts and a WARC of its HTTP exchanges")
 	f.DurationVar(&browserWait, "browser-wait", render.DefaultSettleTimeout, "with --browser: longest wait for the page to settle (network idle) before it is taken")
 	f.Int64Var(&maxPage, "max-page", render.DefaultMaxPageBytes, "with --browser: most bytes the page may load, all its responses together")
 	f.BoolVar(&insecure, "insecure-skip-verify", false, "capture even if the TLS certificate is not trusted (recorded as unverified)")

@@ -1,0 +1,116 @@
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/network"
+)
+
+// TestResponseBlock: the stored headers agree with the stored (decoded)
+// body, whatever the wire said, and keep what it said under X-Orig-.
+func TestResponseBlock(t *testing.T) {
+	for _, tc := range []struct {
+		desc        string
+		resp        *network.Response
+		extra       *network.EventResponseReceivedExtraInfo
+		body        []byte
+		bodyOmitted string
+		wantHeaders map[string]string // "" means absent
+		wantOmitted bool
+		wantLine    string
+	}{
+		{
+			desc:        "gzip on the wire, decoded body",
+			resp:        &network.Response{Status: 200, StatusText: "OK", Headers: network.Headers{"Content-Encoding": "gzip", "Content-Length": "20", "Content-Type": "text/plain"}},
+			body:        []byte("hello, decoded world"),
+			wantHeaders: map[string]string{"Content-Encoding": "", "X-Orig-Content-Encoding": "gzip", "Content-Length": "20", "X-Orig-Content-Length": "", "Content-Type": "text/plain"},
+			wantLine:    "HTTP/1.1 200 OK",
+		},
+		{
+			desc:        "chunked, raw HTTP/1 header text kept in order",
+			resp:        &network.Response{Status: 200, StatusText: "OK", Headers: network.Headers{"transfer-encoding": "chunked"}},
+			extra:       &network.EventResponseReceivedExtraInfo{StatusCode: 200, HeadersText: "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nTransfer-Encoding: chunked\r\nContent-Encoding: br\r\n\r\n"},
+			body:        []byte("abc"),
+			wantHeaders: map[string]string{"Transfer-Encoding": "", "X-Orig-Transfer-Encoding": "chunked", "X-Orig-Content-Encoding": "br", "Content-Length": "3", "Set-Cookie": "a=1"},
+			wantLine:    "HTTP/1.1 200 OK",
+		},
+		{
+			desc:        "extra info of another status is not used",
+			resp:        &network.Response{Status: 200, Headers: network.Headers{"X-A": "resp"}},
+			extra:       &network.EventResponseReceivedExtraInfo{StatusCode: 304, Headers: network.Headers{"X-A": "extra"}},
+			body:        []byte("x"),
+			wantHeaders: map[string]string{"X-A": "resp", "Content-Length": "1"},
+			wantLine:    "HTTP/1.1 200 OK",
+		},
+		{
+			desc:        "HTTP/2 pseudo-headers dropped",
+			resp:        &network.Response{Status: 404, Protocol: "h2", Headers: network.Headers{":status": "404", "content-type": "text/html"}},
+			body:        []byte("nope"),
+			wantHeaders: map[string]string{"Content-Type": "text/html", "Content-Length": "4"},
+			wantLine:    "HTTP/1.1 404 Not Found",
+		},
+		{
+			desc:        "redirect body not kept",
+			resp:        &network.Response{Status: 302, StatusText: "Found", Headers: network.Headers{"Location": "/x", "Content-Length": "29"}},
+			bodyOmitted: "redirect",
+			wantHeaders: map[string]string{"Location": "/x", "Content-Length": "0", "X-Orig-Content-Length": "29"},
+			wantOmitted: true,
+			wantLine:    "HTTP/1.1 302 Found",
+		},
+		{
+			desc:        "declared empty: nothing omitted",
+			resp:        &network.Response{Status: 301, StatusText: "Moved Permanently", Headers: network.Headers{"Location": "/y", "Content-Length": "0"}},
+			bodyOmitted: "redirect",
+			wantHeaders: map[string]string{"Content-Length": "0", "X-Orig-Content-Length": ""},
+			wantLine:    "HTTP/1.1 301 Moved Permanently",
+		},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			ex := &exchange{req: &network.Request{URL: "http://example.test/", Method: "GET"}, resp: tc.resp, respExtra: tc.extra, body: tc.body, bodyOmitted: tc.bodyOmitted}
+			block, omitted := responseBlock(ex)
+			if omitted != tc.wantOmitted {
+				t.Errorf("omitted %v, want %v", omitted, tc.wantOmitted)
+			}
+			if line, _, _ := strings.Cut(string(block), "\r\n"); line != tc.wantLine {
+				t.Errorf("status line %q, want %q", line, tc.wantLine)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(block)), nil)
+			if err != nil {
+				t.Fatalf("Go cannot read the block: %v\n%s", err, block)
+			}
+			for k, want := range tc.wantHeaders {
+				if got := resp.Header.Get(k); got != want {
+					t.Errorf("%s: %q, want %q\n%s", k, got, want, block)
+				}
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if !bytes.Equal(body, tc.body) {
+				t.Errorf("body %q, want %q", body, tc.body)
+			}
+		})
+	}
+}
+
+// TestRequestBlock: HTTP/1.1 request line, a Host header, pseudo-headers
+// dropped, the extra-info headers preferred, the posted body kept.
+func TestRequestBlock(t *testing.T) {
+	ex := &exchange{
+		req: &network.Request{URL: "https://example.test/a/b?q=1", Method: "POST", Headers: network.Headers{"Accept": "*/*"},
+			PostDataEntries: []*network.PostDataEntry{{Bytes: []byte("x=1")}, {Bytes: []byte("&y=2")}}},
+		reqHeaders: network.Headers{":authority": "example.test", ":method": "POST", "cookie": "s=1", "content-length": "7"},
+	}
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(requestBlock(ex))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(req.Body)
+	if req.Method != "POST" || req.RequestURI != "/a/b?q=1" || req.Proto != "HTTP/1.1" || req.Host != "example.test" ||
+		req.Header.Get("Cookie") != "s=1" || req.Header.Get(":authority") != "" || string(body) != "x=1&y=2" {
+		t.Errorf("request %+v, body %q", req, body)
+	}
+}
