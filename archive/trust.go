@@ -37,6 +37,10 @@ func (a *Archive) TSATrust() *verify.TimestampOptions {
 	return &a.trust.TSA.Trust
 }
 
+// TSAClient returns the client of the archive's time-stamping authority,
+// or nil when it has none.
+func (a *Archive) TSAClient() *ledger.TSAClient { return a.trust.TSA }
+
 // WitnessFailOpen reports whether the archive publishes checkpoints without
 // its witnesses' quorum when they cannot give it (init --witness-fail-open).
 func (a *Archive) WitnessFailOpen() bool { return a.trust.FailOpen }

@@ -219,10 +219,12 @@ func SnapshotName(st *Statement) string {
 }
 
 // RenderingFile returns the name in a package of the rendering artefact
-// called name: rendering/screenshot.png, rendering/page.pdf or
-// rendering/dom.html; "" for another name.
+// called name: rendering/screenshot.png, rendering/page.pdf,
+// rendering/dom.html or rendering/capture.wacz; "" for another name.
 func RenderingFile(name string) string {
 	switch name {
+	case "wacz":
+		return PackageRenderingDir + "capture.wacz"
 	case "screenshot":
 		return PackageRenderingDir + "screenshot.png"
 	case "pdf":

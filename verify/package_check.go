@@ -161,7 +161,11 @@ func (e *FileMismatchError) Error() string {
 //     [IndentStatement] writes it;
 //   - tls-chain, headers, text, artefact-digest: the stored objects the
 //     statement names by SHA-256 are there, and are those (a browser
-//     capture's screenshot, PDF and DOM under rendering/, [RenderingFile]);
+//     capture's screenshot, PDF, DOM and WACZ under rendering/,
+//     [RenderingFile]);
+//   - wacz (for a browser capture with a WACZ that is the one signed):
+//     the WACZ verifies with [CheckWACZ], its timeSignature against
+//     [PackageOptions.TSARoots] if given;
 //   - witnesses (with policy.txt): the checkpoint's cosignatures;
 //   - timestamp (with tsa/checkpoint.tsr): the token stamps the bundle's
 //     checkpoint body, verified against [PackageOptions.TSARoots];
@@ -380,6 +384,17 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 		}
 		for _, a := range st.Predicate.Rendering.Artefacts() {
 			checkObject(CheckArtefactDigest, RenderingFile(a.Name), a.SHA256, a.Name)
+		}
+		if a := st.Predicate.Rendering.Artefact("wacz"); a != nil {
+			if f := RenderingFile("wacz"); SHA256Hex(files[f]) == a.SHA256 {
+				wo := WACZOptions{}
+				if opts.TSARoots != nil {
+					untrusted, _ := ParseCertificatesPEM(files[PackageTSAChain])
+					wo.Timestamp = &TimestampOptions{Roots: opts.TSARoots, Untrusted: append(untrusted, opts.TSAUntrusted...)}
+				}
+				w, err := CheckWACZ(files[f], wo)
+				add(CheckWACZArtefact, f, err, WACZDetail(w))
+			}
 		}
 	} else if d := textDigest(br.Entry); d != "" {
 		wantObjects[textName] = d

@@ -41,6 +41,11 @@ type Rendering struct {
 	// DOM is the document after its scripts ran, serialized as HTML
 	// (doctype and document element, UTF-8).
 	DOM *Artefact `json:"dom,omitempty"`
+	// WACZ is the capture's WARC packaged as a signed WACZ 1.1.1
+	// (MediaTypeWACZ; see [CheckWACZ]), for ReplayWeb.page and other
+	// web-archive tools. Optional: browser captures made before exhibit
+	// wrote WACZs have none.
+	WACZ *Artefact `json:"wacz,omitempty"`
 }
 
 // Browser names the browser that rendered the page.
@@ -84,25 +89,26 @@ type Artefact struct {
 	SHA256 string `json:"sha256"`
 	// Size is its length in bytes.
 	Size int64 `json:"size"`
-	// MediaType is MediaTypePNG, MediaTypePDF or MediaTypeHTML.
+	// MediaType is MediaTypePNG, MediaTypePDF, MediaTypeHTML or
+	// MediaTypeWACZ.
 	MediaType string `json:"media_type"`
 }
 
 // NamedArtefact is an artefact with its name in the rendering block
-// ("screenshot", "pdf", "dom").
+// ("screenshot", "pdf", "dom", "wacz").
 type NamedArtefact struct {
 	Name string
 	*Artefact
 }
 
 // Artefacts returns the rendering's artefacts that are set, in the order
-// screenshot, pdf, dom. It is nil for a nil Rendering.
+// screenshot, pdf, dom, wacz. It is nil for a nil Rendering.
 func (r *Rendering) Artefacts() []NamedArtefact {
 	if r == nil {
 		return nil
 	}
 	var out []NamedArtefact
-	for _, a := range []NamedArtefact{{"screenshot", r.Screenshot}, {"pdf", r.PDF}, {"dom", r.DOM}} {
+	for _, a := range []NamedArtefact{{"screenshot", r.Screenshot}, {"pdf", r.PDF}, {"dom", r.DOM}, {"wacz", r.WACZ}} {
 		if a.Artefact != nil {
 			out = append(out, a)
 		}
@@ -110,7 +116,8 @@ func (r *Rendering) Artefacts() []NamedArtefact {
 	return out
 }
 
-// Artefact returns the artefact called name ("screenshot", "pdf", "dom"),
+// Artefact returns the artefact called name ("screenshot", "pdf", "dom",
+// "wacz"),
 // or nil if r is nil or has none by that name.
 func (r *Rendering) Artefact(name string) *Artefact {
 	for _, a := range r.Artefacts() {
@@ -121,8 +128,12 @@ func (r *Rendering) Artefact(name string) *Artefact {
 	return nil
 }
 
-// artefactMediaTypes is the media type each artefact must have.
-var artefactMediaTypes = map[string]string{"screenshot": MediaTypePNG, "pdf": MediaTypePDF, "dom": MediaTypeHTML}
+// artefactMediaTypes is the media type each artefact must have;
+// requiredArtefacts those every browser capture that did not fail has.
+var (
+	artefactMediaTypes = map[string]string{"screenshot": MediaTypePNG, "pdf": MediaTypePDF, "dom": MediaTypeHTML, "wacz": MediaTypeWACZ}
+	requiredArtefacts  = []string{"screenshot", "pdf", "dom"}
+)
 
 // check applies the rendering block's rules for a capture with outcome.
 func (r *Rendering) check(outcome string) error {
@@ -148,8 +159,10 @@ func (r *Rendering) check(outcome string) error {
 		}
 		return nil
 	}
-	if len(arts) != len(artefactMediaTypes) {
-		return fmt.Errorf("outcome %q with %d of the %d artefacts (screenshot, pdf, dom)", outcome, len(arts), len(artefactMediaTypes))
+	for _, n := range requiredArtefacts {
+		if r.Artefact(n) == nil {
+			return fmt.Errorf("outcome %q without the %s artefact (the artefacts screenshot, pdf and dom are required)", outcome, n)
+		}
 	}
 	for _, a := range arts {
 		if !IsSHA256Hex(a.SHA256) {

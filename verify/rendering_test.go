@@ -44,6 +44,14 @@ func TestParseStatementBrowser(t *testing.T) {
 	if _, err := ParseStatement(marshal(browserStatement())); err != nil {
 		t.Fatalf("valid browser capture: %v", err)
 	}
+	withWACZ := func() *Statement {
+		s := browserStatement()
+		s.Predicate.Rendering.WACZ = &Artefact{SHA256: strings.Repeat("d", 64), Size: 4096, MediaType: MediaTypeWACZ}
+		return s
+	}
+	if _, err := ParseStatement(marshal(withWACZ())); err != nil {
+		t.Fatalf("valid browser capture with a WACZ: %v", err)
+	}
 	failed := browserStatement()
 	failed.Predicate.Outcome, failed.Predicate.Snapshot = OutcomeFailed, nil
 	failed.Predicate.Failure = &Failure{Reason: "browser_crashed", Message: "the page's renderer crashed"}
@@ -75,6 +83,12 @@ func TestParseStatementBrowser(t *testing.T) {
 		{"negative pdf size", browserStatement, func(s *Statement) { s.Predicate.Rendering.PDF.Size = -1 }, "negative size"},
 		{"dom media type", browserStatement, func(s *Statement) { s.Predicate.Rendering.DOM.MediaType = "text/plain" }, "dom media type"},
 		{"screenshot media type", browserStatement, func(s *Statement) { s.Predicate.Rendering.Screenshot.MediaType = "image/jpeg" }, "screenshot media type"},
+		{"wacz media type", withWACZ, func(s *Statement) { s.Predicate.Rendering.WACZ.MediaType = "application/zip" }, "wacz media type"},
+		{"bad wacz digest", withWACZ, func(s *Statement) { s.Predicate.Rendering.WACZ.SHA256 = "sha256:" + strings.Repeat("d", 64) }, "wacz sha256"},
+		{"wacz without dom", withWACZ, func(s *Statement) { s.Predicate.Rendering.DOM = nil }, "without the dom artefact"},
+		{"failed with a wacz", func() *Statement { return failed }, func(s *Statement) {
+			s.Predicate.Rendering.WACZ = &Artefact{SHA256: strings.Repeat("d", 64), MediaType: MediaTypeWACZ}
+		}, "failed capture with a wacz"},
 		{"captured with status 500", browserStatement, func(s *Statement) { s.Predicate.Observed.Status = 500 }, "HTTP status"},
 		{"failed with artefacts", func() *Statement { return failed }, func(s *Statement) {
 			s.Predicate.Rendering.PDF = &Artefact{SHA256: strings.Repeat("c", 64), MediaType: MediaTypePDF}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -23,6 +24,7 @@ const (
 	CheckInclusionProof      = "inclusion-proof"
 	CheckSnapshotDigest      = "snapshot-digest"
 	CheckArtefactDigest      = "artefact-digest"
+	CheckWACZArtefact        = "wacz"
 	CheckProvisionQuote      = "provision-quote"
 	CheckWitnessCosignatures = "witness-cosignatures"
 	CheckTimestampToken      = "timestamp"
@@ -83,7 +85,10 @@ type Options struct {
 	// their name in the rendering block ("screenshot", "pdf", "dom"): each
 	// is read to the end and its SHA-256 compared with the one the
 	// statement names (check "artefact-digest", once per artefact, in
-	// name order).
+	// name order). A "wacz" artefact whose digest matches is then checked
+	// as a WACZ package (check "wacz", see [CheckWACZ]; its timeSignature
+	// against Timestamps, if set); it is read into memory, at most
+	// MaxWACZSize bytes.
 	Artefacts map[string]io.Reader
 	// RecordID, if set, is the record ID the verifier was cited (in a
 	// filing, say); check "record-id" then also requires the entry's ID to
@@ -257,12 +262,20 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 				add(CheckArtefactDigest, fmt.Errorf("%s: %w", name, ErrNoArtefact), "")
 				break
 			}
-			err := checkDigest(a.SHA256, opts.Artefacts[name])
+			src := opts.Artefacts[name]
+			var held bytes.Buffer
+			if name == "wacz" {
+				src = io.TeeReader(io.LimitReader(src, MaxWACZSize+1), &held)
+			}
+			err := checkDigest(a.SHA256, src)
 			var dm *DigestMismatchError
 			if errors.As(err, &dm) {
 				dm.What = name
 			}
-			add(CheckArtefactDigest, err, fmt.Sprintf("%s SHA-256 %s matches the statement", name, a.SHA256))
+			if add(CheckArtefactDigest, err, fmt.Sprintf("%s SHA-256 %s matches the statement", name, a.SHA256)) && name == "wacz" {
+				w, err := CheckWACZ(held.Bytes(), WACZOptions{Timestamp: opts.Timestamps})
+				add(CheckWACZArtefact, err, WACZDetail(w))
+			}
 		}
 	}
 

@@ -8,6 +8,47 @@
 // browser prints it, and the DOM after the page's scripts ran, serialized
 // as HTML (https://html.spec.whatwg.org/#serialising-html-fragments).
 //
+// While the page loads, every HTTP exchange it makes is recorded from the
+// browser's Network events (requestWillBeSent, responseReceived,
+// loadingFinished, and the extra-info events that carry the headers as
+// sent and received) and the bodies the browser holds
+// (Network.getResponseBody), into [Result.WARC]: a WARC/1.1 file (ISO
+// 28500:2017,
+// https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/),
+// written with gowarc, each record its own gzip member (a .warc.gz as
+// replay tools read it). Its records, in order:
+//
+//   - one warcinfo record (application/warc-fields: software, browser,
+//     http-header-user-agent, format, conformsTo, description,
+//     exhibit-requested-url, exhibit-started-at);
+//   - per exchange (each redirect hop its own), a request record then a
+//     response record (application/http;msgtype=request|response), with
+//     WARC-Target-URI, WARC-Date (the request's wall time, to the
+//     microsecond), WARC-Block-Digest and WARC-Payload-Digest as
+//     "sha256:" and lowercase hex, WARC-IP-Address when the browser knows
+//     it, WARC-Warcinfo-ID, and on the request WARC-Concurrent-To naming
+//     its response (as warcio and Browsertrix link them);
+//   - right after the main document's final response, when the page came
+//     over TLS, a metadata record of its certificate chain
+//     ([Result.CertChainPEM]): Content-Type [MediaTypeCertChain],
+//     WARC-Target-URI [CertChainURIPrefix] followed by the main
+//     document's final URL, WARC-Concurrent-To the main response record.
+//
+// HTTP messages are written as HTTP/1.1 whatever the protocol on the wire
+// (HTTP/2 pseudo-headers dropped, a Host header added): the request line
+// and headers as sent; the status line, then the headers as received (for
+// HTTP/1 the verbatim header text, else the browser's header map sorted by
+// name). The body is stored as the browser decoded it, so the headers are
+// made to agree with it as Browsertrix does: Content-Encoding and
+// Transfer-Encoding are renamed with [OrigHeaderPrefix], as is a
+// Content-Length that differs from the stored body's length, and a
+// Content-Length of the stored body is added. A body the WARC does not
+// hold (a redirect's, one the browser no longer has, one still loading
+// when the page was taken) leaves its response record with an empty
+// payload, a [HeaderBodyOmitted] header giving the reason, and
+// WARC-Truncated. The bodies together are bounded by
+// [Options.MaxPageBytes], as the page is.
+//
 // Each render runs its own browser, started for it with a fresh profile
 // directory and removed after it, so that nothing (cookies, cache, service
 // workers) passes from one capture to the next. The browser is never
@@ -24,7 +65,7 @@
 // the browser process; its helpers exit with it).
 //
 // A render that could not take the page returns a [Result] with Failure
-// set (a reason of capture predicate version 2: "browser_unavailable",
+// set, and no artefacts and no WARC (a reason of capture predicate version 2: "browser_unavailable",
 // "browser_crashed", "page_too_large", "timeout", or a network reason such
 // as "dns" or "connect"), never an error: the caller logs it as a failed
 // capture.
@@ -134,6 +175,9 @@ type Options struct {
 	// IgnoreCertErrors loads a page whose TLS certificate does not verify
 	// (recorded as unverified).
 	IgnoreCertErrors bool
+	// Software names the capturing software in the WARC's warcinfo
+	// record, e.g. "exhibit/1.4.0". If empty, "exhibit".
+	Software string
 }
 
 func (o *Options) defaults() {
@@ -165,6 +209,10 @@ type Result struct {
 	// Screenshot (PNG), PDF and DOM (HTML, UTF-8) are nil when Failure is
 	// set.
 	Screenshot, PDF, DOM []byte
+	// WARC is every HTTP exchange of the page as a WARC/1.1 file, each
+	// record its own gzip member (see the package doc); nil when Failure
+	// is set.
+	WARC []byte
 	// Failure, if set, says why the page could not be taken.
 	Failure *verify.Failure
 }
@@ -225,7 +273,7 @@ func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Resul
 			reason = ReasonTimeout
 		}
 		res.Failure = &verify.Failure{Reason: reason, Message: err.Error()}
-		res.Screenshot, res.PDF, res.DOM, res.Body = nil, nil, nil, nil
+		res.Screenshot, res.PDF, res.DOM, res.Body, res.WARC = nil, nil, nil, nil, nil
 	}
 	return res, nil
 }
@@ -398,6 +446,47 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 			res.Observed.TLS.Certificates = len(certs.TableNames)
 		}
 	}
+
+	// Every exchange, with the bodies the browser still holds, within the
+	// page-weight bound (counted here on the decoded bodies).
+	w.mu.Lock()
+	exs, fetch := w.snapshot(main.id)
+	w.mu.Unlock()
+	used := int64(0)
+	for _, ex := range exs {
+		if ex.main {
+			ex.body, ex.bodyOmitted = res.Body, ""
+		} else if id, ok := fetch[ex]; ok {
+			b, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (network.GetResponseBodyResult, error) {
+				return cdp.Call(ctx, t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
+			})
+			if aerr := w.aborted(); aerr != nil {
+				return aerr
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return fail(ReasonTimeout, "recording the exchanges of %s: the render ran out of its %v", rawURL, o.Timeout)
+				}
+				ex.bodyOmitted = "unavailable: " + err.Error()
+				continue
+			}
+			ex.body = b.Body
+		}
+		if used+int64(len(ex.body)) > o.MaxPageBytes {
+			ex.body, ex.bodyOmitted = nil, "limit"
+		}
+		used += int64(len(ex.body))
+	}
+	res.WARC, err = buildWARC(warcInfo{
+		software:     cmp.Or(o.Software, "exhibit"),
+		browser:      res.Rendering.Browser.Name + "/" + res.Rendering.Browser.Version,
+		userAgent:    res.Rendering.Browser.UserAgent,
+		requestedURL: rawURL,
+		startedAt:    res.Observed.StartedAt,
+	}, exs, res.CertChainPEM)
+	if err != nil {
+		return fail("other", "writing the WARC of %s: %v", rawURL, err)
+	}
 	return nil
 }
 
@@ -451,6 +540,10 @@ type watch struct {
 	loaded   bool
 	activity time.Time
 	done     bool // abort sent
+	// The raw headers of the extra-info events, in the order of the
+	// request's hops; they may come before or after the other events.
+	reqExtra  map[network.RequestID][]network.Headers
+	respExtra map[network.RequestID][]*network.EventResponseReceivedExtraInfo
 }
 
 type request struct {
@@ -461,6 +554,9 @@ type request struct {
 	hops     []verify.Hop
 	resp     *network.Response
 	finished bool
+	failed   bool
+	// exchanges are the request's hops, each redirect its own exchange.
+	exchanges []*exchange
 }
 
 func (w *watch) inflight() int {
@@ -496,6 +592,8 @@ func (w *watch) event(ev any) {
 	defer w.mu.Unlock()
 	if w.requests == nil {
 		w.requests = map[network.RequestID]*request{}
+		w.reqExtra = map[network.RequestID][]network.Headers{}
+		w.respExtra = map[network.RequestID][]*network.EventResponseReceivedExtraInfo{}
 	}
 	w.activity = time.Now()
 	switch ev := ev.(type) {
@@ -509,12 +607,23 @@ func (w *watch) event(ev any) {
 		if rr := ev.RedirectResponse; rr != nil {
 			r.hops = append(r.hops, verify.Hop{URL: rr.URL, Status: int(rr.Status), Location: headerValue(rr.Headers, "Location")})
 			w.bytes += int64(rr.EncodedDataLength)
+			if n := len(r.exchanges); n > 0 {
+				r.exchanges[n-1].resp = rr
+			}
 		}
+		r.exchanges = append(r.exchanges, &exchange{req: ev.Request, at: wallTime(ev.WallTime)})
 		r.loader, r.typ, r.url, r.finished = ev.LoaderID, ev.Type, ev.Request.URL, false
 	case *network.EventResponseReceived:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.resp = ev.Response
+			if n := len(r.exchanges); n > 0 {
+				r.exchanges[n-1].resp = ev.Response
+			}
 		}
+	case *network.EventRequestWillBeSentExtraInfo:
+		w.reqExtra[ev.RequestID] = append(w.reqExtra[ev.RequestID], ev.Headers)
+	case *network.EventResponseReceivedExtraInfo:
+		w.respExtra[ev.RequestID] = append(w.respExtra[ev.RequestID], ev)
 	case *network.EventDataReceived:
 		w.bytes += max(ev.EncodedDataLength, ev.DataLength)
 	case *network.EventLoadingFinished:
@@ -523,7 +632,7 @@ func (w *watch) event(ev any) {
 		}
 	case *network.EventLoadingFailed:
 		if r := w.requests[ev.RequestID]; r != nil {
-			r.finished = true
+			r.finished, r.failed = true, true
 		}
 	case *page.EventLoadEventFired:
 		w.loaded = true

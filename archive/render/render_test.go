@@ -3,6 +3,7 @@ package render_test
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"fmt"
 	"image/png"
 	"net/http"
@@ -146,7 +147,7 @@ func TestRenderFailures(t *testing.T) {
 			if res.Failure == nil || res.Failure.Reason != tc.wantReason {
 				t.Fatalf("failure %+v, want reason %s", res.Failure, tc.wantReason)
 			}
-			if res.Screenshot != nil || res.PDF != nil || res.DOM != nil {
+			if res.Screenshot != nil || res.PDF != nil || res.DOM != nil || res.WARC != nil {
 				t.Error("a failed render has artefacts")
 			}
 			if left := rendertest.Leftovers(); len(left) > 0 {
@@ -241,4 +242,5 @@ func TestRenderTLS(t *testing.T) {
 	if err != nil || len(certs) != 1 || !certs[0].Equal(srv.Certificate()) {
 		t.Errorf("chain %d certificates (%v), want the server's", len(certs), err)
 	}
+	checkCertChainRecord(t, res.WARC, res.Observed.FinalURL, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 }

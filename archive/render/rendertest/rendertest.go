@@ -7,6 +7,7 @@ package rendertest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"compress/zlib"
 	"encoding/binary"
 	"fmt"
@@ -24,6 +25,19 @@ import (
 
 // Clause is the sentence the scripted page inserts after load.
 const Clause = "Arbitration is mandatory for every dispute arising from these terms."
+
+// AppJS is the script of the /exchanges page.
+const AppJS = `addEventListener('load', async () => {
+  const r = await fetch('/clause.json');
+  const p = document.createElement('p');
+  p.id = 'clause';
+  p.textContent = (await r.json()).clause;
+  document.body.append(p);
+});
+`
+
+// ZerosSize is the decoded size of /zeros.txt.
+const ZerosSize = 4 << 20
 
 // ClauseDelay is how long after the load event the page asks for the
 // clause.
@@ -58,8 +72,48 @@ func Chromium(t testing.TB) string {
 //	/big          a page with an image of 50 MB (/big.png)
 //	/loop.png     a redirect to itself
 //	/redirects    a page with the image /loop.png
+//	/exchanges    a page with the script /app.js (served gzip-encoded to a
+//	              client that accepts it), the image /pixel.png (through
+//	              the redirect /pixel), and a fetch() of /clause.json
+//	              after load, which sets <p id="clause">
+//	/compressed   a page that fetches /zeros.txt: ZerosSize zero bytes,
+//	              gzip-encoded (a few KiB on the wire)
 func ScriptedPage() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/compressed", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html><html><body><p>Compressed.</p><script>fetch('/zeros.txt').then(r => r.text())</script></body></html>`)
+	})
+	mux.HandleFunc("/zeros.txt", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Encoding", "gzip")
+		z := gzip.NewWriter(w)
+		z.Write(make([]byte, ZerosSize))
+		z.Close()
+	})
+	mux.HandleFunc("/exchanges", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html>
+<html><head><title>Exchanges</title><script src="/app.js"></script></head>
+<body><h1>Exchanges</h1><img src="/pixel" alt="pixel"></body></html>
+`)
+	})
+	mux.HandleFunc("/app.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		var body io.Writer = w
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			z := gzip.NewWriter(w)
+			defer z.Close()
+			body = z
+		}
+		io.WriteString(body, AppJS)
+	})
+	mux.Handle("/pixel", http.RedirectHandler("/pixel.png", http.StatusFound))
+	mux.HandleFunc("/pixel.png", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		writeBigPNG(w, 1)
+	})
 	mux.HandleFunc("/terms", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("X-Test", "main")
