@@ -31,7 +31,8 @@ func (in *Ingester) renderer() *render.Renderer {
 }
 
 // render loads url in a headless browser, stores the main document's body
-// and the artefacts (screenshot, PDF, DOM) content-addressed and durably,
+// and the artefacts (screenshot, PDF, DOM, and the WACZ packaging the
+// render's WARC) content-addressed and durably,
 // and returns the statement's subject name and predicate (method
 // "browser"), not yet logged. A render that failed is a predicate with
 // outcome "failed" and the render's reason.
@@ -110,6 +111,17 @@ func (in *Ingester) render(ctx context.Context, rawURL string, o CaptureOptions)
 			return "", none, err
 		}
 		*a.dest = &verify.Artefact{SHA256: obj.SHA256, Size: obj.Size, MediaType: a.mt}
+	}
+	if len(res.WARC) > 0 {
+		w, err := in.buildWACZ(ctx, res.WARC, &res.Observed, res.DOM)
+		if err != nil {
+			return "", none, err
+		}
+		obj, err := put(w, "WACZ")
+		if err != nil {
+			return "", none, err
+		}
+		rd.WACZ = &verify.Artefact{SHA256: obj.SHA256, Size: obj.Size, MediaType: verify.MediaTypeWACZ}
 	}
 	if len(res.CertChainPEM) > 0 && p.Observed.TLS != nil {
 		obj, err := put(res.CertChainPEM, "certificate chain")

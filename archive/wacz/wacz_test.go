@@ -323,3 +323,47 @@ func ExampleBuild() {
 	fmt.Println(errors.Is(err, wacz.ErrInput))
 	// Output: true
 }
+
+// TestWebCrypto verifies the signature with Node's WebCrypto exactly as
+// ReplayWeb.page does (testdata/webcrypto-verify.mjs), an implementation
+// independent of Go's: it must accept the package's signature and refuse
+// one over another hash.
+func TestWebCrypto(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node is not installed")
+		}
+		t.Skip("node is not installed")
+	}
+	var digest []byte
+	w := build(t, testInput(t))
+	zr, err := zip.NewReader(bytes.NewReader(w), int64(len(w)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name == verify.WACZDigestFile {
+			rc, _ := f.Open()
+			digest, _ = io.ReadAll(rc)
+		}
+	}
+	run := func(in []byte) (string, error) {
+		cmd := exec.Command(node, "testdata/webcrypto-verify.mjs")
+		cmd.Stdin = bytes.NewReader(in)
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := run(digest); err != nil || out != "valid" {
+		t.Fatalf("WebCrypto: %v: %s", err, out)
+	}
+	var d verify.WACZDigest
+	if err := json.Unmarshal(digest, &d); err != nil {
+		t.Fatal(err)
+	}
+	d.SignedData.Hash = verify.WACZHash([]byte("another datapackage.json"))
+	other, _ := json.Marshal(d)
+	if out, err := run(other); err == nil || out != "invalid" {
+		t.Fatalf("WebCrypto accepted a signature over another hash: %v: %s", err, out)
+	}
+}

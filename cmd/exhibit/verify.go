@@ -47,7 +47,14 @@ each check by name:
   artefact-digest       (with --artefact NAME=FILE, repeatable, for a
                         browser capture) the file's SHA-256 is the one the
                         statement's rendering block names for NAME:
-                        screenshot, pdf or dom
+                        screenshot, pdf, dom or wacz
+  wacz                  (with --artefact wacz=FILE whose digest matched) the
+                        WACZ 1.1.1 package verifies: every file has the
+                        SHA-256 and size datapackage.json lists (none
+                        missing, none extra), datapackage-digest.json has
+                        the hash of datapackage.json, its signedData
+                        signature verifies, and (with --tsa-roots) its
+                        timeSignature is a trusted RFC 3161 token over it
   provision-quote       (with --text, for a provision) the file is the quoted
                         version's text, and the quote stands at the stated
                         code points of it: the clause was in the document
@@ -77,7 +84,8 @@ MANIFEST.json and SHA256SUMS list (none missing, none extra), log-key.vkey
 is the trusted key, the bundle's checks above with the snapshot (or text)
 it holds, bundle.tlog-proof and provenance.json are the same evidence,
 tls-chain.pem, headers.json and a browser capture's rendering/ files
-(screenshot.png, page.pdf, dom.html) are the objects the statement names, the
+(screenshot.png, page.pdf, dom.html, capture.wacz) are the objects the
+statement names, the WACZ verifies (check wacz, as above), the
 witnesses (policy.txt) and time-stamp (tsa/) when present, and the
 certificate and VERIFY.md are exactly those the evidence gives. --policy
 and --tsa-roots are the trusted ones: the package's policy.txt must be the
@@ -166,8 +174,8 @@ BUNDLE "-" reads stdin.`,
 			}
 			for _, a := range artefacts {
 				name, file, ok := strings.Cut(a, "=")
-				if !ok || (name != "screenshot" && name != "pdf" && name != "dom") || file == "" {
-					return usageError("--artefact %q: want NAME=FILE, NAME one of screenshot, pdf, dom", a)
+				if !ok || verify.RenderingFile(name) == "" || file == "" {
+					return usageError("--artefact %q: want NAME=FILE, NAME one of screenshot, pdf, dom, wacz", a)
 				}
 				if _, dup := opts.Artefacts[name]; dup {
 					return usageError("--artefact %s given twice", name)
@@ -219,7 +227,7 @@ BUNDLE "-" reads stdin.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "also check that this file is the captured snapshot")
-	cmd.Flags().StringArrayVar(&artefacts, "artefact", nil, "for a browser capture: NAME=FILE, also check that FILE is its screenshot, pdf or dom (repeatable)")
+	cmd.Flags().StringArrayVar(&artefacts, "artefact", nil, "for a browser capture: NAME=FILE, also check that FILE is its screenshot, pdf, dom or wacz (repeatable)")
 	cmd.Flags().BoolVar(&acceptFailOpen, "accept-fail-open", false, "with --policy: accept a bundle marked fail-open without the witnesses' quorum (only if you know the log publishes fail-open: the mark is not signed)")
 	cmd.Flags().StringVar(&text, "text", "", "for a provision: the quoted version's text, to check the quote stands in it")
 	cmd.Flags().StringVar(&logURL, "log", "", "also check online that the log published at this URL still contains the bundle's checkpoint (consistency proof)")
@@ -420,7 +428,11 @@ func summary(rep *verify.Report, pk *verify.PublicKey, trust bool) (notes []stri
 		notes = append(notes, "the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)")
 	}
 	if rd := p.Rendering; rd != nil && p.Outcome != verify.OutcomeFailed {
-		note := fmt.Sprintf("rendered in %s %s: the statement names its screenshot, PDF and DOM by SHA-256 (check them with --artefact NAME=FILE)", rd.Browser.Name, rd.Browser.Version)
+		var names []string
+		for _, a := range rd.Artefacts() {
+			names = append(names, a.Name)
+		}
+		note := fmt.Sprintf("rendered in %s %s: the statement names its artefacts (%s) by SHA-256 (check them with --artefact NAME=FILE)", rd.Browser.Name, rd.Browser.Version, strings.Join(names, ", "))
 		if !rd.Wait.Settled {
 			note += "; the page had NOT settled when it was taken"
 		}
