@@ -59,7 +59,7 @@ func TestBrowserCaptureReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	text, err := replaytest.Replay(t, pkg.Bytes(), pageURL, rendertest.Clause, 120*time.Second)
+	text, err := replaytest.Replay(t, pkg.Bytes(), pageURL, rendertest.Clause, 180*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func TestCaptureBrowserReplays(t *testing.T) {
 		t.Fatalf("the package's capture.wacz is not the one the record names (%s)", rec.Rendering.WACZ.SHA256)
 	}
 
-	text, err := replaytest.Replay(t, wacz, page, rendertest.Clause, 120*time.Second)
+	text, err := replaytest.Replay(t, wacz, page, rendertest.Clause, 180*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -220,7 +220,8 @@ const walkFrames = `(() => {
 // *ReplayError with what was shown, as soon as ReplayWeb.page answers that
 // the archive has no such page, or the replayed page has loaded and not
 // changed for [Settle], or at the bound. It skips the test (fails it under
-// CI=true) when Chromium or the npm packages are missing. The browser is
+// CI=true) when Chromium or the npm packages are missing. The browser
+// resolves no host name (a page's links to the live web go nowhere) and is
 // killed before it returns; its profile directory is named as
 // archive/render names its own ($TMPDIR/exhibit-render-<pid>-…), so that
 // rendertest.Leftovers sees a browser left behind.
@@ -271,6 +272,9 @@ func Replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duratio
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
+		// Nothing but loopback resolves: what replays comes from the
+		// WACZ, and the test reaches no network.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 	)
 	if os.Geteuid() == 0 {
 		// Chromium's sandbox refuses to run as root.
@@ -307,7 +311,7 @@ func Replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duratio
 		if err == nil {
 			for _, f := range s.Frames {
 				if strings.Contains(f.Text, want) {
-					t.Logf("replay: %q shown in %s after %v", want, f.Href, time.Since(start).Round(time.Millisecond))
+					t.Logf("replay: %q shown in %s after %v; ReplayWeb.page said: %q", want, f.Href, time.Since(start).Round(time.Millisecond), cut(s.UI))
 					return f.Text, nil
 				}
 			}

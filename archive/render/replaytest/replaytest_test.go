@@ -167,7 +167,7 @@ func noLeftovers(t *testing.T) {
 func TestReplay(t *testing.T) {
 	noLeftovers(t)
 	wacz := buildWACZ(t, termsPage(rendertest.Clause))
-	text, err := replaytest.Replay(t, wacz, "https://example.com/terms", rendertest.Clause, 120*time.Second)
+	text, err := replaytest.Replay(t, wacz, "https://example.com/terms", rendertest.Clause, 180*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestReplayRefuses(t *testing.T) {
 		{"WARC cut short", cutWARC, false, "These terms govern"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			text, err := replaytest.Replay(t, tc.wacz, "https://example.com/terms", rendertest.Clause, 120*time.Second)
+			text, err := replaytest.Replay(t, tc.wacz, "https://example.com/terms", rendertest.Clause, 180*time.Second)
 			var rerr *replaytest.ReplayError
 			if !errors.As(err, &rerr) {
 				t.Fatalf("Replay = %q, %v; want a ReplayError", text, err)
