@@ -34,7 +34,7 @@
 //     published with (or the latest)
 //     GET /api/v1/snapshots/sha256/{hex}           a stored object's bytes
 //     GET /api/v1/records/{id}/rendering/{name}    a browser capture's
-//     screenshot, pdf or dom, with the media type its statement signs,
+//     screenshot, pdf, dom or wacz, with the media type its statement signs,
 //     Content-Security-Policy: default-src 'none'; sandbox and nosniff
 //     (the screenshot inline, the others as downloads)
 //     GET /api/v1/proofs/inclusion?index=N&size=M  {"proof": [base64 hashes]}

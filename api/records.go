@@ -183,11 +183,11 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 const renderingCSP = "default-src 'none'; sandbox"
 
 // rendering answers GET /api/v1/records/{id}/rendering/{name}: the
-// rendering artefact called name ("screenshot", "pdf", "dom") of a browser
+// rendering artefact called name ("screenshot", "pdf", "dom", "wacz") of a browser
 // capture, read from the store (its bytes are checked against their digest
 // before any is sent) and served with the media type the signed statement
 // gives it: the screenshot inline (image/png, for the record page's
-// <img>), the PDF and the DOM as downloads (a capture's HTML never runs in
+// <img>), the PDF, the DOM and the WACZ as downloads (a capture's HTML never runs in
 // this origin); all with a strict CSP, nosniff, and cached for good.
 func (s *server) rendering(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -204,7 +204,7 @@ func (s *server) rendering(w http.ResponseWriter, r *http.Request) {
 		a = c.Predicate.Rendering.Artefact(name)
 	}
 	if a == nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("record %s has no rendering artefact %q (a browser capture has screenshot, pdf and dom)", rec.ID, name))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("record %s has no rendering artefact %q (a browser capture has screenshot, pdf and dom, and wacz if exhibit made one)", rec.ID, name))
 		return
 	}
 	rc, err := s.a.Store().Get(ctx, a.SHA256)

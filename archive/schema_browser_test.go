@@ -43,7 +43,7 @@ func TestSchemaBrowserCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil {
+	if rec.Outcome != verify.OutcomeCaptured || rec.Rendering == nil || rec.Rendering.WACZ == nil {
 		t.Fatalf("browser capture: %+v", rec)
 	}
 	st := schemaCheckEntry(t, "browser capture", set, rec.Entry, a.Key())
@@ -76,6 +76,9 @@ func TestSchemaBrowserCapture(t *testing.T) {
 			p["rendering"].(map[string]any)["screenshot"].(map[string]any)["media_type"] = "image/jpeg"
 		},
 		"unknown field": func(p map[string]any) { p["rendering"].(map[string]any)["har"] = "x" },
+		"wacz as zip": func(p map[string]any) {
+			p["rendering"].(map[string]any)["wacz"].(map[string]any)["media_type"] = "application/zip"
+		},
 	} {
 		var v map[string]any
 		if err := json.Unmarshal(env.Payload, &v); err != nil {

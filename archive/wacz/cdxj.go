@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -143,17 +144,24 @@ func entry(rec gowarc.Record, filename string) (Entry, bool, error) {
 
 // SURT returns the Sort-friendly URI Reordering Transform of u as pywb
 // writes CDXJ keys: lowercase; the host's labels reversed and joined by
-// commas, without a leading "www" label, with the port if not the
+// commas, without a leading "www" label (an IP address as it is), with the port if not the
 // scheme's default; ")"; the path (or "/"); and the query with its
 // parameters sorted. The scheme and fragment are dropped.
 func SURT(u *url.URL) string {
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	labels := strings.Split(host, ".")
-	if len(labels) > 2 && strings.HasPrefix(labels[0], "www") && strings.TrimLeft(labels[0][3:], "0123456789") == "" {
-		labels = labels[1:]
+	key := host
+	if ip := net.ParseIP(host); ip != nil {
+		if strings.Contains(host, ":") {
+			key = "[" + host + "]"
+		}
+	} else {
+		labels := strings.Split(host, ".")
+		if len(labels) > 2 && strings.HasPrefix(labels[0], "www") && strings.TrimLeft(labels[0][3:], "0123456789") == "" {
+			labels = labels[1:]
+		}
+		slices.Reverse(labels)
+		key = strings.Join(labels, ",")
 	}
-	slices.Reverse(labels)
-	key := strings.Join(labels, ",")
 	if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80") && !(u.Scheme == "https" && p == "443") {
 		key += ":" + p
 	}

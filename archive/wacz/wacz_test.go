@@ -296,6 +296,8 @@ func TestSURT(t *testing.T) {
 		{"http://www2.example.co.uk:8080", "uk,co,example:8080)/"},
 		{"https://example.com:443/x", "com,example)/x"},
 		{"http://www.com/", "com,www)/"},
+		{"http://127.0.0.1:45463/terms", "127.0.0.1:45463)/terms"},
+		{"http://[::1]:8080/", "[::1]:8080)/"},
 	} {
 		u, err := url.Parse(tc.in)
 		if err != nil {

@@ -53,10 +53,10 @@ The JSON API:
                                          against the checkpoint the record was
                                          first published with)
   GET /api/v1/records/{id}/rendering/{name}
-                                         a browser capture's screenshot, pdf
-                                         or dom, with the media type its
-                                         statement signs (strict CSP; the PDF
-                                         and DOM as downloads)
+                                         a browser capture's screenshot, pdf,
+                                         dom or wacz, with the media type its
+                                         statement signs (strict CSP; the PDF,
+                                         DOM and WACZ as downloads)
   GET /api/v1/snapshots/sha256/{hex}     a stored object
   GET /api/v1/search?url=|sha256=|entity=|document=[&limit=N][&before=I]
                                          captures, exact matches, newest
