@@ -186,14 +186,14 @@ const replayPage = `<!DOCTYPE html>
 const walkFrames = `(() => {
   const frames = [], ui = [], docs = [];
   const seen = new Set();
-  const walk = (root, inReplay) => {
+  const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
       if (el.shadowRoot && !seen.has(el.shadowRoot)) {
         seen.add(el.shadowRoot);
         for (const c of el.shadowRoot.children) {
           if (c.tagName !== 'STYLE' && c.tagName !== 'SCRIPT' && c.innerText) ui.push(c.innerText);
         }
-        walk(el.shadowRoot, inReplay);
+        walk(el.shadowRoot);
       }
       if (el.tagName === 'IFRAME') {
         let d = null;
@@ -205,11 +205,11 @@ const walkFrames = `(() => {
         if (/\/w\/.+?\/[0-9]*mp_\//.test(href)) {
           frames.push({href, text: d.body ? d.body.innerText : '', ready: d.readyState});
         }
-        walk(d, inReplay);
+        walk(d);
       }
     }
   };
-  walk(document, false);
+  walk(document);
   return {frames, docs, ui: ui.join(' ').replace(/\s+/g, ' ').trim()};
 })()`
 
