@@ -283,8 +283,10 @@ func (s *summary) print(took time.Duration) {
 	}
 	if needTools {
 		fmt.Fprintf(w, "\nTo run them, install the servers and tools the tests use (versitygw,\n"+
-			"omniwitness, timestamp-server with go install; Chromium, unzip, zip, jq,\n"+
-			"openssl, python3 with apt-get on Debian), then run this again:\n"+
+			"omniwitness, timestamp-server, mailpit with go install; Chromium, unzip,\n"+
+			"zip, jq, openssl, python3, MariaDB, Node.js with apt-get on Debian; the\n"+
+			"replay tools replaywebpage and warcio with npm ci into /opt/exhibit-npm,\n"+
+			"or $EXHIBIT_NPM_PREFIX), then run this again:\n"+
 			"  .ci/install-tools\n")
 	}
 	if needCorpus {

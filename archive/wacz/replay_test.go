@@ -1,0 +1,108 @@
+package wacz_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/archive/render"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/archive/render/replaytest"
+	"github.com/exhibit-archive/exhibit/archive/wacz"
+	"github.com/exhibit-archive/exhibit/verify"
+)
+
+// TestBrowserCaptureReplays is issue 12's proof in the library: the
+// scripted page (its clause inserted by a script, from a response fetched
+// after load) rendered in Chromium, its WARC packaged by Build, replays in
+// ReplayWeb.page with the origin gone, the clause in the replayed page;
+// and warcio.js reads the package's WARC, every record's digests
+// checking.
+func TestBrowserCaptureReplays(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	replaytest.Prefix(t)
+	t.Cleanup(func() {
+		if left := rendertest.Leftovers(); len(left) > 0 {
+			t.Errorf("browsers left running: %v", left)
+		}
+	})
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	pageURL := srv.URL + "/terms"
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), pageURL, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failure != nil {
+		t.Fatalf("render failed: %+v", res.Failure)
+	}
+	// What replays comes from the package: the origin is gone.
+	srv.Close()
+
+	started, err := time.Parse(time.RFC3339Nano, res.Observed.StartedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg bytes.Buffer
+	if err := wacz.Build(context.Background(), &pkg, wacz.Input{
+		WARC:     res.WARC,
+		Pages:    []wacz.Page{{URL: pageURL, TS: started, Title: "Terms of Service"}},
+		Created:  started,
+		Software: "exhibit test",
+		Key:      testKey(t),
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	text, err := replaytest.Replay(t, pkg.Bytes(), pageURL, rendertest.Clause, 180*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "These terms govern your use of the service.") {
+		t.Errorf("replayed text %q lacks the page's static text", text)
+	}
+
+	// The WARC as the package holds it, read by warcio.js.
+	zr, err := zip.NewReader(bytes.NewReader(pkg.Bytes()), int64(pkg.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := zr.Open(verify.WACZWARC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warc, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := replaytest.WARCRecords(t, warc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var responses []string
+	for i, r := range recs {
+		if !r.BlockOK {
+			t.Errorf("record %d (%s %s): block digest %q, computed %q", i, r.Type, r.TargetURI, r.BlockDigest, r.ComputedBlock)
+		}
+		if r.Type != "warcinfo" && !r.PayloadOK {
+			t.Errorf("record %d (%s %s): payload digest %q, computed %q", i, r.Type, r.TargetURI, r.Payload, r.ComputedPayload)
+		}
+		if r.Type == "response" && r.HTTPStatus == 200 {
+			responses = append(responses, r.TargetURI)
+		}
+	}
+	if len(recs) == 0 || recs[0].Type != "warcinfo" {
+		t.Errorf("warcio read %d records, the first not a warcinfo: %+v", len(recs), recs)
+	}
+	for _, want := range []string{pageURL, srv.URL + "/clause.json"} {
+		if !slices.Contains(responses, want) {
+			t.Errorf("no 200 response record of %s among %v", want, responses)
+		}
+	}
+	t.Logf("warcio read %d records; %d responses of status 200", len(recs), len(responses))
+}
