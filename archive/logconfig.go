@@ -305,13 +305,26 @@ func checkLogFree(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *le
 	}{{"the log's database", c.DB}, {"the index's database", ix}} {
 		tables, err := dbTables(ctx, db.cfg)
 		if err != nil {
-			return err
+			return dbAccessHint(err)
 		}
 		if len(tables) > 0 {
 			return fmt.Errorf("%w: %s %s at %s already holds tables (%s): %w", ErrExists, db.what, db.cfg.DBName, db.cfg.Addr, strings.Join(tables, ", "), errLogExists)
 		}
 	}
 	return nil
+}
+
+// dbAccessHint adds to a database's "Access denied" error (MySQL error
+// 1045) where the password is read from.
+func dbAccessHint(err error) error {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1045 {
+		return err
+	}
+	if os.Getenv(EnvDBPassword) == "" && os.Getenv(EnvDBPasswordFile) == "" {
+		return fmt.Errorf("%w (neither %s nor %s is set: give the database password in one of them)", err, EnvDBPassword, EnvDBPasswordFile)
+	}
+	return fmt.Errorf("%w (the password is read from %s, or from the file %s names)", err, EnvDBPassword, EnvDBPasswordFile)
 }
 
 // dbTables returns the first few tables of the database cfg names, none
