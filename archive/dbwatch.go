@@ -63,7 +63,8 @@ func (a *Archive) dbDown(ctx context.Context) (time.Time, error) {
 }
 
 // whileDBUp runs wait, for a shared archive, until it returns or the
-// databases have not answered for DBDownWait: then it cancels wait's
+// databases have not answered for DBDownWait (or the log's published
+// checkpoint could not be kept for as long): then it cancels wait's
 // context and returns an *UnavailableError at once (wait may go on in the
 // background until it sees the cancellation). what says what was waited
 // for.
@@ -77,6 +78,7 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 	go func() { done <- wait(ctx) }()
 	t := time.NewTicker(dbProbeInterval)
 	defer t.Stop()
+	var keepErrSince time.Time
 	for {
 		select {
 		case err := <-done:
@@ -85,6 +87,15 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 			since, err := a.dbDown(ctx)
 			if err != nil && time.Since(since) >= DBDownWait {
 				return &UnavailableError{What: "database", Err: fmt.Errorf("%s: the database has not answered for %v: %w", what, time.Since(since).Round(time.Second), err)}
+			}
+			// A published checkpoint that cannot be kept (gone back
+			// behind the kept one): as long, the same answer.
+			if err := a.writer.KeepErr(); err == nil {
+				keepErrSince = time.Time{}
+			} else if keepErrSince.IsZero() {
+				keepErrSince = time.Now()
+			} else if time.Since(keepErrSince) >= DBDownWait {
+				return &UnavailableError{What: "log checkpoint", Err: fmt.Errorf("%s: %w", what, err)}
 			}
 		}
 	}

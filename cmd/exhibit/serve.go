@@ -117,8 +117,10 @@ As a Memento TimeGate and TimeMap (RFC 7089), for the URLs exhibit fetched:
                                          the write API), Go runtime, process
   GET /healthz                           "ok"; for an archive whose log is on
                                          S3 and MySQL, only while its database
-                                         and bucket answer (else 503, naming
-                                         which)
+                                         and bucket answer and its published
+                                         checkpoint is kept (else 503, naming
+                                         which: a checkpoint gone back behind
+                                         the kept one is never kept)
 One JSON access log line per request goes to stderr.
 
 The write API is on only when the archive has bearer tokens ("exhibit token
