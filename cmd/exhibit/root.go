@@ -118,16 +118,35 @@ on every new version.`,
 
 // signalContext is cancelled on SIGINT or SIGTERM: the command stops
 // reading and writing, keeps what was acknowledged, releases the archive
-// and exits with status 130. A second signal kills the process at once
-// (the signals' default action), whatever it is doing: the write lock
-// goes with it, and what was acknowledged is durable all the same.
+// and exits with status 130. A second signal exits at once (status 130),
+// whatever it is doing: the write lock goes with it, and what was
+// acknowledged is durable all the same. (The second signal is caught, not
+// left to its default action: a shell starts background jobs with SIGINT
+// ignored.) The returned function stops watching for signals.
 func signalContext() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		stop()
+		defer signal.Stop(ch)
+		select {
+		case <-ch:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-ch:
+			os.Exit(130)
+		case <-done:
+		}
 	}()
-	return ctx, stop
+	var once sync.Once
+	return ctx, func() {
+		cancel()
+		once.Do(func() { close(done) })
+	}
 }
 
 // openWrite opens the archive for writing; with create, a missing archive

@@ -262,9 +262,13 @@ Tracked documents are served at /documents, /api/v1/documents and
 			}
 			// Let in-flight captures finish (a fetch may take its full
 			// timeout, then wait for its checkpoint) before closing.
+			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: shutting down: waiting up to 3m for the requests in flight (a write waits for its checkpoint, or up to 16s for a database that is down), then closing the archive (its last checkpoint, the index); a second SIGINT or SIGTERM exits at once\n")
 			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer scancel()
 			err = srv.Shutdown(sctx)
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: requests still in flight after 3m (%v): closing the archive\n", err)
+			}
 			if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 				err = serr
 			}
