@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -71,7 +72,7 @@ on every new version.`,
 			// slog on stderr once, at the level of this command line.
 			klogLevel.Set(level)
 			klogOnce.Do(func() {
-				klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &klogLevel})))
+				klog.SetSlogLogger(slog.New(canceledQuiet{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &klogLevel})}))
 			})
 		},
 	}
@@ -114,6 +115,30 @@ on every new version.`,
 		newExportCmd(g),
 	)
 	return root
+}
+
+// canceledQuiet logs Tessera's errors that only report a cancelled
+// context ("NextIndex: failed to read DB: context canceled", at every
+// clean shutdown) at debug level: they are no failure. Tessera flattens
+// its errors into text (%v), so the text is all there is to match.
+type canceledQuiet struct{ slog.Handler }
+
+func (h canceledQuiet) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level > slog.LevelDebug && strings.HasSuffix(strings.TrimSpace(r.Message), context.Canceled.Error()) {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h canceledQuiet) WithAttrs(as []slog.Attr) slog.Handler {
+	return canceledQuiet{h.Handler.WithAttrs(as)}
+}
+
+func (h canceledQuiet) WithGroup(name string) slog.Handler {
+	return canceledQuiet{h.Handler.WithGroup(name)}
 }
 
 // signalContext is cancelled on SIGINT or SIGTERM: the command stops
