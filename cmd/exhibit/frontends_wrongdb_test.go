@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
@@ -114,6 +119,64 @@ func TestFrontendsWrongDatabase(t *testing.T) {
 	for i := range 6 {
 		if _, err := upload(client, fronts[i%2].url, token, 100+i); err != nil {
 			t.Errorf("after the refusal: %v", err)
+		}
+	}
+
+	// The bucket's checkpoint rolled back to the empty tree (what an
+	// older exhibit on the wrong database did): the running frontends
+	// keep none of it and answer /healthz 503 naming it; put back, they
+	// serve again.
+	latest := readCheckpoint()
+	a, err := archive.Open(ctx, filepath.Join(dir, "f1"), archive.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, _, err := a.CheckpointAt(ctx, 0)
+	a.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := cfg["log"].(map[string]any)
+	u, _ := url.Parse(lc["endpoint"].(string))
+	mc, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""), BucketLookup: minio.BucketLookupPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putCheckpoint := func(b []byte) {
+		t.Helper()
+		prefix, _ := lc["prefix"].(string)
+		if _, err := mc.PutObject(ctx, lc["bucket"].(string), prefix+"checkpoint", bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitHealth := func(f *frontend, code int, want string) {
+		t.Helper()
+		var got int
+		var body []byte
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			resp, err := http.Get(f.url + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got = resp.StatusCode; got == code && strings.Contains(string(body), want) {
+				return
+			}
+		}
+		t.Errorf("%s/healthz: %d %s, want %d %q", f.url, got, body, code, want)
+	}
+	putCheckpoint(empty)
+	for _, f := range fronts {
+		waitHealth(f, http.StatusServiceUnavailable, "log checkpoint unavailable: the log published a checkpoint of tree size 0 after one of size")
+	}
+	putCheckpoint(latest)
+	for _, f := range fronts {
+		waitHealth(f, http.StatusOK, "ok")
+	}
+	for i := range 2 {
+		if _, err := upload(client, fronts[i].url, token, 200+i); err != nil {
+			t.Errorf("after the checkpoint was put back: %v", err)
 		}
 	}
 }
