@@ -33,7 +33,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--track]",
 		Short: "Serve the archive over HTTP: the log (tlog-tiles), a JSON API and record pages",
-		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM).
+		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM): it
+then stops taking requests, waits up to 3 minutes for those in flight and
+closes the archive, saying so on stderr; a second signal exits at once
+(status 130).
 
 The log, per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for byte as
 stored:
