@@ -109,8 +109,10 @@
 //
 // GET /healthz answers 200 "ok"; for an archive shared by several
 // frontends (its log on S3 and MySQL), only once the log's database and
-// bucket and the index's database answer, else 503 with Retry-After: 5 and
-// the one that does not ("database unavailable: ..."). Every response carries
+// bucket and the index's database answer and the log's published
+// checkpoint is kept (not gone back behind the kept one), else 503 with
+// Retry-After: 5 and the one that does not ("database unavailable: ...",
+// "log checkpoint unavailable: ..."). Every response carries
 // Access-Control-Allow-Origin: *. Nothing but the write API writes to the
 // archive: served read-only, the handler takes no lock, calls no outside
 // service and changes no file.

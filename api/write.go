@@ -620,6 +620,13 @@ func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// The client went away; nothing was logged.
 		return
 	}
+	if ue := (*archive.UnavailableError)(nil); errors.As(err, &ue) {
+		// A write that waited for the log while the database was down
+		// (archive.DBDownWait): its record may still be logged.
+		w.Header().Set("Retry-After", retryUnavailable)
+		writeError(w, http.StatusServiceUnavailable, "not acknowledged: "+ue.Error())
+		return
+	}
 	if s := wa.s; s.a.Shared() {
 		// A database or bucket down fails the write: say so, and when
 		// to try again. Nothing unacknowledged is lost to the client,

@@ -275,13 +275,21 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			return nil, err
 		}
 	}
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	lk, err := lock(dir)
 	if err != nil {
-		return nil, err
+		return nil, err // another Init's, perhaps: remove nothing
 	}
+	done := false
+	defer func() {
+		if !done {
+			removeCreated(dir, created)
+		}
+	}()
 	defer lk.release()
 	// Write the config last: its presence marks a complete archive.
 	if o.KMS == "" {
@@ -304,10 +312,8 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 			return nil, err
 		}
 	}
-	if err := createLog(ctx, dir, signer, sc, lc); err != nil {
-		return nil, err
-	}
-	// The index knows the empty tree's checkpoint, kept above.
+	// The index first: a database it cannot be created in (grants) fails
+	// Init before the log is created.
 	ixPath, ixOpts, err := (&Config{Log: lc}).indexOptions(dir, false)
 	if err != nil {
 		return nil, err
@@ -316,7 +322,11 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = ix.Add(ctx, index.Round{Checkpoints: []index.Checkpoint{{Size: 0}}})
+	err = createLog(ctx, dir, signer, sc, lc)
+	if err == nil {
+		// The index knows the empty tree's checkpoint, kept above.
+		err = ix.Add(ctx, index.Round{Checkpoints: []index.Checkpoint{{Size: 0}}})
+	}
 	if cerr := ix.Close(); err == nil {
 		err = cerr
 	}
@@ -346,7 +356,23 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err := WriteFileAtomic(filepath.Join(dir, configFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
+	done = true
 	return cfg, nil
+}
+
+// removeCreated removes, after Init failed, what it created in dir (which
+// was empty or absent, created): so that a retry finds it empty. What Init
+// wrote to a bucket or a database stays (a retry that finds a log there
+// says so).
+func removeCreated(dir string, created bool) {
+	if created {
+		os.RemoveAll(dir)
+		return
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
 }
 
 func checkOrigin(o string) error {
@@ -470,6 +496,9 @@ type Archive struct {
 	// aws is the log on S3 and MySQL, with its secrets; nil for the
 	// log/ directory.
 	aws *ledger.AWS
+	// dbw watches, for writes waiting on the log, that aws's database
+	// answers (see whileDBUp).
+	dbw dbWatch
 	// holder names this open archive as a holder of leases (TryLease).
 	holder string
 	log    *slog.Logger
@@ -643,7 +672,7 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 	}
 	if a.aws != nil {
 		if err := checkClock(ctx, *a.aws, o.MaxClockSkew, o.Now); err != nil {
-			return err
+			return dbAccessHint(err)
 		}
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -154,9 +154,11 @@ func (a *Archive) Lease(ctx context.Context, kind, key string) (work context.Con
 }
 
 // UnavailableError is Health's report of a shared archive whose database
-// or bucket does not answer: writes fail until it is back.
+// or bucket does not answer, or whose published checkpoint cannot be kept
+// (it went back behind the kept one, or forked): writes fail until it is
+// mended.
 type UnavailableError struct {
-	// What is "database", "index database" or "bucket".
+	// What is "database", "index database", "bucket" or "log checkpoint".
 	What string
 	Err  error
 }
@@ -165,8 +167,9 @@ func (e *UnavailableError) Error() string { return e.What + " unavailable: " + e
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Health checks, for a shared archive, that the log's database and bucket
-// and the index's database answer (within the time ctx allows); it
-// returns an *UnavailableError naming the first that does not. An
+// and the index's database answer (within the time ctx allows) and, open
+// for writing, that the log's published checkpoint is kept; it returns an
+// *UnavailableError naming the first that does not. An
 // archive that is not shared is healthy.
 func (a *Archive) Health(ctx context.Context) error {
 	if a.aws == nil {
@@ -181,6 +184,13 @@ func (a *Archive) Health(ctx context.Context) error {
 	if a.index != nil {
 		if err := a.index.Ping(ctx); err != nil {
 			return &UnavailableError{What: "index database", Err: err}
+		}
+	}
+	if a.writer != nil {
+		// The published checkpoint went back or forked, or cannot be
+		// kept: nothing new is acknowledged until it is mended.
+		if err := a.writer.KeepErr(); err != nil {
+			return &UnavailableError{What: "log checkpoint", Err: err}
 		}
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/store/s3"
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/verify"
 )
 
 // LogConfig says where an archive's log lives. Absent (nil) from
@@ -181,7 +182,42 @@ func (a *Archive) openLogWriter(ctx context.Context, cfg ledger.Config) (*ledger
 	if a.aws == nil {
 		return ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, cfg)
 	}
+	kept, err := a.latestKept(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Before Tessera writes anything: a frontend whose dsn names another
+	// database would publish that database's tree over the log's.
+	if err := ledger.CheckAWSState(ctx, *a.aws, kept); err != nil {
+		return nil, err
+	}
 	return ledger.OpenAWSWriter(ctx, *a.aws, a.signer, cfg)
+}
+
+// latestKept returns the body of the latest kept checkpoint, nil if none
+// is kept.
+func (a *Archive) latestKept(ctx context.Context) (*verify.Checkpoint, error) {
+	all, err := a.kept.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the kept checkpoints: %w", err)
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	size := all[len(all)-1].Size
+	signed, err := a.kept.Get(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	body, err := verify.CheckpointBody(signed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.kept.Location(size), err)
+	}
+	cp, err := verify.ParseCheckpoint(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.kept.Location(size), err)
+	}
+	return cp, nil
 }
 
 // initLog checks, when an archive is created with its log on S3, that
@@ -269,13 +305,26 @@ func checkLogFree(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *le
 	}{{"the log's database", c.DB}, {"the index's database", ix}} {
 		tables, err := dbTables(ctx, db.cfg)
 		if err != nil {
-			return err
+			return dbAccessHint(err)
 		}
 		if len(tables) > 0 {
 			return fmt.Errorf("%w: %s %s at %s already holds tables (%s): %w", ErrExists, db.what, db.cfg.DBName, db.cfg.Addr, strings.Join(tables, ", "), errLogExists)
 		}
 	}
 	return nil
+}
+
+// dbAccessHint adds to a database's "Access denied" error (MySQL error
+// 1045) where the password is read from.
+func dbAccessHint(err error) error {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1045 {
+		return err
+	}
+	if os.Getenv(EnvDBPassword) == "" && os.Getenv(EnvDBPasswordFile) == "" {
+		return fmt.Errorf("%w (neither %s nor %s is set: give the database password in one of them)", err, EnvDBPassword, EnvDBPasswordFile)
+	}
+	return fmt.Errorf("%w (the password is read from %s, or from the file %s names)", err, EnvDBPassword, EnvDBPasswordFile)
 }
 
 // dbTables returns the first few tables of the database cfg names, none

@@ -157,18 +157,29 @@ func (a *Archive) await(ctx context.Context, s *Submission) (*record.Record, err
 	if s.done {
 		return s.out, s.err
 	}
-	idx, err := a.writer.Index(s.p)
+	var idx uint64
+	err := a.whileDBUp(ctx, "waiting for the log to sequence the entry", func(context.Context) (err error) {
+		idx, err = a.writer.Index(s.p)
+		return err
+	})
 	if err != nil {
-		return nil, err
+		return nil, mayBeLogged(err, s.rec.ID, s.rec.SHA256)
 	}
 	s.rec.Index = idx
 	a.follow.hold(s.rec)
-	pub, err := a.waitCovered(ctx, s.rec)
+	var pub ledger.Published
+	err = a.whileDBUp(ctx, fmt.Sprintf("waiting for a kept checkpoint covering entry %d", idx), func(ctx context.Context) (err error) {
+		pub, err = a.waitCovered(ctx, s.rec)
+		return err
+	})
 	if err != nil {
-		return nil, err
+		return nil, mayBeLogged(err, s.rec.ID, s.rec.SHA256)
 	}
-	if err := a.follow.waitIndexed(ctx, idx); err != nil {
-		return nil, err
+	err = a.whileDBUp(ctx, fmt.Sprintf("waiting for entry %d to be indexed", idx), func(ctx context.Context) error {
+		return a.follow.waitIndexed(ctx, idx)
+	})
+	if err != nil {
+		return nil, mayBeLogged(err, s.rec.ID, s.rec.SHA256)
 	}
 	if pub.Signed == nil {
 		if pub.Signed, err = a.kept.Get(ctx, pub.Size); err != nil {

@@ -252,6 +252,13 @@ func (w *Writer) keepLatest(ctx context.Context) error {
 	if err == nil {
 		w.mu.Lock()
 		same := w.kept && bytes.Equal(raw, w.seen)
+		if same && w.keptErr != nil {
+			// The checkpoint kept is published again (a rollback of the
+			// bucket's checkpoint undone): nothing is wrong any more.
+			w.keptErr = nil
+			close(w.changed)
+			w.changed = make(chan struct{})
+		}
 		w.mu.Unlock()
 		if same {
 			return nil

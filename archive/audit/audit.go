@@ -286,6 +286,11 @@ func (au *auditor) published(ctx context.Context, latest *kept) {
 		// cosigned (ledger.Config.RepublishInterval): the first is kept.
 	case cp.Size == latest.size:
 		au.add("checkpoint", "log/checkpoint", "the log publishes a checkpoint of tree size %d with another root hash than the kept one: a fork", cp.Size)
+	case cp.Size < latest.size:
+		// Never to be kept: a rollback (a frontend whose sequencing
+		// database is not the log's, a bucket restored from an old
+		// backup).
+		au.add("checkpoint", "log/checkpoint", "the log publishes a checkpoint of tree size %d, smaller than the latest kept (%d): a rollback, not to be kept; restore log/checkpoint from the kept checkpoint of size %d and check every frontend's log database (docs/DEPLOYMENT.md)", cp.Size, latest.size, latest.size)
 	default:
 		au.add("checkpoint", "log/checkpoint", "the log publishes a checkpoint of tree size %d that is not the latest kept (%d): open the archive for writing to keep it", cp.Size, latest.size)
 	}

@@ -43,7 +43,9 @@ type RunOptions struct {
 
 // RunReport is what Run did.
 type RunReport struct {
-	// Tracked is the number of tracked documents; Due the number captured.
+	// Tracked is the number of tracked documents; Due the number this run
+	// captured (a failed capture counts; a document left to another
+	// frontend, or that failed with an archive error, does not).
 	Tracked int            `json:"tracked"`
 	Due     int            `json:"due"`
 	Results []*TrackResult `json:"results"`
@@ -150,7 +152,6 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 			due = append(due, d)
 		}
 	}
-	rep.Due = len(due)
 	gate := &hostGate{delay: o.HostDelay, next: map[string]time.Time{}}
 	results := make([]*TrackResult, len(due))
 	errs := make([]error, len(due))
@@ -204,6 +205,7 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 			rep.Results = append(rep.Results, results[i])
 		}
 	}
+	rep.Due = len(rep.Results)
 	return rep, ctx.Err()
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 )
 
 // TestFrontendsInitRefused creates a shared archive, then tries to create
@@ -129,4 +130,52 @@ func TestFrontendsInitRefused(t *testing.T) {
 	if gotCP, _ := state(); gotCP == cp {
 		t.Error("the joined frontend's declaration is not in the log")
 	}
+}
+
+// TestFrontendsInitFails runs `exhibit init` of a shared archive that
+// fails: the log's database unreachable, its password wrong, the index's
+// database impossible to create. Each fails with a clear error and leaves
+// nothing in the archive directory (no key.pem, no lock), so that the
+// retry, with the mistake fixed, creates the archive.
+func TestFrontendsInitFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB and versitygw")
+	}
+	o, _, g := archivetest.AWS(t, "fails.test/log")
+	inTemp(t)
+	base := []string{"--archive", "a", "init", "--origin", "fails.test/log", "--store", "s3://evidence/main", "--s3-endpoint", g.Endpoint, "--s3-path-style", "--s3-create-bucket"}
+	for _, c := range []struct {
+		name     string
+		password string
+		args     []string
+		wants    []string
+	}{
+		{"the log's database unreachable", mariadbtest.Password, []string{"--log-db", "exhibit@tcp(127.0.0.1:1)/log", "--index-db", o.Log.IndexDSN},
+			[]string{"127.0.0.1:1", "connection refused"}},
+		{"a wrong password", "wrong", []string{"--log-db", o.Log.DSN, "--index-db", o.Log.IndexDSN},
+			[]string{"Access denied", archive.EnvDBPassword}},
+		{"the index's database cannot be created", mariadbtest.Password, []string{"--log-db", o.Log.DSN, "--index-db", "exhibit@tcp(" + strings.Split(strings.Split(o.Log.DSN, "(")[1], ")")[0] + ")/" + strings.Repeat("x", 70)},
+			[]string{strings.Repeat("x", 70)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(archive.EnvDBPassword, c.password)
+			r := exhibit(t, append(base, c.args...)...)
+			if r.code == 0 {
+				t.Fatalf("init: exit 0: %s", r.stdout)
+			}
+			for _, want := range c.wants {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("init's error lacks %q: %s", want, r.stderr)
+				}
+			}
+			if ents, err := os.ReadDir("a"); err == nil && len(ents) > 0 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("a failed init left %v", names)
+			}
+		})
+	}
+	exhibit(t, append(base, "--log-db", o.Log.DSN, "--index-db", o.Log.IndexDSN)...).want(t, 0)
 }

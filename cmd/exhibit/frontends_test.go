@@ -285,9 +285,10 @@ func TestFrontendsKill(t *testing.T) {
 
 // TestFrontendsDatabaseDown kills the database of an archive three
 // `exhibit serve` processes write at once, mid-load: every write answers
-// 201 or 503 with Retry-After (a write in flight may wait for the
-// database and succeed), nothing acknowledged is lost, and the three
-// serve again once it is back: every acknowledged record verifies
+// 201 or 503 with Retry-After (a write in flight waits for the database
+// up to archive.DBDownWait, then is answered 503; none hangs, none is
+// answered 500), nothing acknowledged is lost, and the three serve again
+// once it is back: every acknowledged record verifies
 // offline, nothing is logged twice, the audit is clean.
 func TestFrontendsDatabaseDown(t *testing.T) {
 	if testing.Short() {
@@ -315,21 +316,35 @@ func TestFrontendsDatabaseDown(t *testing.T) {
 		acked       []string
 		unavailable int
 		next        atomic.Int64
+		downAt      atomic.Int64 // UnixNano of db.Kill, 0 before
+		inFlight503 int          // writes begun before db.Kill, answered 503
+		slowest     time.Duration
 		stop        atomic.Bool
 		wg          sync.WaitGroup
 	)
-	client := &http.Client{Timeout: 2 * time.Minute}
+	// A write in flight when the database goes down is answered 503
+	// within archive.DBDownWait and two probes (16 s); the margin is for
+	// a loaded machine, and well under the 2 min writes once waited.
+	const inFlightBound = archive.DBDownWait + 40*time.Second
+	client := &http.Client{Timeout: inFlightBound}
 	for w := range 9 { // three clients a frontend, under its 4 requests a token
 		wg.Go(func() {
 			for !stop.Load() {
 				i := int(next.Add(1))
+				began := time.Now()
 				id, err := upload(client, fronts[w%3].url, token, i)
+				took := time.Since(began)
+				down := downAt.Load()
 				mu.Lock()
+				slowest = max(slowest, took)
 				switch {
 				case err == nil:
 					acked = append(acked, id)
-				case strings.Contains(err.Error(), "status 503") && strings.Contains(err.Error(), "unavailable"):
+				case strings.Contains(err.Error(), "status 503") && strings.Contains(err.Error(), "unavailable") && strings.Contains(err.Error(), "Retry-After"):
 					unavailable++
+					if down != 0 && began.UnixNano() < down {
+						inFlight503++
+					}
 				default:
 					t.Errorf("upload %d with the database down or coming back: %v", i, err)
 				}
@@ -357,6 +372,7 @@ func TestFrontendsDatabaseDown(t *testing.T) {
 	}
 	waitAcked(60)
 	db.Kill()
+	downAt.Store(time.Now().UnixNano())
 	// Writes in flight may wait for the database (an entry sequenced
 	// before it went down is integrated when it is back); new ones are
 	// refused at once. The clients above may all be waiting, so each
@@ -386,8 +402,17 @@ func TestFrontendsDatabaseDown(t *testing.T) {
 			t.Errorf("%s/healthz with the database down: %d, Retry-After %q", f.url, resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 	}
+	// Keep it down long enough for the writes in flight to be answered.
+	time.Sleep(archive.DBDownWait + 10*time.Second)
+	mu.Lock()
+	if inFlight503 == 0 {
+		t.Errorf("no write in flight when the database went down was answered 503 within %v (slowest write %v)", archive.DBDownWait+10*time.Second, slowest)
+	}
+	mu.Unlock()
+	restarted := time.Now()
 	db.Restart()
 	waitAcked(before + 60)
+	t.Logf("60 more writes acknowledged %v after the database came back", time.Since(restarted).Round(100*time.Millisecond))
 	stop.Store(true)
 	wg.Wait()
 	for _, f := range fronts {
@@ -396,7 +421,7 @@ func TestFrontendsDatabaseDown(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	t.Logf("%d uploads acknowledged, %d refused with 503 while the database was down or coming back", len(acked), unavailable)
+	t.Logf("%d uploads acknowledged, %d refused with 503 while the database was down or coming back (%d of them in flight when it went down); slowest write %v", len(acked), unavailable, inFlight503, slowest)
 
 	ctx := archivetest.Context(t, 5*time.Minute)
 	a, err := archive.Open(ctx, "f1", archive.OpenOptions{Write: true})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -71,7 +72,7 @@ on every new version.`,
 			// slog on stderr once, at the level of this command line.
 			klogLevel.Set(level)
 			klogOnce.Do(func() {
-				klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &klogLevel})))
+				klog.SetSlogLogger(slog.New(canceledQuiet{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &klogLevel})}))
 			})
 		},
 	}
@@ -116,18 +117,61 @@ on every new version.`,
 	return root
 }
 
+// canceledQuiet logs Tessera's errors that only report a cancelled
+// context ("NextIndex: failed to read DB: context canceled", at every
+// clean shutdown) at debug level: they are no failure. Tessera flattens
+// its errors into text (%v), so the text is all there is to match.
+type canceledQuiet struct{ slog.Handler }
+
+func (h canceledQuiet) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level > slog.LevelDebug && strings.HasSuffix(strings.TrimSpace(r.Message), context.Canceled.Error()) {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h canceledQuiet) WithAttrs(as []slog.Attr) slog.Handler {
+	return canceledQuiet{h.Handler.WithAttrs(as)}
+}
+
+func (h canceledQuiet) WithGroup(name string) slog.Handler {
+	return canceledQuiet{h.Handler.WithGroup(name)}
+}
+
 // signalContext is cancelled on SIGINT or SIGTERM: the command stops
 // reading and writing, keeps what was acknowledged, releases the archive
-// and exits with status 130. A second signal kills the process at once
-// (the signals' default action), whatever it is doing: the write lock
-// goes with it, and what was acknowledged is durable all the same.
+// and exits with status 130. A second signal exits at once (status 130),
+// whatever it is doing: the write lock goes with it, and what was
+// acknowledged is durable all the same. (The second signal is caught, not
+// left to its default action: a shell starts background jobs with SIGINT
+// ignored.) The returned function stops watching for signals.
 func signalContext() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		stop()
+		defer signal.Stop(ch)
+		select {
+		case <-ch:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-ch:
+			os.Exit(130)
+		case <-done:
+		}
 	}()
-	return ctx, stop
+	var once sync.Once
+	return ctx, func() {
+		cancel()
+		once.Do(func() { close(done) })
+	}
 }
 
 // openWrite opens the archive for writing; with create, a missing archive

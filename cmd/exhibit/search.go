@@ -27,14 +27,15 @@ func newSearchCmd(g *globals) *cobra.Command {
 		Use:   "search [QUERY] [--url URL] [--sha256 HEX] [--entity E] [--document D] [--limit N] [--before I] [-o text|json]",
 		Short: "Find captures by URL, SHA-256, entity or document; without criteria, list the newest",
 		Long: `Find the captures in the archive, newest first: what GET /api/v1/search and
-the search box of "exhibit serve" find, from the index.
+the search box of "exhibit serve" find, from the index (the API needs a criterion).
 
 With --url, --sha256, --entity and --document (exact values; given
 together, a capture must match all), the captures that match. A QUERY is
 read as the search box reads it: 64 hex digits are a SHA-256, text with
 "://" a URL, a record ID (EXR-…) that record, anything else an entity or,
 when no entity matches, a document title. With neither, the newest
-captures: the archive's recent records.
+captures: the archive's recent records, as the page / of "exhibit serve"
+lists them.
 
 --limit (default 20, at most 500) records are listed at a time; when there
 are more, the last line (stderr in text) gives the command for the next

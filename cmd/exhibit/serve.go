@@ -33,7 +33,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--track]",
 		Short: "Serve the archive over HTTP: the log (tlog-tiles), a JSON API and record pages",
-		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM).
+		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM): it
+then stops taking requests, waits up to 3 minutes for those in flight and
+closes the archive, saying so on stderr; a second signal exits at once
+(status 130).
 
 The log, per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for byte as
 stored:
@@ -118,8 +121,10 @@ As a Memento TimeGate and TimeMap (RFC 7089), for the URLs exhibit fetched:
                                          the write API), Go runtime, process
   GET /healthz                           "ok"; for an archive whose log is on
                                          S3 and MySQL, only while its database
-                                         and bucket answer (else 503, naming
-                                         which)
+                                         and bucket answer and its published
+                                         checkpoint is kept (else 503, naming
+                                         which: a checkpoint gone back behind
+                                         the kept one is never kept)
 One JSON access log line per request goes to stderr.
 
 The write API is on only when the archive has bearer tokens ("exhibit token
@@ -261,9 +266,13 @@ Tracked documents are served at /documents, /api/v1/documents and
 			}
 			// Let in-flight captures finish (a fetch may take its full
 			// timeout, then wait for its checkpoint) before closing.
+			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: shutting down: waiting up to 3m for the requests in flight (a write waits for its checkpoint, or up to 16s for a database that is down), then closing the archive (its last checkpoint, the index); a second SIGINT or SIGTERM exits at once\n")
 			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer scancel()
 			err = srv.Shutdown(sctx)
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: requests still in flight after 3m (%v): closing the archive\n", err)
+			}
 			if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 				err = serr
 			}

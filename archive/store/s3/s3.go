@@ -405,12 +405,24 @@ func (s *Store) key(digest string) string {
 	return s.prefix + "sha256/" + digest[:2] + "/" + digest
 }
 
+// credentialsHint says where the credentials come from, for an access
+// denied.
+func (s *Store) credentialsHint() string {
+	const from = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), else ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE), else the instance's IAM role"
+	if s.creds != nil {
+		if v, err := s.creds.Get(); err == nil && v.AccessKeyID == "" {
+			return "no credentials found: the S3 credentials are read from " + from
+		}
+	}
+	return "the S3 credentials are read from " + from
+}
+
 // errorf wraps a failed operation's err with the bucket, the endpoint and
 // what was being done, adding ErrAccessDenied where it applies.
 func (s *Store) errorf(err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
 	if accessDenied(err) {
-		return fmt.Errorf("s3: %s in bucket %q at %s: %w: %w", what, s.bucket, s.endpoint, ErrAccessDenied, err)
+		return fmt.Errorf("s3: %s in bucket %q at %s: %w: %w (%s)", what, s.bucket, s.endpoint, ErrAccessDenied, err, s.credentialsHint())
 	}
 	return fmt.Errorf("s3: %s in bucket %q at %s: %w", what, s.bucket, s.endpoint, err)
 }

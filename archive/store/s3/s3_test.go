@@ -335,6 +335,9 @@ func TestNewErrors(t *testing.T) {
 		{"wrong secret", func(c *s3.Config) {
 			c.Credentials = credentials.NewStaticV4(g.AccessKey, "not-the-secret-key", "")
 		}, s3.ErrAccessDenied, "SignatureDoesNotMatch"},
+		{"no credentials", func(c *s3.Config) {
+			c.Credentials = credentials.NewStaticV4("", "", "")
+		}, s3.ErrAccessDenied, ""},
 		{"missing bucket", func(c *s3.Config) { c.Bucket = "no-such-bucket" }, s3.ErrNoBucket, ""},
 		{"retention without object lock", func(c *s3.Config) {
 			c.Retention, c.RetentionMode = time.Hour, "compliance"
@@ -357,6 +360,12 @@ func TestNewErrors(t *testing.T) {
 				t.Errorf("New: %v, want S3 error code %s", err, tc.code)
 			}
 			msg := err.Error()
+			if errors.Is(tc.is, s3.ErrAccessDenied) && !strings.Contains(msg, "read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") {
+				t.Errorf("error %q does not say where the credentials are read from", msg)
+			}
+			if tc.name == "no credentials" && !strings.Contains(msg, "no credentials found") {
+				t.Errorf("error %q does not say no credentials were found", msg)
+			}
 			if !strings.Contains(msg, cfg.Bucket) || !strings.Contains(msg, g.Endpoint) {
 				t.Errorf("error %q does not name bucket %s and endpoint %s", msg, cfg.Bucket, g.Endpoint)
 			}

@@ -1,0 +1,116 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/exhibit-archive/exhibit/ledger"
+)
+
+// DBDownWait is how long a write to a shared archive (its log on S3 and
+// MySQL) that waits for the log (for its entry to be sequenced,
+// integrated, published under a kept checkpoint, indexed) keeps waiting
+// once the databases stop answering: then it fails with an
+// *UnavailableError. The databases are probed every dbProbeInterval while
+// writes wait, so a write fails between DBDownWait and DBDownWait plus two
+// probe intervals (12 to 16 seconds) after the database went down. Its
+// entry may still be logged when the database returns.
+const DBDownWait = 12 * time.Second
+
+// dbProbeInterval is how often, at most, a waiting write has the
+// databases probed, and how long a probe may take.
+const dbProbeInterval = 2 * time.Second
+
+// dbWatch is the result of the last probe of a shared archive's
+// databases, shared by every waiting write.
+type dbWatch struct {
+	mu        sync.Mutex
+	probed    time.Time
+	downSince time.Time // zero while they answer
+	err       error
+}
+
+// dbDown probes the log's and the index's databases, unless they were
+// probed less than dbProbeInterval ago, and returns since when they have
+// not answered and why (a zero time and nil if they answer).
+func (a *Archive) dbDown(ctx context.Context) (time.Time, error) {
+	w := &a.dbw
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if time.Since(w.probed) < dbProbeInterval {
+		return w.downSince, w.err
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbProbeInterval)
+	defer cancel()
+	err := ledger.PingDB(pctx, *a.aws)
+	if err == nil && a.index != nil {
+		err = a.index.Ping(pctx)
+	}
+	now := time.Now()
+	w.probed = now
+	switch {
+	case err == nil:
+		w.downSince, w.err = time.Time{}, nil
+	case w.downSince.IsZero():
+		w.downSince, w.err = now, err
+	default:
+		w.err = err
+	}
+	return w.downSince, w.err
+}
+
+// whileDBUp runs wait, for a shared archive, until it returns or the
+// databases have not answered for DBDownWait (or the log's published
+// checkpoint could not be kept for as long): then it cancels wait's
+// context and returns an *UnavailableError at once (wait may go on in the
+// background until it sees the cancellation). what says what was waited
+// for.
+func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.Context) error) error {
+	if a.aws == nil {
+		return wait(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- wait(ctx) }()
+	t := time.NewTicker(dbProbeInterval)
+	defer t.Stop()
+	var keepErrSince time.Time
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			since, err := a.dbDown(ctx)
+			if err != nil && time.Since(since) >= DBDownWait {
+				return &UnavailableError{What: "database", Err: fmt.Errorf("%s: the database has not answered for %v: %w", what, time.Since(since).Round(time.Second), err)}
+			}
+			// A published checkpoint that cannot be kept (gone back
+			// behind the kept one): as long, the same answer.
+			if err := a.writer.KeepErr(); err == nil {
+				keepErrSince = time.Time{}
+			} else if keepErrSince.IsZero() {
+				keepErrSince = time.Now()
+			} else if time.Since(keepErrSince) >= DBDownWait {
+				return &UnavailableError{What: "log checkpoint", Err: fmt.Errorf("%s: %w", what, err)}
+			}
+		}
+	}
+}
+
+// mayBeLogged wraps an *UnavailableError of a write whose entry was
+// handed to the log: it says that the record may still be logged.
+func mayBeLogged(err error, id, sha256 string) error {
+	var ue *UnavailableError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	look := "look it up by its ID " + id
+	if sha256 != "" {
+		look += " or sha256 " + sha256 + " (exhibit search --sha256, GET /api/v1/search?sha256=)"
+	}
+	return &UnavailableError{What: ue.What, Err: fmt.Errorf("%w; the record was handed to the log and may still be logged when the database returns: %s before trying again", ue.Err, look)}
+}
