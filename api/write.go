@@ -144,7 +144,7 @@ func newWriteAPI(s *server, o Options) *writeAPI {
 		w.maxUpload = capture.DefaultMaxBodyBytes
 	}
 	if !o.AllowPrivateTargets {
-		w.fetch.Control = refusePrivate
+		w.fetch.Control = capture.RefusePrivate
 	}
 	// One renderer for the server, its browsers counted by the write
 	// API's slots: a render waits in the renderer's own queue only for
