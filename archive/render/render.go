@@ -388,7 +388,6 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 			chromedp.Flag("disable-quic", true),
 			chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 			chromedp.Flag("dns-prefetch-disable", true),
-			chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		)
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
