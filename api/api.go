@@ -151,16 +151,17 @@ type Options struct {
 	// AllowPrivateTargets lets server-side captures connect to loopback,
 	// private, link-local, multicast, unspecified and every other address
 	// of the IANA special-purpose registries, which are refused by default
-	// (checked for every connection, so for every DNS answer and redirect;
-	// see refuse.go).
+	// (checked for every connection, so for every DNS answer and redirect,
+	// a browser capture's included, through render's proxy; see
+	// capture.RefusePrivate).
 	AllowPrivateTargets bool
 	// Fetch are the options of server-side captures; its Control is
 	// replaced unless AllowPrivateTargets. Its Timeout (zero: 60 s) bounds
 	// a browser capture's render too.
 	Fetch capture.Options
 	// Browser configures the one renderer of the write API's browser
-	// captures ("browser": true; allowed only with AllowPrivateTargets,
-	// see write.go): its binary (ExecPath; empty: chromium on PATH, else
+	// captures ("browser": true, under the same address policy as
+	// fetches, see write.go): its binary (ExecPath; empty: chromium on PATH, else
 	// /usr/bin/chromium) and how many browsers run at once (MaxBrowsers;
 	// zero: render.DefaultMaxBrowsers, 2). A browser capture holds one of
 	// these browser slots beside its capture slot, and is answered 503

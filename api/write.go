@@ -30,10 +30,13 @@ package api
 // once with 503 and Retry-After: 5, never queued. A render that failed
 // (no browser: "browser_unavailable", a crash, a page over 64 MiB, the
 // time limit) is a failed capture, logged and answered 201 like a failed
-// fetch. Chromium makes its own connections, which the address policy of
-// refuse.go cannot check: a browser capture is refused with 403 unless
-// Options.AllowPrivateTargets (the operator lets captures reach any
-// address).
+// fetch. Browser captures obey the address policy of fetches
+// (capture.RefusePrivate, unless Options.AllowPrivateTargets): every
+// connection of the browser goes through render's proxy, which dials with
+// the same Control function, so a page whose main document (or a hop of
+// its redirects) is at a refused address is a failed capture with reason
+// "connect" answered 201, as a refused fetch is, and a refused
+// sub-resource is not loaded and is named in the WARC's warcinfo record.
 //
 // Statuses before anything is logged: 403 when the write API is disabled
 // (no Options.Tokens, or a token file holding no tokens: {"error": "write
@@ -41,8 +44,8 @@ package api
 // valid "Authorization: Bearer <token>"; 429 with Retry-After (seconds) when
 // the token already has Options.MaxPerToken requests in progress (checked
 // first: such a request does not count against the rate), or is over its
-// rate; 403 for a browser capture without Options.AllowPrivateTargets; 408 (and the connection closed) when the body arrives
-// slower than Options.MinUploadRate once Options.UploadGrace has passed;
+// rate; 408 (and the connection closed) when the body arrives slower
+// than Options.MinUploadRate once Options.UploadGrace has passed;
 // 503 with Retry-After: 1 when Options.MaxCaptures captures are already
 // being worked on once this one's body has arrived (the request is refused
 // at once, not queued: a slot is held from when the work starts, never
@@ -122,7 +125,6 @@ type writeAPI struct {
 	limit      *rateLimiter
 	captures   chan struct{} // a slot per write request worked on
 	browsers   chan struct{} // a slot per browser capture worked on
-	browser    bool          // browser captures allowed (AllowPrivateTargets)
 	renderMax  time.Duration // a render's time limit: the most browser_wait_ms may be
 	perToken   int           // requests in progress a token may have; 0: no limit
 	minRate    int64         // bytes per second
@@ -144,7 +146,7 @@ func newWriteAPI(s *server, o Options) *writeAPI {
 		w.maxUpload = capture.DefaultMaxBodyBytes
 	}
 	if !o.AllowPrivateTargets {
-		w.fetch.Control = refusePrivate
+		w.fetch.Control = capture.RefusePrivate
 	}
 	// One renderer for the server, its browsers counted by the write
 	// API's slots: a render waits in the renderer's own queue only for
@@ -155,7 +157,6 @@ func newWriteAPI(s *server, o Options) *writeAPI {
 	}
 	w.in.SetRenderer(rend)
 	w.browsers = make(chan struct{}, max(1, cmp.Or(o.Browser.MaxBrowsers, render.DefaultMaxBrowsers)))
-	w.browser = o.AllowPrivateTargets
 	w.renderMax = cmp.Or(o.Fetch.Timeout, render.DefaultTimeout)
 	rate := o.RateLimit
 	if rate == 0 {
@@ -440,10 +441,6 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request, j *job) {
 			return
 		}
 		o.Render.SettleTimeout = time.Duration(ms) * time.Millisecond
-	}
-	if req.Browser && !wa.browser {
-		writeError(w, http.StatusForbidden, "browser captures are off on this server: the browser's connections are not checked against its address policy, so they need --allow-private-targets (Options.AllowPrivateTargets)")
-		return
 	}
 	if !j.start(w, r, req.Browser) {
 		return

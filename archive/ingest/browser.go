@@ -56,6 +56,9 @@ func (in *Ingester) render(ctx context.Context, rawURL string, o CaptureOptions)
 		ro.Timeout = o.Fetch.Timeout
 	}
 	ro.IgnoreCertErrors = ro.IgnoreCertErrors || o.Fetch.InsecureSkipVerify
+	if ro.Control == nil {
+		ro.Control = o.Fetch.Control
+	}
 	if t := archive.Tool(); ro.Software == "" {
 		ro.Software = t.Name + "/" + t.Version
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
@@ -32,9 +34,12 @@ const browserBenchPage = `<!DOCTYPE html>
 // page to a verifiable bundle (render, store, sign, log, prove, verify),
 // beside the same capture without --browser and Chromium's own time for
 // the page (a bare chromedp navigate and full screenshot, each in a fresh
-// browser, as a browser capture runs one), interleaved in the same run,
+// browser, as a browser capture runs one), and the browser capture under
+// an address policy (render.Options.Control: every connection through
+// render's proxy, as the write API's are; the policy lets through only
+// the test site's loopback port), interleaved in the same run,
 // EXHIBIT_BENCH_BROWSER_N (default 20) of each. It reports the median and
-// p99 of each in ms and the ratios of the browser capture's to the bare
+// p99 of each in ms and the ratios of the browser captures' to the bare
 // navigate's. Run:
 //
 //	go test ./archive/ingest -run '^$' -bench BrowserCapture -benchtime=1x
@@ -55,6 +60,13 @@ func BenchmarkBrowserCapture(b *testing.B) {
 		}
 	}))
 	defer site.Close()
+	siteAddr := site.Listener.Addr().String()
+	policy := func(network, address string, c syscall.RawConn) error {
+		if address == siteAddr {
+			return nil
+		}
+		return capture.RefusePrivate(network, address, c)
+	}
 	a := archivetest.New(b, archive.InitOptions{})
 	in := ingest.New(a)
 	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
@@ -95,7 +107,7 @@ func BenchmarkBrowserCapture(b *testing.B) {
 		}
 	}
 	for b.Loop() {
-		var browser, plain, chrome []time.Duration
+		var browser, proxied, plain, chrome []time.Duration
 		timed := func(d *[]time.Duration, f func()) {
 			start := time.Now()
 			f()
@@ -104,8 +116,10 @@ func BenchmarkBrowserCapture(b *testing.B) {
 		for range n {
 			timed(&chrome, bare)
 			timed(&browser, func() { toBundle(ingest.CaptureOptions{Browser: true}) })
+			timed(&proxied, func() { toBundle(ingest.CaptureOptions{Browser: true, Render: render.Options{Control: policy}}) })
 			timed(&plain, func() { toBundle(ingest.CaptureOptions{}) })
 		}
+
 		bm, bp := stats(browser)
 		pm, pp := stats(plain)
 		cm, cp := stats(chrome)
@@ -117,6 +131,11 @@ func BenchmarkBrowserCapture(b *testing.B) {
 		b.ReportMetric(ms(cp), "bare-chromedp-p99-ms")
 		b.ReportMetric(float64(bm)/float64(cm), "browser/bare-median")
 		b.ReportMetric(float64(bp)/float64(cp), "browser/bare-p99")
+		xm, xp := stats(proxied)
+		b.ReportMetric(ms(xm), "proxied-median-ms")
+		b.ReportMetric(ms(xp), "proxied-p99-ms")
+		b.ReportMetric(float64(xm)/float64(cm), "proxied/bare-median")
+		b.ReportMetric(float64(xp)/float64(cp), "proxied/bare-p99")
 	}
 }
 

@@ -59,8 +59,10 @@ type CaptureOptions struct {
 	// predicate version 2, method "browser") names the main document's
 	// body as its snapshot and the screenshot, PDF, DOM and WARC by SHA-256.
 	// Render's zero fields take render's defaults, but its Timeout that of
-	// Fetch; Fetch.InsecureSkipVerify applies too. The rest of Fetch is
-	// unused.
+	// Fetch; Fetch.InsecureSkipVerify applies too, and Fetch.Control
+	// becomes Render.Control (the browser's connections then go through
+	// render's proxy, which dials with it) unless Render.Control is set.
+	// The rest of Fetch is unused.
 	Browser bool
 	Render  render.Options
 }

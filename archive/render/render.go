@@ -56,8 +56,51 @@
 // directory and removed after it, so that nothing (cookies, cache, service
 // workers) passes from one capture to the next. The browser is never
 // downloaded: it is [Config.ExecPath] or Debian's chromium. Its background
-// traffic is turned off (no component updates, sync, safe-browsing lists or
-// first-run pages), so that it fetches only what the page asks for.
+// traffic is turned off as far as its switches allow (no component
+// updates, sync, safe-browsing lists or first-run pages). Some remains:
+// through the proxy of an address policy (below), Chromium 156 was seen
+// asking for connections to update.googleapis.com, clients2.google.com
+// and accounts.google.com. It is not the page's: it is absent from the
+// page's network events, so from the WARC, and the policy judges it as
+// any other connection.
+//
+// Address policy: with [Options.Control] set (the write API sets
+// capture.RefusePrivate, the IANA special-purpose table its fetches use),
+// the browser makes no connection of its own. A forward proxy of the
+// render, on 127.0.0.1, carries every request: Chromium is started with
+// --proxy-server naming it, --proxy-bypass-list=<-loopback> (by default
+// Chromium sends loopback hosts around any proxy), --disable-quic and
+// --force-webrtc-ip-handling-policy=disable_non_proxied_udp (no UDP, so
+// no QUIC and no WebRTC candidates outside the proxy) and
+// --dns-prefetch-disable. With a proxy Chromium resolves no host name of
+// its requests: the proxy resolves them and dials with
+// net.Dialer{Control: Control}, which judges the address actually
+// connected to, so every DNS answer, every redirect hop and DNS
+// rebinding are covered. https, wss and every other TLS is a CONNECT
+// tunnel (RFC 9110 9.3.6): the bytes are relayed, TLS stays end to end
+// and the browser sees, and the capture records, the server's own
+// certificate chain. A plain http request (absolute-form, RFC 9112
+// 3.2.2) is sent on a new connection of its own with its request line in
+// origin form and its header lines and body as the browser sent them (a
+// chunked body re-chunked, its bytes unchanged); the response's bytes are
+// relayed as they arrive, unaltered (no decoding, no header added or
+// removed). A connection the policy refuses is not made: a CONNECT is
+// answered 502, a plain request by closing the connection, so that the
+// browser fails the request and never takes an answer of the proxy's for
+// the site's. If that request is the main document's (or a hop of its
+// redirects), the render fails with reason "connect" ("dns" if the name
+// did not resolve) and the proxy's error, which for the write API names
+// the policy and the registry entry of the address; a refused
+// sub-resource (image, script, frame, fetch, redirect) is not loaded, is
+// absent from the WARC (it has no response), and is named in the
+// warcinfo record as "exhibit-connection-refused: host:port: error" (at
+// most 20, then "and N more"), beside "exhibit-address-policy"; the
+// render goes on. The peer address the browser reports is then the
+// proxy's, so the capture records instead, in observed.peer and each
+// response's WARC-IP-Address, the address the proxy last connected to
+// for that URL's host and port (none if it made no connection for it).
+// Without Options.Control (exhibit capture --browser on the operator's
+// own machine) the browser connects by itself, anywhere.
 //
 // Bounds: at most [Config.MaxBrowsers] browsers run at once (more renders
 // wait their turn, or their context); each render has a total time limit
@@ -90,6 +133,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -181,6 +225,12 @@ type Options struct {
 	// Software names the capturing software in the WARC's warcinfo
 	// record, e.g. "exhibit/1.4.0". If empty, "exhibit".
 	Software string
+	// Control, if set, is the address policy of the render: the browser
+	// then sends every connection through a proxy of this render that
+	// dials with net.Dialer{Control: Control} (see the package doc), and
+	// a connection it refuses is not made. capture.RefusePrivate is the
+	// write API's. If nil, the browser connects by itself, anywhere.
+	Control func(network, address string, c syscall.RawConn) error
 }
 
 func (o *Options) defaults() {
@@ -296,6 +346,15 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
+	// The proxy is closed after the browser is gone (defers run last in,
+	// first out).
+	var px *proxy
+	if o.Control != nil {
+		if px, err = startProxy(o.Control); err != nil {
+			return fail(ReasonUnavailable, "%v", err)
+		}
+		defer px.close()
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.UserDataDir(profile),
@@ -317,6 +376,19 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 	if o.IgnoreCertErrors {
 		opts = append(opts, chromedp.IgnoreCertErrors)
+	}
+	if px != nil {
+		opts = append(opts,
+			chromedp.ProxyServer(px.URL()),
+			// Chromium bypasses proxies for loopback unless told not to
+			// (net/proxy_resolution/proxy_bypass_rules.h).
+			chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+			// No UDP: no QUIC, and WebRTC only through the proxy (which
+			// carries no UDP, so none).
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+			chromedp.Flag("dns-prefetch-disable", true),
+		)
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
@@ -357,8 +429,21 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 	if nav.ErrorText != "" {
 		w.mu.Lock()
+		w.repeer(px)
 		w.fillObserved(&res.Observed, nav.LoaderID)
 		w.mu.Unlock()
+		if px != nil {
+			// The proxy's failure says more than the browser's
+			// (ERR_TUNNEL_CONNECTION_FAILED, ERR_EMPTY_RESPONSE).
+			last := cmp.Or(res.Observed.FinalURL, rawURL)
+			if perr := px.refusal(authorityOf(last)); perr != nil {
+				reason := "connect"
+				if _, ok := errors.AsType[*net.DNSError](perr); ok {
+					reason = "dns"
+				}
+				return fail(reason, "loading %s: %s: %v", rawURL, last, perr)
+			}
+		}
 		return fail(netReason(nav.ErrorText), "loading %s: %s", rawURL, nav.ErrorText)
 	}
 
@@ -415,6 +500,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 
 	w.mu.Lock()
+	w.repeer(px)
 	main := w.fillObserved(&res.Observed, nav.LoaderID)
 	res.Rendering.Requests, res.Rendering.TransferBytes = len(w.requests), w.bytes
 	w.mu.Unlock()
@@ -454,6 +540,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	// page-weight bound (counted here on the decoded bodies).
 	w.mu.Lock()
 	exs, fetch := w.snapshot(main.id)
+	exs = append(exs, w.unanswered()...)
 	w.mu.Unlock()
 	used := int64(0)
 	for _, ex := range exs {
@@ -486,6 +573,8 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		userAgent:    res.Rendering.Browser.UserAgent,
 		requestedURL: rawURL,
 		startedAt:    res.Observed.StartedAt,
+		policy:       policyOf(px),
+		refused:      refusalsOf(px, exs),
 	}, exs, res.CertChainPEM)
 	if err != nil {
 		return fail("other", "writing the WARC of %s: %v", rawURL, err)
@@ -689,6 +778,75 @@ func (w *watch) fillObserved(o *verify.Observation, loader cdp.LoaderID) *reques
 		}
 	}
 	return main
+}
+
+// repeer sets the peer address of every response the browser received
+// through px (which it reports as px's own) to the address px connected
+// to for the response URL's host and port, or to none if px made no
+// connection for it. w.mu must be held.
+func (w *watch) repeer(px *proxy) {
+	if px == nil {
+		return
+	}
+	set := func(resp *network.Response) {
+		if resp == nil {
+			return
+		}
+		resp.RemoteIPAddress, resp.RemotePort = "", 0
+		if a, ok := px.peer(authorityOf(resp.URL)); ok {
+			resp.RemoteIPAddress, resp.RemotePort = splitPeer(a)
+		}
+	}
+	for _, r := range w.order {
+		set(r.resp)
+		for _, ex := range r.exchanges {
+			set(ex.resp)
+		}
+	}
+}
+
+func policyOf(px *proxy) string {
+	if px == nil {
+		return ""
+	}
+	return "every connection through exhibit's proxy, which refuses the addresses the capture's policy names"
+}
+
+// refusalsOf lists the connections px did not make for the page's
+// requests (exs): those for the browser's own traffic are left out.
+func refusalsOf(px *proxy, exs []*exchange) []string {
+	if px == nil {
+		return nil
+	}
+	page := map[string]bool{}
+	for _, ex := range exs {
+		if ex.req != nil {
+			page[authorityOf(ex.req.URL)] = true
+		}
+	}
+	var out []string
+	for a, err := range px.refusals() {
+		if page[a] {
+			out = append(out, a+": "+err.Error())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unanswered returns the page's exchanges that got no response (their
+// resp nil), which the WARC leaves out but refusalsOf looks at. w.mu
+// must be held.
+func (w *watch) unanswered() []*exchange {
+	var out []*exchange
+	for _, r := range w.order {
+		for _, e := range r.exchanges {
+			if e.resp == nil && e.req != nil {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }
 
 // protocolName turns Chromium's protocol names ("http/1.1", "h2", "h3")

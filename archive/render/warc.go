@@ -62,6 +62,11 @@ type exchange struct {
 type warcInfo struct {
 	software, browser, userAgent string
 	requestedURL, startedAt      string
+	// policy describes the address policy the browser's proxy applied,
+	// "" when there was none; refused lists, sorted, each host:port the
+	// proxy did not connect to, with why ("host:port: error").
+	policy  string
+	refused []string
 }
 
 // buildWARC writes info and the exchanges as a WARC/1.1 file, each record
@@ -139,6 +144,7 @@ func buildWARC(info warcInfo, exs []*exchange, chainPEM []byte) ([]byte, error) 
 		{"description", "Every HTTP exchange of a browser capture (capture predicate version 2, method browser) by exhibit"},
 		{"exhibit-requested-url", info.requestedURL},
 		{"exhibit-started-at", info.startedAt},
+		{"exhibit-address-policy", info.policy},
 	} {
 		if f[1] != "" {
 			fmt.Fprintf(&fields, "%s: %s\r\n", f[0], oneLine(f[1]))
@@ -150,6 +156,13 @@ func buildWARC(info warcInfo, exs []*exchange, chainPEM []byte) ([]byte, error) 
 			break
 		}
 		fmt.Fprintf(&fields, "exhibit-exchange-omitted: %s\r\n", oneLine(o))
+	}
+	for i, r := range info.refused {
+		if i == maxOmittedNamed {
+			fmt.Fprintf(&fields, "exhibit-connection-refused: and %d more\r\n", len(info.refused)-i)
+			break
+		}
+		fmt.Fprintf(&fields, "exhibit-connection-refused: %s\r\n", oneLine(r))
 	}
 	startedAt, _ := time.Parse(time.RFC3339Nano, info.startedAt)
 	rec, err := build(gowarc.Warcinfo, infoID, startedAt, "application/warc-fields", []byte(fields.String()), nil)

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,6 +40,29 @@ func object(t *testing.T, digest string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestCaptureRefusePrivateTargets: with --refuse-private-targets a
+// loopback page is a failed capture, reason connect, fetched or in the
+// browser, and no request reaches it; without it the CLI captures it.
+func TestCaptureRefusePrivateTargets(t *testing.T) {
+	rendertest.Chromium(t)
+	inTemp(t)
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html>intranet</html>"))
+	}))
+	defer srv.Close()
+	for _, args := range [][]string{{}, {"--browser"}} {
+		r := exhibit(t, append([]string{"capture", srv.URL + "/page", "--refuse-private-targets", "-o", "json"}, args...)...)
+		r.want(t, 1, `"outcome":"failed"`, `"reason":"connect"`, "address not allowed")
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests reached the loopback page, want 0", n)
+	}
+	exhibit(t, "capture", srv.URL+"/page").want(t, 0)
 }
 
 // TestCaptureBrowser: the clause a script inserts after load is missing

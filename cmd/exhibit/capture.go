@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -25,7 +26,7 @@ func newCaptureCmd(g *globals) *cobra.Command {
 		entity, document, output, claimURL, fetchedAt string
 		maxBody, maxPage                              int64
 		timeout, browserWait                          time.Duration
-		insecure, browser                             bool
+		insecure, browser, refusePrivate              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "capture URL | FILE --url URL",
@@ -58,6 +59,16 @@ are recorded. A page that loads more than --max-page bytes, a browser that
 cannot start or crashes, and a page not taken within --timeout are failed
 captures with their reason. The browser runs with a fresh profile, without
 background traffic, and is killed when the capture ends or exhibit dies.
+
+--refuse-private-targets applies the address policy of "exhibit serve"'s
+write API: no connection to loopback, private, link-local, multicast or any
+other IANA special-purpose address (judged for every connection, so every
+DNS answer and redirect); a refused page is a failed capture (reason
+connect). With --browser, Chromium's connections then all go through a
+proxy of the capture that applies it (docs/FORMATS.md 2.10): a refused
+image, script, frame or fetch() is not loaded and is named in the WARC.
+Without it, a capture may reach any address (the operator's own intranet
+pages included).
 
 capture FILE --url URL [--fetched-at TIME] archives a document received out
 of band: the statement records the URL and time as claims, apart from what
@@ -115,6 +126,10 @@ created with defaults.`,
 			}
 			defer a.Close(context.Background())
 			in := ingest.New(a)
+			var control func(network, address string, c syscall.RawConn) error
+			if refusePrivate {
+				control = capture.RefusePrivate
+			}
 			var rec *record.Record
 			if isURL {
 				rec, err = in.Capture(ctx, target, ingest.CaptureOptions{
@@ -124,6 +139,7 @@ created with defaults.`,
 						MaxBodyBytes:       maxBody,
 						Timeout:            timeout,
 						InsecureSkipVerify: insecure,
+						Control:            control,
 					},
 					Browser: browser,
 					Render:  render.Options{SettleTimeout: browserWait, MaxPageBytes: maxPage},
@@ -163,6 +179,7 @@ created with defaults.`,
 	f.BoolVar(&browser, "browser", false, "load and render the page in headless Chromium: screenshot, PDF, DOM after scripts and a WARC of its HTTP exchanges")
 	f.DurationVar(&browserWait, "browser-wait", render.DefaultSettleTimeout, "with --browser: longest wait for the page to settle (network idle) before it is taken")
 	f.Int64Var(&maxPage, "max-page", render.DefaultMaxPageBytes, "with --browser: most bytes the page may load, all its responses together")
+	f.BoolVar(&refusePrivate, "refuse-private-targets", false, "refuse to connect to loopback, private, link-local and every other IANA special-purpose address, as the write API does (with --browser too)")
 	f.BoolVar(&insecure, "insecure-skip-verify", false, "capture even if the TLS certificate is not trusted (recorded as unverified)")
 	return cmd
 }

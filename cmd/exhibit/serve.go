@@ -157,9 +157,12 @@ most --max-browsers at once (2); a browser capture holds a browser beside
 its capture slot, and when every browser is busy it is refused at once with
 503 and Retry-After: 5. A render that fails (no browser:
 browser_unavailable; a crash, a page over 64 MiB, 60 s passed) is a failed
-capture, answered 201. Chromium makes its own connections, which the
-address policy below cannot check: browser captures are refused (403)
-unless --allow-private-targets.
+capture, answered 201. Browser captures obey the address policy below:
+every connection of the browser goes through a proxy of the render that
+dials with the same check (Chromium resolves no name itself), so a page
+at a refused address, or redirecting to one, is a failed capture (reason
+connect) answered 201, and a refused image, script, frame or fetch() is
+not loaded and is named in the WARC's warcinfo record.
 
 Server-side captures refuse to connect to loopback, private, link-local,
 multicast, unspecified and every other address of the IANA IPv4 and IPv6

@@ -1,8 +1,10 @@
-package api
+package capture
 
 // Which addresses a server-side capture (POST /api/v1/captures) may
-// connect to. The write API fetches URLs a client names, from inside the
-// operator's network: without a policy, a client could have it fetch
+// connect to: [RefusePrivate], the one table used both as a fetch's
+// Options.Control and as render.Options.Control, with which a browser
+// capture's proxy dials every connection of the page. The write API
+// fetches URLs a client names, from inside the operator's network: without a policy, a client could have it fetch
 // http://169.254.169.254/ or an intranet page and publish the answer in
 // the log for good (server-side request forgery). The policy refuses
 // every block of the IANA special-purpose address registries,
@@ -32,7 +34,7 @@ import (
 // ErrTargetRefused is wrapped by the error with which a server-side
 // capture refuses to connect to a loopback, private, link-local,
 // multicast, unspecified or otherwise special-purpose address (unless
-// Options.AllowPrivateTargets). The capture is logged as failed with
+// api.Options.AllowPrivateTargets). The capture is logged as failed with
 // reason "connect" and this error's text in its message.
 var ErrTargetRefused = errors.New("address not allowed for server-side capture (loopback, private, link-local, multicast, unspecified or another IANA special-purpose address)")
 
@@ -153,10 +155,13 @@ func refusedIP(ip net.IP) bool {
 	return refused
 }
 
-// refusePrivate is a net.Dialer.Control that refuses the addresses
-// refusedBlock names. It sees every connection a fetch makes, so it covers
-// every DNS answer and every redirect.
-func refusePrivate(network, address string, _ syscall.RawConn) error {
+// RefusePrivate is a net.Dialer.Control that refuses the addresses
+// refusedBlock names, with an error wrapping [ErrTargetRefused] that names
+// the address and its registry entry. As a fetch's Options.Control it
+// sees every connection the fetch makes, so it covers every DNS answer and
+// every redirect; as render.Options.Control, every connection of the
+// browser's proxy (every request of the page).
+func RefusePrivate(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: %q", ErrTargetRefused, address)

@@ -1,4 +1,4 @@
-package api
+package capture
 
 import (
 	"errors"
@@ -124,10 +124,10 @@ func TestRefusedIP(t *testing.T) {
 			t.Errorf("refusedIP(%s) = %v, want %v (%s)", tc.addr, got, tc.want, tc.entry)
 		}
 		port := netip.AddrPortFrom(netip.MustParseAddr(tc.addr), 443).String()
-		if err := refusePrivate("tcp", port, nil); (err != nil) != tc.want {
-			t.Errorf("refusePrivate(%s) = %v, want refused %v (%s)", port, err, tc.want, tc.entry)
+		if err := RefusePrivate("tcp", port, nil); (err != nil) != tc.want {
+			t.Errorf("RefusePrivate(%s) = %v, want refused %v (%s)", port, err, tc.want, tc.entry)
 		} else if err != nil && !errors.Is(err, ErrTargetRefused) {
-			t.Errorf("refusePrivate(%s) = %v, want ErrTargetRefused", port, err)
+			t.Errorf("RefusePrivate(%s) = %v, want ErrTargetRefused", port, err)
 		}
 	}
 	// Every block is refused from its first address to its last.
@@ -140,12 +140,12 @@ func TestRefusedIP(t *testing.T) {
 		}
 	}
 	for _, a := range []string{"[fe80::1%eth0]:80", "[::ffff:8.8.8.8%eth0]:80", "nonsense", "8.8.8.8"} {
-		if err := refusePrivate("tcp", a, nil); !errors.Is(err, ErrTargetRefused) {
-			t.Errorf("refusePrivate(%s) = %v, want ErrTargetRefused", a, err)
+		if err := RefusePrivate("tcp", a, nil); !errors.Is(err, ErrTargetRefused) {
+			t.Errorf("RefusePrivate(%s) = %v, want ErrTargetRefused", a, err)
 		}
 	}
-	if err := refusePrivate("tcp", "[::1]:80", nil); err == nil || !strings.Contains(err.Error(), "::1/128 Loopback Address (RFC 4291)") {
-		t.Errorf("refusePrivate(::1) = %v, want it to name the registry entry", err)
+	if err := RefusePrivate("tcp", "[::1]:80", nil); err == nil || !strings.Contains(err.Error(), "::1/128 Loopback Address (RFC 4291)") {
+		t.Errorf("RefusePrivate(::1) = %v, want it to name the registry entry", err)
 	}
 }
 
