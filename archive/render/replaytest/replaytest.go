@@ -7,7 +7,9 @@
 //     <replay-web-page> element from ui.js, its service worker sw.js under
 //     the replay base ./replay/), served on loopback and driven in the
 //     system's headless Chromium, and waits until the replayed page's text
-//     holds a given string;
+//     holds a given string; [ReplayVerification] then reads
+//     ReplayWeb.page's own verification summary of the WACZ ("N hashes
+//     verified, M invalid", see [Verification] for what it counts);
 //   - [WARCRecords] reads a WARC (ISO 28500, WARC/1.1,
 //     https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/)
 //     with warcio.js's WARCParser under Node, and checks every record's
