@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -147,6 +148,12 @@ type recordPage struct {
 	Rendering  *verify.Rendering
 	Screenshot string
 	Artefacts  []pageArtefact
+	// ArtefactArgs are exhibit verify's --artefact arguments for every
+	// artefact of the rendering block, screenshot included, each file
+	// named as an evidence package names it (verify.RenderingFile):
+	// " --artefact screenshot=screenshot.png --artefact pdf=page.pdf …";
+	// empty for a capture without one.
+	ArtefactArgs string
 	// VKeys are the log's keys, current first then earlier ones, space
 	// separated: the page's verification panel accepts any of them.
 	VKeys string
@@ -214,6 +221,7 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 		p.Rendering = rd
 		base := "/api/v1/records/" + c.RecordID + "/rendering/"
 		for _, a := range rd.Artefacts() {
+			p.ArtefactArgs += " --artefact " + a.Name + "=" + path.Base(verify.RenderingFile(a.Name))
 			if a.Name == "screenshot" {
 				p.Screenshot = base + a.Name
 				continue

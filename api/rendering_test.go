@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,7 +68,18 @@ func TestRecordPageRendering(t *testing.T) {
 		t.Fatalf("record page: %d", resp.StatusCode)
 	}
 	base := "/api/v1/records/" + rec.ID + "/rendering/"
+	// "Check offline" names every artefact, as an export names its file
+	// (issue 12).
+	var args string
+	for _, a := range rd.Artefacts() {
+		args += " --artefact " + a.Name + "=" + path.Base(verify.RenderingFile(a.Name))
+	}
+	if !strings.Contains(args, "screenshot=screenshot.png") || !strings.Contains(args, "warc=capture.warc.gz") {
+		t.Fatalf("artefact arguments %q", args)
+	}
 	for _, want := range []string{
+		"--record-id " + rec.ID + args + " bundle.json</code>",
+		"--snapshot snapshot.bin" + args + " bundle.json</code>",
 		`<img id="screenshot" src="` + base + `screenshot"`,
 		`href="` + base + `pdf"`, `href="` + base + `dom"`, `id="link-warc" href="` + base + `warc"`,
 		rd.Screenshot.SHA256, rd.PDF.SHA256, rd.DOM.SHA256, rd.WARC.SHA256,
@@ -95,13 +107,13 @@ func TestRecordPageRendering(t *testing.T) {
 			t.Errorf("%s: headers %v", tc.name, h)
 		}
 	}
-	for _, path := range []string{base + "har", "/api/v1/records/" + plain.ID + "/rendering/screenshot"} {
-		if resp, _ := get(path); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
+	for _, p := range []string{base + "har", "/api/v1/records/" + plain.ID + "/rendering/screenshot"} {
+		if resp, _ := get(p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", p, resp.StatusCode)
 		}
 	}
-	if resp, _ := get("/records/" + plain.ID); resp.StatusCode != http.StatusOK {
-		t.Errorf("plain record page: %d", resp.StatusCode)
+	if resp, page := get("/records/" + plain.ID); resp.StatusCode != http.StatusOK || strings.Contains(string(page), "--artefact") {
+		t.Errorf("plain record page: %d, or it asks for --artefact", resp.StatusCode)
 	}
 
 	// A real browser loads the screenshot into the page, under its CSP.

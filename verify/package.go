@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // An evidence package is one zip file holding a record's evidence, for a
@@ -315,19 +316,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// firstLineDiff describes the first line where got and want differ.
+// firstLineDiff describes the first line where got and want differ: its
+// number, the column of the first differing byte and both lines quoted
+// from a little before it; or, where one is a prefix of the other, the
+// first line only one has.
 func firstLineDiff(got, want []byte) string {
 	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
 	for i := 0; i < len(g) || i < len(w); i++ {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b || i >= len(g) || i >= len(w) {
-			return fmt.Sprintf("line %d is %q, want %q", i+1, abbreviate(a, 80), abbreviate(b, 80))
+		switch {
+		case i >= len(g):
+			return fmt.Sprintf("it ends after line %d; the canonical form goes on with line %d %q", len(g), i+1, abbreviate(w[i], 80))
+		case i >= len(w):
+			return fmt.Sprintf("line %d %q is past the canonical form's last line %d", i+1, abbreviate(g[i], 80), len(w))
+		case g[i] != w[i]:
+			a, b := g[i], w[i]
+			col := 0
+			for col < len(a) && col < len(b) && a[col] == b[col] {
+				col++
+			}
+			from := max(0, col-20)
+			for from > 0 && !utf8.RuneStart(a[from]) {
+				from--
+			}
+			return fmt.Sprintf("line %d, column %d: %q, canonical form %q", i+1, col+1, abbreviate(a[from:], 60), abbreviate(b[from:], 60))
 		}
 	}
 	return "they differ"

@@ -208,7 +208,7 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 		err = fmt.Errorf("%w: no %s", ErrPackage, PackageManifest)
 	}
 	if err == nil && !bytes.Equal(files[PackageManifest], m.Marshal()) {
-		err = fmt.Errorf("%s is not in canonical form (%s)", PackageManifest, firstLineDiff(files[PackageManifest], m.Marshal()))
+		err = fmt.Errorf("%s is not byte-identical to its canonical form, as if re-serialised (%s)", PackageManifest, firstLineDiff(files[PackageManifest], m.Marshal()))
 	}
 	if add(CheckPackageManifest, PackageManifest, err, "") {
 		p.Manifest = m
@@ -320,7 +320,7 @@ func CheckPackage(zipData []byte, key *PublicKey, opts PackageOptions) *PackageR
 
 	// bundle-forms
 	if !bytes.Equal(bundleData, b.Marshal()) {
-		add(CheckPackageProof, PackageBundle, fmt.Errorf("%s is not in canonical form (%s)", PackageBundle, firstLineDiff(bundleData, b.Marshal())), "")
+		add(CheckPackageProof, PackageBundle, fmt.Errorf("%s is not byte-identical to its canonical form, as if re-serialised (%s)", PackageBundle, firstLineDiff(bundleData, b.Marshal())), "")
 	}
 	if pd, ok := files[PackageProof]; !ok {
 		add(CheckPackageProof, PackageProof, fmt.Errorf("%w: no %s", ErrPackage, PackageProof), "")

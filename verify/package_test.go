@@ -3,6 +3,7 @@ package verify_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -185,5 +186,52 @@ func TestCheckPackageExpansion(t *testing.T) {
 	rep = verify.CheckPackage(buf.Bytes(), key, verify.PackageOptions{})
 	if f := rep.Failed(); rep.Verified || f.Name != verify.CheckPackageZip || !strings.Contains(f.Detail, "re-zipped (1 entry compressed") {
 		t.Fatalf("a compressed zip within the bound: %+v", f)
+	}
+}
+
+// TestCheckPackageReserialised: a MANIFEST.json whose JSON is unchanged
+// but re-serialised (indented otherwise, its final newline dropped) is
+// refused with a message that says so and quotes where it differs (issue
+// 12: it said `line 76 is "", want ""`).
+func TestCheckPackageReserialised(t *testing.T) {
+	for _, tc := range []struct {
+		desc   string
+		change func([]byte) []byte
+		want   []string
+	}{
+		{"indented with four spaces", func(b []byte) []byte {
+			var out bytes.Buffer
+			if err := json.Indent(&out, bytes.TrimSpace(b), "", "    "); err != nil {
+				t.Fatal(err)
+			}
+			return append(out.Bytes(), '\n')
+		}, []string{"line 2, column 3:", `canonical form "  \"media_type`}},
+		{"final newline dropped", func(b []byte) []byte { return bytes.TrimSuffix(b, []byte("\n")) }, []string{"it ends after line", `the canonical form goes on with line`}},
+		{"a newline added", func(b []byte) []byte { return append(bytes.Clone(b), '\n') }, []string{`""`, "past the canonical form's last line"}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			files, key := testPackage(t)
+			files[verify.PackageManifest] = tc.change(files[verify.PackageManifest])
+			data, err := verify.WritePackage(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := verify.CheckPackage(data, key, verify.PackageOptions{})
+			if rep.Verified {
+				t.Fatal("verified")
+			}
+			var details []string
+			for _, c := range rep.Checks {
+				if !c.OK {
+					details = append(details, c.Detail)
+				}
+			}
+			all := strings.Join(details, "\n")
+			for _, w := range append(tc.want, "MANIFEST.json is not byte-identical to its canonical form, as if re-serialised") {
+				if !strings.Contains(all, w) {
+					t.Errorf("failures %q lack %q", all, w)
+				}
+			}
+		})
 	}
 }

@@ -90,6 +90,10 @@ type Options struct {
 	// against Timestamps, if set); it is read into memory, at most
 	// MaxWACZSize bytes.
 	Artefacts map[string]io.Reader
+	// ArtefactFiles, optional, names the file each of Artefacts was read
+	// from (by the same name), for the report's messages: a failure then
+	// names the artefact and its file.
+	ArtefactFiles map[string]string
 	// RecordID, if set, is the record ID the verifier was cited (in a
 	// filing, say); check "record-id" then also requires the entry's ID to
 	// be this one, so that a valid bundle of another record is rejected.
@@ -257,9 +261,13 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 		case r.Statement == nil:
 			add(CheckArtefactDigest, fmt.Errorf("%s: %w: the record is a %s statement", name, ErrNoArtefact, r.Entry.Kind()), "")
 		default:
+			what := name
+			if f := opts.ArtefactFiles[name]; f != "" {
+				what = fmt.Sprintf("%s (file %s)", name, f)
+			}
 			a := r.Statement.Predicate.Rendering.Artefact(name)
 			if a == nil {
-				add(CheckArtefactDigest, fmt.Errorf("%s: %w", name, ErrNoArtefact), "")
+				add(CheckArtefactDigest, fmt.Errorf("%s: %w", what, ErrNoArtefact), "")
 				break
 			}
 			src := opts.Artefacts[name]
@@ -270,10 +278,15 @@ func Check(bundle []byte, key *PublicKey, opts Options) *Report {
 			err := checkDigest(a.SHA256, src)
 			var dm *DigestMismatchError
 			if errors.As(err, &dm) {
-				dm.What = name
+				dm.What = what
+			} else if err != nil {
+				err = fmt.Errorf("%s: %w", what, err)
 			}
 			if add(CheckArtefactDigest, err, fmt.Sprintf("%s SHA-256 %s matches the statement", name, a.SHA256)) && name == "wacz" {
 				w, err := CheckWACZ(held.Bytes(), WACZOptions{Timestamp: opts.Timestamps})
+				if err != nil {
+					err = fmt.Errorf("%s: %w", what, err)
+				}
 				add(CheckWACZArtefact, err, WACZDetail(w))
 			}
 		}

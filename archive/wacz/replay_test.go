@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http/httptest"
 	"slices"
@@ -105,4 +106,80 @@ func TestBrowserCaptureReplays(t *testing.T) {
 		}
 	}
 	t.Logf("warcio read %d records; %d responses of status 200", len(recs), len(responses))
+}
+
+// TestReplayWebPageVerification reads ReplayWeb.page's own verification
+// summary of a package Build wrote (issue 12: a newcomer saw "1 hashes
+// verified, 2 invalid" in its Archive Info). ReplayWeb.page 2.5.3 shows
+// that for any WACZ with pages and a CDX index, whatever its files and
+// signature (replaytest.Verification cites the source): the test asserts
+// that documented state for a good package and for one whose signature
+// was altered, which exhibit refuses; if ReplayWeb.page starts checking
+// (an upgrade), the assertions fail and the documentation must change.
+func TestReplayWebPageVerification(t *testing.T) {
+	rendertest.Chromium(t)
+	replaytest.Prefix(t)
+	t.Cleanup(func() {
+		if left := rendertest.Leftovers(); len(left) > 0 {
+			t.Errorf("browsers left running: %v", left)
+		}
+	})
+	in := testInput(t)
+	pkg := build(t, in)
+	pub, err := wacz.PublicKey(&in.Key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify.CheckWACZ(pkg, verify.WACZOptions{}); err != nil {
+		t.Fatalf("CheckWACZ: %v", err)
+	}
+
+	got, err := replaytest.ReplayVerification(t, pkg, mainURL, "hello", 180*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ReplayWeb.page: %s", got.Summary())
+	if got, want := got.Summary(), "1 hashes verified, 2 invalid"; got != want {
+		t.Errorf("ReplayWeb.page says %q, want the documented %q", got, want)
+	}
+	if got.PublicKey != pub || got.Software != in.Software {
+		t.Errorf("ReplayWeb.page shows public key %q, software %q; want %q, %q", got.PublicKey, got.Software, pub, in.Software)
+	}
+
+	// The signature altered in place (same length): exhibit refuses it,
+	// ReplayWeb.page shows the same summary.
+	var digest verify.WACZDigest
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := zr.Open(verify.WACZDigestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(f).Decode(&digest); err != nil {
+		t.Fatal(err)
+	}
+	sig := digest.SignedData.Signature
+	bad := []byte(sig)
+	if bad[10] == 'A' {
+		bad[10] = 'B'
+	} else {
+		bad[10] = 'A'
+	}
+	tampered := bytes.Replace(pkg, []byte(sig), bad, 1)
+	if bytes.Equal(tampered, pkg) {
+		t.Fatal("the signature was not found in the package")
+	}
+	if _, err := verify.CheckWACZ(tampered, verify.WACZOptions{}); err == nil {
+		t.Fatal("CheckWACZ accepted an altered signature")
+	}
+	gotBad, err := replaytest.ReplayVerification(t, tampered, mainURL, "hello", 180*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ReplayWeb.page, signature altered: %s", gotBad.Summary())
+	if gotBad != got {
+		t.Errorf("ReplayWeb.page says %+v for an altered signature, %+v for the good one: it now checks signatures; update replaytest.Verification's doc and README", gotBad, got)
+	}
 }

@@ -119,6 +119,13 @@ func TestCaptureBrowser(t *testing.T) {
 	for _, a := range rec.Rendering.Artefacts() {
 		args = append(args, "--artefact", a.Name+"="+objectPath(a.SHA256))
 	}
+	// Every artefact given, the note does not ask for them (issue 12).
+	if r := exhibit(t, args...); strings.Contains(r.stdout, "check them with --artefact") || !strings.Contains(r.stdout, "(each file checked above)") {
+		t.Errorf("all artefacts given, the note still asks for them or does not say they were checked:\n%s", r.stdout)
+	}
+	// None given: it asks; some given: it names the others.
+	exhibit(t, "verify", bundle).want(t, 0, "by SHA-256 (check them with --artefact NAME=FILE)")
+	exhibit(t, "verify", bundle, "--artefact", "dom="+objectPath(rec.Rendering.DOM.SHA256)).want(t, 0, "(not checked: screenshot, pdf, warc", "; check them with --artefact NAME=FILE)")
 	exhibit(t, args...).want(t, 0, "ok   snapshot-digest", "ok   artefact-digest       dom SHA-256 "+rec.Rendering.DOM.SHA256,
 		"ok   artefact-digest       pdf SHA-256", "ok   artefact-digest       screenshot SHA-256",
 		"ok   artefact-digest       warc SHA-256 "+rec.Rendering.WARC.SHA256, "verified: record "+rec.RecordID)
@@ -132,7 +139,7 @@ func TestCaptureBrowser(t *testing.T) {
 		b[len(b)/2] ^= 1
 		bad := filepath.Join(t.TempDir(), a.Name)
 		os.WriteFile(bad, b, 0o644)
-		exhibit(t, "verify", bundle, "--artefact", a.Name+"="+bad).want(t, 1, "FAIL artefact-digest", a.Name+" SHA-256 is ", "but the statement signs "+a.SHA256)
+		exhibit(t, "verify", bundle, "--artefact", a.Name+"="+bad).want(t, 1, "FAIL artefact-digest", a.Name+" (file "+bad+") SHA-256 is ", "but the statement signs "+a.SHA256)
 	}
 	// The artefact of another name is not the one signed.
 	exhibit(t, "verify", bundle, "--artefact", "pdf="+objectPath(rec.Rendering.DOM.SHA256)).want(t, 1, "FAIL artefact-digest")
@@ -143,6 +150,9 @@ func TestCaptureBrowser(t *testing.T) {
 	// The evidence package holds them, and verifies.
 	exhibit(t, "export", rec.RecordID, "-o", "p.zip").want(t, 0)
 	key := strings.TrimSpace(exhibit(t, "log-key").stdout)
+	if r := exhibit(t, "verify", "p.zip", "--key", key); r.code != 0 || strings.Contains(r.stdout, "--artefact") || !strings.Contains(r.stdout, "(each file checked above)") {
+		t.Errorf("verify p.zip: exit %d; a package's note must not ask for --artefact:\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	exhibit(t, "verify", "p.zip", "--key", key).want(t, 0, "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "rendering/capture.warc.gz")
 
 	exhibit(t, "capture", srv.URL+"/terms", "--browser").want(t, 0,

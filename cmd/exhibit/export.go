@@ -156,7 +156,8 @@ func verifyPackage(cmd *cobra.Command, data []byte, keys verify.Keyring, opts ve
 	var notes []string
 	var cite string
 	if rep.Bundle != nil && rep.Verified {
-		notes, cite = summary(rep.Bundle, pk, false)
+		// The package holds the rendering artefacts, checked above.
+		notes, cite = summary(rep.Bundle, pk, false, verify.ArtefactNames())
 	}
 	notes = append(notes, rep.Notes...)
 	if output == "json" {

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -189,6 +191,10 @@ BUNDLE "-" reads stdin.`,
 					opts.Artefacts = map[string]io.Reader{}
 				}
 				opts.Artefacts[name] = f
+				if opts.ArtefactFiles == nil {
+					opts.ArtefactFiles = map[string]string{}
+				}
+				opts.ArtefactFiles[name] = file
 			}
 			if text != "" {
 				if opts.Text, err = readSmallFile("--text", text, maxTextFile); err != nil {
@@ -205,7 +211,7 @@ BUNDLE "-" reads stdin.`,
 			}
 			out := cmd.OutOrStdout()
 			if output == "json" {
-				notes, cite := summary(rep, pk, true)
+				notes, cite := summary(rep, pk, true, slices.Sorted(maps.Keys(opts.Artefacts)))
 				if err := writeJSON(out, struct {
 					*verify.Report
 					Notes    []string `json:"notes,omitempty"`
@@ -214,7 +220,7 @@ BUNDLE "-" reads stdin.`,
 					return err
 				}
 			} else {
-				printReport(out, rep, pk)
+				printReport(out, rep, pk, slices.Sorted(maps.Keys(opts.Artefacts)))
 			}
 			if !rep.Verified {
 				if output == "json" {
@@ -401,8 +407,10 @@ func publishedCheck(ctx context.Context, logURL string, keys verify.Keyring, rep
 // summary says, for a verified report, what a reader must know beyond the
 // checks, and the citation. With trust, it says what the witnesses and the
 // TSA attest, or that they were not checked (a package's report says so
-// itself, from its own checks).
-func summary(rep *verify.Report, pk *verify.PublicKey, trust bool) (notes []string, citation string) {
+// itself, from its own checks). checked names the rendering artefacts
+// whose files were checked (given with --artefact, or held by a
+// package); the note on a browser capture asks for the others.
+func summary(rep *verify.Report, pk *verify.PublicKey, trust bool, checked []string) (notes []string, citation string) {
 	if !rep.Verified {
 		return nil, ""
 	}
@@ -428,11 +436,22 @@ func summary(rep *verify.Report, pk *verify.PublicKey, trust bool) (notes []stri
 		notes = append(notes, "the server's TLS certificate was NOT verified (captured with --insecure-skip-verify)")
 	}
 	if rd := p.Rendering; rd != nil && p.Outcome != verify.OutcomeFailed {
-		var names []string
+		var names, unchecked []string
 		for _, a := range rd.Artefacts() {
 			names = append(names, a.Name)
+			if !slices.Contains(checked, a.Name) {
+				unchecked = append(unchecked, a.Name)
+			}
 		}
-		note := fmt.Sprintf("rendered in %s %s: the statement names its %s by SHA-256 (check them with --artefact NAME=FILE)", rd.Browser.Name, rd.Browser.Version, strings.Join(names, ", "))
+		note := fmt.Sprintf("rendered in %s %s: the statement names its %s by SHA-256", rd.Browser.Name, rd.Browser.Version, strings.Join(names, ", "))
+		switch {
+		case len(unchecked) == 0:
+			note += " (each file checked above)"
+		case len(unchecked) < len(names):
+			note += fmt.Sprintf(" (not checked: %s; check them with --artefact NAME=FILE)", strings.Join(unchecked, ", "))
+		default:
+			note += " (check them with --artefact NAME=FILE)"
+		}
 		if rd.WARC == nil {
 			note += "; it records no WARC of the page's HTTP exchanges (a capture by an exhibit before WARC recording)"
 		}
@@ -447,7 +466,7 @@ func summary(rep *verify.Report, pk *verify.PublicKey, trust bool) (notes []stri
 	return notes, c.Text
 }
 
-func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
+func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey, checked []string) {
 	for _, c := range rep.Checks {
 		mark := "ok  "
 		if !c.OK {
@@ -461,7 +480,7 @@ func printReport(w io.Writer, rep *verify.Report, pk *verify.PublicKey) {
 	}
 	fmt.Fprintf(w, "\nverified: record %s is entry %d of log %s (tree size %d), signed by %s\n",
 		rep.RecordID, rep.Bundle.Index, pk.Name, rep.Checkpoint.Size, pk.VKey)
-	notes, cite := summary(rep, pk, true)
+	notes, cite := summary(rep, pk, true, checked)
 	for _, n := range notes {
 		fmt.Fprintf(w, "note:     %s\n", printable(n))
 	}

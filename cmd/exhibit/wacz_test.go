@@ -115,7 +115,7 @@ func TestCaptureBrowserWACZ(t *testing.T) {
 	bad[len(bad)/3] ^= 1
 	badPath := filepath.Join(t.TempDir(), "bad.wacz")
 	os.WriteFile(badPath, bad, 0o644)
-	exhibit(t, "verify", bundle, "--artefact", "wacz="+badPath).want(t, 1, "FAIL artefact-digest", "wacz SHA-256 is ")
+	exhibit(t, "verify", bundle, "--artefact", "wacz="+badPath).want(t, 1, "FAIL artefact-digest", "wacz (file "+badPath+") SHA-256 is ")
 
 	// The evidence package holds it, and verifies it.
 	exhibit(t, "export", rec.RecordID, "-o", "p.zip").want(t, 0)

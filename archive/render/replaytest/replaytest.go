@@ -7,7 +7,9 @@
 //     <replay-web-page> element from ui.js, its service worker sw.js under
 //     the replay base ./replay/), served on loopback and driven in the
 //     system's headless Chromium, and waits until the replayed page's text
-//     holds a given string;
+//     holds a given string; [ReplayVerification] then reads
+//     ReplayWeb.page's own verification summary of the WACZ ("N hashes
+//     verified, M invalid", see [Verification] for what it counts);
 //   - [WARCRecords] reads a WARC (ISO 28500, WARC/1.1,
 //     https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/)
 //     with warcio.js's WARCParser under Node, and checks every record's
@@ -227,6 +229,104 @@ const walkFrames = `(() => {
 // rendertest.Leftovers sees a browser left behind.
 func Replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duration) (string, error) {
 	t.Helper()
+	text, _, err := replay(t, wacz, pageURL, want, within, false)
+	return text, err
+}
+
+// Verification is ReplayWeb.page's verification summary of a WACZ: what
+// its Archive Info tab ("Hashes verified") shows, as wabac.js's
+// MultiWACZ.getVerifyInfo returns it
+// (node_modules/@webrecorder/wabac/src/wacz/multiwacz.ts) through its API
+// ./replay/w/api/c/<collection>.
+//
+// What the numbers mean, from wabac.js 2.27.3's source (the version
+// ReplayWeb.page 2.5.3 bundles), in src/wacz/:
+//   - "verified" counts a "signature" record whatever its outcome
+//     (multiwacz.ts getVerifyInfo: `else if (res.id === "signature")
+//     numValid++`, before `matched` is looked at; certutils.ts
+//     verifyWACZSignature records {id: "signature", matched: sigValid}),
+//     so a WACZ with an altered signature shows the same "1 hashes
+//     verified";
+//   - "invalid" counts records whose matched is false. loadLeafWACZPackage
+//     (waczimporter.ts) records pages/pages.jsonl and every *.cdx or *.idx
+//     resource of datapackage.json up front with no computed hash, hence
+//     matched false; they are updated only where a hash was computed,
+//     which ziprangereader.ts does only when the service worker was
+//     registered with ?useHashCheck=1 (swmain.ts), which ReplayWeb.page's
+//     app and embed never do (appmain.ts, embed.ts); and loadCDX looks up
+//     the expected hash without the WACZ-name prefix it was stored under
+//     (multiwacz.ts), so a CDX index is never matched even then.
+//
+// So for any WACZ with pages/pages.jsonl and a CDX index, exhibit's
+// included, ReplayWeb.page 2.5.3 shows "1 hashes verified, 2 invalid":
+// the numbers say nothing about the files. [verify.CheckWACZ] (exhibit
+// verify) hashes every file and checks the signature.
+type Verification struct {
+	NumValid   int `json:"numValid"`
+	NumInvalid int `json:"numInvalid"`
+	// DatapackageHash and PublicKey are what it showed of the signature
+	// ("sha256:…" and the base64 SubjectPublicKeyInfo); Software and
+	// Created are signedData's.
+	DatapackageHash string `json:"datapackageHash"`
+	PublicKey       string `json:"publicKey"`
+	Software        string `json:"software"`
+	Created         string `json:"created"`
+}
+
+// Summary is the line ReplayWeb.page's Archive Info shows (item-info.ts).
+func (v Verification) Summary() string {
+	s := fmt.Sprintf("%d hashes verified", v.NumValid)
+	if v.NumInvalid > 0 {
+		s += fmt.Sprintf(", %d invalid", v.NumInvalid)
+	}
+	return s
+}
+
+// ReplayVerification replays wacz as [Replay] does and, once the page
+// shows want, reads ReplayWeb.page's verification summary of it, until it
+// is the same twice, 500 ms apart (wabac.js records some checks without
+// awaiting them), or the bound.
+func ReplayVerification(t testing.TB, wacz []byte, pageURL, want string, within time.Duration) (Verification, error) {
+	t.Helper()
+	_, v, err := replay(t, wacz, pageURL, want, within, true)
+	if err != nil {
+		return Verification{}, err
+	}
+	return *v, nil
+}
+
+// readVerification is evaluated in the embedding page: it finds the
+// replay app's frame (a document under ./replay/, which the service
+// worker controls) and the collection in the replayed page's address,
+// and fetches the collection's API record from within that frame.
+const readVerification = `(async () => {
+  let app = null, coll = null;
+  const seen = new Set();
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot && !seen.has(el.shadowRoot)) { seen.add(el.shadowRoot); walk(el.shadowRoot); }
+      if (el.tagName === 'IFRAME') {
+        let d = null;
+        try { d = el.contentDocument; } catch (e) {}
+        if (!d || seen.has(d)) continue;
+        seen.add(d);
+        const href = String(d.location.href);
+        const m = /\/replay\/w\/([^\/]+)\/(?::[0-9a-f]+\/)?[0-9]*mp_\//.exec(href);
+        if (m) coll = m[1];
+        else if (!app && href.includes('/replay/')) app = el.contentWindow;
+        walk(d);
+      }
+    }
+  };
+  walk(document);
+  if (!app || !coll) return null;
+  const r = await app.fetch('/replay/w/api/c/' + coll + '?all=1');
+  const j = await r.json();
+  return j.verify || null;
+})()`
+
+func replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duration, verification bool) (string, *Verification, error) {
+	t.Helper()
 	bin := rendertest.Chromium(t)
 	prefix := Prefix(t)
 
@@ -286,14 +386,14 @@ func Replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duratio
 	defer cancelBrowser()
 	start := time.Now()
 	if err := chromedp.Do(bctx); err != nil {
-		return "", fmt.Errorf("replay: starting %s: %w", bin, err)
+		return "", nil, fmt.Errorf("replay: starting %s: %w", bin, err)
 	}
 	var console consoleLog
 	if err := chromedp.Listen(bctx, console.event); err != nil {
-		return "", fmt.Errorf("replay: opening a tab: %w", err)
+		return "", nil, fmt.Errorf("replay: opening a tab: %w", err)
 	}
 	if _, err := chromedp.Run(bctx, chromedp.Navigate(base)); err != nil {
-		return "", fmt.Errorf("replay: loading the embedding page %s: %w", base, err)
+		return "", nil, fmt.Errorf("replay: loading the embedding page %s: %w", base, err)
 	}
 
 	rerr := &ReplayError{URL: pageURL, Want: want}
@@ -312,7 +412,11 @@ func Replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duratio
 			for _, f := range s.Frames {
 				if strings.Contains(f.Text, want) {
 					t.Logf("replay: %q shown in %s after %v; ReplayWeb.page said: %q", want, f.Href, time.Since(start).Round(time.Millisecond), cut(s.UI))
-					return f.Text, nil
+					if !verification {
+						return f.Text, nil, nil
+					}
+					v, err := readSummary(ctx, bctx)
+					return f.Text, v, err
 				}
 			}
 			rerr.Frames, rerr.Documents, rerr.UI = s.Frames, s.Docs, cut(s.UI)
@@ -328,7 +432,7 @@ func Replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duratio
 				rerr.NotArchived = true
 				rerr.Waited = time.Since(start)
 				rerr.Console = console.lines()
-				return "", rerr
+				return "", nil, rerr
 			}
 			// The replayed documents' text and state, to see it settle.
 			var now strings.Builder
@@ -343,15 +447,44 @@ func Replay(t testing.TB, wacz []byte, pageURL, want string, within time.Duratio
 				rerr.Settled = true
 				rerr.Waited = time.Since(start)
 				rerr.Console = console.lines()
-				return "", rerr
+				return "", nil, rerr
 			}
 		}
 		select {
 		case <-ctx.Done():
 			rerr.Waited = time.Since(start)
 			rerr.Console = console.lines()
-			return "", rerr
+			return "", nil, rerr
 		case <-tick.C:
+		}
+	}
+}
+
+// readSummary reads ReplayWeb.page's verification summary until it is
+// the same twice in a row, 500 ms apart, or ctx ends.
+func readSummary(ctx, bctx context.Context) (*Verification, error) {
+	var last *Verification
+	for {
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[*Verification](readVerification, chromedp.EvalAwaitPromise))
+		switch {
+		case err != nil && ctx.Err() != nil:
+			if last != nil {
+				return last, nil
+			}
+			return nil, fmt.Errorf("replay: reading ReplayWeb.page's verification summary: %w", err)
+		case err != nil:
+		case v != nil && last != nil && *v == *last:
+			return v, nil
+		default:
+			last = v
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return last, nil
+			}
+			return nil, fmt.Errorf("replay: ReplayWeb.page gave no verification summary: %w", ctx.Err())
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
