@@ -141,6 +141,7 @@ func TestRenderFailures(t *testing.T) {
 		{"timeout", srv.URL + "/hang", render.Config{ExecPath: bin}, render.Options{Timeout: 3 * time.Second}, render.ReasonTimeout},
 		{"renderer crash", "chrome://crash", render.Config{ExecPath: bin}, render.Options{}, render.ReasonCrashed},
 		{"too large", srv.URL + "/big", render.Config{ExecPath: bin}, render.Options{MaxPageBytes: 16 << 20}, render.ReasonTooLarge},
+		{"bad selector", srv.URL + "/terms", render.Config{ExecPath: bin}, render.Options{WaitFor: "p[", Delay: -1}, "other"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := render.New(tc.cfg).Render(context.Background(), tc.url, tc.opts)

@@ -102,7 +102,7 @@ func ScriptedPage() http.Handler {
 	html := func(body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			io.WriteString(w, "<!DOCTYPE html><html><head><title>Test</title></head><body>"+body+"</body></html>")
+			io.WriteString(w, "<!DOCTYPE html><html><head><title>Test</title></head><body style=\"margin:0\">"+body+"</body></html>")
 		}
 	}
 	mux.Handle("/js-redirect", html(`<p>Moving.</p><script>addEventListener('load', () => setTimeout(() => { location.href = '/terms' }, 300))</script>`))
