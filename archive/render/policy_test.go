@@ -170,4 +170,14 @@ func TestRenderPolicyTLS(t *testing.T) {
 	if res.Observed.TLS == nil || res.Observed.TLS.Verified {
 		t.Errorf("TLS %+v, want an unverified session", res.Observed.TLS)
 	}
+
+	// Refused, the tunnel is never made: a failed render naming the
+	// policy, not a TLS or tunnel error.
+	res, err = r.Render(context.Background(), srv.URL+"/terms", render.Options{Control: capture.RefusePrivate, IgnoreCertErrors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failure == nil || res.Failure.Reason != "connect" || !strings.Contains(res.Failure.Message, capture.ErrTargetRefused.Error()) {
+		t.Errorf("refused https page: failure %+v, want reason connect naming the policy", res.Failure)
+	}
 }

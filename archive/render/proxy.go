@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -171,7 +170,7 @@ func readHead(br *bufio.Reader) ([]byte, error) {
 		if len(head)+len(line) > maxProxyHead {
 			return nil, errors.New("request head too long")
 		}
-		blank := !partial && strings.TrimRight(string(line), "\r\n") == ""
+		blank := !partial && isBlank(line)
 		head = append(head, line...)
 		partial = err == bufio.ErrBufferFull
 		if partial {
@@ -337,10 +336,16 @@ func readTrailer(br *bufio.Reader) ([]byte, error) {
 		if len(out) > maxProxyHead {
 			return nil, errors.New("trailer too long")
 		}
-		if strings.TrimRight(string(line), "\r\n") == "" {
+		if isBlank(line) {
 			return out, nil
 		}
 	}
+}
+
+// isBlank reports whether line is an empty line: CRLF, or a bare LF
+// (RFC 9112 2.2).
+func isBlank(line []byte) bool {
+	return string(line) == "\r\n" || string(line) == "\n"
 }
 
 func bodyAllowed(method string, status int) bool {

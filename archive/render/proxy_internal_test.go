@@ -59,29 +59,36 @@ func allowAddr(addr string) func(string, string, syscall.RawConn) error {
 // back byte for byte; the proxy records the peer it dialled.
 func TestProxyForwardVerbatim(t *testing.T) {
 	resp := "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nX-B: 2\r\nX-A: 1\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\n\x1f\x8b\x08\x00"
-	addr, got := rawServer(t, 5, resp)
-	p, err := startProxy(allowAddr(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
-	c, err := net.Dial("tcp", p.ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	headers := "host: " + addr + "\r\nX-Zed: z\r\nproxy-connection: keep-alive\r\nAccept-Encoding: gzip, br\r\nContent-Length: 5\r\n\r\n"
-	io.WriteString(c, "POST http://"+addr+"/p?q=1 HTTP/1.1\r\n"+headers+"hello")
-	if g, want := string(<-got), "POST /p?q=1 HTTP/1.1\r\n"+headers+"hello"; g != want {
-		t.Errorf("the server received\n%q\nwant\n%q", g, want)
-	}
-	b := make([]byte, len(resp))
-	if _, err := io.ReadFull(c, b); err != nil || string(b) != resp {
-		t.Errorf("the browser received %q (%v), want %q", b, err, resp)
-	}
-	if peer, ok := p.peer(addr); !ok || peer != addr {
-		t.Errorf("peer %q, want %q", peer, addr)
+	for _, tc := range []struct{ desc, framing, body string }{
+		{"content-length", "Content-Length: 5\r\n", "hello"},
+		{"chunked", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			addr, got := rawServer(t, len(tc.body), resp)
+			p, err := startProxy(allowAddr(addr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.close()
+			c, err := net.Dial("tcp", p.ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			headers := "host: " + addr + "\r\nX-Zed: z\r\nproxy-connection: keep-alive\r\nAccept-Encoding: gzip, br\r\n" + tc.framing + "\r\n"
+			io.WriteString(c, "POST http://"+addr+"/p?q=1 HTTP/1.1\r\n"+headers+tc.body)
+			if g, want := string(<-got), "POST /p?q=1 HTTP/1.1\r\n"+headers+tc.body; g != want {
+				t.Errorf("the server received\n%q\nwant\n%q", g, want)
+			}
+			b := make([]byte, len(resp))
+			if _, err := io.ReadFull(c, b); err != nil || string(b) != resp {
+				t.Errorf("the browser received %q (%v), want %q", b, err, resp)
+			}
+			if peer, ok := p.peer(addr); !ok || peer != addr {
+				t.Errorf("peer %q, want %q", peer, addr)
+			}
+		})
 	}
 }
 
@@ -166,4 +173,21 @@ func TestProxyBadRequest(t *testing.T) {
 	if len(p.refusals()) != 0 {
 		t.Errorf("dials made for bad requests: %v", p.refusals())
 	}
+}
+
+// FuzzReadHead: reading a request head never crashes, never returns more
+// than maxProxyHead bytes, and what it returns ends with an empty line.
+func FuzzReadHead(f *testing.F) {
+	f.Add([]byte("GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("\r\n\r\nCONNECT a:443 HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("X\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		head, err := readHead(bufio.NewReaderSize(bytes.NewReader(b), 16))
+		if err != nil {
+			return
+		}
+		if len(head) > maxProxyHead || !(bytes.HasSuffix(head, []byte("\n\n")) || bytes.HasSuffix(head, []byte("\n\r\n"))) {
+			t.Errorf("readHead(%q) = %q", b, head)
+		}
+	})
 }

@@ -84,8 +84,13 @@
 // so that nothing (cookies, cache, service
 // workers) passes from one capture to the next. The browser is never
 // downloaded: it is [Config.ExecPath] or Debian's chromium. Its background
-// traffic is turned off (no component updates, sync, safe-browsing lists or
-// first-run pages), so that it fetches only what the page asks for.
+// traffic is turned off as far as its switches allow (no component
+// updates, sync, safe-browsing lists or first-run pages). Some remains:
+// through the proxy of an address policy (below), Chromium 156 was seen
+// asking for connections to update.googleapis.com, clients2.google.com
+// and accounts.google.com. It is not the page's: it is absent from the
+// page's network events, so from the WARC, and the policy judges it as
+// any other connection.
 //
 // Address policy: with [Options.Control] set (the write API sets
 // capture.RefusePrivate, the IANA special-purpose table its fetches use),
@@ -94,8 +99,9 @@
 // --proxy-server naming it, --proxy-bypass-list=<-loopback> (by default
 // Chromium sends loopback hosts around any proxy), --disable-quic and
 // --force-webrtc-ip-handling-policy=disable_non_proxied_udp (no UDP, so
-// no QUIC and no WebRTC candidates outside the proxy). With a proxy
-// Chromium resolves no host name: the proxy resolves it and dials with
+// no QUIC and no WebRTC candidates outside the proxy) and
+// --dns-prefetch-disable. With a proxy Chromium resolves no host name of
+// its requests: the proxy resolves them and dials with
 // net.Dialer{Control: Control}, which judges the address actually
 // connected to, so every DNS answer, every redirect hop and DNS
 // rebinding are covered. https, wss and every other TLS is a CONNECT
@@ -430,7 +436,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 			// carries no UDP, so none).
 			chromedp.Flag("disable-quic", true),
 			chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
-			chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+			chromedp.Flag("dns-prefetch-disable", true),
 		)
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
