@@ -618,6 +618,9 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	// refresh may have replaced the first. Its body was read when it
 	// finished loading (a document replaced later is gone from the
 	// browser); one still loading is read now.
+	w.mu.Lock()
+	w.readsClosed = true // no read starts after Wait began
+	w.mu.Unlock()
 	w.reads.Wait()
 	w.mu.Lock()
 	w.repeer(px)
@@ -824,11 +827,12 @@ type watch struct {
 	abort    chan error
 
 	bctx  context.Context // the tab, for reading bodies
-	reads sync.WaitGroup  // body reads under way
+	reads sync.WaitGroup  // body reads under way, started while !readsClosed
 
-	mu       sync.Mutex
-	requests map[network.RequestID]*request
-	order    []*request
+	mu          sync.Mutex
+	readsClosed bool
+	requests    map[network.RequestID]*request
+	order       []*request
 	// bytes counts the bytes received per request: the dataReceived
 	// chunks while it loads, replaced by the loadingFinished total
 	// (the encoded length, headers included) when it ends.
@@ -958,7 +962,7 @@ func (w *watch) event(ev any) {
 		w.bytes[ev.RequestID] = n
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.finished = true
-			if r.typ == network.ResourceTypeDocument && r.frame == w.mainFrame && w.mainFrame != "" {
+			if r.typ == network.ResourceTypeDocument && r.frame == w.mainFrame && w.mainFrame != "" && !w.readsClosed {
 				// Read a main-frame document's body now: a client-side
 				// navigation would take it from the browser.
 				w.reads.Add(1)
