@@ -90,6 +90,7 @@ func TestWriteBrowserCapture(t *testing.T) {
 
 	resp, body := f.captureJSON(t, map[string]any{
 		"url": site.URL + "/terms", "entity": "Render Corp", "document": "Terms", "browser": true, "browser_wait_ms": 20000,
+		"browser_delay_ms": 0, "browser_wait_for": "#clause",
 	})
 	rec := f.wantResult(t, resp, body, nil)
 	if rec.Method != verify.MethodBrowser || rec.Outcome != verify.OutcomeCaptured || rec.Status != 200 || rec.Entity != "Render Corp" {
@@ -110,8 +111,8 @@ func TestWriteBrowserCapture(t *testing.T) {
 		rd.Screenshot == nil || rd.PDF == nil || rd.DOM == nil {
 		t.Fatalf("statement %s: want predicate v2, method browser, screenshot, pdf and dom", rec.Statement)
 	}
-	if rd.Wait.TimeoutMS != 20000 || !rd.Wait.Settled {
-		t.Errorf("wait %+v, want timeout_ms 20000 (browser_wait_ms), settled", rd.Wait)
+	if rd.Wait.TimeoutMS != 20000 || !rd.Wait.Settled || rd.Wait.DelayMS != 0 || rd.Wait.WaitFor != "#clause" || !rd.Wait.WaitForFound {
+		t.Errorf("wait %+v, want timeout_ms 20000 (browser_wait_ms), delay 0 (browser_delay_ms), wait_for #clause found, settled", rd.Wait)
 	}
 
 	// Each artefact is served by the rendering route, and verifies
@@ -266,6 +267,14 @@ func TestWriteBrowserBadRequests(t *testing.T) {
 		{"wait over the render's limit", `{` + u + `, "browser": true, "browser_wait_ms": 60001}`, f, http.StatusBadRequest},
 		{"wait without browser", `{` + u + `, "browser_wait_ms": 1000}`, f, http.StatusBadRequest},
 		{"wait with browser false", `{` + u + `, "browser": false, "browser_wait_ms": 1000}`, f, http.StatusBadRequest},
+		{"delay negative", `{` + u + `, "browser": true, "browser_delay_ms": -1}`, f, http.StatusBadRequest},
+		{"delay a string", `{` + u + `, "browser": true, "browser_delay_ms": "2s"}`, f, http.StatusBadRequest},
+		{"delay over the render's limit", `{` + u + `, "browser": true, "browser_delay_ms": 60001}`, f, http.StatusBadRequest},
+		{"delay without browser", `{` + u + `, "browser_delay_ms": 1000}`, f, http.StatusBadRequest},
+		{"wait_for without browser", `{` + u + `, "browser_wait_for": "#clause"}`, f, http.StatusBadRequest},
+		{"wait_for a number", `{` + u + `, "browser": true, "browser_wait_for": 1}`, f, http.StatusBadRequest},
+		{"wait_for with a control character", `{` + u + `, "browser": true, "browser_wait_for": "#a\u0007"}`, f, http.StatusBadRequest},
+		{"wait_for too long", `{` + u + `, "browser": true, "browser_wait_for": "` + strings.Repeat("p", 1025) + `"}`, f, http.StatusBadRequest},
 		{"not http", `{"url": "file:///etc/passwd", "browser": true}`, f, http.StatusBadRequest},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {

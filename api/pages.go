@@ -16,6 +16,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -47,6 +48,8 @@ const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; object
 const recentRecords = 20
 
 var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	// maxShot is the screenshot's height bound (render.MaxScreenshotHeight).
+	"maxShot": func() int { return render.MaxScreenshotHeight },
 	"human": func(s string) string {
 		t, err := verify.ParseTime(s)
 		if err != nil {

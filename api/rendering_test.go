@@ -45,6 +45,11 @@ func TestRecordPageRendering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A page taller than the screenshot's bound, reached by a script.
+	tall, err := in.Capture(ctx, site.URL+"/tall", ingest.CaptureOptions{Browser: true, Render: render.Options{Delay: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rd := rec.Rendering
 	if rd == nil || rd.Screenshot == nil {
 		t.Fatalf("browser capture %+v", rec)
@@ -83,11 +88,17 @@ func TestRecordPageRendering(t *testing.T) {
 		`<img id="screenshot" src="` + base + `screenshot"`,
 		`href="` + base + `pdf"`, `href="` + base + `dom"`, `id="link-warc" href="` + base + `warc"`,
 		rd.Screenshot.SHA256, rd.PDF.SHA256, rd.DOM.SHA256, rd.WARC.SHA256,
-		rd.Browser.Name + " " + rd.Browser.Version, "settled (network idle",
+		rd.Browser.Name + " " + rd.Browser.Version, "settled (network idle", "Screenshot of the whole page",
+		"<dt>Delay after load</dt><dd>2000 ms</dd>",
 	} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("record page lacks %q", want)
 		}
+	}
+	// A cut screenshot is said to be cut, not "of the whole page".
+	if _, tallPage := get("/records/" + tall.ID); !strings.Contains(string(tallPage), `id="screenshot-truncated">Screenshot of the top 16384 pixels only</strong>: the page was 20000 CSS pixels high`) ||
+		strings.Contains(string(tallPage), "Screenshot of the whole page") {
+		t.Errorf("the record page of a page taller than the screenshot does not say it is cut")
 	}
 
 	for _, tc := range []struct{ name, mediaType, disposition string }{

@@ -4,7 +4,8 @@ package api
 // bearer tokens.
 //
 //	POST /api/v1/captures    JSON {"url", "entity", "document", "browser",
-//	                         "browser_wait_ms"}: capture the URL from this
+//	                         "browser_wait_ms", "browser_delay_ms",
+//	                         "browser_wait_for"}: capture the URL from this
 //	                         server (ingest.Ingester.Capture)
 //	POST /api/v1/snapshots   multipart/form-data: fields url (the claimed
 //	                         URL), fetched_at (the claimed fetch time, RFC
@@ -25,7 +26,11 @@ package api
 // (Options.Browser: its binary, and at most MaxBrowsers browsers at once).
 // "browser_wait_ms", only with "browser", is the longest wait for the page
 // to settle, 1 ms up to the render's time limit (Options.Fetch.Timeout, 60
-// s by default); without it, 15 s. A browser capture holds a browser slot
+// s by default); without it, 15 s. "browser_delay_ms", only with
+// "browser", is the least wait after the load event, 0 up to that limit
+// (render.DefaultDelay, 2 s, without it); "browser_wait_for", only with
+// "browser", a CSS selector (at most 1024 bytes, no control characters)
+// the page must match to count as settled. A browser capture holds a browser slot
 // beside its capture slot; when every browser is busy it is refused at
 // once with 503 and Retry-After: 5, never queued. A render that failed
 // (no browser: "browser_unavailable", a crash, a page over 64 MiB, the
@@ -388,7 +393,16 @@ type captureRequest struct {
 	// BrowserWaitMS, with Browser, bounds the wait for the page to
 	// settle, in milliseconds; nil: render.DefaultSettleTimeout.
 	BrowserWaitMS *int64 `json:"browser_wait_ms"`
+	// BrowserDelayMS, with Browser, is the least wait after the load
+	// event, in milliseconds; nil: render.DefaultDelay.
+	BrowserDelayMS *int64 `json:"browser_delay_ms"`
+	// BrowserWaitFor, with Browser, is a CSS selector the page must
+	// match to count as settled.
+	BrowserWaitFor string `json:"browser_wait_for"`
 }
+
+// maxWaitFor bounds browser_wait_for, in bytes.
+const maxWaitFor = 1024
 
 // WriteResult is the body of a write route's answer.
 type WriteResult struct {
@@ -441,6 +455,32 @@ func (wa *writeAPI) capture(w http.ResponseWriter, r *http.Request, j *job) {
 			return
 		}
 		o.Render.SettleTimeout = time.Duration(ms) * time.Millisecond
+	}
+	if req.BrowserDelayMS != nil {
+		ms := *req.BrowserDelayMS
+		if !req.Browser {
+			writeError(w, http.StatusBadRequest, `browser_delay_ms goes with "browser": true`)
+			return
+		}
+		if ms < 0 || ms > wa.renderMax.Milliseconds() {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("browser_delay_ms %d: want 0 to %d (the render's time limit)", ms, wa.renderMax.Milliseconds()))
+			return
+		}
+		o.Render.Delay = time.Duration(ms) * time.Millisecond
+		if ms == 0 {
+			o.Render.Delay = -1 // none; render's zero is its default
+		}
+	}
+	if req.BrowserWaitFor != "" {
+		if !req.Browser {
+			writeError(w, http.StatusBadRequest, `browser_wait_for goes with "browser": true`)
+			return
+		}
+		if len(req.BrowserWaitFor) > maxWaitFor || strings.ContainsFunc(req.BrowserWaitFor, verify.IsControl) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("browser_wait_for: want a CSS selector of at most %d bytes without control characters", maxWaitFor))
+			return
+		}
+		o.Render.WaitFor = req.BrowserWaitFor
 	}
 	if !j.start(w, r, req.Browser) {
 		return

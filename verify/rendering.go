@@ -56,6 +56,39 @@ type Rendering struct {
 	// see [CheckWACZ] and docs/FORMATS.md, section 2.10), for
 	// ReplayWeb.page and other web-archive tools. Optional, as WARC is.
 	WACZ *Artefact `json:"wacz,omitempty"`
+	// Navigations are the client-side navigations of the main frame the
+	// browser followed while the page loaded (a script setting
+	// location, a meta refresh, a form, a link), in order, at most
+	// [MaxNavigations]; the document taken is the last one's. Optional:
+	// absent when the page did not navigate by itself.
+	Navigations []Navigation `json:"navigations,omitempty"`
+	// DialogsDismissed counts the JavaScript dialogs (alert, confirm,
+	// prompt, beforeunload) the page opened and the browser dismissed.
+	DialogsDismissed int `json:"dialogs_dismissed,omitempty"`
+	// PageHeight is the page's height in CSS pixels when it was shot;
+	// ScreenshotTruncated is set when it exceeded the screenshot's bound
+	// (16384 px) and the screenshot shows only the top of the page.
+	// Optional: older statements have neither.
+	PageHeight          int64 `json:"page_height,omitempty"`
+	ScreenshotTruncated bool  `json:"screenshot_truncated,omitempty"`
+}
+
+// MaxNavigations bounds [Rendering.Navigations].
+const MaxNavigations = 20
+
+var navigationKinds = map[string]bool{"script": true, "meta-refresh": true, "http-refresh": true, "form": true, "link": true, "reload": true, "other": true}
+
+// Navigation is one client-side navigation of the main frame.
+type Navigation struct {
+	// URL is where the page navigated to.
+	URL string `json:"url"`
+	// Kind is what started it: "script" (a script set location or
+	// called location.assign/replace), "meta-refresh", "http-refresh"
+	// (a Refresh header), "form", "link", "reload", or "other".
+	Kind string `json:"kind"`
+	// AtMS is when it was requested, in milliseconds from the start of
+	// the capture's navigation.
+	AtMS int64 `json:"at_ms"`
 }
 
 // ArtefactKind is one kind of rendering artefact: its name (its field in
@@ -137,6 +170,15 @@ type Wait struct {
 	// WaitedMS is the time from the start of the navigation to the moment
 	// the page was taken (or the capture failed).
 	WaitedMS int64 `json:"waited_ms"`
+	// DelayMS is the least time waited after the (last) load event
+	// before the page may count as settled (Browsertrix's
+	// pageExtraDelay). Optional: older statements waited none.
+	DelayMS int64 `json:"delay_ms,omitempty"`
+	// WaitFor, if set, is a CSS selector the page had to match before it
+	// could count as settled; WaitForFound says whether it did within
+	// the bound (Settled is false when it did not).
+	WaitFor      string `json:"wait_for,omitempty"`
+	WaitForFound bool   `json:"wait_for_found,omitempty"`
 }
 
 // Artefact is one stored artefact of a rendering.
@@ -196,6 +238,23 @@ func (r *Rendering) check(outcome string) error {
 	}
 	if r.Wait.IdleMS < 0 || r.Wait.TimeoutMS <= 0 || r.Wait.WaitedMS < 0 {
 		return fmt.Errorf("wait times idle %d ms, timeout %d ms, waited %d ms are not valid", r.Wait.IdleMS, r.Wait.TimeoutMS, r.Wait.WaitedMS)
+	}
+	if r.Wait.DelayMS < 0 {
+		return fmt.Errorf("wait delay %d ms is negative", r.Wait.DelayMS)
+	}
+	if r.Wait.WaitForFound && r.Wait.WaitFor == "" {
+		return errors.New("wait_for_found without wait_for")
+	}
+	if len(r.Navigations) > MaxNavigations {
+		return fmt.Errorf("%d navigations, more than %d", len(r.Navigations), MaxNavigations)
+	}
+	for i, n := range r.Navigations {
+		if n.URL == "" || !navigationKinds[n.Kind] || n.AtMS < 0 {
+			return fmt.Errorf("navigation %d (%q, kind %q, at %d ms) is not valid", i, n.URL, n.Kind, n.AtMS)
+		}
+	}
+	if r.DialogsDismissed < 0 || r.PageHeight < 0 {
+		return fmt.Errorf("negative dialogs %d or page height %d", r.DialogsDismissed, r.PageHeight)
 	}
 	if r.Requests < 0 || r.TransferBytes < 0 {
 		return fmt.Errorf("negative requests %d or transfer bytes %d", r.Requests, r.TransferBytes)

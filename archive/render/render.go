@@ -52,8 +52,36 @@
 // WARC-Truncated. The bodies together are bounded by
 // [Options.MaxPageBytes], as the page is.
 //
+// Waiting: the page is taken when it has settled: the main frame's last
+// document fired its load event at least [Options.Delay] ago (by default
+// [DefaultDelay]; Browsertrix calls it pageExtraDelay), no request has
+// been in flight for [Options.IdleTime], and [Options.WaitFor], a CSS
+// selector, matches if set; or when [Options.SettleTimeout] runs out,
+// recorded as not settled, and then the page is frozen (scripts disabled,
+// loading stopped) before it is taken.
+//
+// Client-side navigations of the main frame (a script setting location,
+// a meta refresh, a form, a link) are followed within the wait: the
+// document taken, and observed, is the last one, and each navigation is
+// recorded in order ([verify.Rendering.Navigations], at most
+// [verify.MaxNavigations]). Each main-frame document's body is read from
+// the browser when it finishes loading, as the next navigation discards
+// it; every document is in the WARC. A page that never stops navigating
+// is taken, not settled, at the bound, or fails with reason "timeout"
+// naming its navigations if no document of it was complete then.
+//
+// The page cannot block or escape the capture: JavaScript dialogs
+// (alert, confirm, prompt, beforeunload) are dismissed as they open and
+// counted ([verify.Rendering.DialogsDismissed]), window.print does
+// nothing, and downloads are denied (Browser.setDownloadBehavior), so
+// that no file is written outside the bounds. The screenshot stops at
+// [MaxScreenshotHeight]; the page's height and whether the screenshot was
+// cut are recorded.
+//
 // Each render runs its own browser, started for it with a fresh profile
-// directory and removed after it, so that nothing (cookies, cache, service
+// directory and removed after it (a directory left by an exhibit process
+// that was killed is removed by the next render, [RemoveStaleProfiles]),
+// so that nothing (cookies, cache, service
 // workers) passes from one capture to the next. The browser is never
 // downloaded: it is [Config.ExecPath] or Debian's chromium. Its background
 // traffic is turned off as far as its switches allow (no component
@@ -105,13 +133,15 @@
 // Bounds: at most [Config.MaxBrowsers] browsers run at once (more renders
 // wait their turn, or their context); each render has a total time limit
 // ([Options.Timeout]) and a page-weight limit ([Options.MaxPageBytes], the
-// bytes of every response the page loaded). The browser's processes are
+// bytes of every response the page loaded, each counted once: as encoded
+// on the wire, headers included, once it has finished, and the larger of
+// its decoded and encoded chunks while it loads). The browser's processes are
 // killed when the render returns, whatever happened, and on Linux when the
 // exhibit process dies (the kernel's parent-death signal, SIGKILL, set on
 // the browser process; its helpers exit with it).
 //
 // A render that could not take the page returns a [Result] with Failure
-// set, and no artefacts and no WARC (a reason of capture predicate version 2: "browser_unavailable",
+// set, the requests and bytes loaded up to then, and no artefacts and no WARC (a reason of capture predicate version 2: "browser_unavailable",
 // "browser_crashed", "page_too_large", "timeout", or a network reason such
 // as "dns" or "connect"), never an error: the caller logs it as a failed
 // capture.
@@ -124,11 +154,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/textproto"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -138,6 +170,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -160,6 +193,10 @@ const (
 	// DefaultIdleTime is the quiet time after the load event that counts
 	// as settled: no request in flight for this long.
 	DefaultIdleTime = 500 * time.Millisecond
+	// DefaultDelay is the least time waited after the load event before
+	// the page may count as settled, so that text a script builds after
+	// a short timer (and a meta refresh of a second) is taken.
+	DefaultDelay = 2 * time.Second
 	// DefaultMaxPageBytes bounds the bytes the page may load, all
 	// responses together, as received: 64 MiB.
 	DefaultMaxPageBytes = 64 << 20
@@ -217,6 +254,14 @@ type Options struct {
 	Timeout       time.Duration
 	SettleTimeout time.Duration
 	IdleTime      time.Duration
+	// Delay is the least time waited after the load event (of the last
+	// document of the main frame) before the page may count as settled.
+	// If zero, DefaultDelay; negative waits none.
+	Delay time.Duration
+	// WaitFor, if set, is a CSS selector (document.querySelector) the
+	// page must match before it counts as settled; a page that does not
+	// match it within SettleTimeout is taken then, not settled.
+	WaitFor       string
 	MaxPageBytes  int64
 	Width, Height int
 	// IgnoreCertErrors loads a page whose TLS certificate does not verify
@@ -237,6 +282,7 @@ func (o *Options) defaults() {
 	o.Timeout = cmp.Or(o.Timeout, DefaultTimeout)
 	o.SettleTimeout = min(cmp.Or(o.SettleTimeout, DefaultSettleTimeout), o.Timeout)
 	o.IdleTime = cmp.Or(o.IdleTime, DefaultIdleTime)
+	o.Delay = max(cmp.Or(o.Delay, DefaultDelay), 0)
 	o.MaxPageBytes = cmp.Or(o.MaxPageBytes, DefaultMaxPageBytes)
 	o.Width = cmp.Or(o.Width, DefaultWidth)
 	o.Height = cmp.Or(o.Height, DefaultHeight)
@@ -307,7 +353,8 @@ func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Resul
 	res := &Result{Rendering: verify.Rendering{
 		Browser:  verify.Browser{Name: "Chromium"},
 		Viewport: verify.Viewport{Width: o.Width, Height: o.Height, DeviceScaleFactor: 1},
-		Wait:     verify.Wait{Rule: verify.WaitNetworkIdle, IdleMS: o.IdleTime.Milliseconds(), TimeoutMS: o.SettleTimeout.Milliseconds()},
+		Wait: verify.Wait{Rule: verify.WaitNetworkIdle, IdleMS: o.IdleTime.Milliseconds(), TimeoutMS: o.SettleTimeout.Milliseconds(),
+			DelayMS: o.Delay.Milliseconds(), WaitFor: o.WaitFor},
 	}}
 	start := time.Now()
 	res.Observed.StartedAt = verify.FormatTime(start)
@@ -337,8 +384,10 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		return fail(ReasonUnavailable, "no browser: chromium is not on PATH nor at /usr/bin/chromium (install Debian's chromium package)")
 	}
 	// The profile directory's name holds this process's ID: a browser
-	// left by it is found by its --user-data-dir.
-	profile, err := os.MkdirTemp("", "exhibit-render-"+strconv.Itoa(os.Getpid())+"-")
+	// left by it is found by its --user-data-dir, and a directory left by
+	// a process that died (kill -9) is removed here by the next render.
+	RemoveStaleProfiles()
+	profile, err := os.MkdirTemp("", profilePrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return fmt.Errorf("making the browser's profile directory: %w", err)
 	}
@@ -406,15 +455,39 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		res.Observed.UserAgent = v.UserAgent
 	}
 
-	w := &watch{maxBytes: o.MaxPageBytes, abort: make(chan error, 1), activity: time.Now()}
+	w := &watch{maxBytes: o.MaxPageBytes, abort: make(chan error, 1), activity: time.Now(), bctx: bctx}
+	// What was loaded up to a failure is recorded too.
+	defer func() {
+		w.mu.Lock()
+		res.Rendering.Requests, res.Rendering.TransferBytes = len(w.requests), w.total
+		w.mu.Unlock()
+	}()
 	if err := chromedp.Listen(bctx, w.event); err != nil {
 		return fail(ReasonUnavailable, "opening a tab: %v", err)
+	}
+	// Before the page: no download (a page's link or script would
+	// otherwise write to the user's Downloads directory), no print
+	// dialog (window.print blocks the page until it is answered), and
+	// the main frame's ID, to tell its navigations from its frames'.
+	tree, err := chromedp.Call(bctx, page.GetFrameTree, cdp.Empty{})
+	if err == nil {
+		w.mainFrame = tree.FrameTree.Frame.ID
+		_, err = chromedp.Call(bctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorDeny})
+	}
+	if err == nil {
+		_, err = chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: neutralise})
+	}
+	if err != nil {
+		return fail(ReasonUnavailable, "preparing the tab: %v", err)
 	}
 
 	// Navigate: Page.navigate answers once the main document's response
 	// has arrived (or failed); the wait comes after. The settle bound
 	// counts from here, not from the browser's start.
 	navStart := time.Now()
+	w.mu.Lock()
+	w.navStart = navStart
+	w.mu.Unlock()
 	nav, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (page.NavigateResult, error) {
 		return cdp.Call(ctx, t, page.Navigate, page.NavigateParams{URL: rawURL})
 	})
@@ -448,6 +521,9 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 
 	// Wait for the page to settle, within the bound.
+	// Settled: the main frame's last document fired its load event at
+	// least Delay ago, no request has been in flight for IdleTime, and
+	// WaitFor (if set) matches.
 	settleBy := navStart.Add(o.SettleTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -459,8 +535,16 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 			return fail(ReasonTimeout, "loading %s: the page was not taken within %v", rawURL, o.Timeout)
 		case now := <-tick.C:
 			w.mu.Lock()
-			idle := w.loaded && w.inflight() == 0 && now.Sub(w.activity) >= o.IdleTime
+			idle := w.loaded && w.inflight() == 0 && now.Sub(w.activity) >= o.IdleTime && now.Sub(w.loadedAt) >= o.Delay
 			w.mu.Unlock()
+			if idle && o.WaitFor != "" {
+				found, err := chromedp.Run(bctx, chromedp.Evaluate[bool]("document.querySelector("+strconv.Quote(o.WaitFor)+") !== null"))
+				if err != nil && strings.Contains(err.Error(), "SyntaxError") {
+					return fail("other", "waiting for %q in %s: not a CSS selector: %v", o.WaitFor, rawURL, err)
+				}
+				idle = err == nil && found
+				res.Rendering.Wait.WaitForFound = idle
+			}
 			switch {
 			case idle:
 				settled = true
@@ -471,6 +555,33 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		}
 	}
 	res.Rendering.Wait.WaitedMS = time.Since(navStart).Milliseconds()
+	if !res.Rendering.Wait.Settled {
+		// Freeze a page taken unsettled: no more scripts, no navigation
+		// under way (one that never ends, such as a script navigating
+		// on every load, would otherwise replace the document while it
+		// is taken).
+		// A call may meet the page between two documents ("Not
+		// attached to an active page"): it is tried again.
+		var err error
+		for range 20 {
+			if _, err = chromedp.Call(bctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err == nil {
+				if _, err = chromedp.Call(bctx, page.StopLoading, cdp.Empty{}); err == nil {
+					break
+				}
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil && ctx.Err() == nil {
+			return fail(ReasonCrashed, "stopping %s to take it: %v", rawURL, err)
+		}
+	}
+	w.mu.Lock()
+	res.Rendering.Navigations = w.navigations
+	res.Rendering.DialogsDismissed = w.dialogs
+	w.mu.Unlock()
 
 	// Take the page. The DOM first, before printing can change it.
 	take := func(what string, f func(ctx context.Context, t *chromedp.Target) ([]byte, error)) ([]byte, error) {
@@ -489,7 +600,11 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	if res.DOM, err = take("DOM", serializeDOM); err != nil {
 		return err
 	}
-	if res.Screenshot, err = take("screenshot", fullScreenshot); err != nil {
+	if res.Screenshot, err = take("screenshot", func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+		b, h, err := fullScreenshot(ctx, t)
+		res.Rendering.PageHeight, res.Rendering.ScreenshotTruncated = h, h > MaxScreenshotHeight
+		return b, err
+	}); err != nil {
 		return err
 	}
 	if res.PDF, err = take("PDF", chromedp.PrintToPDF(func(p *page.PrintToPDFParams) {
@@ -499,25 +614,45 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		return err
 	}
 
+	// The main document is the main frame's last: a script or a meta
+	// refresh may have replaced the first. Its body was read when it
+	// finished loading (a document replaced later is gone from the
+	// browser); one still loading is read now.
+	w.mu.Lock()
+	w.readsClosed = true // no read starts after Wait began
+	w.mu.Unlock()
+	w.reads.Wait()
 	w.mu.Lock()
 	w.repeer(px)
-	main := w.fillObserved(&res.Observed, nav.LoaderID)
-	res.Rendering.Requests, res.Rendering.TransferBytes = len(w.requests), w.bytes
+	loader := cmp.Or(w.mainLoader, nav.LoaderID)
+	main := w.fillObserved(&res.Observed, loader)
+	var mainBody []byte
+	var mainRead bool
+	if main != nil {
+		mainBody, mainRead = main.body, main.bodyRead
+	}
 	w.mu.Unlock()
 	if main == nil {
+		if len(res.Rendering.Navigations) > 0 {
+			return fail(ReasonTimeout, "loading %s: the main frame was still navigating (%d client-side navigations, the last to %s) when the %v bound ran out", rawURL, len(res.Rendering.Navigations), res.Rendering.Navigations[len(res.Rendering.Navigations)-1].URL, o.SettleTimeout)
+		}
 		return fail("protocol", "loading %s: the browser reported no response for the main document", rawURL)
 	}
 	res.MediaType = headerValue(main.resp.Headers, "Content-Type")
 	if res.MediaType == "" {
 		res.MediaType = main.resp.MimeType
 	}
-	body, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (network.GetResponseBodyResult, error) {
-		return cdp.Call(ctx, t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: main.id})
-	})
-	if err != nil {
-		return fail("other", "reading the main document's body from the browser: %v", err)
+	if !mainRead {
+		body, err := chromedp.Call(bctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: main.id})
+		if err != nil {
+			if len(res.Rendering.Navigations) > 0 {
+				return fail(ReasonTimeout, "loading %s: the main frame's document %s was still loading after %d client-side navigations when the %v bound ran out: %v", rawURL, main.url, len(res.Rendering.Navigations), o.SettleTimeout, err)
+			}
+			return fail("other", "reading the main document's body from the browser: %v", err)
+		}
+		mainBody = body.Body
 	}
-	res.Body = body.Body
+	res.Body = mainBody
 	if sd := main.resp.SecurityDetails; sd != nil {
 		certs, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (network.GetCertificateResult, error) {
 			return cdp.Call(ctx, t, network.GetCertificate, network.GetCertificateParams{Origin: origin(res.Observed.FinalURL)})
@@ -541,11 +676,21 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	w.mu.Lock()
 	exs, fetch := w.snapshot(main.id)
 	exs = append(exs, w.unanswered()...)
+	// The bodies of the main frame's earlier documents, read when they
+	// finished loading.
+	read := map[*exchange][]byte{}
+	for ex, id := range fetch {
+		if r := w.requests[id]; r != nil && r.bodyRead {
+			read[ex] = r.body
+		}
+	}
 	w.mu.Unlock()
 	used := int64(0)
 	for _, ex := range exs {
 		if ex.main {
 			ex.body, ex.bodyOmitted = res.Body, ""
+		} else if b, ok := read[ex]; ok {
+			ex.body, ex.bodyOmitted = b, ""
 		} else if id, ok := fetch[ex]; ok {
 			b, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (network.GetResponseBodyResult, error) {
 				return cdp.Call(ctx, t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
@@ -582,6 +727,37 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	return nil
 }
 
+// profilePrefix begins the name of a render's profile directory, which
+// goes on with the rendering process's ID and a dash.
+const profilePrefix = "exhibit-render-"
+
+// RemoveStaleProfiles removes the profile directories, under
+// os.TempDir(), of renders whose process is no longer running (one killed
+// before it could remove its own). A render calls it before it starts;
+// it needs no call of its own. Directories it cannot judge or remove are
+// left.
+func RemoveStaleProfiles() {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), profilePrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		// Signal 0 checks that the process exists; ESRCH: it does not.
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
+		}
+	}
+}
+
 // serializeDOM is the document after scripts, as HTML: its doctype, then
 // the document element's outerHTML.
 func serializeDOM(ctx context.Context, t *chromedp.Target) ([]byte, error) {
@@ -594,17 +770,18 @@ func serializeDOM(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 }
 
 // fullScreenshot shoots the whole page at the viewport's width, down to
-// MaxScreenshotHeight.
-func fullScreenshot(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+// MaxScreenshotHeight, and returns the page's height (CSS pixels).
+func fullScreenshot(ctx context.Context, t *chromedp.Target) ([]byte, int64, error) {
 	m, err := cdp.Call(ctx, t, page.GetLayoutMetrics, cdp.Empty{})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	w, h := m.CSSLayoutViewport.ClientWidth, m.CSSLayoutViewport.ClientHeight
 	if cs := m.CSSContentSize; cs != nil {
-		h = max(h, int64(cs.Height))
+		h = max(h, int64(math.Ceil(cs.Height)))
 	}
-	h = min(max(h, 1), MaxScreenshotHeight)
+	page_ := max(h, 1)
+	h = min(page_, MaxScreenshotHeight)
 	r, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
 		Format:                page.CaptureScreenshotFormatPng,
 		CaptureBeyondViewport: ptr(true),
@@ -612,9 +789,33 @@ func fullScreenshot(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 		Clip:                  &page.Viewport{X: 0, Y: 0, Width: float64(w), Height: float64(h), Scale: 1},
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return r.Data, nil
+	return r.Data, page_, nil
+}
+
+// neutralise runs in every document before its scripts: window.print
+// would open a dialog that blocks the page.
+const neutralise = `window.print = function () {};`
+
+// navigationKind names a client-side navigation's reason as the
+// rendering block records it (verify.Navigation.Kind).
+func navigationKind(r page.ClientNavigationReason) string {
+	switch r {
+	case page.ClientNavigationReasonScriptInitiated:
+		return "script"
+	case page.ClientNavigationReasonMetaTagRefresh:
+		return "meta-refresh"
+	case page.ClientNavigationReasonHTTPHeaderRefresh:
+		return "http-refresh"
+	case page.ClientNavigationReasonFormSubmissionGet, page.ClientNavigationReasonFormSubmissionPost:
+		return "form"
+	case page.ClientNavigationReasonAnchorClick:
+		return "link"
+	case page.ClientNavigationReasonReload:
+		return "reload"
+	}
+	return "other"
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -625,13 +826,32 @@ type watch struct {
 	maxBytes int64
 	abort    chan error
 
-	mu       sync.Mutex
-	requests map[network.RequestID]*request
-	order    []*request
-	bytes    int64
+	bctx  context.Context // the tab, for reading bodies
+	reads sync.WaitGroup  // body reads under way, started while !readsClosed
+
+	mu          sync.Mutex
+	readsClosed bool
+	requests    map[network.RequestID]*request
+	order       []*request
+	// bytes counts the bytes received per request: the dataReceived
+	// chunks while it loads, replaced by the loadingFinished total
+	// (the encoded length, headers included) when it ends.
+	bytes map[network.RequestID]int64
+	total int64 // the sum of bytes
+	// chunks sums, per request, the decoded and the encoded lengths of
+	// the dataReceived events.
+	chunks   map[network.RequestID][2]int64
 	loaded   bool
+	loadedAt time.Time
 	activity time.Time
-	done     bool // abort sent
+	navStart time.Time
+	// mainFrame is the tab's main frame; mainLoader the loader of its
+	// last document, navigations its client-side navigations.
+	mainFrame   cdp.FrameID
+	mainLoader  cdp.LoaderID
+	navigations []verify.Navigation
+	dialogs     int
+	done        bool // abort sent
 	// The raw headers of the extra-info events, in the order of the
 	// request's hops; they may come before or after the other events.
 	reqExtra  map[network.RequestID][]network.Headers
@@ -644,9 +864,14 @@ type request struct {
 	typ      network.ResourceType
 	url      string
 	hops     []verify.Hop
+	frame    cdp.FrameID
 	resp     *network.Response
 	finished bool
 	failed   bool
+	// body is a main-frame document's body, read when it finished
+	// loading (bodyRead).
+	body     []byte
+	bodyRead bool
 	// exchanges are the request's hops, each redirect its own exchange.
 	exchanges []*exchange
 }
@@ -686,6 +911,8 @@ func (w *watch) event(ev any) {
 		w.requests = map[network.RequestID]*request{}
 		w.reqExtra = map[network.RequestID][]network.Headers{}
 		w.respExtra = map[network.RequestID][]*network.EventResponseReceivedExtraInfo{}
+		w.bytes = map[network.RequestID]int64{}
+		w.chunks = map[network.RequestID][2]int64{}
 	}
 	w.activity = time.Now()
 	switch ev := ev.(type) {
@@ -698,13 +925,12 @@ func (w *watch) event(ev any) {
 		}
 		if rr := ev.RedirectResponse; rr != nil {
 			r.hops = append(r.hops, verify.Hop{URL: rr.URL, Status: int(rr.Status), Location: headerValue(rr.Headers, "Location")})
-			w.bytes += int64(rr.EncodedDataLength)
 			if n := len(r.exchanges); n > 0 {
 				r.exchanges[n-1].resp = rr
 			}
 		}
 		r.exchanges = append(r.exchanges, &exchange{req: ev.Request, at: wallTime(ev.WallTime)})
-		r.loader, r.typ, r.url, r.finished = ev.LoaderID, ev.Type, ev.Request.URL, false
+		r.loader, r.typ, r.url, r.frame, r.finished = ev.LoaderID, ev.Type, ev.Request.URL, ev.FrameID, false
 	case *network.EventResponseReceived:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.resp = ev.Response
@@ -717,21 +943,67 @@ func (w *watch) event(ev any) {
 	case *network.EventResponseReceivedExtraInfo:
 		w.respExtra[ev.RequestID] = append(w.respExtra[ev.RequestID], ev)
 	case *network.EventDataReceived:
-		w.bytes += max(ev.EncodedDataLength, ev.DataLength)
+		// Chromium reports the decoded chunks (encodedDataLength 0),
+		// then, for some bodies, one event with the encoded length of
+		// them all (dataLength 0): a request counts the larger of the
+		// two sums, not both.
+		c := w.chunks[ev.RequestID]
+		c[0] += ev.DataLength
+		c[1] += ev.EncodedDataLength
+		w.chunks[ev.RequestID] = c
+		n := max(c[0], c[1])
+		w.total += n - w.bytes[ev.RequestID]
+		w.bytes[ev.RequestID] = n
 	case *network.EventLoadingFinished:
+		// The total on the wire, redirects' responses included, replaces
+		// the running count.
+		n := int64(ev.EncodedDataLength)
+		w.total += n - w.bytes[ev.RequestID]
+		w.bytes[ev.RequestID] = n
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.finished = true
+			if r.typ == network.ResourceTypeDocument && r.frame == w.mainFrame && w.mainFrame != "" && !w.readsClosed {
+				// Read a main-frame document's body now: a client-side
+				// navigation would take it from the browser.
+				w.reads.Add(1)
+				go func() {
+					defer w.reads.Done()
+					b, err := chromedp.Call(w.bctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: r.id})
+					if err == nil {
+						w.mu.Lock()
+						r.body, r.bodyRead = b.Body, true
+						w.mu.Unlock()
+					}
+				}()
+			}
 		}
+	case *page.EventFrameRequestedNavigation:
+		if ev.FrameID == w.mainFrame && ev.Disposition == page.ClientNavigationDispositionCurrentTab {
+			w.loaded = false
+			if len(w.navigations) < verify.MaxNavigations {
+				w.navigations = append(w.navigations, verify.Navigation{URL: ev.URL, Kind: navigationKind(ev.Reason), AtMS: max(time.Since(w.navStart).Milliseconds(), 0)})
+			}
+		}
+	case *page.EventFrameNavigated:
+		if f := ev.Frame; f != nil && f.ID == w.mainFrame && f.ParentID == "" {
+			w.mainLoader = f.LoaderID
+		}
+	case *page.EventJavascriptDialogOpening:
+		// A dialog blocks the page until it is answered: dismiss it (a
+		// beforeunload dialog is accepted, so the navigation goes on).
+		w.dialogs++
+		accept := ev.Type == page.DialogTypeBeforeunload
+		go chromedp.Call(w.bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
 	case *network.EventLoadingFailed:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.finished, r.failed = true, true
 		}
 	case *page.EventLoadEventFired:
-		w.loaded = true
+		w.loaded, w.loadedAt = true, time.Now()
 	case *inspector.EventTargetCrashed:
 		w.stop(fail(ReasonCrashed, "the page's renderer crashed"))
 	}
-	if w.bytes > w.maxBytes {
+	if w.total > w.maxBytes {
 		w.stop(fail(ReasonTooLarge, "the page loaded more than %d bytes", w.maxBytes))
 	}
 }

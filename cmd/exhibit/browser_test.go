@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -215,6 +216,46 @@ func TestCaptureBrowserKilled(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Its profile directory is left (it was killed), and the next
+	// capture in a browser removes it.
+	stale, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("exhibit-render-%d-*", pid)))
+	if len(stale) == 0 {
+		t.Fatal("the killed capture left no profile directory: the test proves nothing")
+	}
+	exhibit(t, "capture", srv.URL+"/clause.json", "--browser", "--browser-delay", "0").want(t, 0)
+	for _, d := range stale {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("the dead capture's profile %s is still there (%v)", d, err)
+		}
+	}
+}
+
+// TestCaptureBrowserNavigation: a page whose script moves to another
+// captures that other, with the navigation in the record and the output;
+// the wait flags are recorded, and refused when out of place.
+func TestCaptureBrowserNavigation(t *testing.T) {
+	rendertest.Chromium(t)
+	inTemp(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	r := exhibit(t, "capture", srv.URL+"/js-redirect", "--browser", "--browser-wait-for", "#clause", "--browser-delay", "100ms", "-o", "json")
+	r.want(t, 0)
+	var rec browserRecord
+	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rd := rec.Rendering
+	if rec.Outcome != verify.OutcomeCaptured || rd == nil || len(rd.Navigations) != 1 || rd.Navigations[0].Kind != "script" ||
+		rd.Wait.DelayMS != 100 || rd.Wait.WaitFor != "#clause" || !rd.Wait.WaitForFound || !rd.Wait.Settled {
+		t.Fatalf("record %s", r.stdout)
+	}
+	if !bytes.Contains(object(t, rec.SHA256), []byte("Terms of Service")) {
+		t.Error("the snapshot is not the final document's body")
+	}
+	exhibit(t, "capture", srv.URL+"/js-redirect", "--browser").want(t, 0, "navigate script to "+srv.URL+"/terms")
+	exhibit(t, "capture", srv.URL+"/terms", "--browser-wait-for", "#clause").want(t, 2, "go with --browser")
+	exhibit(t, "capture", srv.URL+"/terms", "--browser-delay", "1s").want(t, 2, "go with --browser")
+	exhibit(t, "capture", srv.URL+"/terms", "--browser", "--browser-delay", "-1s").want(t, 2, "must not be negative")
 }
 
 // tamperWARCField writes a copy of the bundle file whose statement names

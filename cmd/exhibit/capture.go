@@ -25,7 +25,8 @@ func newCaptureCmd(g *globals) *cobra.Command {
 	var (
 		entity, document, output, claimURL, fetchedAt string
 		maxBody, maxPage                              int64
-		timeout, browserWait                          time.Duration
+		timeout, browserWait, browserDelay            time.Duration
+		browserWaitFor                                string
 		insecure, browser, refusePrivate              bool
 	)
 	cmd := &cobra.Command{
@@ -47,10 +48,17 @@ output warns, and the citation says "redirected to <final URL>".
 capture URL --browser loads the page in a headless Chromium (Debian's
 chromium, on PATH or at /usr/bin/chromium; never downloaded) instead: the
 browser fetches the document and everything the page asks for and runs its
-scripts. exhibit waits for the page to settle (the load event, then no
-request in flight for 500 ms; at most --browser-wait, after which the page
-is taken as it is and recorded as not settled), then records a full-page
-screenshot (PNG), a PDF of the rendering, the DOM after scripts (HTML) and
+scripts. exhibit waits for the page to settle (the load event, then at
+least --browser-delay (2s) for scripts that build the page after a timer,
+then no request in flight for 500 ms, and with --browser-wait-for SELECTOR
+until the page has an element matching that CSS selector; at most
+--browser-wait, after which the page is taken as it is and recorded as not
+settled). A page that navigates by itself (a script setting location, a
+meta refresh) is followed: the last document is the one taken, and each
+navigation is recorded. JavaScript dialogs (alert, confirm, prompt) are
+dismissed and counted, print() does nothing, and downloads are refused.
+Then exhibit records a full-page screenshot (PNG; a page taller than 16384
+px is shot down to that height, and recorded as cut), a PDF of the rendering, the DOM after scripts (HTML) and
 a WARC of every HTTP exchange the page made, with the main document's TLS
 certificate chain (WARC/1.1, .warc.gz; docs/FORMATS.md 2.10). Each is stored by its SHA-256 and named in the statement (capture predicate
 version 2), beside the main document's response as the browser received it
@@ -87,6 +95,12 @@ created with defaults.`,
 			}
 			if maxBody <= 0 || timeout <= 0 || maxPage <= 0 || browserWait <= 0 {
 				return usageError("--max-body, --max-page, --timeout and --browser-wait must be positive")
+			}
+			if browserDelay < 0 {
+				return usageError("--browser-delay must not be negative")
+			}
+			if !browser && (cmd.Flags().Changed("browser-delay") || browserWaitFor != "") {
+				return usageError("--browser-delay and --browser-wait-for go with --browser")
 			}
 			target := args[0]
 			lower := strings.ToLower(target)
@@ -142,7 +156,7 @@ created with defaults.`,
 						Control:            control,
 					},
 					Browser: browser,
-					Render:  render.Options{SettleTimeout: browserWait, MaxPageBytes: maxPage},
+					Render:  render.Options{SettleTimeout: browserWait, MaxPageBytes: maxPage, Delay: renderDelay(browserDelay), WaitFor: browserWaitFor},
 				})
 			} else {
 				rec, err = in.File(ctx, target, ingest.FileOptions{
@@ -178,6 +192,8 @@ created with defaults.`,
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "total time limit for the fetch, including redirects and body")
 	f.BoolVar(&browser, "browser", false, "load and render the page in headless Chromium: screenshot, PDF, DOM after scripts and a WARC of its HTTP exchanges")
 	f.DurationVar(&browserWait, "browser-wait", render.DefaultSettleTimeout, "with --browser: longest wait for the page to settle (network idle) before it is taken")
+	f.DurationVar(&browserDelay, "browser-delay", render.DefaultDelay, "with --browser: least wait after the page's load event before it may be taken (0: none)")
+	f.StringVar(&browserWaitFor, "browser-wait-for", "", "with --browser: CSS selector the page must match before it is taken (else it is taken, not settled, at --browser-wait)")
 	f.Int64Var(&maxPage, "max-page", render.DefaultMaxPageBytes, "with --browser: most bytes the page may load, all its responses together")
 	f.BoolVar(&refusePrivate, "refuse-private-targets", false, "refuse to connect to loopback, private, link-local and every other IANA special-purpose address, as the write API does (with --browser too)")
 	f.BoolVar(&insecure, "insecure-skip-verify", false, "capture even if the TLS certificate is not trusted (recorded as unverified)")
@@ -226,9 +242,21 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 		wait := fmt.Sprintf("settled (network idle) after %d ms", rd.Wait.WaitedMS)
 		if !rd.Wait.Settled {
 			wait = fmt.Sprintf("NOT settled: taken when the %d ms bound ran out", rd.Wait.TimeoutMS)
+			if rd.Wait.WaitFor != "" && !rd.Wait.WaitForFound {
+				wait += fmt.Sprintf(" without %s", printable(rd.Wait.WaitFor))
+			}
 		}
 		fmt.Fprintf(w, "browser  %s %s, viewport %dx%d, %d requests, %d bytes, %s\n", printable(rd.Browser.Name), printable(rd.Browser.Version),
 			rd.Viewport.Width, rd.Viewport.Height, rd.Requests, rd.TransferBytes, wait)
+		for _, n := range rd.Navigations {
+			fmt.Fprintf(w, "navigate %s to %s after %d ms\n", n.Kind, printable(n.URL), n.AtMS)
+		}
+		if rd.DialogsDismissed > 0 {
+			fmt.Fprintf(w, "dialogs  %d JavaScript dialogs dismissed\n", rd.DialogsDismissed)
+		}
+		if rd.ScreenshotTruncated {
+			fmt.Fprintf(w, "WARNING  the page is %d px high: the screenshot shows only its top %d px\n", rd.PageHeight, render.MaxScreenshotHeight)
+		}
 		for _, a := range rd.Artefacts() {
 			fmt.Fprintf(w, "%-8s %s (%d bytes, %s)\n", a.Name, a.SHA256, a.Size, a.MediaType)
 		}
@@ -237,4 +265,13 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 		printable(a.CheckpointFile(rec.Published)))
 	fmt.Fprintf(w, "cite as  %s\n", printable(c.Text))
 	return nil
+}
+
+// renderDelay maps a --browser-delay of 0 (none) to render.Options.Delay's
+// "none", which is negative (its zero is the default).
+func renderDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -36,6 +36,12 @@ const AppJS = `addEventListener('load', async () => {
 });
 `
 
+// TallHeight is the height of /tall, in CSS pixels.
+const TallHeight = 20000
+
+// WeightSize is the size of /weight.js.
+const WeightSize = 760 << 10
+
 // ZerosSize is the decoded size of /zeros.txt.
 const ZerosSize = 4 << 20
 
@@ -78,8 +84,52 @@ func Chromium(t testing.TB) string {
 //	              after load, which sets <p id="clause">
 //	/compressed   a page that fetches /zeros.txt: ZerosSize zero bytes,
 //	              gzip-encoded (a few KiB on the wire)
+//	/js-redirect  a page that sets location.href = '/terms' 300 ms after
+//	              load
+//	/meta-refresh a page with <meta http-equiv="refresh" content="1; url=/terms">
+//	/js-loop      a page that navigates to itself with a new query right
+//	              after load, for ever
+//	/late         a page that fetches Clause 1500 ms after load into
+//	              <p id="late">, showing "loading…" until then (and
+//	              gives it class "ready")
+//	/dialogs      a page that calls alert, confirm, prompt and print on load
+//	/download     a page whose script clicks a link to /file.bin (a
+//	              100 KiB attachment)
+//	/weight       a page with the script /weight.js of WeightSize bytes
+//	/tall         a page TallHeight px high
 func ScriptedPage() http.Handler {
 	mux := http.NewServeMux()
+	html := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, "<!DOCTYPE html><html><head><title>Test</title></head><body style=\"margin:0\">"+body+"</body></html>")
+		}
+	}
+	mux.Handle("/js-redirect", html(`<p>Moving.</p><script>addEventListener('load', () => setTimeout(() => { location.href = '/terms' }, 300))</script>`))
+	mux.Handle("/meta-refresh", html(`<meta http-equiv="refresh" content="1; url=/terms"><p>Moving in a second.</p>`))
+	mux.Handle("/js-loop", html(`<p>Again.</p><script>addEventListener('load', () => { location.href = '/js-loop?' + Date.now() })</script>`))
+	mux.Handle("/late", html(`<h1>Late</h1><p id="late">loading…</p><script>addEventListener('load', () => setTimeout(async () => {
+  const r = await fetch('/clause.json');
+  const p = document.getElementById('late');
+  p.textContent = (await r.json()).clause;
+  p.className = 'ready';
+}, 1500))</script>`))
+	mux.Handle("/dialogs", html(`<p>Dialogs.</p><script>addEventListener('load', () => { alert('a'); confirm('c'); prompt('p'); print(); document.body.append('after the dialogs') })</script>`))
+	mux.Handle("/download", html(`<a id="d" href="/file.bin" download>file</a><script>addEventListener('load', () => document.getElementById('d').click())</script>`))
+	mux.HandleFunc("/file.bin", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="file.bin"`)
+		w.Write(make([]byte, 100<<10))
+	})
+	mux.Handle("/tall", html(fmt.Sprintf(`<div style="height:%dpx">Tall.</div>`, TallHeight)))
+	mux.Handle("/weight", html(`<p>Weighed.</p><script src="/weight.js"></script>`))
+	mux.HandleFunc("/weight.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Header().Set("Content-Length", strconv.Itoa(WeightSize))
+		b := bytes.Repeat([]byte("/"), WeightSize)
+		b[WeightSize-1] = '\n'
+		w.Write(b)
+	})
 	mux.HandleFunc("/compressed", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!DOCTYPE html><html><body><p>Compressed.</p><script>fetch('/zeros.txt').then(r => r.text())</script></body></html>`)
