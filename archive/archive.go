@@ -492,7 +492,7 @@ type Archive struct {
 	indexErr error // see IndexErr
 	reader   *ledger.Reader
 	// kept holds every checkpoint the log published, and their tokens.
-	kept checkpointStore
+	kept ledger.CheckpointStore
 	// aws is the log on S3 and MySQL, with its secrets; nil for the
 	// log/ directory.
 	aws *ledger.AWS

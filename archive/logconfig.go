@@ -124,23 +124,8 @@ func (c *LogConfig) aws(st *s3.Store) (ledger.AWS, error) {
 	}, nil
 }
 
-// checkpointStore keeps the checkpoints a log publishes, and their
-// tokens: ledger.Checkpoints in the archive's checkpoints/ directory, or
-// s3.Checkpoints in the store's bucket.
-type checkpointStore interface {
-	ledger.Keeper
-	Get(ctx context.Context, size uint64) ([]byte, error)
-	PutTimestamp(ctx context.Context, size uint64, tsr []byte) error
-	Timestamp(ctx context.Context, size uint64) ([]byte, error)
-	All(ctx context.Context) ([]ledger.KeptFile, error)
-	LoneTokens(ctx context.Context) ([]uint64, error)
-	KeptAt(ctx context.Context, size uint64) (time.Time, error)
-	Location(size uint64) string
-}
-
 var (
-	_ checkpointStore = (*ledger.Checkpoints)(nil)
-	_ checkpointStore = (*s3.Checkpoints)(nil)
+	_ ledger.CheckpointStore = (*s3.Checkpoints)(nil)
 )
 
 // openLog sets the archive's log reader and checkpoint store from its

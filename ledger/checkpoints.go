@@ -157,6 +157,22 @@ func (c *Checkpoints) Timestamp(ctx context.Context, size uint64) ([]byte, error
 	return b, err
 }
 
+// CheckpointStore keeps the checkpoints a log publishes, and their
+// time-stamp tokens: Checkpoints in a directory, or s3.Checkpoints
+// (package archive/store/s3) in a bucket. Both pass the same test.
+type CheckpointStore interface {
+	Keeper
+	Get(ctx context.Context, size uint64) ([]byte, error)
+	PutTimestamp(ctx context.Context, size uint64, tsr []byte) error
+	Timestamp(ctx context.Context, size uint64) ([]byte, error)
+	All(ctx context.Context) ([]KeptFile, error)
+	LoneTokens(ctx context.Context) ([]uint64, error)
+	KeptAt(ctx context.Context, size uint64) (time.Time, error)
+	Location(size uint64) string
+}
+
+var _ CheckpointStore = (*Checkpoints)(nil)
+
 // KeptFile is one checkpoint in the store, as [Checkpoints.All] lists it.
 type KeptFile struct {
 	Size uint64

@@ -2,7 +2,6 @@ package s3_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,33 +18,18 @@ import (
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
-// checkpointStore is what the archive needs of a store of kept
-// checkpoints; ledger.Checkpoints (a directory) and s3.Checkpoints (a
-// bucket) both are one, and pass the same test.
-type checkpointStore interface {
-	ledger.Keeper
-	Get(ctx context.Context, size uint64) ([]byte, error)
-	PutTimestamp(ctx context.Context, size uint64, tsr []byte) error
-	Timestamp(ctx context.Context, size uint64) ([]byte, error)
-	All(ctx context.Context) ([]ledger.KeptFile, error)
-	LoneTokens(ctx context.Context) ([]uint64, error)
-	KeptAt(ctx context.Context, size uint64) (time.Time, error)
-	Location(size uint64) string
-}
-
 var (
-	_ checkpointStore = (*ledger.Checkpoints)(nil)
-	_ checkpointStore = (*s3.Checkpoints)(nil)
+	_ ledger.CheckpointStore = (*s3.Checkpoints)(nil)
 )
 
 func TestCheckpoints(t *testing.T) {
 	gw := s3test.Start(t)
 	for _, tc := range []struct {
 		name string
-		new  func(t *testing.T) checkpointStore
+		new  func(t *testing.T) ledger.CheckpointStore
 	}{
-		{"dir", func(t *testing.T) checkpointStore { return ledger.NewCheckpoints(t.TempDir()) }},
-		{"s3", func(t *testing.T) checkpointStore {
+		{"dir", func(t *testing.T) ledger.CheckpointStore { return ledger.NewCheckpoints(t.TempDir()) }},
+		{"s3", func(t *testing.T) ledger.CheckpointStore {
 			st, err := s3.New(t.Context(), gw.NewBucket(t, false))
 			if err != nil {
 				t.Fatal(err)
@@ -57,7 +41,7 @@ func TestCheckpoints(t *testing.T) {
 	}
 }
 
-func testCheckpoints(t *testing.T, c checkpointStore) {
+func testCheckpoints(t *testing.T, c ledger.CheckpointStore) {
 	ctx := t.Context()
 	pem, err := ledger.GenerateKey()
 	if err != nil {
