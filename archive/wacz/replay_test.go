@@ -85,18 +85,7 @@ func TestBrowserCaptureReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var responses []string
-	for i, r := range recs {
-		if !r.BlockOK {
-			t.Errorf("record %d (%s %s): block digest %q, computed %q", i, r.Type, r.TargetURI, r.BlockDigest, r.ComputedBlock)
-		}
-		if r.Type != "warcinfo" && !r.PayloadOK {
-			t.Errorf("record %d (%s %s): payload digest %q, computed %q", i, r.Type, r.TargetURI, r.Payload, r.ComputedPayload)
-		}
-		if r.Type == "response" && r.HTTPStatus == 200 {
-			responses = append(responses, r.TargetURI)
-		}
-	}
+	responses := replaytest.CheckDigests(t, recs)
 	if len(recs) == 0 || recs[0].Type != "warcinfo" {
 		t.Errorf("warcio read %d records, the first not a warcinfo: %+v", len(recs), recs)
 	}

@@ -76,18 +76,7 @@ func TestCaptureBrowserReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var responses []string
-	for i, r := range recs {
-		if !r.BlockOK {
-			t.Errorf("record %d (%s %s): block digest %q, computed %q", i, r.Type, r.TargetURI, r.BlockDigest, r.ComputedBlock)
-		}
-		if r.Type != "warcinfo" && !r.PayloadOK {
-			t.Errorf("record %d (%s %s): payload digest %q, computed %q", i, r.Type, r.TargetURI, r.Payload, r.ComputedPayload)
-		}
-		if r.Type == "response" && r.HTTPStatus == 200 {
-			responses = append(responses, r.TargetURI)
-		}
-	}
+	responses := replaytest.CheckDigests(t, recs)
 	for _, want := range []string{page, srv.URL + "/clause.json"} {
 		if !slices.Contains(responses, want) {
 			t.Errorf("warcio found no 200 response record of %s among %v", want, responses)

@@ -533,6 +533,25 @@ type WARCRecord struct {
 //go:embed warcrecords.mjs
 var warcRecordsScript []byte
 
+// CheckDigests reports, as errors of t, every record whose block digest,
+// or payload digest (all but warcinfo), does not match its content, and
+// returns the target URIs of the responses with HTTP status 200.
+func CheckDigests(t testing.TB, recs []WARCRecord) (ok200 []string) {
+	t.Helper()
+	for i, r := range recs {
+		if !r.BlockOK {
+			t.Errorf("record %d (%s %s): block digest %q, computed %q", i, r.Type, r.TargetURI, r.BlockDigest, r.ComputedBlock)
+		}
+		if r.Type != "warcinfo" && !r.PayloadOK {
+			t.Errorf("record %d (%s %s): payload digest %q, computed %q", i, r.Type, r.TargetURI, r.Payload, r.ComputedPayload)
+		}
+		if r.Type == "response" && r.HTTPStatus == 200 {
+			ok200 = append(ok200, r.TargetURI)
+		}
+	}
+	return ok200
+}
+
 // WARCRecords reads warc (a WARC file, its records gzip-compressed or
 // not) with warcio.js's WARCParser under Node and returns its records in
 // order. It fails with the parser's error (Node's standard error) when
