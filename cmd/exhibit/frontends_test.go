@@ -249,27 +249,7 @@ func TestFrontendsKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close(context.Background())
-	for _, id := range acked {
-		rec, err := a.Get(ctx, id)
-		if err != nil {
-			t.Fatalf("acknowledged record %s: %v", id, err)
-		}
-		archivetest.Check(t, a, rec, verify.Options{})
-	}
-	_, cp, err := a.Checkpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for e, err := range a.Ledger().Entries(ctx, 0, cp.Size, cp.Size) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[string(e.Data)] {
-			t.Errorf("entry %d logged twice", e.Index)
-		}
-		seen[string(e.Data)] = true
-	}
+	cp := checkAcknowledged(t, ctx, a, acked)
 	if cp.Size < writes+imports {
 		t.Errorf("the log has %d entries, want at least %d", cp.Size, writes+imports)
 	}
@@ -429,27 +409,7 @@ func TestFrontendsDatabaseDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close(context.Background())
-	for _, id := range acked {
-		rec, err := a.Get(ctx, id)
-		if err != nil {
-			t.Fatalf("acknowledged record %s: %v", id, err)
-		}
-		archivetest.Check(t, a, rec, verify.Options{})
-	}
-	_, cp, err := a.Checkpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for e, err := range a.Ledger().Entries(ctx, 0, cp.Size, cp.Size) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[string(e.Data)] {
-			t.Errorf("entry %d logged twice", e.Index)
-		}
-		seen[string(e.Data)] = true
-	}
+	checkAcknowledged(t, ctx, a, acked)
 	// A refused upload may have stored its document before the log
 	// refused its statement: an object no entry names, which the audit
 	// reports as orphaned (exhibit prune removes it), one at most per
@@ -572,4 +532,33 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// checkAcknowledged checks that every acknowledged record of a verifies
+// offline and that no entry is in its log twice, and returns the log's
+// latest checkpoint.
+func checkAcknowledged(t *testing.T, ctx context.Context, a *archive.Archive, acked []string) *verify.Checkpoint {
+	t.Helper()
+	for _, id := range acked {
+		rec, err := a.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("acknowledged record %s: %v", id, err)
+		}
+		archivetest.Check(t, a, rec, verify.Options{})
+	}
+	_, cp, err := a.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for e, err := range a.Ledger().Entries(ctx, 0, cp.Size, cp.Size) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[string(e.Data)] {
+			t.Errorf("entry %d logged twice", e.Index)
+		}
+		seen[string(e.Data)] = true
+	}
+	return cp
 }
