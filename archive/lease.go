@@ -154,11 +154,12 @@ func (a *Archive) Lease(ctx context.Context, kind, key string) (work context.Con
 }
 
 // UnavailableError is Health's report of a shared archive whose database
-// or bucket does not answer, or whose published checkpoint cannot be kept
-// (it went back behind the kept one, or forked): writes fail until it is
-// mended.
+// or bucket does not answer, whose published checkpoint cannot be kept
+// (it went back behind the kept one, or forked), or whose index follower
+// fails (an *IndexStalledError): writes fail until it is mended.
 type UnavailableError struct {
-	// What is "database", "index database", "bucket" or "log checkpoint".
+	// What is "database", "index database", "bucket", "log checkpoint"
+	// or "index follower".
 	What string
 	Err  error
 }
@@ -168,7 +169,8 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Health checks, for a shared archive, that the log's database and bucket
 // and the index's database answer (within the time ctx allows) and, open
-// for writing, that the log's published checkpoint is kept; it returns an
+// for writing, that the log's published checkpoint is kept and that the
+// index follower's last round succeeded; it returns an
 // *UnavailableError naming the first that does not. An
 // archive that is not shared is healthy.
 func (a *Archive) Health(ctx context.Context) error {
@@ -191,6 +193,12 @@ func (a *Archive) Health(ctx context.Context) error {
 		// kept: nothing new is acknowledged until it is mended.
 		if err := a.writer.KeepErr(); err != nil {
 			return &UnavailableError{What: "log checkpoint", Err: err}
+		}
+		// The index follower's last round failed (a database call not
+		// answered within its bound, or refused): nothing new is
+		// acknowledged until a round succeeds.
+		if err := a.FollowerErr(); err != nil {
+			return &UnavailableError{What: "index follower", Err: err}
 		}
 	}
 	return nil
