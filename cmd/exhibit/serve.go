@@ -347,7 +347,7 @@ func runTracking(ctx context.Context, a *archive.Archive, r *render.Renderer, ev
 			}
 		}
 		select {
-		case <-time.After(every):
+		case <-time.After(rep.NextRound(every)):
 		case <-ctx.Done():
 			return
 		}
