@@ -272,6 +272,7 @@ Tracked documents are served at /documents, /api/v1/documents and
 			}
 			select {
 			case err := <-done:
+				cancel() // stops tracking
 				<-tracking
 				return err
 			case <-ctx.Done():
