@@ -109,10 +109,12 @@
 //
 // GET /healthz answers 200 "ok"; for an archive shared by several
 // frontends (its log on S3 and MySQL), only once the log's database and
-// bucket and the index's database answer and the log's published
-// checkpoint is kept (not gone back behind the kept one), else 503 with
+// bucket and the index's database answer, the log's published
+// checkpoint is kept (not gone back behind the kept one) and, with a
+// writer, the index follower's last round succeeded, else 503 with
 // Retry-After: 5 and the one that does not ("database unavailable: ...",
-// "log checkpoint unavailable: ..."). Every response carries
+// "log checkpoint unavailable: ...", "index follower unavailable:
+// indexing the log has failed for 12s: ..."). Every response carries
 // Access-Control-Allow-Origin: *. Nothing but the write API writes to the
 // archive: served read-only, the handler takes no lock, calls no outside
 // service and changes no file.

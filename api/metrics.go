@@ -79,7 +79,15 @@ var (
 		"Seconds since the log's latest checkpoint was published (kept).", nil, nil)
 	lagDesc = prometheus.NewDesc("exhibit_log_sequencing_lag_entries",
 		"Entries sequenced but not yet integrated into the log's tree, by every frontend (served with a writer only).", nil, nil)
+	indexLagDesc = prometheus.NewDesc("exhibit_index_lag_entries",
+		"Entries of the latest kept checkpoint this frontend has not yet seen indexed (served with a writer only).", nil, nil)
+	indexStalledDesc = prometheus.NewDesc("exhibit_index_stalled_seconds",
+		"Seconds since the index follower's rounds began to fail (a database call not answered within its bound, or refused); 0 while they succeed (served with a writer only).", nil, nil)
 )
+
+// collectTimeout bounds the database calls of a scrape: a database that
+// hangs leaves out the metric that needs it rather than the scrape.
+const collectTimeout = 2 * time.Second
 
 // logCollector reads the log's size and checkpoint age at scrape time.
 // While the log has no readable checkpoint, it reports neither.
@@ -92,11 +100,23 @@ func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- logSizeDesc
 	ch <- checkpointAgeDesc
 	ch <- lagDesc
+	ch <- indexLagDesc
+	ch <- indexStalledDesc
 }
 
 func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
+	defer cancel()
 	if c.a.Writable() == nil {
+		stalled := 0.0
+		var se *archive.IndexStalledError
+		if errors.As(c.a.FollowerErr(), &se) {
+			stalled = max(time.Since(se.Since).Seconds(), 1e-3)
+		}
+		ch <- prometheus.MustNewConstMetric(indexStalledDesc, prometheus.GaugeValue, stalled)
+		if lag, err := c.a.IndexLag(); err == nil {
+			ch <- prometheus.MustNewConstMetric(indexLagDesc, prometheus.GaugeValue, float64(lag))
+		}
 		if lag, err := c.a.SequencingLag(ctx); err == nil {
 			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag))
 		} else {

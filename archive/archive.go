@@ -180,6 +180,10 @@ type InitOptions struct {
 	// otherwise sends to TSAURL, and checks against TSARootsPEM, before it
 	// writes anything; the URL and the roots' form are still checked.
 	TSAUnchecked bool
+	// Logger, if set, is told what Init does beyond creating the archive:
+	// that it removed what an earlier Init of a shared archive, which
+	// failed, left in its databases.
+	Logger *slog.Logger
 }
 
 // Init creates an archive in dir, which must not already hold one. It
@@ -189,7 +193,7 @@ type InitOptions struct {
 // is Ed25519 (ErrWitnessKey); with a TSA, unless TSAUnchecked, that the TSA
 // answers a trial request with a token that verifies against its roots
 // (ErrTSACheck); with an S3 store, the bucket.
-func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
+func Init(ctx context.Context, dir string, o InitOptions) (_ *Config, err error) {
 	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
 		return nil, fmt.Errorf("%s: %w", dir, ErrExists)
 	}
@@ -209,7 +213,6 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	}
 	keyPEM := o.KeyPEM
 	var signer *ledger.Signer
-	var err error
 	switch {
 	case o.KMS != "" && len(keyPEM) > 0:
 		return nil, fmt.Errorf("%w: give a key file or a KMS reference, not both", ErrInput)
@@ -271,7 +274,7 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	}
 	if lc != nil {
 		// Before anything is written: never a second log where one is.
-		if err := checkLogFree(ctx, sc, lc, signer); err != nil {
+		if err := checkLogFree(ctx, sc, lc, signer, o.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -291,6 +294,19 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 		}
 	}()
 	defer lk.release()
+	if lc != nil {
+		// What it writes to the databases (which checkLogFree found
+		// without tables) it removes if it fails; what it could not
+		// remove, a retry finds and removes (see checkLogFree).
+		defer func() {
+			if !done {
+				err = undoSharedInit(ctx, sc, lc, signer, err)
+			}
+		}()
+		if err := markInit(ctx, lc, false); err != nil {
+			return nil, err
+		}
+	}
 	// Write the config last: its presence marks a complete archive.
 	if o.KMS == "" {
 		if err := WriteFileAtomic(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
@@ -322,13 +338,18 @@ func Init(ctx context.Context, dir string, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = createLog(ctx, dir, signer, sc, lc)
-	if err == nil {
-		// The index knows the empty tree's checkpoint, kept above.
-		err = ix.Add(ctx, index.Round{Checkpoints: []index.Checkpoint{{Size: 0}}})
-	}
+	// The index knows the empty tree's checkpoint, kept by createLog.
+	// Added first: the log, in the bucket, is the last thing written
+	// outside dir, so that a failure leaves nothing in the bucket.
+	err = ix.Add(ctx, index.Round{Checkpoints: []index.Checkpoint{{Size: 0}}})
 	if cerr := ix.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = createLog(ctx, dir, signer, sc, lc)
+	}
+	if err == nil && lc != nil {
+		err = markInit(ctx, lc, true)
 	}
 	if err != nil {
 		return nil, err

@@ -49,6 +49,7 @@ type follower struct {
 	indexed uint64                    // every entry below is indexed
 	cps     []index.Checkpoint        // kept checkpoints not yet indexed
 	err     error                     // the last round's, until one succeeds
+	failing time.Time                 // when rounds began to fail; zero while they succeed
 	changed chan struct{}             // closed and replaced after every round
 	kick    chan struct{}
 	done    chan struct{}
@@ -79,24 +80,101 @@ func (f *follower) hold(r *record.Record) {
 	}
 }
 
-// start runs rounds whenever a checkpoint is kept, until ctx ends.
+// start runs rounds whenever a checkpoint is kept, until ctx ends. A
+// round that fails (the database did not answer within followDBTimeout)
+// is retried every followRetry, so that the index catches up when the
+// database returns even if no new checkpoint is kept meanwhile.
 func (f *follower) start(ctx context.Context) {
 	f.done = make(chan struct{})
 	go func() {
 		defer close(f.done)
+		var retry <-chan time.Time
 		for {
 			ch := f.a.writer.Changed()
+			retry = nil
 			if err := f.round(ctx); err != nil && ctx.Err() == nil {
 				f.a.log.Error("indexing the log", "err", err)
+				retry = time.After(followRetry)
 			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-ch:
 			case <-f.kick:
+			case <-retry:
 			}
 		}
 	}()
+}
+
+// followDBTimeout bounds each database call of the follower (the index's
+// size, the follow lease, a round's transaction, which is allowed another
+// followDBPerRecord for each record it adds): a database that hangs
+// (stopped, a network partition that drops packets) fails the round
+// instead of blocking it for ever. followRetry is how soon a failed round
+// is tried again.
+const (
+	followDBTimeout   = 10 * time.Second
+	followDBPerRecord = 5 * time.Millisecond
+	followRetry       = 2 * time.Second
+)
+
+// dbCall runs call under ctx bounded by followDBTimeout plus extra.
+func dbCall[T any](ctx context.Context, extra time.Duration, call func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, followDBTimeout+extra)
+	defer cancel()
+	return call(ctx)
+}
+
+// IndexStalledError is FollowerErr's report of an index follower whose
+// rounds have failed since Since: the records logged since are not yet
+// searchable, and writes wait for them to be indexed.
+type IndexStalledError struct {
+	Since time.Time
+	Err   error // the last round's
+}
+
+func (e *IndexStalledError) Error() string {
+	return fmt.Sprintf("indexing the log has failed for %v: %v", time.Since(e.Since).Round(time.Second), e.Err)
+}
+
+func (e *IndexStalledError) Unwrap() error { return e.Err }
+
+// FollowerErr returns, for an archive open for writing, an
+// *IndexStalledError while the follower's rounds fail (until one
+// succeeds), or nil.
+func (a *Archive) FollowerErr() error {
+	if a.writer == nil || a.follow == nil {
+		return nil
+	}
+	f := a.follow
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		return nil
+	}
+	return &IndexStalledError{Since: f.failing, Err: f.err}
+}
+
+// IndexLag returns how many entries of the latest kept checkpoint this
+// frontend has not yet seen indexed (by itself or, for a shared archive,
+// by the frontend that leads the indexing). It needs the archive opened
+// for writing.
+func (a *Archive) IndexLag() (uint64, error) {
+	if a.writer == nil {
+		return 0, ErrReadOnly
+	}
+	_, cp, err := a.writer.Kept()
+	if err != nil {
+		return 0, err
+	}
+	f := a.follow
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.indexed >= cp.Size {
+		return 0, nil
+	}
+	return cp.Size - f.indexed, nil
 }
 
 func (f *follower) wait() {
@@ -121,8 +199,8 @@ func (f *follower) round(ctx context.Context) error {
 	// what another has indexed already is not read back again.
 	var shared uint64
 	if f.a.Shared() {
-		if shared, err = f.a.index.Size(ctx); err != nil {
-			return err
+		if shared, err = dbCall(ctx, 0, f.a.index.Size); err != nil {
+			return f.failed(fmt.Errorf("reading the size of the index: %w", err))
 		}
 	}
 	f.mu.Lock()
@@ -146,9 +224,12 @@ func (f *follower) round(ctx context.Context) error {
 		// (the holder of its lease, renewed at every round); the others
 		// see what it indexed, soon after.
 		f.mu.Unlock()
-		_, lead, err := f.a.TryLease(ctx, "follow", "index", followLease)
+		lead, err := dbCall(ctx, 0, func(ctx context.Context) (bool, error) {
+			_, lead, err := f.a.TryLease(ctx, "follow", "index", followLease)
+			return lead, err
+		})
 		if err != nil {
-			return err
+			return f.failed(fmt.Errorf("taking the lease of the index follower: %w", err))
 		}
 		if !lead {
 			time.AfterFunc(followPoll, func() {
@@ -157,6 +238,7 @@ func (f *follower) round(ctx context.Context) error {
 				default:
 				}
 			})
+			f.succeeded()
 			return nil
 		}
 		f.mu.Lock()
@@ -172,11 +254,14 @@ func (f *follower) round(ctx context.Context) error {
 	}
 	f.mu.Unlock()
 	if to <= from && len(cps) == 0 {
+		f.succeeded()
 		return nil
 	}
 	recs, err := f.records(ctx, from, held)
 	if err == nil {
-		err = f.a.index.Add(ctx, index.Round{Records: recs, Checkpoints: cps, Size: max(to, from)})
+		_, err = dbCall(ctx, time.Duration(len(recs))*followDBPerRecord, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, f.a.index.Add(ctx, index.Round{Records: recs, Checkpoints: cps, Size: max(to, from)})
+		})
 	}
 	if index.IsDamaged(err) {
 		// The index is a cache of the log: rebuild it from there.
@@ -192,14 +277,49 @@ func (f *follower) round(ctx context.Context) error {
 	defer f.mu.Unlock()
 	if err != nil {
 		f.cps = append(cps, f.cps...)
-		f.err = fmt.Errorf("indexing entries %d to %d: %w", from, to, err)
+		f.setErr(fmt.Errorf("indexing entries %d to %d: %w", from, to, err))
 	} else {
-		f.err = nil
+		f.setErr(nil)
 		for i := from; i < to; i++ {
 			delete(f.held, i)
 		}
 		f.indexed = max(to, from)
 	}
+	f.changed = notify(f.changed)
+	return err
+}
+
+// setErr records the outcome of a round; the caller holds f.mu.
+func (f *follower) setErr(err error) {
+	switch {
+	case err == nil:
+		if f.err != nil {
+			f.a.log.Info("indexing the log again", "failed_for", time.Since(f.failing).Round(time.Second))
+		}
+		f.failing = time.Time{}
+	case f.err == nil:
+		f.failing = time.Now()
+	}
+	f.err = err
+}
+
+// succeeded records a round that had nothing to index, or left it to
+// the frontend that leads: the database answered.
+func (f *follower) succeeded() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		f.setErr(nil)
+		f.changed = notify(f.changed)
+	}
+}
+
+// failed records err, the failure of a round before it read anything,
+// and wakes the waiters so that they see it; it returns err.
+func (f *follower) failed(err error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setErr(err)
 	f.changed = notify(f.changed)
 	return err
 }

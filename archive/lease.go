@@ -91,8 +91,9 @@ func (a *Archive) Claim(ctx context.Context, kind, key string) (work context.Con
 // hold renews the lease kind/key, taken at taken (by this machine's
 // clock, before asking), until the returned release is called.
 func (a *Archive) hold(ctx context.Context, kind, key string, taken time.Time) (context.Context, func()) {
-	name := leaseName(kind, key)
 	work, cancel := context.WithCancelCause(ctx)
+	h := &held{a: a, kind: kind, key: key, name: leaseName(kind, key), taken: taken, cancel: cancel}
+	work = context.WithValue(work, heldKey{}, h)
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -106,19 +107,7 @@ func (a *Archive) hold(ctx context.Context, kind, key string, taken time.Time) (
 				return
 			case <-tick.C:
 			}
-			sent := time.Now()
-			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), LeaseTTL/4)
-			ok, err := a.index.TryLease(rctx, name, a.holder, LeaseTTL)
-			rcancel()
-			switch {
-			case err == nil && ok:
-				taken = sent
-			case err == nil:
-				cancel(fmt.Errorf("%w: another frontend holds %s %q now", ErrLeaseLost, kind, key))
-				return
-			case time.Since(taken) > LeaseTTL/2:
-				// Another try would come too close to its expiry.
-				cancel(fmt.Errorf("%w: %s %q not renewed for %v: %w", ErrLeaseLost, kind, key, time.Since(taken).Round(time.Second), err))
+			if h.renew(ctx) != nil {
 				return
 			}
 		}
@@ -128,13 +117,90 @@ func (a *Archive) hold(ctx context.Context, kind, key string, taken time.Time) (
 		once.Do(func() {
 			close(stop)
 			<-done
+			h.mu.Lock()
+			lost := h.lost
+			h.mu.Unlock()
 			cancel(nil)
+			if lost != nil {
+				return // another may hold it now
+			}
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer rcancel()
 			// Best effort: a lease not given up expires.
-			a.index.ReleaseLease(rctx, name, a.holder)
+			a.index.ReleaseLease(rctx, h.name, a.holder)
 		})
 	}
+}
+
+// held is a lease Claim took and holds.
+type held struct {
+	a               *Archive
+	kind, key, name string
+	cancel          context.CancelCauseFunc
+	mu              sync.Mutex // held by a renewal, for its whole run
+	taken           time.Time  // when the last renewal that succeeded was sent
+	lost            error      // once lost, for good
+}
+
+type heldKey struct{}
+
+// renew renews the lease now; if it is lost, it cancels the work with an
+// error wrapping ErrLeaseLost and returns it. A renewal that fails (the
+// database did not answer) is retried at the next tick, while the last
+// one that succeeded is less than LeaseTTL/2 old. A renewal that
+// succeeds more than 3/4 of LeaseTTL after the last one counts as lost
+// too: the lease may have expired meanwhile (this process paused, its
+// machine suspended), and another frontend taken it, done the work and
+// given it up.
+func (h *held) renew(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lost != nil {
+		return h.lost
+	}
+	sent := time.Now()
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), LeaseTTL/4)
+	ok, err := h.a.index.TryLease(rctx, h.name, h.a.holder, LeaseTTL)
+	rcancel()
+	gap := sent.Sub(h.taken)
+	switch {
+	case err == nil && ok && gap > LeaseTTL*3/4:
+		h.lost = fmt.Errorf("%w: %s %q renewed %v after the last renewal, when it may have expired (was this process paused?)", ErrLeaseLost, h.kind, h.key, gap.Round(time.Second))
+	case err == nil && ok:
+		h.taken = sent
+	case err == nil:
+		h.lost = fmt.Errorf("%w: another frontend holds %s %q now", ErrLeaseLost, h.kind, h.key)
+	case time.Since(h.taken) > LeaseTTL/2:
+		// Another try would come too close to its expiry.
+		h.lost = fmt.Errorf("%w: %s %q not renewed for %v: %w", ErrLeaseLost, h.kind, h.key, time.Since(h.taken).Round(time.Second), err)
+	}
+	if h.lost != nil {
+		h.cancel(h.lost)
+	}
+	return h.lost
+}
+
+// ConfirmLease renews, at once, the lease whose work context Claim or Lease
+// returned, and returns an error wrapping ErrLeaseLost if it is lost (see
+// Claim), or work's cause if work is done otherwise. Call it just before
+// a step that must not be done twice, such as handing an entry to the
+// log: a lease lost while this process was paused is seen there, before
+// the ticker that renews it runs again. It returns nil for a context not
+// from Claim (an archive that is not shared: its one writer has every
+// lease), unless it is done. A renewal that fails only because the
+// database did not answer, while the lease is still young, is not a loss:
+// ConfirmLease then returns nil.
+func ConfirmLease(work context.Context) error {
+	h, ok := work.Value(heldKey{}).(*held)
+	if ok {
+		if err := h.renew(work); err != nil {
+			return err
+		}
+	}
+	if work.Err() != nil {
+		return context.Cause(work)
+	}
+	return nil
 }
 
 // Lease is Claim that waits, polling, until the lease is free or ctx
@@ -154,11 +220,12 @@ func (a *Archive) Lease(ctx context.Context, kind, key string) (work context.Con
 }
 
 // UnavailableError is Health's report of a shared archive whose database
-// or bucket does not answer, or whose published checkpoint cannot be kept
-// (it went back behind the kept one, or forked): writes fail until it is
-// mended.
+// or bucket does not answer, whose published checkpoint cannot be kept
+// (it went back behind the kept one, or forked), or whose index follower
+// fails (an *IndexStalledError): writes fail until it is mended.
 type UnavailableError struct {
-	// What is "database", "index database", "bucket" or "log checkpoint".
+	// What is "database", "index database", "bucket", "log checkpoint"
+	// or "index follower".
 	What string
 	Err  error
 }
@@ -168,7 +235,8 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Health checks, for a shared archive, that the log's database and bucket
 // and the index's database answer (within the time ctx allows) and, open
-// for writing, that the log's published checkpoint is kept; it returns an
+// for writing, that the log's published checkpoint is kept and that the
+// index follower's last round succeeded; it returns an
 // *UnavailableError naming the first that does not. An
 // archive that is not shared is healthy.
 func (a *Archive) Health(ctx context.Context) error {
@@ -191,6 +259,12 @@ func (a *Archive) Health(ctx context.Context) error {
 		// kept: nothing new is acknowledged until it is mended.
 		if err := a.writer.KeepErr(); err != nil {
 			return &UnavailableError{What: "log checkpoint", Err: err}
+		}
+		// The index follower's last round failed (a database call not
+		// answered within its bound, or refused): nothing new is
+		// acknowledged until a round succeeds.
+		if err := a.FollowerErr(); err != nil {
+			return &UnavailableError{What: "index follower", Err: err}
 		}
 	}
 	return nil

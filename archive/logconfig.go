@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -258,36 +260,44 @@ var errLogExists = errors.New("join that archive with a copy of its exhibit.json
 // append to it under another key), and none in the index's database
 // (which the new archive would rebuild over the other's index). The
 // database may not exist yet.
-func checkLogFree(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *ledger.Signer) error {
-	st, err := openStore(ctx, "", sc)
+//
+// Tables left by an earlier Init that failed (and could not remove them:
+// see undoSharedInit) are not another archive's: with no checkpoint in
+// the bucket, no entry sequenced in the log's database and no record in
+// the index's, they are removed, and log is told so.
+func checkLogFree(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *ledger.Signer, log *slog.Logger) error {
+	where, err := bucketLog(ctx, sc, lc, signer)
 	if err != nil {
 		return err
 	}
-	a := &Archive{cfg: &Config{Log: lc}, store: st}
-	s3st, err := a.logStore()
+	if where != "" {
+		return fmt.Errorf("%w: %s already holds a log's checkpoint: %w", ErrExists, where, errLogExists)
+	}
+	logDB, err := lc.dbConfig()
 	if err != nil {
 		return err
-	}
-	c, err := lc.aws(s3st)
-	if err != nil {
-		return err
-	}
-	_, err = ledger.NewAWSReader(c, signer.PublicKey()).Fetcher().ReadCheckpoint(ctx)
-	if err == nil {
-		return fmt.Errorf("%w: s3://%s/%s already holds a log's checkpoint: %w", ErrExists, c.Bucket, c.Prefix, errLogExists)
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("looking for a log in s3://%s/%s: %w", c.Bucket, c.Prefix, err)
 	}
 	ix, err := ParseLogDSN(lc.IndexDSN)
 	if err != nil {
 		return err
 	}
-	ix.Passwd = c.DB.Passwd
+	ix.Passwd = logDB.Passwd
+	left, err := leftByFailedInit(ctx, logDB, ix)
+	if err != nil {
+		return dbAccessHint(err)
+	}
+	if left != "" {
+		if err := dropTables(ctx, logDB, ix); err != nil {
+			return fmt.Errorf("removing what an earlier exhibit init that failed left (%s): %w", left, dbAccessHint(err))
+		}
+		if log != nil {
+			log.Warn("an earlier exhibit init of a shared archive failed and left tables, holding no log entry and no record; removed them, starting over", "left", left)
+		}
+	}
 	for _, db := range []struct {
 		what string
 		cfg  *mysql.Config
-	}{{"the log's database", c.DB}, {"the index's database", ix}} {
+	}{{"the log's database", logDB}, {"the index's database", ix}} {
 		tables, err := dbTables(ctx, db.cfg)
 		if err != nil {
 			return dbAccessHint(err)
@@ -297,6 +307,279 @@ func checkLogFree(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *le
 		}
 	}
 	return nil
+}
+
+// bucketLog returns where the log's bucket prefix is ("s3://bucket/prefix")
+// if it holds a log's checkpoint, else "".
+func bucketLog(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *ledger.Signer) (string, error) {
+	st, err := openStore(ctx, "", sc)
+	if err != nil {
+		return "", err
+	}
+	a := &Archive{cfg: &Config{Log: lc}, store: st}
+	s3st, err := a.logStore()
+	if err != nil {
+		return "", err
+	}
+	c, err := lc.aws(s3st)
+	if err != nil {
+		return "", err
+	}
+	_, err = ledger.NewAWSReader(c, signer.PublicKey()).Fetcher().ReadCheckpoint(ctx)
+	if err == nil {
+		return fmt.Sprintf("s3://%s/%s", c.Bucket, c.Prefix), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("looking for a log in s3://%s/%s: %w", c.Bucket, c.Prefix, err)
+	}
+	return "", nil
+}
+
+// dbConfig returns the log database's configuration, with its password.
+func (c *LogConfig) dbConfig() (*mysql.Config, error) {
+	db, err := ParseLogDSN(c.DSN)
+	if err != nil {
+		return nil, err
+	}
+	if db.Passwd, err = dbPassword(); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// initTable is the table of the log's database in which Init marks its
+// progress: one row, complete false from before Init writes anything
+// else to the databases, true once the log is created (before the
+// archive's exhibit.json is written). Tables that a failed Init left are
+// told from another archive's by it.
+const initTable = "exhibit_init"
+
+// markInit creates initTable with its row, complete false, or sets it
+// complete.
+func markInit(ctx context.Context, lc *LogConfig, complete bool) error {
+	logDB, err := lc.dbConfig()
+	if err != nil {
+		return err
+	}
+	stmts := []string{"UPDATE " + initTable + " SET complete = TRUE WHERE id = 0"}
+	if !complete {
+		if err := createDatabase(ctx, logDB); err != nil {
+			return err
+		}
+		stmts = []string{
+			"CREATE TABLE IF NOT EXISTS " + initTable + " (id INT PRIMARY KEY, complete BOOLEAN NOT NULL, started DATETIME(6) NOT NULL)",
+			"INSERT INTO " + initTable + " (id, complete, started) VALUES (0, FALSE, UTC_TIMESTAMP(6))",
+		}
+	}
+	for _, q := range stmts {
+		if err := dbExec(ctx, logDB, q); err != nil {
+			return fmt.Errorf("database %s at %s: marking the progress of exhibit init: %w", logDB.DBName, logDB.Addr, dbAccessHint(err))
+		}
+	}
+	return nil
+}
+
+// createDatabase creates the database cfg names, if it does not exist.
+func createDatabase(ctx context.Context, cfg *mysql.Config) error {
+	db, err := openDB(cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+strings.ReplaceAll(cfg.DBName, "`", "``")+"`"); err != nil {
+		return fmt.Errorf("database %s at %s: creating it: %w", cfg.DBName, cfg.Addr, dbAccessHint(err))
+	}
+	return nil
+}
+
+// tesseraTables are the tables Tessera v1.0.4's storage/aws driver and its
+// antispam create in the log's database.
+var tesseraTables = map[string]bool{
+	"Tessera": true, "SeqCoord": true, "Seq": true, "IntCoord": true, "PubCoord": true, "GCCoord": true,
+	"AntispamMeta": true, "AntispamIDSeq": true, "AntispamFollowCoord": true,
+}
+
+// leftByFailedInit describes the tables an Init that failed left in the
+// log's database (logDB) and the index's (ixDB), or returns "" if they
+// hold none, or hold anything else: a table Tessera does not make, an
+// entry sequenced or integrated, a record indexed. The caller has found
+// no checkpoint in the log's bucket prefix: a log never published.
+func leftByFailedInit(ctx context.Context, logDB, ixDB *mysql.Config) (string, error) {
+	logTables, err := allTables(ctx, logDB)
+	if err != nil {
+		return "", err
+	}
+	if len(logTables) == 0 {
+		// The log's database holds nothing to tell a failed Init from
+		// an archive: its index's tables are another archive's, perhaps.
+		return "", nil
+	}
+	ixTables, err := allTables(ctx, ixDB)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(logTables, initTable) {
+		return "", nil // made by no Init of this version: never removed
+	}
+	for _, t := range logTables {
+		if !tesseraTables[t] && t != initTable {
+			return "", nil
+		}
+	}
+	// Init never completed, nothing sequenced, nothing integrated,
+	// nothing indexed; a table that does not exist holds nothing.
+	for _, q := range []struct {
+		db    *mysql.Config
+		table string
+		query string
+	}{
+		{logDB, "Seq", "SELECT COUNT(*) FROM Seq"},
+		{logDB, "SeqCoord", "SELECT COALESCE(MAX(next), 0) FROM SeqCoord"},
+		{logDB, "IntCoord", "SELECT COALESCE(MAX(seq), 0) FROM IntCoord"},
+		{logDB, initTable, "SELECT COUNT(*) FROM " + initTable + " WHERE complete"},
+		{ixDB, "records", "SELECT COUNT(*) FROM records"},
+	} {
+		tables := logTables
+		if q.db == ixDB {
+			tables = ixTables
+		}
+		if !slices.Contains(tables, q.table) {
+			continue
+		}
+		n, err := dbCount(ctx, q.db, q.query)
+		if err != nil || n != 0 {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("tables %s in database %s and %s in database %s at %s",
+		orNone(logTables), logDB.DBName, orNone(ixTables), ixDB.DBName, logDB.Addr), nil
+}
+
+func orNone(tables []string) string {
+	if len(tables) == 0 {
+		return "none"
+	}
+	return strings.Join(tables, ", ")
+}
+
+// undoSharedInit removes, after Init of a shared archive failed with
+// cause, the tables it created in the log's and the index's databases
+// (which checkLogFree found without tables, or emptied), and returns cause
+// with what it could not remove: a retry of Init removes that (see
+// checkLogFree). Nothing is in the bucket: the log is written there last,
+// by the step whose failure leaves nothing to remove.
+//
+// It removes them only while they are what an Init that failed leaves
+// (leftByFailedInit) and the bucket holds no checkpoint: another Init,
+// run at once against the same databases, that succeeded, keeps its log.
+func undoSharedInit(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *ledger.Signer, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	logDB, err := ParseLogDSN(lc.DSN)
+	if err != nil {
+		return cause
+	}
+	ixDB, err := ParseLogDSN(lc.IndexDSN)
+	if err != nil {
+		return cause
+	}
+	p, err := dbPassword()
+	if err != nil {
+		return cause
+	}
+	logDB.Passwd, ixDB.Passwd = p, p
+	if where, err := bucketLog(ctx, sc, lc, signer); err != nil || where != "" {
+		if where != "" {
+			err = fmt.Errorf("%s holds a log's checkpoint now", where)
+		}
+		return fmt.Errorf("%w; the tables it created were left (%v)", cause, err)
+	}
+	left, err := leftByFailedInit(ctx, logDB, ixDB)
+	if err != nil || left == "" {
+		return cause
+	}
+	if err := dropTables(ctx, logDB, ixDB); err != nil {
+		return fmt.Errorf("%w; removing the tables it created failed (%v): a retry of exhibit init removes them", cause, err)
+	}
+	return cause
+}
+
+// dropTables drops every table of the given databases.
+func dropTables(ctx context.Context, dbs ...*mysql.Config) error {
+	var errs []error
+	for _, cfg := range dbs {
+		tables, err := allTables(ctx, cfg)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, t := range tables {
+			if err := dbExec(ctx, cfg, "DROP TABLE IF EXISTS `"+t+"`"); err != nil {
+				errs = append(errs, fmt.Errorf("database %s at %s: dropping table %s: %w", cfg.DBName, cfg.Addr, t, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// allTables returns every table of the database cfg names, none if it
+// does not exist.
+func allTables(ctx context.Context, cfg *mysql.Config) ([]string, error) {
+	db, err := openDB(cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name`, cfg.DBName)
+	if err != nil {
+		return nil, fmt.Errorf("database %s at %s: listing its tables: %w", cfg.DBName, cfg.Addr, err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	return tables, rows.Err()
+}
+
+func dbCount(ctx context.Context, cfg *mysql.Config, query string) (int64, error) {
+	db, err := openDB(cfg, true)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRowContext(ctx, query).Scan(&n); err != nil {
+		return 0, fmt.Errorf("database %s at %s: %s: %w", cfg.DBName, cfg.Addr, query, err)
+	}
+	return n, nil
+}
+
+func dbExec(ctx context.Context, cfg *mysql.Config, stmt string) error {
+	db, err := openDB(cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, stmt)
+	return err
+}
+
+// openDB opens the database cfg names (withDB), or the server alone.
+func openDB(cfg *mysql.Config, withDB bool) (*sql.DB, error) {
+	c := cfg.Clone()
+	if !withDB {
+		c.DBName = ""
+	}
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, fmt.Errorf("database %s at %s: %w", cfg.DBName, cfg.Addr, err)
+	}
+	return sql.OpenDB(conn), nil
 }
 
 // dbAccessHint adds to a database's "Access denied" error (MySQL error

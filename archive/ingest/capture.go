@@ -248,6 +248,10 @@ type stored struct {
 	subject string
 	p       verify.Capture
 	durable func() error
+	// lease is the context of the document's lease (archive.Claim), for
+	// an import, and leaseKey its key; nil and "" otherwise.
+	lease    context.Context
+	leaseKey string
 }
 
 // submit waits until the document is durable, then submits its statement.

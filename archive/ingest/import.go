@@ -174,6 +174,10 @@ type ImportSummary struct {
 	Imported int `json:"imported"`
 	Skipped  int `json:"skipped"`
 	Failed   int `json:"failed"`
+	// LeaseLost counts the failed documents whose lease (of a shared
+	// archive) was lost before they were handed to the log: they were
+	// not imported, and another frontend may import them, or a re-run.
+	LeaseLost int `json:"lease_lost"`
 	// Interrupted counts documents not imported because ctx was cancelled;
 	// a re-run imports them.
 	Interrupted int           `json:"interrupted"`
@@ -185,7 +189,10 @@ type ImportSummary struct {
 // already imported (same URL, claimed fetch time and SHA-256) is skipped.
 // A document that cannot be imported (missing file, not a regular file,
 // digest mismatch) is counted as failed and reported through OnResult; it
-// leaves nothing behind. Once ctx is done, no document is started and the
+// leaves nothing behind. On a shared archive, a document whose lease is
+// lost before it is handed to the log is not logged: it is counted as
+// failed (and in LeaseLost), with an error wrapping archive.ErrLeaseLost.
+// Once ctx is done, no document is started and the
 // reading of those under way stops: they are counted as interrupted.
 // The returned error is for the import as a whole (a cancelled context).
 //
@@ -219,6 +226,9 @@ func (in *Ingester) Import(ctx context.Context, entries []ManifestEntry, o Impor
 			sum.Interrupted++
 		case res.Err != nil:
 			sum.Failed++
+			if errors.Is(res.Err, archive.ErrLeaseLost) {
+				sum.LeaseLost++
+			}
 		case res.Skipped:
 			sum.Skipped++
 		default:
@@ -243,7 +253,20 @@ func (in *Ingester) Import(ctx context.Context, entries []ManifestEntry, o Impor
 				finishing.Go(func() {
 					defer func() { <-publishing }()
 					defer unlock()
-					sub, err := d.submit(ctx)
+					// The document's lease, renewed at once: lost, the
+					// document is not handed to the log (another frontend
+					// may be logging it). Once handed, it is waited for
+					// whatever becomes of the lease: it is logged.
+					if importHook != nil {
+						importHook(d.lease, d.leaseKey)
+					}
+					var sub *archive.Submission
+					err := archive.ConfirmLease(d.lease)
+					if err != nil {
+						err = notImported(d.lease, err)
+					} else {
+						sub, err = d.submit(ctx)
+					}
 					if err == nil {
 						r, err = in.await1(ctx, sub)
 					}
@@ -309,12 +332,16 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	// must log it once: the second waits for the first, then finds it.
 	key := e.key(digest)
 	unlock := in.importing.Lock(key)
+	work := ctx
 	if in.a.Shared() {
 		// Other frontends may import it at once, or have since this
 		// import began: hold the document's lease, then look.
 		// It is renewed until the document is logged (see Claim); a
-		// frontend that dies frees it within archive.LeaseTTL.
-		_, release, err := in.a.Lease(ctx, "import", key)
+		// frontend that dies frees it within archive.LeaseTTL. The
+		// document is stored under it (work), and not logged once it
+		// is lost.
+		var release func()
+		work, release, err = in.a.Lease(ctx, "import", key)
 		if err != nil {
 			unlock()
 			return nil, nil, nil, err
@@ -336,7 +363,7 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 		unlock()
 		return nil, nil, nil, err
 	}
-	d, err := in.storeFile(ctx, f, filepath.Join(e.base, e.File), FileOptions{
+	d, err := in.storeFile(work, f, filepath.Join(e.base, e.File), FileOptions{
 		Entity:    e.Entity,
 		Document:  e.Document,
 		URL:       e.URL,
@@ -345,9 +372,29 @@ func (in *Ingester) importOne(ctx context.Context, e *ManifestEntry, seen *uploa
 	})
 	if err != nil {
 		unlock()
-		return nil, nil, nil, err
+		return nil, nil, nil, notImported(work, err)
 	}
+	d.lease, d.leaseKey = work, key
 	return nil, d, unlock, nil
+}
+
+// importHook, set by tests, is called with each document's lease context
+// and key before its lease is confirmed and it is handed to the log.
+var importHook func(lease context.Context, key string)
+
+// notImported is the error of a document whose step under its lease
+// (work) failed with err: if the lease was lost, an error wrapping
+// archive.ErrLeaseLost that says the document was not imported, else err.
+func notImported(work context.Context, err error) error {
+	cause := context.Cause(work)
+	if !errors.Is(cause, archive.ErrLeaseLost) {
+		if errors.Is(err, archive.ErrLeaseLost) {
+			cause = err
+		} else {
+			return err
+		}
+	}
+	return fmt.Errorf("not imported (its statement was not logged): %w; another frontend may import it, or a re-run of this import will", cause)
 }
 
 // Line returns the entry's line number in its manifest.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/index"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
@@ -60,6 +61,19 @@ type RunReport struct {
 	// archive was tracking, or had just tracked, when this run came to
 	// them: left to it.
 	Elsewhere []string `json:"elsewhere,omitempty"`
+}
+
+// NextRound returns how long a runner that runs a round every interval
+// waits before the next one after this report's round: interval, or, if
+// the round left documents to other frontends (Elsewhere), at most
+// archive.LeaseTTL and a second, so that a document whose frontend died
+// holding its lease is captured soon after the lease expires rather
+// than up to a whole interval later.
+func (r *RunReport) NextRound(interval time.Duration) time.Duration {
+	if r != nil && len(r.Elsewhere) > 0 {
+		return min(interval, archive.LeaseTTL+time.Second)
+	}
+	return interval
 }
 
 // DocumentError is an archive error while processing a document.

@@ -179,6 +179,9 @@ func TestFrontendsTrack(t *testing.T) {
 		if at := site.at[p]; len(at) < 2 || at[1].Sub(killed) < archive.LeaseTTL/2 {
 			t.Errorf("%s fetched again at %v, %v after the first track run was killed holding its lease (lease TTL %v)", p, at, at[len(at)-1].Sub(killed), archive.LeaseTTL)
 		}
+		if at := site.at[p]; len(at) >= 2 {
+			t.Logf("%s, its lease held by the killed process, fetched again %v after the kill (lease TTL %v)", p, at[1].Sub(killed).Round(100*time.Millisecond), archive.LeaseTTL)
+		}
 	}
 	site.edition, site.delay = 2, time.Second
 	site.mu.Unlock()

@@ -32,7 +32,13 @@ Documents are imported concurrently (--concurrency). Re-running skips what is
 already imported (same url, fetched_at and sha256). A malformed manifest is
 refused whole, with every bad line named. A document that cannot be imported
 (missing file, not a regular file, digest mismatch) is reported and stores
-nothing; exhibit then exits with status 1. The manifest and the files it
+nothing; exhibit then exits with status 1. On an archive shared by several
+frontends each document is imported under a lease (see "track run"); a
+document whose lease is lost before it is logged (the database did not
+answer for 10 s, or this process was paused past the lease's 20 s and
+another frontend took it over) is not imported: it is reported as failed,
+once, and counted in the summary, and exhibit exits with status 1; a
+re-run imports it, or skips it if another frontend did. The manifest and the files it
 names must be regular files: a named pipe or a device is refused unread.
 SIGINT or SIGTERM stops the import promptly, even mid-file, keeping what
 was acknowledged (exit status 130; a re-run finishes it); a second signal
@@ -114,6 +120,9 @@ is not. A missing archive is created with defaults.`,
 			rate := 0.0
 			if sum.Seconds > 0 {
 				rate = float64(sum.Imported) / sum.Seconds
+			}
+			if sum.LeaseLost > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %d documents not imported: their lease was lost (listed above as failed); re-run the import to import them\n", sum.LeaseLost)
 			}
 			interrupted := ""
 			if n := sum.Total - sum.Imported - sum.Skipped - sum.Failed; n > 0 {

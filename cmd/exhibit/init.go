@@ -157,6 +157,7 @@ replaces.`,
 					return err
 				}
 			}
+			opts.Logger = g.logger
 			cfg, err := archive.Init(ctx, g.archive, opts)
 			if err != nil {
 				return err

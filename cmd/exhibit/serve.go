@@ -34,9 +34,11 @@ func newServeCmd(g *globals) *cobra.Command {
 		Use:   "serve [--listen ADDR] [--track]",
 		Short: "Serve the archive over HTTP: the log (tlog-tiles), a JSON API and record pages",
 		Long: `Serve the archive over HTTP until interrupted (SIGINT or SIGTERM): it
-then stops taking requests, waits up to 3 minutes for those in flight and
-closes the archive, saying so on stderr; a second signal exits at once
-(status 130).
+then stops taking requests (the listener closes at once), waits up to 3
+minutes for those in flight, stops tracking, and closes the archive (its
+last checkpoint, the index), for up to 30 seconds more, saying so on
+stderr; a second signal exits at once (status 130). A supervisor should
+allow it 4 minutes before it kills it (systemd's TimeoutStopSec).
 
 The log, per C2SP tlog-tiles (https://c2sp.org/tlog-tiles), byte for byte as
 stored:
@@ -220,7 +222,12 @@ Tracked documents are served at /documents, /api/v1/documents and
 			if err != nil {
 				return err
 			}
-			defer a.Close(context.Background())
+			closed := false
+			defer func() {
+				if !closed {
+					a.Close(context.Background())
+				}
+			}()
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
@@ -263,23 +270,35 @@ Tracked documents are served at /documents, /api/v1/documents and
 			} else {
 				close(tracking)
 			}
-			defer func() { <-tracking }()
 			select {
 			case err := <-done:
+				cancel() // stops tracking
+				<-tracking
 				return err
 			case <-ctx.Done():
 			}
 			// Let in-flight captures finish (a fetch may take its full
 			// timeout, then wait for its checkpoint) before closing.
-			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: shutting down: waiting up to 3m for the requests in flight (a write waits for its checkpoint, or up to 16s for a database that is down), then closing the archive (its last checkpoint, the index); a second SIGINT or SIGTERM exits at once\n")
-			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: shutting down: waiting up to %v for the requests in flight (a write waits for its checkpoint, or up to 16s for a database that is down), then up to %v to close the archive (its last checkpoint, the index); a second SIGINT or SIGTERM exits at once\n", drainTimeout, closeTimeout)
+			sctx, scancel := context.WithTimeout(context.Background(), drainTimeout)
 			defer scancel()
 			err = srv.Shutdown(sctx)
 			if err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: requests still in flight after 3m (%v): closing the archive\n", err)
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: requests still in flight after %v (%v): closing the archive\n", drainTimeout, err)
 			}
 			if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 				err = serr
+			}
+			// Tracking saw the signal too: its round ends at once.
+			<-tracking
+			cctx, ccancel := context.WithTimeout(context.Background(), closeTimeout)
+			defer ccancel()
+			closed = true
+			if cerr := a.Close(cctx); cerr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: closing the archive: %v\n", cerr)
+				if err == nil {
+					err = cerr
+				}
 			}
 			return err
 		},
@@ -300,6 +319,16 @@ Tracked documents are served at /documents, /api/v1/documents and
 
 // runTracking runs a tracking round every interval until ctx ends, logging
 // what each round did.
+// drainTimeout is how long serve, once signalled, waits for the requests
+// in flight; closeTimeout how long it then takes, at most, to close the
+// archive. The systemd unit of docs/DEPLOYMENT.md allows their sum and a
+// margin (stopTimeout) before it kills the process.
+const (
+	drainTimeout = 3 * time.Minute
+	closeTimeout = 30 * time.Second
+	stopTimeout  = 4 * time.Minute
+)
+
 func runTracking(ctx context.Context, a *archive.Archive, r *render.Renderer, every time.Duration, log *slog.Logger) {
 	tr := track.New(a)
 	tr.SetRenderer(r)
@@ -319,7 +348,7 @@ func runTracking(ctx context.Context, a *archive.Archive, r *render.Renderer, ev
 			}
 		}
 		select {
-		case <-time.After(every):
+		case <-time.After(rep.NextRound(every)):
 		case <-ctx.Done():
 			return
 		}

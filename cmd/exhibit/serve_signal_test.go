@@ -63,7 +63,7 @@ func TestServeSecondSignal(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("serve still running 5 s after a second signal\n%s", stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "shutting down: waiting up to 3m for the requests in flight") || !strings.Contains(stderr.String(), "a second SIGINT or SIGTERM exits at once") {
+	if !strings.Contains(stderr.String(), "shutting down: waiting up to 3m0s for the requests in flight") || !strings.Contains(stderr.String(), "a second SIGINT or SIGTERM exits at once") {
 		t.Errorf("serve did not say what it waits for:\n%s", stderr.String())
 	}
 }

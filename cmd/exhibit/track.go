@@ -287,7 +287,9 @@ holding the archive's write lock only during a round (an archive shared by
 several frontends, which has no lock, stays open). Several frontends of a
 shared archive may run it at once: each due document is captured by one of
 them (the holder of its lease in the database; one that dies frees its
-leases within 20 s).
+leases within 20 s). A round that left documents to another frontend is
+followed by the next within 21 s whatever --interval says, so that a
+document whose frontend died is captured soon after its lease expires.
 Exit status: 0 when every document was captured and its text extracted; 1
 when a capture failed, no text could be extracted (e.g. the selectors
 matched nothing), or the archive could not process a document; 2 for an
@@ -371,7 +373,7 @@ unknown DOCUMENT.`,
 					break
 				}
 				select {
-				case <-time.After(interval):
+				case <-time.After(rep.NextRound(interval)):
 				case <-ctx.Done():
 					return ctx.Err()
 				}

@@ -63,6 +63,7 @@ type Server struct {
 	exited  chan struct{}
 	errLog  string
 	dbCount atomic.Int64
+	paused  bool
 }
 
 // Start starts a MariaDB server with a fresh data directory; it is stopped,
@@ -230,6 +231,10 @@ func (s *Server) stop(sig syscall.Signal) {
 	if s.cmd == nil {
 		return
 	}
+	if s.paused && sig != syscall.SIGKILL {
+		s.cmd.Process.Signal(syscall.SIGCONT)
+	}
+	s.paused = false
 	s.cmd.Process.Signal(sig)
 	select {
 	case <-s.exited:
@@ -238,6 +243,32 @@ func (s *Server) stop(sig syscall.Signal) {
 		<-s.exited
 	}
 	s.cmd = nil
+}
+
+// Pause stops the server with SIGSTOP, as a server that hangs: the
+// kernel still accepts TCP connections to it, and nothing answers.
+// Resume continues it; a paused server is resumed when the test ends.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if s.cmd == nil {
+		s.t.Fatal("mariadbtest: Pause of a server that is not running")
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("mariadbtest: SIGSTOP: %v", err)
+	}
+	s.paused = true
+}
+
+// Resume continues a server stopped with Pause (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	if s.cmd == nil || !s.paused {
+		return
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("mariadbtest: SIGCONT: %v", err)
+	}
+	s.paused = false
 }
 
 // ErrorLog returns the server's error log, for failure messages.

@@ -1,8 +1,10 @@
 package mariadbtest_test
 
 import (
+	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 
@@ -39,4 +41,43 @@ func TestServer(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT v FROM t WHERE id = 1").Scan(&v); err != nil || v != "kept" {
 		t.Fatalf("after a crash and restart: %q, %v; want the committed row", v, err)
 	}
+}
+
+// TestPause stops the server (SIGSTOP): a query does not answer within
+// its deadline; continued (SIGCONT), it answers again on the same pool.
+func TestPause(t *testing.T) {
+	s := mariadbtest.Start(t)
+	db, err := sql.Open("mysql", s.DSN(s.NewDatabase(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(2)
+	ping := func(d time.Duration) error {
+		ctx, cancel := context.WithTimeout(t.Context(), d)
+		defer cancel()
+		var one int
+		return db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	}
+	if err := ping(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause()
+	for range 3 {
+		if err := ping(time.Second); err == nil {
+			t.Fatal("the paused server answers")
+		}
+	}
+	s.Resume()
+	start := time.Now()
+	for {
+		err := ping(2 * time.Second)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the continued server does not answer within 30s: %v", err)
+		}
+	}
+	t.Logf("answered %v after SIGCONT", time.Since(start))
 }
