@@ -425,6 +425,16 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
+		// One renderer process for the page and its frames: with site
+		// isolation a frame of another site is a target of its own,
+		// whose network events (its document's loadingFinished, its
+		// sub-resources) the page's session never sees, so its body
+		// was missing from the WARC and it replayed empty. The browser
+		// is the capture's alone, with a fresh profile and nothing of
+		// another site to protect. The first two features are
+		// chromedp's defaults, which the flag replaces.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,IsolateOrigins,site-per-process"),
+		chromedp.Flag("disable-site-isolation-trials", true),
 	)
 	if os.Geteuid() == 0 {
 		// Chromium's sandbox refuses to run as root.
