@@ -86,7 +86,11 @@
 // directory and removed after it (a directory left by an exhibit process
 // that was killed is removed by the next render, [RemoveStaleProfiles]),
 // so that nothing (cookies, cache, service
-// workers) passes from one capture to the next. The browser is never
+// workers) passes from one capture to the next. It runs without site
+// isolation (--disable-site-isolation-trials, and IsolateOrigins and
+// site-per-process among --disable-features): a frame of another site
+// then loads in the page's renderer, and its network events, which the
+// capture records the WARC from, reach the page's session. The browser is never
 // downloaded: it is [Config.ExecPath] or Debian's chromium. Its background
 // traffic is turned off as far as its switches allow (no component
 // updates, sync, safe-browsing lists or first-run pages). Some remains:
