@@ -528,6 +528,9 @@ func encodeWindows1252(text []byte) ([]byte, bool) {
 // (text, the decoded body, has the same ASCII <meta> as the bytes), else
 // UTF-8; UTF-8 for XML, JavaScript and JSON; windows-1252 for other text.
 func decodedCharset(resp *network.Response, text []byte) string {
+	if resp == nil {
+		resp = &network.Response{}
+	}
 	ct := ""
 	for k, v := range resp.Headers {
 		if strings.EqualFold(k, "Content-Type") {

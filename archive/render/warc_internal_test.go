@@ -188,6 +188,11 @@ func TestReceivedBody(t *testing.T) {
 			want: []byte("a\ufffd"), wantCharset: "utf-8; decoded from utf-8",
 		},
 		{
+			desc: "no response known: UTF-8",
+			resp: nil, got: network.GetResponseBodyResult{Body: []byte("na\u00efve")},
+			want: []byte("na\u00efve"), wantCharset: "utf-8",
+		},
+		{
 			desc: "a charset no encoding has",
 			resp: html("text/html; charset=x-bogus"), got: network.GetResponseBodyResult{Body: []byte("a")},
 			want: []byte("a"), wantCharset: "utf-8; decoded from x-bogus",
