@@ -45,7 +45,11 @@
 // made to agree with it as Browsertrix does: Content-Encoding and
 // Transfer-Encoding are renamed with [OrigHeaderPrefix], as is a
 // Content-Length that differs from the stored body's length, and a
-// Content-Length of the stored body is added. A body the WARC does not
+// Content-Length of the stored body is added. A text body, which the
+// browser gives only decoded, is encoded back into the charset it was
+// decoded with, so that the record holds the bytes received and a replay
+// decodes them as the browser did ([HeaderBodyCharset]; the same bytes
+// are [Result.Body]). A body the WARC does not
 // hold (a redirect's, one the browser no longer has, one still loading
 // when the page was taken) leaves its response record with an empty
 // payload, a [HeaderBodyOmitted] header giving the reason, and
@@ -82,7 +86,11 @@
 // directory and removed after it (a directory left by an exhibit process
 // that was killed is removed by the next render, [RemoveStaleProfiles]),
 // so that nothing (cookies, cache, service
-// workers) passes from one capture to the next. The browser is never
+// workers) passes from one capture to the next. It runs without site
+// isolation (--disable-site-isolation-trials, and IsolateOrigins and
+// site-per-process among --disable-features): a frame of another site
+// then loads in the page's renderer, and its network events, which the
+// capture records the WARC from, reach the page's session. The browser is never
 // downloaded: it is [Config.ExecPath] or Debian's chromium. Its background
 // traffic is turned off as far as its switches allow (no component
 // updates, sync, safe-browsing lists or first-run pages). Some remains:
@@ -300,6 +308,9 @@ type Result struct {
 	CertChainPEM []byte
 	// Body is the main document's response body, as the browser decoded
 	// it from the wire (content-decoded), and MediaType its Content-Type.
+	// A text body is the browser's text encoded back into the charset it
+	// was decoded with (see [HeaderBodyCharset]): the bytes received,
+	// not the browser's UTF-8 reading of them.
 	Body      []byte
 	MediaType string
 	// Rendering is the browser, viewport, wait and traffic; its artefact
@@ -418,6 +429,16 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
+		// One renderer process for the page and its frames: with site
+		// isolation a frame of another site is a target of its own,
+		// whose network events (its document's loadingFinished, its
+		// sub-resources) the page's session never sees, so its body
+		// was missing from the WARC and it replayed empty. The browser
+		// is the capture's alone, with a fresh profile and nothing of
+		// another site to protect. The first two features are
+		// chromedp's defaults, which the flag replaces.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,IsolateOrigins,site-per-process"),
+		chromedp.Flag("disable-site-isolation-trials", true),
 	)
 	if os.Geteuid() == 0 {
 		// Chromium's sandbox refuses to run as root.
@@ -627,9 +648,10 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	loader := cmp.Or(w.mainLoader, nav.LoaderID)
 	main := w.fillObserved(&res.Observed, loader)
 	var mainBody []byte
+	var mainCharset string
 	var mainRead bool
 	if main != nil {
-		mainBody, mainRead = main.body, main.bodyRead
+		mainBody, mainCharset, mainRead = main.body, main.bodyCharset, main.bodyRead
 	}
 	w.mu.Unlock()
 	if main == nil {
@@ -650,7 +672,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 			}
 			return fail("other", "reading the main document's body from the browser: %v", err)
 		}
-		mainBody = body.Body
+		mainBody, mainCharset = receivedBody(main.resp, body)
 	}
 	res.Body = mainBody
 	if sd := main.resp.SecurityDetails; sd != nil {
@@ -678,19 +700,19 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	exs = append(exs, w.unanswered()...)
 	// The bodies of the main frame's earlier documents, read when they
 	// finished loading.
-	read := map[*exchange][]byte{}
+	read := map[*exchange]*request{}
 	for ex, id := range fetch {
 		if r := w.requests[id]; r != nil && r.bodyRead {
-			read[ex] = r.body
+			read[ex] = r
 		}
 	}
 	w.mu.Unlock()
 	used := int64(0)
 	for _, ex := range exs {
 		if ex.main {
-			ex.body, ex.bodyOmitted = res.Body, ""
-		} else if b, ok := read[ex]; ok {
-			ex.body, ex.bodyOmitted = b, ""
+			ex.body, ex.bodyCharset, ex.bodyOmitted = res.Body, mainCharset, ""
+		} else if r, ok := read[ex]; ok {
+			ex.body, ex.bodyCharset, ex.bodyOmitted = r.body, r.bodyCharset, ""
 		} else if id, ok := fetch[ex]; ok {
 			b, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) (network.GetResponseBodyResult, error) {
 				return cdp.Call(ctx, t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
@@ -705,7 +727,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 				ex.bodyOmitted = "unavailable: " + err.Error()
 				continue
 			}
-			ex.body = b.Body
+			ex.body, ex.bodyCharset = receivedBody(ex.resp, b)
 		}
 		if used+int64(len(ex.body)) > o.MaxPageBytes {
 			ex.body, ex.bodyOmitted = nil, "limit"
@@ -870,8 +892,9 @@ type request struct {
 	failed   bool
 	// body is a main-frame document's body, read when it finished
 	// loading (bodyRead).
-	body     []byte
-	bodyRead bool
+	body        []byte
+	bodyCharset string // the value of HeaderBodyCharset for body
+	bodyRead    bool
 	// exchanges are the request's hops, each redirect its own exchange.
 	exchanges []*exchange
 }
@@ -971,7 +994,8 @@ func (w *watch) event(ev any) {
 					b, err := chromedp.Call(w.bctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: r.id})
 					if err == nil {
 						w.mu.Lock()
-						r.body, r.bodyRead = b.Body, true
+						r.body, r.bodyCharset = receivedBody(r.resp, b)
+						r.bodyRead = true
 						w.mu.Unlock()
 					}
 				}()

@@ -5,17 +5,21 @@ import (
 	"cmp"
 	"compress/gzip"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/google/uuid"
 	"github.com/nlnwa/gowarc/v3"
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // WARC records exhibit writes beside the usual ones.
@@ -55,6 +59,7 @@ type exchange struct {
 	respExtra   *network.EventResponseReceivedExtraInfo
 	body        []byte
 	bodyOmitted string // a reason of HeaderBodyOmitted, or ""
+	bodyCharset string // the value of HeaderBodyCharset, or ""
 	main        bool   // the main document's final response
 }
 
@@ -213,6 +218,9 @@ func writeExchange(out *bytes.Buffer,
 	if ip := strings.Trim(ex.resp.RemoteIPAddress, "[]"); ip != "" {
 		f = append(f, [2]string{gowarc.WarcIPAddress, ip})
 	}
+	if ex.bodyCharset != "" && ex.bodyOmitted == "" {
+		f = append(f, [2]string{HeaderBodyCharset, oneLine(ex.bodyCharset)})
+	}
 	if ex.bodyOmitted != "" {
 		f = append(f, [2]string{HeaderBodyOmitted, oneLine(ex.bodyOmitted)})
 		if omitted {
@@ -292,8 +300,19 @@ func responseBlock(ex *exchange) (block []byte, omitted bool) {
 	}
 	declared := ""
 	var fixed [][2]string
+	// A body kept as the browser's UTF-8 text (see HeaderBodyCharset)
+	// is said to be UTF-8.
+	utf8Text := ex.bodyOmitted == "" && strings.HasPrefix(ex.bodyCharset, "utf-8; ")
 	for _, l := range lines {
 		switch strings.ToLower(l[0]) {
+		case "content-type":
+			if utf8Text {
+				if mt, params, err := mime.ParseMediaType(l[1]); err == nil {
+					params["charset"] = "utf-8"
+					fixed = append(fixed, [2]string{OrigHeaderPrefix + l[0], l[1]}, [2]string{l[0], mime.FormatMediaType(mt, params)})
+					continue
+				}
+			}
 		case "content-encoding", "transfer-encoding":
 			l[0] = OrigHeaderPrefix + l[0]
 		case "content-length":
@@ -417,4 +436,129 @@ func wallTime(t cdp.TimeSinceEpoch) time.Time {
 		return time.Now().UTC()
 	}
 	return time.UnixMicro(int64(float64(t) * 1e6)).UTC()
+}
+
+// HeaderBodyCharset is the WARC header of a response record whose body
+// the browser gave as text rather than as bytes. Network.getResponseBody
+// returns a text resource (HTML, CSS, JavaScript, JSON, XML, other text/*)
+// decoded, as Chromium's InspectorPageAgent decodes it: with the charset
+// of the Content-Type header if it has one, else for HTML the <meta>
+// charset of its first 1024 bytes, else UTF-8 (HTML, JavaScript, JSON,
+// XML) or windows-1252 (other text). The record holds that text encoded
+// back into that charset, the value of this header, which gives the bytes
+// received wherever the decoding is reversible: always for a single-byte
+// charset (ISO-8859-1 is windows-1252, as in browsers) and for valid
+// UTF-8, except that a byte-order mark is gone. Storing the UTF-8 the
+// protocol carries instead would make a replay decode it again with the
+// page's own charset, garbling every character outside ASCII.
+//
+// When the text cannot be encoded back (it holds U+FFFD, which the
+// decoder puts for bytes it could not decode, or a character the charset
+// lacks, or the charset is unknown), the body is the text as UTF-8, the
+// value is "utf-8; decoded from " and the charset, and the response's
+// Content-Type is given charset=utf-8, the header as received kept with
+// [OrigHeaderPrefix]: a replay then shows what the browser showed.
+const HeaderBodyCharset = "Exhibit-Body-Charset"
+
+// receivedBody returns the body of a response as the browser received it
+// (after any Content-Encoding), from what Network.getResponseBody gave,
+// and, for a body given as text, the value of [HeaderBodyCharset] (""
+// for bytes given as base64, which are the received bytes).
+func receivedBody(resp *network.Response, got network.GetResponseBodyResult) (body []byte, charsetNote string) {
+	if got.Base64encoded {
+		return got.Body, ""
+	}
+	text := got.Body
+	cs := decodedCharset(resp, text)
+	enc, name := charset.Lookup(cs)
+	if enc == nil {
+		return text, "utf-8; decoded from " + cs
+	}
+	if name == "utf-8" {
+		if bytes.ContainsRune(text, utf8.RuneError) {
+			return text, "utf-8; decoded from utf-8"
+		}
+		return text, name
+	}
+	if bytes.ContainsRune(text, utf8.RuneError) {
+		return text, "utf-8; decoded from " + name
+	}
+	if name == "windows-1252" {
+		if b, ok := encodeWindows1252(text); ok {
+			return b, name
+		}
+		return text, "utf-8; decoded from " + name
+	}
+	b, err := enc.NewEncoder().Bytes(text)
+	if err != nil {
+		return text, "utf-8; decoded from " + name
+	}
+	if back, err := enc.NewDecoder().Bytes(b); err != nil || !bytes.Equal(back, text) {
+		return text, "utf-8; decoded from " + name
+	}
+	return b, name
+}
+
+// encodeWindows1252 encodes text in windows-1252 as the Encoding Standard
+// defines it (https://encoding.spec.whatwg.org/#windows-1252), which
+// browsers decode ISO-8859-1 and US-ASCII with: every byte is a
+// character, the five x/text's charmap leaves undefined (0x81, 0x8D,
+// 0x8F, 0x90, 0x9D) being U+0081 and so on, so that any text the browser
+// decoded from windows-1252 encodes back to the bytes it was.
+func encodeWindows1252(text []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(text))
+	for _, r := range string(text) {
+		switch {
+		case r < 0x80 || r >= 0xa0 && r <= 0xff || r == 0x81 || r == 0x8d || r == 0x8f || r == 0x90 || r == 0x9d:
+			out = append(out, byte(r))
+		default:
+			b, ok := charmap.Windows1252.EncodeRune(r)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, b)
+		}
+	}
+	return out, true
+}
+
+// decodedCharset is the charset Chromium decoded a text body with
+// (InspectorPageAgent::CreateResourceTextDecoder): the Content-Type's
+// charset; else for HTML the <meta> charset of its first 1024 bytes
+// (text, the decoded body, has the same ASCII <meta> as the bytes), else
+// UTF-8; UTF-8 for XML, JavaScript and JSON; windows-1252 for other text.
+func decodedCharset(resp *network.Response, text []byte) string {
+	if resp == nil {
+		resp = &network.Response{}
+	}
+	ct := ""
+	for k, v := range resp.Headers {
+		if strings.EqualFold(k, "Content-Type") {
+			s, _ := v.(string)
+			ct, _, _ = strings.Cut(s, "\n")
+		}
+	}
+	mt, params, _ := mime.ParseMediaType(ct)
+	if cs := cmp.Or(params["charset"], resp.Charset); cs != "" {
+		return cs
+	}
+	mt = strings.ToLower(cmp.Or(mt, resp.MimeType))
+	switch {
+	case mt == "text/html":
+		// DetermineEncoding takes the <meta> of the first 1024 bytes,
+		// else UTF-8 for valid UTF-8 with a byte above 0x7f; a probe of
+		// that kind after the head makes the latter hold.
+		head := text[:min(len(text), 1000)]
+		for len(head) > 0 && !utf8.Valid(head) {
+			head = head[:len(head)-1]
+		}
+		_, name, _ := charset.DetermineEncoding(append(bytes.Clone(head), "\u00e9"...), "text/html")
+		return name
+	case mt == "text/javascript", mt == "application/javascript", mt == "application/json",
+		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "xml"):
+		return "utf-8"
+	case strings.HasPrefix(mt, "text/"):
+		return "windows-1252"
+	}
+	return "utf-8"
 }

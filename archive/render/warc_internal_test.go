@@ -114,3 +114,121 @@ func TestRequestBlock(t *testing.T) {
 		t.Errorf("request %+v, body %q", req, body)
 	}
 }
+
+// TestReceivedBody: a body the browser gave as decoded text is encoded
+// back into the charset it was decoded with (issue 12: a page whose
+// header says ISO-8859-1 while its bytes are UTF-8 replayed more garbled
+// than the browser showed it, as the WARC held the browser's UTF-8 text
+// under the header's ISO-8859-1); where that cannot be done, the text is
+// kept as UTF-8 and the record says so.
+func TestReceivedBody(t *testing.T) {
+	html := func(ct string) *network.Response {
+		h := network.Headers{}
+		if ct != "" {
+			h["Content-Type"] = ct
+		}
+		return &network.Response{Status: 200, MimeType: "text/html", Headers: h}
+	}
+	for _, tc := range []struct {
+		desc        string
+		resp        *network.Response
+		got         network.GetResponseBodyResult
+		want        []byte
+		wantCharset string
+	}{
+		{
+			desc: "bytes given as base64 are kept",
+			resp: html("image/png"), got: network.GetResponseBodyResult{Body: []byte{0x89, 'P', 0xff}, Base64encoded: true},
+			want: []byte{0x89, 'P', 0xff},
+		},
+		{
+			// The browser decoded C3 A9 as windows-1252: "Ã©".
+			desc: "UTF-8 bytes under a header saying ISO-8859-1",
+			resp: html("text/html; charset=iso-8859-1"), got: network.GetResponseBodyResult{Body: []byte("Caf\u00c3\u00a9")},
+			want: []byte("Caf\xc3\xa9"), wantCharset: "windows-1252",
+		},
+		{
+			desc: "windows-1252 bytes the encoding leaves undefined (0x81) come back",
+			resp: html("text/plain; charset=windows-1252"), got: network.GetResponseBodyResult{Body: []byte("a\u0081b\u20ac")},
+			want: []byte("a\x81b\x80"), wantCharset: "windows-1252",
+		},
+		{
+			desc: "UTF-8 as declared",
+			resp: html("text/html; charset=UTF-8"), got: network.GetResponseBodyResult{Body: []byte("日本")},
+			want: []byte("日本"), wantCharset: "utf-8",
+		},
+		{
+			desc: "HTML without a header charset: its meta",
+			resp: html("text/html"), got: network.GetResponseBodyResult{Body: []byte("<meta charset=\"iso-8859-1\"><p>na\u00efve")},
+			want: []byte(`<meta charset="iso-8859-1"><p>na` + "\xefve"), wantCharset: "windows-1252",
+		},
+		{
+			desc: "HTML without a charset anywhere: UTF-8",
+			resp: html("text/html"), got: network.GetResponseBodyResult{Body: []byte("<p>na\u00efve")},
+			want: []byte("<p>na\u00efve"), wantCharset: "utf-8",
+		},
+		{
+			desc: "other text without a charset: windows-1252",
+			resp: html("text/plain"), got: network.GetResponseBodyResult{Body: []byte("na\u00efve")},
+			want: []byte("na\xefve"), wantCharset: "windows-1252",
+		},
+		{
+			desc: "Shift_JIS",
+			resp: html("text/html; charset=Shift_JIS"), got: network.GetResponseBodyResult{Body: []byte("日本")},
+			want: []byte("\x93\xfa\x96\x7b"), wantCharset: "shift_jis",
+		},
+		{
+			desc: "Shift_JIS the browser could not decode: kept as UTF-8",
+			resp: html("text/html; charset=Shift_JIS"), got: network.GetResponseBodyResult{Body: []byte("日\ufffd")},
+			want: []byte("日\ufffd"), wantCharset: "utf-8; decoded from shift_jis",
+		},
+		{
+			desc: "invalid UTF-8 the browser replaced: kept, said",
+			resp: html("text/html; charset=utf-8"), got: network.GetResponseBodyResult{Body: []byte("a\ufffd")},
+			want: []byte("a\ufffd"), wantCharset: "utf-8; decoded from utf-8",
+		},
+		{
+			desc: "no response known: UTF-8",
+			resp: nil, got: network.GetResponseBodyResult{Body: []byte("na\u00efve")},
+			want: []byte("na\u00efve"), wantCharset: "utf-8",
+		},
+		{
+			desc: "a charset no encoding has",
+			resp: html("text/html; charset=x-bogus"), got: network.GetResponseBodyResult{Body: []byte("a")},
+			want: []byte("a"), wantCharset: "utf-8; decoded from x-bogus",
+		},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			got, cs := receivedBody(tc.resp, tc.got)
+			if !bytes.Equal(got, tc.want) || cs != tc.wantCharset {
+				t.Errorf("receivedBody = %q, %q; want %q, %q", got, cs, tc.want, tc.wantCharset)
+			}
+		})
+	}
+}
+
+// TestResponseBlockUTF8Text: a body kept as the browser's UTF-8 text is
+// said to be UTF-8, the Content-Type as received kept under X-Orig-.
+func TestResponseBlockUTF8Text(t *testing.T) {
+	ex := &exchange{
+		resp:        &network.Response{Status: 200, StatusText: "OK", Headers: network.Headers{"Content-Type": "text/html; charset=Shift_JIS"}},
+		body:        []byte("日\ufffd"),
+		bodyCharset: "utf-8; decoded from shift_jis",
+	}
+	block, _ := responseBlock(ex)
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(block)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.Header.Get("Content-Type"), "text/html; charset=utf-8"; got != want {
+		t.Errorf("Content-Type %q, want %q", got, want)
+	}
+	if got, want := resp.Header.Get("X-Orig-Content-Type"), "text/html; charset=Shift_JIS"; got != want {
+		t.Errorf("X-Orig-Content-Type %q, want %q", got, want)
+	}
+	ex.bodyCharset = "shift_jis"
+	block, _ = responseBlock(ex)
+	if !bytes.Contains(block, []byte("Content-Type: text/html; charset=Shift_JIS\r\n")) || bytes.Contains(block, []byte("X-Orig-Content-Type")) {
+		t.Errorf("a body encoded back changed its Content-Type:\n%s", block)
+	}
+}

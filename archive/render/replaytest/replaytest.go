@@ -183,42 +183,48 @@ const replayPage = `<!DOCTYPE html>
 // and shadow roots reachable from it (ReplayWeb.page's element holds, in
 // its shadow root, an iframe of the replay app, whose shadow DOM holds
 // the iframe of the archived page at
-// ./replay/w/<collection>/[:<hash>/]<ts>mp_/<url>),
-// and returns the replayed documents' text and the app's own.
+// ./replay/w/<collection>/[:<hash>/]<ts>mp_/<url>), and returns the
+// replayed documents' text, the page's first, and the app's own. The
+// replayed documents are that page's and every frame's inside it, known
+// by nesting, not by address: wabac.js replays the page's iframes under
+// the modifier if_ (src/rewrite/html.ts), and the wombat.js it injects
+// makes a frame's location read as the archived URL.
 const walkFrames = `(() => {
   const frames = [], ui = [], docs = [];
   const seen = new Set();
-  const walk = (root) => {
+  const walk = (root, replayed) => {
     for (const el of root.querySelectorAll('*')) {
       if (el.shadowRoot && !seen.has(el.shadowRoot)) {
         seen.add(el.shadowRoot);
         for (const c of el.shadowRoot.children) {
           if (c.tagName !== 'STYLE' && c.tagName !== 'SCRIPT' && c.innerText) ui.push(c.innerText);
         }
-        walk(el.shadowRoot);
+        walk(el.shadowRoot, replayed);
       }
-      if (el.tagName === 'IFRAME') {
+      if (el.tagName === 'IFRAME' || el.tagName === 'FRAME') {
         let d = null;
         try { d = el.contentDocument; } catch (e) {}
         if (!d || seen.has(d)) continue;
         seen.add(d);
         const href = String(d.location.href);
         docs.push(href);
-        if (/\/w\/.+?\/[0-9]*mp_\//.test(href)) {
+        const r = replayed || /\/w\/.+?\/[0-9]*mp_\//.test(href);
+        if (r) {
           frames.push({href, text: d.body ? d.body.innerText : '', ready: d.readyState});
         }
-        walk(d);
+        walk(d, r);
       }
     }
   };
-  walk(document);
+  walk(document, false);
   return {frames, docs, ui: ui.join(' ').replace(/\s+/g, ' ').trim()};
 })()`
 
 // Replay serves wacz on loopback in a page embedding ReplayWeb.page,
 // opens it in a fresh headless Chromium, asks the archive for pageURL,
-// and waits, up to within, until the text of the replayed page (or of a
-// frame replayed in it) contains want. It returns that text; otherwise a
+// and waits, up to within, until the text of the replayed page, or of an
+// iframe or frame replayed in it (a document of its own, whose text is
+// not in the page's), contains want. It returns that text; otherwise a
 // *ReplayError with what was shown, as soon as ReplayWeb.page answers that
 // the archive has no such page, or the replayed page has loaded and not
 // changed for [Settle], or at the bound. It skips the test (fails it under
