@@ -7,6 +7,7 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -35,10 +37,13 @@ type proxy struct {
 	ctx    context.Context // canceled by close: ends dials in progress
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	peers   map[string]string // authority (host:port) -> the ip:port last dialled for it
-	refused map[string]error  // authority -> why the last dial for it failed
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	// peers pins each authority (host:port) to the ip:port of the first
+	// connection made for it: every later connection for it goes there.
+	peers   map[string]string
+	refused map[string]error // authority -> why the last dial for it failed
+	asked   []string         // every authority asked for, in the order first asked
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -116,7 +121,8 @@ func (p *proxy) untrack(c net.Conn) {
 	c.Close()
 }
 
-// peer returns the address the proxy last connected to for authority.
+// peer returns the address the proxy connected to for authority: every
+// connection it made for authority went to this one address.
 func (p *proxy) peer(authority string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -139,24 +145,58 @@ func (p *proxy) refusals() map[string]error {
 	return maps.Clone(p.refused)
 }
 
+// authorities returns every authority (host:port) the browser asked the
+// proxy for, connected to or not, in the order first asked.
+func (p *proxy) authorities() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.asked)
+}
+
 // dial connects to authority with the Control function, recording the
-// peer or the failure.
+// peer or the failure. The first connection made for an authority pins
+// it: every later one goes to the same address (judged by Control
+// again), so that the one peer recorded per authority is the peer of
+// each of its exchanges, whatever the DNS answers later or the browser's
+// reuse of connections.
 func (p *proxy) dial(authority string) (net.Conn, error) {
-	c, err := p.dialer.DialContext(p.ctx, "tcp", authority)
+	p.mu.Lock()
+	if !slices.Contains(p.asked, authority) {
+		p.asked = append(p.asked, authority)
+	}
+	pinned, ok := p.peers[authority]
+	p.mu.Unlock()
+	var c net.Conn
+	var err error
+	if ok {
+		c, err = p.dialer.DialContext(p.ctx, "tcp", pinned)
+	} else {
+		c, err = p.dialer.DialContext(p.ctx, "tcp", authority)
+	}
 	if err != nil {
 		p.mu.Lock()
 		p.refused[authority] = err
 		p.mu.Unlock()
 		return nil, err
 	}
+	p.mu.Lock()
+	addr := c.RemoteAddr().String()
+	if first, seen := p.peers[authority]; !ok && seen && first != addr {
+		// Another connection for authority, made at the same time, came
+		// first and went elsewhere: go where it went.
+		p.mu.Unlock()
+		c.Close()
+		return p.dial(authority)
+	}
+	if !ok {
+		p.peers[authority] = cmp.Or(p.peers[authority], addr)
+	}
+	delete(p.refused, authority)
+	p.mu.Unlock()
 	if !p.track(c) {
 		c.Close()
 		return nil, net.ErrClosed
 	}
-	p.mu.Lock()
-	p.peers[authority] = c.RemoteAddr().String()
-	delete(p.refused, authority)
-	p.mu.Unlock()
 	return c, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -190,4 +191,90 @@ func FuzzReadHead(f *testing.F) {
 			t.Errorf("readHead(%q) = %q", b, head)
 		}
 	})
+}
+
+// TestProxyPinsPeer: once the proxy has connected for an authority, every
+// later connection for it goes to the same address (here one set by hand,
+// standing for a first DNS answer that differs from the next), judged by
+// the policy again; the peer it reports stays that address; and every
+// authority asked for is logged once, refused or not.
+func TestProxyPinsPeer(t *testing.T) {
+	accepted := func(ln net.Listener) chan struct{} {
+		ch := make(chan struct{}, 8)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				ch <- struct{}{}
+				c.Close()
+			}
+		}()
+		return ch
+	}
+	first, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	pinned, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	defer pinned.Close()
+	firstAcc, pinnedAcc := accepted(first), accepted(pinned)
+	_, port, _ := net.SplitHostPort(first.Addr().String())
+	authority := net.JoinHostPort("localhost", port)
+	allowed := map[string]bool{first.Addr().String(): true, pinned.Addr().String(): true}
+	p, err := startProxy(func(_, address string, _ syscall.RawConn) error {
+		if allowed[address] {
+			return nil
+		}
+		return errors.New("refused by the test's policy")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+
+	c, err := p.dial(authority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.untrack(c)
+	<-firstAcc
+	if got, _ := p.peer(authority); got != first.Addr().String() {
+		t.Fatalf("peer %q after the first connection, want %q", got, first.Addr())
+	}
+	// Pin the authority elsewhere: the next connections go there, not
+	// where the name resolves.
+	p.mu.Lock()
+	p.peers[authority] = pinned.Addr().String()
+	p.mu.Unlock()
+	for range 2 {
+		c, err := p.dial(authority)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.untrack(c)
+		<-pinnedAcc
+	}
+	select {
+	case <-firstAcc:
+		t.Error("a connection went where the name resolves, not to the pinned address")
+	default:
+	}
+	if got, _ := p.peer(authority); got != pinned.Addr().String() {
+		t.Errorf("peer %q, want the pinned %q", got, pinned.Addr())
+	}
+	// The pinned address is judged by the policy at every connection.
+	delete(allowed, pinned.Addr().String())
+	if _, err := p.dial(authority); err == nil || p.refusal(authority) == nil {
+		t.Errorf("a connection to a pinned address the policy now refuses: %v", err)
+	}
+	p.dial("127.0.0.1:1")
+	if got, want := p.authorities(), []string{authority, "127.0.0.1:1"}; !slices.Equal(got, want) {
+		t.Errorf("authorities %q, want %q", got, want)
+	}
 }

@@ -91,14 +91,18 @@
 // site-per-process among --disable-features): a frame of another site
 // then loads in the page's renderer, and its network events, which the
 // capture records the WARC from, reach the page's session. The browser is never
-// downloaded: it is [Config.ExecPath] or Debian's chromium. Its background
-// traffic is turned off as far as its switches allow (no component
-// updates, sync, safe-browsing lists or first-run pages). Some remains:
-// through the proxy of an address policy (below), Chromium 156 was seen
-// asking for connections to update.googleapis.com, clients2.google.com
-// and accounts.google.com. It is not the page's: it is absent from the
-// page's network events, so from the WARC, and the policy judges it as
-// any other connection.
+// downloaded: it is [Config.ExecPath] or Debian's chromium. A capture
+// makes no connection but the page's: the browser's own traffic
+// (component updates, network time, Google account checks, optimization
+// hints, sync, safe-browsing lists, cast-device discovery, first-run
+// pages) is turned off by its switches ([quietFlags] names each and what
+// Chromium 156 did without it), and a render through the proxy of an
+// address policy (below) asks it for the page's hosts alone. Should a
+// later Chromium add traffic of its own, it is still not the page's: the
+// WARC is written from the page's network events only (the tab's), the
+// warcinfo record names only refusals of hosts the page asked for, and
+// the policy judges the connection as any other. (The browser asks the
+// page's own host for /favicon.ico; that request is not recorded.)
 //
 // Address policy: with [Options.Control] set (the write API sets
 // capture.RefusePrivate, the IANA special-purpose table its fetches use),
@@ -131,10 +135,18 @@
 // absent from the WARC (it has no response), and is named in the
 // warcinfo record as "exhibit-connection-refused: host:port: error" (at
 // most 20, then "and N more"), beside "exhibit-address-policy"; the
-// render goes on. The peer address the browser reports is then the
+// render goes on. A WebSocket (ws:// or wss://) is a CONNECT tunnel as
+// well: one the policy refuses fails in the page (its error event), is
+// named in warcinfo as refused, and the render goes on; its messages are
+// not recorded. The peer address the browser reports is then the
 // proxy's, so the capture records instead, in observed.peer and each
-// response's WARC-IP-Address, the address the proxy last connected to
-// for that URL's host and port (none if it made no connection for it).
+// response's WARC-IP-Address, the address the proxy connected to for
+// that URL's host and port (none if it made no connection for it). That
+// address is one per host and port: the proxy's first connection for it
+// pins it, and every later one (a new connection, whatever DNS then
+// answers) goes to the same address, judged by the policy again, so it is
+// the peer of every exchange with that host and port, whichever
+// connection carried it and however often the browser reused it.
 // Without Options.Control (exhibit capture --browser on the operator's
 // own machine) the browser connects by itself, anywhere.
 //
@@ -413,20 +425,18 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		if px, err = startProxy(o.Control); err != nil {
 			return fail(ReasonUnavailable, "%v", err)
 		}
-		defer px.close()
+		defer func() {
+			px.close()
+			if proxyLog != nil {
+				proxyLog(px.authorities())
+			}
+		}()
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(o.Width, o.Height),
 		chromedp.DisableGPU,
-		// The browser fetches what the page asks for, nothing else.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-pings", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
 		// One renderer process for the page and its frames: with site
@@ -440,6 +450,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,IsolateOrigins,site-per-process"),
 		chromedp.Flag("disable-site-isolation-trials", true),
 	)
+	opts = append(opts, quietFlags...)
 	if os.Geteuid() == 0 {
 		// Chromium's sandbox refuses to run as root.
 		opts = append(opts, chromedp.NoSandbox)
@@ -698,6 +709,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	w.mu.Lock()
 	exs, fetch := w.snapshot(main.id)
 	exs = append(exs, w.unanswered()...)
+	sockets := w.sockets
 	// The bodies of the main frame's earlier documents, read when they
 	// finished loading.
 	read := map[*exchange]*request{}
@@ -741,13 +753,66 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		requestedURL: rawURL,
 		startedAt:    res.Observed.StartedAt,
 		policy:       policyOf(px),
-		refused:      refusalsOf(px, exs),
+		refused:      refusalsOf(px, exs, sockets),
 	}, exs, res.CertChainPEM)
 	if err != nil {
 		return fail("other", "writing the WARC of %s: %v", rawURL, err)
 	}
 	return nil
 }
+
+// quietFlags keep the browser from connecting anywhere the page did not
+// ask it to: Chromium's own services, which it contacts whatever the page
+// (see the package doc). chromedp's DefaultExecAllocatorOptions, which a
+// render starts from, already has --disable-background-networking,
+// --disable-client-side-phishing-detection, --disable-default-apps,
+// --disable-extensions, --disable-sync, --metrics-recording-only,
+// --safebrowsing-disable-auto-update and --no-first-run. Chromium 156
+// (Debian) asked, through a render's proxy, despite those and
+// --disable-component-update:
+//
+//   - clients2.google.com:80, GET /time/1/current (network time):
+//     NetworkTimeServiceQuerying;
+//   - update.googleapis.com:443 and :80, POST /service/update2/json (the
+//     component updater, still checking the components it registers
+//     anyway): its update server set to a data: URL, which it cannot
+//     fetch, so it makes no request;
+//   - accounts.google.com:443, GET /ListAccounts, repeatedly (the Google
+//     account cookie jar of sign-in): the Google accounts server set to
+//     https://gaia.invalid:1/, a port Chromium refuses to connect to
+//     (ERR_UNSAFE_PORT, before any name is resolved) on a name that
+//     never resolves (RFC 6761), so it makes no connection. A page's own
+//     requests to accounts.google.com go there as to any other site;
+//   - optimizationguide-pa.googleapis.com:443 (page hints):
+//     OptimizationHints and its fetching and model download.
+//
+// MediaRouter and DialMediaRouteProvider (discovery of cast devices on
+// the local network, over UDP multicast, not through any proxy) and
+// AutofillServerCommunication are off too. TestRenderNoBackgroundTraffic
+// checks that a render asks its proxy for the page's host alone.
+var quietFlags = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("disable-background-networking", true),
+	chromedp.Flag("disable-component-update", true),
+	chromedp.Flag("disable-component-extensions-with-background-pages", true),
+	chromedp.Flag("disable-domain-reliability", true),
+	chromedp.Flag("disable-sync", true),
+	chromedp.Flag("no-first-run", true),
+	chromedp.Flag("no-pings", true),
+	chromedp.Flag("component-updater", "url-source=data:,"),
+	chromedp.Flag("gaia-url", "https://gaia.invalid:1/"),
+	// This replaces chromedp's list (Translate, BlinkGenPropertyTrees).
+	chromedp.Flag("disable-features", strings.Join([]string{
+		"Translate", "BlinkGenPropertyTrees",
+		"NetworkTimeServiceQuerying",
+		"OptimizationHints", "OptimizationHintsFetching", "OptimizationGuideModelDownloading", "OptimizationTargetPrediction",
+		"MediaRouter", "DialMediaRouteProvider",
+		"AutofillServerCommunication",
+	}, ",")),
+}
+
+// proxyLog, set by tests only, is given every authority (host:port) the
+// browser asked a render's proxy for, once the proxy is closed.
+var proxyLog func(authorities []string)
 
 // profilePrefix begins the name of a render's profile directory, which
 // goes on with the rendering process's ID and a dash.
@@ -872,8 +937,10 @@ type watch struct {
 	mainFrame   cdp.FrameID
 	mainLoader  cdp.LoaderID
 	navigations []verify.Navigation
-	dialogs     int
-	done        bool // abort sent
+	// sockets are the URLs of the WebSockets the page opened.
+	sockets []string
+	dialogs int
+	done    bool // abort sent
 	// The raw headers of the extra-info events, in the order of the
 	// request's hops; they may come before or after the other events.
 	reqExtra  map[network.RequestID][]network.Headers
@@ -1018,6 +1085,10 @@ func (w *watch) event(ev any) {
 		w.dialogs++
 		accept := ev.Type == page.DialogTypeBeforeunload
 		go chromedp.Call(w.bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+	case *network.EventWebSocketCreated:
+		if len(w.sockets) < 1000 {
+			w.sockets = append(w.sockets, ev.URL)
+		}
 	case *network.EventLoadingFailed:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.finished, r.failed = true, true
@@ -1109,8 +1180,9 @@ func policyOf(px *proxy) string {
 }
 
 // refusalsOf lists the connections px did not make for the page's
-// requests (exs): those for the browser's own traffic are left out.
-func refusalsOf(px *proxy, exs []*exchange) []string {
+// requests (exs) and WebSockets (the sockets' URLs): those for the
+// browser's own traffic are left out.
+func refusalsOf(px *proxy, exs []*exchange, sockets []string) []string {
 	if px == nil {
 		return nil
 	}
@@ -1119,6 +1191,9 @@ func refusalsOf(px *proxy, exs []*exchange) []string {
 		if ex.req != nil {
 			page[authorityOf(ex.req.URL)] = true
 		}
+	}
+	for _, u := range sockets {
+		page[authorityOf(u)] = true
 	}
 	var out []string
 	for a, err := range px.refusals() {

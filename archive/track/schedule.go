@@ -34,7 +34,10 @@ type RunOptions struct {
 	// RetryDelay is the wait before the first retry, doubled for each
 	// next one. Default 2 s.
 	RetryDelay time.Duration
-	// Fetch are the capture options.
+	// Fetch are the capture options. Its Control, if set, is the address
+	// policy of every capture of the run, fetched or rendered (see
+	// ingest.CaptureOptions): exhibit serve --track sets
+	// capture.RefusePrivate unless --allow-private-targets.
 	Fetch capture.Options
 	// Now is the clock deciding what is due. Default time.Now.
 	Now func() time.Time

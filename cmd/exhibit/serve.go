@@ -12,6 +12,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/spf13/cobra"
@@ -182,7 +183,13 @@ and records their versions (opening the archive for writing, as tokens do).
 Documents tracked with --render are rendered by the same browsers as the
 write API's browser captures (--browser-path; at most --max-browsers at
 once in all, so a browser capture may wait, within its time limit, for a
-browser tracking holds).
+browser tracking holds). Tracked documents, fetched or rendered, obey the
+same address policy as the write API's captures (a tracked URL is the
+operator's, but its redirects, its DNS answers and a rendered page's
+sub-resources are not): one on loopback or a private network is a failed
+capture, reason connect, unless --allow-private-targets, which lifts the
+policy for both. ("exhibit track run" applies no address policy, as
+"exhibit capture" applies none without --refuse-private-targets.)
 Tracked documents are served at /documents, /api/v1/documents and
 /feeds/changes.atom either way.`,
 		Args: exactArgs(0),
@@ -265,7 +272,15 @@ Tracked documents are served at /documents, /api/v1/documents and
 				fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: tracking documents every %s\n", trackEvery)
 				go func() {
 					defer close(tracking)
-					runTracking(ctx, a, opts.Renderer, trackEvery, g.logger)
+					// Tracked documents follow the address policy of
+					// the write API's captures: their URLs are the
+					// operator's, but a redirect, a DNS answer or a
+					// rendered page's sub-resource is not.
+					var fetch capture.Options
+					if !allowPrivate {
+						fetch.Control = capture.RefusePrivate
+					}
+					runTracking(ctx, a, opts.Renderer, fetch, trackEvery, g.logger)
 				}()
 			} else {
 				close(tracking)
@@ -313,12 +328,10 @@ Tracked documents are served at /documents, /api/v1/documents and
 	cmd.Flags().DurationVar(&uploadGrace, "upload-grace", api.DefaultUploadGrace, "time a write request's body may lag --min-upload-rate by")
 	cmd.Flags().StringVar(&browserPath, "browser-path", "", "browser of the write API's browser captures (default chromium on PATH, else /usr/bin/chromium)")
 	cmd.Flags().IntVar(&maxBrowsers, "max-browsers", render.DefaultMaxBrowsers, "browsers run at once, for the write API's browser captures and --track's rendered documents together")
-	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures reach loopback, private, link-local, multicast and every other IANA special-purpose address")
+	cmd.Flags().BoolVar(&allowPrivate, "allow-private-targets", os.Getenv("EXHIBIT_ALLOW_PRIVATE_TARGETS") == "true", "let server-side captures (the write API's and --track's) reach loopback, private, link-local, multicast and every other IANA special-purpose address")
 	return cmd
 }
 
-// runTracking runs a tracking round every interval until ctx ends, logging
-// what each round did.
 // drainTimeout is how long serve, once signalled, waits for the requests
 // in flight; closeTimeout how long it then takes, at most, to close the
 // archive. The systemd unit of docs/DEPLOYMENT.md allows their sum and a
@@ -329,11 +342,14 @@ const (
 	stopTimeout  = 4 * time.Minute
 )
 
-func runTracking(ctx context.Context, a *archive.Archive, r *render.Renderer, every time.Duration, log *slog.Logger) {
+// runTracking runs a tracking round every interval until ctx ends, logging
+// what each round did. Each capture, fetched or rendered with r, takes
+// the options of fetch (its Control the address policy of both).
+func runTracking(ctx context.Context, a *archive.Archive, r *render.Renderer, fetch capture.Options, every time.Duration, log *slog.Logger) {
 	tr := track.New(a)
 	tr.SetRenderer(r)
 	for {
-		rep, err := tr.Run(ctx, track.RunOptions{})
+		rep, err := tr.Run(ctx, track.RunOptions{Fetch: fetch})
 		switch {
 		case ctx.Err() != nil:
 			return

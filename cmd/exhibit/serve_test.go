@@ -15,11 +15,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/api"
+	"github.com/exhibit-archive/exhibit/archive/capture"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 )
 
 // TestServeWriteLimitFlags: the write API's limits reach the server from
@@ -169,4 +172,84 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestServeTrackPolicyRender: serve --track captures tracked documents
+// under the write API's address policy: a tracked document on loopback,
+// fetched and rendered (--render), is a failed capture, reason connect,
+// naming the policy, and the site sees no request; with
+// --allow-private-targets both are captured.
+func TestServeTrackPolicyRender(t *testing.T) {
+	rendertest.Chromium(t)
+	var hits atomic.Int64
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!DOCTYPE html><p>Tracked terms.</p>")
+	}))
+	defer site.Close()
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow-private-targets=%v", allow), func(t *testing.T) {
+			dir := inTemp(t)
+			exhibit(t, "init", "--origin", "serve.test/log").want(t, 0)
+			exhibit(t, "track", "add", site.URL+"/fetched", "--entity", "Policy", "--document", "Fetched").want(t, 0)
+			exhibit(t, "track", "add", site.URL+"/rendered", "--entity", "Policy", "--document", "Rendered", "--render").want(t, 0)
+			before := hits.Load()
+			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			args := []string{"--archive", filepath.Join(dir, "exhibit-archive"), "serve", "--listen", addr, "--track", "--track-interval", "1s"}
+			if allow {
+				args = append(args, "--allow-private-targets")
+			}
+			var stderr lockedBuffer
+			cmd := exec.Command("exhibit", args...)
+			cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			defer func() { cmd.Process.Signal(os.Interrupt); <-done }()
+			got := map[string]*record.Record{}
+			for deadline := time.Now().Add(120 * time.Second); len(got) < 2; time.Sleep(200 * time.Millisecond) {
+				for _, p := range []string{"/fetched", "/rendered"} {
+					resp, err := http.Get("http://" + addr + "/api/v1/search?url=" + url.QueryEscape(site.URL+p))
+					if err != nil {
+						continue // not listening yet
+					}
+					var page struct{ Records []*record.Record }
+					err = json.NewDecoder(resp.Body).Decode(&page)
+					resp.Body.Close()
+					if err == nil && len(page.Records) > 0 {
+						got[p] = page.Records[0]
+					}
+				}
+				select {
+				case <-done:
+					t.Fatalf("exhibit serve exited: %s", stderr.String())
+				default:
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("serve --track captured %d of the 2 tracked documents:\n%s", len(got), stderr.String())
+				}
+			}
+			for p, rec := range got {
+				wantMethod := "fetch"
+				if p == "/rendered" {
+					wantMethod = "browser"
+				}
+				if rec.Method != wantMethod {
+					t.Errorf("%s: method %q, want %q", p, rec.Method, wantMethod)
+				}
+				switch {
+				case allow && rec.Outcome != "captured":
+					t.Errorf("%s: outcome %q, failure %+v; want captured with --allow-private-targets", p, rec.Outcome, rec.Failure)
+				case !allow && (rec.Failure == nil || rec.Failure.Reason != "connect" || !strings.Contains(rec.Failure.Message, capture.ErrTargetRefused.Error())):
+					t.Errorf("%s: outcome %q, failure %+v; want failed, reason connect, naming the address policy", p, rec.Outcome, rec.Failure)
+				}
+			}
+			if n := hits.Load() - before; !allow && n != 0 {
+				t.Errorf("the refused site got %d requests", n)
+			}
+		})
+	}
 }
