@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -9,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exhibit-archive/exhibit/archive"
+	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/record"
 )
 
 // TestFrontendsTrackDatabaseDown stops the database of a shared archive
@@ -126,4 +132,88 @@ func TestFrontendsTrackDatabaseDown(t *testing.T) {
 		count, _ := site.snapshot()
 		return count["/doc1"] > 0 && strings.Count(out.String(), "version 1") >= 2
 	})
+}
+
+// TestFrontendsImportDatabaseDown stops the database of a shared archive
+// (SIGTERM) mid-import: `exhibit import` fails (exit 1) within a bound,
+// naming the database, nothing it acknowledged is lost, and a re-run
+// once the database is back imports the rest, each document once.
+func TestFrontendsImportDatabaseDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB, versitygw and an exhibit process")
+	}
+	if raceEnabled {
+		t.Skip("skipped under the race detector: a race-instrumented process")
+	}
+	dir, _, db := sharedArchive(t, "importdown.test/log")
+	const docs = 200
+	var manifest bytes.Buffer
+	os.Mkdir("docs", 0o755)
+	for i := range docs {
+		name := fmt.Sprintf("docs/doc%d.html", i)
+		os.WriteFile(name, fmt.Appendf(nil, "<html>document %d</html>", i), 0o644)
+		fmt.Fprintf(&manifest, `{"entity":"Example","document":"Doc %d","url":"https://example.org/doc/%d","fetched_at":"2026-01-01T00:00:00Z","file":%q}`+"\n", i, i, name)
+	}
+	os.WriteFile("manifest.jsonl", manifest.Bytes(), 0o644)
+	var stdout, stderr lockedBuffer
+	cmd := exec.Command("exhibit", "--archive", filepath.Join(dir, "f2"), "import", "--concurrency", "2", "manifest.jsonl")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for deadline := time.Now().Add(2 * time.Minute); strings.Count(stdout.String(), "\n") < 20; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("import did not get going: %s %s", stdout.String(), stderr.String())
+		}
+	}
+	db.Stop()
+	stopped := time.Now()
+	var err error
+	select {
+	case err = <-exited:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("import still running 3 minutes after the database went down:\n%s", stderr.String())
+	}
+	t.Logf("import exited %v after the database went down: %v; %s", time.Since(stopped).Round(time.Second), err, lastLine(stderr.String()))
+	// Its last line names the database, and what to do.
+	if code, last := cmd.ProcessState.ExitCode(), lastLine(stderr.String()); code != 1 || !strings.Contains(last, "database unavailable") || !strings.Contains(last, "run it again") {
+		t.Errorf("import with the database down: exit %d, want 1 naming the database:\n%s", code, stderr.String())
+	}
+	var acked []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		if f := strings.Split(l, "\t"); len(f) == 5 {
+			acked = append(acked, f[2])
+		}
+	}
+
+	db.Restart()
+	r := exhibit(t, "--archive", filepath.Join(dir, "f3"), "import", "manifest.jsonl")
+	r.want(t, 0)
+	ctx := archivetest.Context(t, 2*time.Minute)
+	a, err := archive.Open(ctx, filepath.Join(dir, "f1"), archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	cp := checkAcknowledged(t, ctx, a, acked)
+	logged := map[string]int{}
+	for r, err := range a.Index().Records(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind == record.Capture {
+			logged[r.URL]++
+		}
+	}
+	for i := range docs {
+		if u := fmt.Sprintf("https://example.org/doc/%d", i); logged[u] != 1 {
+			t.Errorf("%s logged %d times, want once", u, logged[u])
+		}
+	}
+	t.Logf("%d acknowledged before the database went down; %d entries in the log", len(acked), cp.Size)
 }
