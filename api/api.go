@@ -50,7 +50,11 @@
 //     mementos of the URLs captured, listed in memento.go.
 //
 //     Errors are JSON, {"error": "..."}, with status 400 for bad input, 404
-//     for what the archive does not hold and 500 otherwise.
+//     for what the archive does not hold and 500 otherwise; for an archive
+//     shared by several frontends, a read that fails while its database or
+//     bucket does not answer (as /healthz reports it) is answered 503 with
+//     Retry-After: 5 at once, naming which ("database unavailable: ..."),
+//     and pages likewise as HTML.
 //
 //     A snapshot is served with the media type its newest verified
 //     statement gives (the Content-Type the server sent, or the one
@@ -114,7 +118,9 @@
 // writer, the index follower's last round succeeded, else 503 with
 // Retry-After: 5 and the one that does not ("database unavailable: ...",
 // "log checkpoint unavailable: ...", "index follower unavailable:
-// indexing the log has failed for 12s: ..."). Every response carries
+// indexing the log has failed for 12s: ..."). Any archive answers 503 too
+// when the checkpoint GET /checkpoint serves cannot be read or does not
+// verify under the archive's keys ("checkpoint unservable: ..."). Every response carries
 // Access-Control-Allow-Origin: *. Nothing but the write API writes to the
 // archive: served read-only, the handler takes no lock, calls no outside
 // service and changes no file.
@@ -124,6 +130,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -351,10 +358,33 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, archive.ErrNotFound), errors.Is(err, track.ErrNoDocument), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
 		writeError(w, http.StatusNotFound, err.Error())
 	default:
+		if ue := s.unavailable(r); ue != nil {
+			w.Header().Set("Retry-After", retryUnavailable)
+			writeError(w, http.StatusServiceUnavailable, ue.Error()+"; try again later")
+			return
+		}
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("path", r.URL.Path), slog.Any("error", err))
 		writeError(w, http.StatusInternalServerError, "internal error")
 	}
+}
+
+// unavailable returns, for a request to an archive shared by several
+// frontends that failed, why its databases or bucket do not answer (as
+// Health reports it, probed within healthTimeout): the failure is then
+// theirs, answered 503 with Retry-After, not 500. It returns nil when they
+// answer, and for an archive of one machine.
+func (s *server) unavailable(r *http.Request) *archive.UnavailableError {
+	if !s.a.Shared() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), healthTimeout)
+	defer cancel()
+	var ue *archive.UnavailableError
+	if errors.As(s.a.Health(ctx), &ue) {
+		return ue
+	}
+	return nil
 }
 
 // healthTimeout bounds the health check of the database and bucket.
@@ -364,7 +394,11 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.a.Health(ctx); err != nil {
+	err := s.a.Health(ctx)
+	if err == nil {
+		err = s.checkpointHealth(ctx)
+	}
+	if err != nil {
 		w.Header().Set("Retry-After", retryUnavailable)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -373,6 +407,17 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "ok\n")
+}
+
+// checkpointHealth checks what GET /checkpoint serves: the latest kept
+// checkpoint must be readable and verify under the archive's keys. A log
+// that has published no checkpoint yet is healthy (/checkpoint answers
+// 404 until it has).
+func (s *server) checkpointHealth(ctx context.Context) error {
+	if _, _, err := s.a.Checkpoint(ctx); err != nil && !errors.Is(err, ledger.ErrNoCheckpoint) {
+		return fmt.Errorf("checkpoint unservable: %w", err)
+	}
+	return nil
 }
 
 // retryUnavailable is the Retry-After, in seconds, of a 503 for a database

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
 	"github.com/schollz/progressbar/v3"
@@ -42,7 +43,11 @@ re-run imports it, or skips it if another frontend did. The manifest and the fil
 names must be regular files: a named pipe or a device is refused unread.
 SIGINT or SIGTERM stops the import promptly, even mid-file, keeping what
 was acknowledged (exit status 130; a re-run finishes it); a second signal
-kills it at once.
+kills it at once. When the database or bucket of an archive shared by
+several frontends stops answering, each document in flight fails within
+about 16 s and exhibit exits with status 1, its last line naming what does
+not answer; what was acknowledged is kept, and a re-run once it answers
+finishes the import.
 
 Each document gets one line on stdout as it completes, in completion order:
 the manifest line and the file it came from, then its record ID, log index
@@ -111,6 +116,13 @@ is not. A missing archive is created with defaults.`,
 			if bar != nil {
 				bar.Finish()
 			}
+			// A database or bucket of a shared archive that stopped
+			// answering mid-import (asked before closing the archive,
+			// which may fail for it too) is named once, plainly.
+			var ue *archive.UnavailableError
+			if (err != nil || sum.Failed > 0) && a.Shared() && ctx.Err() == nil {
+				ue = unavailable(ctx, a)
+			}
 			if cerr := a.Close(context.Background()); err == nil {
 				err = cerr
 			}
@@ -130,6 +142,12 @@ is not. A missing archive is created with defaults.`,
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "imported %d, skipped %d (already archived), failed %d%s, of %d documents in %.1fs (%.0f records/s)\n",
 				sum.Imported, sum.Skipped, sum.Failed, interrupted, sum.Total, sum.Seconds, rate)
+			if ue != nil {
+				if err == nil {
+					err = errors.New("documents failed")
+				}
+				return fmt.Errorf("%w; the import could not finish (%v); what was acknowledged (on stdout) is kept: run it again once the %s answers (it skips what is archived)", ue, err, ue.What)
+			}
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
@@ -72,7 +73,7 @@ on every new version.`,
 			// slog on stderr once, at the level of this command line.
 			klogLevel.Set(level)
 			klogOnce.Do(func() {
-				klog.SetSlogLogger(slog.New(canceledQuiet{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &klogLevel})}))
+				klog.SetSlogLogger(slog.New(canceledQuiet{newRepeatQuiet(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &klogLevel}), time.Now)}))
 			})
 		},
 	}

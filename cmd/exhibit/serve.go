@@ -90,7 +90,9 @@ The JSON API:
   GET /api/v1/types/{type}               one type's provisions at every entity
 A snapshot is served as an attachment with the media type its signed
 statement gives (sandboxed, never sniffed); other stored objects as
-application/octet-stream. Errors are JSON {"error": ...}: 400, 404 or 500.
+application/octet-stream. Errors are JSON {"error": ...}: 400, 404 or 500;
+for an archive whose log is on S3 and MySQL, 503 with Retry-After: 5 at once
+when a read fails while its database or bucket does not answer, naming which.
 
 Pages, which read without JavaScript and load nothing from other hosts:
   GET /                                  recent records, a search box
@@ -127,7 +129,11 @@ As a Memento TimeGate and TimeMap (RFC 7089), for the URLs exhibit fetched:
                                          and bucket answer and its published
                                          checkpoint is kept (else 503, naming
                                          which: a checkpoint gone back behind
-                                         the kept one is never kept)
+                                         the kept one is never kept); and
+                                         for any archive only while the
+                                         checkpoint /checkpoint serves reads
+                                         and verifies under its key (else 503
+                                         "checkpoint unservable")
 One JSON access log line per request goes to stderr.
 
 The write API is on only when the archive has bearer tokens ("exhibit token

@@ -290,6 +290,11 @@ them (the holder of its lease in the database; one that dies frees its
 leases within 20 s). A round that left documents to another frontend is
 followed by the next within 21 s whatever --interval says, so that a
 document whose frontend died is captured soon after its lease expires.
+When the database or bucket of a shared archive stops
+answering, a looping run does not exit: it says so on stderr and tries
+again 2 s later, then each time twice as late, up to a minute, until it
+answers, then says that tracking resumed; with --once it exits 1 naming
+what does not answer (what was acknowledged is kept: run it again).
 Exit status: 0 when every document was captured and its text extracted; 1
 when a capture failed, no text could be extracted (e.g. the selectors
 matched nothing), or the archive could not process a document; 2 for an
@@ -331,6 +336,9 @@ unknown DOCUMENT.`,
 					a.Close(context.Background())
 				}
 			}()
+			var downSince time.Time // since when a round waits for an outage
+			var downWhat string     // of what: "database", "bucket", ...
+			backoff := dbBackoffMin
 			for {
 				// The archive is opened for each round, so that other
 				// writers (quote, track add) can run between rounds. A
@@ -346,28 +354,61 @@ unknown DOCUMENT.`,
 					}
 				}
 				rep, err := track.New(a).Run(ctx, o)
-				if !a.Shared() || err != nil || once {
+				shared := a.Shared()
+				// A database or the bucket of a shared archive that does
+				// not answer (asked before closing it, which may fail
+				// for it too): --once fails saying so; a looping run
+				// keeps the archive open (reopening it would fail) and
+				// waits it out, as serve --track does.
+				var ue *archive.UnavailableError
+				if shared && ctx.Err() == nil && (err != nil || once) {
+					ue = unavailable(ctx, a)
+				}
+				if err != nil && ue != nil && !once {
+					if downSince.IsZero() {
+						downSince, downWhat = time.Now(), ue.What
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: tracking round not finished: %v; nothing acknowledged is lost; waiting for the %s (unavailable for %s), next round in %s\n",
+						printable(ue.Error()), ue.What, time.Since(downSince).Round(time.Second), backoff)
+					select {
+					case <-time.After(backoff):
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+					backoff = min(2*backoff, dbBackoffMax)
+					continue
+				}
+				if err == nil && !downSince.IsZero() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: the %s answers again after %s: tracking resumed\n", downWhat, time.Since(downSince).Round(time.Second))
+					downSince, backoff = time.Time{}, dbBackoffMin
+				}
+				if !shared || err != nil || once {
 					if cerr := a.Close(context.Background()); err == nil {
 						err = cerr
 					}
 					a = nil
 				}
-				if err != nil {
-					return docError(err)
-				}
-				if output == "json" {
-					if err := writeJSON(out, rep); err != nil {
-						return err
+				if rep != nil {
+					if output == "json" {
+						if err := writeJSON(out, rep); err != nil {
+							return err
+						}
+					} else {
+						fmt.Fprintf(out, "%d tracked, %d captured in %s\n", rep.Tracked, rep.Due, time.Since(start).Round(time.Millisecond))
 					}
-				} else {
-					fmt.Fprintf(out, "%d tracked, %d captured in %s\n", rep.Tracked, rep.Due, time.Since(start).Round(time.Millisecond))
+					for _, e := range rep.Errors {
+						fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %s: %s\n", e.Document, printable(e.Error))
+						failed = true
+					}
+					for _, r := range append(rep.Earlier, rep.Results...) {
+						failed = failed || r.Result == "capture_failed" || r.Result == "failed"
+					}
 				}
-				for _, e := range rep.Errors {
-					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: %s: %s\n", e.Document, printable(e.Error))
-					failed = true
-				}
-				for _, r := range append(rep.Earlier, rep.Results...) {
-					failed = failed || r.Result == "capture_failed" || r.Result == "failed"
+				if err != nil {
+					if ue != nil {
+						return fmt.Errorf("%w; the tracking round could not finish (%v); what was acknowledged is kept: run it again once the %s answers", ue, err, ue.What)
+					}
+					return docError(err)
 				}
 				if once {
 					break
@@ -394,6 +435,26 @@ unknown DOCUMENT.`,
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "time limit of each fetch")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// The back-off of a looping track run while a shared archive's database
+// does not answer: the first retry after dbBackoffMin, each next one
+// twice as late, at most dbBackoffMax.
+const (
+	dbBackoffMin = 2 * time.Second
+	dbBackoffMax = time.Minute
+)
+
+// unavailable returns why a shared archive's databases or bucket do not
+// answer (archive.Health, probed for at most 5 s), or nil when they do.
+func unavailable(ctx context.Context, a *archive.Archive) *archive.UnavailableError {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var ue *archive.UnavailableError
+	if errors.As(a.Health(ctx), &ue) {
+		return ue
+	}
+	return nil
 }
 
 func printTrackResult(w io.Writer, r *track.TrackResult) {
