@@ -180,6 +180,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -1038,6 +1039,9 @@ type request struct {
 	exchanges []*exchange
 }
 
+// networkPkg is the package of the Network domain's events.
+var networkPkg = reflect.TypeFor[network.EventRequestWillBeSent]().PkgPath()
+
 func (w *watch) inflight() int {
 	n := 0
 	for _, r := range w.requests {
@@ -1076,7 +1080,12 @@ func (w *watch) event(ev any) {
 		w.bytes = map[network.RequestID]int64{}
 		w.chunks = map[network.RequestID][2]int64{}
 	}
-	w.activity = time.Now()
+	// Only the network's events are activity: the page's lifecycle
+	// events (networkIdle comes half a second after the network went
+	// quiet), console messages and the like are not.
+	if t := reflect.TypeOf(ev); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == networkPkg {
+		w.activity = time.Now()
+	}
 	switch ev := ev.(type) {
 	case *network.EventRequestWillBeSent:
 		r := w.requests[ev.RequestID]
