@@ -954,8 +954,9 @@ type quiet struct {
 // is quiet.
 func probeQuiet(ctx context.Context, waitFor string) (quiet, error) {
 	// A page between two documents may hold the call: it is asked again
-	// at the next tick.
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	// at the next tick. (A busy machine's browser may take a second or
+	// more to answer: the bound is not tight.)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	sel := strconv.Quote(waitFor)
 	return chromedp.Run(ctx, chromedp.Evaluate[quiet](`((p) => p ? p(`+sel+`) : {pending: 0, quiet: 1e9, found: `+sel+` ? document.querySelector(`+sel+`) !== null : false})(window[Symbol.for(`+strconv.Quote(quietKey)+`)])`))
