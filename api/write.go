@@ -28,7 +28,8 @@ package api
 // to settle, 1 ms up to the render's time limit (Options.Fetch.Timeout, 60
 // s by default); without it, 15 s. "browser_delay_ms", only with
 // "browser", is the least wait after the load event, 0 up to that limit
-// (render.DefaultDelay, 2 s, without it); "browser_wait_for", only with
+// (render.DefaultDelay, none, without it: the page's short timers are
+// waited for by the wait rule itself); "browser_wait_for", only with
 // "browser", a CSS selector (at most 1024 bytes, no control characters)
 // the page must match to count as settled. A browser capture holds a browser slot
 // beside its capture slot; when every browser is busy it is refused at

@@ -76,6 +76,12 @@ func TestSchemaBrowserCapture(t *testing.T) {
 		"no rendering":         func(p map[string]any) { delete(p, "rendering") },
 		"fetch with rendering": func(p map[string]any) { p["method"] = "fetch" },
 		"unknown wait rule":    func(p map[string]any) { p["rendering"].(map[string]any)["wait"].(map[string]any)["rule"] = "load" },
+		"page_quiet without its timer bound": func(p map[string]any) {
+			delete(p["rendering"].(map[string]any)["wait"].(map[string]any), "timer_max_ms")
+		},
+		"network_idle with page_quiet's fields": func(p map[string]any) {
+			p["rendering"].(map[string]any)["wait"].(map[string]any)["rule"] = verify.WaitNetworkIdle
+		},
 		"png as jpeg": func(p map[string]any) {
 			p["rendering"].(map[string]any)["screenshot"].(map[string]any)["media_type"] = "image/jpeg"
 		},
@@ -114,6 +120,25 @@ func TestSchemaBrowserCapture(t *testing.T) {
 		schemaMustValidate(t, "browser capture without warc", set.statementV2, b)
 		if _, err := verify.ParseStatement(b); err != nil {
 			t.Errorf("browser capture without warc: %v", err)
+		}
+	}
+
+	// A statement of the wait rule before page_quiet stays valid for both.
+	{
+		var v map[string]any
+		json.Unmarshal(env.Payload, &v)
+		w := v["predicate"].(map[string]any)["rendering"].(map[string]any)["wait"].(map[string]any)
+		if w["rule"] != verify.WaitPageQuiet {
+			t.Errorf("wait rule %v, want %s", w["rule"], verify.WaitPageQuiet)
+		}
+		w["rule"], w["delay_ms"] = verify.WaitNetworkIdle, 2000
+		for _, k := range []string{"timer_max_ms", "dom_quiet_max_ms", "dom_changing", "timers_pending"} {
+			delete(w, k)
+		}
+		b, _ := json.Marshal(v)
+		schemaMustValidate(t, "browser capture of rule network_idle", set.statementV2, b)
+		if _, err := verify.ParseStatement(b); err != nil {
+			t.Errorf("browser capture of rule network_idle: %v", err)
 		}
 	}
 

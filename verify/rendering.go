@@ -5,11 +5,23 @@ import (
 	"fmt"
 )
 
-// WaitNetworkIdle is the wait rule of a browser capture: the page is taken
-// once its load event has fired and no request has been in flight for
-// [Wait.IdleMS] milliseconds, or when [Wait.TimeoutMS] has passed since the
-// navigation began, whichever comes first ([Wait.Settled] says which).
-const WaitNetworkIdle = "network_idle"
+// Wait rules of a browser capture ([Wait.Rule]).
+const (
+	// WaitNetworkIdle: the page is taken once its load event has fired
+	// (at least [Wait.DelayMS] ago) and no request has been in flight for
+	// [Wait.IdleMS] milliseconds, or when [Wait.TimeoutMS] has passed
+	// since the navigation began, whichever comes first ([Wait.Settled]
+	// says which). The rule of statements made before [WaitPageQuiet].
+	WaitNetworkIdle = "network_idle"
+	// WaitPageQuiet: WaitNetworkIdle, and besides no short one-shot
+	// timer of the page pending (a setTimeout of at most
+	// [Wait.TimerMaxMS], in a chain of timers begun at most TimerMaxMS
+	// before it was set) and no change to the document's nodes or text
+	// for IdleMS (the timers' callbacks counting as changes), that
+	// quiet waited for at most [Wait.DOMQuietMaxMS] once the rest holds
+	// ([Wait.DOMChanging] says it ran out).
+	WaitPageQuiet = "page_quiet"
+)
 
 // Media types of the artefacts of a browser capture.
 const (
@@ -158,7 +170,7 @@ type Viewport struct {
 
 // Wait is the rule the browser waited by before the page was taken.
 type Wait struct {
-	// Rule is [WaitNetworkIdle].
+	// Rule is [WaitPageQuiet], or [WaitNetworkIdle] in older statements.
 	Rule string `json:"rule"`
 	// IdleMS is the quiet time the rule waits for; TimeoutMS its bound,
 	// counted from the start of the navigation.
@@ -179,6 +191,19 @@ type Wait struct {
 	// the bound (Settled is false when it did not).
 	WaitFor      string `json:"wait_for,omitempty"`
 	WaitForFound bool   `json:"wait_for_found,omitempty"`
+	// TimerMaxMS, DOMQuietMaxMS, DOMChanging and TimersPending belong to
+	// the rule [WaitPageQuiet] (and only to it). TimerMaxMS bounds the
+	// delay of a pending timer the page is waited for, and the age of
+	// its chain; DOMQuietMaxMS how long the document's quiet is waited
+	// for once the load event, the delay, the network, the timers and
+	// WaitFor allow the page to be taken. DOMChanging says the document
+	// had changed within IdleMS when it was taken (that bound ran out,
+	// or the page was taken unsettled); TimersPending counts the short
+	// timers still pending then (only when not settled).
+	TimerMaxMS    int64 `json:"timer_max_ms,omitempty"`
+	DOMQuietMaxMS int64 `json:"dom_quiet_max_ms,omitempty"`
+	DOMChanging   bool  `json:"dom_changing,omitempty"`
+	TimersPending int   `json:"timers_pending,omitempty"`
 }
 
 // Artefact is one stored artefact of a rendering.
@@ -233,7 +258,19 @@ func (r *Rendering) check(outcome string) error {
 	if r.Viewport.Width <= 0 || r.Viewport.Height <= 0 || r.Viewport.DeviceScaleFactor <= 0 {
 		return fmt.Errorf("viewport %dx%d at scale %g is not positive", r.Viewport.Width, r.Viewport.Height, r.Viewport.DeviceScaleFactor)
 	}
-	if r.Wait.Rule != WaitNetworkIdle {
+	switch w := r.Wait; w.Rule {
+	case WaitNetworkIdle:
+		if w.TimerMaxMS != 0 || w.DOMQuietMaxMS != 0 || w.DOMChanging || w.TimersPending != 0 {
+			return fmt.Errorf("wait rule %q with fields of rule %q", w.Rule, WaitPageQuiet)
+		}
+	case WaitPageQuiet:
+		if w.TimerMaxMS <= 0 || w.DOMQuietMaxMS < 0 || w.TimersPending < 0 {
+			return fmt.Errorf("wait rule %q: timer bound %d ms, DOM quiet bound %d ms, pending timers %d are not valid", w.Rule, w.TimerMaxMS, w.DOMQuietMaxMS, w.TimersPending)
+		}
+		if w.Settled && w.TimersPending > 0 {
+			return fmt.Errorf("wait rule %q: settled with %d timers pending", w.Rule, w.TimersPending)
+		}
+	default:
 		return fmt.Errorf("unknown wait rule %q", r.Wait.Rule)
 	}
 	if r.Wait.IdleMS < 0 || r.Wait.TimeoutMS <= 0 || r.Wait.WaitedMS < 0 {

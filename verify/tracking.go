@@ -136,6 +136,12 @@ type Declaration struct {
 	// version's or extraction's snapshot.sha256 is then the DOM
 	// artefact's digest. Absent (false) for a plain fetch.
 	Render bool `json:"render,omitempty"`
+	// RenderWaitFor and RenderDelayMS, only with Render, are the wait
+	// options of its renderings: a CSS selector the page must match to
+	// count as settled, and the least wait after its load event in
+	// milliseconds (1 to [MaxRenderDelayMS]). Absent: render's defaults.
+	RenderWaitFor string `json:"render_wait_for,omitempty"`
+	RenderDelayMS int64  `json:"render_delay_ms,omitempty"`
 	// EverySeconds is how often the document is captured, in seconds.
 	EverySeconds int64 `json:"every_seconds"`
 	// Revision counts the declaration's revisions, from 1; Previous is the
@@ -615,6 +621,10 @@ func checkSnapshotRef(r SnapshotRef) error {
 	return checkTimes(map[string]string{"snapshot.captured_at": r.CapturedAt})
 }
 
+// MaxRenderDelayMS bounds [Declaration.RenderDelayMS]: a minute, a
+// render's whole time limit by default.
+const MaxRenderDelayMS = 60000
+
 func checkDeclaration(s *DeclarationStatement) error {
 	p := &s.Predicate
 	if want := SHA256Hex([]byte(s.DocumentID())); s.SubjectDigest() != want {
@@ -639,6 +649,15 @@ func checkDeclaration(s *DeclarationStatement) error {
 		if strings.TrimSpace(sel) == "" || strings.ContainsFunc(sel, IsControl) {
 			return fmt.Errorf("selector %q is empty or has a control character", sel)
 		}
+	}
+	if !p.Render && (p.RenderWaitFor != "" || p.RenderDelayMS != 0) {
+		return errors.New("render_wait_for or render_delay_ms without render")
+	}
+	if p.RenderWaitFor != "" && (strings.TrimSpace(p.RenderWaitFor) == "" || strings.ContainsFunc(p.RenderWaitFor, IsControl)) {
+		return fmt.Errorf("render_wait_for %q is blank or has a control character", p.RenderWaitFor)
+	}
+	if p.RenderDelayMS < 0 || p.RenderDelayMS > MaxRenderDelayMS {
+		return fmt.Errorf("render_delay_ms is %d, want 1 to %d", p.RenderDelayMS, MaxRenderDelayMS)
 	}
 	if p.EverySeconds < 60 {
 		return fmt.Errorf("every_seconds is %d, want at least 60", p.EverySeconds)

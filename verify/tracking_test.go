@@ -86,6 +86,12 @@ func TestTrackingStatements(t *testing.T) {
 			t.Errorf("%s: kind %s, document %s", kind, e.Kind(), e.DocumentID())
 		}
 	}
+	// A rendered declaration with its wait options.
+	if _, err := ParseEntryStatement(mutateJSON(t, validTracking()["declaration"], func(m map[string]any) {
+		pred(m)["render"], pred(m)["render_wait_for"], pred(m)["render_delay_ms"] = true, "#clause.ready", 1500
+	})); err != nil {
+		t.Errorf("a rendered declaration with its wait: %v", err)
+	}
 	// Each broken rule is rejected, naming the kind.
 	for _, c := range []struct {
 		kind, name string
@@ -103,6 +109,11 @@ func TestTrackingStatements(t *testing.T) {
 		{"declaration", "bidi override in the entity", func(m map[string]any) { pred(m)["entity"] = "Ac\u202eme" }},
 		{"declaration", "unknown field", func(m map[string]any) { pred(m)["extra"] = 1 }},
 		{"declaration", "range without an end", func(m map[string]any) { pred(m)["select_ranges"] = []any{map[string]any{"startBefore": "#a"}} }},
+		{"declaration", "render wait without render", func(m map[string]any) { pred(m)["render_wait_for"] = "#clause" }},
+		{"declaration", "render delay without render", func(m map[string]any) { pred(m)["render_delay_ms"] = 1000 }},
+		{"declaration", "blank render wait", func(m map[string]any) { pred(m)["render"], pred(m)["render_wait_for"] = true, " " }},
+		{"declaration", "negative render delay", func(m map[string]any) { pred(m)["render"], pred(m)["render_delay_ms"] = true, -1 }},
+		{"declaration", "render delay over a minute", func(m map[string]any) { pred(m)["render"], pred(m)["render_delay_ms"] = true, 60001 }},
 		{"declaration", "range with two starts", func(m map[string]any) {
 			pred(m)["remove_ranges"] = []any{map[string]any{"startBefore": "#a", "startAfter": "#b", "endBefore": "#c"}}
 		}},

@@ -56,13 +56,32 @@
 // WARC-Truncated. The bodies together are bounded by
 // [Options.MaxPageBytes], as the page is.
 //
-// Waiting: the page is taken when it has settled: the main frame's last
-// document fired its load event at least [Options.Delay] ago (by default
-// [DefaultDelay]; Browsertrix calls it pageExtraDelay), no request has
-// been in flight for [Options.IdleTime], and [Options.WaitFor], a CSS
-// selector, matches if set; or when [Options.SettleTimeout] runs out,
-// recorded as not settled, and then the page is frozen (scripts disabled,
-// loading stopped) before it is taken.
+// Waiting: the page is taken when it has settled (the rule
+// [verify.WaitPageQuiet]): the main frame's last document fired its load
+// event (at least [Options.Delay] ago, none by default; Browsertrix calls
+// it pageExtraDelay), no request has been in flight for
+// [Options.IdleTime], no short timer of the page is pending, [Options.WaitFor],
+// a CSS selector, matches if set, and the document has not changed for
+// IdleTime, this last waited for at most [Options.DOMQuietMax] once the
+// rest holds (a page that changes for ever, a clock or a ticker, is
+// taken then, settled, and recorded as changing); or when
+// [Options.SettleTimeout] runs out, recorded as not settled, and then the
+// page is frozen (scripts disabled, loading stopped) before it is taken.
+// What the page has pending is its own account, kept by a script run in
+// every document before the page's (Page.addScriptToEvaluateOnNewDocument,
+// in the page's world, as a wrapped setTimeout must be): a one-shot
+// setTimeout with a function callback and a delay of at most
+// [Options.TimerMax], in a chain of timers (each set by the callback of
+// the one before, or with the same callback function) begun at most
+// TimerMax before it was set, is pending until it runs or is cleared; a
+// meta refresh of at most TimerMax until a second after it was due; and a MutationObserver notes the last change
+// to the document's nodes or text (not attributes, which animations
+// change for ever), a tracked timer's callback counting as one. A fixed
+// delay after load, the rule before, cost every capture its length; this
+// waits for what the page still has to do, and no longer. Browsertrix
+// waits for the load event and network idle, then its behaviours
+// (autoscroll) for as long as the page adds elements, within a timeout;
+// the same idea here, bounded as above.
 //
 // Client-side navigations of the main frame (a script setting location,
 // a meta refresh, a form, a link) are followed within the wait: the
@@ -181,6 +200,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -214,9 +234,22 @@ const (
 	// as settled: no request in flight for this long.
 	DefaultIdleTime = 500 * time.Millisecond
 	// DefaultDelay is the least time waited after the load event before
-	// the page may count as settled, so that text a script builds after
-	// a short timer (and a meta refresh of a second) is taken.
-	DefaultDelay = 2 * time.Second
+	// the page may count as settled: none, as the page's short timers,
+	// its meta refresh and its document's changes are waited for by
+	// themselves (the rule [verify.WaitPageQuiet]); a fixed delay would
+	// cost every capture its whole length.
+	DefaultDelay time.Duration = 0
+	// DefaultTimerMax bounds the page's timers that the wait waits for: a
+	// setTimeout of at most this delay, in a chain of timers (each set
+	// by the callback of the one before, or with the same callback
+	// function) begun at most this long before it was set; and a meta
+	// refresh of at most this delay.
+	DefaultTimerMax = 5 * time.Second
+	// DefaultDOMQuietMax bounds the wait for the document to stop
+	// changing, once the load event, the delay, the network, the
+	// timers and WaitFor allow the page to be taken: a page that changes
+	// for ever (a clock, a ticker) is taken then.
+	DefaultDOMQuietMax = 2 * time.Second
 	// DefaultMaxPageBytes bounds the bytes the page may load, all
 	// responses together, as received: 64 MiB.
 	DefaultMaxPageBytes = 64 << 20
@@ -276,8 +309,12 @@ type Options struct {
 	IdleTime      time.Duration
 	// Delay is the least time waited after the load event (of the last
 	// document of the main frame) before the page may count as settled.
-	// If zero, DefaultDelay; negative waits none.
+	// If zero, DefaultDelay (none); negative waits none.
 	Delay time.Duration
+	// TimerMax and DOMQuietMax bound what the wait waits for (see
+	// DefaultTimerMax, DefaultDOMQuietMax). If zero, the defaults;
+	// a negative DOMQuietMax waits for no quiet of the document.
+	TimerMax, DOMQuietMax time.Duration
 	// WaitFor, if set, is a CSS selector (document.querySelector) the
 	// page must match before it counts as settled; a page that does not
 	// match it within SettleTimeout is taken then, not settled.
@@ -303,6 +340,8 @@ func (o *Options) defaults() {
 	o.SettleTimeout = min(cmp.Or(o.SettleTimeout, DefaultSettleTimeout), o.Timeout)
 	o.IdleTime = cmp.Or(o.IdleTime, DefaultIdleTime)
 	o.Delay = max(cmp.Or(o.Delay, DefaultDelay), 0)
+	o.TimerMax = max(cmp.Or(o.TimerMax, DefaultTimerMax), time.Millisecond)
+	o.DOMQuietMax = max(cmp.Or(o.DOMQuietMax, DefaultDOMQuietMax), 0)
 	o.MaxPageBytes = cmp.Or(o.MaxPageBytes, DefaultMaxPageBytes)
 	o.Width = cmp.Or(o.Width, DefaultWidth)
 	o.Height = cmp.Or(o.Height, DefaultHeight)
@@ -376,8 +415,9 @@ func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Resul
 	res := &Result{Rendering: verify.Rendering{
 		Browser:  verify.Browser{Name: "Chromium"},
 		Viewport: verify.Viewport{Width: o.Width, Height: o.Height, DeviceScaleFactor: 1},
-		Wait: verify.Wait{Rule: verify.WaitNetworkIdle, IdleMS: o.IdleTime.Milliseconds(), TimeoutMS: o.SettleTimeout.Milliseconds(),
-			DelayMS: o.Delay.Milliseconds(), WaitFor: o.WaitFor},
+		Wait: verify.Wait{Rule: verify.WaitPageQuiet, IdleMS: o.IdleTime.Milliseconds(), TimeoutMS: o.SettleTimeout.Milliseconds(),
+			DelayMS: o.Delay.Milliseconds(), WaitFor: o.WaitFor,
+			TimerMaxMS: o.TimerMax.Milliseconds(), DOMQuietMaxMS: o.DOMQuietMax.Milliseconds()},
 	}}
 	start := time.Now()
 	res.Observed.StartedAt = verify.FormatTime(start)
@@ -507,7 +547,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		_, err = chromedp.Call(bctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorDeny})
 	}
 	if err == nil {
-		_, err = chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: neutralise})
+		_, err = chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: neutralise + quietScript(o.TimerMax)})
 	}
 	if err != nil {
 		return fail(ReasonUnavailable, "preparing the tab: %v", err)
@@ -552,13 +592,18 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		return fail(netReason(nav.ErrorText), "loading %s: %s", rawURL, nav.ErrorText)
 	}
 
-	// Wait for the page to settle, within the bound.
-	// Settled: the main frame's last document fired its load event at
-	// least Delay ago, no request has been in flight for IdleTime, and
-	// WaitFor (if set) matches.
+	// Wait for the page to settle, within the bound (the rule
+	// verify.WaitPageQuiet). Settled: the main frame's last document
+	// fired its load event at least Delay ago and no request has been in
+	// flight for IdleTime; then the page's own account (quietProbe): no
+	// short timer pending, WaitFor (if set) matching, and no change to
+	// the document for IdleTime, this last waited for at most
+	// DOMQuietMax from the moment the rest held.
 	settleBy := navStart.Add(o.SettleTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	var calmSince time.Time // since when all but the document's quiet held
+	var last quiet
 	for settled := false; !settled; {
 		select {
 		case err := <-w.abort:
@@ -569,20 +614,36 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 			w.mu.Lock()
 			idle := w.loaded && w.inflight() == 0 && now.Sub(w.activity) >= o.IdleTime && now.Sub(w.loadedAt) >= o.Delay
 			w.mu.Unlock()
-			if idle && o.WaitFor != "" {
-				found, err := chromedp.Run(bctx, chromedp.Evaluate[bool]("document.querySelector("+strconv.Quote(o.WaitFor)+") !== null"))
+			calm := false
+			if idle {
+				q, err := probeQuiet(bctx, o.WaitFor)
 				if err != nil && strings.Contains(err.Error(), "SyntaxError") {
 					return fail("other", "waiting for %q in %s: not a CSS selector: %v", o.WaitFor, rawURL, err)
 				}
-				idle = err == nil && found
-				res.Rendering.Wait.WaitForFound = idle
+				if err == nil {
+					last = q
+					calm = q.Pending == 0 && (o.WaitFor == "" || q.Found)
+				}
+			}
+			if !calm {
+				calmSince = time.Time{}
+			} else if calmSince.IsZero() {
+				calmSince = now
 			}
 			switch {
-			case idle:
+			case calm && last.QuietMS >= float64(o.IdleTime.Milliseconds()):
 				settled = true
-				res.Rendering.Wait.Settled = true
+				res.Rendering.Wait.Settled, res.Rendering.Wait.WaitForFound = true, o.WaitFor != ""
+			case calm && now.Sub(calmSince) >= o.DOMQuietMax:
+				settled = true
+				res.Rendering.Wait.Settled, res.Rendering.Wait.WaitForFound = true, o.WaitFor != ""
+				res.Rendering.Wait.DOMChanging = true
 			case now.After(settleBy):
 				settled = true
+				if q, err := probeQuiet(bctx, o.WaitFor); err == nil {
+					res.Rendering.Wait.TimersPending = q.Pending
+					res.Rendering.Wait.DOMChanging = q.QuietMS < float64(o.IdleTime.Milliseconds())
+				}
 			}
 		}
 	}
@@ -885,6 +946,109 @@ func fullScreenshot(ctx context.Context, t *chromedp.Target) ([]byte, int64, err
 // would open a dialog that blocks the page.
 const neutralise = `window.print = function () {};`
 
+// quietKey is the symbol (Symbol.for) under which quietScript leaves its
+// probe on the window: a non-enumerable property, absent from
+// Object.keys and for-in, that a page finds only by asking for it.
+const quietKey = "exhibit.quiet"
+
+// quietScript runs in every document before its scripts and keeps the
+// page's own account of what it still has to do, for the wait (rule
+// verify.WaitPageQuiet):
+//
+//   - setTimeout is wrapped: a one-shot timer with a function callback
+//     and a delay of at most timerMax, in a chain of timers (each set by
+//     the callback of the one before, or with the same callback function,
+//     as a poll that sets itself again after a fetch) begun at most
+//     timerMax before it was set, is pending until its callback runs or
+//     clearTimeout or clearInterval (which the HTML standard lets cancel
+//     a timeout) removes it. The wrapper passes the page's arguments,
+//     this, return value and exceptions through unchanged; a string
+//     callback is not tracked. setInterval is not tracked: a ticker never ends.
+//   - a <meta http-equiv="refresh"> of at most timerMax is pending until
+//     a second after its delay has passed from the load event;
+//   - a MutationObserver on the document notes the time of the last
+//     change to its nodes or text (childList, characterData: not
+//     attributes, which animations change for ever), and a tracked
+//     timer's callback counts as a change.
+//
+// The probe, window[Symbol.for(quietKey)](selector), returns the number
+// of pending timers, the milliseconds since the last change and whether
+// selector (if not empty) matches.
+func quietScript(timerMax time.Duration) string {
+	return fmt.Sprintf(`(() => {
+'use strict';
+const key = Symbol.for(%q);
+if (Object.prototype.hasOwnProperty.call(window, key)) return;
+const bound = %d, apply = Reflect.apply, perf = performance, now = () => perf.now();
+const setT = window.setTimeout, clearT = window.clearTimeout, clearI = window.clearInterval;
+const pending = new Map(), first = new WeakMap();
+let chain = -1, changed = 0;
+const wrap = {
+  setTimeout(handler, delay) {
+    if (typeof handler !== 'function') return apply(setT, this, arguments);
+    const d = +delay || 0, t = now();
+    let start = first.has(handler) ? first.get(handler) : t;
+    if (chain >= 0 && chain < start) start = chain;
+    if (!first.has(handler)) first.set(handler, start);
+    const track = d <= bound && t - start <= bound;
+    let id;
+    arguments[0] = function () {
+      pending.delete(id);
+      const outer = chain;
+      chain = start;
+      if (track) changed = now();
+      try { return apply(handler, this, arguments); } finally { chain = outer; }
+    };
+    if (arguments.length > 1) arguments[1] = d;
+    id = apply(setT, this, arguments);
+    if (track) pending.set(id, start);
+    return id;
+  },
+  clearTimeout(id) { pending.delete(id); return apply(clearT, this, arguments); },
+  clearInterval(id) { pending.delete(id); return apply(clearI, this, arguments); },
+};
+for (const [name, length] of [['setTimeout', 1], ['clearTimeout', 0], ['clearInterval', 0]]) {
+  Object.defineProperty(wrap[name], 'length', {value: length});
+  window[name] = wrap[name];
+}
+new MutationObserver(() => { changed = now(); }).observe(document, {childList: true, subtree: true, characterData: true});
+const refresh = () => {
+  const m = document.querySelector('meta[http-equiv="refresh" i]');
+  const s = m ? parseFloat(m.content) : NaN;
+  if (!(s >= 0) || s * 1000 > bound) return 0;
+  const nav = perf.getEntriesByType('navigation')[0], end = nav ? nav.loadEventEnd : 0;
+  return !end || now() < end + s * 1000 + 1000 ? 1 : 0;
+};
+Object.defineProperty(window, key, {value: (sel) => ({
+  pending: pending.size + refresh(),
+  quiet: now() - changed,
+  found: sel ? document.querySelector(sel) !== null : false,
+})});
+})();
+`, quietKey, timerMax.Milliseconds())
+}
+
+// quiet is the page's answer to the probe of quietScript.
+type quiet struct {
+	Pending int     `json:"pending"`
+	QuietMS float64 `json:"quiet"`
+	Found   bool    `json:"found"`
+}
+
+// probeQuiet asks the main frame's document for its quiet (see
+// quietScript) and whether waitFor, if set, matches. A document without
+// the probe (one the script could not run in) has nothing pending and
+// is quiet.
+func probeQuiet(ctx context.Context, waitFor string) (quiet, error) {
+	// A page between two documents may hold the call: it is asked again
+	// at the next tick. (A busy machine's browser may take a second or
+	// more to answer: the bound is not tight.)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	sel := strconv.Quote(waitFor)
+	return chromedp.Run(ctx, chromedp.Evaluate[quiet](`((p) => p ? p(`+sel+`) : {pending: 0, quiet: 1e9, found: `+sel+` ? document.querySelector(`+sel+`) !== null : false})(window[Symbol.for(`+strconv.Quote(quietKey)+`)])`))
+}
+
 // navigationKind names a client-side navigation's reason as the
 // rendering block records it (verify.Navigation.Kind).
 func navigationKind(r page.ClientNavigationReason) string {
@@ -966,6 +1130,9 @@ type request struct {
 	exchanges []*exchange
 }
 
+// networkPkg is the package of the Network domain's events.
+var networkPkg = reflect.TypeFor[network.EventRequestWillBeSent]().PkgPath()
+
 func (w *watch) inflight() int {
 	n := 0
 	for _, r := range w.requests {
@@ -1004,7 +1171,12 @@ func (w *watch) event(ev any) {
 		w.bytes = map[network.RequestID]int64{}
 		w.chunks = map[network.RequestID][2]int64{}
 	}
-	w.activity = time.Now()
+	// Only the network's events are activity: the page's lifecycle
+	// events (networkIdle comes half a second after the network went
+	// quiet), console messages and the like are not.
+	if t := reflect.TypeOf(ev); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == networkPkg {
+		w.activity = time.Now()
+	}
 	switch ev := ev.(type) {
 	case *network.EventRequestWillBeSent:
 		r := w.requests[ev.RequestID]

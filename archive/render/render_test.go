@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/pem"
@@ -317,9 +318,10 @@ func TestRenderNavigationLoop(t *testing.T) {
 	}
 }
 
-// TestRenderWait: the default delay takes text a script builds 1.5 s
-// after load; no delay takes it before; a selector waits for it, and one
-// that never matches leaves the page not settled at the bound.
+// TestRenderWait: the default rule (no delay) waits for the timer of
+// 1.5 s after load that fetches the text of /late, and does not with a
+// timer bound below 1.5 s; a selector waits for it too, and one that never matches leaves the page not settled at the
+// bound. An explicit delay is a minimum.
 func TestRenderWait(t *testing.T) {
 	bin := rendertest.Chromium(t)
 	srv := httptest.NewServer(rendertest.ScriptedPage())
@@ -330,10 +332,13 @@ func TestRenderWait(t *testing.T) {
 		opts                               render.Options
 		wantClause, wantSettled, wantFound bool
 	}{
-		{"default delay", render.Options{}, true, true, false},
-		{"no delay", render.Options{Delay: -1}, false, true, false},
-		{"wait for", render.Options{Delay: -1, WaitFor: "#late.ready", SettleTimeout: 5 * time.Second}, true, true, true},
-		{"wait for, never", render.Options{Delay: -1, WaitFor: "#late.never", SettleTimeout: 3 * time.Second}, true, false, false},
+		{"default", render.Options{}, true, true, false},
+		// Without the timer (a bound below its 1500 ms), the page is
+		// taken before it: the timer is what the wait waited for.
+		{"timer not tracked", render.Options{TimerMax: time.Second}, false, true, false},
+		{"delay", render.Options{Delay: 2500 * time.Millisecond}, true, true, false},
+		{"wait for", render.Options{WaitFor: "#late.ready", SettleTimeout: 5 * time.Second}, true, true, true},
+		{"wait for, never", render.Options{WaitFor: "#late.never", SettleTimeout: 3 * time.Second}, true, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := r.Render(context.Background(), srv.URL+"/late", tc.opts)
@@ -344,15 +349,64 @@ func TestRenderWait(t *testing.T) {
 				t.Errorf("DOM holds the clause: %v, want %v", got, tc.wantClause)
 			}
 			w := res.Rendering.Wait
-			if w.Settled != tc.wantSettled || w.WaitForFound != tc.wantFound || w.WaitFor != tc.opts.WaitFor {
-				t.Errorf("wait %+v, want settled %v, found %v", w, tc.wantSettled, tc.wantFound)
+			if w.Rule != verify.WaitPageQuiet || w.Settled != tc.wantSettled || w.WaitForFound != tc.wantFound || w.WaitFor != tc.opts.WaitFor {
+				t.Errorf("wait %+v, want rule %s, settled %v, found %v", w, verify.WaitPageQuiet, tc.wantSettled, tc.wantFound)
 			}
-			want := max(tc.opts.Delay, 0)
-			if tc.opts.Delay == 0 {
-				want = render.DefaultDelay
+			if w.DelayMS != max(tc.opts.Delay, 0).Milliseconds() || w.TimerMaxMS != cmp.Or(tc.opts.TimerMax, render.DefaultTimerMax).Milliseconds() || w.DOMQuietMaxMS != render.DefaultDOMQuietMax.Milliseconds() {
+				t.Errorf("wait %+v: delay, timer or DOM quiet bound not recorded", w)
 			}
-			if w.DelayMS != want.Milliseconds() {
-				t.Errorf("delay_ms %d, want %d", w.DelayMS, want.Milliseconds())
+			if w.Settled && (w.DOMChanging || w.TimersPending != 0) {
+				t.Errorf("wait %+v: settled with the document changing or timers pending", w)
+			}
+			if w.WaitedMS < tc.opts.Delay.Milliseconds() {
+				t.Errorf("waited %d ms, less than the delay", w.WaitedMS)
+			}
+		})
+	}
+}
+
+// TestRenderSettle: the wait takes what a page still has to do into
+// account. A chain of three 300 ms timers is waited for to its end; a
+// page whose setInterval changes its text for ever is taken, settled,
+// once the DOM quiet bound has run out (not at the settle bound); a
+// timer of 60 s is not waited for; a static page settles quiet.
+func TestRenderSettle(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	r := render.New(render.Config{ExecPath: bin})
+	// Settled is the recorded outcome that the page was taken by the
+	// rule, before the settle bound: the ticker once the DOM quiet bound
+	// ran out (dom_changing), the poll once its chain of timers was
+	// older than the timer bound, the long timer at once.
+	for _, tc := range []struct {
+		path         string
+		want         []string
+		wantChanging bool
+	}{
+		{"/chain", rendertest.ChainParts, false},
+		{"/ticker", []string{"Ticker"}, true},
+		{"/poll", []string{"Poll"}, false},
+		{"/long-timer", []string{"Long timer"}, false},
+		{"/static", []string{"Nothing moves here."}, false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			res, err := r.Render(context.Background(), srv.URL+tc.path, render.Options{})
+			if err != nil || res.Failure != nil {
+				t.Fatalf("%v %+v", err, res.Failure)
+			}
+			for _, s := range tc.want {
+				if !bytes.Contains(res.DOM, []byte(s)) {
+					t.Errorf("the DOM lacks %q:\n%s", s, res.DOM)
+				}
+			}
+			w := res.Rendering.Wait
+			t.Logf("wait %+v", w)
+			if !w.Settled || w.DOMChanging != tc.wantChanging || w.TimersPending != 0 {
+				t.Errorf("wait %+v, want settled, dom_changing %v", w, tc.wantChanging)
+			}
+			if w.WaitedMS >= w.TimeoutMS {
+				t.Errorf("waited %d ms, not less than the settle bound %d", w.WaitedMS, w.TimeoutMS)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 	"github.com/exhibit-archive/exhibit/archive/track"
 	"github.com/exhibit-archive/exhibit/verify"
@@ -78,5 +79,59 @@ func TestTrackRendered(t *testing.T) {
 	rec, err := tr.EditDeclaration(ctx, "rendered", track.DeclarationEdit{Every: &every})
 	if err != nil || !bytes.Contains(rec.Payload, []byte(`"render":true`)) {
 		t.Errorf("edited declaration: %v %s", err, rec.Payload)
+	}
+}
+
+// TestTrackRenderWait: a rendered declaration's wait options reach the
+// renderer on each round (Capture and Run): the capture's rendering
+// records its selector, found, and its delay; a declaration without them
+// renders with render's defaults.
+func TestTrackRenderWait(t *testing.T) {
+	rendertest.Chromium(t)
+	ctx := archivetest.Context(t, 3*time.Minute)
+	a := archivetest.New(t, archive.InitOptions{})
+	tr := track.New(a)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	for _, d := range []track.Declaration{
+		{ID: "waited", Entity: "Acme", Document: "Late terms", URL: srv.URL + "/late", Render: true, RenderWaitFor: "#late.ready", RenderDelay: 300 * time.Millisecond},
+		{ID: "default", Entity: "Acme", Document: "Static", URL: srv.URL + "/static", Render: true},
+	} {
+		if _, err := tr.Declare(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(how string, res *track.TrackResult) {
+		t.Helper()
+		rd := res.Capture.Rendering
+		if rd == nil {
+			t.Fatalf("%s: %s not rendered", how, res.Document)
+		}
+		w := rd.Wait
+		switch res.Document {
+		case "waited":
+			if w.WaitFor != "#late.ready" || !w.WaitForFound || w.DelayMS != 300 || !w.Settled {
+				t.Errorf("%s: %s wait %+v, want #late.ready found, delay 300 ms, settled", how, res.Document, w)
+			}
+		default:
+			if w.WaitFor != "" || w.DelayMS != render.DefaultDelay.Milliseconds() {
+				t.Errorf("%s: %s wait %+v, want render's defaults", how, res.Document, w)
+			}
+		}
+	}
+	res, err := tr.Capture(ctx, "waited", ingest.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Capture", res)
+	rep, err := tr.Run(ctx, track.RunOptions{All: true, HostDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2 {
+		t.Fatalf("run: %d results, want 2: %+v", len(rep.Results), rep)
+	}
+	for _, res := range rep.Results {
+		check("Run", res)
 	}
 }

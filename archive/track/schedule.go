@@ -297,7 +297,11 @@ func (t *Tracker) trackOne(ctx context.Context, d *Document, gate *hostGate, o R
 		if err := gate.wait(ctx, host); err != nil {
 			return nil, err
 		}
-		sub, err := t.in.Submit(ctx, d.URL, ingest.CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch, Browser: d.Render})
+		co := ingest.CaptureOptions{Entity: d.Entity, Document: d.Document, Fetch: o.Fetch, Browser: d.Render}
+		if d.Render {
+			co.Render = renderWait(co.Render, d.RenderWaitFor, d.RenderDelayMS)
+		}
+		sub, err := t.in.Submit(ctx, d.URL, co)
 		if err != nil {
 			return nil, err
 		}

@@ -77,6 +77,13 @@ type Declaration struct {
 	// Render captures the document in a headless browser and extracts its
 	// text from the DOM after scripts (see verify.Declaration.Render).
 	Render bool
+	// RenderWaitFor and RenderDelay, only with Render, are the wait
+	// options of each rendering (render.Options.WaitFor and Delay): a
+	// CSS selector the page must match to count as settled, and the
+	// least wait after its load event, in whole milliseconds up to a
+	// minute. Zero: render's defaults.
+	RenderWaitFor string
+	RenderDelay   time.Duration
 	// Every is the capture interval; default DefaultEvery, at least
 	// MinEvery.
 	Every time.Duration
@@ -208,6 +215,22 @@ func (d *Declaration) check() error {
 	if err := rules(d.Select, d.Remove, d.SelectRanges, d.RemoveRanges).Check(); err != nil {
 		return fmt.Errorf("%w: %v", archive.ErrInput, err)
 	}
+	return d.checkRenderWait()
+}
+
+// checkRenderWait checks the wait options of a rendered declaration.
+func (d *Declaration) checkRenderWait() error {
+	if !d.Render && (d.RenderWaitFor != "" || d.RenderDelay != 0) {
+		return fmt.Errorf("%w: a render wait (selector %q, delay %s) without render", archive.ErrInput, d.RenderWaitFor, d.RenderDelay)
+	}
+	if d.RenderDelay < 0 || d.RenderDelay > verify.MaxRenderDelayMS*time.Millisecond || d.RenderDelay%time.Millisecond != 0 {
+		return fmt.Errorf("%w: render delay %s: want whole milliseconds, 1ms to %s", archive.ErrInput, d.RenderDelay, verify.MaxRenderDelayMS*time.Millisecond)
+	}
+	if d.RenderWaitFor != "" {
+		if strings.TrimSpace(d.RenderWaitFor) == "" || strings.ContainsFunc(d.RenderWaitFor, verify.IsControl) {
+			return fmt.Errorf("%w: render wait-for selector %q is blank or has a control character", archive.ErrInput, d.RenderWaitFor)
+		}
+	}
 	return nil
 }
 
@@ -245,7 +268,8 @@ func (t *Tracker) declare(ctx context.Context, d Declaration, revision int, prev
 			Entity: d.Entity, Document: d.Document, URL: d.URL,
 			Select: d.Select, Remove: d.Remove,
 			SelectRanges: d.SelectRanges, RemoveRanges: d.RemoveRanges,
-			Render:       d.Render,
+			Render:        d.Render,
+			RenderWaitFor: d.RenderWaitFor, RenderDelayMS: d.RenderDelay.Milliseconds(),
 			EverySeconds: int64(d.Every / time.Second),
 			Revision:     revision, Previous: previous,
 			DeclaredAt: verify.FormatTime(time.Now()),
@@ -261,6 +285,10 @@ type DeclarationEdit struct {
 	Select, Remove             *[]string
 	SelectRanges, RemoveRanges *[]verify.Range
 	Every                      *time.Duration
+	// RenderWaitFor and RenderDelay set the wait options of a rendered
+	// document (an empty selector and a zero delay remove them).
+	RenderWaitFor *string
+	RenderDelay   *time.Duration
 }
 
 // EditDeclaration records a new revision of a document's declaration. It
@@ -275,7 +303,8 @@ func (t *Tracker) EditDeclaration(ctx context.Context, id string, e DeclarationE
 	}
 	p := &cur.Predicate
 	d := Declaration{ID: id, Entity: p.Entity, Document: p.Document, URL: p.URL, Select: p.Select, Remove: p.Remove,
-		SelectRanges: p.SelectRanges, RemoveRanges: p.RemoveRanges, Render: p.Render, Every: time.Duration(p.EverySeconds) * time.Second}
+		SelectRanges: p.SelectRanges, RemoveRanges: p.RemoveRanges, Render: p.Render, Every: time.Duration(p.EverySeconds) * time.Second,
+		RenderWaitFor: p.RenderWaitFor, RenderDelay: time.Duration(p.RenderDelayMS) * time.Millisecond}
 	if e.URL != nil {
 		d.URL = *e.URL
 	}
@@ -294,11 +323,18 @@ func (t *Tracker) EditDeclaration(ctx context.Context, id string, e DeclarationE
 	if e.Every != nil {
 		d.Every = *e.Every
 	}
+	if e.RenderWaitFor != nil {
+		d.RenderWaitFor = *e.RenderWaitFor
+	}
+	if e.RenderDelay != nil {
+		d.RenderDelay = *e.RenderDelay
+	}
 	if err := d.check(); err != nil {
 		return nil, err
 	}
 	if d.URL == p.URL && equalStrings(d.Select, p.Select) && equalStrings(d.Remove, p.Remove) &&
-		slices.Equal(d.SelectRanges, p.SelectRanges) && slices.Equal(d.RemoveRanges, p.RemoveRanges) && int64(d.Every/time.Second) == p.EverySeconds {
+		slices.Equal(d.SelectRanges, p.SelectRanges) && slices.Equal(d.RemoveRanges, p.RemoveRanges) && int64(d.Every/time.Second) == p.EverySeconds &&
+		d.RenderWaitFor == p.RenderWaitFor && d.RenderDelay.Milliseconds() == p.RenderDelayMS {
 		return nil, fmt.Errorf("%w: the edit changes nothing in revision %d of %s", archive.ErrInput, p.Revision, id)
 	}
 	return t.declare(ctx, d, p.Revision+1, rec)

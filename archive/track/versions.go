@@ -2,6 +2,7 @@ package track
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/provision"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/store"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -31,6 +33,10 @@ type Document struct {
 	RemoveRanges []verify.Range `json:"remove_ranges,omitempty"`
 	// Render: captured in a browser, text from the rendered DOM.
 	Render bool `json:"render,omitempty"`
+	// RenderWaitFor and RenderDelayMS are its renderings' wait options
+	// (verify.Declaration).
+	RenderWaitFor string `json:"render_wait_for,omitempty"`
+	RenderDelayMS int64  `json:"render_delay_ms,omitempty"`
 	// EverySeconds is the capture interval in seconds.
 	EverySeconds int64 `json:"every_seconds"`
 	// Declaration is the record ID of the current declaration revision.
@@ -118,6 +124,7 @@ func (t *Tracker) Document(ctx context.Context, id string) (*Document, error) {
 			p := &e.Declaration.Predicate
 			d.Entity, d.Document, d.URL, d.Select, d.Remove, d.EverySeconds = p.Entity, p.Document, p.URL, p.Select, p.Remove, p.EverySeconds
 			d.SelectRanges, d.RemoveRanges, d.Render = p.SelectRanges, p.RemoveRanges, p.Render
+			d.RenderWaitFor, d.RenderDelayMS = p.RenderWaitFor, p.RenderDelayMS
 			d.Declaration, d.Revision = r.ID, p.Revision
 			if p.Revision == 1 {
 				d.FirstTracked = p.DeclaredAt
@@ -235,6 +242,14 @@ type TrackResult struct {
 	Attempts int `json:"attempts"`
 }
 
+// renderWait returns o with a rendered declaration's wait options, where
+// o does not set its own.
+func renderWait(o render.Options, waitFor string, delayMS int64) render.Options {
+	o.WaitFor = cmp.Or(o.WaitFor, waitFor)
+	o.Delay = cmp.Or(o.Delay, time.Duration(delayMS)*time.Millisecond)
+	return o
+}
+
 // Capture captures a tracked document now and records what its text
 // did: a new version, a confirmation of the current one, or a failed
 // extraction. A failed capture is logged as such (as any capture) and
@@ -247,6 +262,9 @@ func (t *Tracker) Capture(ctx context.Context, id string, o ingest.CaptureOption
 	p := &st.Predicate
 	o.Entity, o.Document = p.Entity, p.Document
 	o.Browser = o.Browser || p.Render
+	if p.Render {
+		o.Render = renderWait(o.Render, p.RenderWaitFor, p.RenderDelayMS)
+	}
 	sub, err := t.in.Submit(ctx, p.URL, o)
 	if err != nil {
 		return nil, err

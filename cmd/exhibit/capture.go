@@ -48,12 +48,15 @@ output warns, and the citation says "redirected to <final URL>".
 capture URL --browser loads the page in a headless Chromium (Debian's
 chromium, on PATH or at /usr/bin/chromium; never downloaded) instead: the
 browser fetches the document and everything the page asks for and runs its
-scripts. exhibit waits for the page to settle (the load event, then at
-least --browser-delay (2s) for scripts that build the page after a timer,
-then no request in flight for 500 ms, and with --browser-wait-for SELECTOR
-until the page has an element matching that CSS selector; at most
---browser-wait, after which the page is taken as it is and recorded as not
-settled). A page that navigates by itself (a script setting location, a
+scripts. exhibit waits for the page to settle (the load event and, with
+--browser-delay, at least that long after it; then no request in flight
+for 500 ms, no short timer of the page pending (a setTimeout or meta
+refresh of at most 5 s, so text a script builds after a timer is taken),
+with --browser-wait-for SELECTOR an element matching that CSS selector,
+and no change to the page's nodes or text for 500 ms, this last waited for
+at most 2 s: a page that changes for ever, such as a clock, is taken then
+and recorded as still changing; at most --browser-wait in all, after which
+the page is taken as it is and recorded as not settled). A page that navigates by itself (a script setting location, a
 meta refresh) is followed: the last document is the one taken, and each
 navigation is recorded. JavaScript dialogs (alert, confirm, prompt) are
 dismissed and counted, print() does nothing, and downloads are refused.
@@ -192,7 +195,7 @@ created with defaults.`,
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "total time limit for the fetch, including redirects and body")
 	f.BoolVar(&browser, "browser", false, "load and render the page in headless Chromium: screenshot, PDF, DOM after scripts and a WARC of its HTTP exchanges")
 	f.DurationVar(&browserWait, "browser-wait", render.DefaultSettleTimeout, "with --browser: longest wait for the page to settle (network idle) before it is taken")
-	f.DurationVar(&browserDelay, "browser-delay", render.DefaultDelay, "with --browser: least wait after the page's load event before it may be taken (0: none)")
+	f.DurationVar(&browserDelay, "browser-delay", render.DefaultDelay, "with --browser: least wait after the page's load event before it may be taken (0: none; the page's short timers are waited for without it)")
 	f.StringVar(&browserWaitFor, "browser-wait-for", "", "with --browser: CSS selector the page must match before it is taken (else it is taken, not settled, at --browser-wait)")
 	f.Int64Var(&maxPage, "max-page", render.DefaultMaxPageBytes, "with --browser: most bytes the page may load, all its responses together")
 	f.BoolVar(&refusePrivate, "refuse-private-targets", false, "refuse to connect to loopback, private, link-local and every other IANA special-purpose address, as the write API does (with --browser too)")

@@ -158,7 +158,7 @@ every record logged, a failed capture included (record.outcome "failed").
 POST /api/v1/captures with "browser": true (and optionally
 "browser_wait_ms": the longest wait for the page to settle, 1 to 60000,
 default 15000; "browser_delay_ms": the least wait after the load event, 0
-to 60000, default 2000; "browser_wait_for": a CSS selector the page must
+to 60000, default 0; "browser_wait_for": a CSS selector the page must
 match to count as settled) loads the page in headless Chromium, as "exhibit capture URL
 --browser" does: the record's statement (method "browser") names a
 screenshot, a PDF and the DOM after scripts, served at

@@ -39,7 +39,7 @@ func newTrackAddCmd(g *globals) *cobra.Command {
 	var d track.Declaration
 	var output string
 	cmd := &cobra.Command{
-		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--render] [--every DURATION] [--id ID]",
+		Use:   "add URL --entity E --document D [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--render [--render-wait-for CSS] [--render-delay DURATION]] [--every DURATION] [--id ID]",
 		Short: "Declare a document to track",
 		Long: `Declare a document to track, logging revision 1 of its declaration.
 
@@ -52,14 +52,22 @@ the part of the page from one point to another, as JSON:
 endBefore or endAfter; each the first element a CSS selector matches). --every
 is the capture interval (default 24h, at least 1m). --id is the document's ID
 (lowercase letters, digits, hyphens), by default derived from the entity and
-title, e.g. "github-privacy-policy". The document is first captured by the
-next "exhibit track run".`,
+title, e.g. "github-privacy-policy". --render captures the document in
+headless Chromium (as capture --browser) and takes its text from the DOM
+after scripts; --render-wait-for (a CSS selector the page must match) and
+--render-delay (the least wait after its load event, whole milliseconds up
+to 1m) are the wait options of each of its renderings, recorded in the
+declaration. The document is first captured by the next "exhibit track
+run".`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
 			d.URL = args[0]
+			if err := checkRenderWaitFlags(cmd, d.Render, d.RenderWaitFor, d.RenderDelay); err != nil {
+				return err
+			}
 			if d.Every < track.MinEvery {
 				return usageError("--every %s: at least %s", d.Every, track.MinEvery)
 			}
@@ -95,6 +103,8 @@ next "exhibit track run".`,
 	f.Var(&rangesFlag{&d.SelectRanges}, "select-range", `range of the page that is the document, as Open Terms Archive writes it: '{"startBefore":"#a","endBefore":"#b"}' (repeatable)`)
 	f.Var(&rangesFlag{&d.RemoveRanges}, "remove-range", "range of the page to drop, as --select-range (repeatable)")
 	f.BoolVar(&d.Render, "render", false, "capture in headless Chromium (capture --browser) and take the text from the DOM after scripts: for pages built by JavaScript")
+	f.StringVar(&d.RenderWaitFor, "render-wait-for", "", "with --render: CSS selector the page must match before each rendering is taken")
+	f.DurationVar(&d.RenderDelay, "render-delay", 0, "with --render: least wait after the page's load event in each rendering (default none)")
 	f.DurationVar(&d.Every, "every", track.DefaultEvery, "capture interval")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.MarkFlagRequired("entity")
@@ -109,14 +119,17 @@ func newTrackEditCmd(g *globals) *cobra.Command {
 		selR, remR     []verify.Range
 		every          time.Duration
 		clearSel, clrR bool
+		waitFor        string
+		renderDelay    time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "edit DOCUMENT [--url URL] [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--every DURATION]",
+		Use:   "edit DOCUMENT [--url URL] [--select CSS]... [--remove CSS]... [--select-range JSON]... [--remove-range JSON]... [--every DURATION] [--render-wait-for CSS] [--render-delay DURATION]",
 		Short: "Record a new revision of a document's declaration",
 		Long: `Record a new revision of a tracked document's declaration. Only the flags
 given change: --select, --remove, --select-range or --remove-range replace
 the whole list (--no-select empties the selectors and ranges that select,
---no-remove those that remove). Versions name the declaration revision that made
+--no-remove those that remove). --render-wait-for and --render-delay set a
+rendered document's wait options ("" and 0 remove them). Versions name the declaration revision that made
 them; after changing selectors, "exhibit reextract DOCUMENT" records the
 new text as a technical upgrade.`,
 		Args: exactArgs(1),
@@ -149,6 +162,15 @@ new text as a technical upgrade.`,
 			if cmd.Flags().Changed("every") {
 				e.Every = &every
 			}
+			if cmd.Flags().Changed("render-wait-for") {
+				e.RenderWaitFor = &waitFor
+			}
+			if cmd.Flags().Changed("render-delay") {
+				if renderDelay < 0 {
+					return usageError("--render-delay %s: must not be negative", renderDelay)
+				}
+				e.RenderDelay = &renderDelay
+			}
 			return g.withWrite(cmd, false, func(ctx context.Context, a *archive.Archive) error {
 				r, err := track.New(a).EditDeclaration(ctx, args[0], e)
 				if err != nil {
@@ -170,8 +192,26 @@ new text as a technical upgrade.`,
 	f.BoolVar(&clearSel, "no-select", false, "select the whole body")
 	f.BoolVar(&clrR, "no-remove", false, "drop nothing")
 	f.DurationVar(&every, "every", 0, "capture interval")
+	f.StringVar(&waitFor, "render-wait-for", "", "CSS selector a rendered document's page must match before it is taken (\"\": none)")
+	f.DurationVar(&renderDelay, "render-delay", 0, "least wait after a rendered document's load event (0: none)")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// checkRenderWaitFlags refuses --render-wait-for and --render-delay
+// without render, a blank selector and a negative delay.
+func checkRenderWaitFlags(cmd *cobra.Command, render bool, waitFor string, delay time.Duration) error {
+	f := cmd.Flags()
+	if !render && (f.Changed("render-wait-for") || f.Changed("render-delay")) {
+		return usageError("--render-wait-for and --render-delay go with --render")
+	}
+	if f.Changed("render-wait-for") && strings.TrimSpace(waitFor) == "" {
+		return usageError("--render-wait-for: the selector is empty")
+	}
+	if delay < 0 {
+		return usageError("--render-delay %s: must not be negative", delay)
+	}
+	return nil
 }
 
 // rangesFlag reads Open Terms Archive range selectors, one JSON object per

@@ -36,6 +36,17 @@ const AppJS = `addEventListener('load', async () => {
 });
 `
 
+// ChainParts are the texts /chain appends, one every 300 ms.
+var ChainParts = []string{"First part of the chain.", "Second part of the chain.", "Third part of the chain."}
+
+func jsArray(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
 // TallHeight is the height of /tall, in CSS pixels.
 const TallHeight = 20000
 
@@ -92,6 +103,15 @@ func Chromium(t testing.TB) string {
 //	/late         a page that fetches Clause 1500 ms after load into
 //	              <p id="late">, showing "loading…" until then (and
 //	              gives it class "ready")
+//	/chain        a page whose setTimeout(300) chain appends ChainParts,
+//	              one a turn, three turns after load
+//	/ticker       a page whose setInterval(100) rewrites a clock's text
+//	              for ever
+//	/poll         a page that fetches /clause.json, then sets a timer of
+//	              700 ms to do it again, for ever
+//	/long-timer   a page with a setTimeout of 60 s that would insert
+//	              "too late"
+//	/static       a page of text, no script
 //	/dialogs      a page that calls alert, confirm, prompt and print on load
 //	/download     a page whose script clicks a link to /file.bin (a
 //	              100 KiB attachment)
@@ -114,6 +134,20 @@ func ScriptedPage() http.Handler {
   p.textContent = (await r.json()).clause;
   p.className = 'ready';
 }, 1500))</script>`))
+	mux.Handle("/chain", html(`<h1>Chain</h1><script>addEventListener('load', () => {
+  const parts = `+jsArray(ChainParts)+`;
+  const next = (i) => setTimeout(() => {
+    const p = document.createElement('p');
+    p.textContent = parts[i];
+    document.body.append(p);
+    if (i + 1 < parts.length) next(i + 1);
+  }, 300);
+  next(0);
+})</script>`))
+	mux.Handle("/ticker", html(`<h1>Ticker</h1><p id="clock">0</p><script>let n = 0; setInterval(() => { document.getElementById('clock').textContent = String(++n) }, 100)</script>`))
+	mux.Handle("/poll", html(`<h1>Poll</h1><p id="n">0</p><script>let n = 0; async function poll() { await fetch('/clause.json?' + n); document.getElementById('n').textContent = String(++n); setTimeout(poll, 700) } poll()</script>`))
+	mux.Handle("/long-timer", html(`<h1>Long timer</h1><script>setTimeout(() => document.body.append('too late'), 60000)</script>`))
+	mux.Handle("/static", html(`<h1>Static</h1><p>Nothing moves here.</p>`))
 	mux.Handle("/dialogs", html(`<p>Dialogs.</p><script>addEventListener('load', () => { alert('a'); confirm('c'); prompt('p'); print(); document.body.append('after the dialogs') })</script>`))
 	mux.Handle("/download", html(`<a id="d" href="/file.bin" download>file</a><script>addEventListener('load', () => document.getElementById('d').click())</script>`))
 	mux.HandleFunc("/file.bin", func(w http.ResponseWriter, r *http.Request) {
