@@ -55,7 +55,9 @@ until the page has an element matching that CSS selector; at most
 --browser-wait, after which the page is taken as it is and recorded as not
 settled). A page that navigates by itself (a script setting location, a
 meta refresh) is followed: the last document is the one taken, and each
-navigation is recorded. JavaScript dialogs (alert, confirm, prompt) are
+navigation is recorded; when that document is at another URL, the output
+warns as for a redirect, and the citation says "navigated by script to
+<final URL>" (or "by meta refresh", ...). JavaScript dialogs (alert, confirm, prompt) are
 dismissed and counted, print() does nothing, and downloads are refused.
 Then exhibit records a full-page screenshot (PNG; a page taller than 16384
 px is shot down to that height, and recorded as cut), a PDF of the rendering, the DOM after scripts (HTML) and
@@ -227,9 +229,13 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 	default:
 		fmt.Fprintf(w, "captured %s, %d bytes\n", u, rec.Size)
 	}
-	if c.RedirectedTo != "" {
-		fmt.Fprintf(w, "WARNING  redirected to %s: the snapshot is what that URL served, which may not be the document asked for (exhibit show %s lists the redirects)\n",
-			printable(c.RedirectedTo), rec.ID)
+	if c.Redirection != "" {
+		lists := "the redirects"
+		if len(c.Navigations) > 0 {
+			lists = "the navigations and redirects"
+		}
+		fmt.Fprintf(w, "WARNING  %s: the snapshot is what that URL served, which may not be the document asked for (exhibit show %s lists %s)\n",
+			printable(c.Redirection), rec.ID, lists)
 	}
 	if c.TLSVerified != nil && !*c.TLSVerified && rec.Outcome != verify.OutcomeFailed {
 		fmt.Fprintf(w, "WARNING  the TLS certificate was NOT verified (%s)\n", c.TLS)
