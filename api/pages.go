@@ -57,6 +57,9 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return cite.HumanTime(t)
 	},
+	// redirection says how a record's document came from another URL
+	// (cite.Redirection).
+	"redirection": cite.Redirection,
 	// pct turns a similarity in [0, 1] into a percentage.
 	"pct": func(f float64) float64 { return f * 100 },
 	// shown makes text from a document safe to display: control
@@ -150,6 +153,10 @@ type recordPage struct {
 	// other artefacts, in the order of verify.ArtefactKinds, as links.
 	Rendering  *verify.Rendering
 	Screenshot string
+	// WaitOutcome and WaitRule word the rendering's wait
+	// (cite.WaitOutcome, cite.WaitRule); SettledMeaning is
+	// cite.SettledMeaning.
+	WaitOutcome, WaitRule, SettledMeaning string
 	Artefacts  []pageArtefact
 	// ArtefactArgs are exhibit verify's --artefact arguments for every
 	// artefact of the rendering block, screenshot included, each file
@@ -222,6 +229,7 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 	}
 	if rd := rec.Statement.Capture.Predicate.Rendering; rd != nil {
 		p.Rendering = rd
+		p.WaitOutcome, p.WaitRule, p.SettledMeaning = cite.WaitOutcome(&rec.Statement.Capture.Predicate), cite.WaitRule(rd.Wait), cite.SettledMeaning
 		base := "/api/v1/records/" + c.RecordID + "/rendering/"
 		for _, a := range rd.Artefacts() {
 			p.ArtefactArgs += " --artefact " + a.Name + "=" + path.Base(verify.RenderingFile(a.Name))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -245,15 +246,8 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 		fmt.Fprintf(w, "sha256   %s\n", rec.SHA256)
 	}
 	if rd := rec.Rendering; rd != nil {
-		wait := fmt.Sprintf("settled (network idle) after %d ms", rd.Wait.WaitedMS)
-		if !rd.Wait.Settled {
-			wait = fmt.Sprintf("NOT settled: taken when the %d ms bound ran out", rd.Wait.TimeoutMS)
-			if rd.Wait.WaitFor != "" && !rd.Wait.WaitForFound {
-				wait += fmt.Sprintf(" without %s", printable(rd.Wait.WaitFor))
-			}
-		}
-		fmt.Fprintf(w, "browser  %s %s, viewport %dx%d, %d requests, %d bytes, %s\n", printable(rd.Browser.Name), printable(rd.Browser.Version),
-			rd.Viewport.Width, rd.Viewport.Height, rd.Requests, rd.TransferBytes, wait)
+		fmt.Fprintf(w, "browser  %s %s, viewport %dx%d, %d requests, %d bytes, %s\n", printable(rd.Browser.Name), printable(cmp.Or(rd.Browser.Version, "(version unknown: it did not start)")),
+			rd.Viewport.Width, rd.Viewport.Height, rd.Requests, rd.TransferBytes, printable(cite.WaitOutcome(&rec.Statement.Capture.Predicate)))
 		for _, n := range rd.Navigations {
 			fmt.Fprintf(w, "navigate %s to %s after %d ms\n", n.Kind, printable(n.URL), n.AtMS)
 		}
