@@ -157,7 +157,7 @@ type recordPage struct {
 	// (cite.WaitOutcome, cite.WaitRule); SettledMeaning is
 	// cite.SettledMeaning.
 	WaitOutcome, WaitRule, SettledMeaning string
-	Artefacts  []pageArtefact
+	Artefacts                             []pageArtefact
 	// ArtefactArgs are exhibit verify's --artefact arguments for every
 	// artefact of the rendering block, screenshot included, each file
 	// named as an evidence package names it (verify.RenderingFile):
