@@ -137,6 +137,7 @@ type pageArtefact struct {
 var artefactLabels = map[string]string{
 	"pdf":  "PDF of the rendering",
 	"dom":  "DOM after scripts (HTML; downloaded, never rendered here)",
+	"wacz": "Web archive (WACZ, replayable: open it in ReplayWeb.page)",
 	"warc": "WARC of every HTTP exchange of the page, with the TLS certificate chain (WARC/1.1, gzip per record; replay it in ReplayWeb.page or pywb)",
 }
 
@@ -153,11 +154,11 @@ type recordPage struct {
 	// other artefacts, in the order of verify.ArtefactKinds, as links.
 	Rendering  *verify.Rendering
 	Screenshot string
+	Artefacts  []pageArtefact
 	// WaitOutcome and WaitRule word the rendering's wait
 	// (cite.WaitOutcome, cite.WaitRule); SettledMeaning is
 	// cite.SettledMeaning.
 	WaitOutcome, WaitRule, SettledMeaning string
-	Artefacts                             []pageArtefact
 	// ArtefactArgs are exhibit verify's --artefact arguments for every
 	// artefact of the rendering block, screenshot included, each file
 	// named as an evidence package names it (verify.RenderingFile):

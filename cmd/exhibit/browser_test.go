@@ -157,7 +157,7 @@ func TestCaptureBrowser(t *testing.T) {
 	exhibit(t, "verify", "p.zip", "--key", key).want(t, 0, "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "rendering/capture.warc.gz")
 
 	exhibit(t, "capture", srv.URL+"/terms", "--browser").want(t, 0,
-		"browser  Chrome ", "viewport 1280x800", "settled (network idle) after ",
+		"browser  Chrome ", "viewport 1280x800", "settled after ", "(the wait rule was met)",
 		"screenshot ", " bytes, image/png)", "pdf      ", "dom      ", "warc     ", "application/warc)")
 
 	// The audit knows the artefacts: none is an orphan.
