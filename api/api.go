@@ -61,9 +61,11 @@
 //     detected for an upload), re-formatted after parsing; any other
 //     stored object (a certificate chain, a header object), or a snapshot
 //     whose media type does not parse, as application/octet-stream. Every
-//     object is served with Content-Disposition: attachment,
-//     X-Content-Type-Options: nosniff and Content-Security-Policy: sandbox,
-//     so archived HTML never runs in this origin.
+//     object is served with Content-Disposition: attachment (a file named
+//     by its digest, with the extension of its media type, e.g.
+//     "<sha256>.html"), X-Content-Type-Options: nosniff and
+//     Content-Security-Policy: default-src 'none'; sandbox, so archived
+//     HTML never runs in this origin, nor loads anything when opened.
 //
 //   - Prometheus metrics at GET /metrics, in the Prometheus text exposition
 //     format (https://prometheus.io/docs/instrumenting/exposition_formats/),

@@ -528,9 +528,9 @@ func TestAPI(t *testing.T) {
 			t.Errorf("snapshot bytes %q, want %q", body, data)
 		}
 		wantHeader(t, resp, "ETag", `"`+digest+`"`)
-		wantHeader(t, resp, "Content-Security-Policy", "sandbox")
+		wantHeader(t, resp, "Content-Security-Policy", "default-src 'none'; sandbox")
 		wantHeader(t, resp, "X-Content-Type-Options", "nosniff")
-		wantHeader(t, resp, "Content-Disposition", `attachment; filename="`+digest+`"`)
+		wantHeader(t, resp, "Content-Disposition", `attachment; filename="`+digest+`.html"`)
 		wantHeader(t, resp, "Content-Type", "text/html; charset=utf-8")
 		wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
 
@@ -540,7 +540,7 @@ func TestAPI(t *testing.T) {
 			t.Errorf("range bytes %q, want %q", body, want)
 		}
 		wantHeader(t, resp, "Content-Range", fmt.Sprintf("bytes 6-11/%d", len(data)))
-		wantHeader(t, resp, "Content-Security-Policy", "sandbox")
+		wantHeader(t, resp, "Content-Security-Policy", "default-src 'none'; sandbox")
 		wantHeader(t, resp, "Content-Type", "text/html; charset=utf-8")
 
 		resp, body = f.get(t, p, "If-None-Match", `"`+digest+`"`)
@@ -787,14 +787,14 @@ func TestSnapshotMediaType(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	for _, c := range []struct {
-		desc, digest, want string
+		desc, digest, want, ext string
 	}{
-		{"html", html, "text/html; charset=utf-8"},
-		{"pdf", pdf, "application/pdf"},
-		{"re-formatted", upper, "text/plain; charset=UTF-8"},
-		{"malformed", bad, "application/octet-stream"},
-		{"newest statement", again, "text/markdown"},
-		{"not a snapshot", obj.SHA256, "application/octet-stream"},
+		{"html", html, "text/html; charset=utf-8", ".html"},
+		{"pdf", pdf, "application/pdf", ".pdf"},
+		{"re-formatted", upper, "text/plain; charset=UTF-8", ".txt"},
+		{"malformed", bad, "application/octet-stream", ".bin"},
+		{"newest statement", again, "text/markdown", ".md"},
+		{"not a snapshot", obj.SHA256, "application/octet-stream", ".bin"},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			resp, err := srv.Client().Get(srv.URL + "/api/v1/snapshots/sha256/" + c.digest)
@@ -805,9 +805,9 @@ func TestSnapshotMediaType(t *testing.T) {
 			resp.Body.Close()
 			wantStatus(t, resp, body, 200)
 			wantHeader(t, resp, "Content-Type", c.want)
-			wantHeader(t, resp, "Content-Disposition", `attachment; filename="`+c.digest+`"`)
+			wantHeader(t, resp, "Content-Disposition", `attachment; filename="`+c.digest+c.ext+`"`)
 			wantHeader(t, resp, "X-Content-Type-Options", "nosniff")
-			wantHeader(t, resp, "Content-Security-Policy", "sandbox")
+			wantHeader(t, resp, "Content-Security-Policy", "default-src 'none'; sandbox")
 		})
 	}
 

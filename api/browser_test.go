@@ -241,6 +241,13 @@ func TestWriteBrowserUnavailable(t *testing.T) {
 	if rec.Method != verify.MethodBrowser || rec.Outcome != verify.OutcomeFailed || rec.Failure == nil || rec.Failure.Reason != render.ReasonUnavailable {
 		t.Errorf("method %q, outcome %q, failure %+v; want browser, failed, browser_unavailable", rec.Method, rec.Outcome, rec.Failure)
 	}
+	// Its record page says the capture failed and nothing was taken,
+	// not that a bound ran out on a page never loaded.
+	_, page := f.get(t, "/records/"+rec.ID)
+	if want := "the capture FAILED (browser_unavailable) before any page was loaded: nothing was taken"; !strings.Contains(string(page), want) ||
+		strings.Contains(string(page), "bound ran out") || strings.Contains(string(page), "settled") {
+		t.Errorf("the record page of a capture with no browser lacks %q, or speaks of settling:\n%s", want, page)
+	}
 	_, m := f.get(t, "/metrics")
 	if !strings.Contains(string(m), `exhibit_captures_total{method="browser",outcome="failed"} 1`) {
 		t.Errorf("metrics lack the failed browser capture:\n%s", m)

@@ -111,7 +111,7 @@ func TestMemento(t *testing.T) {
 	}
 	resp, body = get("/mementos/"+recs[1].ID, nil)
 	if resp.StatusCode != 200 || body != "<p>version 2</p>" || resp.Header.Get("Memento-Datetime") != at(recs[1]).UTC().Format(http.TimeFormat) ||
-		!strings.Contains(resp.Header.Get("Link"), `rel="timegate"`) || resp.Header.Get("Content-Security-Policy") != "sandbox" {
+		!strings.Contains(resp.Header.Get("Link"), `rel="timegate"`) || resp.Header.Get("Content-Security-Policy") != "default-src 'none'; sandbox" {
 		t.Errorf("memento: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
 	for path, want := range map[string]int{

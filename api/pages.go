@@ -57,6 +57,9 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return cite.HumanTime(t)
 	},
+	// redirection says how a record's document came from another URL
+	// (cite.Redirection).
+	"redirection": cite.Redirection,
 	// pct turns a similarity in [0, 1] into a percentage.
 	"pct": func(f float64) float64 { return f * 100 },
 	// shown makes text from a document safe to display: control
@@ -139,6 +142,7 @@ type pageArtefact struct {
 var artefactLabels = map[string]string{
 	"pdf":  "PDF of the rendering",
 	"dom":  "DOM after scripts (HTML; downloaded, never rendered here)",
+	"wacz": "Web archive (WACZ, replayable: open it in ReplayWeb.page)",
 	"warc": "WARC of every HTTP exchange of the page, with the TLS certificate chain (WARC/1.1, gzip per record; replay it in ReplayWeb.page or pywb)",
 }
 
@@ -156,6 +160,10 @@ type recordPage struct {
 	Rendering  *verify.Rendering
 	Screenshot string
 	Artefacts  []pageArtefact
+	// WaitOutcome and WaitRule word the rendering's wait
+	// (cite.WaitOutcome, cite.WaitRule); SettledMeaning is
+	// cite.SettledMeaning.
+	WaitOutcome, WaitRule, SettledMeaning string
 	// ArtefactArgs are exhibit verify's --artefact arguments for every
 	// artefact of the rendering block, screenshot included, each file
 	// named as an evidence package names it (verify.RenderingFile):
@@ -227,6 +235,7 @@ func (s *server) recordHTML(w http.ResponseWriter, r *http.Request) {
 	}
 	if rd := rec.Statement.Capture.Predicate.Rendering; rd != nil {
 		p.Rendering = rd
+		p.WaitOutcome, p.WaitRule, p.SettledMeaning = cite.WaitOutcome(&rec.Statement.Capture.Predicate), cite.WaitRule(rd.Wait), cite.SettledMeaning
 		base := "/api/v1/records/" + c.RecordID + "/rendering/"
 		for _, a := range rd.Artefacts() {
 			p.ArtefactArgs += " --artefact " + a.Name + "=" + path.Base(verify.RenderingFile(a.Name))

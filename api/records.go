@@ -125,8 +125,11 @@ func (s *server) bundle(w http.ResponseWriter, r *http.Request) {
 
 // snapshot serves a stored object. A snapshot's Content-Type is the media
 // type its verified statement gives (see snapshotType); any other object's
-// is application/octet-stream. With Content-Disposition: attachment,
-// nosniff and a sandbox CSP, archived HTML never runs in this origin.
+// is application/octet-stream. With Content-Disposition: attachment (a
+// file named by the digest, with the extension of its media type, see
+// fileExtension), nosniff and the CSP of a rendering (renderingCSP:
+// nothing loads, nothing runs, an opaque origin), archived HTML never runs
+// in this origin, nor fetches anything when opened on its own.
 func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	digest := r.PathValue("hex")
@@ -146,11 +149,12 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	mt := s.snapshotType(ctx, digest)
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox")
-	h.Set("Content-Disposition", `attachment; filename="`+digest+`"`)
-	h.Set("Content-Type", s.snapshotType(ctx, digest))
+	h.Set("Content-Security-Policy", renderingCSP)
+	h.Set("Content-Disposition", `attachment; filename="`+digest+fileExtension(mt)+`"`)
+	h.Set("Content-Type", mt)
 	h.Set("Cache-Control", cacheImmutable)
 	h.Set("ETag", `"`+digest+`"`)
 	if size > MaxRangeSnapshot {
@@ -178,8 +182,8 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderingCSP is the Content-Security-Policy of a served rendering
-// artefact: nothing loads, nothing runs, and a document opened on its own
-// is sandboxed in an opaque origin.
+// artefact and snapshot: nothing loads, nothing runs, and a document
+// opened on its own is sandboxed in an opaque origin.
 const renderingCSP = "default-src 'none'; sandbox"
 
 // rendering answers GET /api/v1/records/{id}/rendering/{name}: the
@@ -220,6 +224,8 @@ func (s *server) rendering(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", a.MediaType)
 	h.Set("Cache-Control", cacheImmutable)
 	h.Set("ETag", `"`+a.SHA256+`"`)
+	// The package's file name (screenshot.png, page.pdf, …): its
+	// extension follows the media type, as fileExtension's does.
 	file := rec.ID + "-" + strings.TrimPrefix(verify.RenderingFile(name), verify.PackageRenderingDir)
 	disposition := "attachment"
 	if name == "screenshot" {
@@ -279,6 +285,44 @@ func (s *server) snapshotType(ctx context.Context, digest string) string {
 		return v
 	}
 	return fallback
+}
+
+// snapshotExtensions are the file extensions of the media types archived
+// documents commonly have, for a download's file name; others take
+// mime.ExtensionsByType's first, or ".bin".
+var snapshotExtensions = map[string]string{
+	"text/html":                         ".html",
+	"application/xhtml+xml":             ".xhtml",
+	"text/plain":                        ".txt",
+	"text/markdown":                     ".md",
+	"text/csv":                          ".csv",
+	"text/xml":                          ".xml",
+	"application/xml":                   ".xml",
+	"application/json":                  ".json",
+	"application/pdf":                   ".pdf",
+	"image/png":                         ".png",
+	"image/jpeg":                        ".jpg",
+	"application/octet-stream":          ".bin",
+	"application/pem-certificate-chain": ".pem",
+	verify.MediaTypeWARC:                ".warc.gz",
+	verify.MediaTypeWACZ:                ".wacz",
+}
+
+// fileExtension returns the file extension (with its dot) of a
+// download of media type mediaType (parameters ignored): ".bin" for one
+// unknown or malformed.
+func fileExtension(mediaType string) string {
+	mt, _, err := mime.ParseMediaType(mediaType)
+	if err != nil {
+		return ".bin"
+	}
+	if e, ok := snapshotExtensions[mt]; ok {
+		return e
+	}
+	if es, _ := mime.ExtensionsByType(mt); len(es) > 0 {
+		return es[0]
+	}
+	return ".bin"
 }
 
 // searchResult is one record in a search answer: the record, and the API

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"github.com/exhibit-archive/exhibit/api"
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/cite"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
@@ -88,7 +90,7 @@ func TestRecordPageRendering(t *testing.T) {
 		`<img id="screenshot" src="` + base + `screenshot"`,
 		`href="` + base + `pdf"`, `href="` + base + `dom"`, `id="link-warc" href="` + base + `warc"`,
 		rd.Screenshot.SHA256, rd.PDF.SHA256, rd.DOM.SHA256, rd.WARC.SHA256,
-		rd.Browser.Name + " " + rd.Browser.Version, "settled (network idle", "Screenshot of the whole page",
+		rd.Browser.Name + " " + rd.Browser.Version, "settled after ", "the wait rule was met", "Screenshot of the whole page",
 		"<dt>Delay after load</dt><dd>2000 ms</dd>",
 	} {
 		if !strings.Contains(string(page), want) {
@@ -101,11 +103,12 @@ func TestRecordPageRendering(t *testing.T) {
 		t.Errorf("the record page of a page taller than the screenshot does not say it is cut")
 	}
 
-	for _, tc := range []struct{ name, mediaType, disposition string }{
-		{"screenshot", verify.MediaTypePNG, "inline"},
-		{"pdf", verify.MediaTypePDF, "attachment"},
-		{"dom", verify.MediaTypeHTML, "attachment"},
-		{"warc", verify.MediaTypeWARC, "attachment"},
+	for _, tc := range []struct{ name, mediaType, disposition, ext string }{
+		{"screenshot", verify.MediaTypePNG, "inline", ".png"},
+		{"pdf", verify.MediaTypePDF, "attachment", ".pdf"},
+		{"dom", verify.MediaTypeHTML, "attachment", ".html"},
+		{"warc", verify.MediaTypeWARC, "attachment", ".warc.gz"},
+		{"wacz", verify.MediaTypeWACZ, "attachment", ".wacz"},
 	} {
 		resp, body := get(base + tc.name)
 		art := rd.Artefact(tc.name)
@@ -114,7 +117,8 @@ func TestRecordPageRendering(t *testing.T) {
 		}
 		h := resp.Header
 		if h.Get("Content-Type") != tc.mediaType || h.Get("Content-Security-Policy") != "default-src 'none'; sandbox" ||
-			h.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(h.Get("Content-Disposition"), tc.disposition+";") {
+			h.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(h.Get("Content-Disposition"), tc.disposition+";") ||
+			!strings.HasSuffix(h.Get("Content-Disposition"), tc.ext+`"`) {
 			t.Errorf("%s: headers %v", tc.name, h)
 		}
 	}
@@ -161,5 +165,92 @@ func TestRecordPageRendering(t *testing.T) {
 	}
 	if resp, body := get(base + "screenshot"); resp.StatusCode == http.StatusOK || verify.SHA256Hex(body) == verify.SHA256Hex(b) {
 		t.Errorf("a changed screenshot is served: status %d", resp.StatusCode)
+	}
+}
+
+// TestRecordPageNavigated: the record page of a browser capture whose
+// page navigated by itself to another document says so as it says a
+// redirect, and so does the list of records; it labels every artefact for
+// people, says what "settled" means, and, in a browser window 1280 pixels
+// wide, does not scroll sideways.
+func TestRecordPageNavigated(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	ctx := context.Background()
+	site := httptest.NewServer(rendertest.ScriptedPage())
+	defer site.Close()
+	w := archivetest.New(t, archive.InitOptions{Origin: "pages.example/log"})
+	in := ingest.New(w)
+	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
+	rec, err := in.Capture(ctx, site.URL+"/js-redirect", ingest.CaptureOptions{Entity: "Render Corp", Browser: true,
+		Render: render.Options{WaitFor: "#clause", Delay: 100 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd := rec.Rendering; rd == nil || len(rd.Navigations) != 1 || rd.WACZ == nil {
+		t.Fatalf("browser capture %+v", rec)
+	}
+	a := archivetest.Reopen(t, w, archive.OpenOptions{})
+	srv := httptest.NewServer(api.New(a, api.Options{}))
+	defer srv.Close()
+	get := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return string(b)
+	}
+	terms := site.URL + "/terms"
+	page := get("/records/" + rec.ID)
+	for _, want := range []string{
+		`<p class="notice" id="redirect-notice">The page at <span class="url">` + site.URL + `/js-redirect</span> <strong>navigated by itself</strong> to another document (navigated by script to ` + terms + `)`,
+		html.EscapeString(", navigated by script to " + terms + "), exhibit record " + rec.ID),
+		`id="link-wacz" href="/api/v1/records/` + rec.ID + `/rendering/wacz">Web archive (WACZ, replayable`,
+		`id="settled-meaning">` + html.EscapeString(cite.SettledMeaning),
+		"<dt>Wait rule</dt>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("record page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, ">wacz</a>") {
+		t.Error("the WACZ link is labelled by its field name")
+	}
+	if want := `<span class="claim redirected">navigated by script to ` + terms + `</span>`; !strings.Contains(get("/"), want) {
+		t.Errorf("GET / does not mark the navigated capture with %q", want)
+	}
+
+	// In a window 1280 pixels wide, the page does not scroll sideways.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-component-update", true), chromedp.WindowSize(1280, 800))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	tctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
+	defer cancelT()
+	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/records/"+rec.ID)); err != nil {
+		t.Fatal(err)
+	}
+	// The widest elements that stick out of the window, for the message.
+	wide, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`(() => {
+		const w = document.documentElement.clientWidth;
+		if (document.documentElement.scrollWidth <= w) return [];
+		return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 0.5)
+			.map(e => e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '') + ' right=' + Math.round(e.getBoundingClientRect().right) + ' of ' + w).slice(0, 10);
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wide) > 0 {
+		t.Errorf("the record page scrolls sideways in a 1280 px window: %s", strings.Join(wide, "; "))
 	}
 }

@@ -42,16 +42,27 @@ type Citation struct {
 	URL      string `json:"url,omitempty"`
 	FileName string `json:"file_name,omitempty"`
 	FinalURL string `json:"final_url,omitempty"`
-	// RedirectedTo is the final URL when the server redirected the
-	// request to another URL (a new address, a consent wall, a login
-	// page): the document archived is what that URL served, not
-	// necessarily the document asked for, and the citation says so.
-	// Empty when no redirect was followed, and for a failed capture
-	// (Failure says what happened).
+	// RedirectedTo is the final URL when the document archived came from
+	// another URL than the one requested: the server redirected the
+	// request (a new address, a consent wall, a login page), or, in a
+	// browser capture, the page navigated by itself (a script setting
+	// location, a meta refresh) to another document. The document
+	// archived is what that URL served, not necessarily the document
+	// asked for, and the citation says so. Empty when neither happened
+	// (record.Record.Redirected), and for a failed capture (Failure says
+	// what happened).
 	RedirectedTo string `json:"redirected_to,omitempty"`
+	// Redirection says how, in words: "redirected to URL", "navigated
+	// by script to URL", "navigated by meta refresh to URL, then
+	// redirected to URL2" (see Redirection). Empty when RedirectedTo is.
+	Redirection string `json:"redirection,omitempty"`
 	// Redirects are the redirect responses the fetch received, in order
-	// (verify.Observation.Redirects).
+	// (verify.Observation.Redirects); for a browser capture, those of the
+	// request for the document taken.
 	Redirects []verify.Hop `json:"redirects,omitempty"`
+	// Navigations are a browser capture's client-side navigations of
+	// the main frame, in order (verify.Rendering.Navigations).
+	Navigations []verify.Navigation `json:"navigations,omitempty"`
 	// ResponseHeaders are the final response's header fields as the
 	// statement signs them: New sets them when the statement holds them;
 	// when it names a stored headers object instead (headers_sha256), a
@@ -107,6 +118,9 @@ func New(r *record.Record, cp *verify.Checkpoint, vkey string) *Citation {
 	if p.Snapshot != nil {
 		c.SHA256, c.Size, c.MediaType = p.Snapshot.SHA256, p.Snapshot.Size, p.Snapshot.MediaType
 	}
+	if p.Rendering != nil {
+		c.Navigations = p.Rendering.Navigations
+	}
 	if p.Failure != nil {
 		c.Failure = p.Failure.Reason + ": " + p.Failure.Message
 	}
@@ -117,6 +131,7 @@ func New(r *record.Record, cp *verify.Checkpoint, vkey string) *Citation {
 		c.ResponseHeaders = o.Headers
 		if r.Redirected {
 			c.RedirectedTo = o.FinalURL
+			c.Redirection = Redirection(r)
 		}
 		if o.RequestedURL != "" {
 			c.URL = o.RequestedURL
@@ -177,8 +192,9 @@ func TLSSummary(t *verify.TLS) string {
 //
 // An upload says it is a supplied copy, with the stated fetch time as a
 // statement; a failed capture says it failed; a redirect to another URL
-// ("redirected to https://…/login"), an HTTP error status and an
-// untrusted TLS certificate are said too.
+// ("redirected to https://…/login", "navigated by script to
+// https://…/other"), an HTTP error status and an untrusted TLS
+// certificate are said too.
 func (c *Citation) line() string {
 	var b strings.Builder
 	if c.Entity != "" {
@@ -207,8 +223,9 @@ func (c *Citation) line() string {
 	default:
 		fmt.Fprintf(&b, "captured %s", HumanTime(t))
 	}
-	if c.RedirectedTo != "" {
-		fmt.Fprintf(&b, ", redirected to %s", c.RedirectedTo)
+	if c.Redirection != "" {
+		b.WriteString(", ")
+		b.WriteString(c.Redirection)
 	}
 	if c.Outcome == verify.OutcomeHTTPError {
 		fmt.Fprintf(&b, "; HTTP %d", c.Status)
@@ -222,6 +239,42 @@ func (c *Citation) line() string {
 	}
 	fmt.Fprintf(&b, ", log %s #%d", c.LogOrigin, c.LogIndex)
 	return b.String()
+}
+
+// Redirection says, for people, how a capture's document came from
+// another URL than the one requested (r.Redirected), naming the URL whose
+// document was captured: "redirected to URL" when the server redirected
+// the request; when the page navigated by itself, "navigated by script to
+// URL" (by meta refresh, by a Refresh header, by a form, by a link, by a
+// reload; "navigated to URL" for other navigations), with ", then
+// redirected to URL2" when the server redirected that navigation. It
+// returns "" when r was not redirected.
+func Redirection(r *record.Record) string {
+	if !r.Redirected {
+		return ""
+	}
+	if r.Rendering == nil || len(r.Rendering.Navigations) == 0 {
+		return "redirected to " + r.FinalURL
+	}
+	n := r.Rendering.Navigations[len(r.Rendering.Navigations)-1]
+	s := "navigated"
+	if by := navigationBy[n.Kind]; by != "" {
+		s += " " + by
+	}
+	if n.URL == r.FinalURL || n.URL == "" {
+		return s + " to " + r.FinalURL
+	}
+	return s + " to " + n.URL + ", then redirected to " + r.FinalURL
+}
+
+// navigationBy words verify.Navigation.Kind.
+var navigationBy = map[string]string{
+	"script":       "by script",
+	"meta-refresh": "by meta refresh",
+	"http-refresh": "by a Refresh header",
+	"form":         "by a form",
+	"link":         "by a link",
+	"reload":       "by a reload",
 }
 
 // HumanTime renders t as "8 May 2026, 11:13:55 UTC".

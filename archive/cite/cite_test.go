@@ -60,3 +60,60 @@ func TestRedirectedTo(t *testing.T) {
 		})
 	}
 }
+
+// browsed is a browser capture record of requested whose main frame
+// navigated by itself (navs), ending at the document of final, reached
+// after hops.
+func browsed(requested, final string, hops []verify.Hop, navs ...verify.Navigation) *record.Record {
+	r := fetched(requested, final, hops, verify.OutcomeCaptured)
+	p := &r.Statement.Capture.Predicate
+	p.Method = verify.MethodBrowser
+	p.Rendering = &verify.Rendering{Browser: verify.Browser{Name: "HeadlessChrome"}, Navigations: navs,
+		Wait: verify.Wait{Rule: verify.WaitNetworkIdle, IdleMS: 500, TimeoutMS: 15000, WaitedMS: 2100, Settled: true}}
+	return record.New(r.ID, r.Index, r.Statement, nil)
+}
+
+// TestNavigatedTo checks that a browser capture whose page navigated by
+// itself to another document is cited as an HTTP redirect is: naming the
+// document captured and how the page got there; and that a page that
+// navigated back to the URL asked for is not.
+func TestNavigatedTo(t *testing.T) {
+	const asked, other = "https://example.com/terms", "https://example.com/other.html"
+	hop := []verify.Hop{{URL: other, Status: 302, Location: "/login"}}
+	for _, tc := range []struct {
+		desc    string
+		rec     *record.Record
+		wantTo  string
+		wantTxt string
+	}{
+		{"by script", browsed(asked, other, nil, verify.Navigation{URL: other, Kind: "script", AtMS: 1000}),
+			other, "(captured 8 May 2026, 11:13:55 UTC, navigated by script to " + other + "), exhibit record"},
+		{"by meta refresh", browsed(asked, other, nil, verify.Navigation{URL: other, Kind: "meta-refresh", AtMS: 10}),
+			other, ", navigated by meta refresh to " + other + "),"},
+		{"by other means", browsed(asked, other, nil, verify.Navigation{URL: other, Kind: "other", AtMS: 10}),
+			other, ", navigated to " + other + "),"},
+		{"by script, then an HTTP redirect", browsed(asked, "https://example.com/login", hop, verify.Navigation{URL: other, Kind: "script", AtMS: 10}),
+			"https://example.com/login", ", navigated by script to " + other + ", then redirected to https://example.com/login),"},
+		{"reloaded", browsed(asked, asked, nil, verify.Navigation{URL: asked, Kind: "reload", AtMS: 10}), "", ""},
+		{"no navigation", browsed(asked, asked, nil), "", ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got, want := tc.rec.Redirected, tc.wantTo != ""; got != want {
+				t.Errorf("record.Redirected = %v, want %v", got, want)
+			}
+			c := New(tc.rec, &verify.Checkpoint{Origin: "example.org/log", Size: 4}, "vkey")
+			if c.RedirectedTo != tc.wantTo {
+				t.Errorf("RedirectedTo = %q, want %q", c.RedirectedTo, tc.wantTo)
+			}
+			if tc.wantTxt != "" && !strings.Contains(c.Text, tc.wantTxt) {
+				t.Errorf("citation %q lacks %q", c.Text, tc.wantTxt)
+			}
+			if tc.wantTo == "" && (strings.Contains(c.Text, "redirected") || strings.Contains(c.Text, "navigated") || c.Redirection != "") {
+				t.Errorf("citation %q (redirection %q) says the page moved", c.Text, c.Redirection)
+			}
+			if len(c.Navigations) != len(tc.rec.Rendering.Navigations) {
+				t.Errorf("citation has %d navigations, the statement %d", len(c.Navigations), len(tc.rec.Rendering.Navigations))
+			}
+		})
+	}
+}

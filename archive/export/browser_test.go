@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
@@ -143,5 +144,77 @@ func TestExportBrowser(t *testing.T) {
 	os.WriteFile(shot, b, 0o644)
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("VERIFY.md's steps pass with the screenshot changed:\n%s", out)
+	}
+}
+
+// TestCertificateBrowserWait exports browser captures and reads what the
+// certificate says of their wait, from what each statement records: a
+// page that settled is said to have met the wait rule, which is stated,
+// with what "settled" means; a page taken when the bound ran out is not
+// said to have settled; a capture whose browser could not start took
+// nothing; and a page that navigated by itself to another document is
+// said to be that other document, as a redirect is.
+func TestCertificateBrowserWait(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	a := archivetest.New(t, archive.InitOptions{})
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	ctx := context.Background()
+	in := ingest.New(a)
+	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
+	capture := func(path string, o render.Options) string {
+		t.Helper()
+		rec, err := in.Capture(ctx, srv.URL+path, ingest.CaptureOptions{Browser: true, Render: o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		html, _ := certificateText(t, build(t, a, rec.ID, export.Options{}))
+		return html
+	}
+	settled := capture("/terms", render.Options{WaitFor: "#clause"})
+	unsettled := capture("/busy", render.Options{Delay: -1, SettleTimeout: 1500 * time.Millisecond})
+	navigated := capture("/js-redirect", render.Options{WaitFor: "#clause", Delay: 100 * time.Millisecond})
+	in.SetRenderer(render.New(render.Config{ExecPath: filepath.Join(t.TempDir(), "no-chromium")}))
+	unavailable := capture("/terms", render.Options{})
+
+	for _, tc := range []struct {
+		name, html     string
+		want, dontWant []string
+	}{
+		{"settled", settled, []string{
+			"Once the page had settled, that is once it had met the wait rule (the load event, then at least 2000 ms, then no request in flight for 500 ms, and an element matching #clause; at most 15000 ms from the start of the navigation)",
+			"a screenshot of the whole page (PNG)",
+			"“settled” means only that the documented wait rule was met; it does not mean the page could change no further",
+			"--browser-wait-for", "--browser-delay",
+			"Wait outcome", "settled after ",
+		}, []string{"NOT settled", "bound ran out", "navigated"}},
+		{"unsettled", unsettled, []string{
+			"The page had NOT settled (it had not met the wait rule: the load event, then no request in flight for 500 ms; at most 1500 ms from the start of the navigation) when the 1500 ms bound ran out; exhibit took the renderings then",
+			"NOT settled: the page had not met the wait rule when the 1500 ms bound ran out; it was taken as it was then",
+			"“settled” means only",
+		}, []string{"Once the page had settled", "settled after"}},
+		{"unavailable", unavailable, []string{
+			"the attempt FAILED", "browser_unavailable",
+			"the capture FAILED (browser_unavailable) before any page was loaded: nothing was taken",
+		}, []string{"bound ran out", "settled after", "Once the page had settled", "took the renderings"}},
+		{"navigated", navigated, []string{
+			"NOTE: the document archived is NOT the one at the URL requested. The page at " + srv.URL + "/js-redirect navigated by itself to another document (navigated by script to " + srv.URL + "/terms)",
+			", navigated by script to " + srv.URL + "/terms), exhibit record",
+			"Navigation 1", "script to " + srv.URL + "/terms, ",
+		}, nil},
+	} {
+		for _, w := range tc.want {
+			if !strings.Contains(tc.html, w) {
+				t.Errorf("%s: the certificate lacks %q", tc.name, w)
+			}
+		}
+		for _, w := range tc.dontWant {
+			if strings.Contains(tc.html, w) {
+				t.Errorf("%s: the certificate says %q", tc.name, w)
+			}
+		}
+	}
+	if strings.Contains(settled, "NOTE: the document archived is NOT") {
+		t.Error("the certificate of a page that did not move says it did")
 	}
 }

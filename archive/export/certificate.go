@@ -120,6 +120,13 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 		id.Rows = append(id.Rows, row{"Subject digest", st.SubjectDigest() + " (the SHA-256 of the URL: a failed capture has no snapshot)", true})
 		id.Paras = append(id.Paras, "This record attests a FAILED capture: exhibit obtained no document, and the record holds no snapshot. It shows that the capture was attempted and why it failed.")
 	}
+	switch {
+	case ct.Redirection == "":
+	case len(ct.Navigations) > 0:
+		id.Paras = append(id.Paras, fmt.Sprintf("NOTE: the document archived is NOT the one at the URL requested. The page at %s navigated by itself to another document (%s): the snapshot and the renderings are what %s served, which may not be the document asked for. The navigations are listed in section 2.", ct.URL, ct.Redirection, ct.RedirectedTo))
+	default:
+		id.Paras = append(id.Paras, fmt.Sprintf("NOTE: the document archived is NOT the one at the URL requested. The request for %s was %s: the snapshot is what that URL served, which may not be the document asked for (a new address, or a login or consent page in its place). The redirects are listed in section 2.", ct.URL, ct.Redirection))
+	}
 	id.Rows = append(id.Rows, row{"Citation", ct.Text, false})
 	c.Sections = append(c.Sections, id)
 
@@ -132,17 +139,18 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 			if failed {
 				proc.Paras = append(proc.Paras, fmt.Sprintf("exhibit %s tried to load the page in a headless web browser (%s), and the attempt FAILED (%s). exhibit obtained no document and stored nothing. It signed a statement describing the attempt and what the browser observed up to the failure (an in-toto Statement v1 in a DSSE envelope), whose subject digest is the SHA-256 of the URL requested, and appended it to its log (section 3).", p.Tool.Version, browserName(rd), failureReason(p.Failure)))
 			} else {
-				proc.Paras = append(proc.Paras, fmt.Sprintf("exhibit %s loaded the page in a headless web browser (%s), which fetched the document and everything the page asked for and ran the page's scripts, and recorded what the browser received for the document itself. The snapshot is the body of the final response as the browser received it. Once the page had settled, exhibit took three renderings of it: a screenshot of the whole page (PNG), the page printed to PDF, and the document after its scripts ran (HTML). exhibit hashed each with SHA-256, stored it under that hash, and signed a statement naming all of them (an in-toto Statement v1 in a DSSE envelope) that it appended to its log (section 3): the one signature and inclusion proof cover every file.", p.Tool.Version, browserName(rd)))
-			}
-			wait := fmt.Sprintf("settled: the load event, then no request for %d ms; taken %d ms after the navigation began (bound %d ms)", rd.Wait.IdleMS, rd.Wait.WaitedMS, rd.Wait.TimeoutMS)
-			if !rd.Wait.Settled {
-				wait = fmt.Sprintf("NOT settled: the page was still loading when the %d ms bound ran out, and was taken as it was then", rd.Wait.TimeoutMS)
+				proc.Paras = append(proc.Paras, fmt.Sprintf("exhibit %s loaded the page in a headless web browser (%s), which fetched the document and everything the page asked for and ran the page's scripts, and recorded what the browser received for the document itself. The snapshot is the body of the final response as the browser received it. %s exhibit hashed each rendering with SHA-256, stored it under that hash, and signed a statement naming all of them (an in-toto Statement v1 in a DSSE envelope) that it appended to its log (section 3): the one signature and inclusion proof cover every file.", p.Tool.Version, browserName(rd), renderingsTaken(rd)))
+				proc.Paras = append(proc.Paras, "In this certificate, "+cite.SettledMeaning+".")
 			}
 			proc.Rows = append(proc.Rows,
 				row{"Browser", browserName(rd), false},
 				row{"Viewport", fmt.Sprintf("%d x %d CSS pixels, scale %g", rd.Viewport.Width, rd.Viewport.Height, rd.Viewport.DeviceScaleFactor), false},
-				row{"Wait rule", wait, false},
+				row{"Wait rule", cite.WaitRule(rd.Wait), false},
+				row{"Wait outcome", cite.WaitOutcome(p), false},
 				row{"Page traffic", fmt.Sprintf("%d requests, %d bytes", rd.Requests, rd.TransferBytes), false})
+			for i, n := range rd.Navigations {
+				proc.Rows = append(proc.Rows, row{fmt.Sprintf("Navigation %d", i+1), fmt.Sprintf("%s to %s, %d ms after the navigation began", n.Kind, n.URL, n.AtMS), true})
+			}
 			for _, a := range rd.Artefacts() {
 				proc.Rows = append(proc.Rows, row{fmt.Sprintf("Rendering: %s (%s)", a.Name, verify.RenderingFile(a.Name)), fmt.Sprintf("%s, %d bytes, SHA-256 %s", a.MediaType, a.Size, a.SHA256), true})
 			}
@@ -229,6 +237,43 @@ func (c *certificate) captureSections(st *verify.Statement, files map[string][]b
 	}
 	proc.Rows = append(proc.Rows, row{"Software", p.Tool.Name + " " + p.Tool.Version, false})
 	c.Sections = append(c.Sections, proc)
+}
+
+// renderingsTaken says when exhibit took a browser capture's renderings,
+// from the wait outcome its statement records, and what they are.
+func renderingsTaken(rd *verify.Rendering) string {
+	w := rd.Wait
+	var s string
+	if w.Settled {
+		s = fmt.Sprintf("Once the page had settled, that is once it had met the wait rule (%s), %d ms after the navigation began, exhibit took its renderings: ", cite.WaitRule(w), w.WaitedMS)
+	} else {
+		s = fmt.Sprintf("The page had NOT settled (it had not met the wait rule: %s) when the %d ms bound ran out; exhibit took the renderings then, as the page was at that moment: ", cite.WaitRule(w), w.TimeoutMS)
+	}
+	var parts []string
+	for _, a := range rd.Artefacts() {
+		switch a.Name {
+		case "screenshot":
+			if rd.ScreenshotTruncated {
+				parts = append(parts, fmt.Sprintf("a screenshot of the top of the page only (PNG; the page was %d pixels high, more than the screenshot's bound)", rd.PageHeight))
+			} else {
+				parts = append(parts, "a screenshot of the whole page (PNG)")
+			}
+		case "pdf":
+			parts = append(parts, "the page printed to PDF")
+		case "dom":
+			parts = append(parts, "the document after its scripts ran (HTML)")
+		case "warc":
+			parts = append(parts, "every HTTP exchange of the page, with the TLS certificate chain (WARC)")
+		case "wacz":
+			parts = append(parts, "the same packaged as a signed web archive (WACZ)")
+		default:
+			parts = append(parts, a.Name+" ("+a.MediaType+")")
+		}
+	}
+	if len(parts) > 1 {
+		parts[len(parts)-1] = "and " + parts[len(parts)-1]
+	}
+	return s + strings.Join(parts, "; ") + "."
 }
 
 // browserName is the browser's name and version, for people.

@@ -70,11 +70,14 @@ type Record struct {
 	// an upload without one, the file name the statement's subject names.
 	URL      string `json:"url,omitempty"`
 	FinalURL string `json:"final_url,omitempty"`
-	// Redirected reports a fetch that followed redirects: what it
-	// captured is what FinalURL, another URL than URL, served (a new
-	// address, or a consent wall or login page in place of the document
-	// asked for). False for a failed capture, whose Failure says what
-	// happened.
+	// Redirected reports a capture whose document came from another
+	// URL than the one requested: a fetch that followed HTTP redirects,
+	// or a browser capture whose main frame navigated by itself (a
+	// script setting location, a meta refresh: Rendering.Navigations)
+	// to a document at another URL. What it captured is what FinalURL
+	// served (a new address, or a consent wall or login page in place of
+	// the document asked for). False for a failed capture, whose Failure
+	// says what happened.
 	Redirected bool   `json:"redirected,omitempty"`
 	Entity     string `json:"entity,omitempty"`
 	Document   string `json:"document,omitempty"`
@@ -137,10 +140,13 @@ func New(id string, index uint64, st *verify.Entry, payload []byte) *Record {
 			// A followed redirect never ends where it started: a
 			// request for a URL already requested is a redirect loop,
 			// a failure.
-			r.Redirected = len(o.Redirects) > 0 && p.Outcome != verify.OutcomeFailed
 			if p.Method != verify.MethodUpload && o.RequestedURL != "" {
 				r.URL = o.RequestedURL
 			}
+			// A page that navigated by itself may end where it
+			// started (a reload): only another URL is a move.
+			navigated := p.Rendering != nil && len(p.Rendering.Navigations) > 0 && o.FinalURL != "" && o.FinalURL != r.URL
+			r.Redirected = (len(o.Redirects) > 0 || navigated) && p.Outcome != verify.OutcomeFailed
 		}
 	case st.Declaration != nil:
 		p := &st.Declaration.Predicate

@@ -157,7 +157,7 @@ func TestCaptureBrowser(t *testing.T) {
 	exhibit(t, "verify", "p.zip", "--key", key).want(t, 0, "rendering/screenshot.png", "rendering/page.pdf", "rendering/dom.html", "rendering/capture.warc.gz")
 
 	exhibit(t, "capture", srv.URL+"/terms", "--browser").want(t, 0,
-		"browser  Chrome ", "viewport 1280x800", "settled (network idle) after ",
+		"browser  Chrome ", "viewport 1280x800", "settled after ", "(the wait rule was met)",
 		"screenshot ", " bytes, image/png)", "pdf      ", "dom      ", "warc     ", "application/warc)")
 
 	// The audit knows the artefacts: none is an orphan.
@@ -252,7 +252,25 @@ func TestCaptureBrowserNavigation(t *testing.T) {
 	if !bytes.Contains(object(t, rec.SHA256), []byte("Terms of Service")) {
 		t.Error("the snapshot is not the final document's body")
 	}
-	exhibit(t, "capture", srv.URL+"/js-redirect", "--browser").want(t, 0, "navigate script to "+srv.URL+"/terms")
+	// The document taken is at another URL than the one asked for: it
+	// is cited as a redirect is, naming the document captured.
+	terms := srv.URL + "/terms"
+	r = exhibit(t, "capture", srv.URL+"/js-redirect", "--browser")
+	r.want(t, 0, "navigate script to "+terms,
+		"WARNING  navigated by script to "+terms+": the snapshot is what that URL served",
+		"(captured ", ", navigated by script to "+terms+"), exhibit record EXR-")
+	id := field(t, r.stdout, "record   ")
+	exhibit(t, "show", id).want(t, 0,
+		"Final URL:      "+terms,
+		"Navigated to:   "+terms+" (navigated by script to "+terms+"; the snapshot is what that URL served",
+		"Navigation 1:   script to "+terms+" after ",
+		", navigated by script to "+terms+"), exhibit record "+id)
+	// A page that was not moved says nothing of the kind.
+	r = exhibit(t, "capture", terms, "--browser", "--browser-delay", "0")
+	r.want(t, 0)
+	if strings.Contains(r.stdout, "WARNING") || strings.Contains(r.stdout, "navigated") {
+		t.Errorf("a capture of a page that did not move says it did:\n%s", r.stdout)
+	}
 	exhibit(t, "capture", srv.URL+"/terms", "--browser-wait-for", "#clause").want(t, 2, "go with --browser")
 	exhibit(t, "capture", srv.URL+"/terms", "--browser-delay", "1s").want(t, 2, "go with --browser")
 	exhibit(t, "capture", srv.URL+"/terms", "--browser", "--browser-delay", "-1s").want(t, 2, "must not be negative")

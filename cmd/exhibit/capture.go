@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,7 +59,9 @@ at most 2 s: a page that changes for ever, such as a clock, is taken then
 and recorded as still changing; at most --browser-wait in all, after which
 the page is taken as it is and recorded as not settled). A page that navigates by itself (a script setting location, a
 meta refresh) is followed: the last document is the one taken, and each
-navigation is recorded. JavaScript dialogs (alert, confirm, prompt) are
+navigation is recorded; when that document is at another URL, the output
+warns as for a redirect, and the citation says "navigated by script to
+<final URL>" (or "by meta refresh", ...). JavaScript dialogs (alert, confirm, prompt) are
 dismissed and counted, print() does nothing, and downloads are refused.
 Then exhibit records a full-page screenshot (PNG; a page taller than 16384
 px is shot down to that height, and recorded as cut), a PDF of the rendering, the DOM after scripts (HTML) and
@@ -230,9 +233,13 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 	default:
 		fmt.Fprintf(w, "captured %s, %d bytes\n", u, rec.Size)
 	}
-	if c.RedirectedTo != "" {
-		fmt.Fprintf(w, "WARNING  redirected to %s: the snapshot is what that URL served, which may not be the document asked for (exhibit show %s lists the redirects)\n",
-			printable(c.RedirectedTo), rec.ID)
+	if c.Redirection != "" {
+		lists := "the redirects"
+		if len(c.Navigations) > 0 {
+			lists = "the navigations and redirects"
+		}
+		fmt.Fprintf(w, "WARNING  %s: the snapshot is what that URL served, which may not be the document asked for (exhibit show %s lists %s)\n",
+			printable(c.Redirection), rec.ID, lists)
 	}
 	if c.TLSVerified != nil && !*c.TLSVerified && rec.Outcome != verify.OutcomeFailed {
 		fmt.Fprintf(w, "WARNING  the TLS certificate was NOT verified (%s)\n", c.TLS)
@@ -242,15 +249,8 @@ func printRecord(w io.Writer, output string, a *archive.Archive, rec *record.Rec
 		fmt.Fprintf(w, "sha256   %s\n", rec.SHA256)
 	}
 	if rd := rec.Rendering; rd != nil {
-		wait := fmt.Sprintf("settled (network idle) after %d ms", rd.Wait.WaitedMS)
-		if !rd.Wait.Settled {
-			wait = fmt.Sprintf("NOT settled: taken when the %d ms bound ran out", rd.Wait.TimeoutMS)
-			if rd.Wait.WaitFor != "" && !rd.Wait.WaitForFound {
-				wait += fmt.Sprintf(" without %s", printable(rd.Wait.WaitFor))
-			}
-		}
-		fmt.Fprintf(w, "browser  %s %s, viewport %dx%d, %d requests, %d bytes, %s\n", printable(rd.Browser.Name), printable(rd.Browser.Version),
-			rd.Viewport.Width, rd.Viewport.Height, rd.Requests, rd.TransferBytes, wait)
+		fmt.Fprintf(w, "browser  %s %s, viewport %dx%d, %d requests, %d bytes, %s\n", printable(rd.Browser.Name), printable(cmp.Or(rd.Browser.Version, "(version unknown: it did not start)")),
+			rd.Viewport.Width, rd.Viewport.Height, rd.Requests, rd.TransferBytes, printable(cite.WaitOutcome(&rec.Statement.Capture.Predicate)))
 		for _, n := range rd.Navigations {
 			fmt.Fprintf(w, "navigate %s to %s after %d ms\n", n.Kind, printable(n.URL), n.AtMS)
 		}

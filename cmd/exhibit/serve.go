@@ -88,8 +88,9 @@ The JSON API:
   GET /api/v1/provisions/{id}/analyses   its analyses, every revision
   GET /api/v1/types                      provision types across entities
   GET /api/v1/types/{type}               one type's provisions at every entity
-A snapshot is served as an attachment with the media type its signed
-statement gives (sandboxed, never sniffed); other stored objects as
+A snapshot is served as an attachment (named by its SHA-256, with the
+extension of its media type) with the media type its signed statement
+gives (sandboxed, loading nothing, never sniffed); other stored objects as
 application/octet-stream. Errors are JSON {"error": ...}: 400, 404 or 500;
 for an archive whose log is on S3 and MySQL, 503 with Retry-After: 5 at once
 when a read fails while its database or bucket does not answer, naming which.

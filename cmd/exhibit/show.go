@@ -81,8 +81,9 @@ func newShowCmd(g *globals) *cobra.Command {
 		Short: "Print a record's citation",
 		Long: `Print the citation record of a record: entity, document, record ID, captured
 time (UTC), SHA-256, URL and final URL (with each redirect, and a warning
-when the fetch was redirected to another URL: the snapshot is that URL's
-page, perhaps a login or consent page, and the citation says so), the
+when the fetch was redirected to another URL, or a browser capture's page
+navigated by itself to one: the snapshot is that URL's page, perhaps a
+login or consent page, and the citation says so), the
 response headers Date, Last-Modified, Server and Content-Type as the
 statement signs them (-o json gives them all), log origin and index, the
 checkpoint (size and root) it was first published with, and a one-line
@@ -179,7 +180,10 @@ func printCitation(w io.Writer, output string, c *cite.Citation) error {
 		{urlLabel, c.URL},
 		{"File name", c.FileName},
 		{"Final URL", c.FinalURL},
-		{"Redirected to", redirectNote(c)},
+		redirectNote(c),
+	}
+	for i, n := range c.Navigations {
+		rows = append(rows, [2]string{fmt.Sprintf("Navigation %d", i+1), fmt.Sprintf("%s to %s after %d ms", n.Kind, n.URL, n.AtMS)})
 	}
 	for i, h := range c.Redirects {
 		rows = append(rows, [2]string{fmt.Sprintf("Redirect %d", i+1), fmt.Sprintf("%s: HTTP %d to %s", h.URL, h.Status, h.Location)})
@@ -214,13 +218,18 @@ func printCitation(w io.Writer, output string, c *cite.Citation) error {
 	return nil
 }
 
-// redirectNote says where a capture was redirected to, and what that
-// means for the snapshot; "" when it was not.
-func redirectNote(c *cite.Citation) string {
-	if c.RedirectedTo == "" {
-		return ""
+// redirectNote is the row that says where a capture was redirected to,
+// or where its page navigated by itself to, and what that means for the
+// snapshot; its value is "" when neither happened.
+func redirectNote(c *cite.Citation) [2]string {
+	const means = "the snapshot is what that URL served, which may not be the document asked for"
+	switch {
+	case c.RedirectedTo == "":
+		return [2]string{"Redirected to", ""}
+	case len(c.Navigations) > 0:
+		return [2]string{"Navigated to", c.RedirectedTo + " (" + c.Redirection + "; " + means + ")"}
 	}
-	return c.RedirectedTo + " (the snapshot is what that URL served, which may not be the document asked for)"
+	return [2]string{"Redirected to", c.RedirectedTo + " (" + means + ")"}
 }
 
 func humanTime(s string) string {
