@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -321,4 +323,82 @@ func TestAWSFrontendsImportOnce(t *testing.T) {
 	if _, cp, err := a.Checkpoint(ctx); err != nil || cp.Size != 302 {
 		t.Errorf("checkpoint %v, %v; want 302 entries", cp, err)
 	}
+}
+
+// TestAWSFrontendTakeover checks that a frontend of one archive, its
+// exhibit.json edited to name another, freshly created archive's bucket
+// prefixes and databases, is refused at start, naming both verifier keys,
+// before it writes anything: the other archive's own frontends still open
+// it, and its log and kept checkpoints are as Init left them.
+func TestAWSFrontendTakeover(t *testing.T) {
+	o, db, _ := archivetest.AWS(t, "attacker.test/log")
+	ctx := archivetest.Context(t, 5*time.Minute)
+	attacker := filepath.Join(t.TempDir(), "attacker")
+	if _, err := archive.Init(ctx, attacker, o); err != nil {
+		t.Fatal(err)
+	}
+	vo := o
+	vo.Origin = "victim.test/log"
+	vo.Store.Prefix = "victim/"
+	logDB := db.Config(db.NewDatabase(t))
+	logDB.Passwd = ""
+	ixDB := db.Config(db.NewDatabase(t) + "_index")
+	ixDB.Passwd = ""
+	vo.Log = &archive.LogConfig{Type: "aws", DSN: logDB.FormatDSN(), IndexDSN: ixDB.FormatDSN()}
+	victim := filepath.Join(t.TempDir(), "victim")
+	vcfg, err := archive.Init(ctx, victim, vo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acfg, err := archive.ReadConfig(attacker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The attacker's frontend, pointed at the victim's places.
+	wrong := joinArchive(t, attacker)
+	cfg := *acfg
+	cfg.Store = vcfg.Store
+	cfg.Log = vcfg.Log
+	b, _ := json.MarshalIndent(&cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(wrong, "exhibit.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := archive.Open(ctx, wrong, archive.OpenOptions{Write: true})
+	if err == nil {
+		a.Close(ctx)
+		t.Fatal("a frontend of another archive opened the victim's log for writing")
+	}
+	t.Logf("refused: %v", err)
+	for _, want := range []string{vcfg.VKey, acfg.VKey} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not name the key %s", err, want)
+		}
+	}
+	// A log created before its identity was recorded in its database:
+	// its checkpoint, published at Init, names its key.
+	sqldb, err := sql.Open("mysql", db.Config(logDB.DBName).FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	if _, err := sqldb.ExecContext(ctx, "DROP TABLE ExhibitLogIdentity"); err != nil {
+		t.Fatal(err)
+	}
+	vk, _ := verify.ParseVKey(vcfg.VKey)
+	_, err = archive.Open(ctx, wrong, archive.OpenOptions{Write: true})
+	var lk *ledger.LogKeyError
+	if !errors.As(err, &lk) || !strings.Contains(err.Error(), fmt.Sprintf("%s+%08x", vk.Name, vk.Hash)) || !strings.Contains(err.Error(), acfg.VKey) {
+		t.Errorf("a frontend of another archive, the log's identity not recorded: %v, want a LogKeyError naming both keys", err)
+	}
+	// The victim's own frontends still open it, and its log is empty.
+	v, err := archive.Open(ctx, joinArchive(t, victim), archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatalf("the victim's frontend after the refused one: %v", err)
+	}
+	defer v.Close(context.Background())
+	_, cp, err := v.Checkpoint(ctx)
+	if err != nil || cp.Size != 0 || cp.Origin != vo.Origin {
+		t.Errorf("the victim's checkpoint: %+v, %v; want its empty log", cp, err)
+	}
+	archivetest.AuditOK(t, v)
 }
