@@ -180,6 +180,50 @@ func TestPut(t *testing.T) {
 	}
 }
 
+// TestPutEmpty stores an empty object in a bucket that has none, along
+// each path Put takes (size known or not, digest known or not), then
+// again: the first Put stores it, the second finds it.
+func TestPutEmpty(t *testing.T) {
+	t.Parallel()
+	g := launch(t)
+	d := digest(nil)
+	for _, tc := range []struct {
+		name string
+		size int64
+		want string
+		seek bool
+	}{
+		{"size", 0, "", true},
+		{"no size", -1, "", true},
+		{"digest", -1, d, true},
+		{"size+digest", 0, d, true},
+		{"stream/size", 0, "", false},
+		{"stream/no size", -1, "", false},
+		{"stream/digest", -1, d, false},
+		{"stream/size+digest", 0, d, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t, g.config(t, false))
+			for i, existed := range []bool{false, true} {
+				var r io.Reader = bytes.NewReader(nil)
+				if !tc.seek {
+					r = io.MultiReader(r)
+				}
+				obj, err := s.Put(t.Context(), r, tc.size, tc.want)
+				if err != nil {
+					t.Fatalf("Put %d: %v", i+1, err)
+				}
+				if obj.SHA256 != d || obj.Size != 0 || obj.Existed != existed {
+					t.Fatalf("Put %d = %+v, want %s, 0 bytes, Existed %v", i+1, obj, d, existed)
+				}
+			}
+			if got, err := read(t, s, d); err != nil || len(got) != 0 {
+				t.Fatalf("Get: %d bytes, %v", len(got), err)
+			}
+		})
+	}
+}
+
 // TestPutRefused checks that Put with a wrong digest or size stores
 // nothing, along both paths.
 func TestPutRefused(t *testing.T) {

@@ -107,7 +107,7 @@ func find(t testing.TB) string {
 func (g *Gateway) Restart() {
 	g.t.Helper()
 	g.out.Reset()
-	g.cmd = exec.Command(g.bin, "--port", g.Addr, "--quiet",
+	g.cmd = exec.Command(g.bin, "--port", g.Addr, "--quiet", "--keep-alive",
 		"posix", "--versioning-dir", g.versions, g.DataDir)
 	g.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+g.AccessKey, "ROOT_SECRET_KEY="+g.SecretKey)
 	g.cmd.Stdout, g.cmd.Stderr = &g.out, &g.out
