@@ -402,3 +402,44 @@ func TestAWSFrontendTakeover(t *testing.T) {
 	}
 	archivetest.AuditOK(t, v)
 }
+
+// TestAWSPasswordHint checks that a frontend the database refuses says
+// where the password is read from: none given, or the one given wrong.
+func TestAWSPasswordHint(t *testing.T) {
+	o, _, _ := archivetest.AWS(t, "password.test/log")
+	ctx := archivetest.Context(t, 5*time.Minute)
+	dir := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, dir, o); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "password")
+	os.WriteFile(file, []byte("wrong\n"), 0o600)
+	for _, c := range []struct {
+		name, password, file string
+		want                 []string
+	}{
+		{"none", "", "", []string{"Access denied", "no password was given", archive.EnvDBPassword, archive.EnvDBPasswordFile}},
+		{"wrong", "wrong", "", []string{"Access denied", "the password in " + archive.EnvDBPassword + " was refused"}},
+		{"wrong file", "", file, []string{"Access denied", "the password read from " + file + " (" + archive.EnvDBPasswordFile + ") was refused"}},
+	} {
+		t.Setenv(archive.EnvDBPassword, c.password)
+		t.Setenv(archive.EnvDBPasswordFile, c.file)
+		for _, write := range []bool{true, false} {
+			a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: write})
+			if err == nil {
+				a.Close(ctx)
+				t.Errorf("%s, write %v: opened", c.name, write)
+				continue
+			}
+			var de *archive.DBAccessError
+			if !errors.As(err, &de) {
+				t.Errorf("%s, write %v: %v, want a DBAccessError", c.name, write, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%s, write %v: %q does not say %q", c.name, write, err, w)
+				}
+			}
+		}
+	}
+}

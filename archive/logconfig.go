@@ -315,17 +315,36 @@ func checkLogFree(ctx context.Context, sc StoreConfig, lc *LogConfig, signer *le
 }
 
 // dbAccessHint adds to a database's "Access denied" error (MySQL error
-// 1045) where the password is read from.
+// 1045) where the password is read from, and whether it was given: the
+// error becomes a *DBAccessError. Other errors, and one already a
+// *DBAccessError, are returned as they are.
 func dbAccessHint(err error) error {
 	var me *mysql.MySQLError
-	if !errors.As(err, &me) || me.Number != 1045 {
+	var de *DBAccessError
+	if !errors.As(err, &me) || me.Number != 1045 || errors.As(err, &de) {
 		return err
 	}
-	if os.Getenv(EnvDBPassword) == "" && os.Getenv(EnvDBPasswordFile) == "" {
-		return fmt.Errorf("%w (neither %s nor %s is set: give the database password in one of them)", err, EnvDBPassword, EnvDBPasswordFile)
+	de = &DBAccessError{Err: err}
+	switch p, f := os.Getenv(EnvDBPassword), os.Getenv(EnvDBPasswordFile); {
+	case p == "" && f == "":
+		de.Hint = fmt.Sprintf("no password was given: neither %s nor %s is set; give the database password in %s, or the path of a file holding it in %s", EnvDBPassword, EnvDBPasswordFile, EnvDBPassword, EnvDBPasswordFile)
+	case p != "":
+		de.Hint = fmt.Sprintf("the password in %s was refused: check it, and the user and host in the DSN", EnvDBPassword)
+	default:
+		de.Hint = fmt.Sprintf("the password read from %s (%s) was refused: check it, and the user and host in the DSN", f, EnvDBPasswordFile)
 	}
-	return fmt.Errorf("%w (the password is read from %s, or from the file %s names)", err, EnvDBPassword, EnvDBPasswordFile)
+	return de
 }
+
+// DBAccessError is a database's "Access denied" error (MySQL error 1045),
+// with a hint saying where the password was read from.
+type DBAccessError struct {
+	Err  error
+	Hint string
+}
+
+func (e *DBAccessError) Error() string { return fmt.Sprintf("%v (%s)", e.Err, e.Hint) }
+func (e *DBAccessError) Unwrap() error { return e.Err }
 
 // dbTables returns the first few tables of the database cfg names, none
 // if it does not exist.
