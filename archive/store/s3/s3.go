@@ -68,10 +68,12 @@
 package s3
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -309,6 +311,9 @@ func open(cfg Config) (*Store, error) {
 	}
 	creds := cfg.Credentials
 	if creds == nil {
+		if err := checkEnvCredentials(); err != nil {
+			return nil, err
+		}
 		creds = credentials.NewChainCredentials([]credentials.Provider{
 			&credentials.EnvAWS{},
 			&credentials.FileAWSCredentials{},
@@ -403,6 +408,25 @@ func (s *Store) Location() string {
 // key returns the key of the object named digest.
 func (s *Store) key(digest string) string {
 	return s.prefix + "sha256/" + digest[:2] + "/" + digest
+}
+
+// ErrCredentials is returned by New when the environment holds half of
+// the S3 credentials: an access key without a secret key, or the reverse.
+var ErrCredentials = errors.New("incomplete S3 credentials in the environment")
+
+// checkEnvCredentials checks that the environment holds both halves of the
+// S3 credentials or neither (minio-go's EnvAWS would otherwise sign no
+// request, and every one be refused as access denied).
+func checkEnvCredentials() error {
+	id := cmp.Or(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_ACCESS_KEY"))
+	secret := cmp.Or(os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SECRET_KEY"))
+	switch {
+	case id != "" && secret == "":
+		return fmt.Errorf("s3: %w: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set the secret key too", ErrCredentials)
+	case id == "" && secret != "":
+		return fmt.Errorf("s3: %w: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set the access key too", ErrCredentials)
+	}
+	return nil
 }
 
 // credentialsHint says where the credentials come from, for an access

@@ -931,3 +931,20 @@ func TestRemove(t *testing.T) {
 		t.Errorf("Remove(nonsense) = %v, want ErrDigest", err)
 	}
 }
+
+// TestEnvCredentialsHalf checks that New refuses an environment holding an
+// access key without a secret key (or the reverse), naming what is
+// missing, before it asks the server anything.
+func TestEnvCredentialsHalf(t *testing.T) {
+	for _, tc := range []struct{ id, secret, want string }{
+		{"exhibit", "", "AWS_SECRET_ACCESS_KEY is not"},
+		{"", "secret", "AWS_ACCESS_KEY_ID is not"},
+	} {
+		t.Setenv("AWS_ACCESS_KEY_ID", tc.id)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", tc.secret)
+		_, err := s3.New(t.Context(), s3.Config{Endpoint: "http://127.0.0.1:1", Bucket: "evidence", PathStyle: true})
+		if !errors.Is(err, s3.ErrCredentials) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("id %q, secret %q: %v, want ErrCredentials saying %q", tc.id, tc.secret, err, tc.want)
+		}
+	}
+}
