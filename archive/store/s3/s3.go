@@ -240,7 +240,7 @@ func CreateBucket(ctx context.Context, cfg Config, objectLock bool) error {
 		return s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: s.region, ObjectLocking: objectLock})
 	})
 	if err != nil {
-		return s.errorf(err, "creating bucket")
+		return s.bucketError(err, "creating")
 	}
 	return nil
 }
@@ -367,7 +367,7 @@ func (s *Store) check(ctx context.Context) error {
 		return fmt.Errorf("s3: bucket %q at %s: %w", s.bucket, s.endpoint, ErrNoBucket)
 	}
 	if err != nil {
-		return s.errorf(err, "opening bucket")
+		return s.bucketError(err, "opening")
 	}
 	if s.retention == 0 && !s.legalHold {
 		return nil
@@ -444,9 +444,18 @@ func (s *Store) credentialsHint() string {
 // errorf wraps a failed operation's err with the bucket, the endpoint and
 // what was being done, adding ErrAccessDenied where it applies.
 func (s *Store) errorf(err error, format string, args ...any) error {
-	what := fmt.Sprintf(format, args...)
+	return s.wrap(err, fmt.Sprintf(format, args...)+fmt.Sprintf(" in bucket %q", s.bucket))
+}
+
+// bucketError is errorf for an operation on the bucket itself: "s3:
+// creating bucket "b" at …".
+func (s *Store) bucketError(err error, verb string) error {
+	return s.wrap(err, fmt.Sprintf("%s bucket %q", verb, s.bucket))
+}
+
+func (s *Store) wrap(err error, what string) error {
 	if accessDenied(err) {
-		return fmt.Errorf("s3: %s in bucket %q at %s: %w: %w (%s)", what, s.bucket, s.endpoint, ErrAccessDenied, err, s.credentialsHint())
+		return fmt.Errorf("s3: %s at %s: %w: %w (%s)", what, s.endpoint, ErrAccessDenied, err, s.credentialsHint())
 	}
-	return fmt.Errorf("s3: %s in bucket %q at %s: %w", what, s.bucket, s.endpoint, err)
+	return fmt.Errorf("s3: %s at %s: %w", what, s.endpoint, err)
 }

@@ -413,6 +413,9 @@ func TestNewErrors(t *testing.T) {
 			if !strings.Contains(msg, cfg.Bucket) || !strings.Contains(msg, g.Endpoint) {
 				t.Errorf("error %q does not name bucket %s and endpoint %s", msg, cfg.Bucket, g.Endpoint)
 			}
+			if strings.Contains(msg, "bucket in bucket") {
+				t.Errorf("error %q says bucket twice", msg)
+			}
 			if strings.Contains(msg, g.SecretKey) || strings.Contains(msg, g.AccessKey) ||
 				strings.Contains(msg, "not-the-secret-key") || strings.Contains(msg, "no-such-access-key") {
 				t.Errorf("error %q reveals credentials", msg)
