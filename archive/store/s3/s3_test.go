@@ -216,6 +216,12 @@ func TestPutEmpty(t *testing.T) {
 				if obj.SHA256 != d || obj.Size != 0 || obj.Existed != existed {
 					t.Fatalf("Put %d = %+v, want %s, 0 bytes, Existed %v", i+1, obj, d, existed)
 				}
+				// At once, so that a request malformed by a Put (bytes
+				// sent beyond its end) spoils this one on the same
+				// connection.
+				if got, err := read(t, s, d); err != nil || len(got) != 0 {
+					t.Fatalf("Get after Put %d: %d bytes, %v", i+1, len(got), err)
+				}
 			}
 			if got, err := read(t, s, d); err != nil || len(got) != 0 {
 				t.Fatalf("Get: %d bytes, %v", len(got), err)
