@@ -46,7 +46,10 @@ type LogConfig struct {
 	Region   string `json:"region,omitempty"`
 	// DSN is the sequencing database, in go-sql-driver/mysql's form
 	// ("exhibit@tcp(db.example.org:3306)/exhibit_log"), without a
-	// password. The database must exist; Tessera creates its tables.
+	// password. The database must exist; Tessera creates its tables,
+	// and Init records there the log's identity (its origin and
+	// verifier key, see ledger.RecordAWSIdentity), which every
+	// frontend checks before it writes.
 	DSN string `json:"dsn"`
 	// MaxOpenConns bounds each frontend's connections to the database
 	// (see ledger.AWS.MaxOpenConns). Default 8.
