@@ -598,7 +598,15 @@ var ErrUpgrade = errors.New("the archive is of an earlier format: open it for wr
 // log (after a crash, the log may hold entries, and checkpoints/ kept
 // checkpoints, the index has not seen) before it returns. Opened for
 // reading, it takes no lock and writes nothing.
+//
+// A database refusing the password (MySQL error 1045) is reported with
+// where the password is read from (EnvDBPassword, EnvDBPasswordFile).
 func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
+	a, err := open(ctx, dir, o)
+	return a, dbAccessHint(err)
+}
+
+func open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return nil, err

@@ -33,12 +33,13 @@ func BenchmarkAWSFrontends(b *testing.B) {
 	n := benchEnv(b, "EXHIBIT_BENCH_AWS_DOCS", 1000)
 	inflight := benchEnv(b, "EXHIBIT_BENCH_AWS_INFLIGHT", 256)
 	// versitygw closes every connection after one request unless told
-	// to keep it (--keep-alive, or this variable, which s3test passes
-	// on); Amazon S3, and versitygw as docs/DEPLOYMENT.md runs it, keep
-	// them. Measure the frontends, not a TCP handshake per S3 request.
-	// EXHIBIT_BENCH_AWS_CLOSE=1 measures with a connection per request.
-	if os.Getenv("EXHIBIT_BENCH_AWS_CLOSE") == "" {
-		b.Setenv("VGW_KEEP_ALIVE", "true")
+	// to keep it (--keep-alive, or VGW_KEEP_ALIVE, which s3test sets to
+	// true unless it is set); Amazon S3, and versitygw as
+	// docs/DEPLOYMENT.md runs it, keep them. Measure the frontends, not a
+	// TCP handshake per S3 request. EXHIBIT_BENCH_AWS_CLOSE=1 measures
+	// with a connection per request.
+	if os.Getenv("EXHIBIT_BENCH_AWS_CLOSE") != "" {
+		b.Setenv("VGW_KEEP_ALIVE", "false")
 	}
 	rates := map[string]float64{}
 	b.Run("raw", func(b *testing.B) {

@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/archive/record"
+	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 	"github.com/exhibit-archive/exhibit/verify"
 )
@@ -320,5 +322,124 @@ func TestAWSFrontendsImportOnce(t *testing.T) {
 	defer a.Close(ctx)
 	if _, cp, err := a.Checkpoint(ctx); err != nil || cp.Size != 302 {
 		t.Errorf("checkpoint %v, %v; want 302 entries", cp, err)
+	}
+}
+
+// TestAWSFrontendTakeover checks that a frontend of one archive, its
+// exhibit.json edited to name another, freshly created archive's bucket
+// prefixes and databases, is refused at start, naming both verifier keys,
+// before it writes anything: the other archive's own frontends still open
+// it, and its log and kept checkpoints are as Init left them.
+func TestAWSFrontendTakeover(t *testing.T) {
+	o, db, _ := archivetest.AWS(t, "attacker.test/log")
+	ctx := archivetest.Context(t, 5*time.Minute)
+	attacker := filepath.Join(t.TempDir(), "attacker")
+	if _, err := archive.Init(ctx, attacker, o); err != nil {
+		t.Fatal(err)
+	}
+	vo := o
+	vo.Origin = "victim.test/log"
+	vo.Store.Prefix = "victim/"
+	logDB := db.Config(db.NewDatabase(t))
+	logDB.Passwd = ""
+	ixDB := db.Config(db.NewDatabase(t) + "_index")
+	ixDB.Passwd = ""
+	vo.Log = &archive.LogConfig{Type: "aws", DSN: logDB.FormatDSN(), IndexDSN: ixDB.FormatDSN()}
+	victim := filepath.Join(t.TempDir(), "victim")
+	vcfg, err := archive.Init(ctx, victim, vo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acfg, err := archive.ReadConfig(attacker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The attacker's frontend, pointed at the victim's places.
+	wrong := joinArchive(t, attacker)
+	cfg := *acfg
+	cfg.Store = vcfg.Store
+	cfg.Log = vcfg.Log
+	b, _ := json.MarshalIndent(&cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(wrong, "exhibit.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := archive.Open(ctx, wrong, archive.OpenOptions{Write: true})
+	if err == nil {
+		a.Close(ctx)
+		t.Fatal("a frontend of another archive opened the victim's log for writing")
+	}
+	t.Logf("refused: %v", err)
+	for _, want := range []string{vcfg.VKey, acfg.VKey} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not name the key %s", err, want)
+		}
+	}
+	// A log created before its identity was recorded in its database:
+	// its checkpoint, published at Init, names its key.
+	sqldb, err := sql.Open("mysql", db.Config(logDB.DBName).FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	if _, err := sqldb.ExecContext(ctx, "DROP TABLE ExhibitLogIdentity"); err != nil {
+		t.Fatal(err)
+	}
+	vk, _ := verify.ParseVKey(vcfg.VKey)
+	_, err = archive.Open(ctx, wrong, archive.OpenOptions{Write: true})
+	var lk *ledger.LogKeyError
+	if !errors.As(err, &lk) || !strings.Contains(err.Error(), fmt.Sprintf("%s+%08x", vk.Name, vk.Hash)) || !strings.Contains(err.Error(), acfg.VKey) {
+		t.Errorf("a frontend of another archive, the log's identity not recorded: %v, want a LogKeyError naming both keys", err)
+	}
+	// The victim's own frontends still open it, and its log is empty.
+	v, err := archive.Open(ctx, joinArchive(t, victim), archive.OpenOptions{Write: true})
+	if err != nil {
+		t.Fatalf("the victim's frontend after the refused one: %v", err)
+	}
+	defer v.Close(context.Background())
+	_, cp, err := v.Checkpoint(ctx)
+	if err != nil || cp.Size != 0 || cp.Origin != vo.Origin {
+		t.Errorf("the victim's checkpoint: %+v, %v; want its empty log", cp, err)
+	}
+	archivetest.AuditOK(t, v)
+}
+
+// TestAWSPasswordHint checks that a frontend the database refuses says
+// where the password is read from: none given, or the one given wrong.
+func TestAWSPasswordHint(t *testing.T) {
+	o, _, _ := archivetest.AWS(t, "password.test/log")
+	ctx := archivetest.Context(t, 5*time.Minute)
+	dir := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(ctx, dir, o); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "password")
+	os.WriteFile(file, []byte("wrong\n"), 0o600)
+	for _, c := range []struct {
+		name, password, file string
+		want                 []string
+	}{
+		{"none", "", "", []string{"Access denied", "no password was given", archive.EnvDBPassword, archive.EnvDBPasswordFile}},
+		{"wrong", "wrong", "", []string{"Access denied", "the password in " + archive.EnvDBPassword + " was refused"}},
+		{"wrong file", "", file, []string{"Access denied", "the password read from " + file + " (" + archive.EnvDBPasswordFile + ") was refused"}},
+	} {
+		t.Setenv(archive.EnvDBPassword, c.password)
+		t.Setenv(archive.EnvDBPasswordFile, c.file)
+		for _, write := range []bool{true, false} {
+			a, err := archive.Open(ctx, dir, archive.OpenOptions{Write: write})
+			if err == nil {
+				a.Close(ctx)
+				t.Errorf("%s, write %v: opened", c.name, write)
+				continue
+			}
+			var de *archive.DBAccessError
+			if !errors.As(err, &de) {
+				t.Errorf("%s, write %v: %v, want a DBAccessError", c.name, write, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%s, write %v: %q does not say %q", c.name, write, err, w)
+				}
+			}
+		}
 	}
 }

@@ -102,15 +102,18 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 }
 
 // mayBeLogged wraps an *UnavailableError of a write whose entry was
-// handed to the log: it says that the record may still be logged.
+// handed to the log: it says that the record may still be logged, and how
+// to look it up by its ID before trying again. The sha256 of its bytes is
+// given too, but it finds every capture of the same bytes, earlier ones
+// included.
 func mayBeLogged(err error, id, sha256 string) error {
 	var ue *UnavailableError
 	if !errors.As(err, &ue) {
 		return err
 	}
-	look := "look it up by its ID " + id
+	look := "before trying again, look it up by its record ID " + id + " (GET /api/v1/records/" + id + ", or exhibit show " + id + "): found, it was logged"
 	if sha256 != "" {
-		look += " or sha256 " + sha256 + " (exhibit search --sha256, GET /api/v1/search?sha256=)"
+		look += "; its content's sha256 is " + sha256 + " (exhibit search --sha256, GET /api/v1/search?sha256=), which also finds every earlier record of the same bytes"
 	}
-	return &UnavailableError{What: ue.What, Err: fmt.Errorf("%w; the record was handed to the log and may still be logged when the database returns: %s before trying again", ue.Err, look)}
+	return &UnavailableError{What: ue.What, Err: fmt.Errorf("%w; the record was handed to the log and may still be logged when the database returns: %s", ue.Err, look)}
 }

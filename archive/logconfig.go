@@ -48,7 +48,10 @@ type LogConfig struct {
 	Region   string `json:"region,omitempty"`
 	// DSN is the sequencing database, in go-sql-driver/mysql's form
 	// ("exhibit@tcp(db.example.org:3306)/exhibit_log"), without a
-	// password. The database must exist; Tessera creates its tables.
+	// password. The database must exist; Tessera creates its tables,
+	// and Init records there the log's identity (its origin and
+	// verifier key, see ledger.RecordAWSIdentity), which every
+	// frontend checks before it writes.
 	DSN string `json:"dsn"`
 	// MaxOpenConns bounds each frontend's connections to the database
 	// (see ledger.AWS.MaxOpenConns). Default 8.
@@ -165,13 +168,28 @@ func (a *Archive) logStore() (*s3.Store, error) {
 }
 
 // openLogWriter opens the archive's log for appending.
+//
+// Before anything is written, it checks that the log is this archive's:
+// that its identity (for a log on S3, recorded in its database at Init),
+// its published checkpoint and its latest kept one are of the archive's
+// keys. A frontend whose exhibit.json was edited to name another
+// archive's bucket prefix and databases would otherwise append to that
+// log, and publish checkpoints signed by the wrong key into it.
 func (a *Archive) openLogWriter(ctx context.Context, cfg ledger.Config) (*ledger.Writer, error) {
-	if a.aws == nil {
-		return ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, cfg)
-	}
-	kept, err := a.latestKept(ctx)
+	keptSigned, kept, err := a.latestKept(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if a.aws != nil {
+		if err := ledger.CheckAWSIdentity(ctx, *a.aws, a.keys); err != nil {
+			return nil, dbAccessHint(err)
+		}
+	}
+	if err := ledger.CheckLogKey(ctx, a.reader.Where(), a.reader.Fetcher(), keptSigned, a.keys); err != nil {
+		return nil, err
+	}
+	if a.aws == nil {
+		return ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, cfg)
 	}
 	// Before Tessera writes anything: a frontend whose dsn names another
 	// database would publish that database's tree over the log's.
@@ -181,30 +199,30 @@ func (a *Archive) openLogWriter(ctx context.Context, cfg ledger.Config) (*ledger
 	return ledger.OpenAWSWriter(ctx, *a.aws, a.signer, cfg)
 }
 
-// latestKept returns the body of the latest kept checkpoint, nil if none
-// is kept.
-func (a *Archive) latestKept(ctx context.Context) (*verify.Checkpoint, error) {
+// latestKept returns the latest kept checkpoint, signed and its body (not
+// verified), nil if none is kept.
+func (a *Archive) latestKept(ctx context.Context) ([]byte, *verify.Checkpoint, error) {
 	all, err := a.kept.All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing the kept checkpoints: %w", err)
+		return nil, nil, fmt.Errorf("listing the kept checkpoints: %w", err)
 	}
 	if len(all) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	size := all[len(all)-1].Size
 	signed, err := a.kept.Get(ctx, size)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	body, err := verify.CheckpointBody(signed)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.kept.Location(size), err)
+		return nil, nil, fmt.Errorf("%s: %w", a.kept.Location(size), err)
 	}
 	cp, err := verify.ParseCheckpoint(string(body))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.kept.Location(size), err)
+		return nil, nil, fmt.Errorf("%s: %w", a.kept.Location(size), err)
 	}
-	return cp, nil
+	return signed, cp, nil
 }
 
 // initLog checks, when an archive is created with its log on S3, that
@@ -583,17 +601,36 @@ func openDB(cfg *mysql.Config, withDB bool) (*sql.DB, error) {
 }
 
 // dbAccessHint adds to a database's "Access denied" error (MySQL error
-// 1045) where the password is read from.
+// 1045) where the password is read from, and whether it was given: the
+// error becomes a *DBAccessError. Other errors, and one already a
+// *DBAccessError, are returned as they are.
 func dbAccessHint(err error) error {
 	var me *mysql.MySQLError
-	if !errors.As(err, &me) || me.Number != 1045 {
+	var de *DBAccessError
+	if !errors.As(err, &me) || me.Number != 1045 || errors.As(err, &de) {
 		return err
 	}
-	if os.Getenv(EnvDBPassword) == "" && os.Getenv(EnvDBPasswordFile) == "" {
-		return fmt.Errorf("%w (neither %s nor %s is set: give the database password in one of them)", err, EnvDBPassword, EnvDBPasswordFile)
+	de = &DBAccessError{Err: err}
+	switch p, f := os.Getenv(EnvDBPassword), os.Getenv(EnvDBPasswordFile); {
+	case p == "" && f == "":
+		de.Hint = fmt.Sprintf("no password was given: neither %s nor %s is set; give the database password in %s, or the path of a file holding it in %s", EnvDBPassword, EnvDBPasswordFile, EnvDBPassword, EnvDBPasswordFile)
+	case p != "":
+		de.Hint = fmt.Sprintf("the password in %s was refused: check it, and the user and host in the DSN", EnvDBPassword)
+	default:
+		de.Hint = fmt.Sprintf("the password read from %s (%s) was refused: check it, and the user and host in the DSN", f, EnvDBPasswordFile)
 	}
-	return fmt.Errorf("%w (the password is read from %s, or from the file %s names)", err, EnvDBPassword, EnvDBPasswordFile)
+	return de
 }
+
+// DBAccessError is a database's "Access denied" error (MySQL error 1045),
+// with a hint saying where the password was read from.
+type DBAccessError struct {
+	Err  error
+	Hint string
+}
+
+func (e *DBAccessError) Error() string { return fmt.Sprintf("%v (%s)", e.Err, e.Hint) }
+func (e *DBAccessError) Unwrap() error { return e.Err }
 
 // dbTables returns the first few tables of the database cfg names, none
 // if it does not exist.
@@ -649,9 +686,23 @@ func createLog(ctx context.Context, dir string, signer *ledger.Signer, sc StoreC
 	if err != nil {
 		return err
 	}
+	// The log's identity first, where every frontend reads it before it
+	// writes (see openLogWriter).
+	if err := ledger.RecordAWSIdentity(ctx, c, ledger.AWSIdentity{Origin: signer.PublicKey().Name, VKey: signer.PublicKey().VKey}); err != nil {
+		return dbAccessHint(err)
+	}
 	w, err := ledger.OpenAWSWriter(ctx, c, signer, ledger.Config{Keeper: s3st.Checkpoints()})
 	if err != nil {
 		return err
+	}
+	// Tessera publishes the empty tree's checkpoint at its first
+	// checkpoint interval: wait until it is published and kept, so that
+	// the bucket holds the log's signed checkpoint from the start.
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, _, err := w.Sync(sctx); err != nil {
+		w.Close(ctx)
+		return fmt.Errorf("publishing the empty log's checkpoint: %w", err)
 	}
 	return w.Close(ctx)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,5 +237,30 @@ func TestS3KilledMidImport(t *testing.T) {
 	}
 	if rep := archivetest.AuditOK(t, a); rep.LogSize != 300 {
 		t.Errorf("log size %d after the re-run, want 300", rep.LogSize)
+	}
+}
+
+// TestS3CaptureEmpty captures an empty page (HTTP 200, no body) into an
+// archive whose bucket holds no empty object yet, twice: the gateway keeps
+// its connections alive, as deployed (docs/DEPLOYMENT.md), and an empty
+// upload of unknown size used to be sent malformed.
+func TestS3CaptureEmpty(t *testing.T) {
+	g := s3test.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
+	ctx := archivetest.Context(t, 2*time.Minute)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	sc := archive.StoreConfig{Type: "s3", Bucket: "evidence", Prefix: "main/", Endpoint: g.Endpoint, PathStyle: true}
+	a := archivetest.New(t, archive.InitOptions{Origin: "s3.test/log", Store: sc, CreateBucket: true})
+	for i := range 2 {
+		r, err := ingest.New(a).Capture(ctx, srv.URL+fmt.Sprintf("/empty%d", i), ingest.CaptureOptions{})
+		if err != nil {
+			t.Fatalf("capture %d of an empty page: %v", i+1, err)
+		}
+		if r.SHA256 != archivetest.SHA256(nil) {
+			t.Errorf("capture %d: snapshot %s, want the empty one", i+1, r.SHA256)
+		}
+		archivetest.Check(t, a, r, verify.Options{})
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -144,4 +147,190 @@ func CheckAWSState(ctx context.Context, c AWS, kept *verify.Checkpoint) error {
 		return e
 	}
 	return nil
+}
+
+// The log's identity is recorded in its sequencing database, beside
+// Tessera's tables, in a table of one row (id 0) that exhibit alone
+// writes: the origin and verifier key (C2SP vkey) of the log, as created.
+const awsIdentityTable = "ExhibitLogIdentity"
+
+// AWSIdentity is the identity recorded in a log's sequencing database
+// when it was created (RecordAWSIdentity): its origin and the verifier
+// key of its first checkpoint.
+type AWSIdentity struct {
+	Origin string
+	VKey   string
+}
+
+// RecordAWSIdentity records the log's identity in its sequencing database,
+// once: a database that already records one keeps it (and an error is
+// returned if it is another).
+func RecordAWSIdentity(ctx context.Context, c AWS, id AWSIdentity) error {
+	c = c.withDefaults()
+	conn, err := mysql.NewConnector(c.DB)
+	if err != nil {
+		return fmt.Errorf("database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+awsIdentityTable+` (
+		id INT UNSIGNED NOT NULL,
+		origin VARCHAR(255) NOT NULL,
+		vkey VARCHAR(1024) NOT NULL,
+		PRIMARY KEY (id)
+	)`); err != nil {
+		return fmt.Errorf("database %s at %s: creating %s: %w", c.DB.DBName, c.DB.Addr, awsIdentityTable, err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT IGNORE INTO `+awsIdentityTable+` (id, origin, vkey) VALUES (0, ?, ?)`, id.Origin, id.VKey); err != nil {
+		return fmt.Errorf("database %s at %s: recording the log's identity: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	got, ok, err := ReadAWSIdentity(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !ok || got != id {
+		return fmt.Errorf("database %s at %s records another log's identity (%s), not %s", c.DB.DBName, c.DB.Addr, got.VKey, id.VKey)
+	}
+	return nil
+}
+
+// ReadAWSIdentity reads the identity recorded in the log's sequencing
+// database; ok is false if none is (a log created before exhibit recorded
+// it, or a database without a log).
+func ReadAWSIdentity(ctx context.Context, c AWS) (id AWSIdentity, ok bool, err error) {
+	c = c.withDefaults()
+	conn, err := mysql.NewConnector(c.DB)
+	if err != nil {
+		return id, false, fmt.Errorf("database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?`, c.DB.DBName, awsIdentityTable).Scan(&n); err != nil {
+		return id, false, fmt.Errorf("database %s at %s: looking for the log's identity: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	if n == 0 {
+		return id, false, nil
+	}
+	err = db.QueryRowContext(ctx, `SELECT origin, vkey FROM `+awsIdentityTable+` WHERE id = 0`).Scan(&id.Origin, &id.VKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return id, false, nil
+	}
+	if err != nil {
+		return id, false, fmt.Errorf("database %s at %s: reading the log's identity: %w", c.DB.DBName, c.DB.Addr, err)
+	}
+	return id, true, nil
+}
+
+// LogKeyError reports a log that is not the one a writer's keys sign: its
+// recorded identity, its published checkpoint or its latest kept one was
+// signed by another key. Opening it for writing would append entries and
+// publish checkpoints signed by the wrong key into another archive's
+// log.
+type LogKeyError struct {
+	// Where names the log.
+	Where string
+	// What says what names the log's key: "the identity recorded in
+	// database …", "its published checkpoint", ….
+	What string
+	// LogKey is the log's verifier key (vkey), or, where only a signature
+	// names it, its name and key ID ("origin+hex8").
+	LogKey string
+	// Keys are the writer's verifier keys, current first.
+	Keys []string
+	// Err is the signature check's error, if any.
+	Err error
+}
+
+func (e *LogKeyError) Error() string {
+	keys := strings.Join(e.Keys, ", ")
+	if len(e.Keys) > 1 {
+		keys = e.Keys[0] + " (and previously " + strings.Join(e.Keys[1:], ", ") + ")"
+	}
+	s := fmt.Sprintf("the log %s is signed by the key %s (%s), but this frontend's exhibit.json has the key %s", e.Where, e.LogKey, e.What, keys)
+	s += ": refusing to write into another archive's log; check that exhibit.json's store, log and dsn settings name this archive's bucket prefix and databases, and that its key is this archive's"
+	if e.Err != nil {
+		s += fmt.Sprintf(" (%v)", e.Err)
+	}
+	return s
+}
+
+func (e *LogKeyError) Unwrap() error { return e.Err }
+
+// CheckLogKey checks, before a log is opened for writing, that keys (the
+// writer's, current first) are the log's: signed, the checkpoint the log
+// publishes (f), and kept, the latest kept one (nil if none), each verify
+// under one of them. A log without a checkpoint passes. It returns a
+// *LogKeyError naming both keys otherwise.
+func CheckLogKey(ctx context.Context, where string, f Fetcher, kept []byte, keys verify.Keyring) error {
+	raw, err := f.ReadCheckpoint(ctx)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		raw = nil
+	case err != nil:
+		return fmt.Errorf("reading the checkpoint of log %s: %w", where, err)
+	}
+	for _, cp := range []struct {
+		what   string
+		signed []byte
+	}{{"its published checkpoint", raw}, {"its latest kept checkpoint", kept}} {
+		if cp.signed == nil {
+			continue
+		}
+		if _, _, err := keys.OpenCheckpoint(cp.signed); err != nil {
+			return &LogKeyError{Where: where, What: cp.what, LogKey: noteSigners(cp.signed), Keys: vkeys(keys), Err: err}
+		}
+	}
+	return nil
+}
+
+// CheckAWSIdentity checks, before the log is opened for writing, that the
+// identity its database records (RecordAWSIdentity), if any, is of one of
+// keys. It returns a *LogKeyError naming both keys otherwise.
+func CheckAWSIdentity(ctx context.Context, c AWS, keys verify.Keyring) error {
+	id, ok, err := ReadAWSIdentity(ctx, c)
+	if err != nil || !ok {
+		return err
+	}
+	if k := keys.Lookup(id.VKey); k == nil || k.Name != id.Origin {
+		return &LogKeyError{Where: c.String(), What: "the identity recorded in its database " + c.DB.DBName + " when it was created", LogKey: id.VKey, Keys: vkeys(keys)}
+	}
+	return nil
+}
+
+func vkeys(keys verify.Keyring) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, k.VKey)
+	}
+	return out
+}
+
+// noteSigners names the keys that signed a note, "name+hex8" each, from
+// its signature lines (unverified: a hint for messages).
+func noteSigners(signed []byte) string {
+	_, sigs, ok := strings.Cut(string(signed), "\n\n")
+	if !ok {
+		return "(not a signed note)"
+	}
+	var out []string
+	for _, line := range strings.Split(sigs, "\n") {
+		rest, ok := strings.CutPrefix(line, "\u2014 ")
+		if !ok {
+			continue
+		}
+		name, b64, ok := strings.Cut(rest, " ")
+		if !ok {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(sig) < 4 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s+%08x", name, binary.BigEndian.Uint32(sig[:4])))
+	}
+	if len(out) == 0 {
+		return "(no signature)"
+	}
+	return strings.Join(out, ", ")
 }

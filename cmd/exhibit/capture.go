@@ -92,8 +92,9 @@ regular file: a named pipe, a device or a directory is refused.
 The command returns once the snapshot is stored and a signed checkpoint
 covering the log entry is published and kept (checkpoints/ in the archive);
 it prints the record, the checkpoint it was published with, and its
-citation. exhibit prove writes its evidence bundle. A missing archive is
-created with defaults.`,
+citation. exhibit prove writes its evidence bundle. The default archive
+(without --archive) is created with defaults if missing; a missing archive
+at an --archive directory is an error (run exhibit init there).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {

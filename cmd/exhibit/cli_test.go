@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -474,4 +475,29 @@ func TestInitAWSLog(t *testing.T) {
 	// says why.
 	t.Setenv(archive.EnvDBPassword, "")
 	exhibit(t, "capture", "doc.html", "--url", "https://example.org/terms2").want(t, 1, "database")
+}
+
+// TestMissingArchive checks that a command that writes, given an --archive
+// directory that holds no archive (a typo), fails naming the path and
+// exhibit init, creating nothing; without --archive, the default archive
+// is created on first use.
+func TestMissingArchive(t *testing.T) {
+	dir := inTemp(t)
+	os.WriteFile("doc.html", []byte("<p>doc</p>"), 0o644)
+	os.WriteFile("manifest.jsonl", []byte(`{"file":"doc.html","url":"https://example.org/doc","fetched_at":"2026-05-08T11:13:55Z"}`+"\n"), 0o644)
+	typo := filepath.Join(dir, "exhibit-archvie")
+	for _, args := range [][]string{
+		{"capture", "doc.html", "--url", "https://example.org/doc"},
+		{"import", "manifest.jsonl"},
+		{"track", "add", "https://example.org/doc", "--entity", "E", "--document", "D"},
+	} {
+		r := exhibit(t, append([]string{"--archive", typo}, args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, typo) || !strings.Contains(r.stderr, "exhibit --archive "+typo+" init") {
+			t.Errorf("%s into a missing --archive: exit %d, stderr %q; want an error naming the path and exhibit init", args[0], r.code, r.stderr)
+		}
+		if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s into a missing --archive created %s", args[0], typo)
+		}
+	}
+	exhibit(t, "capture", "doc.html", "--url", "https://example.org/doc").want(t, 0, "created archive ./exhibit-archive")
 }

@@ -23,6 +23,7 @@ func TestCorroborateCommand(t *testing.T) {
 	}))
 	defer origin.Close()
 	other := t.TempDir() + "/other"
+	exhibit(t, "--archive", other, "init").want(t, 0)
 	exhibit(t, "--archive", other, "capture", origin.URL+"/terms").want(t, 0)
 	b, err := archive.Open(context.Background(), other, archive.OpenOptions{})
 	if err != nil {

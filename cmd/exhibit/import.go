@@ -60,7 +60,9 @@ Failures, then a summary, go to stderr. With --output json, the lines are
 JSON objects: "line", "file", then the record (record_id, index, published,
 sha256, ...); skipped documents have "skipped": true, failures "error" and
 no record. A progress bar shows on stderr when it is a terminal and stdout
-is not. A missing archive is created with defaults.`,
+is not. The default archive (without --archive) is
+created with defaults if missing; a missing archive at an --archive
+directory is an error (run exhibit init there).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {

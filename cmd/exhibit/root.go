@@ -176,10 +176,16 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // openWrite opens the archive for writing; with create, a missing archive
-// is first created with defaults, and stderr says so.
+// at the default place (--archive not given) is first created with
+// defaults, and stderr says so. A missing archive at a directory --archive
+// names is an error: a mistyped path would otherwise become a new archive,
+// with a new key, holding what was meant for the existing one.
 func (g *globals) openWrite(ctx context.Context, cmd *cobra.Command, create bool) (*archive.Archive, error) {
 	if create {
 		if _, err := archive.ReadConfig(g.archive); errors.Is(err, archive.ErrNoArchive) {
+			if cmd.Flags().Changed("archive") {
+				return nil, fmt.Errorf("%w: no archive at %s (no %s there): check the path, or run exhibit --archive %s init to create one (only the default archive, without --archive, is created on first use)", archive.ErrInput, g.archive, "exhibit.json", g.archive)
+			}
 			cfg, err := archive.Init(ctx, g.archive, archive.InitOptions{})
 			if err != nil {
 				return nil, err

@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -56,6 +57,13 @@ func (s *Store) Put(ctx context.Context, r io.Reader, size int64, want string) (
 	if err := ctx.Err(); err != nil {
 		return store.Object{}, fmt.Errorf("s3: %w", err)
 	}
+	if size < 0 {
+		// An empty object is uploaded with its size known (see putTemp).
+		var empty bool
+		if r, empty = peekEmpty(r); empty {
+			size = 0
+		}
+	}
 	src := newSource(ctx, r, size, want)
 	if size == 0 {
 		// Nothing will be sent: check now that r is empty.
@@ -83,6 +91,32 @@ func (s *Store) Put(ctx context.Context, r io.Reader, size int64, want string) (
 	}
 	return s.putDirect(ctx, src)
 }
+
+// peekEmpty reads the first byte of r, and reports whether r is empty
+// (ended at once). Otherwise it returns a reader of the same bytes as r,
+// r itself if it could seek back; a read error is returned by that
+// reader's first Read.
+func peekEmpty(r io.Reader) (io.Reader, bool) {
+	var b [1]byte
+	n, err := io.ReadFull(r, b[:])
+	switch {
+	case n == 0 && err == io.EOF:
+		return bytes.NewReader(nil), true
+	case n == 0:
+		return io.MultiReader(errReader{err}), false
+	}
+	if sk, ok := r.(io.Seeker); ok {
+		if _, err := sk.Seek(-1, io.SeekCurrent); err == nil {
+			return r, false
+		}
+	}
+	return io.MultiReader(bytes.NewReader(b[:]), r), false
+}
+
+// errReader fails every Read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // putDirect uploads src, whose digest and size are known, straight to its
 // final key.
@@ -141,6 +175,14 @@ func (s *Store) putTemp(ctx context.Context, src *source) (store.Object, error) 
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
 	if src.size < 0 {
 		opts.PartSize = partSize
+	}
+	if src.size == 0 {
+		// minio-go's streaming signature (aws-chunked, used over plain
+		// http) announces a body of 0 bytes but sends its final chunk:
+		// a gateway keeping the connection alive (versitygw
+		// --keep-alive) reads those bytes as the next request, and
+		// refuses both. No bytes need no streaming signature.
+		opts.DisableContentSha256 = true
 	}
 	var info minio.UploadInfo
 	failed := false

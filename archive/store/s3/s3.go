@@ -68,10 +68,12 @@
 package s3
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -238,7 +240,7 @@ func CreateBucket(ctx context.Context, cfg Config, objectLock bool) error {
 		return s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: s.region, ObjectLocking: objectLock})
 	})
 	if err != nil {
-		return s.errorf(err, "creating bucket")
+		return s.bucketError(err, "creating")
 	}
 	return nil
 }
@@ -309,6 +311,9 @@ func open(cfg Config) (*Store, error) {
 	}
 	creds := cfg.Credentials
 	if creds == nil {
+		if err := checkEnvCredentials(); err != nil {
+			return nil, err
+		}
 		creds = credentials.NewChainCredentials([]credentials.Provider{
 			&credentials.EnvAWS{},
 			&credentials.FileAWSCredentials{},
@@ -362,7 +367,7 @@ func (s *Store) check(ctx context.Context) error {
 		return fmt.Errorf("s3: bucket %q at %s: %w", s.bucket, s.endpoint, ErrNoBucket)
 	}
 	if err != nil {
-		return s.errorf(err, "opening bucket")
+		return s.bucketError(err, "opening")
 	}
 	if s.retention == 0 && !s.legalHold {
 		return nil
@@ -405,6 +410,25 @@ func (s *Store) key(digest string) string {
 	return s.prefix + "sha256/" + digest[:2] + "/" + digest
 }
 
+// ErrCredentials is returned by New when the environment holds half of
+// the S3 credentials: an access key without a secret key, or the reverse.
+var ErrCredentials = errors.New("incomplete S3 credentials in the environment")
+
+// checkEnvCredentials checks that the environment holds both halves of the
+// S3 credentials or neither (minio-go's EnvAWS would otherwise sign no
+// request, and every one be refused as access denied).
+func checkEnvCredentials() error {
+	id := cmp.Or(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_ACCESS_KEY"))
+	secret := cmp.Or(os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SECRET_KEY"))
+	switch {
+	case id != "" && secret == "":
+		return fmt.Errorf("s3: %w: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set the secret key too", ErrCredentials)
+	case id == "" && secret != "":
+		return fmt.Errorf("s3: %w: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set the access key too", ErrCredentials)
+	}
+	return nil
+}
+
 // credentialsHint says where the credentials come from, for an access
 // denied.
 func (s *Store) credentialsHint() string {
@@ -420,9 +444,18 @@ func (s *Store) credentialsHint() string {
 // errorf wraps a failed operation's err with the bucket, the endpoint and
 // what was being done, adding ErrAccessDenied where it applies.
 func (s *Store) errorf(err error, format string, args ...any) error {
-	what := fmt.Sprintf(format, args...)
+	return s.wrap(err, fmt.Sprintf(format, args...)+fmt.Sprintf(" in bucket %q", s.bucket))
+}
+
+// bucketError is errorf for an operation on the bucket itself: "s3:
+// creating bucket "b" at …".
+func (s *Store) bucketError(err error, verb string) error {
+	return s.wrap(err, fmt.Sprintf("%s bucket %q", verb, s.bucket))
+}
+
+func (s *Store) wrap(err error, what string) error {
 	if accessDenied(err) {
-		return fmt.Errorf("s3: %s in bucket %q at %s: %w: %w (%s)", what, s.bucket, s.endpoint, ErrAccessDenied, err, s.credentialsHint())
+		return fmt.Errorf("s3: %s at %s: %w: %w (%s)", what, s.endpoint, ErrAccessDenied, err, s.credentialsHint())
 	}
-	return fmt.Errorf("s3: %s in bucket %q at %s: %w", what, s.bucket, s.endpoint, err)
+	return fmt.Errorf("s3: %s at %s: %w", what, s.endpoint, err)
 }

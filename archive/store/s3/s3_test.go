@@ -180,6 +180,56 @@ func TestPut(t *testing.T) {
 	}
 }
 
+// TestPutEmpty stores an empty object in a bucket that has none, along
+// each path Put takes (size known or not, digest known or not), then
+// again: the first Put stores it, the second finds it.
+func TestPutEmpty(t *testing.T) {
+	t.Parallel()
+	g := launch(t)
+	d := digest(nil)
+	for _, tc := range []struct {
+		name string
+		size int64
+		want string
+		seek bool
+	}{
+		{"size", 0, "", true},
+		{"no size", -1, "", true},
+		{"digest", -1, d, true},
+		{"size+digest", 0, d, true},
+		{"stream/size", 0, "", false},
+		{"stream/no size", -1, "", false},
+		{"stream/digest", -1, d, false},
+		{"stream/size+digest", 0, d, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t, g.config(t, false))
+			for i, existed := range []bool{false, true} {
+				var r io.Reader = bytes.NewReader(nil)
+				if !tc.seek {
+					r = io.MultiReader(r)
+				}
+				obj, err := s.Put(t.Context(), r, tc.size, tc.want)
+				if err != nil {
+					t.Fatalf("Put %d: %v", i+1, err)
+				}
+				if obj.SHA256 != d || obj.Size != 0 || obj.Existed != existed {
+					t.Fatalf("Put %d = %+v, want %s, 0 bytes, Existed %v", i+1, obj, d, existed)
+				}
+				// At once, so that a request malformed by a Put (bytes
+				// sent beyond its end) spoils this one on the same
+				// connection.
+				if got, err := read(t, s, d); err != nil || len(got) != 0 {
+					t.Fatalf("Get after Put %d: %d bytes, %v", i+1, len(got), err)
+				}
+			}
+			if got, err := read(t, s, d); err != nil || len(got) != 0 {
+				t.Fatalf("Get: %d bytes, %v", len(got), err)
+			}
+		})
+	}
+}
+
 // TestPutRefused checks that Put with a wrong digest or size stores
 // nothing, along both paths.
 func TestPutRefused(t *testing.T) {
@@ -368,6 +418,9 @@ func TestNewErrors(t *testing.T) {
 			}
 			if !strings.Contains(msg, cfg.Bucket) || !strings.Contains(msg, g.Endpoint) {
 				t.Errorf("error %q does not name bucket %s and endpoint %s", msg, cfg.Bucket, g.Endpoint)
+			}
+			if strings.Contains(msg, "bucket in bucket") {
+				t.Errorf("error %q says bucket twice", msg)
 			}
 			if strings.Contains(msg, g.SecretKey) || strings.Contains(msg, g.AccessKey) ||
 				strings.Contains(msg, "not-the-secret-key") || strings.Contains(msg, "no-such-access-key") {
@@ -885,5 +938,22 @@ func TestRemove(t *testing.T) {
 	}
 	if err := open(t, g.config(t, false)).Remove(t.Context(), "nonsense"); !errors.Is(err, store.ErrDigest) {
 		t.Errorf("Remove(nonsense) = %v, want ErrDigest", err)
+	}
+}
+
+// TestEnvCredentialsHalf checks that New refuses an environment holding an
+// access key without a secret key (or the reverse), naming what is
+// missing, before it asks the server anything.
+func TestEnvCredentialsHalf(t *testing.T) {
+	for _, tc := range []struct{ id, secret, want string }{
+		{"exhibit", "", "AWS_SECRET_ACCESS_KEY is not"},
+		{"", "secret", "AWS_ACCESS_KEY_ID is not"},
+	} {
+		t.Setenv("AWS_ACCESS_KEY_ID", tc.id)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", tc.secret)
+		_, err := s3.New(t.Context(), s3.Config{Endpoint: "http://127.0.0.1:1", Bucket: "evidence", PathStyle: true})
+		if !errors.Is(err, s3.ErrCredentials) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("id %q, secret %q: %v, want ErrCredentials saying %q", tc.id, tc.secret, err, tc.want)
+		}
 	}
 }

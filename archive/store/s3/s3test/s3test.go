@@ -110,6 +110,13 @@ func (g *Gateway) Restart() {
 	g.cmd = exec.Command(g.bin, "--port", g.Addr, "--quiet",
 		"posix", "--versioning-dir", g.versions, g.DataDir)
 	g.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+g.AccessKey, "ROOT_SECRET_KEY="+g.SecretKey)
+	if _, ok := os.LookupEnv("VGW_KEEP_ALIVE"); !ok {
+		// Connections kept alive, as deployed (docs/DEPLOYMENT.md):
+		// what a client sends beyond a request's end is then read as
+		// the next request. VGW_KEEP_ALIVE=false closes each after one
+		// request.
+		g.cmd.Env = append(g.cmd.Env, "VGW_KEEP_ALIVE=true")
+	}
 	g.cmd.Stdout, g.cmd.Stderr = &g.out, &g.out
 	if err := g.cmd.Start(); err != nil {
 		g.t.Fatal(err)
