@@ -59,7 +59,8 @@
 // Waiting: the page is taken when it has settled (the rule
 // [verify.WaitPageQuiet]): the main frame's last document fired its load
 // event (at least [Options.Delay] ago, none by default; Browsertrix calls
-// it pageExtraDelay), no request has been in flight for
+// it pageExtraDelay), no request has been in flight (a WebSocket whose
+// handshake has not ended counts as one) for
 // [Options.IdleTime], no short timer of the page is pending, [Options.WaitFor],
 // a CSS selector, matches if set, and the document has not changed for
 // IdleTime, this last waited for at most [Options.DOMQuietMax] once the
@@ -1101,8 +1102,11 @@ type watch struct {
 	mainFrame   cdp.FrameID
 	mainLoader  cdp.LoaderID
 	navigations []verify.Navigation
-	// sockets are the URLs of the WebSockets the page opened.
+	// sockets are the URLs of the WebSockets the page opened; opening
+	// those whose handshake has not ended yet, each counted as a request
+	// in flight.
 	sockets []string
+	opening map[network.RequestID]bool
 	dialogs int
 	done    bool // abort sent
 	// The raw headers of the extra-info events, in the order of the
@@ -1134,7 +1138,7 @@ type request struct {
 var networkPkg = reflect.TypeFor[network.EventRequestWillBeSent]().PkgPath()
 
 func (w *watch) inflight() int {
-	n := 0
+	n := len(w.opening)
 	for _, r := range w.requests {
 		if !r.finished {
 			n++
@@ -1261,6 +1265,18 @@ func (w *watch) event(ev any) {
 		if len(w.sockets) < 1000 {
 			w.sockets = append(w.sockets, ev.URL)
 		}
+		if w.opening == nil {
+			w.opening = map[network.RequestID]bool{}
+		}
+		if len(w.opening) < 1000 {
+			w.opening[ev.RequestID] = true
+		}
+	case *network.EventWebSocketHandshakeResponseReceived:
+		delete(w.opening, ev.RequestID)
+	case *network.EventWebSocketClosed:
+		delete(w.opening, ev.RequestID)
+	case *network.EventWebSocketFrameError:
+		delete(w.opening, ev.RequestID)
 	case *network.EventLoadingFailed:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.finished, r.failed = true, true
