@@ -440,7 +440,7 @@ func leftByFailedInit(ctx context.Context, logDB, ixDB *mysql.Config) (string, e
 		return "", nil // made by no Init of this version: never removed
 	}
 	for _, t := range logTables {
-		if !tesseraTables[t] && t != initTable {
+		if !tesseraTables[t] && t != initTable && t != ledger.AWSIdentityTable {
 			return "", nil
 		}
 	}

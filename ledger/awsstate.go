@@ -152,7 +152,7 @@ func CheckAWSState(ctx context.Context, c AWS, kept *verify.Checkpoint) error {
 // The log's identity is recorded in its sequencing database, beside
 // Tessera's tables, in a table of one row (id 0) that exhibit alone
 // writes: the origin and verifier key (C2SP vkey) of the log, as created.
-const awsIdentityTable = "ExhibitLogIdentity"
+const AWSIdentityTable = "ExhibitLogIdentity"
 
 // AWSIdentity is the identity recorded in a log's sequencing database
 // when it was created (RecordAWSIdentity): its origin and the verifier
@@ -173,15 +173,15 @@ func RecordAWSIdentity(ctx context.Context, c AWS, id AWSIdentity) error {
 	}
 	db := sql.OpenDB(conn)
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+awsIdentityTable+` (
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+AWSIdentityTable+` (
 		id INT UNSIGNED NOT NULL,
 		origin VARCHAR(255) NOT NULL,
 		vkey VARCHAR(1024) NOT NULL,
 		PRIMARY KEY (id)
 	)`); err != nil {
-		return fmt.Errorf("database %s at %s: creating %s: %w", c.DB.DBName, c.DB.Addr, awsIdentityTable, err)
+		return fmt.Errorf("database %s at %s: creating %s: %w", c.DB.DBName, c.DB.Addr, AWSIdentityTable, err)
 	}
-	if _, err := db.ExecContext(ctx, `INSERT IGNORE INTO `+awsIdentityTable+` (id, origin, vkey) VALUES (0, ?, ?)`, id.Origin, id.VKey); err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT IGNORE INTO `+AWSIdentityTable+` (id, origin, vkey) VALUES (0, ?, ?)`, id.Origin, id.VKey); err != nil {
 		return fmt.Errorf("database %s at %s: recording the log's identity: %w", c.DB.DBName, c.DB.Addr, err)
 	}
 	got, ok, err := ReadAWSIdentity(ctx, c)
@@ -206,13 +206,13 @@ func ReadAWSIdentity(ctx context.Context, c AWS) (id AWSIdentity, ok bool, err e
 	db := sql.OpenDB(conn)
 	defer db.Close()
 	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?`, c.DB.DBName, awsIdentityTable).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?`, c.DB.DBName, AWSIdentityTable).Scan(&n); err != nil {
 		return id, false, fmt.Errorf("database %s at %s: looking for the log's identity: %w", c.DB.DBName, c.DB.Addr, err)
 	}
 	if n == 0 {
 		return id, false, nil
 	}
-	err = db.QueryRowContext(ctx, `SELECT origin, vkey FROM `+awsIdentityTable+` WHERE id = 0`).Scan(&id.Origin, &id.VKey)
+	err = db.QueryRowContext(ctx, `SELECT origin, vkey FROM `+AWSIdentityTable+` WHERE id = 0`).Scan(&id.Origin, &id.VKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return id, false, nil
 	}
