@@ -14,8 +14,11 @@ const SettledMeaning = "“settled” means only that the documented wait rule w
 
 // WaitRule words a browser capture's wait rule (verify.Wait), e.g. "the
 // load event, then at least 2000 ms, then no request in flight for 500
-// ms, and an element matching #clause; at most 15000 ms from the start of
-// the navigation".
+// ms, no timer of the page of at most 5000 ms pending, an element matching
+// #clause, and no change to the nodes or text of the page for 500 ms (waited
+// for at most 2000 ms); at most 15000 ms from the start of the
+// navigation". Rule network_idle (older statements) has no timer or
+// document clause.
 func WaitRule(w verify.Wait) string {
 	var b strings.Builder
 	b.WriteString("the load event")
@@ -23,8 +26,21 @@ func WaitRule(w verify.Wait) string {
 		fmt.Fprintf(&b, ", then at least %d ms", w.DelayMS)
 	}
 	fmt.Fprintf(&b, ", then no request in flight for %d ms", w.IdleMS)
+	if w.Rule == verify.WaitPageQuiet {
+		fmt.Fprintf(&b, ", no timer of the page of at most %d ms pending", w.TimerMaxMS)
+	}
 	if w.WaitFor != "" {
-		fmt.Fprintf(&b, ", and an element matching %s", w.WaitFor)
+		and := "and "
+		if w.Rule == verify.WaitPageQuiet {
+			and = ""
+		}
+		fmt.Fprintf(&b, ", %san element matching %s", and, w.WaitFor)
+	}
+	if w.Rule == verify.WaitPageQuiet {
+		fmt.Fprintf(&b, ", and no change to the nodes or text of the page for %d ms", w.IdleMS)
+		if w.DOMQuietMaxMS > 0 {
+			fmt.Fprintf(&b, " (waited for at most %d ms)", w.DOMQuietMaxMS)
+		}
 	}
 	fmt.Fprintf(&b, "; at most %d ms from the start of the navigation", w.TimeoutMS)
 	return b.String()
@@ -61,11 +77,18 @@ func WaitOutcome(p *verify.Capture) string {
 		if w.WaitFor != "" {
 			s += ", " + w.WaitFor + " matched"
 		}
-		return s + ")"
+		s += ")"
+		if w.DOMChanging {
+			s += fmt.Sprintf(", but the page was STILL CHANGING: its nodes or text had changed within %d ms when it was taken, after the %d ms allowed for it to stop", w.IdleMS, w.DOMQuietMaxMS)
+		}
+		return s
 	}
 	s := fmt.Sprintf("NOT settled: the page had not met the wait rule when the %d ms bound ran out", w.TimeoutMS)
 	if w.WaitFor != "" && !w.WaitForFound {
 		s += " (nothing matched " + w.WaitFor + ")"
+	}
+	if w.TimersPending > 0 {
+		s += fmt.Sprintf(" (%d short timers of the page still pending)", w.TimersPending)
 	}
 	return s + "; it was taken as it was then"
 }

@@ -182,14 +182,14 @@ func TestCertificateBrowserWait(t *testing.T) {
 		want, dontWant []string
 	}{
 		{"settled", settled, []string{
-			"Once the page had settled, that is once it had met the wait rule (the load event, then at least 2000 ms, then no request in flight for 500 ms, and an element matching #clause; at most 15000 ms from the start of the navigation)",
+			"Once the page had settled, that is once it had met the wait rule (the load event, then no request in flight for 500 ms, no timer of the page of at most 5000 ms pending, an element matching #clause, and no change to the nodes or text of the page for 500 ms (waited for at most 2000 ms); at most 15000 ms from the start of the navigation)",
 			"a screenshot of the whole page (PNG)",
 			"“settled” means only that the documented wait rule was met; it does not mean the page could change no further",
 			"--browser-wait-for", "--browser-delay",
 			"Wait outcome", "settled after ",
 		}, []string{"NOT settled", "bound ran out", "navigated"}},
 		{"unsettled", unsettled, []string{
-			"The page had NOT settled (it had not met the wait rule: the load event, then no request in flight for 500 ms; at most 1500 ms from the start of the navigation) when the 1500 ms bound ran out; exhibit took the renderings then",
+			"The page had NOT settled (it had not met the wait rule: the load event, then no request in flight for 500 ms, no timer of the page of at most 5000 ms pending, and no change to the nodes or text of the page for 500 ms (waited for at most 2000 ms); at most 1500 ms from the start of the navigation) when the 1500 ms bound ran out; exhibit took the renderings then",
 			"NOT settled: the page had not met the wait rule when the 1500 ms bound ran out; it was taken as it was then",
 			"“settled” means only",
 		}, []string{"Once the page had settled", "settled after"}},

@@ -246,6 +246,9 @@ func renderingsTaken(rd *verify.Rendering) string {
 	var s string
 	if w.Settled {
 		s = fmt.Sprintf("Once the page had settled, that is once it had met the wait rule (%s), %d ms after the navigation began, exhibit took its renderings: ", cite.WaitRule(w), w.WaitedMS)
+		if w.DOMChanging {
+			s = fmt.Sprintf("The page met the wait rule (%s) %d ms after the navigation began, but was STILL CHANGING: its nodes or text had changed within %d ms when, the %d ms allowed for it to stop having run out, exhibit took its renderings: ", cite.WaitRule(w), w.WaitedMS, w.IdleMS, w.DOMQuietMaxMS)
+		}
 	} else {
 		s = fmt.Sprintf("The page had NOT settled (it had not met the wait rule: %s) when the %d ms bound ran out; exhibit took the renderings then, as the page was at that moment: ", cite.WaitRule(w), w.TimeoutMS)
 	}

@@ -64,8 +64,10 @@
 // [Options.IdleTime], no short timer of the page is pending, [Options.WaitFor],
 // a CSS selector, matches if set, and the document has not changed for
 // IdleTime, this last waited for at most [Options.DOMQuietMax] once the
-// rest holds (a page that changes for ever, a clock or a ticker, is
-// taken then, settled, and recorded as changing); or when
+// rest holds (a page that changes for ever at least every IdleTime, a
+// ticker, is taken then, settled, and recorded as changing; a clock
+// ticking each second has quiet spells of IdleTime and settles in one);
+// or when
 // [Options.SettleTimeout] runs out, recorded as not settled, and then the
 // page is frozen (scripts disabled, loading stopped) before it is taken.
 // What the page has pending is its own account, kept by a script run in

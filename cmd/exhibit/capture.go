@@ -55,8 +55,9 @@ for 500 ms, no short timer of the page pending (a setTimeout or meta
 refresh of at most 5 s, so text a script builds after a timer is taken),
 with --browser-wait-for SELECTOR an element matching that CSS selector,
 and no change to the page's nodes or text for 500 ms, this last waited for
-at most 2 s: a page that changes for ever, such as a clock, is taken then
-and recorded as still changing; at most --browser-wait in all, after which
+at most 2 s: a page that changes for ever at least every 500 ms, such as
+a ticker, is taken then and recorded as still changing (a clock ticking
+each second has quiet spells of 500 ms, and settles in one); at most --browser-wait in all, after which
 the page is taken as it is and recorded as not settled). A page that navigates by itself (a script setting location, a
 meta refresh) is followed: the last document is the one taken, and each
 navigation is recorded; when that document is at another URL, the output
@@ -198,7 +199,7 @@ at an --archive directory is an error (run exhibit init there).`,
 	f.Int64Var(&maxBody, "max-body", 64<<20, "largest body to accept, in bytes (decoded)")
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "total time limit for the fetch, including redirects and body")
 	f.BoolVar(&browser, "browser", false, "load and render the page in headless Chromium: screenshot, PDF, DOM after scripts and a WARC of its HTTP exchanges")
-	f.DurationVar(&browserWait, "browser-wait", render.DefaultSettleTimeout, "with --browser: longest wait for the page to settle (network idle) before it is taken")
+	f.DurationVar(&browserWait, "browser-wait", render.DefaultSettleTimeout, "with --browser: longest wait for the page to settle (its wait rule met: see --help) before it is taken")
 	f.DurationVar(&browserDelay, "browser-delay", render.DefaultDelay, "with --browser: least wait after the page's load event before it may be taken (0: none; the page's short timers are waited for without it)")
 	f.StringVar(&browserWaitFor, "browser-wait-for", "", "with --browser: CSS selector the page must match before it is taken (else it is taken, not settled, at --browser-wait)")
 	f.Int64Var(&maxPage, "max-page", render.DefaultMaxPageBytes, "with --browser: most bytes the page may load, all its responses together")
