@@ -60,7 +60,10 @@
 // [verify.WaitPageQuiet]): the main frame's last document fired its load
 // event (at least [Options.Delay] ago, none by default; Browsertrix calls
 // it pageExtraDelay), no request has been in flight (a WebSocket whose
-// handshake has not ended counts as one) for
+// handshake has not ended counts as one; a request of a document the
+// main frame has since replaced, or of a frame since removed, does not:
+// Chromium cancels it without always telling the tab, and the WARC marks
+// its body unfinished; nor does the browser's favicon request) for
 // [Options.IdleTime], no short timer of the page is pending, [Options.WaitFor],
 // a CSS selector, matches if set, and the document has not changed for
 // IdleTime, this last waited for at most [Options.DOMQuietMax] once the
@@ -124,7 +127,8 @@
 // WARC is written from the page's network events only (the tab's), the
 // warcinfo record names only refusals of hosts the page asked for, and
 // the policy judges the connection as any other. (The browser asks the
-// page's own host for /favicon.ico; that request is not recorded.)
+// page's own host for /favicon.ico in the tab: that exchange is in the
+// WARC, but the wait does not wait for it.)
 //
 // Address policy: with [Options.Control] set (the write API sets
 // capture.RefusePrivate, the IANA special-purpose table its fetches use),
@@ -1127,6 +1131,15 @@ type request struct {
 	resp     *network.Response
 	finished bool
 	failed   bool
+	// gone: the request's document was replaced (the main frame
+	// committed a new one) or its frame detached. Chromium cancels such
+	// a request without always reporting its end to the tab, so it no
+	// longer counts as in flight; if it got no end, the WARC marks its
+	// body unfinished.
+	gone bool
+	// browsers: the browser's own request, not the page's (the
+	// favicon); it does not count as in flight either.
+	browsers bool
 	// body is a main-frame document's body, read when it finished
 	// loading (bodyRead).
 	body        []byte
@@ -1142,7 +1155,7 @@ var networkPkg = reflect.TypeFor[network.EventRequestWillBeSent]().PkgPath()
 func (w *watch) inflight() int {
 	n := len(w.opening)
 	for _, r := range w.requests {
-		if !r.finished {
+		if !r.finished && !r.gone && !r.browsers {
 			n++
 		}
 	}
@@ -1199,6 +1212,10 @@ func (w *watch) event(ev any) {
 		}
 		r.exchanges = append(r.exchanges, &exchange{req: ev.Request, at: wallTime(ev.WallTime)})
 		r.loader, r.typ, r.url, r.frame, r.finished = ev.LoaderID, ev.Type, ev.Request.URL, ev.FrameID, false
+		// The browser's own requests in the tab (the favicon: type Other,
+		// initiator other, Chromium 156) are recorded but are not the
+		// page's: the page may settle while one is under way.
+		r.browsers = ev.Type == network.ResourceTypeOther && ev.Initiator != nil && ev.Initiator.Type == network.InitiatorTypeOther
 	case *network.EventResponseReceived:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.resp = ev.Response
@@ -1256,6 +1273,23 @@ func (w *watch) event(ev any) {
 	case *page.EventFrameNavigated:
 		if f := ev.Frame; f != nil && f.ID == w.mainFrame && f.ParentID == "" {
 			w.mainLoader = f.LoaderID
+			// The main frame committed a new document: the requests of
+			// the documents before it, and of their frames (which the
+			// commit removed), are over. Chromium cancels them but may
+			// send no loadingFailed for them, so they would otherwise
+			// count as in flight until the settle bound.
+			for _, r := range w.requests {
+				if r.frame != w.mainFrame || (r.loader != "" && r.loader != f.LoaderID) {
+					r.gone = true
+				}
+			}
+		}
+	case *page.EventFrameDetached:
+		// A removed frame's requests are over (see above).
+		for _, r := range w.requests {
+			if r.frame == ev.FrameID {
+				r.gone = true
+			}
 		}
 	case *page.EventJavascriptDialogOpening:
 		// A dialog blocks the page until it is answered: dismiss it (a
