@@ -96,10 +96,17 @@
 // The page cannot block or escape the capture: JavaScript dialogs
 // (alert, confirm, prompt, beforeunload) are dismissed as they open and
 // counted ([verify.Rendering.DialogsDismissed]), window.print does
-// nothing, and downloads are denied (Browser.setDownloadBehavior), so
+// nothing, Chromium's popup blocker is on (a window.open without a
+// user's gesture opens nothing and returns null), and downloads are denied (Browser.setDownloadBehavior), so
 // that no file is written outside the bounds. The screenshot stops at
 // [MaxScreenshotHeight]; the page's height and whether the screenshot was
 // cut are recorded.
+//
+// The page sees the recorded viewport ([verify.Rendering.Viewport]):
+// Emulation.setDeviceMetricsOverride sets innerWidth and innerHeight,
+// screen.width and screen.height to Options.Width and Options.Height and
+// devicePixelRatio to 1 (the window size alone gave a headless page
+// 1280x657 of a 1280x800 window, on an 800x600 screen).
 //
 // Each render runs its own browser, started for it with a fresh profile
 // directory and removed after it (a directory left by an exhibit process
@@ -489,6 +496,14 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		// chromedp's defaults, which the flag replaces.
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,IsolateOrigins,site-per-process"),
 		chromedp.Flag("disable-site-isolation-trials", true),
+		// Chromium's popup blocker on (chromedp turns it off): a
+		// window.open without a user's gesture, which no page of a
+		// capture has, opens no window and returns null, as for a
+		// reader whose browser blocks popups, so popups neither load
+		// in the capture's browser nor hold up its wait.
+		// (--block-new-web-contents is not honoured by Chromium's
+		// headless mode: 50 popups loaded with it.)
+		chromedp.Flag("disable-popup-blocking", false),
 	)
 	opts = append(opts, quietFlags...)
 	if os.Geteuid() == 0 {
@@ -545,6 +560,17 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	if err == nil {
 		w.mainFrame = tree.FrameTree.Frame.ID
 		_, err = chromedp.Call(bctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorDeny})
+	}
+	if err == nil {
+		// The viewport the page sees is the one recorded: the window size
+		// flag sizes the window, of which the headless browser's frame
+		// takes part (innerHeight was 657 of 800), and the screen is its
+		// own default (800x600). The override sets the layout viewport,
+		// the screen and the scale factor alike.
+		_, err = chromedp.Call(bctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: int64(o.Width), Height: int64(o.Height), DeviceScaleFactor: 1,
+			ScreenWidth: int64(o.Width), ScreenHeight: int64(o.Height),
+		})
 	}
 	if err == nil {
 		_, err = chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: neutralise + quietScript(o.TimerMax)})

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -573,4 +574,60 @@ func TestRenderTallPage(t *testing.T) {
 			t.Errorf("%s: screenshot %d px high", tc.path, cfg.Height)
 		}
 	}
+}
+
+// TestRenderViewport: the page sees the recorded viewport: innerWidth and
+// innerHeight, screen.width and screen.height, devicePixelRatio 1; the
+// screenshot is as wide and at least as high.
+func TestRenderViewport(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	for _, tc := range []struct{ w, h int }{{0, 0}, {1024, 700}} {
+		res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/viewport", render.Options{Width: tc.w, Height: tc.h})
+		if err != nil || res.Failure != nil {
+			t.Fatalf("%v %+v", err, res.Failure)
+		}
+		vp := res.Rendering.Viewport
+		want := fmt.Sprintf("viewport %dx%d screen %dx%d dpr 1", vp.Width, vp.Height, vp.Width, vp.Height)
+		if vp.Width != cmp.Or(tc.w, render.DefaultWidth) || vp.Height != cmp.Or(tc.h, render.DefaultHeight) || !bytes.Contains(res.DOM, []byte(want)) {
+			t.Errorf("recorded %+v; the page saw %s, want %q", vp, res.DOM, want)
+		}
+		img, err := png.Decode(bytes.NewReader(res.Screenshot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != vp.Width || b.Dy() != vp.Height {
+			t.Errorf("screenshot %dx%d, want %dx%d (the page fits the viewport)", b.Dx(), b.Dy(), vp.Width, vp.Height)
+		}
+	}
+}
+
+// TestRenderPopups: a page that opens 50 windows, then alert, confirm and
+// print, opens none, settles, and goes on after its dialogs.
+func TestRenderPopups(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	var opened atomic.Int64
+	h := rendertest.ScriptedPage()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/static" {
+			opened.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/popups", render.Options{})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("%v %+v", err, res.Failure)
+	}
+	if !res.Rendering.Wait.Settled || !bytes.Contains(res.DOM, []byte("after the popups")) {
+		t.Errorf("wait %+v; DOM %s", res.Rendering.Wait, res.DOM)
+	}
+	if got := res.Rendering.DialogsDismissed; got != 2 {
+		t.Errorf("%d dialogs dismissed, want 2", got)
+	}
+	if n := opened.Load(); n != 0 {
+		t.Errorf("%d popups loaded, want none", n)
+	}
+	t.Logf("wait %+v", res.Rendering.Wait)
 }
