@@ -53,7 +53,13 @@
 // hold (a redirect's, one the browser no longer has, one still loading
 // when the page was taken) leaves its response record with an empty
 // payload, a [HeaderBodyOmitted] header giving the reason, and
-// WARC-Truncated. The bodies together are bounded by
+// WARC-Truncated. The main document is the exception: one still loading
+// when the bound ran out (a server that never ends its response) is
+// taken as it rendered, and its body is what had arrived then
+// (Network.streamResourceContent's buffered data, read before loading
+// is stopped), in [Result.Body] and a response record with
+// WARC-Truncated "unspecified" and no [HeaderBodyOmitted]; only if the
+// browser gives none of it is the body omitted ("unfinished"). The bodies together are bounded by
 // [Options.MaxPageBytes], as the page is.
 //
 // Waiting: the page is taken when it has settled (the rule
@@ -675,6 +681,24 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 	res.Rendering.Wait.WaitedMS = time.Since(navStart).Milliseconds()
 	if !res.Rendering.Wait.Settled {
+		// A main document still loading: what it has received so far
+		// is read now, before loading is stopped (which discards it);
+		// Network.getResponseBody has nothing of an unfinished body.
+		w.mu.Lock()
+		unfinished := w.documentOf(cmp.Or(w.mainLoader, nav.LoaderID))
+		if unfinished != nil && (unfinished.finished || unfinished.resp == nil) {
+			unfinished = nil
+		}
+		w.mu.Unlock()
+		if unfinished != nil {
+			if b, err := chromedp.Call(bctx, network.StreamResourceContent, network.StreamResourceContentParams{RequestID: unfinished.id}); err == nil {
+				w.mu.Lock()
+				if !unfinished.bodyRead {
+					unfinished.body, unfinished.bodyCharset, unfinished.bodyRead, unfinished.partial = b.BufferedData, "", true, true
+				}
+				w.mu.Unlock()
+			}
+		}
 		// Freeze a page taken unsettled: no more scripts, no navigation
 		// under way (one that never ends, such as a script navigating
 		// on every load, would otherwise replace the document while it
@@ -748,8 +772,9 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	var mainBody []byte
 	var mainCharset string
 	var mainRead bool
+	var mainPartial bool
 	if main != nil {
-		mainBody, mainCharset, mainRead = main.body, main.bodyCharset, main.bodyRead
+		mainBody, mainCharset, mainRead, mainPartial = main.body, main.bodyCharset, main.bodyRead, main.partial
 	}
 	w.mu.Unlock()
 	if main == nil {
@@ -762,15 +787,22 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	if res.MediaType == "" {
 		res.MediaType = main.resp.MimeType
 	}
+	var mainOmitted string
 	if !mainRead {
 		body, err := chromedp.Call(bctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: main.id})
-		if err != nil {
-			if len(res.Rendering.Navigations) > 0 {
-				return fail(ReasonTimeout, "loading %s: the main frame's document %s was still loading after %d client-side navigations when the %v bound ran out: %v", rawURL, main.url, len(res.Rendering.Navigations), o.SettleTimeout, err)
-			}
-			return fail("other", "reading the main document's body from the browser: %v", err)
+		switch {
+		case err == nil:
+			mainBody, mainCharset = receivedBody(main.resp, body)
+		case len(res.Rendering.Navigations) > 0:
+			return fail(ReasonTimeout, "loading %s: the main frame's document %s was still loading after %d client-side navigations when the %v bound ran out: %v", rawURL, main.url, len(res.Rendering.Navigations), o.SettleTimeout, err)
+		case !res.Rendering.Wait.Settled:
+			// Still loading when the bound ran out, and the browser
+			// gave none of it: the page is taken as it rendered, its
+			// body recorded as omitted.
+			mainOmitted = "unfinished"
+		default:
+			mainOmitted = "unavailable: the browser no longer held the body"
 		}
-		mainBody, mainCharset = receivedBody(main.resp, body)
 	}
 	res.Body = mainBody
 	if sd := main.resp.SecurityDetails; sd != nil {
@@ -809,7 +841,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	used := int64(0)
 	for _, ex := range exs {
 		if ex.main {
-			ex.body, ex.bodyCharset, ex.bodyOmitted = res.Body, mainCharset, ""
+			ex.body, ex.bodyCharset, ex.bodyOmitted, ex.partial = res.Body, mainCharset, mainOmitted, mainPartial
 		} else if r, ok := read[ex]; ok {
 			ex.body, ex.bodyCharset, ex.bodyOmitted = r.body, r.bodyCharset, ""
 		} else if id, ok := fetch[ex]; ok {
@@ -1152,6 +1184,9 @@ type request struct {
 	body        []byte
 	bodyCharset string // the value of HeaderBodyCharset for body
 	bodyRead    bool
+	// partial: body is what had arrived of a document still loading
+	// when the page was taken.
+	partial bool
 	// exchanges are the request's hops, each redirect its own exchange.
 	exchanges []*exchange
 }
@@ -1301,17 +1336,22 @@ func (w *watch) event(ev any) {
 	}
 }
 
+// documentOf returns the document request of loader (the first, if
+// loader is empty), or nil. w.mu must be held.
+func (w *watch) documentOf(loader cdp.LoaderID) *request {
+	for _, r := range w.order {
+		if r.typ == network.ResourceTypeDocument && (r.loader == loader || loader == "") {
+			return r
+		}
+	}
+	return nil
+}
+
 // fillObserved sets o from the main document's request (the document
 // request of loader) and returns it, or nil if there was none. w.mu must
 // be held.
 func (w *watch) fillObserved(o *verify.Observation, loader cdp.LoaderID) *request {
-	var main *request
-	for _, r := range w.order {
-		if r.typ == network.ResourceTypeDocument && (r.loader == loader || loader == "") {
-			main = r
-			break
-		}
-	}
+	main := w.documentOf(loader)
 	if main == nil {
 		return nil
 	}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nlnwa/gowarc/v3"
+
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
@@ -630,4 +632,39 @@ func TestRenderPopups(t *testing.T) {
 		t.Errorf("%d popups loaded, want none", n)
 	}
 	t.Logf("wait %+v", res.Rendering.Wait)
+}
+
+// TestRenderUnfinishedDocument: a main document whose response never
+// ends (200, a paragraph, then the connection held open) is taken as it
+// rendered when the bound runs out, not settled: its DOM, screenshot and
+// PDF; its body what had arrived, in a truncated response record.
+func TestRenderUnfinishedDocument(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/forever", render.Options{SettleTimeout: 3 * time.Second})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("%v %+v", err, res.Failure)
+	}
+	if res.Rendering.Wait.Settled {
+		t.Errorf("wait %+v: want not settled", res.Rendering.Wait)
+	}
+	if !bytes.Contains(res.DOM, []byte("Loading forever")) || len(res.Screenshot) == 0 || !bytes.HasPrefix(res.PDF, []byte("%PDF-")) {
+		t.Errorf("DOM %q, screenshot %d bytes, PDF %q", res.DOM, len(res.Screenshot), res.PDF[:min(8, len(res.PDF))])
+	}
+	if got, want := string(res.Body), "<html><body><p>Loading forever"; got != want {
+		t.Errorf("body %q, want what had arrived, %q", got, want)
+	}
+	var found bool
+	for _, r := range readWARC(t, res.WARC) {
+		if r.typ == "response" && r.h.Get(gowarc.WarcTargetURI) == srv.URL+"/forever" {
+			found = true
+			if !bytes.Equal(r.payload, res.Body) || r.h.Get(gowarc.WarcTruncated) != "unspecified" || r.h.Get(render.HeaderBodyOmitted) != "" {
+				t.Errorf("response record: payload %q, WARC-Truncated %q, %s %q", r.payload, r.h.Get(gowarc.WarcTruncated), render.HeaderBodyOmitted, r.h.Get(render.HeaderBodyOmitted))
+			}
+		}
+	}
+	if !found {
+		t.Error("no response record of the main document")
+	}
 }
