@@ -18,6 +18,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
 	"github.com/exhibit-archive/exhibit/archive/render/replaytest"
+	"github.com/exhibit-archive/exhibit/archive/wacz"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -310,5 +311,35 @@ func TestRenderWARCMainRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRenderWARCIndexOmitted: a frame whose document never finishes is
+// in the WARC with its body omitted ("unfinished"), and the WACZ's CDXJ
+// index leaves it out (replay would serve it empty), while it lists the
+// page.
+func TestRenderWARCIndexOmitted(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/stalled", render.Options{SettleTimeout: 3 * time.Second})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("%v %+v", err, res.Failure)
+	}
+	omitted := false
+	for _, r := range readWARC(t, res.WARC) {
+		if r.typ == "response" && r.h.Get(gowarc.WarcTargetURI) == srv.URL+"/forever" {
+			omitted = r.h.Get(render.HeaderBodyOmitted) == "unfinished"
+		}
+	}
+	if !omitted {
+		t.Fatalf("no response record of /forever with %s: unfinished: the test proves nothing", render.HeaderBodyOmitted)
+	}
+	idx, err := wacz.Index(res.WARC, "data.warc.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(idx, []byte(`"url":"`+srv.URL+`/stalled"`)) || bytes.Contains(idx, []byte("/forever")) {
+		t.Errorf("index:\n%s\nwant /stalled and not /forever", idx)
 	}
 }

@@ -151,6 +151,7 @@ func ScriptedPage() http.Handler {
 	mux.Handle("/dialogs", html(`<p>Dialogs.</p><script>addEventListener('load', () => { alert('a'); confirm('c'); prompt('p'); print(); document.body.append('after the dialogs') })</script>`))
 	mux.Handle("/viewport", html(`<p id="vp"></p><script>document.getElementById('vp').textContent = 'viewport ' + innerWidth + 'x' + innerHeight + ' screen ' + screen.width + 'x' + screen.height + ' dpr ' + devicePixelRatio</script>`))
 	mux.Handle("/popups", html(`<p>Popups.</p><script>addEventListener('load', () => { for (let i = 0; i < 50; i++) window.open('/static?' + i, '_blank'); alert('a'); confirm('c'); print(); document.body.append('after the popups') })</script>`))
+	mux.Handle("/stalled", html(`<p>Stalled.</p><iframe src="/forever"></iframe>`))
 	mux.HandleFunc("/forever", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<html><body><p>Loading forever")
