@@ -108,6 +108,14 @@
 // [MaxScreenshotHeight]; the page's height and whether the screenshot was
 // cut are recorded.
 //
+// A main document that is a PDF (application/pdf) is shown by
+// Chromium's PDF viewer: Network.getResponseBody then gives the viewer's
+// HTML wrapper, not the document's bytes, the viewer's page fires no
+// load event the wait sees (the wait ran to its bound), and its
+// screenshot and print are a grey page. Such a render fails ("other",
+// saying so) as soon as the document has arrived: a plain capture
+// (without --browser) stores the PDF itself, which is the evidence.
+//
 // The page sees the recorded viewport ([verify.Rendering.Viewport]):
 // Emulation.setDeviceMetricsOverride sets innerWidth and innerHeight,
 // screen.width and screen.height to Options.Width and Options.Height and
@@ -645,7 +653,14 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		case now := <-tick.C:
 			w.mu.Lock()
 			idle := w.loaded && w.inflight() == 0 && now.Sub(w.activity) >= o.IdleTime && now.Sub(w.loadedAt) >= o.Delay
+			pdfDone := w.pdfMain != nil && w.pdfMain.finished
 			w.mu.Unlock()
+			if pdfDone {
+				// A PDF document: Chromium's PDF viewer shows it,
+				// and gives the viewer's HTML page for its body (not
+				// the document's bytes); its load event never comes.
+				return fail("other", "loading %s: the main document is a PDF (application/pdf), which Chromium shows in its PDF viewer: the browser gives the viewer's page, not the document, so a browser capture cannot hold it; capture it without --browser", rawURL)
+			}
 			calm := false
 			if idle {
 				q, err := probeQuiet(bctx, o.WaitFor)
@@ -1129,6 +1144,16 @@ func navigationKind(r page.ClientNavigationReason) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// isPDF reports whether resp is a PDF document (application/pdf), which
+// Chromium shows in its PDF viewer.
+func isPDF(resp *network.Response) bool {
+	if resp == nil {
+		return false
+	}
+	mt, _, _ := strings.Cut(cmp.Or(headerValue(resp.Headers, "Content-Type"), resp.MimeType), ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/pdf")
+}
+
 // watch follows the page's network traffic from the browser's events. Its
 // fields are guarded by mu: events arrive on chromedp's reading goroutine.
 type watch struct {
@@ -1162,6 +1187,9 @@ type watch struct {
 	// sockets are the URLs of the WebSockets the page opened.
 	sockets []string
 	dialogs int
+	// pdfMain is the main frame's document when it is a PDF, which
+	// Chromium's PDF viewer shows.
+	pdfMain *request
 	done    bool // abort sent
 	// The raw headers of the extra-info events, in the order of the
 	// request's hops; they may come before or after the other events.
@@ -1257,6 +1285,9 @@ func (w *watch) event(ev any) {
 	case *network.EventResponseReceived:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.resp = ev.Response
+			if r.typ == network.ResourceTypeDocument && r.frame == w.mainFrame && w.mainFrame != "" && isPDF(ev.Response) {
+				w.pdfMain = r
+			}
 			if n := len(r.exchanges); n > 0 {
 				r.exchanges[n-1].resp = ev.Response
 			}
@@ -1303,7 +1334,7 @@ func (w *watch) event(ev any) {
 		}
 	case *page.EventFrameRequestedNavigation:
 		if ev.FrameID == w.mainFrame && ev.Disposition == page.ClientNavigationDispositionCurrentTab {
-			w.loaded = false
+			w.loaded, w.pdfMain = false, nil
 			if len(w.navigations) < verify.MaxNavigations {
 				w.navigations = append(w.navigations, verify.Navigation{URL: ev.URL, Kind: navigationKind(ev.Reason), AtMS: max(time.Since(w.navStart).Milliseconds(), 0)})
 			}

@@ -668,3 +668,37 @@ func TestRenderUnfinishedDocument(t *testing.T) {
 		t.Error("no response record of the main document")
 	}
 }
+
+// TestRenderPDFDocument: a URL that answers with a PDF, which Chromium
+// shows in its PDF viewer (and whose body it then gives as the viewer's
+// HTML), fails at once with a reason saying so, not after the settle
+// bound with a grey rendering and the wrong body.
+func TestRenderPDFDocument(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	r := render.New(render.Config{ExecPath: bin})
+	// A PDF to serve: Chromium's print of a page with the clause.
+	first, err := r.Render(context.Background(), srv.URL+"/terms", render.Options{})
+	if err != nil || first.Failure != nil {
+		t.Fatalf("%v %+v", err, first.Failure)
+	}
+	doc := first.PDF
+	pdfSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Write(doc)
+	}))
+	defer pdfSrv.Close()
+	// A settle bound longer than the render: a wait to the bound would
+	// fail with "timeout", not the PDF's reason.
+	res, err := r.Render(context.Background(), pdfSrv.URL+"/doc.pdf", render.Options{SettleTimeout: 60 * time.Second, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Failure; f == nil || f.Reason != "other" || !strings.Contains(f.Message, "application/pdf") || !strings.Contains(f.Message, "without --browser") {
+		t.Fatalf("failure %+v, want reason other naming the PDF viewer", f)
+	}
+	if res.WARC != nil || res.PDF != nil || res.Body != nil {
+		t.Errorf("a failed render kept artefacts")
+	}
+}
