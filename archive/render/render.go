@@ -53,7 +53,13 @@
 // hold (a redirect's, one the browser no longer has, one still loading
 // when the page was taken) leaves its response record with an empty
 // payload, a [HeaderBodyOmitted] header giving the reason, and
-// WARC-Truncated. The bodies together are bounded by
+// WARC-Truncated. The main document is the exception: one still loading
+// when the bound ran out (a server that never ends its response) is
+// taken as it rendered, and its body is what had arrived then
+// (Network.streamResourceContent's buffered data, read before loading
+// is stopped), in [Result.Body] and a response record with
+// WARC-Truncated "unspecified" and no [HeaderBodyOmitted]; only if the
+// browser gives none of it is the body omitted ("unfinished"). The bodies together are bounded by
 // [Options.MaxPageBytes], as the page is.
 //
 // Waiting: the page is taken when it has settled (the rule
@@ -102,10 +108,25 @@
 // The page cannot block or escape the capture: JavaScript dialogs
 // (alert, confirm, prompt, beforeunload) are dismissed as they open and
 // counted ([verify.Rendering.DialogsDismissed]), window.print does
-// nothing, and downloads are denied (Browser.setDownloadBehavior), so
+// nothing, Chromium's popup blocker is on (a window.open without a
+// user's gesture opens nothing and returns null), and downloads are denied (Browser.setDownloadBehavior), so
 // that no file is written outside the bounds. The screenshot stops at
 // [MaxScreenshotHeight]; the page's height and whether the screenshot was
 // cut are recorded.
+//
+// A main document that is a PDF (application/pdf) is shown by
+// Chromium's PDF viewer: Network.getResponseBody then gives the viewer's
+// HTML wrapper, not the document's bytes, the viewer's page fires no
+// load event the wait sees (the wait ran to its bound), and its
+// screenshot and print are a grey page. Such a render fails ("other",
+// saying so) as soon as the document has arrived: a plain capture
+// (without --browser) stores the PDF itself, which is the evidence.
+//
+// The page sees the recorded viewport ([verify.Rendering.Viewport]):
+// Emulation.setDeviceMetricsOverride sets innerWidth and innerHeight,
+// screen.width and screen.height to Options.Width and Options.Height and
+// devicePixelRatio to 1 (the window size alone gave a headless page
+// 1280x657 of a 1280x800 window, on an 800x600 screen).
 //
 // Each render runs its own browser, started for it with a fresh profile
 // directory and removed after it (a directory left by an exhibit process
@@ -496,6 +517,14 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		// chromedp's defaults, which the flag replaces.
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,IsolateOrigins,site-per-process"),
 		chromedp.Flag("disable-site-isolation-trials", true),
+		// Chromium's popup blocker on (chromedp turns it off): a
+		// window.open without a user's gesture, which no page of a
+		// capture has, opens no window and returns null, as for a
+		// reader whose browser blocks popups, so popups neither load
+		// in the capture's browser nor hold up its wait.
+		// (--block-new-web-contents is not honoured by Chromium's
+		// headless mode: 50 popups loaded with it.)
+		chromedp.Flag("disable-popup-blocking", false),
 	)
 	opts = append(opts, quietFlags...)
 	if os.Geteuid() == 0 {
@@ -552,6 +581,17 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	if err == nil {
 		w.mainFrame = tree.FrameTree.Frame.ID
 		_, err = chromedp.Call(bctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorDeny})
+	}
+	if err == nil {
+		// The viewport the page sees is the one recorded: the window size
+		// flag sizes the window, of which the headless browser's frame
+		// takes part (innerHeight was 657 of 800), and the screen is its
+		// own default (800x600). The override sets the layout viewport,
+		// the screen and the scale factor alike.
+		_, err = chromedp.Call(bctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: int64(o.Width), Height: int64(o.Height), DeviceScaleFactor: 1,
+			ScreenWidth: int64(o.Width), ScreenHeight: int64(o.Height),
+		})
 	}
 	if err == nil {
 		_, err = chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: neutralise + quietScript(o.TimerMax)})
@@ -620,7 +660,14 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		case now := <-tick.C:
 			w.mu.Lock()
 			idle := w.loaded && w.inflight() == 0 && now.Sub(w.activity) >= o.IdleTime && now.Sub(w.loadedAt) >= o.Delay
+			pdfDone := w.pdfMain != nil && w.pdfMain.finished
 			w.mu.Unlock()
+			if pdfDone {
+				// A PDF document: Chromium's PDF viewer shows it,
+				// and gives the viewer's HTML page for its body (not
+				// the document's bytes); its load event never comes.
+				return fail("other", "loading %s: the main document is a PDF (application/pdf), which Chromium shows in its PDF viewer: the browser gives the viewer's page, not the document, so a browser capture cannot hold it; capture it without --browser", rawURL)
+			}
 			calm := false
 			if idle {
 				q, err := probeQuiet(bctx, o.WaitFor)
@@ -656,6 +703,24 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}
 	res.Rendering.Wait.WaitedMS = time.Since(navStart).Milliseconds()
 	if !res.Rendering.Wait.Settled {
+		// A main document still loading: what it has received so far
+		// is read now, before loading is stopped (which discards it);
+		// Network.getResponseBody has nothing of an unfinished body.
+		w.mu.Lock()
+		unfinished := w.documentOf(cmp.Or(w.mainLoader, nav.LoaderID))
+		if unfinished != nil && (unfinished.finished || unfinished.resp == nil) {
+			unfinished = nil
+		}
+		w.mu.Unlock()
+		if unfinished != nil {
+			if b, err := chromedp.Call(bctx, network.StreamResourceContent, network.StreamResourceContentParams{RequestID: unfinished.id}); err == nil {
+				w.mu.Lock()
+				if !unfinished.bodyRead {
+					unfinished.body, unfinished.bodyCharset, unfinished.bodyRead, unfinished.partial = b.BufferedData, "", true, true
+				}
+				w.mu.Unlock()
+			}
+		}
 		// Freeze a page taken unsettled: no more scripts, no navigation
 		// under way (one that never ends, such as a script navigating
 		// on every load, would otherwise replace the document while it
@@ -729,8 +794,9 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	var mainBody []byte
 	var mainCharset string
 	var mainRead bool
+	var mainPartial bool
 	if main != nil {
-		mainBody, mainCharset, mainRead = main.body, main.bodyCharset, main.bodyRead
+		mainBody, mainCharset, mainRead, mainPartial = main.body, main.bodyCharset, main.bodyRead, main.partial
 	}
 	w.mu.Unlock()
 	if main == nil {
@@ -743,15 +809,22 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	if res.MediaType == "" {
 		res.MediaType = main.resp.MimeType
 	}
+	var mainOmitted string
 	if !mainRead {
 		body, err := chromedp.Call(bctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: main.id})
-		if err != nil {
-			if len(res.Rendering.Navigations) > 0 {
-				return fail(ReasonTimeout, "loading %s: the main frame's document %s was still loading after %d client-side navigations when the %v bound ran out: %v", rawURL, main.url, len(res.Rendering.Navigations), o.SettleTimeout, err)
-			}
-			return fail("other", "reading the main document's body from the browser: %v", err)
+		switch {
+		case err == nil:
+			mainBody, mainCharset = receivedBody(main.resp, body)
+		case len(res.Rendering.Navigations) > 0:
+			return fail(ReasonTimeout, "loading %s: the main frame's document %s was still loading after %d client-side navigations when the %v bound ran out: %v", rawURL, main.url, len(res.Rendering.Navigations), o.SettleTimeout, err)
+		case !res.Rendering.Wait.Settled:
+			// Still loading when the bound ran out, and the browser
+			// gave none of it: the page is taken as it rendered, its
+			// body recorded as omitted.
+			mainOmitted = "unfinished"
+		default:
+			mainOmitted = "unavailable: the browser no longer held the body"
 		}
-		mainBody, mainCharset = receivedBody(main.resp, body)
 	}
 	res.Body = mainBody
 	if sd := main.resp.SecurityDetails; sd != nil {
@@ -790,7 +863,7 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	used := int64(0)
 	for _, ex := range exs {
 		if ex.main {
-			ex.body, ex.bodyCharset, ex.bodyOmitted = res.Body, mainCharset, ""
+			ex.body, ex.bodyCharset, ex.bodyOmitted, ex.partial = res.Body, mainCharset, mainOmitted, mainPartial
 		} else if r, ok := read[ex]; ok {
 			ex.body, ex.bodyCharset, ex.bodyOmitted = r.body, r.bodyCharset, ""
 		} else if id, ok := fetch[ex]; ok {
@@ -1078,6 +1151,16 @@ func navigationKind(r page.ClientNavigationReason) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// isPDF reports whether resp is a PDF document (application/pdf), which
+// Chromium shows in its PDF viewer.
+func isPDF(resp *network.Response) bool {
+	if resp == nil {
+		return false
+	}
+	mt, _, _ := strings.Cut(cmp.Or(headerValue(resp.Headers, "Content-Type"), resp.MimeType), ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/pdf")
+}
+
 // watch follows the page's network traffic from the browser's events. Its
 // fields are guarded by mu: events arrive on chromedp's reading goroutine.
 type watch struct {
@@ -1114,6 +1197,9 @@ type watch struct {
 	sockets []string
 	opening map[network.RequestID]bool
 	dialogs int
+	// pdfMain is the main frame's document when it is a PDF, which
+	// Chromium's PDF viewer shows.
+	pdfMain *request
 	done    bool // abort sent
 	// The raw headers of the extra-info events, in the order of the
 	// request's hops; they may come before or after the other events.
@@ -1145,6 +1231,9 @@ type request struct {
 	body        []byte
 	bodyCharset string // the value of HeaderBodyCharset for body
 	bodyRead    bool
+	// partial: body is what had arrived of a document still loading
+	// when the page was taken.
+	partial bool
 	// exchanges are the request's hops, each redirect its own exchange.
 	exchanges []*exchange
 }
@@ -1219,6 +1308,9 @@ func (w *watch) event(ev any) {
 	case *network.EventResponseReceived:
 		if r := w.requests[ev.RequestID]; r != nil {
 			r.resp = ev.Response
+			if r.typ == network.ResourceTypeDocument && r.frame == w.mainFrame && w.mainFrame != "" && isPDF(ev.Response) {
+				w.pdfMain = r
+			}
 			if n := len(r.exchanges); n > 0 {
 				r.exchanges[n-1].resp = ev.Response
 			}
@@ -1265,7 +1357,7 @@ func (w *watch) event(ev any) {
 		}
 	case *page.EventFrameRequestedNavigation:
 		if ev.FrameID == w.mainFrame && ev.Disposition == page.ClientNavigationDispositionCurrentTab {
-			w.loaded = false
+			w.loaded, w.pdfMain = false, nil
 			if len(w.navigations) < verify.MaxNavigations {
 				w.navigations = append(w.navigations, verify.Navigation{URL: ev.URL, Kind: navigationKind(ev.Reason), AtMS: max(time.Since(w.navStart).Milliseconds(), 0)})
 			}
@@ -1327,17 +1419,22 @@ func (w *watch) event(ev any) {
 	}
 }
 
+// documentOf returns the document request of loader (the first, if
+// loader is empty), or nil. w.mu must be held.
+func (w *watch) documentOf(loader cdp.LoaderID) *request {
+	for _, r := range w.order {
+		if r.typ == network.ResourceTypeDocument && (r.loader == loader || loader == "") {
+			return r
+		}
+	}
+	return nil
+}
+
 // fillObserved sets o from the main document's request (the document
 // request of loader) and returns it, or nil if there was none. w.mu must
 // be held.
 func (w *watch) fillObserved(o *verify.Observation, loader cdp.LoaderID) *request {
-	var main *request
-	for _, r := range w.order {
-		if r.typ == network.ResourceTypeDocument && (r.loader == loader || loader == "") {
-			main = r
-			break
-		}
-	}
+	main := w.documentOf(loader)
 	if main == nil {
 		return nil
 	}

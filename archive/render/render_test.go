@@ -15,8 +15,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nlnwa/gowarc/v3"
 
 	"github.com/exhibit-archive/exhibit/archive/extract"
 	"github.com/exhibit-archive/exhibit/archive/render"
@@ -572,5 +575,130 @@ func TestRenderTallPage(t *testing.T) {
 		if cfg.Height > render.MaxScreenshotHeight {
 			t.Errorf("%s: screenshot %d px high", tc.path, cfg.Height)
 		}
+	}
+}
+
+// TestRenderViewport: the page sees the recorded viewport: innerWidth and
+// innerHeight, screen.width and screen.height, devicePixelRatio 1; the
+// screenshot is as wide and at least as high.
+func TestRenderViewport(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	for _, tc := range []struct{ w, h int }{{0, 0}, {1024, 700}} {
+		res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/viewport", render.Options{Width: tc.w, Height: tc.h})
+		if err != nil || res.Failure != nil {
+			t.Fatalf("%v %+v", err, res.Failure)
+		}
+		vp := res.Rendering.Viewport
+		want := fmt.Sprintf("viewport %dx%d screen %dx%d dpr 1", vp.Width, vp.Height, vp.Width, vp.Height)
+		if vp.Width != cmp.Or(tc.w, render.DefaultWidth) || vp.Height != cmp.Or(tc.h, render.DefaultHeight) || !bytes.Contains(res.DOM, []byte(want)) {
+			t.Errorf("recorded %+v; the page saw %s, want %q", vp, res.DOM, want)
+		}
+		img, err := png.Decode(bytes.NewReader(res.Screenshot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != vp.Width || b.Dy() != vp.Height {
+			t.Errorf("screenshot %dx%d, want %dx%d (the page fits the viewport)", b.Dx(), b.Dy(), vp.Width, vp.Height)
+		}
+	}
+}
+
+// TestRenderPopups: a page that opens 50 windows, then alert, confirm and
+// print, opens none, settles, and goes on after its dialogs.
+func TestRenderPopups(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	var opened atomic.Int64
+	h := rendertest.ScriptedPage()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/static" {
+			opened.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/popups", render.Options{})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("%v %+v", err, res.Failure)
+	}
+	if !res.Rendering.Wait.Settled || !bytes.Contains(res.DOM, []byte("after the popups")) {
+		t.Errorf("wait %+v; DOM %s", res.Rendering.Wait, res.DOM)
+	}
+	if got := res.Rendering.DialogsDismissed; got != 2 {
+		t.Errorf("%d dialogs dismissed, want 2", got)
+	}
+	if n := opened.Load(); n != 0 {
+		t.Errorf("%d popups loaded, want none", n)
+	}
+	t.Logf("wait %+v", res.Rendering.Wait)
+}
+
+// TestRenderUnfinishedDocument: a main document whose response never
+// ends (200, a paragraph, then the connection held open) is taken as it
+// rendered when the bound runs out, not settled: its DOM, screenshot and
+// PDF; its body what had arrived, in a truncated response record.
+func TestRenderUnfinishedDocument(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/forever", render.Options{SettleTimeout: 3 * time.Second})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("%v %+v", err, res.Failure)
+	}
+	if res.Rendering.Wait.Settled {
+		t.Errorf("wait %+v: want not settled", res.Rendering.Wait)
+	}
+	if !bytes.Contains(res.DOM, []byte("Loading forever")) || len(res.Screenshot) == 0 || !bytes.HasPrefix(res.PDF, []byte("%PDF-")) {
+		t.Errorf("DOM %q, screenshot %d bytes, PDF %q", res.DOM, len(res.Screenshot), res.PDF[:min(8, len(res.PDF))])
+	}
+	if got, want := string(res.Body), "<html><body><p>Loading forever"; got != want {
+		t.Errorf("body %q, want what had arrived, %q", got, want)
+	}
+	var found bool
+	for _, r := range readWARC(t, res.WARC) {
+		if r.typ == "response" && r.h.Get(gowarc.WarcTargetURI) == srv.URL+"/forever" {
+			found = true
+			if !bytes.Equal(r.payload, res.Body) || r.h.Get(gowarc.WarcTruncated) != "unspecified" || r.h.Get(render.HeaderBodyOmitted) != "" {
+				t.Errorf("response record: payload %q, WARC-Truncated %q, %s %q", r.payload, r.h.Get(gowarc.WarcTruncated), render.HeaderBodyOmitted, r.h.Get(render.HeaderBodyOmitted))
+			}
+		}
+	}
+	if !found {
+		t.Error("no response record of the main document")
+	}
+}
+
+// TestRenderPDFDocument: a URL that answers with a PDF, which Chromium
+// shows in its PDF viewer (and whose body it then gives as the viewer's
+// HTML), fails at once with a reason saying so, not after the settle
+// bound with a grey rendering and the wrong body.
+func TestRenderPDFDocument(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	r := render.New(render.Config{ExecPath: bin})
+	// A PDF to serve: Chromium's print of a page with the clause.
+	first, err := r.Render(context.Background(), srv.URL+"/terms", render.Options{})
+	if err != nil || first.Failure != nil {
+		t.Fatalf("%v %+v", err, first.Failure)
+	}
+	doc := first.PDF
+	pdfSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Write(doc)
+	}))
+	defer pdfSrv.Close()
+	// A settle bound longer than the render: a wait to the bound would
+	// fail with "timeout", not the PDF's reason.
+	res, err := r.Render(context.Background(), pdfSrv.URL+"/doc.pdf", render.Options{SettleTimeout: 60 * time.Second, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Failure; f == nil || f.Reason != "other" || !strings.Contains(f.Message, "application/pdf") || !strings.Contains(f.Message, "without --browser") {
+		t.Fatalf("failure %+v, want reason other naming the PDF viewer", f)
+	}
+	if res.WARC != nil || res.PDF != nil || res.Body != nil {
+		t.Errorf("a failed render kept artefacts")
 	}
 }

@@ -61,6 +61,9 @@ type exchange struct {
 	bodyOmitted string // a reason of HeaderBodyOmitted, or ""
 	bodyCharset string // the value of HeaderBodyCharset, or ""
 	main        bool   // the main document's final response
+	// partial: body is what had arrived when the page was taken, of a
+	// response still loading (WARC-Truncated: unspecified).
+	partial bool
 }
 
 // warcInfo is what the warcinfo record says of the capture.
@@ -220,6 +223,9 @@ func writeExchange(out *bytes.Buffer,
 	}
 	if ex.bodyCharset != "" && ex.bodyOmitted == "" {
 		f = append(f, [2]string{HeaderBodyCharset, oneLine(ex.bodyCharset)})
+	}
+	if ex.partial && ex.bodyOmitted == "" {
+		f = append(f, [2]string{gowarc.WarcTruncated, "unspecified"})
 	}
 	if ex.bodyOmitted != "" {
 		f = append(f, [2]string{HeaderBodyOmitted, oneLine(ex.bodyOmitted)})

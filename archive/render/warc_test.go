@@ -17,6 +17,8 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive/render"
 	"github.com/exhibit-archive/exhibit/archive/render/rendertest"
+	"github.com/exhibit-archive/exhibit/archive/render/replaytest"
+	"github.com/exhibit-archive/exhibit/archive/wacz"
 	"github.com/exhibit-archive/exhibit/verify"
 )
 
@@ -270,4 +272,74 @@ func checkCertChainRecord(t *testing.T, warc []byte, finalURL string, want []byt
 		return
 	}
 	t.Errorf("no metadata record %s%s", render.CertChainURIPrefix, finalURL)
+}
+
+// TestRenderWARCMainRequest: read by warcio, an independent reader, the
+// WARC holds a request record of the main document (and of each of its
+// redirect hops) whose WARC-Concurrent-To names that hop's response, with
+// and without the address policy's proxy.
+func TestRenderWARCMainRequest(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		o    render.Options
+	}{{"direct", render.Options{}}, {"proxy", render.Options{Control: allowAll}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/old", tc.o)
+			if err != nil || res.Failure != nil {
+				t.Fatalf("%v %+v", err, res.Failure)
+			}
+			recs, err := replaytest.WARCRecords(t, res.WARC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			responses := map[string]string{} // record ID -> target
+			for _, r := range recs {
+				if r.Type == "response" {
+					responses[r.RecordID] = r.TargetURI
+				}
+			}
+			for _, u := range []string{srv.URL + "/old", srv.URL + "/terms"} {
+				ok := false
+				for _, r := range recs {
+					ok = ok || r.Type == "request" && r.TargetURI == u && responses[r.ConcurrentTo] == u
+				}
+				if !ok {
+					t.Errorf("no request record of %s concurrent to its response, among %+v", u, recs)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderWARCIndexOmitted: a frame whose document never finishes is
+// in the WARC with its body omitted ("unfinished"), and the WACZ's CDXJ
+// index leaves it out (replay would serve it empty), while it lists the
+// page.
+func TestRenderWARCIndexOmitted(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ScriptedPage())
+	defer srv.Close()
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/stalled", render.Options{SettleTimeout: 3 * time.Second})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("%v %+v", err, res.Failure)
+	}
+	omitted := false
+	for _, r := range readWARC(t, res.WARC) {
+		if r.typ == "response" && r.h.Get(gowarc.WarcTargetURI) == srv.URL+"/forever" {
+			omitted = r.h.Get(render.HeaderBodyOmitted) == "unfinished"
+		}
+	}
+	if !omitted {
+		t.Fatalf("no response record of /forever with %s: unfinished: the test proves nothing", render.HeaderBodyOmitted)
+	}
+	idx, err := wacz.Index(res.WARC, "data.warc.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(idx, []byte(`"url":"`+srv.URL+`/stalled"`)) || bytes.Contains(idx, []byte("/forever")) {
+		t.Errorf("index:\n%s\nwant /stalled and not /forever", idx)
+	}
 }

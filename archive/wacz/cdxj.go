@@ -55,6 +55,20 @@ func (e Entry) Line() ([]byte, error) {
 // archive/: a line per response, resource and revisit record with an
 // http(s) target, sorted bytewise as pywb sorts them. Request, warcinfo
 // and metadata records are not indexed (ReplayWeb.page reads responses).
+// Nor is a response record whose body the WARC does not hold: one with
+// an Exhibit-Body-Omitted header (render.HeaderBodyOmitted: "limit",
+// "unfinished", "unavailable: ...") and a status other than 3xx. A
+// replayer would serve it as the site's answer with an empty body (a
+// blank image, an empty script or page) where the site sent one; left
+// out of the index, it is a miss in replay (ReplayWeb.page and pywb then
+// answer "not in the archive"), as in a Browsertrix crawl, which writes
+// no response record for a body it could not read. The record stays in
+// the WARC, the evidence that the exchange happened. A redirect's
+// response (3xx, its body omitted as "redirect") is indexed: its status
+// and Location are what replay needs. A record holding part of a body
+// (WARC-Truncated without Exhibit-Body-Omitted, a main document still
+// loading when the page was taken) is indexed: it is what the browser
+// rendered.
 // It returns an error wrapping ErrInput for a WARC gowarc cannot read.
 func Index(warc []byte, filename string) ([]byte, error) {
 	entries, err := Entries(warc, filename)
@@ -99,6 +113,11 @@ func Entries(warc []byte, filename string) ([]Entry, error) {
 	return out, nil
 }
 
+// headerBodyOmitted is the WARC header of a response record whose body
+// the WARC does not hold, with the reason (render.HeaderBodyOmitted;
+// this package does not import render, a test checks they agree).
+const headerBodyOmitted = "Exhibit-Body-Omitted"
+
 func entry(rec gowarc.Record, filename string) (Entry, bool, error) {
 	wr := rec.WarcRecord
 	switch wr.Type() {
@@ -127,6 +146,9 @@ func entry(rec gowarc.Record, filename string) (Entry, bool, error) {
 	}
 	var ct string
 	if hb, ok := wr.Block().(gowarc.HttpResponseBlock); ok {
+		if code := hb.HttpStatusCode(); h.Has(headerBodyOmitted) && (code < 300 || code > 399) {
+			return Entry{}, false, nil
+		}
 		e.Status = strconv.Itoa(hb.HttpStatusCode())
 		if hh := hb.HttpHeader(); hh != nil {
 			ct = hh.Get("Content-Type")

@@ -149,6 +149,15 @@ func ScriptedPage() http.Handler {
 	mux.Handle("/long-timer", html(`<h1>Long timer</h1><script>setTimeout(() => document.body.append('too late'), 60000)</script>`))
 	mux.Handle("/static", html(`<h1>Static</h1><p>Nothing moves here.</p>`))
 	mux.Handle("/dialogs", html(`<p>Dialogs.</p><script>addEventListener('load', () => { alert('a'); confirm('c'); prompt('p'); print(); document.body.append('after the dialogs') })</script>`))
+	mux.Handle("/viewport", html(`<p id="vp"></p><script>document.getElementById('vp').textContent = 'viewport ' + innerWidth + 'x' + innerHeight + ' screen ' + screen.width + 'x' + screen.height + ' dpr ' + devicePixelRatio</script>`))
+	mux.Handle("/popups", html(`<p>Popups.</p><script>addEventListener('load', () => { for (let i = 0; i < 50; i++) window.open('/static?' + i, '_blank'); alert('a'); confirm('c'); print(); document.body.append('after the popups') })</script>`))
+	mux.Handle("/stalled", html(`<p>Stalled.</p><iframe src="/forever"></iframe>`))
+	mux.HandleFunc("/forever", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<html><body><p>Loading forever")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
 	mux.Handle("/download", html(`<a id="d" href="/file.bin" download>file</a><script>addEventListener('load', () => document.getElementById('d').click())</script>`))
 	mux.HandleFunc("/file.bin", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")

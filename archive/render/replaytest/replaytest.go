@@ -515,15 +515,17 @@ func cut(s string) string {
 
 // WARCRecord is a WARC record as warcio.js's WARCParser read it.
 type WARCRecord struct {
-	Type        string `json:"type"`          // WARC-Type
-	TargetURI   string `json:"targetURI"`     // WARC-Target-URI, if any
-	RecordID    string `json:"recordID"`      // WARC-Record-ID
-	ContentType string `json:"contentType"`   // the record's Content-Type
-	Length      int64  `json:"length"`        // Content-Length: the block's bytes
-	HTTPStatus  int    `json:"httpStatus"`    // of a response (or revisit) record's HTTP response; 0 otherwise
-	BlockDigest string `json:"blockDigest"`   // WARC-Block-Digest, as written ("sha256:…"), if any
-	BlockOK     bool   `json:"blockOK"`       // BlockDigest is present and matches the block
-	Payload     string `json:"payloadDigest"` // WARC-Payload-Digest, as written, if any
+	Type      string `json:"type"`      // WARC-Type
+	TargetURI string `json:"targetURI"` // WARC-Target-URI, if any
+	RecordID  string `json:"recordID"`  // WARC-Record-ID
+	// ConcurrentTo is WARC-Concurrent-To (the first, if repeated).
+	ConcurrentTo string `json:"concurrentTo"`
+	ContentType  string `json:"contentType"`   // the record's Content-Type
+	Length       int64  `json:"length"`        // Content-Length: the block's bytes
+	HTTPStatus   int    `json:"httpStatus"`    // of a response (or revisit) record's HTTP response; 0 otherwise
+	BlockDigest  string `json:"blockDigest"`   // WARC-Block-Digest, as written ("sha256:…"), if any
+	BlockOK      bool   `json:"blockOK"`       // BlockDigest is present and matches the block
+	Payload      string `json:"payloadDigest"` // WARC-Payload-Digest, as written, if any
 	// PayloadOK: the payload digest is present and matches the payload
 	// (the block after its HTTP headers for an application/http record,
 	// the whole block otherwise). A revisit record's payload digest names

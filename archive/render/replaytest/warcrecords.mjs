@@ -88,6 +88,7 @@ try {
       type: record.warcType,
       targetURI: record.warcTargetURI || "",
       recordID: record.warcHeader("WARC-Record-ID") || "",
+      concurrentTo: record.warcHeader("WARC-Concurrent-To") || "",
       contentType,
       length: record.warcContentLength,
       httpStatus: 0,
