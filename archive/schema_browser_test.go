@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,6 +58,19 @@ func TestSchemaBrowserCapture(t *testing.T) {
 	env, _ := verify.ParseEnvelope(rec.Entry)
 	if testing.Verbose() {
 		t.Logf("browser capture: %s", env.Payload)
+	}
+	if os.Getenv("EXHIBIT_WRITE_EXAMPLE") != "" {
+		// Regenerate the worked example of docs/FORMATS.md 2.10 from this
+		// capture (then paste it into FORMATS.md):
+		//	EXHIBIT_WRITE_EXAMPLE=1 go test ./archive -run TestSchemaBrowserCapture
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, env.Payload, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		pretty.WriteByte('\n')
+		if err := os.WriteFile(filepath.Join(schemaDocsDir, "example", "browser-statement.pretty.json"), pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	noBrowser := ingest.New(a)
@@ -149,8 +163,11 @@ func TestSchemaBrowserCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	schemaMustValidate(t, "browser-statement.pretty.json", set.statementV2, compact.Bytes())
-	if _, err := verify.ParseStatement(compact.Bytes()); err != nil {
+	if exSt, err := verify.ParseStatement(compact.Bytes()); err != nil {
 		t.Errorf("browser-statement.pretty.json: %v", err)
+	} else if r := exSt.Predicate.Rendering; r == nil || r.Wait.Rule != st.Predicate.Rendering.Wait.Rule {
+		// The example shows the wait rule captures record now.
+		t.Errorf("browser-statement.pretty.json: not the wait rule of a capture now (%s): regenerate it (EXHIBIT_WRITE_EXAMPLE=1)", st.Predicate.Rendering.Wait.Rule)
 	}
 
 	// A version 1 statement may not carry a rendering block.

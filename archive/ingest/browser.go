@@ -35,8 +35,16 @@ func (in *Ingester) renderer() *render.Renderer {
 // the WARC) content-addressed and durably,
 // and returns the statement's subject name and predicate (method
 // "browser"), not yet logged. A render that failed is a predicate with
-// outcome "failed" and the render's reason.
-func (in *Ingester) render(ctx context.Context, rawURL string, o CaptureOptions) (string, verify.Capture, error) {
+// outcome "failed" and the render's reason. The browser is closed and its
+// profile removed meanwhile, in the background: the caller must call
+// done (always, error or not), which waits until that is over.
+func (in *Ingester) render(ctx context.Context, rawURL string, o CaptureOptions) (_ string, _ verify.Capture, done func(), _ error) {
+	done = func() {}
+	name, p, err := in.renderThen(ctx, rawURL, o, &done)
+	return name, p, done, err
+}
+
+func (in *Ingester) renderThen(ctx context.Context, rawURL string, o CaptureOptions, done *func()) (string, verify.Capture, error) {
 	var none verify.Capture
 	if err := in.a.Writable(); err != nil {
 		return "", none, err
@@ -62,7 +70,8 @@ func (in *Ingester) render(ctx context.Context, rawURL string, o CaptureOptions)
 	if t := archive.Tool(); ro.Software == "" {
 		ro.Software = t.Name + "/" + t.Version
 	}
-	res, err := in.renderer().Render(ctx, rawURL, ro)
+	res, browserGone, err := in.renderer().RenderThen(ctx, rawURL, ro)
+	*done = browserGone
 	if err != nil {
 		return "", none, err
 	}

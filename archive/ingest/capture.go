@@ -75,7 +75,10 @@ type CaptureOptions struct {
 // Record.Outcome. An error is returned only when the archive itself could
 // not store, sign or log; then nothing is acknowledged.
 func (in *Ingester) Capture(ctx context.Context, rawURL string, o CaptureOptions) (*record.Record, error) {
-	name, p, err := in.fetch(ctx, rawURL, o)
+	name, p, done, err := in.fetch(ctx, rawURL, o)
+	// A browser capture's browser is closed while its statement is
+	// signed and logged; Capture returns once it is gone.
+	defer done()
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +93,8 @@ func (in *Ingester) Capture(ctx context.Context, rawURL string, o CaptureOptions
 // of what was observed (as Capture does) without waiting for it to be
 // acknowledged: see archive.Archive.Await.
 func (in *Ingester) Submit(ctx context.Context, rawURL string, o CaptureOptions) (*archive.Submission, error) {
-	name, p, err := in.fetch(ctx, rawURL, o)
+	name, p, done, err := in.fetch(ctx, rawURL, o)
+	defer done()
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +111,17 @@ func (in *Ingester) await1(ctx context.Context, s *archive.Submission) (*record.
 }
 
 // fetch fetches url, stores what it received, and returns the statement's
-// subject name and predicate, not yet logged.
-func (in *Ingester) fetch(ctx context.Context, rawURL string, o CaptureOptions) (string, verify.Capture, error) {
+// subject name and predicate, not yet logged, and done, which the caller
+// must call (see render; a no-op without a browser).
+func (in *Ingester) fetch(ctx context.Context, rawURL string, o CaptureOptions) (string, verify.Capture, func(), error) {
 	if o.Browser {
 		return in.render(ctx, rawURL, o)
 	}
+	name, p, err := in.fetchHTTP(ctx, rawURL, o)
+	return name, p, func() {}, err
+}
+
+func (in *Ingester) fetchHTTP(ctx context.Context, rawURL string, o CaptureOptions) (string, verify.Capture, error) {
 	var none verify.Capture
 	if err := in.a.Writable(); err != nil {
 		return "", none, err

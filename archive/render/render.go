@@ -203,8 +203,9 @@
 // bytes of every response the page loaded, each counted once: as encoded
 // on the wire, headers included, once it has finished, and the larger of
 // its decoded and encoded chunks while it loads). The browser's processes are
-// killed when the render returns, whatever happened, and on Linux when the
-// exhibit process dies (the kernel's parent-death signal, SIGKILL, set on
+// killed when the render returns, whatever happened ([Renderer.RenderThen]:
+// in the background once the page is taken, and over when its done
+// returns), and on Linux when the exhibit process dies (the kernel's parent-death signal, SIGKILL, set on
 // the browser process; its helpers exit with it).
 //
 // A render that could not take the page returns a [Result] with Failure
@@ -430,17 +431,40 @@ func fail(reason string, format string, args ...any) error {
 // Render loads rawURL in a new headless browser and takes the page (see
 // the package doc). It returns an error only when ctx is done before the
 // render started or was canceled (not timed out) during it; every other
-// problem is a Result with Failure set.
+// problem is a Result with Failure set. When it returns, the browser is
+// gone and its profile directory removed.
 func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Result, error) {
+	res, done, err := r.RenderThen(ctx, rawURL, o)
+	done()
+	return res, err
+}
+
+// RenderThen is Render, but returns as soon as the page is taken: the
+// browser is then closed and killed, its profile directory removed and
+// its proxy closed in the background, while the caller stores what was
+// taken. done blocks until all that is over; the caller must call it
+// (always, error or not; more than once is harmless), and before the
+// process exits. The browser holds its place among Config.MaxBrowsers
+// until it is gone.
+func (r *Renderer) RenderThen(ctx context.Context, rawURL string, o Options) (res *Result, done func(), err error) {
 	o.defaults()
 	select {
 	case r.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, func() {}, ctx.Err()
 	}
-	defer func() { <-r.slots }()
+	var td teardown
+	gone := make(chan struct{})
+	done = func() { <-gone }
+	defer func() {
+		go func() {
+			td.run()
+			<-r.slots
+			close(gone)
+		}()
+	}()
 
-	res := &Result{Rendering: verify.Rendering{
+	res = &Result{Rendering: verify.Rendering{
 		Browser:  verify.Browser{Name: "Chromium"},
 		Viewport: verify.Viewport{Width: o.Width, Height: o.Height, DeviceScaleFactor: 1},
 		Wait: verify.Wait{Rule: verify.WaitPageQuiet, IdleMS: o.IdleTime.Milliseconds(), TimeoutMS: o.SettleTimeout.Milliseconds(),
@@ -450,11 +474,11 @@ func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Resul
 	start := time.Now()
 	res.Observed.StartedAt = verify.FormatTime(start)
 	res.Observed.RequestedURL = rawURL
-	err := r.render(ctx, rawURL, o, res)
+	err = r.render(ctx, rawURL, o, res, &td)
 	res.Observed.DurationMS = time.Since(start).Milliseconds()
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
-			return nil, ctx.Err()
+			return nil, done, ctx.Err()
 		}
 		var f *failure
 		reason := "other"
@@ -466,10 +490,25 @@ func (r *Renderer) Render(ctx context.Context, rawURL string, o Options) (*Resul
 		res.Failure = &verify.Failure{Reason: reason, Message: err.Error()}
 		res.Screenshot, res.PDF, res.DOM, res.Body, res.WARC = nil, nil, nil, nil, nil
 	}
-	return res, nil
+	return res, done, nil
 }
 
-func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Result) error {
+// teardown is what a render leaves to be undone once the page is taken
+// (the browser, its profile, its proxy), run last in, first out, as
+// defers would be, but after the render has returned its result.
+type teardown []func()
+
+func (t *teardown) add(f func()) { *t = append(*t, f) }
+
+func (t teardown) run() {
+	for i := len(t) - 1; i >= 0; i-- {
+		t[i]()
+	}
+}
+
+// render renders into res; what it starts that must be stopped (browser,
+// profile directory, proxy, its context) it adds to td, not to defers.
+func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Result, td *teardown) error {
 	bin := r.ExecPath()
 	if bin == "" {
 		return fail(ReasonUnavailable, "no browser: chromium is not on PATH nor at /usr/bin/chromium (install Debian's chromium package)")
@@ -482,23 +521,23 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	if err != nil {
 		return fmt.Errorf("making the browser's profile directory: %w", err)
 	}
-	defer os.RemoveAll(profile)
+	td.add(func() { os.RemoveAll(profile) })
 
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	// The proxy is closed after the browser is gone (defers run last in,
+	td.add(cancel)
+	// The proxy is closed after the browser is gone (td runs last in,
 	// first out).
 	var px *proxy
 	if o.Control != nil {
 		if px, err = startProxy(o.Control); err != nil {
 			return fail(ReasonUnavailable, "%v", err)
 		}
-		defer func() {
+		td.add(func() {
 			px.close()
 			if proxyLog != nil {
 				proxyLog(px.authorities())
 			}
-		}()
+		})
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
@@ -548,9 +587,9 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		)
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
+	td.add(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
+	td.add(cancelBrowser)
 	if err := chromedp.Do(bctx); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("starting %s: %w", bin, ctx.Err())
@@ -772,12 +811,20 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 	}); err != nil {
 		return err
 	}
-	if res.PDF, err = take("PDF", chromedp.PrintToPDF(func(p *page.PrintToPDFParams) {
-		p.PrintBackground = ptr(true)
-		p.TransferMode = page.PrintToPDFTransferModeReturnAsStream
-	})); err != nil {
-		return err
-	}
+	// The PDF prints while the exchanges are gathered and the WARC
+	// written, which neither reads nor changes the layout; every way out
+	// below waits for it first.
+	pdfDone := make(chan error, 1)
+	go func() {
+		b, err := take("PDF", chromedp.PrintToPDF(func(p *page.PrintToPDFParams) {
+			p.PrintBackground = ptr(true)
+			p.TransferMode = page.PrintToPDFTransferModeReturnAsStream
+		}))
+		res.PDF = b
+		pdfDone <- err
+	}()
+	waitPDF := sync.OnceValue(func() error { return <-pdfDone })
+	defer waitPDF()
 
 	// The main document is the main frame's last: a script or a meta
 	// refresh may have replaced the first. Its body was read when it
@@ -897,9 +944,10 @@ func (r *Renderer) render(ctx context.Context, rawURL string, o Options, res *Re
 		refused:      refusalsOf(px, exs, sockets),
 	}, exs, res.CertChainPEM)
 	if err != nil {
+		waitPDF()
 		return fail("other", "writing the WARC of %s: %v", rawURL, err)
 	}
-	return nil
+	return waitPDF()
 }
 
 // quietFlags keep the browser from connecting anywhere the page did not
