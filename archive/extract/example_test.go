@@ -31,7 +31,7 @@ func Example() {
 		fmt.Println(e.Reason)
 	}
 	// Output:
-	// html text/markdown; charset=utf-8 exhibit-extract/2
+	// html text/markdown; charset=utf-8 exhibit-extract/3
 	// # Terms
 	//
 	// Be **nice**. See [the FAQ](/faq).

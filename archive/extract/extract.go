@@ -65,8 +65,16 @@
 // with GitHub Flavored Markdown tables (minimal cell padding) and
 // ~~strikethrough~~ by github.com/JohannesKaufmann/html-to-markdown/v2, with
 // Markdown-significant characters in the text escaped. Before conversion:
-//   - script, style, noscript, template, iframe, svg, comments and hidden
-//     inputs are removed;
+//   - a declarative shadow root (a <template shadowrootmode="open"> or
+//     "closed" first in its host, as archive/render serializes the shadow
+//     roots of web components,
+//     https://html.spec.whatwg.org/multipage/scripting.html#attr-template-shadowrootmode)
+//     takes its host's children's place, nested roots too, with the
+//     host's children put in its <slot> elements (by slot name, else the
+//     slot's own content) as a browser shows them and those assigned to
+//     no slot dropped;
+//   - script, style, noscript, any other template, iframe, svg, comments
+//     and hidden inputs are removed;
 //   - an image becomes its alt text, or nothing;
 //   - a link within the page (href "#..."), to a javascript: URL or
 //     without href becomes its text, and a link without text is dropped;
@@ -124,7 +132,8 @@
 // cascadia v1.3.4, golang.org/x/net v0.61.0, golang.org/x/text v0.44.0,
 // html-to-markdown v2.5.2, github.com/klippa-app/go-pdfium v1.21.5 (which
 // embeds the PDFium build it runs) and github.com/tetratelabs/wazero
-// v1.12.0.
+// v1.12.0. Version "3" reads the text of declarative shadow roots (above),
+// which version "2" removed with every template; the same dependencies.
 package extract
 
 import (
@@ -144,7 +153,7 @@ import (
 // whenever output for some input changes.
 const (
 	Name    = "exhibit-extract"
-	Version = "2"
+	Version = "3"
 )
 
 // MaxInput is the largest body Extract accepts, in bytes. Larger bodies are

@@ -409,3 +409,35 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// TestShadowRoots: a declarative shadow root's content is text at its
+// host's place, with the host's children put in its slots as a browser
+// shows them; an ordinary template, a template with another mode, and a
+// host child assigned to no slot stay out of the text.
+func TestShadowRoots(t *testing.T) {
+	for _, tc := range []struct{ desc, body, want string }{
+		{"open", `<p>Before.</p><x-c><template shadowrootmode="open"><p>Open clause.</p></template></x-c><p>After.</p>`,
+			"Before.\n\nOpen clause.\n\nAfter.\n"},
+		{"closed, nested", `<x-c><template shadowrootmode="closed"><p>Outer.</p><y-c><template shadowrootmode="OPEN"><p>Inner.</p></template></y-c></template></x-c>`,
+			"Outer.\n\nInner.\n"},
+		{"slots", `<x-c><template shadowrootmode="open"><h2><slot name="title">No title</slot></h2><p>Body: <slot></slot></p><p><slot name="note">Fallback note.</slot></p></template>` +
+			`<span slot="title">Title</span>default text<span slot="missing">Unassigned.</span></x-c>`,
+			"## Title\n\nBody: default text\n\nFallback note.\n"},
+		{"nested host's light children fill the outer slot", `<x-c><template shadowrootmode="open"><y-c><template shadowrootmode="open"><p>Inner <slot></slot></p></template><slot></slot></y-c></template>light</x-c>`,
+			"Inner light\n"},
+		{"ordinary template", `<p>Shown.</p><template><p>Hidden.</p></template><x-c><template shadowrootmode="none"><p>Hidden too.</p></template></x-c>`,
+			"Shown.\n"},
+		{"not the first child", `<x-c><p>Light.</p><template shadowrootmode="open"><p>Hidden.</p></template></x-c>`,
+			"Light.\n"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			got, err := Extract([]byte(`<!DOCTYPE html><html><body>`+tc.body+`</body></html>`), "text/html", Rules{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Text != tc.want {
+				t.Errorf("Text =\n%q\nwant\n%q", got.Text, tc.want)
+			}
+		})
+	}
+}

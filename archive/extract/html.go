@@ -225,8 +225,13 @@ func findBody(n *html.Node) *html.Node {
 }
 
 // strip removes what is never document text: comments, script, style,
-// noscript, template, iframe, svg and hidden inputs.
+// noscript, template, iframe, svg and hidden inputs. A declarative shadow
+// root (see shadowRoot) is first put in its host's place, as the browser
+// shows it, and so is kept.
 func strip(n *html.Node) {
+	if t := shadowRoot(n); t != nil {
+		compose(n, t)
+	}
 	for ch := n.FirstChild; ch != nil; {
 		next := ch.NextSibling
 		if noise(ch) {
@@ -235,6 +240,105 @@ func strip(n *html.Node) {
 			strip(ch)
 		}
 		ch = next
+	}
+}
+
+// shadowRoot returns the declarative shadow root of host (HTML,
+// https://html.spec.whatwg.org/multipage/scripting.html#attr-template-shadowrootmode):
+// its first child element when that is a <template> whose shadowrootmode
+// is "open" or "closed", as a browser serializes a shadow root (the
+// rendered DOM, archive/render) and as a page may send one. Any other
+// template is inert and never shown.
+func shadowRoot(host *html.Node) *html.Node {
+	if host.Type != html.ElementNode || host.DataAtom == atom.Template {
+		return nil
+	}
+	for ch := host.FirstChild; ch != nil; ch = ch.NextSibling {
+		if ch.Type != html.ElementNode {
+			continue
+		}
+		mode := strings.ToLower(strings.TrimSpace(attr(ch, "shadowrootmode")))
+		if ch.DataAtom == atom.Template && (mode == "open" || mode == "closed") {
+			return ch
+		}
+		return nil
+	}
+	return nil
+}
+
+// compose replaces host's children with the content of its shadow root t
+// (the golang.org/x/net/html parser keeps a template's content as its
+// children), as the browser renders the flat tree
+// (https://dom.spec.whatwg.org/#find-slottables): each <slot> of the root
+// becomes the host's children assigned to it (a child with slot="name" to
+// the first <slot name="name">, other elements and text to the first
+// unnamed slot), or its own children (the fallback) when none are; a child
+// of the host assigned to no slot is not shown and is dropped. Slots of a
+// shadow root nested in t are left for that root's host.
+func compose(host, t *html.Node) {
+	host.RemoveChild(t)
+	assigned := map[string][]*html.Node{}
+	for host.FirstChild != nil {
+		ch := host.FirstChild
+		host.RemoveChild(ch)
+		switch ch.Type {
+		case html.ElementNode:
+			name := attr(ch, "slot")
+			assigned[name] = append(assigned[name], ch)
+		case html.TextNode:
+			assigned[""] = append(assigned[""], ch)
+		}
+	}
+	var slots []*html.Node
+	var find func(n *html.Node)
+	find = func(n *html.Node) {
+		for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
+			if ch.Type != html.ElementNode {
+				continue
+			}
+			if ch.DataAtom == atom.Slot {
+				slots = append(slots, ch)
+			}
+			if shadowRoot(ch) == nil {
+				find(ch)
+				continue
+			}
+			// A nested host: its light children (not its root) are
+			// this root's, and may hold slots of this root.
+			for c := ch.FirstChild; c != nil; c = c.NextSibling {
+				if c != shadowRoot(ch) && c.Type == html.ElementNode {
+					if c.DataAtom == atom.Slot {
+						slots = append(slots, c)
+					}
+					find(c)
+				}
+			}
+		}
+	}
+	find(t)
+	for _, s := range slots {
+		name := attr(s, "name")
+		nodes, ok := assigned[name]
+		delete(assigned, name)
+		if ok {
+			for s.FirstChild != nil {
+				s.RemoveChild(s.FirstChild)
+			}
+		}
+		for _, n := range nodes {
+			s.Parent.InsertBefore(n, s)
+		}
+		for s.FirstChild != nil {
+			ch := s.FirstChild
+			s.RemoveChild(ch)
+			s.Parent.InsertBefore(ch, s)
+		}
+		s.Parent.RemoveChild(s)
+	}
+	for t.FirstChild != nil {
+		ch := t.FirstChild
+		t.RemoveChild(ch)
+		host.AppendChild(ch)
 	}
 }
 

@@ -6,7 +6,11 @@
 // certificate chain, body) beside three renderings: a full-page
 // screenshot (PNG, https://www.w3.org/TR/png-3/), a PDF of the page as the
 // browser prints it, and the DOM after the page's scripts ran, serialized
-// as HTML (https://html.spec.whatwg.org/#serialising-html-fragments).
+// as HTML (https://html.spec.whatwg.org/#serialising-html-fragments) with
+// the shadow roots of its elements, open and closed, as declarative shadow
+// DOM (a <template shadowrootmode="open|closed"> first in its host,
+// https://html.spec.whatwg.org/multipage/scripting.html#attr-template-shadowrootmode),
+// so that the text of web components is in it; frames' documents are not.
 //
 // While the page loads, every HTTP exchange it makes is recorded from the
 // browser's Network events (requestWillBeSent, responseReceived,
@@ -239,10 +243,12 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/exhibit-archive/exhibit/verify"
@@ -1035,14 +1041,36 @@ func RemoveStaleProfiles() {
 }
 
 // serializeDOM is the document after scripts, as HTML: its doctype, then
-// the document element's outerHTML.
+// the document element's outer HTML as DOM.getOuterHTML gives it with
+// includeShadowDOM: every shadow root of an element, open or closed
+// (closed ones the page's scripts cannot reach), is written as declarative
+// shadow DOM, a <template shadowrootmode="open|closed"> first in its
+// host, nested roots inside their templates. The browser's own shadow
+// roots (of <input>, <video>, <details>) are not written.
 func serializeDOM(ctx context.Context, t *chromedp.Target) ([]byte, error) {
-	s, err := chromedp.Evaluate[string](`(() => {
+	head, err := chromedp.Evaluate[string](`(() => {
 	const d = document.doctype;
-	const head = d ? '<!DOCTYPE ' + d.name + (d.publicId ? ' PUBLIC "' + d.publicId + '"' : '') + (d.systemId ? (d.publicId ? '' : ' SYSTEM') + ' "' + d.systemId + '"' : '') + '>\n' : '';
-	return head + (document.documentElement ? document.documentElement.outerHTML : '');
+	return d ? '<!DOCTYPE ' + d.name + (d.publicId ? ' PUBLIC "' + d.publicId + '"' : '') + (d.systemId ? (d.publicId ? '' : ' SYSTEM') + ' "' + d.systemId + '"' : '') + '>\n' : '';
 })()`)(ctx, t)
-	return []byte(s), err
+	if err != nil {
+		return nil, err
+	}
+	el, err := cdp.Call(ctx, t, runtime.Evaluate, runtime.EvaluateParams{Expression: "document.documentElement", ObjectGroup: "exhibit-dom"})
+	if err != nil {
+		return nil, err
+	}
+	defer cdp.Call(ctx, t, runtime.ReleaseObjectGroup, runtime.ReleaseObjectGroupParams{ObjectGroup: "exhibit-dom"})
+	if el.ExceptionDetails != nil {
+		return nil, fmt.Errorf("reading document.documentElement: %s", el.ExceptionDetails.Text)
+	}
+	if el.Result == nil || el.Result.ObjectID == "" {
+		return []byte(head), nil // no document element
+	}
+	h, err := cdp.Call(ctx, t, dom.GetOuterHTML, dom.GetOuterHTMLParams{ObjectID: el.Result.ObjectID, IncludeShadowDOM: ptr(true)})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(head + h.OuterHTML), nil
 }
 
 // fullScreenshot shoots the whole page at the viewport's width, down to

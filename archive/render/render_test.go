@@ -708,3 +708,53 @@ func TestRenderPDFDocument(t *testing.T) {
 		t.Errorf("a failed render kept artefacts")
 	}
 }
+
+// TestRenderShadowDOM renders a page whose clauses are in open, closed and
+// nested shadow roots: the DOM holds each as declarative shadow DOM, still
+// parses, and its text holds every clause, in document order, but not an
+// ordinary template's text.
+func TestRenderShadowDOM(t *testing.T) {
+	bin := rendertest.Chromium(t)
+	srv := httptest.NewServer(rendertest.ShadowPage())
+	defer srv.Close()
+
+	res, err := render.New(render.Config{ExecPath: bin}).Render(context.Background(), srv.URL+"/", render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failure != nil {
+		t.Fatalf("render failed: %+v", res.Failure)
+	}
+	t.Logf("DOM:\n%s", res.DOM)
+	clauses := rendertest.ShadowClauses
+	for _, c := range clauses {
+		if !bytes.Contains(res.DOM, []byte(c)) {
+			t.Errorf("the DOM lacks %q", c)
+		}
+	}
+	for _, m := range []string{`<template shadowrootmode="open"`, `<template shadowrootmode="closed"`} {
+		if !bytes.Contains(res.DOM, []byte(m)) {
+			t.Errorf("the DOM has no %s", m)
+		}
+	}
+	txt, err := extract.Extract(res.DOM, "text/html; charset=utf-8", extract.Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("text:\n%s", txt.Text)
+	at := -1
+	for _, c := range append(clauses[:len(clauses):len(clauses)], "After the components.") {
+		i := strings.Index(txt.Text, c)
+		if i < 0 {
+			t.Errorf("the DOM's text lacks %q", c)
+			continue
+		}
+		if i < at {
+			t.Errorf("%q is out of document order", c)
+		}
+		at = i
+	}
+	if strings.Contains(txt.Text, rendertest.TemplateText) {
+		t.Errorf("an ordinary template's text is in the DOM's text")
+	}
+}

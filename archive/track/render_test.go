@@ -135,3 +135,38 @@ func TestTrackRenderWait(t *testing.T) {
 		check("Run", res)
 	}
 }
+
+// TestTrackRenderedShadow: a rendered declaration of a page whose clauses
+// are in open, closed and nested shadow roots gets a version whose text
+// holds each clause (so that it can be quoted), and not the text of an
+// ordinary <template>.
+func TestTrackRenderedShadow(t *testing.T) {
+	rendertest.Chromium(t)
+	ctx := archivetest.Context(t, 2*time.Minute)
+	a := archivetest.New(t, archive.InitOptions{})
+	tr := track.New(a)
+	srv := httptest.NewServer(rendertest.ShadowPage())
+	defer srv.Close()
+	if _, err := tr.Declare(ctx, track.Declaration{ID: "shadow", Entity: "Acme", Document: "Component terms", URL: srv.URL + "/terms", Render: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Capture(ctx, "shadow", ingest.CaptureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Result != "first" || res.Version == nil {
+		t.Fatalf("result %q (%s)", res.Result, res.Reason)
+	}
+	b, err := tr.Text(ctx, res.Version.Statement.Version.Predicate.Text.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rendertest.ShadowClauses {
+		if !strings.Contains(string(b), c) {
+			t.Errorf("the version's text lacks %q:\n%s", c, b)
+		}
+	}
+	if strings.Contains(string(b), rendertest.TemplateText) {
+		t.Errorf("the version's text holds an ordinary template's text:\n%s", b)
+	}
+}
