@@ -24,6 +24,24 @@ const DBDownWait = 12 * time.Second
 // databases probed, and how long a probe may take.
 const dbProbeInterval = 2 * time.Second
 
+// dbProbeGap is how long after the last probe a failed probe no longer
+// continues the outage that probe saw: two probe intervals and the time a
+// probe may take.
+const dbProbeGap = 3 * dbProbeInterval
+
+// knownDown returns, without probing, since when the databases have not
+// answered when the last probe, less than dbProbeGap ago, found them down
+// for DBDownWait or longer, and why; otherwise a zero time and nil.
+func (a *Archive) knownDown() (time.Time, error) {
+	w := &a.dbw
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil || time.Since(w.probed) > dbProbeGap || w.probed.Sub(w.downSince) < DBDownWait {
+		return time.Time{}, nil
+	}
+	return w.downSince, w.err
+}
+
 // dbWatch is the result of the last probe of a shared archive's
 // databases, shared by every waiting write.
 type dbWatch struct {
@@ -50,11 +68,17 @@ func (a *Archive) dbDown(ctx context.Context) (time.Time, error) {
 		err = a.index.Ping(pctx)
 	}
 	now := time.Now()
+	// An outage is counted from the first of an unbroken run of failed
+	// probes: after a gap in probing (no write waited since the last
+	// one), the databases may have answered meanwhile, so a failed probe
+	// starts a new outage rather than continuing one that may have ended
+	// long ago.
+	gap := now.Sub(w.probed) > dbProbeGap
 	w.probed = now
 	switch {
 	case err == nil:
 		w.downSince, w.err = time.Time{}, nil
-	case w.downSince.IsZero():
+	case w.downSince.IsZero() || gap:
 		w.downSince, w.err = now, err
 	default:
 		w.err = err
@@ -71,6 +95,11 @@ func (a *Archive) dbDown(ctx context.Context) (time.Time, error) {
 func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.Context) error) error {
 	if a.aws == nil {
 		return wait(ctx)
+	}
+	// The databases are known to be down (a waiting write saw them fail
+	// for DBDownWait, a moment ago): the same answer at once.
+	if since, err := a.knownDown(); err != nil {
+		return &UnavailableError{What: "database", Err: fmt.Errorf("%s: the database has not answered for %v: %w", what, time.Since(since).Round(time.Second), err)}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
