@@ -30,16 +30,26 @@ const dbProbeInterval = 2 * time.Second
 const dbProbeGap = 3 * dbProbeInterval
 
 // knownDown returns, without probing, since when the databases have not
-// answered when the last probe, less than dbProbeGap ago, found them down
-// for DBDownWait or longer, and why; otherwise a zero time and nil.
+// answered and why, when the last probe, less than dbProbeGap ago, found
+// them down and they have been for DBDownWait or longer; otherwise a zero
+// time and nil.
 func (a *Archive) knownDown() (time.Time, error) {
 	w := &a.dbw
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.err == nil || time.Since(w.probed) > dbProbeGap || w.probed.Sub(w.downSince) < DBDownWait {
+	if w.err == nil || time.Since(w.probed) > dbProbeGap || time.Since(w.downSince) < DBDownWait {
 		return time.Time{}, nil
 	}
 	return w.downSince, w.err
+}
+
+// dbUp records that the databases answered (a wait that needed them
+// ended, or Health found them answering): an outage seen before is over.
+func (a *Archive) dbUp() {
+	w := &a.dbw
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.probed, w.downSince, w.err = time.Now(), time.Time{}, nil
 }
 
 // dbWatch is the result of the last probe of a shared archive's
@@ -61,13 +71,26 @@ func (a *Archive) dbDown(ctx context.Context) (time.Time, error) {
 	if time.Since(w.probed) < dbProbeInterval {
 		return w.downSince, w.err
 	}
+	now := time.Now()
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbProbeInterval)
 	defer cancel()
-	err := ledger.PingDB(pctx, *a.aws)
-	if err == nil && a.index != nil {
-		err = a.index.Ping(pctx)
+	// The probe is abandoned at its deadline even where the driver does
+	// not give up on a server that hangs (a connection accepted, never
+	// answered): it ends in the background.
+	done := make(chan error, 1)
+	go func() {
+		err := ledger.PingDB(pctx, *a.aws)
+		if err == nil && a.index != nil {
+			err = a.index.Ping(pctx)
+		}
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-pctx.Done():
+		err = fmt.Errorf("database probe: no answer within %v: %w", dbProbeInterval, pctx.Err())
 	}
-	now := time.Now()
 	// An outage is counted from the first of an unbroken run of failed
 	// probes: after a gap in probing (no write waited since the last
 	// one), the databases may have answered meanwhile, so a failed probe
@@ -111,6 +134,10 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 	for {
 		select {
 		case err := <-done:
+			if err == nil {
+				// What was waited for needed the databases: they answer.
+				a.dbUp()
+			}
 			return err
 		case <-t.C:
 			since, err := a.dbDown(ctx)
