@@ -24,6 +24,34 @@ const DBDownWait = 12 * time.Second
 // databases probed, and how long a probe may take.
 const dbProbeInterval = 2 * time.Second
 
+// dbProbeGap is how long after the last probe a failed probe no longer
+// continues the outage that probe saw: two probe intervals and the time a
+// probe may take.
+const dbProbeGap = 3 * dbProbeInterval
+
+// knownDown returns, without probing, since when the databases have not
+// answered and why, when the last probe, less than dbProbeGap ago, found
+// them down and they have been for DBDownWait or longer; otherwise a zero
+// time and nil.
+func (a *Archive) knownDown() (time.Time, error) {
+	w := &a.dbw
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil || time.Since(w.probed) > dbProbeGap || time.Since(w.downSince) < DBDownWait {
+		return time.Time{}, nil
+	}
+	return w.downSince, w.err
+}
+
+// dbUp records that the databases answered (a wait that needed them
+// ended, or Health found them answering): an outage seen before is over.
+func (a *Archive) dbUp() {
+	w := &a.dbw
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.probed, w.downSince, w.err = time.Now(), time.Time{}, nil
+}
+
 // dbWatch is the result of the last probe of a shared archive's
 // databases, shared by every waiting write.
 type dbWatch struct {
@@ -43,18 +71,37 @@ func (a *Archive) dbDown(ctx context.Context) (time.Time, error) {
 	if time.Since(w.probed) < dbProbeInterval {
 		return w.downSince, w.err
 	}
+	now := time.Now()
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbProbeInterval)
 	defer cancel()
-	err := ledger.PingDB(pctx, *a.aws)
-	if err == nil && a.index != nil {
-		err = a.index.Ping(pctx)
+	// The probe is abandoned at its deadline even where the driver does
+	// not give up on a server that hangs (a connection accepted, never
+	// answered): it ends in the background.
+	done := make(chan error, 1)
+	go func() {
+		err := ledger.PingDB(pctx, *a.aws)
+		if err == nil && a.index != nil {
+			err = a.index.Ping(pctx)
+		}
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-pctx.Done():
+		err = fmt.Errorf("database probe: no answer within %v: %w", dbProbeInterval, pctx.Err())
 	}
-	now := time.Now()
+	// An outage is counted from the first of an unbroken run of failed
+	// probes: after a gap in probing (no write waited since the last
+	// one), the databases may have answered meanwhile, so a failed probe
+	// starts a new outage rather than continuing one that may have ended
+	// long ago.
+	gap := now.Sub(w.probed) > dbProbeGap
 	w.probed = now
 	switch {
 	case err == nil:
 		w.downSince, w.err = time.Time{}, nil
-	case w.downSince.IsZero():
+	case w.downSince.IsZero() || gap:
 		w.downSince, w.err = now, err
 	default:
 		w.err = err
@@ -72,6 +119,11 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 	if a.aws == nil {
 		return wait(ctx)
 	}
+	// The databases are known to be down (a waiting write saw them fail
+	// for DBDownWait, a moment ago): the same answer at once.
+	if since, err := a.knownDown(); err != nil {
+		return &UnavailableError{What: "database", Err: fmt.Errorf("%s: the database has not answered for %v: %w", what, time.Since(since).Round(time.Second), err)}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -82,6 +134,10 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 	for {
 		select {
 		case err := <-done:
+			if err == nil {
+				// What was waited for needed the databases: they answer.
+				a.dbUp()
+			}
 			return err
 		case <-t.C:
 			since, err := a.dbDown(ctx)

@@ -254,6 +254,7 @@ func (a *Archive) Health(ctx context.Context) error {
 			return &UnavailableError{What: "index database", Err: err}
 		}
 	}
+	a.dbUp()
 	if a.writer != nil {
 		// The published checkpoint went back or forked, or cannot be
 		// kept: nothing new is acknowledged until it is mended.

@@ -102,11 +102,19 @@ func (a *Archive) Submit(ctx context.Context, st any) (*Submission, error) {
 	if len(entry) > verify.MaxEntrySize {
 		return nil, &EntryTooLargeError{Kind: ent.Kind(), Size: len(entry)}
 	}
-	p, err := a.writer.Add(context.WithoutCancel(ctx), entry)
+	rec := record.FromEntry(entry, 0, ent, payload)
+	// Handing the entry over reads the log's antispam index in its
+	// database: a database that hangs fails it as one that refuses does,
+	// after DBDownWait, and at once while it is known down.
+	var p *ledger.Pending
+	err = a.whileDBUp(ctx, "handing the entry to the log", func(context.Context) (err error) {
+		p, err = a.writer.Add(context.WithoutCancel(ctx), entry)
+		return err
+	})
 	if err != nil {
-		return nil, err
+		return nil, mayBeLogged(err, rec.ID, rec.SHA256)
 	}
-	return &Submission{rec: record.FromEntry(entry, 0, ent, payload), p: p}, nil
+	return &Submission{rec: rec, p: p}, nil
 }
 
 // Await waits until each submission is acknowledged, in order, and returns
