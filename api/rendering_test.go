@@ -39,7 +39,7 @@ func TestRecordPageRendering(t *testing.T) {
 	w := archivetest.New(t, archive.InitOptions{Origin: "pages.example/log"})
 	in := ingest.New(w)
 	in.SetRenderer(render.New(render.Config{ExecPath: bin}))
-	rec, err := in.Capture(ctx, site.URL+"/terms", ingest.CaptureOptions{Entity: "Render Corp", Browser: true})
+	rec, err := in.Capture(ctx, site.URL+"/terms", ingest.CaptureOptions{Entity: "Render Corp", Browser: true, Render: render.Options{Delay: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,8 @@ func TestRecordPageRendering(t *testing.T) {
 		`href="` + base + `pdf"`, `href="` + base + `dom"`, `id="link-warc" href="` + base + `warc"`,
 		rd.Screenshot.SHA256, rd.PDF.SHA256, rd.DOM.SHA256, rd.WARC.SHA256,
 		rd.Browser.Name + " " + rd.Browser.Version, "settled after ", "the wait rule was met", "Screenshot of the whole page",
-		"<dt>Delay after load</dt><dd>2000 ms</dd>",
+		"<dt>Delay after load</dt><dd>1000 ms</dd>",
+		"the load event, then at least 1000 ms, then no request in flight for 500 ms, no timer of the page of at most 5000 ms pending",
 	} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("record page lacks %q", want)

@@ -50,9 +50,13 @@ type follower struct {
 	cps     []index.Checkpoint        // kept checkpoints not yet indexed
 	err     error                     // the last round's, until one succeeds
 	failing time.Time                 // when rounds began to fail; zero while they succeed
-	changed chan struct{}             // closed and replaced after every round
-	kick    chan struct{}
-	done    chan struct{}
+	// callStart and callDue are the start and deadline of the database
+	// call a round is in, zero between calls: a call past its deadline
+	// (a driver that does not give up) counts as a stall (FollowerErr).
+	callStart, callDue time.Time
+	changed            chan struct{} // closed and replaced after every round
+	kick               chan struct{}
+	done               chan struct{}
 }
 
 func newFollower(a *Archive) *follower {
@@ -119,12 +123,27 @@ const (
 	followRetry       = 2 * time.Second
 )
 
-// dbCall runs call under ctx bounded by followDBTimeout plus extra.
-func dbCall[T any](ctx context.Context, extra time.Duration, call func(context.Context) (T, error)) (T, error) {
+// dbCall runs call under ctx bounded by followDBTimeout plus extra, and
+// marks it in f while it runs.
+func dbCall[T any](f *follower, ctx context.Context, extra time.Duration, call func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, followDBTimeout+extra)
 	defer cancel()
+	f.mu.Lock()
+	f.callStart = time.Now()
+	f.callDue = f.callStart.Add(followDBTimeout + extra + followCallGrace)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.callStart, f.callDue = time.Time{}, time.Time{}
+		f.mu.Unlock()
+	}()
 	return call(ctx)
 }
+
+// followCallGrace is how long a database call of the follower may run past
+// its deadline before FollowerErr reports the follower stalled: the
+// driver is given that long to give up by itself.
+const followCallGrace = 5 * time.Second
 
 // IndexStalledError is FollowerErr's report of an index follower whose
 // rounds have failed since Since: the records logged since are not yet
@@ -142,7 +161,8 @@ func (e *IndexStalledError) Unwrap() error { return e.Err }
 
 // FollowerErr returns, for an archive open for writing, an
 // *IndexStalledError while the follower's rounds fail (until one
-// succeeds), or nil.
+// succeeds), or while one of its database calls runs more than
+// followCallGrace past its deadline; else nil.
 func (a *Archive) FollowerErr() error {
 	if a.writer == nil || a.follow == nil {
 		return nil
@@ -151,6 +171,9 @@ func (a *Archive) FollowerErr() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err == nil {
+		if !f.callDue.IsZero() && time.Now().After(f.callDue) {
+			return &IndexStalledError{Since: f.callStart, Err: fmt.Errorf("a database call of the index follower has not returned %v after it began, past its deadline: %w", time.Since(f.callStart).Round(time.Second), context.DeadlineExceeded)}
+		}
 		return nil
 	}
 	return &IndexStalledError{Since: f.failing, Err: f.err}
@@ -199,7 +222,7 @@ func (f *follower) round(ctx context.Context) error {
 	// what another has indexed already is not read back again.
 	var shared uint64
 	if f.a.Shared() {
-		if shared, err = dbCall(ctx, 0, f.a.index.Size); err != nil {
+		if shared, err = dbCall(f, ctx, 0, f.a.index.Size); err != nil {
 			return f.failed(fmt.Errorf("reading the size of the index: %w", err))
 		}
 	}
@@ -224,7 +247,7 @@ func (f *follower) round(ctx context.Context) error {
 		// (the holder of its lease, renewed at every round); the others
 		// see what it indexed, soon after.
 		f.mu.Unlock()
-		lead, err := dbCall(ctx, 0, func(ctx context.Context) (bool, error) {
+		lead, err := dbCall(f, ctx, 0, func(ctx context.Context) (bool, error) {
 			_, lead, err := f.a.TryLease(ctx, "follow", "index", followLease)
 			return lead, err
 		})
@@ -259,7 +282,7 @@ func (f *follower) round(ctx context.Context) error {
 	}
 	recs, err := f.records(ctx, from, held)
 	if err == nil {
-		_, err = dbCall(ctx, time.Duration(len(recs))*followDBPerRecord, func(ctx context.Context) (struct{}, error) {
+		_, err = dbCall(f, ctx, time.Duration(len(recs))*followDBPerRecord, func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, f.a.index.Add(ctx, index.Round{Records: recs, Checkpoints: cps, Size: max(to, from)})
 		})
 	}

@@ -42,11 +42,14 @@ func TestFollowerDatabaseHangs(t *testing.T) {
 	paused := time.Now()
 	a.KickFollower()
 	var stalled *archive.IndexStalledError
-	for deadline := paused.Add(archive.FollowDBTimeout + 30*time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := paused.Add(archive.FollowDBTimeout + 60*time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if errors.As(a.FollowerErr(), &stalled) {
 			break
 		}
 		if time.Now().After(deadline) {
+			var buf strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&buf, 1)
+			t.Log(buf.String())
 			t.Fatalf("the follower does not report the hung database %v after it hung (its calls are bounded by %v)", time.Since(paused).Round(time.Second), archive.FollowDBTimeout)
 		}
 	}
