@@ -399,6 +399,7 @@ func TestVerifyOnline(t *testing.T) {
 	exhibit(t, "verify", bundle, "--log", srv.URL).want(t, 0, "ok   log-consistency", "serves tree size 3", "contains the bundle's tree size 1")
 	// A log that is not this one (another archive's) fails the check.
 	other := t.TempDir()
+	exhibit(t, "--archive", other+"/a", "init").want(t, 0)
 	exhibit(t, "--archive", other+"/a", "capture", "d1.html", "--url", "https://example.org/1").want(t, 0)
 	b, err := archive.Open(context.Background(), other+"/a", archive.OpenOptions{})
 	if err != nil {

@@ -154,7 +154,10 @@ func TestFrontendsImportDatabaseDown(t *testing.T) {
 		t.Skip("skipped under the race detector: a race-instrumented process")
 	}
 	dir, _, db := sharedArchive(t, "importdown.test/log")
-	const docs = 200
+	// Enough documents that the import is still at work when the
+	// database stops after its first 20 (at 170 a second, 200 were all
+	// done first once).
+	const docs = 1000
 	var manifest bytes.Buffer
 	os.Mkdir("docs", 0o755)
 	for i := range docs {

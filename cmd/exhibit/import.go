@@ -121,12 +121,23 @@ directory is an error (run exhibit init there).`,
 			// A database or bucket of a shared archive that stopped
 			// answering mid-import (asked before closing the archive,
 			// which may fail for it too) is named once, plainly.
-			var ue *archive.UnavailableError
-			if (err != nil || sum.Failed > 0) && a.Shared() && ctx.Err() == nil {
-				ue = unavailable(ctx, a)
+			// Closing waits for the log to publish what was handed to it,
+			// so a database that stops answering then fails the import
+			// too, though every document is done: it is named the same.
+			var ue, probed *archive.UnavailableError
+			if a.Shared() && ctx.Err() == nil {
+				probed = unavailable(ctx, a)
 			}
-			if cerr := a.Close(context.Background()); err == nil {
-				err = cerr
+			if err != nil || sum.Failed > 0 {
+				ue = probed
+			}
+			if cerr := a.Close(context.Background()); cerr != nil {
+				if err == nil {
+					err = cerr
+				}
+				if ue == nil {
+					ue = probed
+				}
 			}
 			for _, f := range failures {
 				fmt.Fprintln(cmd.ErrOrStderr(), "exhibit: failed:", f)
