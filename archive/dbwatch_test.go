@@ -2,7 +2,6 @@ package archive_test
 
 import (
 	"errors"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -22,11 +21,7 @@ func TestDBDownCountsFromLastOutage(t *testing.T) {
 	}
 	o, db, _ := archivetest.AWS(t, "dbdown.test/log")
 	ctx := archivetest.Context(t, 5*time.Minute)
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, o); err != nil {
-		t.Fatal(err)
-	}
-	a := archivetest.Open(t, dir, archive.OpenOptions{Write: true})
+	a := archivetest.New(t, o)
 	defer a.Close(ctx)
 	archivetest.Upload(t, a)
 	defer db.Resume()

@@ -3,7 +3,6 @@ package archive_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -26,11 +25,7 @@ func TestFollowerDatabaseHangs(t *testing.T) {
 	}
 	o, db, _ := archivetest.AWS(t, "stall.test/log")
 	ctx := archivetest.Context(t, 5*time.Minute)
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, o); err != nil {
-		t.Fatal(err)
-	}
-	a := archivetest.Open(t, dir, archive.OpenOptions{Write: true})
+	a := archivetest.New(t, o)
 	defer a.Close(ctx)
 	archivetest.Upload(t, a)
 	if err := a.FollowerErr(); err != nil {

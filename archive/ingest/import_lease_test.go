@@ -36,11 +36,7 @@ func TestImportLeaseLost(t *testing.T) {
 	}
 	o, _, _ := archivetest.AWS(t, "importlease.test/log")
 	ctx := archivetest.Context(t, 5*time.Minute)
-	dir := filepath.Join(t.TempDir(), "archive")
-	if _, err := archive.Init(ctx, dir, o); err != nil {
-		t.Fatal(err)
-	}
-	a := archivetest.Open(t, dir, archive.OpenOptions{Write: true})
+	a := archivetest.New(t, o)
 	defer a.Close(ctx)
 
 	cfg, err := mysql.ParseDSN(o.Log.IndexDSN)
