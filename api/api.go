@@ -360,7 +360,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, archive.ErrNotFound), errors.Is(err, track.ErrNoDocument), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
 		writeError(w, http.StatusNotFound, err.Error())
 	default:
-		if ue := s.unavailable(r); ue != nil {
+		if ue := s.unavailable(r, err); ue != nil {
 			w.Header().Set("Retry-After", retryUnavailable)
 			writeError(w, http.StatusServiceUnavailable, ue.Error()+"; try again later")
 			return
@@ -372,13 +372,18 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // unavailable returns, for a request to an archive shared by several
-// frontends that failed, why its databases or bucket do not answer (as
-// Health reports it, probed within healthTimeout): the failure is then
+// frontends that failed with err, why its databases or bucket do not
+// answer (as err says, or as Health reports it, probed within
+// healthTimeout): the failure is then
 // theirs, answered 503 with Retry-After, not 500. It returns nil when they
 // answer, and for an archive of one machine.
-func (s *server) unavailable(r *http.Request) *archive.UnavailableError {
+func (s *server) unavailable(r *http.Request, err error) *archive.UnavailableError {
 	if !s.a.Shared() {
 		return nil
+	}
+	// A read that gave up on a database that does not answer says so.
+	if ue := (*archive.UnavailableError)(nil); errors.As(err, &ue) {
+		return ue
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), healthTimeout)
 	defer cancel()

@@ -14,6 +14,7 @@ import (
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
 	"github.com/exhibit-archive/exhibit/archive/ingest"
+	"github.com/exhibit-archive/exhibit/ledger/mariadbtest"
 )
 
 // TestHealthCheckpoint serves an archive read-only: /healthz answers 200
@@ -64,63 +65,78 @@ func TestHealthCheckpoint(t *testing.T) {
 	})
 }
 
-// TestAWSReadsDatabaseDown stops (SIGTERM, as an operator or systemd
-// would) the database of a shared archive served read-only: what comes
-// from the index (search, records, their bundles, the pages, tracked
-// documents) answers 503 with Retry-After naming the database, never 500;
-// the log (checkpoint, tiles) goes on from the bucket; and every read
-// answers 200 again once the database is back, without a restart.
+// TestAWSReadsDatabaseDown takes away the database of a shared archive
+// served read-only, stopped (SIGTERM, as an operator or systemd would) or
+// hung (SIGSTOP: connections accepted, never answered): what comes from
+// the index (search, records, their bundles, the pages, tracked documents)
+// answers 503 with Retry-After naming the database, never 500 and never a
+// hang; the log (checkpoint, tiles) goes on from the bucket; and every
+// read answers 200 again once the database is back, without a restart.
 func TestAWSReadsDatabaseDown(t *testing.T) {
-	ctx := archivetest.Context(t, 3*time.Minute)
-	o, db, _ := archivetest.AWS(t, "readsdown.test/log")
-	w := archivetest.New(t, o)
-	doc := filepath.Join(t.TempDir(), "doc.html")
-	os.WriteFile(doc, []byte("<html>a document</html>"), 0o644)
-	rec, err := ingest.New(w).File(ctx, doc, ingest.FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := archivetest.Reopen(t, w, archive.OpenOptions{})
-	srv := httptest.NewServer(api.New(a, api.Options{}))
-	t.Cleanup(srv.Close)
-	f := &fixture{a: a, srv: srv}
-	fromIndex := []string{
-		"/api/v1/search?sha256=" + rec.SHA256,
-		"/api/v1/records/" + rec.ID,
-		"/api/v1/records/" + rec.ID + "/bundle",
-		"/records/" + rec.ID,
-		"/",
-		"/api/v1/documents",
-	}
-	fromLog := []string{"/checkpoint", "/tile/0/000.p/1"}
-	for _, p := range append(fromIndex, fromLog...) {
-		resp, body := f.get(t, p)
-		wantStatus(t, resp, body, 200)
-	}
+	for _, c := range []struct {
+		name       string
+		down, back func(*mariadbtest.Server)
+	}{
+		{"stopped", (*mariadbtest.Server).Stop, (*mariadbtest.Server).Restart},
+		{"hung", (*mariadbtest.Server).Pause, (*mariadbtest.Server).Resume},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := archivetest.Context(t, 3*time.Minute)
+			o, db, _ := archivetest.AWS(t, "readsdown.test/log")
+			w := archivetest.New(t, o)
+			doc := filepath.Join(t.TempDir(), "doc.html")
+			os.WriteFile(doc, []byte("<html>a document</html>"), 0o644)
+			rec, err := ingest.New(w).File(ctx, doc, ingest.FileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := archivetest.Reopen(t, w, archive.OpenOptions{})
+			srv := httptest.NewServer(api.New(a, api.Options{}))
+			t.Cleanup(srv.Close)
+			// A read that hangs fails the test, not the run.
+			srv.Client().Timeout = 30 * time.Second
+			f := &fixture{a: a, srv: srv}
+			fromIndex := []string{
+				"/api/v1/search?sha256=" + rec.SHA256,
+				"/api/v1/records/" + rec.ID,
+				"/api/v1/records/" + rec.ID + "/bundle",
+				"/records/" + rec.ID,
+				"/",
+				"/api/v1/documents",
+			}
+			fromLog := []string{"/checkpoint", "/tile/0/000.p/1"}
+			for _, p := range append(fromIndex, fromLog...) {
+				resp, body := f.get(t, p)
+				wantStatus(t, resp, body, 200)
+			}
 
-	db.Stop()
-	for _, p := range fromIndex {
-		resp, body := f.get(t, p)
-		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "database unavailable") {
-			t.Errorf("GET %s with the database down: %d, Retry-After %q, %.300s; want 503 with Retry-After naming the database", p, resp.StatusCode, resp.Header.Get("Retry-After"), body)
-		}
-	}
-	for _, p := range fromLog {
-		resp, body := f.get(t, p)
-		wantStatus(t, resp, body, 200)
-	}
-	db.Restart()
-	for _, p := range fromIndex {
-		deadline := time.Now().Add(time.Minute)
-		for {
-			resp, body := f.get(t, p)
-			if resp.StatusCode == 200 {
-				break
+			c.down(db)
+			for range 2 { // the second time, known down
+				for _, p := range fromIndex {
+					resp, body := f.get(t, p)
+					if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "database unavailable") {
+						t.Errorf("GET %s with the database %s: %d, Retry-After %q, %.300s; want 503 with Retry-After naming the database", p, c.name, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+					}
+				}
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("GET %s after the database is back: %d %s", p, resp.StatusCode, body)
+			for _, p := range fromLog {
+				resp, body := f.get(t, p)
+				wantStatus(t, resp, body, 200)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			c.back(db)
+			for _, p := range fromIndex {
+				deadline := time.Now().Add(time.Minute)
+				for {
+					resp, body := f.get(t, p)
+					if resp.StatusCode == 200 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("GET %s after the database is back: %d %s", p, resp.StatusCode, body)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		})
 	}
 }

@@ -120,7 +120,7 @@ func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, archive.ErrNotFound), errors.Is(err, track.ErrNoDocument), errors.Is(err, store.ErrNotFound), errors.Is(err, ledger.ErrNoCheckpoint):
 		p = errorPage{Status: http.StatusNotFound, Title: "Not found", Message: err.Error()}
 	default:
-		if ue := s.unavailable(r); ue != nil {
+		if ue := s.unavailable(r, err); ue != nil {
 			w.Header().Set("Retry-After", retryUnavailable)
 			p = errorPage{Status: http.StatusServiceUnavailable, Title: "Service unavailable", Message: ue.Error() + "; try again later."}
 			break

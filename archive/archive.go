@@ -676,6 +676,11 @@ func open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	} else if err := a.index.Damaged(); err != nil {
 		a.log.Warn("the index was damaged; rebuilding it from the log", "index", filepath.Join(dir, indexFile), "err", err)
 	}
+	if a.index != nil && a.aws != nil {
+		// A shared archive's index is in a database that may hang: its
+		// reads give up on it (503 at the API) instead of waiting.
+		a.index.SetGuard(a.guardRead)
+	}
 	if a.trust, err = trust.Load(dir, cfg.Witness, cfg.TSA, o.TSATimeout, o.WitnessWait); err != nil {
 		return nil, err
 	}

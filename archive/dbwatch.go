@@ -33,6 +33,10 @@ const dbProbeGap = 3 * dbProbeInterval
 // answered and why, when the last probe, less than dbProbeGap ago, found
 // them down and they have been for DBDownWait or longer; otherwise a zero
 // time and nil.
+//
+// When that probe is older than dbProbeInterval, another is started in
+// the background, so that writes failing at once see the databases answer
+// again within a probe interval of their return.
 func (a *Archive) knownDown() (time.Time, error) {
 	w := &a.dbw
 	w.mu.Lock()
@@ -40,11 +44,14 @@ func (a *Archive) knownDown() (time.Time, error) {
 	if w.err == nil || time.Since(w.probed) > dbProbeGap || time.Since(w.downSince) < DBDownWait {
 		return time.Time{}, nil
 	}
+	if time.Since(w.probed) >= dbProbeInterval {
+		a.probeLocked()
+	}
 	return w.downSince, w.err
 }
 
-// dbUp records that the databases answered (a wait that needed them
-// ended, or Health found them answering): an outage seen before is over.
+// dbUp records that the databases answered (Health found them
+// answering): an outage seen before is over.
 func (a *Archive) dbUp() {
 	w := &a.dbw
 	w.mu.Lock()
@@ -53,60 +60,151 @@ func (a *Archive) dbUp() {
 }
 
 // dbWatch is the result of the last probe of a shared archive's
-// databases, shared by every waiting write.
+// databases, shared by every waiting write and read.
 type dbWatch struct {
 	mu        sync.Mutex
 	probed    time.Time
 	downSince time.Time // zero while they answer
 	err       error
+	probing   chan struct{} // closed when the running probe ends; nil while none runs
 }
 
 // dbDown probes the log's and the index's databases, unless they were
 // probed less than dbProbeInterval ago, and returns since when they have
-// not answered and why (a zero time and nil if they answer).
+// not answered and why (a zero time and nil if they answer). It waits for
+// the probe (at most dbProbeInterval); one probe runs at a time, and every
+// caller waiting meanwhile gets its result.
 func (a *Archive) dbDown(ctx context.Context) (time.Time, error) {
 	w := &a.dbw
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if time.Since(w.probed) < dbProbeInterval {
+		defer w.mu.Unlock()
 		return w.downSince, w.err
 	}
-	now := time.Now()
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbProbeInterval)
+	probe := a.probeLocked()
+	w.mu.Unlock()
+	select {
+	case <-probe:
+	case <-ctx.Done():
+		return time.Time{}, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.downSince, w.err
+}
+
+// probeLocked starts a probe of the databases unless one runs, and
+// returns the channel closed when it ends. The caller holds a.dbw.mu.
+func (a *Archive) probeLocked() <-chan struct{} {
+	w := &a.dbw
+	if w.probing != nil {
+		return w.probing
+	}
+	done := make(chan struct{})
+	w.probing = done
+	go func() {
+		start := time.Now()
+		err := a.probeDB()
+		w.mu.Lock()
+		defer close(done)
+		defer w.mu.Unlock()
+		w.probing = nil
+		// An outage is counted from the first of an unbroken run of
+		// failed probes: after a gap in probing (no write or read
+		// waited since the last one), the databases may have answered
+		// meanwhile, so a failed probe starts a new outage rather than
+		// continuing one that may have ended long ago.
+		gap := start.Sub(w.probed) > dbProbeGap
+		w.probed = start
+		switch {
+		case err == nil:
+			w.downSince, w.err = time.Time{}, nil
+		case w.downSince.IsZero() || gap:
+			w.downSince, w.err = start, err
+		default:
+			w.err = err
+		}
+	}()
+	return done
+}
+
+// probeDB pings the log's and the index's databases, giving up after
+// dbProbeInterval even where the driver does not give up on a server that
+// hangs (a connection accepted, never answered): the ping then ends in
+// the background.
+func (a *Archive) probeDB() error {
+	ctx, cancel := context.WithTimeout(context.Background(), dbProbeInterval)
 	defer cancel()
-	// The probe is abandoned at its deadline even where the driver does
-	// not give up on a server that hangs (a connection accepted, never
-	// answered): it ends in the background.
 	done := make(chan error, 1)
 	go func() {
-		err := ledger.PingDB(pctx, *a.aws)
+		err := ledger.PingDB(ctx, *a.aws)
 		if err == nil && a.index != nil {
-			err = a.index.Ping(pctx)
+			err = a.index.Ping(ctx)
 		}
 		done <- err
 	}()
-	var err error
 	select {
-	case err = <-done:
-	case <-pctx.Done():
-		err = fmt.Errorf("database probe: no answer within %v: %w", dbProbeInterval, pctx.Err())
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("database probe: no answer within %v: %w", dbProbeInterval, ctx.Err())
 	}
-	// An outage is counted from the first of an unbroken run of failed
-	// probes: after a gap in probing (no write waited since the last
-	// one), the databases may have answered meanwhile, so a failed probe
-	// starts a new outage rather than continuing one that may have ended
-	// long ago.
-	gap := now.Sub(w.probed) > dbProbeGap
-	w.probed = now
-	switch {
-	case err == nil:
-		w.downSince, w.err = time.Time{}, nil
-	case w.downSince.IsZero() || gap:
-		w.downSince, w.err = now, err
-	default:
-		w.err = err
+}
+
+// readDown returns, without waiting, since when the databases have not
+// answered and why, when the last probe, less than dbProbeGap ago, found
+// them down (a read then fails at once); otherwise a zero time and nil.
+// When that probe is older than dbProbeInterval, another is started in
+// the background, so that reads failing at once see the databases answer
+// again within a probe interval of their return.
+func (a *Archive) readDown() (time.Time, error) {
+	w := &a.dbw
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil || time.Since(w.probed) > dbProbeGap {
+		return time.Time{}, nil
+	}
+	if time.Since(w.probed) >= dbProbeInterval {
+		a.probeLocked()
 	}
 	return w.downSince, w.err
+}
+
+// guardRead is the index's guard (index.Guard) for a shared archive: it
+// runs read, and, while read waits, has the databases probed every
+// dbProbeInterval; when a probe finds them down it cancels read and
+// returns an *UnavailableError at once, so a read of a database that
+// hangs (a connection accepted, never answered) fails within two probe
+// intervals (4 seconds) instead of hanging. Reads made while the last
+// probe, a moment ago, found them down fail at once. A read that is only
+// slow, of databases that answer probes, runs to its end.
+func (a *Archive) guardRead(ctx context.Context, read func(context.Context) error) error {
+	if since, err := a.readDown(); err != nil {
+		return unavailableRead(since, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- read(ctx) }()
+	t := time.NewTimer(dbProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-t.C:
+			if since, err := a.dbDown(ctx); err != nil {
+				return unavailableRead(since, err)
+			}
+			t.Reset(dbProbeInterval)
+		}
+	}
+}
+
+func unavailableRead(since time.Time, err error) error {
+	return &UnavailableError{What: "database", Err: fmt.Errorf("reading the index: the database has not answered for %v: %w", time.Since(since).Round(time.Second), err)}
 }
 
 // whileDBUp runs wait, for a shared archive, until it returns or the
@@ -134,11 +232,15 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 	for {
 		select {
 		case err := <-done:
-			if err == nil {
-				// What was waited for needed the databases: they answer.
-				a.dbUp()
-			}
+			// Not taken as a sign that the databases answer: the log
+			// may hand back an entry it already holds in memory, or a
+			// sequence number, without asking them. Probes say when
+			// they answer again.
 			return err
+		case <-ctx.Done():
+			// The caller gave up (a client gone, a lease lost): wait
+			// may not see it (the log's Add goes on regardless).
+			return fmt.Errorf("%s: %w", what, context.Cause(ctx))
 		case <-t.C:
 			since, err := a.dbDown(ctx)
 			if err != nil && time.Since(since) >= DBDownWait {

@@ -48,7 +48,12 @@ func (a *Archive) TryLease(ctx context.Context, kind, key string, ttl time.Durat
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	return func() { a.index.ReleaseLease(context.WithoutCancel(ctx), name, a.holder) }, true, nil
+	return func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		// Best effort: a lease not given up expires.
+		a.index.ReleaseLease(rctx, name, a.holder)
+	}, true, nil
 }
 
 // LeaseTTL is how long a lease taken with Claim or Lease lasts unless it is

@@ -57,6 +57,7 @@ type Index struct {
 	my      *mysql.Config // nil for SQLite
 	db      *sql.DB       // the writer, one connection; nil when read-only
 	damaged error         // see Damaged
+	guard   Guard         // see SetGuard
 
 	mu    sync.Mutex // guards the readers' pool, replaced with the file
 	r     *sql.DB
@@ -72,6 +73,44 @@ var ErrMissing = errors.New("the index is missing")
 // ErrSchema is returned by Open, read-only, for an index of another schema
 // version (a writer rebuilds it).
 var ErrSchema = errors.New("the index has another schema version")
+
+// Guard runs read, one read of the index, and returns its error. A guard
+// may return before read does, with an error of its own, having cancelled
+// read's context: see [Index.SetGuard].
+type Guard func(ctx context.Context, read func(context.Context) error) error
+
+// SetGuard has the reads of the index that serve requests (Get,
+// FindImported, Count, BySHA256, Search, Tracking, FirstCheckpoint,
+// LatestCheckpoint, Checkpoints; not Size, which the index follower bounds
+// itself, nor the iterations Records and Uploads of audit and reindex),
+// and the taking of leases (TryLease), run through g. The archive sets one for an index shared by
+// several frontends, to fail a read of a database that hangs instead of
+// waiting for it. It is called before the index is used.
+func (x *Index) SetGuard(g Guard) { x.guard = g }
+
+// guarded runs f through x's guard, if it has one.
+func guarded[T any](x *Index, ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	if x.guard == nil {
+		return f(ctx)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	res := make(chan result, 1)
+	err := x.guard(ctx, func(ctx context.Context) error {
+		v, err := f(ctx)
+		res <- result{v, err}
+		return err
+	})
+	select {
+	case r := <-res:
+		return r.v, r.err
+	default: // the guard gave up on f
+		var zero T
+		return zero, err
+	}
+}
 
 // dialect holds the statements that differ between SQLite and MySQL.
 type dialect struct {
@@ -597,32 +636,36 @@ func (x *Index) query(ctx context.Context, q string, args ...any) ([]*record.Rec
 // Published set to the tree size of the first kept checkpoint that covers
 // it (zero if the index knows none), or an error wrapping ErrNotFound.
 func (x *Index) Get(ctx context.Context, recordID string) (*record.Record, error) {
-	r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, recordID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if r.Published, err = x.FirstCheckpoint(ctx, r.Index); errors.Is(err, ErrNotFound) {
-		err = nil
-	}
-	return r, err
+	return guarded(x, ctx, func(ctx context.Context) (*record.Record, error) {
+		r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records WHERE record_id = ?`, recordID))
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, recordID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.Published, err = x.firstCheckpoint(ctx, r.Index); errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+		return r, err
+	})
 }
 
 // FindImported returns the record of an upload with the same URL, claimed
 // fetch time and snapshot digest (with Published set, as Get does), or
 // ErrNotFound.
 func (x *Index) FindImported(ctx context.Context, url, fetchedAt, sha256 string) (*record.Record, error) {
-	r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records
-		WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 AND kind = 'capture' LIMIT 1`, url, fetchedAt, sha256))
-	if err != nil {
-		return nil, err
-	}
-	if r.Published, err = x.FirstCheckpoint(ctx, r.Index); errors.Is(err, ErrNotFound) {
-		err = nil
-	}
-	return r, err
+	return guarded(x, ctx, func(ctx context.Context) (*record.Record, error) {
+		r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records
+			WHERE url = ? AND captured_at = ? AND sha256 = ? AND claimed = 1 AND kind = 'capture' LIMIT 1`, url, fetchedAt, sha256))
+		if err != nil {
+			return nil, err
+		}
+		if r.Published, err = x.firstCheckpoint(ctx, r.Index); errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+		return r, err
+	})
 }
 
 // Records yields every record in log order, from one reading connection
@@ -649,11 +692,13 @@ func (x *Index) Records(ctx context.Context) iter.Seq2[*record.Record, error] {
 
 // Count returns the number of indexed records.
 func (x *Index) Count(ctx context.Context) (uint64, error) {
-	var n int64
-	if err := x.reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
-		return 0, indexErr(err)
-	}
-	return uint64(n), nil
+	return guarded(x, ctx, func(ctx context.Context) (uint64, error) {
+		var n int64
+		if err := x.reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM records`).Scan(&n); err != nil {
+			return 0, indexErr(err)
+		}
+		return uint64(n), nil
+	})
 }
 
 func (x *Index) meta(ctx context.Context, key string) (string, error) {
@@ -682,12 +727,14 @@ func (x *Index) Size(ctx context.Context) (uint64, error) {
 // has the given digest, or ErrNotFound. A failed capture's subject digest
 // is that of its URL: the caller checks the statement's snapshot.
 func (x *Index) BySHA256(ctx context.Context, digest string) (*record.Record, error) {
-	r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records
-		WHERE sha256 = ? AND kind = 'capture' ORDER BY leaf_index DESC LIMIT 1`, digest))
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: sha256 %s", ErrNotFound, digest)
-	}
-	return r, err
+	return guarded(x, ctx, func(ctx context.Context) (*record.Record, error) {
+		r, err := scan(x.reader().QueryRowContext(ctx, `SELECT `+cols+` FROM records
+			WHERE sha256 = ? AND kind = 'capture' ORDER BY leaf_index DESC LIMIT 1`, digest))
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: sha256 %s", ErrNotFound, digest)
+		}
+		return r, err
+	})
 }
 
 // SearchQuery selects captures by exact field values; empty fields match
@@ -707,30 +754,32 @@ type SearchQuery struct {
 
 // Search returns the captures matching q, newest first.
 func (x *Index) Search(ctx context.Context, q SearchQuery) ([]*record.Record, error) {
-	if q.Limit <= 0 {
-		q.Limit = 50
-	}
-	q.Limit = min(q.Limit, 500)
-	where := []string{"kind = 'capture'"}
-	var args []any
-	if q.URL != "" && q.URLFragments {
-		// "#" < "$": the range is every URL that starts with URL#.
-		where = append(where, "(url = ? OR (url > ? AND url < ?))")
-		args = append(args, q.URL, q.URL+"#", q.URL+"$")
-		q.URL = ""
-	}
-	for _, c := range []struct{ col, v string }{{"url", q.URL}, {"sha256", q.SHA256}, {"entity", q.Entity}, {"document", q.Document}} {
-		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
+	return guarded(x, ctx, func(ctx context.Context) ([]*record.Record, error) {
+		if q.Limit <= 0 {
+			q.Limit = 50
 		}
-	}
-	if q.Before > 0 {
-		where = append(where, "leaf_index < ?")
-		args = append(args, int64(q.Before))
-	}
-	args = append(args, q.Limit)
-	return x.query(ctx, `SELECT `+cols+` FROM records WHERE `+strings.Join(where, " AND ")+` ORDER BY leaf_index DESC LIMIT ?`, args...)
+		q.Limit = min(q.Limit, 500)
+		where := []string{"kind = 'capture'"}
+		var args []any
+		if q.URL != "" && q.URLFragments {
+			// "#" < "$": the range is every URL that starts with URL#.
+			where = append(where, "(url = ? OR (url > ? AND url < ?))")
+			args = append(args, q.URL, q.URL+"#", q.URL+"$")
+			q.URL = ""
+		}
+		for _, c := range []struct{ col, v string }{{"url", q.URL}, {"sha256", q.SHA256}, {"entity", q.Entity}, {"document", q.Document}} {
+			if c.v != "" {
+				where = append(where, c.col+" = ?")
+				args = append(args, c.v)
+			}
+		}
+		if q.Before > 0 {
+			where = append(where, "leaf_index < ?")
+			args = append(args, int64(q.Before))
+		}
+		args = append(args, q.Limit)
+		return x.query(ctx, `SELECT `+cols+` FROM records WHERE `+strings.Join(where, " AND ")+` ORDER BY leaf_index DESC LIMIT ?`, args...)
+	})
 }
 
 // TrackingQuery selects tracking records; empty fields match anything.
@@ -745,33 +794,33 @@ type TrackingQuery struct {
 
 // Tracking returns the tracking records matching q, in log order.
 func (x *Index) Tracking(ctx context.Context, q TrackingQuery) ([]*record.Record, error) {
-	where := "kind <> 'capture'"
-	var args []any
-	if q.Document != "" {
-		where += " AND doc = ?"
-		args = append(args, q.Document)
-	}
-	if q.Ref != "" {
-		where += " AND ref = ?"
-		args = append(args, q.Ref)
-	}
-	if q.Since != "" {
-		where += " AND at >= ?"
-		args = append(args, q.Since)
-	}
-	if len(q.Kinds) > 0 {
-		where += " AND kind IN (?" + strings.Repeat(",?", len(q.Kinds)-1) + ")"
-		for _, k := range q.Kinds {
-			args = append(args, k)
+	return guarded(x, ctx, func(ctx context.Context) ([]*record.Record, error) {
+		where := "kind <> 'capture'"
+		var args []any
+		if q.Document != "" {
+			where += " AND doc = ?"
+			args = append(args, q.Document)
 		}
-	}
-	return x.query(ctx, `SELECT `+cols+` FROM records WHERE `+where+` ORDER BY leaf_index`, args...)
+		if q.Ref != "" {
+			where += " AND ref = ?"
+			args = append(args, q.Ref)
+		}
+		if q.Since != "" {
+			where += " AND at >= ?"
+			args = append(args, q.Since)
+		}
+		if len(q.Kinds) > 0 {
+			where += " AND kind IN (?" + strings.Repeat(",?", len(q.Kinds)-1) + ")"
+			for _, k := range q.Kinds {
+				args = append(args, k)
+			}
+		}
+		return x.query(ctx, `SELECT `+cols+` FROM records WHERE `+where+` ORDER BY leaf_index`, args...)
+	})
 }
 
-// FirstCheckpoint returns the tree size of the first kept checkpoint that
-// covers the entry at index idx (the smallest size over idx), or
-// ErrNotFound.
-func (x *Index) FirstCheckpoint(ctx context.Context, idx uint64) (uint64, error) {
+// firstCheckpoint is FirstCheckpoint, unguarded.
+func (x *Index) firstCheckpoint(ctx context.Context, idx uint64) (uint64, error) {
 	var n sql.NullInt64
 	if err := x.reader().QueryRowContext(ctx, `SELECT MIN(size) FROM checkpoints WHERE size > ?`, int64(idx)).Scan(&n); err != nil {
 		return 0, indexErr(err)
@@ -782,45 +831,56 @@ func (x *Index) FirstCheckpoint(ctx context.Context, idx uint64) (uint64, error)
 	return uint64(n.Int64), nil
 }
 
+// FirstCheckpoint returns the tree size of the first kept checkpoint that
+// covers the entry at index idx (the smallest size over idx), or
+// ErrNotFound.
+func (x *Index) FirstCheckpoint(ctx context.Context, idx uint64) (uint64, error) {
+	return guarded(x, ctx, func(ctx context.Context) (uint64, error) { return x.firstCheckpoint(ctx, idx) })
+}
+
 // LatestCheckpoint returns the largest kept checkpoint the index knows, or
 // ErrNotFound.
 func (x *Index) LatestCheckpoint(ctx context.Context) (Checkpoint, error) {
-	var c Checkpoint
-	var size int64
-	err := x.reader().QueryRowContext(ctx, `SELECT size, timestamped FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &c.Timestamped)
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("%w: no kept checkpoint", ErrNotFound)
-	}
-	if err != nil {
-		return c, indexErr(err)
-	}
-	c.Size = uint64(size)
-	return c, nil
+	return guarded(x, ctx, func(ctx context.Context) (Checkpoint, error) {
+		var c Checkpoint
+		var size int64
+		err := x.reader().QueryRowContext(ctx, `SELECT size, timestamped FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &c.Timestamped)
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, fmt.Errorf("%w: no kept checkpoint", ErrNotFound)
+		}
+		if err != nil {
+			return c, indexErr(err)
+		}
+		c.Size = uint64(size)
+		return c, nil
+	})
 }
 
 // Checkpoints returns the kept checkpoints the index knows, by increasing
 // size; with untimestamped, only those without a stored token.
 func (x *Index) Checkpoints(ctx context.Context, untimestamped bool) ([]Checkpoint, error) {
-	q := `SELECT size, timestamped FROM checkpoints ORDER BY size`
-	if untimestamped {
-		q = `SELECT size, timestamped FROM checkpoints WHERE timestamped = 0 ORDER BY size`
-	}
-	rows, err := x.reader().QueryContext(ctx, q)
-	if err != nil {
-		return nil, indexErr(err)
-	}
-	defer rows.Close()
-	var out []Checkpoint
-	for rows.Next() {
-		var c Checkpoint
-		var size int64
-		if err := rows.Scan(&size, &c.Timestamped); err != nil {
+	return guarded(x, ctx, func(ctx context.Context) ([]Checkpoint, error) {
+		q := `SELECT size, timestamped FROM checkpoints ORDER BY size`
+		if untimestamped {
+			q = `SELECT size, timestamped FROM checkpoints WHERE timestamped = 0 ORDER BY size`
+		}
+		rows, err := x.reader().QueryContext(ctx, q)
+		if err != nil {
 			return nil, indexErr(err)
 		}
-		c.Size = uint64(size)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		var out []Checkpoint
+		for rows.Next() {
+			var c Checkpoint
+			var size int64
+			if err := rows.Scan(&size, &c.Timestamped); err != nil {
+				return nil, indexErr(err)
+			}
+			c.Size = uint64(size)
+			out = append(out, c)
+		}
+		return out, rows.Err()
+	})
 }
 
 // ColumnMismatch is an indexed record whose search columns are not what

@@ -188,29 +188,31 @@ func (x *Index) TryLease(ctx context.Context, name, holder string, ttl time.Dura
 	if x.db == nil {
 		return false, errors.New("index: opened read-only")
 	}
-	// MySQL assigns left to right: until is renewed only if holder now
-	// names the caller. The row written stays locked until the
-	// transaction ends, so that the holder read is the one written.
-	tx, err := x.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("index: lease %s: %w", name, err)
-	}
-	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO leases(name, holder, until) VALUES(?, ?, NOW(6) + INTERVAL ? MICROSECOND)
-		ON DUPLICATE KEY UPDATE
-			holder = IF(until < NOW(6) OR holder = VALUES(holder), VALUES(holder), holder),
-			until = IF(holder = VALUES(holder), VALUES(until), until)`, name, holder, ttl.Microseconds())
-	if err != nil {
-		return false, fmt.Errorf("index: lease %s: %w", name, err)
-	}
-	var got string
-	if err := tx.QueryRowContext(ctx, `SELECT holder FROM leases WHERE name = ?`, name).Scan(&got); err != nil {
-		return false, fmt.Errorf("index: lease %s: %w", name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("index: lease %s: %w", name, err)
-	}
-	return got == holder, nil
+	return guarded(x, ctx, func(ctx context.Context) (bool, error) {
+		// MySQL assigns left to right: until is renewed only if holder now
+		// names the caller. The row written stays locked until the
+		// transaction ends, so that the holder read is the one written.
+		tx, err := x.db.BeginTx(ctx, nil)
+		if err != nil {
+			return false, fmt.Errorf("index: lease %s: %w", name, err)
+		}
+		defer tx.Rollback()
+		_, err = tx.ExecContext(ctx, `INSERT INTO leases(name, holder, until) VALUES(?, ?, NOW(6) + INTERVAL ? MICROSECOND)
+			ON DUPLICATE KEY UPDATE
+				holder = IF(until < NOW(6) OR holder = VALUES(holder), VALUES(holder), holder),
+				until = IF(holder = VALUES(holder), VALUES(until), until)`, name, holder, ttl.Microseconds())
+		if err != nil {
+			return false, fmt.Errorf("index: lease %s: %w", name, err)
+		}
+		var got string
+		if err := tx.QueryRowContext(ctx, `SELECT holder FROM leases WHERE name = ?`, name).Scan(&got); err != nil {
+			return false, fmt.Errorf("index: lease %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return false, fmt.Errorf("index: lease %s: %w", name, err)
+		}
+		return got == holder, nil
+	})
 }
 
 // ReleaseLease gives up holder's lease name, if holder has it.

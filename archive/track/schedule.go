@@ -2,6 +2,7 @@ package track
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
@@ -203,8 +204,8 @@ func (t *Tracker) Run(ctx context.Context, o RunOptions) (*RunReport, error) {
 			}
 		}
 		results[i], errs[i] = t.trackOne(work, d, gate, o)
-		if errs[i] != nil && context.Cause(work) != work.Err() {
-			errs[i] = fmt.Errorf("%w (%w)", errs[i], context.Cause(work))
+		if cause := context.Cause(work); errs[i] != nil && cause != work.Err() && !errors.Is(errs[i], cause) {
+			errs[i] = fmt.Errorf("%w (%w)", errs[i], cause)
 		}
 		return i
 	}, func(i int) {
