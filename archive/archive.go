@@ -658,6 +658,11 @@ func open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.aws != nil {
+		if err := answerAtOpen(ctx, *a.aws, ixOpts.MySQL); err != nil {
+			return nil, err
+		}
+	}
 	a.index, err = index.Open(ctx, ixPath, ixOpts)
 	if err != nil && a.canCatchUp {
 		// An index that cannot be written (a read-only copy): read it as

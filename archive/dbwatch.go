@@ -2,12 +2,14 @@ package archive
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/exhibit-archive/exhibit/ledger"
+	"github.com/go-sql-driver/mysql"
 )
 
 // DBDownWait is how long a write to a shared archive (its log on S3 and
@@ -274,4 +276,54 @@ func mayBeLogged(err error, id, sha256 string) error {
 		look += "; its content's sha256 is " + sha256 + " (exhibit search --sha256, GET /api/v1/search?sha256=), which also finds every earlier record of the same bytes"
 	}
 	return &UnavailableError{What: ue.What, Err: fmt.Errorf("%w; the record was handed to the log and may still be logged when the database returns: %s", ue.Err, look)}
+}
+
+// OpenDBWait bounds how long opening a shared archive waits for its
+// databases to answer at all: a server that hangs (a connection accepted,
+// never answered) fails the opening with an *UnavailableError instead of
+// hanging it, and every command with it.
+const OpenDBWait = 10 * time.Second
+
+// answerAtOpen pings the log's and the index's databases, and returns an
+// *UnavailableError if either has not answered within OpenDBWait. Any
+// other failure is left to the opening, which reports it where it
+// happens, with its hints (a password refused, a database missing).
+func answerAtOpen(ctx context.Context, log ledger.AWS, ix *mysql.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, OpenDBWait)
+	defer cancel()
+	type answer struct {
+		where string
+		err   error
+	}
+	answers := make(chan answer, 2)
+	go func() {
+		answers <- answer{fmt.Sprintf("database %s at %s", log.DB.DBName, log.DB.Addr), ledger.PingDB(ctx, log)}
+	}()
+	n := 1
+	if ix != nil {
+		n++
+		go func() {
+			where := fmt.Sprintf("index database %s at %s", ix.DBName, ix.Addr)
+			conn, err := mysql.NewConnector(ledger.BoundedConfig(ctx, ix))
+			if err == nil {
+				db := sql.OpenDB(conn)
+				defer db.Close()
+				err = db.PingContext(ctx)
+			}
+			answers <- answer{where, err}
+		}()
+	}
+	for range n {
+		select {
+		case a := <-answers:
+			if a.err != nil && ctx.Err() != nil {
+				return &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the %s did not answer within %v", a.where, OpenDBWait)}
+			}
+		case <-ctx.Done():
+			// The driver did not give up at the deadline: the pings end
+			// in the background.
+			return &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the database %s at %s did not answer within %v", log.DB.DBName, log.DB.Addr, OpenDBWait)}
+		}
+	}
+	return nil
 }

@@ -356,10 +356,13 @@ func partialOrFull(ctx context.Context, p uint8, read func(context.Context, uint
 	return b, err
 }
 
-// PingDB checks that the log's database answers.
+// PingDB checks that the log's database answers. Its connection's
+// reads and writes end at ctx's deadline, if it has one: the driver's
+// handshake does not watch ctx, and a ping of a server that hangs would
+// otherwise go on after PingDB returned.
 func PingDB(ctx context.Context, c AWS) error {
 	c = c.withDefaults()
-	conn, err := mysql.NewConnector(c.DB)
+	conn, err := mysql.NewConnector(BoundedConfig(ctx, c.DB))
 	if err != nil {
 		return fmt.Errorf("database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
 	}
@@ -402,4 +405,20 @@ func DBTime(ctx context.Context, c AWS) (time.Time, time.Duration, error) {
 		return time.Time{}, 0, fmt.Errorf("reading the clock of database %s at %s: %w", c.DB.DBName, c.DB.Addr, err)
 	}
 	return t, time.Since(start), nil
+}
+
+// BoundedConfig returns c, or, when ctx has a deadline, a copy of c whose
+// connections' dial, reads and writes time out at that deadline:
+// go-sql-driver/mysql does not watch ctx during its handshake, so a
+// connection to a server that hangs (a connection accepted, never
+// answered) would otherwise wait for it however long.
+func BoundedConfig(ctx context.Context, c *mysql.Config) *mysql.Config {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return c
+	}
+	c = c.Clone()
+	left := max(time.Until(dl), time.Millisecond)
+	c.Timeout, c.ReadTimeout, c.WriteTimeout = left, left, left
+	return c
 }
