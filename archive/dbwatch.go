@@ -153,9 +153,15 @@ func (a *Archive) probeDB() error {
 	}
 }
 
+// readDownWait is how long the databases must have failed probes, one
+// after another, before reads fail for them: two probes, so that one
+// probe slowed down by a loaded machine fails no read.
+const readDownWait = dbProbeInterval
+
 // readDown returns, without waiting, since when the databases have not
 // answered and why, when the last probe, less than dbProbeGap ago, found
-// them down (a read then fails at once); otherwise a zero time and nil.
+// them down and they have been for readDownWait (a read then fails at
+// once); otherwise a zero time and nil.
 // When that probe is older than dbProbeInterval, another is started in
 // the background, so that reads failing at once see the databases answer
 // again within a probe interval of their return.
@@ -163,7 +169,7 @@ func (a *Archive) readDown() (time.Time, error) {
 	w := &a.dbw
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.err == nil || time.Since(w.probed) > dbProbeGap {
+	if w.err == nil || time.Since(w.probed) > dbProbeGap || time.Since(w.downSince) < readDownWait {
 		return time.Time{}, nil
 	}
 	if time.Since(w.probed) >= dbProbeInterval {
@@ -174,11 +180,11 @@ func (a *Archive) readDown() (time.Time, error) {
 
 // guardRead is the index's guard (index.Guard) for a shared archive: it
 // runs read, and, while read waits, has the databases probed every
-// dbProbeInterval; when a probe finds them down it cancels read and
-// returns an *UnavailableError at once, so a read of a database that
-// hangs (a connection accepted, never answered) fails within two probe
-// intervals (4 seconds) instead of hanging. Reads made while the last
-// probe, a moment ago, found them down fail at once. A read that is only
+// dbProbeInterval; when probes have found them down for readDownWait it
+// cancels read and returns an *UnavailableError at once, so a read of a
+// database that hangs (a connection accepted, never answered) fails
+// within three probe intervals (4 to 6 seconds) instead of hanging. Reads
+// made while the last probe, a moment ago, found them down fail at once. A read that is only
 // slow, of databases that answer probes, runs to its end.
 func (a *Archive) guardRead(ctx context.Context, read func(context.Context) error) error {
 	if since, err := a.readDown(); err != nil {
@@ -197,7 +203,7 @@ func (a *Archive) guardRead(ctx context.Context, read func(context.Context) erro
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-t.C:
-			if since, err := a.dbDown(ctx); err != nil {
+			if since, err := a.dbDown(ctx); err != nil && time.Since(since) >= readDownWait {
 				return unavailableRead(since, err)
 			}
 			t.Reset(dbProbeInterval)
