@@ -9,7 +9,12 @@
 // Pruning needs the archive opened for writing: its write lock keeps every
 // other writer (which might be storing an object whose statement it has
 // yet to log) out, and opening it publishes and indexes whatever entries a
-// stopped writer left in the log, so that the whole log is read.
+// stopped writer left in the log, so that the whole log is read. An
+// archive shared by several frontends (its log on S3 and MySQL) has no
+// such lock: another frontend may be storing the object of a record it is
+// about to acknowledge, or hold an entry the database will sequence once
+// it answers again. Removing is refused there (ErrShared); a dry run
+// lists what is orphaned now.
 package prune
 
 import (
@@ -46,6 +51,9 @@ type Orphan struct {
 type Report struct {
 	// DryRun is set when nothing was to be removed (Options.Remove unset).
 	DryRun bool `json:"dry_run"`
+	// Shared is set for an archive shared by several frontends: an
+	// orphan may be the object of a write in flight (see ErrShared).
+	Shared bool `json:"shared,omitempty"`
 	// Entries is the number of log entries read; Objects the number of
 	// objects stored.
 	Entries uint64 `json:"entries"`
@@ -70,6 +78,10 @@ type Options struct {
 // cannot remove objects (no store.Remover).
 var ErrCannotRemove = errors.New("this store cannot remove objects")
 
+// ErrShared is returned by Run, asked to remove, for an archive shared by
+// several frontends (archive.Archive.Shared).
+var ErrShared = errors.New("removing orphans is refused on an archive shared by several frontends (its log on S3 and MySQL): no lock keeps the other frontends out, and an object that looks orphaned may be that of a record another frontend is about to acknowledge, or of an entry the database will sequence when it answers again; orphans take space only (a dry run lists them)")
+
 // Run finds the orphaned objects of a, which must be open for writing: it
 // reads every entry of the log (up to the latest kept checkpoint, which
 // covers the whole log once the archive is open for writing) and collects
@@ -82,7 +94,10 @@ func Run(ctx context.Context, a *archive.Archive, o Options) (*Report, error) {
 	if err := a.Writable(); err != nil {
 		return nil, fmt.Errorf("prune needs the archive open for writing (its lock held, its log published): %w", err)
 	}
-	rep := &Report{DryRun: !o.Remove, Orphans: []Orphan{}}
+	if o.Remove && a.Shared() {
+		return nil, ErrShared
+	}
+	rep := &Report{DryRun: !o.Remove, Orphans: []Orphan{}, Shared: a.Shared()}
 	cps, err := a.Checkpoints(ctx)
 	if err != nil {
 		return nil, err

@@ -184,3 +184,28 @@ func TestPruneS3(t *testing.T) {
 		})
 	}
 }
+
+// TestPruneShared: on an archive shared by several frontends (its log on
+// S3 and MySQL), no lock keeps the other frontends out, so an object that
+// looks orphaned may be that of a write in flight: removing is refused
+// and nothing is removed; a dry run lists the orphans.
+func TestPruneShared(t *testing.T) {
+	o, _, _ := archivetest.AWS(t, "pruneshared.test/log")
+	a := archivetest.New(t, o)
+	ctx := t.Context()
+	orphan := put(t, a, "stored by a write another frontend has yet to log")
+	_, err := prune.Run(ctx, a, prune.Options{Remove: true})
+	if !errors.Is(err, prune.ErrShared) {
+		t.Fatalf("prune --yes of a shared archive: %v, want ErrShared", err)
+	}
+	if _, err := a.Store().Stat(ctx, orphan); err != nil {
+		t.Fatalf("the orphan after a refused prune: %v", err)
+	}
+	rep, err := prune.Run(ctx, a, prune.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.DryRun || !rep.Shared || !slices.Equal(digests(rep, prune.Orphaned), []string{orphan}) {
+		t.Errorf("dry run of a shared archive: %+v, want the orphan %s listed", rep, orphan)
+	}
+}

@@ -32,7 +32,10 @@ until. An object any logged statement names is never removed.
 prune opens the archive for writing: it holds the write lock, so no capture
 can be under way (stop exhibit serve with tokens first), and publishes the
 entries a stopped writer left in the log, so that every logged statement is
-read. Output: one line per orphan (status, SHA-256, size), then a summary on
+read. On an archive shared by several frontends (its log on S3 and MySQL)
+no lock keeps the others out, so --yes is refused (exit 1): an object that
+looks orphaned may be that of a record another frontend is about to
+acknowledge. A dry run there lists what is orphaned at that moment. Output: one line per orphan (status, SHA-256, size), then a summary on
 stderr; with --output json, one JSON object (dry_run, entries, objects,
 orphans [{sha256, size, status, detail}], bytes, removed, retained, failed).
 
@@ -75,6 +78,9 @@ failed).`,
 			switch {
 			case len(rep.Orphans) == 0:
 				fmt.Fprintf(errw, "no orphaned objects among %d stored (%d log entries read)\n", rep.Objects, rep.Entries)
+			case rep.DryRun && rep.Shared:
+				fmt.Fprintf(errw, "%d orphaned objects (%d bytes) among %d stored (%d log entries read); dry run: nothing removed; the archive is shared by several frontends, so some may be writes in flight, and prune --yes is refused\n",
+					len(rep.Orphans), rep.Bytes, rep.Objects, rep.Entries)
 			case rep.DryRun:
 				fmt.Fprintf(errw, "%d orphaned objects (%d bytes) among %d stored (%d log entries read); dry run: nothing removed, run exhibit prune --yes to remove them\n",
 					len(rep.Orphans), rep.Bytes, rep.Objects, rep.Entries)
