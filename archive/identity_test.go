@@ -1,6 +1,7 @@
 package archive_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -37,4 +38,45 @@ func TestLocalLogOfAnotherKey(t *testing.T) {
 	if after, _ := os.ReadDir(filepath.Join(victim, "checkpoints")); len(after) != len(kept) {
 		t.Errorf("the refused writer kept checkpoints: %d, were %d", len(after), len(kept))
 	}
+}
+
+// TestSharedWrongStorePrefix: a frontend of a shared archive whose
+// exhibit.json names another store prefix (an operator's edit; the log
+// left as it is) is refused for writing, naming the store, before it
+// keeps a checkpoint or stores anything where no other frontend looks.
+func TestSharedWrongStorePrefix(t *testing.T) {
+	o, _, _ := archivetest.AWS(t, "wrongstore.test/log")
+	first := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(t.Context(), first, o); err != nil {
+		t.Fatal(err)
+	}
+	second := filepath.Join(t.TempDir(), "frontend")
+	os.MkdirAll(second, 0o755)
+	for _, f := range []string{"exhibit.json", "key.pem"} {
+		b, _ := os.ReadFile(filepath.Join(first, f))
+		os.WriteFile(filepath.Join(second, f), b, 0o600)
+	}
+	var cfg map[string]any
+	b, _ := os.ReadFile(filepath.Join(second, "exhibit.json"))
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["store"].(map[string]any)["prefix"] = "other/"
+	b, _ = json.Marshal(cfg)
+	os.WriteFile(filepath.Join(second, "exhibit.json"), b, 0o644)
+	_, err := archive.Open(t.Context(), second, archive.OpenOptions{Write: true})
+	if !errors.Is(err, archive.ErrWrongStore) || !strings.Contains(err.Error(), "other/") {
+		t.Fatalf("a frontend whose store prefix is another: %v, want ErrWrongStore naming the store", err)
+	}
+	t.Logf("refused: %v", err)
+	r := archivetest.Open(t, second, archive.OpenOptions{IndexOptional: true})
+	cps, err := r.Checkpoints(t.Context())
+	if err != nil || len(cps) != 0 {
+		t.Errorf("the refused frontend kept checkpoints under its prefix: %v, %v", cps, err)
+	}
+	for d, err := range r.Store().List(t.Context()) {
+		t.Errorf("the refused frontend stored %s, %v", d, err)
+	}
+	// The first frontend still opens for writing.
+	archivetest.Open(t, first, archive.OpenOptions{Write: true})
 }

@@ -167,6 +167,10 @@ func (a *Archive) logStore() (*s3.Store, error) {
 	return st, nil
 }
 
+// ErrWrongStore is returned by Open, for writing, for a shared archive
+// whose store is not the one its log's checkpoints are kept in.
+var ErrWrongStore = errors.New("wrong store for this log")
+
 // openLogWriter opens the archive's log for appending.
 //
 // Before anything is written, it checks that the log is this archive's:
@@ -190,6 +194,16 @@ func (a *Archive) openLogWriter(ctx context.Context, cfg ledger.Config) (*ledger
 	}
 	if a.aws == nil {
 		return ledger.OpenWriter(ctx, filepath.Join(a.dir, logDir), a.signer, cfg)
+	}
+	// A store (bucket, prefix) that keeps no checkpoint of a log that
+	// has published one (init keeps the empty tree's) is not the one the
+	// log's other frontends keep its checkpoints and snapshots in: this
+	// frontend would keep them where no other looks.
+	if kept == nil {
+		if _, pub, err := a.reader.Checkpoint(ctx); err == nil {
+			return nil, fmt.Errorf("%w: the store %s keeps no checkpoint of the log at %s, which has published one of tree size %d: %s's store (its bucket and prefix) is not the one the log's other frontends use (their snapshots and kept checkpoints are elsewhere); copy %s from a frontend that works, refusing to write",
+				ErrWrongStore, a.store.Location(), a.aws, pub.Size, configFile, configFile)
+		}
 	}
 	// Before Tessera writes anything: a frontend whose dsn names another
 	// database would publish that database's tree over the log's.
