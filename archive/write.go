@@ -107,6 +107,11 @@ func (a *Archive) Submit(ctx context.Context, st any) (*Submission, error) {
 	// database: a database that hangs fails it as one that refuses does,
 	// after DBDownWait, and at once while it is known down.
 	var p *ledger.Pending
+	// Known down: nothing is handed over, so the record will not be
+	// logged (unlike a failure while it is being handed over).
+	if since, err := a.knownDown(); err != nil {
+		return nil, &UnavailableError{What: "database", Err: fmt.Errorf("not handed to the log: the database has not answered for %v: %w", time.Since(since).Round(time.Second), err)}
+	}
 	err = a.whileDBUp(ctx, "handing the entry to the log", func(context.Context) (err error) {
 		p, err = a.writer.Add(context.WithoutCancel(ctx), entry)
 		return err

@@ -260,9 +260,9 @@ Tracked documents are served at /documents, /api/v1/documents and
 			fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: serving %s on http://%s\n", g.archive, ln.Addr())
 			if opts.Tokens != nil {
 				if a.Shared() {
-					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); other frontends may write the archive at once (log on S3 and MySQL)\n", len(toks))
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%s); other frontends may write the archive at once (log on S3 and MySQL)\n", plural(len(toks), "token", "tokens"))
 				} else {
-					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%d tokens); holding the archive's write lock\n", len(toks))
+					fmt.Fprintf(cmd.ErrOrStderr(), "exhibit: write API enabled (%s); holding the archive's write lock\n", plural(len(toks), "token", "tokens"))
 				}
 			}
 			if opts.Tokens != nil && allowPrivate {
