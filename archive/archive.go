@@ -698,6 +698,22 @@ func open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	return a, nil
 }
 
+// warnEmptyIndex warns, for a shared archive, of an index database that
+// has indexed nothing of a log that holds entries: a lost index, to be
+// filled again from the log, or a frontend whose index_dsn names another
+// database than the others' index, which shares no lease with them (the
+// leases live in the index database).
+func (a *Archive) warnEmptyIndex(ctx context.Context) {
+	n, err := a.index.Size(ctx)
+	if err != nil || n > 0 {
+		return
+	}
+	if _, cp, err := a.reader.Checkpoint(ctx); err == nil && cp.Size > 0 {
+		a.log.Warn("the index database holds nothing of a log of "+strconv.FormatUint(cp.Size, 10)+" entries: it is filled from the log now; if the other frontends' index_dsn names another database, this frontend shares no lease with them (two of them may track or import the same document at once): give every frontend the same exhibit.json",
+			"index", a.index.String())
+	}
+}
+
 // openWriter loads the signing keys, starts the follower that indexes
 // what the log publishes and the stamper that time-stamps it, opens the
 // log for appending and catches up with it.
@@ -713,6 +729,7 @@ func (a *Archive) openWriter(ctx context.Context, o OpenOptions) error {
 		if err := checkClock(ctx, *a.aws, o.MaxClockSkew, o.Now); err != nil {
 			return dbAccessHint(err)
 		}
+		a.warnEmptyIndex(ctx)
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop

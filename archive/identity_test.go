@@ -1,8 +1,10 @@
 package archive_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/archivetest"
+	"github.com/exhibit-archive/exhibit/archive/ingest"
 	"github.com/exhibit-archive/exhibit/ledger"
 )
 
@@ -79,4 +82,49 @@ func TestSharedWrongStorePrefix(t *testing.T) {
 	}
 	// The first frontend still opens for writing.
 	archivetest.Open(t, first, archive.OpenOptions{Write: true})
+}
+
+// TestSharedOtherIndexWarns: a frontend of a shared archive whose
+// index_dsn names another, empty, database (an operator's edit) opens, as
+// one whose index was lost does, but warns that it shares no lease with
+// the others.
+func TestSharedOtherIndexWarns(t *testing.T) {
+	o, db, _ := archivetest.AWS(t, "otherindex.test/log")
+	first := filepath.Join(t.TempDir(), "archive")
+	if _, err := archive.Init(t.Context(), first, o); err != nil {
+		t.Fatal(err)
+	}
+	w := archivetest.Open(t, first, archive.OpenOptions{Write: true})
+	doc := filepath.Join(t.TempDir(), "doc.html")
+	os.WriteFile(doc, []byte("<p>a clause</p>"), 0o644)
+	if _, err := ingest.New(w).File(t.Context(), doc, ingest.FileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	second := filepath.Join(t.TempDir(), "frontend")
+	os.MkdirAll(second, 0o755)
+	for _, f := range []string{"exhibit.json", "key.pem"} {
+		b, _ := os.ReadFile(filepath.Join(first, f))
+		os.WriteFile(filepath.Join(second, f), b, 0o600)
+	}
+	var cfg map[string]any
+	b, _ := os.ReadFile(filepath.Join(second, "exhibit.json"))
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	other := db.Config(db.NewDatabase(t))
+	other.Passwd = ""
+	cfg["log"].(map[string]any)["index_dsn"] = other.FormatDSN()
+	b, _ = json.Marshal(cfg)
+	os.WriteFile(filepath.Join(second, "exhibit.json"), b, 0o644)
+	var logs bytes.Buffer
+	archivetest.Open(t, second, archive.OpenOptions{Write: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !strings.Contains(logs.String(), "shares no lease") || !strings.Contains(logs.String(), other.DBName) {
+		t.Errorf("a frontend on another, empty, index database: logged %q, want a warning naming it", logs.String())
+	}
+	// The frontend whose index is filled warns of nothing.
+	logs.Reset()
+	archivetest.Open(t, first, archive.OpenOptions{Write: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if strings.Contains(logs.String(), "shares no lease") {
+		t.Errorf("a frontend on the archive's index database warns: %s", logs.String())
+	}
 }

@@ -403,6 +403,10 @@ func indexErr(err error) error {
 	return fmt.Errorf("index: %w", err)
 }
 
+// String names the index: its SQLite file, or its MySQL database and
+// server.
+func (x *Index) String() string { return x.path }
+
 // Damaged returns, for an index Open found damaged and started again, what
 // SQLite reported; nil otherwise.
 func (x *Index) Damaged() error { return x.damaged }
