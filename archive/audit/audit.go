@@ -69,7 +69,8 @@ type Report struct {
 	Root     string `json:"root"`
 	TreeRoot string `json:"tree_root"`
 	// Entries is the number of entries read; Objects the number of stored
-	// objects re-hashed; Indexed the records in the index.
+	// objects re-hashed; Indexed the records in the index (of a shared
+	// archive, those below the cut).
 	Entries uint64 `json:"entries"`
 	Objects int    `json:"objects"`
 	Indexed uint64 `json:"indexed"`
