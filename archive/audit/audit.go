@@ -5,6 +5,22 @@
 // consistent with the one before, every statement's signature (DSSE),
 // every stored object, the index, and, in an archive upgraded from format
 // 1, the bundle files it still holds.
+//
+// An audit judges a consistent cut of the archive: the latest kept
+// checkpoint when it starts (listed first), of tree size N, and what it
+// covers. An archive held with its lock does not change meanwhile. A
+// shared archive (archive.Archive.Shared: its log on S3 and MySQL) has no
+// lock: its frontends keep writing while the audit runs, so what they add
+// after the cut is not judged, and is no problem: checkpoints kept after
+// the listing (of tree size above N), the log's published checkpoint
+// larger than N (if consistent with it: a writer keeps it in a moment),
+// index records at N or beyond, entries and kept checkpoints the index
+// has not caught up with yet, and stored objects named by no entry up to
+// N (writes in flight, or refused after their object was stored), which
+// are counted in Report.Orphans instead. Everything up to the cut is
+// judged as for a locked archive: a rollback, a fork, a kept checkpoint
+// missing, an index record that disagrees with the log, a missing or
+// corrupt object are problems.
 package audit
 
 import (
@@ -20,6 +36,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/exhibit-archive/exhibit/archive"
 	"github.com/exhibit-archive/exhibit/archive/index"
@@ -52,7 +69,8 @@ type Report struct {
 	Root     string `json:"root"`
 	TreeRoot string `json:"tree_root"`
 	// Entries is the number of entries read; Objects the number of stored
-	// objects re-hashed; Indexed the records in the index.
+	// objects re-hashed; Indexed the records in the index (of a shared
+	// archive, those below the cut).
 	Entries uint64 `json:"entries"`
 	Objects int    `json:"objects"`
 	Indexed uint64 `json:"indexed"`
@@ -68,7 +86,19 @@ type Report struct {
 	// CaughtUp says what the audit caught up with before it checked
 	// (Options.CatchUp), if anything.
 	CaughtUp *archive.CaughtUp `json:"caught_up,omitempty"`
-	Problems []Problem         `json:"problems"`
+	// Shared says the archive is shared (its log on S3 and MySQL, written
+	// by several frontends at once): the audit judged the cut of its
+	// latest kept checkpoint at the start (see the package doc).
+	Shared bool `json:"shared,omitempty"`
+	// Orphans, for a shared archive only, is the number of stored objects
+	// named by no log entry up to the cut, and Orphaned their digests:
+	// not problems there (a write in flight stores its object before its
+	// statement is logged; a write refused, as during a database outage,
+	// leaves its object behind), they take space only. In any other
+	// archive they are problems of kind "orphaned".
+	Orphans  int       `json:"orphans,omitempty"`
+	Orphaned []string  `json:"orphaned,omitempty"`
+	Problems []Problem `json:"problems"`
 }
 
 // Options configure an audit.
@@ -91,7 +121,10 @@ type Options struct {
 
 // Run audits the archive a, which should be held with its lock (opened
 // for writing, or with OpenOptions.Lock) so that nothing changes
-// meanwhile. It checks:
+// meanwhile; a shared archive, which has no lock, is audited live, up to
+// the cut of its latest kept checkpoint when Run starts (see the package
+// doc), and Options.CatchUp is ignored for it (its frontends catch up
+// themselves). It checks:
 //
 //   - the signing key files against the published verifier keys;
 //   - every kept checkpoint: its signature under one of the log's keys,
@@ -116,13 +149,23 @@ func Run(ctx context.Context, a *archive.Archive, o Options) (*Report, error) {
 	if o.Progress == nil {
 		o.Progress = func(string, uint64, uint64) {}
 	}
-	au := &auditor{a: a, o: o, rep: &Report{Problems: []Problem{}}, refs: map[string]string{}, named: map[string]bool{}, lost: map[uint64]bool{}}
+	au := &auditor{a: a, o: o, shared: a.Shared(), rep: &Report{Problems: []Problem{}}, refs: map[string]string{}, named: map[string]bool{}, lost: map[uint64]bool{}}
+	au.rep.Shared = au.shared
+	if au.shared {
+		au.o.CatchUp = false
+	}
 	return au.run(ctx)
 }
 
 type auditor struct {
-	a   *archive.Archive
-	o   Options
+	a *archive.Archive
+	o Options
+	// shared is set for a shared archive, audited live: only its cut is
+	// judged.
+	shared bool
+	// cut is the tree size of the latest kept checkpoint listed at the
+	// start.
+	cut uint64
 	mu  sync.Mutex
 	rep *Report
 	// refs maps each object digest a statement references to the first
@@ -189,6 +232,7 @@ func (au *auditor) run(ctx context.Context) (*Report, error) {
 		return rep.finish(), nil
 	}
 	rep.LogSize, rep.Root = latest.size, fmt.Sprintf("%x", latest.cp.Hash)
+	au.cut = latest.size
 	au.published(ctx, latest)
 	if err := au.tree(ctx, cps, latest); err != nil {
 		return nil, err
@@ -264,7 +308,18 @@ func (au *auditor) checkpoints(ctx context.Context) ([]*kept, error) {
 	if err != nil {
 		return nil, err
 	}
+	var listed uint64
+	if len(all) > 0 {
+		listed = all[len(all)-1].Size
+	}
 	for _, n := range lone {
+		if au.shared && n > listed {
+			// Kept after the listing, with its token: beyond the cut,
+			// unless its checkpoint is truly missing.
+			if _, _, err := a.CheckpointAt(ctx, n); err == nil {
+				continue
+			}
+		}
 		au.lost[n] = true
 		au.add("checkpoint", "checkpoints/"+ledger.CheckpointPath(n), "missing, though its time-stamp token is stored beside it: evidence of when the records it covers were published is lost; restore the file from a backup or a mirror")
 	}
@@ -286,6 +341,20 @@ func (au *auditor) published(ctx context.Context, latest *kept) {
 		// cosigned (ledger.Config.RepublishInterval): the first is kept.
 	case cp.Size == latest.size:
 		au.add("checkpoint", "log/checkpoint", "the log publishes a checkpoint of tree size %d with another root hash than the kept one: a fork", cp.Size)
+	case cp.Size > latest.size && au.shared:
+		// Published by a frontend after the audit listed the kept
+		// checkpoints: beyond the cut, and kept in a moment. It must
+		// still extend the latest kept one.
+		if latest.size == 0 {
+			break
+		}
+		p, err := au.a.Ledger().ConsistencyProof(ctx, latest.size, cp.Size)
+		if err == nil {
+			err = verify.ProofError(proof.VerifyConsistency(rfc6962.DefaultHasher, latest.size, cp.Size, p, latest.cp.Hash, cp.Hash))
+		}
+		if err != nil {
+			au.add("checkpoint", "log/checkpoint", "the log publishes a checkpoint of tree size %d that is not consistent with the latest kept (%d): a fork: %v", cp.Size, latest.size, err)
+		}
 	case cp.Size < latest.size:
 		// Never to be kept: a rollback (a frontend whose sequencing
 		// database is not the log's, a bucket restored from an old
@@ -452,17 +521,36 @@ func (au *auditor) objects(ctx context.Context) {
 		au.add("missing", d, "referenced by %s but not in the store", au.refs[d])
 	}
 	for _, d := range stored {
-		if _, ok := au.refs[d]; !ok && !au.named[d] {
+		if _, ok := au.refs[d]; !ok && !au.named[d] && au.shared {
+			au.rep.Orphaned = append(au.rep.Orphaned, d)
+			au.rep.Orphans++
+		} else if !ok && !au.named[d] {
 			au.add("orphaned", d, "stored but named by no log entry up to the latest kept checkpoint: left by a writer stopped before its statement was logged (exhibit prune lists such objects, and removes them with --yes; re-running the capture or import stores it again), or before the entry it had logged was published (opening the archive for writing publishes it)")
 		}
 	}
 }
 
 // index compares the index with the log: every entry below size indexed
-// with its statement, nothing else, and the kept checkpoints.
+// with its statement, nothing else, and the kept checkpoints. Of a shared
+// archive, it judges only the cut: records at size or beyond, and
+// checkpoints kept after the listing, are not judged; entries and kept
+// checkpoints the index has not caught up with yet (its frontends index
+// them in a moment) are not problems.
 func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 	a := au.a
 	ix := a.Index()
+	// covered is how far the index says it covers the log, read before
+	// its records: a frontend adds records and that size in one
+	// transaction, so every entry below it must be there.
+	covered := size
+	if au.shared {
+		n, err := ix.Size(ctx)
+		if err != nil {
+			au.add("index", "index.db", "%v", err)
+			return
+		}
+		covered = min(n, size)
+	}
 	next, stop := iter.Pull2(ix.Records(ctx))
 	defer stop()
 	rec, err, ok := next()
@@ -481,6 +569,8 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 		case err != nil:
 			au.add("index", "index.db", "%v", err)
 			return
+		case (!ok || rec.Index != e.Index) && e.Index >= covered:
+			continue // not indexed yet, on a shared archive
 		case !ok || rec.Index != e.Index:
 			au.add("index", where, "not in the index: run exhibit reindex")
 			continue
@@ -491,7 +581,7 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 		}
 		rec, err, ok = next()
 	}
-	for ok && err == nil {
+	for ok && err == nil && !au.shared {
 		au.add("index", fmt.Sprintf("entry %d", rec.Index), "the index holds record %s beyond the log's kept size %d: run exhibit reindex", rec.ID, size)
 		indexed++
 		rec, err, ok = next()
@@ -513,11 +603,19 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 	for _, c := range have {
 		known[c.Size] = c
 	}
+	if au.shared {
+		known = au.indexCatchUp(ctx, cps, covered, known)
+	}
 	for _, k := range cps {
 		c, ok := known[k.size]
 		switch {
+		case !ok && au.shared && k.size > covered:
+			// Kept, not indexed yet: its frontend indexes it once the
+			// index covers its tree.
 		case !ok:
 			au.add("index", k.where, "the index does not know this kept checkpoint: run exhibit reindex")
+		case c.Timestamped && !k.timestamped && au.shared && au.stamped(ctx, k.size):
+			// Its token was stored after the listing.
 		case c.Timestamped && !k.timestamped:
 			au.add("timestamp", k.where+".tsr", "missing, though the index records it as stored: the checkpoint's time-stamp is lost; restore the file from a backup or a mirror (exhibit reindex would forget it)")
 		}
@@ -527,8 +625,53 @@ func (au *auditor) index(ctx context.Context, cps []*kept, size uint64) {
 		if au.lost[s] {
 			continue // reported with its lone token
 		}
+		if au.shared && s > au.cut {
+			if _, _, err := a.CheckpointAt(ctx, s); err == nil {
+				continue // kept after the listing, beyond the cut
+			}
+		}
 		au.add("checkpoint", "checkpoints/"+ledger.CheckpointPath(s), "missing, though the index records it as kept: evidence of when the records it covers were published is lost; restore the file from a backup or a mirror (exhibit reindex would forget it)")
 	}
+}
+
+// indexCatchUp, for a shared archive, reads the index's checkpoints again
+// while some kept checkpoint of tree size up to covered is missing from
+// known, for up to a few seconds: a frontend indexes the checkpoints it kept soon after
+// the index covers their tree (within its follower's poll). It returns
+// the checkpoints the index knows.
+func (au *auditor) indexCatchUp(ctx context.Context, cps []*kept, covered uint64, known map[uint64]index.Checkpoint) map[uint64]index.Checkpoint {
+	for try := 0; try < 20; try++ {
+		lagging := false
+		for _, k := range cps {
+			if _, ok := known[k.size]; !ok && k.size <= covered {
+				lagging = true
+			}
+		}
+		if !lagging {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return known
+		case <-time.After(250 * time.Millisecond):
+		}
+		have, err := au.a.Index().Checkpoints(ctx, false)
+		if err != nil {
+			break // the first read's are judged
+		}
+		known = map[uint64]index.Checkpoint{}
+		for _, c := range have {
+			known[c.Size] = c
+		}
+	}
+	return known
+}
+
+// stamped says whether the time-stamp token of the kept checkpoint of tree
+// size n is stored now.
+func (au *auditor) stamped(ctx context.Context, n uint64) bool {
+	_, err := au.a.Timestamp(ctx, n)
+	return err == nil
 }
 
 // indexDiff says how an index record differs from the log entry it should

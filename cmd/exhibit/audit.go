@@ -39,10 +39,10 @@ func newAuditCmd(g *globals) *cobra.Command {
   - in an archive upgraded from format 1, every bundle file it still holds:
     it verifies, for its entry, and its checkpoint is kept.
 
-Holds the archive's write lock while it runs. It first catches up with the
-log as a writer does when it opens after a crash: a writer stopped (killed,
-power lost) after its entries reached the log but before they were
-acknowledged leaves the log's checkpoint not yet kept, or entries and kept
+Holds the archive's write lock while it runs (a shared archive has none:
+see below). It first catches up with the log as a writer does when it
+opens after a crash: a writer stopped (killed, power lost) after its
+entries reached the log but before they were acknowledged leaves the log's checkpoint not yet kept, or entries and kept
 checkpoints not yet indexed; audit keeps that checkpoint (once it verifies
 and is consistent with the latest kept one) and indexes them, and says so.
 It signs nothing, contacts no one and needs no key; it writes only
@@ -52,7 +52,20 @@ cache). --no-catch-up audits the archive exactly as it is, writing nothing
 the index.
 
 Orphaned objects (stored by a capture or import that was stopped before
-its statement was logged) are listed; exhibit prune removes them.
+its statement was logged) are listed as problems; exhibit prune removes
+them.
+
+A shared archive (its log on S3 and MySQL, written by several frontends at
+once) has no lock: audit checks it live, up to a cut, the latest kept
+checkpoint when it starts, and everything that checkpoint covers (its
+entries, their objects, their index records, the kept checkpoints up to
+it). What the other frontends add meanwhile (checkpoints kept, records
+indexed, objects stored after the cut) is not judged; the log's published
+checkpoint must be the cut or consistent with it (smaller is a rollback).
+It does not catch up (the frontends do). Stored objects no entry up to the
+cut names (writes in flight, or refused after their object was stored, as
+during a database outage) are no problem there: a note line counts them
+(the JSON output lists them under "orphaned"); they take space only.
 
 Exit status 1 if any problem is found.`,
 		Args: exactArgs(0),
@@ -97,6 +110,9 @@ Exit status 1 if any problem is found.`,
 				fmt.Fprintf(out, "index    %d records\n", rep.Indexed)
 				if rep.Bundles > 0 {
 					fmt.Fprintf(out, "bundles  %d format-1 bundle files verified\n", rep.Bundles)
+				}
+				if rep.Orphans > 0 {
+					fmt.Fprintf(out, "note     %d stored objects named by no log entry up to the cut (writes refused or in flight on a shared archive; they take space only)\n", rep.Orphans)
 				}
 				for _, p := range rep.Problems {
 					fmt.Fprintf(out, "PROBLEM  %-9s %s: %s\n", p.Kind, p.Where, p.Detail)
