@@ -675,7 +675,7 @@ func (wa *writeAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		var ue *archive.UnavailableError
 		if errors.As(herr, &ue) {
 			w.Header().Set("Retry-After", retryUnavailable)
-			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%s; the capture was not acknowledged: try again (%v)", ue.What+" unavailable", err))
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%v; the capture was not acknowledged: try again (%v)", ue, err))
 			return
 		}
 	}

@@ -82,7 +82,7 @@ func (e *AWSStateError) Error() string {
 	if e.Kept != nil {
 		kept = fmt.Sprintf(", its latest kept checkpoint is of size %d (root %x)", e.Kept.Size, e.Kept.Hash)
 	}
-	hint := "check the log's dsn in exhibit.json: every frontend must name the same database"
+	hint := "check the log's dsn, bucket and prefix in exhibit.json: every frontend must name the same database and the same place in the bucket"
 	if e.Published != nil && e.Kept != nil && e.Published.Size < e.Kept.Size && !e.DB.Absent && e.DB.Size >= e.Kept.Size {
 		hint = "the bucket's checkpoint went back behind one kept: restore it from the kept one (docs/DEPLOYMENT.md)"
 	}

@@ -403,6 +403,12 @@ unknown DOCUMENT.`,
 				var ue *archive.UnavailableError
 				if shared && ctx.Err() == nil && (err != nil || once) {
 					ue = unavailable(ctx, a)
+					// A round failed for a database that has just come
+					// back (as a hung one does, all at once): its error
+					// says so, though Health no longer does.
+					if ue == nil && err != nil {
+						errors.As(err, &ue)
+					}
 				}
 				if err != nil && ue != nil && !once {
 					if downSince.IsZero() {
