@@ -28,6 +28,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -257,6 +258,34 @@ func (s *Server) Pause() {
 		s.t.Fatalf("mariadbtest: SIGSTOP: %v", err)
 	}
 	s.paused = true
+	// The signal is delivered to each thread in its own time: until
+	// every one has stopped, a connection may still be answered.
+	for deadline := time.Now().Add(5 * time.Second); !stopped(s.cmd.Process.Pid); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("mariadbtest: the server's threads not all stopped 5 s after SIGSTOP")
+		}
+	}
+}
+
+// stopped reports whether every thread of process pid is stopped (state
+// T in /proc/pid/task/*/stat).
+func stopped(pid int) bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false
+		}
+		// pid (comm) state ...: comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
 }
 
 // Resume continues a server stopped with Pause (SIGCONT).
