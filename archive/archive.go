@@ -606,10 +606,10 @@ var ErrUpgrade = errors.New("the archive is of an earlier format: open it for wr
 // where the password is read from (EnvDBPassword, EnvDBPasswordFile).
 //
 // Opening a shared archive fails with an *UnavailableError when its
-// databases do not answer: at once if they refuse connections, after
-// OpenDBWait if they hang from the start, and once two probes in a row,
-// 2 s apart, have failed if they stop answering while it opens (the
-// opening then ends in the background, and closes what it opened).
+// databases do not answer: at once if they refuse connections; if they
+// hang, before or while it opens, once two probes in a row, 2 s apart,
+// have failed (4 to 6 s; the opening then ends in the background, and
+// closes what it opened), and at most after OpenDBWait.
 func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	a, err := openWatched(ctx, dir, o)
 	return a, dbAccessHint(err)
@@ -679,7 +679,7 @@ func openWatched(ctx context.Context, dir string, o OpenOptions) (*Archive, erro
 		}
 		abandoned = true
 		mu.Unlock()
-		return nil, &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the database stopped answering while it opened (%v ago): %w", time.Since(downSince).Round(time.Second), err)}
+		return nil, &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the database has not answered probes for %v: %w", time.Since(downSince).Round(time.Second), err)}
 	}
 }
 

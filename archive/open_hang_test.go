@@ -61,7 +61,7 @@ func TestOpenDatabaseHangsMidOpen(t *testing.T) {
 	select {
 	case err := <-done:
 		var ue *archive.UnavailableError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "stopped answering") {
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "has not answered probes") {
 			t.Fatalf("opening while the database stops answering: %v, want an UnavailableError", err)
 		}
 		t.Logf("refused after %v: %v", time.Since(start).Round(100*time.Millisecond), err)
