@@ -48,7 +48,6 @@ package archive
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -61,7 +60,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -71,7 +69,6 @@ import (
 	"github.com/exhibit-archive/exhibit/ledger"
 	"github.com/exhibit-archive/exhibit/ledger/durable"
 	"github.com/exhibit-archive/exhibit/verify"
-	"github.com/go-sql-driver/mysql"
 )
 
 // Version is exhibit's version, recorded in every statement.
@@ -609,101 +606,10 @@ var ErrUpgrade = errors.New("the archive is of an earlier format: open it for wr
 // databases do not answer: at once if they refuse connections; if they
 // hang, before or while it opens, once two probes in a row, 2 s apart,
 // have failed (4 to 6 s; the opening then ends in the background, and
-// closes what it opened), and at most after OpenDBWait.
+// closes what it opened).
 func Open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	a, err := openWatched(ctx, dir, o)
 	return a, dbAccessHint(err)
-}
-
-// openWatched is open, watched, for a shared archive, by probes of its
-// databases (see Open).
-func openWatched(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
-	cfg, err := ReadConfig(dir)
-	if err != nil || cfg.Log == nil {
-		return open(ctx, dir, o)
-	}
-	var dbs []*mysql.Config
-	for _, dsn := range []string{cfg.Log.DSN, cfg.Log.IndexDSN} {
-		c, err := ParseLogDSN(dsn)
-		if err != nil {
-			return open(ctx, dir, o) // which says what is wrong
-		}
-		if c.Passwd, err = dbPassword(); err != nil {
-			return open(ctx, dir, o)
-		}
-		dbs = append(dbs, c)
-	}
-	type opened struct {
-		a   *Archive
-		err error
-	}
-	var mu sync.Mutex
-	abandoned := false
-	done := make(chan opened, 1)
-	go func() {
-		a, err := open(ctx, dir, o)
-		mu.Lock()
-		defer mu.Unlock()
-		if abandoned {
-			if a != nil {
-				a.Close(context.WithoutCancel(ctx))
-			}
-			return
-		}
-		done <- opened{a, err}
-	}()
-	t := time.NewTicker(dbProbeInterval)
-	defer t.Stop()
-	var downSince time.Time
-	for {
-		select {
-		case r := <-done:
-			return r.a, r.err
-		case <-t.C:
-		}
-		err := pingDBs(dbs)
-		switch {
-		case err == nil:
-			downSince = time.Time{}
-			continue
-		case downSince.IsZero():
-			downSince = time.Now()
-			continue
-		}
-		mu.Lock()
-		select {
-		case r := <-done: // it ended meanwhile
-			mu.Unlock()
-			return r.a, r.err
-		default:
-		}
-		abandoned = true
-		mu.Unlock()
-		return nil, &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the database has not answered probes for %v: %w", time.Since(downSince).Round(time.Second), err)}
-	}
-}
-
-// pingDBs pings each database, giving up on each after dbProbeInterval.
-func pingDBs(dbs []*mysql.Config) error {
-	ctx, cancel := context.WithTimeout(context.Background(), dbProbeInterval)
-	defer cancel()
-	for _, c := range dbs {
-		conn, err := mysql.NewConnector(ledger.BoundedConfig(ctx, c))
-		if err != nil {
-			return err
-		}
-		db := sql.OpenDB(conn)
-		err = db.PingContext(ctx)
-		db.Close()
-		var me *mysql.MySQLError
-		if errors.As(err, &me) {
-			err = nil // it answers, if only to refuse (a missing database)
-		}
-		if err != nil {
-			return fmt.Errorf("database %s at %s: %w", c.DBName, c.Addr, err)
-		}
-	}
-	return nil
 }
 
 func open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
@@ -757,11 +663,6 @@ func open(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
 	ixPath, ixOpts, err := cfg.indexOptions(dir, !o.Write && !a.canCatchUp)
 	if err != nil {
 		return nil, err
-	}
-	if a.aws != nil {
-		if err := answerAtOpen(ctx, *a.aws, ixOpts.MySQL); err != nil {
-			return nil, err
-		}
 	}
 	a.index, err = index.Open(ctx, ixPath, ixOpts)
 	if err != nil && a.canCatchUp {

@@ -119,7 +119,7 @@ func benchAWSRound(b *testing.B, n, inflight int, rates map[string][]float64) {
 			for i := range fronts {
 				d := first
 				if i > 0 {
-					d = joinArchive(b, first)
+					d = archivetest.Join(b, first)
 				}
 				as = append(as, archivetest.Open(b, d, archive.OpenOptions{Write: true}))
 			}

@@ -149,26 +149,6 @@ func indexDump(t *testing.T, a *archive.Archive) string {
 	return b.String()
 }
 
-// joinArchive makes a frontend's archive directory from another's: a copy
-// of its exhibit.json and signing key, all another frontend needs.
-func joinArchive(t testing.TB, from string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "frontend")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"exhibit.json", "key.pem"} {
-		b, err := os.ReadFile(filepath.Join(from, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // TestAWSFrontends writes one archive through three frontends at once,
 // each with its own copy of exhibit.json and the key: every record
 // verifies through every frontend, no entry is logged twice, the kept
@@ -182,7 +162,7 @@ func TestAWSFrontends(t *testing.T) {
 	if _, err := archive.Init(ctx, first, o); err != nil {
 		t.Fatal(err)
 	}
-	dirs := []string{first, joinArchive(t, first), joinArchive(t, first)}
+	dirs := []string{first, archivetest.Join(t, first), archivetest.Join(t, first)}
 	var fronts []*archive.Archive
 	for _, d := range dirs {
 		a, err := archive.Open(ctx, d, archive.OpenOptions{Write: true})
@@ -217,19 +197,19 @@ func TestAWSFrontends(t *testing.T) {
 	// A fourth frontend with a clock a minute off is refused; so is one
 	// whose key is not the archive's, and one configured for another log
 	// key (it would fork the log).
-	_, err := archive.Open(ctx, joinArchive(t, first), archive.OpenOptions{Write: true, Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	_, err := archive.Open(ctx, archivetest.Join(t, first), archive.OpenOptions{Write: true, Now: func() time.Time { return time.Now().Add(time.Minute) }})
 	var skew *archive.ClockSkewError
 	if !errors.As(err, &skew) {
 		t.Errorf("a frontend with its clock a minute ahead: %v, want a ClockSkewError", err)
 	}
-	wrongKey := joinArchive(t, first)
+	wrongKey := archivetest.Join(t, first)
 	other := archivetest.Init(t, archive.InitOptions{Origin: "frontends.test/log"})
 	b, _ := os.ReadFile(filepath.Join(other, "key.pem"))
 	os.WriteFile(filepath.Join(wrongKey, "key.pem"), b, 0o600)
 	if _, err := archive.Open(ctx, wrongKey, archive.OpenOptions{Write: true}); !errors.Is(err, archive.ErrKeyMismatch) {
 		t.Errorf("a frontend with another key: %v, want ErrKeyMismatch", err)
 	}
-	forked := joinArchive(t, first)
+	forked := archivetest.Join(t, first)
 	cfg, _ := os.ReadFile(filepath.Join(forked, "exhibit.json"))
 	otherCfg, _ := archive.ReadConfig(other)
 	firstCfg, _ := archive.ReadConfig(first)
@@ -288,7 +268,7 @@ func TestAWSFrontendsImportOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fronts []*archive.Archive
-	for _, d := range []string{first, joinArchive(t, first)} {
+	for _, d := range []string{first, archivetest.Join(t, first)} {
 		fronts = append(fronts, archivetest.Open(t, d, archive.OpenOptions{Write: true}))
 	}
 	sums := make([]*ingest.ImportSummary, 2)
@@ -355,7 +335,7 @@ func TestAWSFrontendTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The attacker's frontend, pointed at the victim's places.
-	wrong := joinArchive(t, attacker)
+	wrong := archivetest.Join(t, attacker)
 	cfg := *acfg
 	cfg.Store = vcfg.Store
 	cfg.Log = vcfg.Log
@@ -391,7 +371,7 @@ func TestAWSFrontendTakeover(t *testing.T) {
 		t.Errorf("a frontend of another archive, the log's identity not recorded: %v, want a LogKeyError naming both keys", err)
 	}
 	// The victim's own frontends still open it, and its log is empty.
-	v, err := archive.Open(ctx, joinArchive(t, victim), archive.OpenOptions{Write: true})
+	v, err := archive.Open(ctx, archivetest.Join(t, victim), archive.OpenOptions{Write: true})
 	if err != nil {
 		t.Fatalf("the victim's frontend after the refused one: %v", err)
 	}

@@ -33,17 +33,17 @@ const dbProbeGap = 3 * dbProbeInterval
 
 // knownDown returns, without probing, since when the databases have not
 // answered and why, when the last probe, less than dbProbeGap ago, found
-// them down and they have been for DBDownWait or longer; otherwise a zero
-// time and nil.
+// them down and they have been for at least atLeast (DBDownWait for writes,
+// readDownWait for reads); otherwise a zero time and nil.
 //
 // When that probe is older than dbProbeInterval, another is started in
-// the background, so that writes failing at once see the databases answer
+// the background, so that what fails at once sees the databases answer
 // again within a probe interval of their return.
-func (a *Archive) knownDown() (time.Time, error) {
+func (a *Archive) knownDown(atLeast time.Duration) (time.Time, error) {
 	w := &a.dbw
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.err == nil || time.Since(w.probed) > dbProbeGap || time.Since(w.downSince) < DBDownWait {
+	if w.err == nil || time.Since(w.probed) > dbProbeGap || time.Since(w.downSince) < atLeast {
 		return time.Time{}, nil
 	}
 	if time.Since(w.probed) >= dbProbeInterval {
@@ -158,26 +158,6 @@ func (a *Archive) probeDB() error {
 // probe slowed down by a loaded machine fails no read.
 const readDownWait = dbProbeInterval
 
-// readDown returns, without waiting, since when the databases have not
-// answered and why, when the last probe, less than dbProbeGap ago, found
-// them down and they have been for readDownWait (a read then fails at
-// once); otherwise a zero time and nil.
-// When that probe is older than dbProbeInterval, another is started in
-// the background, so that reads failing at once see the databases answer
-// again within a probe interval of their return.
-func (a *Archive) readDown() (time.Time, error) {
-	w := &a.dbw
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err == nil || time.Since(w.probed) > dbProbeGap || time.Since(w.downSince) < readDownWait {
-		return time.Time{}, nil
-	}
-	if time.Since(w.probed) >= dbProbeInterval {
-		a.probeLocked()
-	}
-	return w.downSince, w.err
-}
-
 // guardRead is the index's guard (index.Guard) for a shared archive: it
 // runs read, and, while read waits, has the databases probed every
 // dbProbeInterval; when probes have found them down for readDownWait it
@@ -187,7 +167,7 @@ func (a *Archive) readDown() (time.Time, error) {
 // made while the last probe, a moment ago, found them down fail at once. A read that is only
 // slow, of databases that answer probes, runs to its end.
 func (a *Archive) guardRead(ctx context.Context, read func(context.Context) error) error {
-	if since, err := a.readDown(); err != nil {
+	if since, err := a.knownDown(readDownWait); err != nil {
 		return unavailableRead(since, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -227,7 +207,7 @@ func (a *Archive) whileDBUp(ctx context.Context, what string, wait func(context.
 	}
 	// The databases are known to be down (a waiting write saw them fail
 	// for DBDownWait, a moment ago): the same answer at once.
-	if since, err := a.knownDown(); err != nil {
+	if since, err := a.knownDown(DBDownWait); err != nil {
 		return &UnavailableError{What: "database", Err: fmt.Errorf("%s: the database has not answered for %v: %w", what, time.Since(since).Round(time.Second), err)}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -284,51 +264,92 @@ func mayBeLogged(err error, id, sha256 string) error {
 	return &UnavailableError{What: ue.What, Err: fmt.Errorf("%w; the record was handed to the log and may still be logged when the database returns: %s", ue.Err, look)}
 }
 
-// OpenDBWait bounds how long opening a shared archive waits for its
-// databases to answer at all: a server that hangs (a connection accepted,
-// never answered) fails the opening with an *UnavailableError instead of
-// hanging it, and every command with it.
-const OpenDBWait = 10 * time.Second
-
-// answerAtOpen pings the log's and the index's databases, and returns an
-// *UnavailableError if either has not answered within OpenDBWait. Any
-// other failure is left to the opening, which reports it where it
-// happens, with its hints (a password refused, a database missing).
-func answerAtOpen(ctx context.Context, log ledger.AWS, ix *mysql.Config) error {
-	ctx, cancel := context.WithTimeout(ctx, OpenDBWait)
-	defer cancel()
-	type answer struct {
-		where string
-		err   error
+// openWatched is open, watched, for a shared archive, by probes of its
+// databases (see Open).
+func openWatched(ctx context.Context, dir string, o OpenOptions) (*Archive, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil || cfg.Log == nil {
+		return open(ctx, dir, o)
 	}
-	answers := make(chan answer, 2)
+	var dbs []*mysql.Config
+	for _, dsn := range []string{cfg.Log.DSN, cfg.Log.IndexDSN} {
+		c, err := ParseLogDSN(dsn)
+		if err != nil {
+			return open(ctx, dir, o) // which says what is wrong
+		}
+		if c.Passwd, err = dbPassword(); err != nil {
+			return open(ctx, dir, o)
+		}
+		dbs = append(dbs, c)
+	}
+	type opened struct {
+		a   *Archive
+		err error
+	}
+	var mu sync.Mutex
+	abandoned := false
+	done := make(chan opened, 1)
 	go func() {
-		answers <- answer{fmt.Sprintf("database %s at %s", log.DB.DBName, log.DB.Addr), ledger.PingDB(ctx, log)}
+		a, err := open(ctx, dir, o)
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			if a != nil {
+				a.Close(context.WithoutCancel(ctx))
+			}
+			return
+		}
+		done <- opened{a, err}
 	}()
-	n := 1
-	if ix != nil {
-		n++
-		go func() {
-			where := fmt.Sprintf("index database %s at %s", ix.DBName, ix.Addr)
-			conn, err := mysql.NewConnector(ledger.BoundedConfig(ctx, ix))
-			if err == nil {
-				db := sql.OpenDB(conn)
-				defer db.Close()
-				err = db.PingContext(ctx)
-			}
-			answers <- answer{where, err}
-		}()
-	}
-	for range n {
+	t := time.NewTicker(dbProbeInterval)
+	defer t.Stop()
+	var downSince time.Time
+	for {
 		select {
-		case a := <-answers:
-			if a.err != nil && ctx.Err() != nil {
-				return &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the %s did not answer within %v", a.where, OpenDBWait)}
-			}
-		case <-ctx.Done():
-			// The driver did not give up at the deadline: the pings end
-			// in the background.
-			return &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the database %s at %s did not answer within %v", log.DB.DBName, log.DB.Addr, OpenDBWait)}
+		case r := <-done:
+			return r.a, r.err
+		case <-t.C:
+		}
+		err := pingDBs(dbs)
+		switch {
+		case err == nil:
+			downSince = time.Time{}
+			continue
+		case downSince.IsZero():
+			downSince = time.Now()
+			continue
+		}
+		mu.Lock()
+		select {
+		case r := <-done: // it ended meanwhile
+			mu.Unlock()
+			return r.a, r.err
+		default:
+		}
+		abandoned = true
+		mu.Unlock()
+		return nil, &UnavailableError{What: "database", Err: fmt.Errorf("opening the archive: the database has not answered probes for %v: %w", time.Since(downSince).Round(time.Second), err)}
+	}
+}
+
+// pingDBs pings each database, giving up on each after dbProbeInterval.
+func pingDBs(dbs []*mysql.Config) error {
+	ctx, cancel := context.WithTimeout(context.Background(), dbProbeInterval)
+	defer cancel()
+	for _, c := range dbs {
+		conn, err := mysql.NewConnector(ledger.BoundedConfig(ctx, c))
+		if err != nil {
+			return err
+		}
+		db := sql.OpenDB(conn)
+		err = db.PingContext(ctx)
+		db.Close()
+		var me *mysql.MySQLError
+		if errors.As(err, &me) {
+			err = nil // it answers, if only to refuse (a missing database)
+		}
+		if err != nil {
+			return fmt.Errorf("database %s at %s: %w", c.DBName, c.Addr, err)
 		}
 	}
 	return nil

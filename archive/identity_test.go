@@ -2,7 +2,6 @@ package archive_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -53,20 +52,10 @@ func TestSharedWrongStorePrefix(t *testing.T) {
 	if _, err := archive.Init(t.Context(), first, o); err != nil {
 		t.Fatal(err)
 	}
-	second := filepath.Join(t.TempDir(), "frontend")
-	os.MkdirAll(second, 0o755)
-	for _, f := range []string{"exhibit.json", "key.pem"} {
-		b, _ := os.ReadFile(filepath.Join(first, f))
-		os.WriteFile(filepath.Join(second, f), b, 0o600)
-	}
-	var cfg map[string]any
-	b, _ := os.ReadFile(filepath.Join(second, "exhibit.json"))
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["store"].(map[string]any)["prefix"] = "other/"
-	b, _ = json.Marshal(cfg)
-	os.WriteFile(filepath.Join(second, "exhibit.json"), b, 0o644)
+	second := archivetest.Join(t, first)
+	archivetest.EditConfig(t, second, func(cfg map[string]any) {
+		cfg["store"].(map[string]any)["prefix"] = "other/"
+	})
 	_, err := archive.Open(t.Context(), second, archive.OpenOptions{Write: true})
 	if !errors.Is(err, archive.ErrWrongStore) || !strings.Contains(err.Error(), "other/") {
 		t.Fatalf("a frontend whose store prefix is another: %v, want ErrWrongStore naming the store", err)
@@ -100,22 +89,12 @@ func TestSharedOtherIndexWarns(t *testing.T) {
 	if _, err := ingest.New(w).File(t.Context(), doc, ingest.FileOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	second := filepath.Join(t.TempDir(), "frontend")
-	os.MkdirAll(second, 0o755)
-	for _, f := range []string{"exhibit.json", "key.pem"} {
-		b, _ := os.ReadFile(filepath.Join(first, f))
-		os.WriteFile(filepath.Join(second, f), b, 0o600)
-	}
-	var cfg map[string]any
-	b, _ := os.ReadFile(filepath.Join(second, "exhibit.json"))
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	second := archivetest.Join(t, first)
 	other := db.Config(db.NewDatabase(t))
 	other.Passwd = ""
-	cfg["log"].(map[string]any)["index_dsn"] = other.FormatDSN()
-	b, _ = json.Marshal(cfg)
-	os.WriteFile(filepath.Join(second, "exhibit.json"), b, 0o644)
+	archivetest.EditConfig(t, second, func(cfg map[string]any) {
+		cfg["log"].(map[string]any)["index_dsn"] = other.FormatDSN()
+	})
 	var logs bytes.Buffer
 	archivetest.Open(t, second, archive.OpenOptions{Write: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if !strings.Contains(logs.String(), "shares no lease") || !strings.Contains(logs.String(), other.DBName) {

@@ -27,7 +27,7 @@ func TestClaim(t *testing.T) {
 	}
 	a := archivetest.Open(t, first, archive.OpenOptions{Write: true})
 	defer a.Close(ctx)
-	b := archivetest.Open(t, joinArchive(t, first), archive.OpenOptions{Write: true})
+	b := archivetest.Open(t, archivetest.Join(t, first), archive.OpenOptions{Write: true})
 	defer b.Close(ctx)
 
 	work, release, ok, err := a.Claim(ctx, "track", "doc")

@@ -1,11 +1,9 @@
 package archive_test
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,35 +17,32 @@ import (
 )
 
 // TestOpenDatabaseHangsMidOpen opens a shared archive through a proxy of
-// its database that passes on the first connections (the pings that
-// open makes first) and then hangs every new one (accepted, never
-// answered), as a database that stops answering while a frontend opens:
-// Open fails with an *UnavailableError within a few probes instead of
-// hanging until the database answers again.
+// its database that accepts every connection and never answers it: the
+// opening's first call hangs, as when a database stops answering while a
+// frontend opens (a read-only opening needs one connection, so the proxy
+// cannot let the first calls through and hang only later ones; the
+// watch's probes, each on a new connection, hang too). Open fails with
+// an *UnavailableError within a few probes instead of hanging until the
+// database answers again.
 func TestOpenDatabaseHangsMidOpen(t *testing.T) {
 	o, _, _ := archivetest.AWS(t, "openhang.test/log")
 	dir := filepath.Join(t.TempDir(), "archive")
 	if _, err := archive.Init(t.Context(), dir, o); err != nil {
 		t.Fatal(err)
 	}
-	var cfg map[string]any
-	b, _ := os.ReadFile(filepath.Join(dir, "exhibit.json"))
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	lc := cfg["log"].(map[string]any)
-	c, err := mysql.ParseDSN(lc["dsn"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := hangingProxy(t, c.Addr, 2)
-	for _, k := range []string{"dsn", "index_dsn"} {
-		c, _ := mysql.ParseDSN(lc[k].(string))
-		c.Addr = p
-		lc[k] = c.FormatDSN()
-	}
-	b, _ = json.Marshal(cfg)
-	os.WriteFile(filepath.Join(dir, "exhibit.json"), b, 0o644)
+	archivetest.EditConfig(t, dir, func(cfg map[string]any) {
+		lc := cfg["log"].(map[string]any)
+		c, err := mysql.ParseDSN(lc["dsn"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := hangingProxy(t, c.Addr, 0)
+		for _, k := range []string{"dsn", "index_dsn"} {
+			c, _ := mysql.ParseDSN(lc[k].(string))
+			c.Addr = p
+			lc[k] = c.FormatDSN()
+		}
+	})
 
 	done := make(chan error, 1)
 	start := time.Now()

@@ -109,7 +109,7 @@ func (a *Archive) Submit(ctx context.Context, st any) (*Submission, error) {
 	var p *ledger.Pending
 	// Known down: nothing is handed over, so the record will not be
 	// logged (unlike a failure while it is being handed over).
-	if since, err := a.knownDown(); err != nil {
+	if since, err := a.knownDown(DBDownWait); err != nil {
 		return nil, &UnavailableError{What: "database", Err: fmt.Errorf("not handed to the log: the database has not answered for %v: %w", time.Since(since).Round(time.Second), err)}
 	}
 	err = a.whileDBUp(ctx, "handing the entry to the log", func(context.Context) (err error) {

@@ -1,6 +1,9 @@
 package archivetest
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/exhibit-archive/exhibit/archive"
@@ -32,4 +35,46 @@ func AWS(t testing.TB, origin string) (archive.InitOptions, *mariadbtest.Server,
 		CreateBucket: true,
 		Log:          &archive.LogConfig{Type: "aws", DSN: dsn.FormatDSN(), IndexDSN: ix.FormatDSN()},
 	}, db, g
+}
+
+// Join makes another frontend's directory of the shared archive in from:
+// a copy of its exhibit.json and signing key, all another frontend needs.
+func Join(t testing.TB, from string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(t.TempDir(), "frontend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"exhibit.json", "key.pem"} {
+		b, err := os.ReadFile(filepath.Join(from, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// EditConfig rewrites the exhibit.json of the archive in dir with edit
+// applied to it, as an operator editing it by hand would.
+func EditConfig(t testing.TB, dir string, edit func(cfg map[string]any)) {
+	t.Helper()
+	path := filepath.Join(dir, "exhibit.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	edit(cfg)
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

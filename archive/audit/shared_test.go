@@ -35,19 +35,7 @@ func TestRunLiveShared(t *testing.T) {
 	if _, err := archive.Init(ctx, first, o); err != nil {
 		t.Fatal(err)
 	}
-	frontend := func(name string) string {
-		dir := filepath.Join(t.TempDir(), name)
-		os.MkdirAll(dir, 0o755)
-		for _, f := range []string{"exhibit.json", "key.pem"} {
-			b, err := os.ReadFile(filepath.Join(first, f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(dir, f), b, 0o600)
-		}
-		return dir
-	}
-	second, third := frontend("frontend2"), frontend("frontend3")
+	second, third := archivetest.Join(t, first), archivetest.Join(t, first)
 	w1 := archivetest.Open(t, first, archive.OpenOptions{Write: true})
 	w2 := archivetest.Open(t, second, archive.OpenOptions{Write: true})
 	early := archivetest.Upload(t, w1)

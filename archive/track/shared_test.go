@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -35,15 +34,7 @@ func TestRunSharedCounts(t *testing.T) {
 	if _, err := archive.Init(ctx, first, o); err != nil {
 		t.Fatal(err)
 	}
-	second := filepath.Join(t.TempDir(), "frontend")
-	os.MkdirAll(second, 0o755)
-	for _, f := range []string{"exhibit.json", "key.pem"} {
-		b, err := os.ReadFile(filepath.Join(first, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(second, f), b, 0o600)
-	}
+	second := archivetest.Join(t, first)
 	a := archivetest.Open(t, first, archive.OpenOptions{Write: true})
 	defer a.Close(ctx)
 	b := archivetest.Open(t, second, archive.OpenOptions{Write: true})
